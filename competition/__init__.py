@@ -1,0 +1,116 @@
+"""Funding competition management: the Flask application factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A random key kept in the instance folder, so development sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_uri(settings: Settings, instance_path: Path) -> str:
+    url = settings.database_url
+    if not url:
+        return f"sqlite:///{instance_path / 'competition.sqlite3'}"
+    # Plain postgresql:// URLs (as hosting platforms give them) use the psycopg 3 driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    upload_folder = Path(settings.upload_folder or instance / "uploads")
+    app.config.update(
+        SECRET_KEY=settings.secret_key or _instance_secret(instance),
+        SQLALCHEMY_DATABASE_URI=database_uri(settings, instance),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_NAME="competition_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_absolute_hours),
+        # The server-side session already expires; a form open for long must still post.
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        UPLOAD_FOLDER=str(upload_folder),
+        TESTING=settings.env == "testing",
+    )
+    app.extensions["settings"] = settings
+    if settings.trusted_proxies:
+        # Only hops we run ourselves may set the client address; anyone can forge the header.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
+
+    from competition.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    _import_models()
+    with app.app_context():
+        _configure_sqlite(db.engine)
+
+    from competition.tasks import celery_init_app
+
+    celery_init_app(app)
+
+    from competition import web
+
+    web.init_app(app)
+    return app
+
+
+def _import_models() -> None:
+    """Every model module, so that metadata (and Alembic) sees every table."""
+    import competition.accounts.models  # noqa: F401
+    import competition.audit.models  # noqa: F401
+    import competition.notifications.models  # noqa: F401
+    import competition.organisations.models  # noqa: F401
+    import competition.programmes.models  # noqa: F401
+    import competition.proposals.models  # noqa: F401
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

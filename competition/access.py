@@ -1,0 +1,83 @@
+"""Who may use each endpoint. Every view declares a policy; requests to a view without one are
+refused, and a test walks the URL map so that no endpoint ships without one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from competition.accounts.models import Role
+
+F = TypeVar("F", bound=Callable[..., object])
+POLICY_ATTRIBUTE = "access_policy"
+
+
+@dataclass(frozen=True)
+class Policy:
+    public: bool
+    roles: frozenset[Role]
+
+    def describe(self) -> str:
+        if self.public:
+            return "anyone"
+        if not self.roles:
+            return "any signed-in user"
+        return "signed-in " + " or ".join(sorted(r.value for r in self.roles))
+
+
+def _declare(policy: Policy) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        setattr(view, POLICY_ATTRIBUTE, policy)
+        return view
+
+    return decorate
+
+
+public = _declare(Policy(public=True, roles=frozenset()))
+signed_in = _declare(Policy(public=False, roles=frozenset()))
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    if not roles:
+        raise ValueError("name at least one role, or use signed_in")
+    return _declare(Policy(public=False, roles=frozenset(roles)))
+
+
+def policy_of(view: Callable[..., object]) -> Policy | None:
+    return getattr(view, POLICY_ATTRIBUTE, None)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths are followed after login, never another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def enforce_access() -> object | None:
+    """before_request hook: apply the endpoint's declared policy."""
+    if request.endpoint is None:
+        return None  # no route matched; the 404 handler answers
+    view = current_app.view_functions[request.endpoint]
+    policy = policy_of(view)
+    if policy is None:
+        current_app.logger.error("endpoint %s declares no access policy", request.endpoint)
+        abort(403)
+    if policy.public:
+        return None
+    if not current_user.is_authenticated:
+        if request.method == "GET":
+            flash("Please log in to continue.", "info")
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        abort(401)
+    if policy.roles and not current_user.has_role(*policy.roles):
+        abort(403)
+    return None

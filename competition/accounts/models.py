@@ -1,0 +1,110 @@
+"""People who use the product, their roles and their server-side sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from competition.db import enum_type, utcnow
+from competition.extensions import db
+
+
+class Role(enum.StrEnum):
+    APPLICANT = "applicant"
+    JUROR = "juror"
+    OFFICER = "officer"
+    ADMIN = "admin"
+
+
+class UserStatus(enum.StrEnum):
+    INVITED = "invited"  # created by an officer, waiting for the person to set a password
+    UNCONFIRMED = "unconfirmed"  # registered, e-mail address not yet confirmed
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    status: Mapped[UserStatus] = mapped_column(enum_type(UserStatus, "user_status"))
+    email_confirmed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL")
+    )
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    # Flask-Login protocol
+    @property
+    def is_active(self) -> bool:
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (sa.UniqueConstraint("user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
+    granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored here, so
+    ending the row ends the session even for a copied cookie."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(sa.String(40))
+
+    user: Mapped[User] = relationship()
+
+
+class ThrottleEvent(db.Model):
+    """A failed login or a reset request, counted per bucket (hashed account or address)."""
+
+    __tablename__ = "throttle_events"
+    __table_args__ = (sa.Index("ix_throttle_events_bucket_occurred_at", "bucket", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(sa.String(80))
+    occurred_at: Mapped[dt.datetime]

@@ -1,0 +1,294 @@
+"""Registration, login and logout, password reset, invitations and account administration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request
+from flask import session as cookie_session
+from flask import url_for
+from flask_login import current_user, login_user, logout_user
+
+from competition.access import public, roles_required, safe_next, signed_in
+from competition.accounts import operations as ops
+from competition.accounts import sessions
+from competition.accounts.forms import (
+    AcceptInvitationForm,
+    ConfirmForm,
+    EmailOnlyForm,
+    InviteForm,
+    LoginForm,
+    NewPasswordForm,
+    RegisterForm,
+)
+from competition.accounts.models import Role, User, UserStatus
+from competition.accounts.tokens import Purpose, TokenError
+from competition.db import utcnow
+from competition.errors import DomainError
+from competition.extensions import db
+from competition.forms import show_errors
+
+bp = Blueprint("accounts", __name__)
+log = logging.getLogger(__name__)
+USERS_PER_PAGE = 50
+
+
+def load_user(user_id: str) -> User | None:
+    settings = current_app.extensions["settings"]
+    return sessions.user_for_cookie(
+        user_id,
+        now=utcnow(),
+        idle=dt.timedelta(minutes=settings.session_idle_minutes),
+        absolute=dt.timedelta(hours=settings.session_absolute_hours),
+    )
+
+
+def _client_address() -> str:
+    # ProxyFix (only when TRUSTED_PROXIES is set) has already put the real client here.
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user, token = ops.log_in(
+                email=form.email.data,
+                password=form.password.data,
+                client_address=_client_address(),
+                now=g.now,
+            )
+        except ops.LoginRefused as refused:
+            show_errors(form, refused)
+            status = 429 if refused.throttled else 422
+        else:
+            # A fresh cookie at login: nothing from before the login carries over.
+            cookie_session.clear()
+            cookie_session.permanent = True
+            cookie_session[sessions.COOKIE_KEY] = token
+            login_user(user)
+            log.info("user %s logged in", user.id)
+            return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/login.html", form=form, resend=EmailOnlyForm()), status
+
+
+@bp.route("/logout", methods=["POST"])
+@signed_in
+def logout():  # type: ignore[no-untyped-def]
+    ops.log_out(current_user._get_current_object(), now=g.now)
+    logout_user()
+    cookie_session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+def register():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = RegisterForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ops.register_applicant(
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                now=g.now,
+            )
+        except DomainError as error:
+            show_errors(form, error)
+            status = 422
+        else:
+            return render_template("accounts/check_mail.html", email=form.email.data.lower())
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/register.html", form=form), status
+
+
+def _token_problem(error: TokenError, *, again_endpoint: str):  # type: ignore[no-untyped-def]
+    return (
+        render_template(
+            "accounts/link_problem.html", message=str(error), expired=error.expired,
+            again_url=url_for(again_endpoint),
+        ),
+        400,
+    )
+
+
+@bp.route("/confirm/<token>")
+@public
+def confirm_email(token: str):  # type: ignore[no-untyped-def]
+    try:
+        user = ops.user_for_token(Purpose.CONFIRM_EMAIL, token)
+    except TokenError as error:
+        return _token_problem(error, again_endpoint="accounts.resend_confirmation")
+    if ops.confirm_email(user, now=g.now):
+        flash("Your e-mail address is confirmed. You can log in now.", "success")
+    else:
+        flash("Your e-mail address was already confirmed. Please log in.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@public
+def resend_confirmation():  # type: ignore[no-untyped-def]
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        ops.resend_confirmation(email=form.email.data, now=g.now)
+        return render_template("accounts/check_mail.html", email=form.email.data.lower())
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/resend.html", form=form), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = EmailOnlyForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ops.request_password_reset(
+                email=form.email.data, client_address=_client_address(), now=g.now
+            )
+        except ops.LoginRefused as refused:
+            show_errors(form, refused)
+            status = 429
+        else:
+            return render_template(
+                "accounts/check_mail.html", email=form.email.data.lower(), reset=True
+            )
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/forgot.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    try:
+        user = ops.user_for_token(Purpose.RESET_PASSWORD, token)
+    except TokenError as error:
+        return _token_problem(error, again_endpoint="accounts.forgot_password")
+    form = NewPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ops.reset_password(user, password=form.password.data, now=g.now)
+        except DomainError as error:
+            show_errors(form, error)
+            status = 422
+        else:
+            flash("Your password is changed. Please log in with the new password.", "success")
+            return redirect(url_for("accounts.login"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/reset.html", form=form), status
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@public
+def accept_invitation(token: str):  # type: ignore[no-untyped-def]
+    try:
+        user = ops.user_for_token(Purpose.INVITATION, token)
+    except TokenError as error:
+        return _token_problem(error, again_endpoint="accounts.login")
+    if user.status != UserStatus.INVITED:
+        flash("This invitation has already been accepted. Please log in.", "info")
+        return redirect(url_for("accounts.login"))
+    form = AcceptInvitationForm()
+    if request.method == "GET":
+        form.name.data = user.name
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ops.accept_invitation(
+                user, name=form.name.data, password=form.password.data, now=g.now
+            )
+        except DomainError as error:
+            show_errors(form, error)
+            status = 422
+        else:
+            flash("Welcome! Your account is ready. Please log in.", "success")
+            return redirect(url_for("accounts.login"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/accept_invitation.html", form=form, user=user), status
+
+
+@bp.route("/people/invite", methods=["GET", "POST"])
+@roles_required(Role.OFFICER)
+def invite_person():  # type: ignore[no-untyped-def]
+    form = InviteForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = ops.invite_person(
+                actor=current_user._get_current_object(),
+                email=form.email.data,
+                name=form.name.data or "",
+                role=Role(form.role.data),
+                now=g.now,
+            )
+        except DomainError as error:
+            show_errors(form, error)
+            status = 422
+        else:
+            flash(f"Invitation sent to {user.email}.", "success")
+            return redirect(url_for("accounts.invite_person"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/invite.html", form=form), status
+
+
+@bp.route("/admin/users")
+@roles_required(Role.ADMIN)
+def list_users():  # type: ignore[no-untyped-def]
+    q = request.args.get("q", "").strip()
+    query = sa.select(User).order_by(User.email)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(sa.or_(sa.func.lower(User.email).like(pattern),
+                                   sa.func.lower(User.name).like(pattern)))
+    page = db.paginate(query, per_page=USERS_PER_PAGE, error_out=False)
+    return render_template("accounts/users.html", page=page, q=q, form=ConfirmForm())
+
+
+@bp.route("/admin/users/<int:user_id>/disable", methods=["POST"])
+@roles_required(Role.ADMIN)
+def disable_user(user_id: int):  # type: ignore[no-untyped-def]
+    return _set_disabled(user_id, disabled=True)
+
+
+@bp.route("/admin/users/<int:user_id>/enable", methods=["POST"])
+@roles_required(Role.ADMIN)
+def enable_user(user_id: int):  # type: ignore[no-untyped-def]
+    return _set_disabled(user_id, disabled=False)
+
+
+def _set_disabled(user_id: int, *, disabled: bool):  # type: ignore[no-untyped-def]
+    user = db.session.get(User, user_id) or abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        ops.set_account_disabled(
+            user, actor=current_user._get_current_object(), disabled=disabled, now=g.now
+        )
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"{user.email} is {'disabled' if disabled else 'enabled'}.", "success")
+    return redirect(url_for("accounts.list_users", q=request.args.get("q", "")))

@@ -1,0 +1,30 @@
+"""The append-only, hash-chained audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from competition.db import JSONData
+from competition.extensions import db
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    occurred_at: Mapped[dt.datetime]
+    # Accounts are disabled, never deleted, so the actor of a hashed event never changes.
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(80))
+    object_type: Mapped[str] = mapped_column(sa.String(60))
+    object_id: Mapped[str] = mapped_column(sa.String(60))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)

@@ -1,0 +1,70 @@
+"""Command-line groups: ``flask --app competition demo|audit|notifications …``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from competition.db import operation, utcnow
+
+
+def demo_logins(settings) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [
+        ("officer", "officer@demo.test (also administrator), officer2@demo.test"),
+        ("juror", "juror1@demo.test … juror60@demo.test"),
+        ("applicant", "applicant1@demo.test … applicant254@demo.test"),
+        ("password", "the value of DEMO_PASSWORD" if settings.demo_password != "demo" else "demo"),
+    ]
+
+
+def register_cli(app: Flask) -> None:
+    demo = click.Group("demo", help="The seeded demo competition.")
+    audit = click.Group("audit", help="The audit trail.")
+    notifications = click.Group("notifications", help="The mail outbox.")
+
+    @demo.command("seed")
+    def seed() -> None:
+        """Seed the Clusters4Future demo competition (safe to run twice)."""
+        from competition.accounts.passwords import hash_password
+        from competition.demo.seed import seed_demo
+
+        settings = current_app.extensions["settings"]
+        if not settings.demo_mode:
+            raise click.ClickException("demo data is only seeded in demo mode (DEMO_MODE=1)")
+        summary = operation(seed_demo)(
+            password_hash=hash_password(settings.demo_password), now=utcnow()
+        )
+        if summary is None:
+            click.echo("The demo competition is already there; nothing changed.")
+        else:
+            click.echo(
+                f"Seeded Clusters4Future: {summary.proposals} proposals, "
+                f"{summary.organisations} organisations, {summary.users} accounts."
+            )
+
+    @demo.command("logins")
+    def logins() -> None:
+        """Print the demo accounts."""
+        for role, who in demo_logins(current_app.extensions["settings"]):
+            click.echo(f"  {role:<10} {who}")
+
+    @audit.command("verify")
+    def verify() -> None:
+        """Check the hash chain; name the first broken event."""
+        from competition.audit.operations import verify_chain
+
+        checked, found = verify_chain()
+        if found is None:
+            click.echo(f"The audit trail is intact: {checked} events checked.")
+            return
+        raise click.ClickException(f"The audit trail is broken at event {found.seq}: {found.reason}.")
+
+    @notifications.command("sweep")
+    def sweep() -> None:
+        """Queue delivery of messages that were never sent."""
+        from competition.notifications.operations import sweep as sweep_outbox
+
+        click.echo(f"Queued {sweep_outbox(now=utcnow())} messages.")
+
+    for group in (demo, audit, notifications):
+        app.cli.add_command(group)

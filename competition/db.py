@@ -1,0 +1,132 @@
+"""Declarative base, column types shared by every area, and the transaction helper."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, registry
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass a UTC-aware datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+Money = sa.Numeric(14, 2)
+JSONData = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={dt.datetime: UTCDateTime(), Decimal: Money},
+    )
+
+
+def enum_type(enum_class: type[enum.Enum], name: str) -> sa.Enum:
+    """A string enum stored as text with a CHECK constraint (same on SQLite and PostgreSQL)."""
+    return sa.Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in enum_class),
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_DEPTH = "operation_depth"
+_AFTER_COMMIT = "after_commit"
+
+
+def _session() -> Any:
+    from competition.extensions import db
+
+    return db.session
+
+
+def on_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the outermost operation has committed; drop it on rollback."""
+    session = _session()
+    if session.info.get(_DEPTH, 0) == 0:
+        raise RuntimeError("on_commit() is for use inside an operation")
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def operation(fn: Callable[P, R]) -> Callable[P, R]:
+    """Make ``fn`` one transaction: the outermost operation commits, nested ones join it.
+
+    Work registered with :func:`on_commit` (task dispatch, mail) runs only after the commit, so
+    nothing outside the database ever sees a change that was rolled back.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        session = _session()
+        depth = session.info.get(_DEPTH, 0)
+        session.info[_DEPTH] = depth + 1
+        try:
+            result = fn(*args, **kwargs)
+            if depth == 0:
+                session.commit()
+        except BaseException:
+            if depth == 0:
+                session.rollback()
+                session.info.pop(_AFTER_COMMIT, None)
+            raise
+        finally:
+            session.info[_DEPTH] = depth
+        if depth == 0:
+            callbacks = session.info.pop(_AFTER_COMMIT, [])
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:
+                    # The change is committed; a failed dispatch is picked up by the outbox sweep.
+                    log.exception("after-commit work failed")
+        return result
+
+    return wrapper

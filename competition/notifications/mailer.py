@@ -1,0 +1,64 @@
+"""Rendering and sending one message. ``smtp`` talks to the configured server; ``dev`` keeps the
+message for the in-app development mailbox (used when no mail server is configured)."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from flask import render_template
+
+from config import Settings
+
+SUBJECTS = {
+    "accounts/confirm_email": "Confirm your e-mail address",
+    "accounts/reset_password": "Reset your password",
+    "accounts/invitation": "You are invited to take part in a funding competition",
+    "accounts/role_granted": "You have a new role in the funding competition system",
+}
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+
+
+def render(template: str, context: dict[str, object]) -> RenderedMessage:
+    return RenderedMessage(
+        subject=SUBJECTS[template],
+        text=render_template(f"emails/{template}.txt", **context),
+        html=render_template(f"emails/{template}.html", **context),
+    )
+
+
+def message_id(dedup_key: str, domain: str = "competition.local") -> str:
+    """Derived from the outbox key, so a message resent after a crash carries the same id and
+    mail clients show it once."""
+    import hashlib
+
+    digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def send_smtp(
+    settings: Settings, *, to: str, message: RenderedMessage, msg_id: str
+) -> None:
+    email = EmailMessage()
+    email["Subject"] = message.subject
+    email["From"] = settings.mail_sender
+    email["To"] = to
+    email["Date"] = formatdate(usegmt=True)
+    email["Message-ID"] = msg_id
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    assert settings.mail_server is not None
+    with smtplib.SMTP(settings.mail_server, settings.mail_port, timeout=30) as client:
+        if settings.mail_use_tls:
+            client.starttls()
+        if settings.mail_username:
+            client.login(settings.mail_username, settings.mail_password or "")
+        client.send_message(email)

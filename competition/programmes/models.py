@@ -1,0 +1,165 @@
+"""Programmes, their calls (rounds), the calls' ordered stages and the stages' criteria."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from competition.db import JSONData, enum_type, utcnow
+from competition.extensions import db
+
+
+class Topic(db.Model):
+    """A thematic cluster or field that proposals name and jurors claim as expertise."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+
+
+class Programme(db.Model):
+    __tablename__ = "programmes"
+    __table_args__ = (sa.CheckConstraint("total_budget >= 0", name="total_budget_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    total_budget: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    calls: Mapped[list[Call]] = relationship(
+        back_populates="programme", order_by="Call.round_number"
+    )
+    officer_rows: Mapped[list[ProgrammeOfficer]] = relationship(
+        back_populates="programme", cascade="all, delete-orphan"
+    )
+
+
+class ProgrammeOfficer(db.Model):
+    """An officer who runs a programme."""
+
+    __tablename__ = "programme_officers"
+    __table_args__ = (sa.UniqueConstraint("programme_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("programmes.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    programme: Mapped[Programme] = relationship(back_populates="officer_rows")
+
+
+class CallState(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+
+
+class Call(db.Model):
+    """One competition round of a programme, with the rules every proposal is checked against."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        sa.UniqueConstraint("programme_id", "round_number"),
+        sa.CheckConstraint(
+            "min_private_share IS NULL OR (min_private_share >= 0 AND min_private_share <= 1)",
+            name="min_private_share_is_a_share",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id", ondelete="CASCADE"))
+    round_number: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    reference_prefix: Mapped[str] = mapped_column(sa.String(20))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    state: Mapped[CallState] = mapped_column(
+        enum_type(CallState, "call_state"), default=CallState.DRAFT
+    )
+    max_public_funding_per_proposal: Mapped[Decimal | None]
+    min_private_share: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 4))
+    # Funding rate per organisation kind, e.g. {"sme": "0.5"}; empty means no rate rule.
+    funding_rates: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    # Federal state codes a consortium must be based in; empty means nationwide.
+    region_scope: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    programme: Mapped[Programme] = relationship(back_populates="calls")
+    stages: Mapped[list[Stage]] = relationship(
+        back_populates="call", order_by="Stage.position", cascade="all, delete-orphan"
+    )
+
+
+class StageKind(enum.StrEnum):
+    OUTLINE = "outline"
+    FULL_PROPOSAL = "full_proposal"
+    HEARING = "hearing"
+
+    @property
+    def label(self) -> str:
+        return {"outline": "Outline", "full_proposal": "Full proposal", "hearing": "Hearing"}[
+            self.value
+        ]
+
+
+class Stage(db.Model):
+    __tablename__ = "stages"
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "position"),
+        sa.CheckConstraint("closes_at > opens_at", name="window_is_ordered"),
+        sa.CheckConstraint("reviewers_per_proposal >= 1", name="reviewers_per_proposal_positive"),
+        sa.CheckConstraint("max_load_per_juror >= 1", name="max_load_per_juror_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    kind: Mapped[StageKind] = mapped_column(enum_type(StageKind, "stage_kind"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    opens_at: Mapped[dt.datetime]
+    closes_at: Mapped[dt.datetime]
+    # [{"key": "strategy", "title": "Cluster strategy", "max_chars": 20000}, ...]
+    required_sections: Mapped[list[dict[str, Any]]] = mapped_column(JSONData, default=list)
+    # [{"key": "cv", "title": "CVs", "required": true, "max_pages": 10, "max_bytes": 10485760}]
+    attachment_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONData, default=list)
+    reviewers_per_proposal: Mapped[int] = mapped_column(default=3)
+    max_load_per_juror: Mapped[int] = mapped_column(default=10)
+    selection_target: Mapped[int | None]
+
+    call: Mapped[Call] = relationship(back_populates="stages")
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="stage", order_by="Criterion.position", cascade="all, delete-orphan"
+    )
+
+
+class Criterion(db.Model):
+    __tablename__ = "criteria"
+    __table_args__ = (
+        sa.UniqueConstraint("stage_id", "position"),
+        sa.CheckConstraint("scale_max > scale_min", name="scale_is_ordered"),
+        sa.CheckConstraint("scale_step > 0", name="scale_step_positive"),
+        sa.CheckConstraint("weight > 0", name="weight_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    weight: Mapped[Decimal] = mapped_column(sa.Numeric(6, 3))
+    scale_min: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    scale_max: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    scale_step: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    threshold: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 2))
+
+    stage: Mapped[Stage] = relationship(back_populates="criteria")

@@ -1,0 +1,212 @@
+"""Proposals, their consortia and budgets, and what was submitted at each stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from competition.db import JSONData, enum_type, utcnow
+from competition.extensions import db
+from competition.organisations.models import Organisation
+from competition.programmes.models import Call, Stage, Topic
+
+proposal_topics = sa.Table(
+    "proposal_topics",
+    db.metadata,
+    sa.Column("proposal_id", sa.ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class ProposalState(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    WITHDRAWN = "withdrawn"
+    INELIGIBLE = "ineligible"
+    ADVANCED = "advanced"
+    REJECTED = "rejected"
+    FUNDED = "funded"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Proposal(db.Model):
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    reference: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    acronym: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    abstract: Mapped[str] = mapped_column(sa.Text, default="")
+    state: Mapped[ProposalState] = mapped_column(
+        enum_type(ProposalState, "proposal_state"), default=ProposalState.DRAFT, index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    call: Mapped[Call] = relationship()
+    topics: Mapped[list[Topic]] = relationship(secondary=proposal_topics, order_by=Topic.name)
+    members: Mapped[list[ConsortiumMember]] = relationship(
+        back_populates="proposal",
+        cascade="all, delete-orphan",
+        order_by="(ConsortiumMember.role != 'coordinator', ConsortiumMember.id)",
+    )
+    contributors: Mapped[list[ProposalContributor]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan"
+    )
+    submissions: Mapped[list[StageSubmission]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan"
+    )
+
+
+class MemberRole(enum.StrEnum):
+    COORDINATOR = "coordinator"
+    PARTNER = "partner"
+
+
+class ConsortiumMember(db.Model):
+    """An organisation taking part in a proposal's consortium."""
+
+    __tablename__ = "consortium_members"
+    __table_args__ = (
+        sa.UniqueConstraint("proposal_id", "organisation_id"),
+        # At most one coordinator per consortium.
+        sa.Index(
+            "uq_consortium_members_one_coordinator",
+            "proposal_id",
+            unique=True,
+            sqlite_where=sa.text("role = 'coordinator'"),
+            postgresql_where=sa.text("role = 'coordinator'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    role: Mapped[MemberRole] = mapped_column(enum_type(MemberRole, "member_role"))
+    contact_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+
+    proposal: Mapped[Proposal] = relationship(back_populates="members")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class ContributorRole(enum.StrEnum):
+    COORDINATOR = "coordinator"  # may submit and withdraw
+    CONTRIBUTOR = "contributor"  # may edit the draft
+
+
+class ProposalContributor(db.Model):
+    """An applicant account with access to a proposal."""
+
+    __tablename__ = "proposal_contributors"
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[ContributorRole] = mapped_column(enum_type(ContributorRole, "contributor_role"))
+
+    proposal: Mapped[Proposal] = relationship(back_populates="contributors")
+
+
+class SubmissionState(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    WITHDRAWN = "withdrawn"
+
+
+class StageSubmission(db.Model):
+    """A proposal's material for one stage; frozen (hashed and timestamped) when submitted."""
+
+    __tablename__ = "stage_submissions"
+    __table_args__ = (
+        sa.UniqueConstraint("proposal_id", "stage_id"),
+        sa.CheckConstraint(
+            "(state = 'draft') OR (submitted_at IS NOT NULL AND content_hash IS NOT NULL)",
+            name="submitted_has_time_and_hash",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"), index=True)
+    state: Mapped[SubmissionState] = mapped_column(
+        enum_type(SubmissionState, "submission_state"), default=SubmissionState.DRAFT
+    )
+    # {"strategy": "…", "partners": "…"} keyed by the stage's section keys.
+    sections: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    submitted_at: Mapped[dt.datetime | None]
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="submissions")
+    stage: Mapped[Stage] = relationship()
+    budget_lines: Mapped[list[BudgetLine]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="BudgetLine.year"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan"
+    )
+
+
+class BudgetLine(db.Model):
+    """One partner's budget for one project year."""
+
+    __tablename__ = "budget_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("submission_id", "member_id", "year"),
+        sa.CheckConstraint("public_funding >= 0", name="public_funding_not_negative"),
+        sa.CheckConstraint("own_contribution >= 0", name="own_contribution_not_negative"),
+        sa.CheckConstraint("year >= 1", name="year_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stage_submissions.id", ondelete="CASCADE")
+    )
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("consortium_members.id", ondelete="CASCADE"), index=True
+    )
+    year: Mapped[int]
+    public_funding: Mapped[Decimal]
+    own_contribution: Mapped[Decimal]
+
+    submission: Mapped[StageSubmission] = relationship(back_populates="budget_lines")
+    member: Mapped[ConsortiumMember] = relationship()
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+    __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stage_submissions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(80))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int]
+    page_count: Mapped[int | None]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[StageSubmission] = relationship(back_populates="attachments")

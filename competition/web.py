@@ -1,0 +1,157 @@
+"""Request-level wiring shared by every page: access checks, security headers, error pages,
+template filters and the command-line groups."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException
+
+from competition.access import enforce_access, policy_of, public
+from competition.db import utcnow
+
+log = logging.getLogger(__name__)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+ERROR_TEXT = {
+    400: ("Bad request", "The request could not be understood."),
+    401: ("Please log in", "Your session has ended. Log in again to continue."),
+    403: ("Not allowed", "You do not have permission to open this page."),
+    404: ("Not found", "There is no page at this address."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    413: ("Too large", "The upload is larger than the limit."),
+    429: ("Too many attempts", "Please wait a few minutes before trying again."),
+    500: ("Something went wrong", "The error has been logged. Please try again."),
+}
+
+
+def berlin_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+    """Every time a person reads is shown in Europe/Berlin, with the zone named."""
+    if value is None:
+        return "–"
+    local = value.astimezone(BERLIN)
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def money(value: Decimal | int | None, currency: str = "EUR") -> str:
+    if value is None:
+        return "–"
+    return f"{Decimal(value):,.0f} {currency}".replace(",", "\u202f")
+
+
+def millions(value: Decimal | int | None) -> str:
+    if value is None:
+        return "–"
+    return f"{Decimal(value) / Decimal(1_000_000):,.1f} million euro"
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def linkify(text: str | None) -> Markup:
+    """Plain text with its web addresses made clickable; everything else stays escaped."""
+    escaped = str(escape(text or ""))
+    return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
+
+
+def init_app(app: Flask) -> None:
+    from competition.accounts.views import bp as accounts_bp
+    from competition.accounts.views import load_user
+    from competition.dashboard import bp as dashboard_bp
+    from competition.extensions import login_manager
+    from competition.notifications.views import bp as notifications_bp
+    from competition.proposals.views import bp as proposals_bp
+
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = None  # server-side sessions do this job
+
+    for blueprint in (accounts_bp, dashboard_bp, proposals_bp, notifications_bp):
+        app.register_blueprint(blueprint)
+    public(app.view_functions["static"])
+
+    app.before_request(_request_clock)
+    app.before_request(enforce_access)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.add_template_filter(berlin_time, "berlin")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(millions, "millions")
+    app.add_template_filter(linkify, "linkify")
+    app.jinja_env.globals["policy_of"] = policy_of
+    app.context_processor(lambda: {"settings": app.extensions["settings"]})
+
+    from competition.cli import register_cli
+
+    register_cli(app)
+
+
+def _request_clock() -> None:
+    g.now = utcnow()
+
+
+def _security_headers(response):  # type: ignore[no-untyped-def]
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _render_error(status: int, detail: str | None = None):  # type: ignore[no-untyped-def]
+    title, text = ERROR_TEXT.get(status, ERROR_TEXT[500])
+    if _wants_json():
+        return {"error": title, "detail": detail or text}, status
+    return render_template("errors/error.html", status=status, title=title, text=detail or text), (
+        status
+    )
+
+
+def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    return _render_error(
+        400, "This form has expired or was sent from another site. Reload the page and try again."
+    )
+
+
+def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    if error.code is None or error.code < 400:
+        return error
+    return _render_error(error.code)
+
+
+def _unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+    from competition.extensions import db
+
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.endpoint)
+    return _render_error(500)

@@ -1,0 +1,133 @@
+"""Settings of one running instance, read from the environment.
+
+With nothing set, the app runs in development on SQLite in the instance folder and runs background
+tasks in-process. Production (``APP_ENV=production``) refuses to start without a real secret key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+ENVIRONMENTS = ("development", "testing", "production")
+# Secrets that appear in docs or examples are never acceptable in production.
+KNOWN_WEAK_SECRETS = {"", "dev", "change-me", "changeme", "secret", "development"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(ValueError):
+    """The environment describes an instance that must not start."""
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"expected a yes/no value, got {value!r}")
+
+
+def _int(name: str, value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    secret_key: str | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    mail_server: str | None = None
+    mail_port: int = 25
+    mail_username: str | None = None
+    mail_password: str | None = field(default=None, repr=False)
+    mail_use_tls: bool = False
+    mail_sender: str = "Funding competitions <no-reply@competition.local>"
+    upload_folder: str | None = None
+    base_url: str = "http://127.0.0.1:5000"
+    demo_mode: bool = True
+    demo_password: str = field(default="demo", repr=False)
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    trusted_proxies: int = 0
+    task_queue: str = "competition"
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 30
+    throttle_window_minutes: int = 15
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        app_env = env.get("APP_ENV", "development").strip() or "development"
+        if app_env not in ENVIRONMENTS:
+            raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
+        production = app_env == "production"
+        settings = cls(
+            env=app_env,
+            secret_key=env.get("SECRET_KEY") or None,
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            mail_server=env.get("MAIL_SERVER") or None,
+            mail_port=_int("MAIL_PORT", env.get("MAIL_PORT"), 25),
+            mail_username=env.get("MAIL_USERNAME") or None,
+            mail_password=env.get("MAIL_PASSWORD") or None,
+            mail_use_tls=_flag(env.get("MAIL_USE_TLS"), False),
+            mail_sender=env.get("MAIL_SENDER") or cls.mail_sender,
+            upload_folder=env.get("UPLOAD_FOLDER") or None,
+            base_url=(env.get("BASE_URL") or cls.base_url).rstrip("/"),
+            demo_mode=_flag(env.get("DEMO_MODE"), not production),
+            demo_password=env.get("DEMO_PASSWORD") or "demo",
+            session_idle_minutes=_int(
+                "SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 30
+            ),
+            session_absolute_hours=_int(
+                "SESSION_ABSOLUTE_HOURS", env.get("SESSION_ABSOLUTE_HOURS"), 12
+            ),
+            trusted_proxies=_int("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES"), 0),
+            task_queue=env.get("TASK_QUEUE") or "competition",
+        )
+        settings.check()
+        return settings
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def mail_backend(self) -> str:
+        """``smtp`` with a mail server; otherwise ``dev``: mail is kept for the in-app mailbox."""
+        return "smtp" if self.mail_server else "dev"
+
+    @property
+    def tasks_in_process(self) -> bool:
+        return self.redis_url is None
+
+    def check(self) -> None:
+        if self.production:
+            secret = self.secret_key or ""
+            if secret.lower() in KNOWN_WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    "production needs SECRET_KEY: a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters (e.g. python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))')"
+                )
+            if not self.database_url:
+                raise ConfigError("production needs DATABASE_URL (PostgreSQL)")
+        if self.session_idle_minutes <= 0 or self.session_absolute_hours <= 0:
+            raise ConfigError("session timeouts must be positive")
+        if self.trusted_proxies < 0:
+            raise ConfigError("TRUSTED_PROXIES must be 0 or more")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        updated = replace(self, **changes)  # type: ignore[arg-type]
+        updated.check()
+        return updated
