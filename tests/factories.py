@@ -1,0 +1,162 @@
+"""make_<thing>(**overrides): small, valid objects for tests. Each adds and flushes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Any
+
+from competition.accounts.models import Role, User, UserRole, UserStatus
+from competition.accounts.passwords import hash_password
+from competition.extensions import db
+from competition.organisations.models import FederalState, Organisation, OrganisationKind
+from competition.programmes.models import Call, CallState, Programme, ProgrammeOfficer, Stage
+from competition.programmes.models import StageKind, Topic
+from competition.proposals.models import (
+    ConsortiumMember,
+    ContributorRole,
+    MemberRole,
+    Proposal,
+    ProposalContributor,
+    ProposalState,
+)
+
+PASSWORD = "correct horse battery"
+_PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2 is slow on purpose
+_counter = itertools.count(1)
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+
+
+def _n() -> int:
+    return next(_counter)
+
+
+def make_user(*, roles: tuple[Role, ...] = (Role.APPLICANT,), **overrides: Any) -> User:
+    n = _n()
+    values: dict[str, Any] = {
+        "email": f"person{n}@example.org",
+        "name": f"Person {n}",
+        "password_hash": _PASSWORD_HASH,
+        "status": UserStatus.ACTIVE,
+        "email_confirmed_at": NOW,
+        "created_at": NOW,
+    }
+    values.update(overrides)
+    user = User(**values)
+    for role in roles:
+        user.role_rows.append(UserRole(role=role, granted_at=NOW))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_organisation(**overrides: Any) -> Organisation:
+    n = _n()
+    values: dict[str, Any] = {
+        "name": f"Organisation {n}",
+        "kind": OrganisationKind.UNIVERSITY,
+        "federal_state": FederalState.SN,
+        "country": "DE",
+    }
+    values.update(overrides)
+    organisation = Organisation(**values)
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation
+
+
+def make_programme(*, officers: tuple[User, ...] = (), **overrides: Any) -> Programme:
+    n = _n()
+    values: dict[str, Any] = {
+        "slug": f"programme-{n}",
+        "name": f"Programme {n}",
+        "total_budget": Decimal("100000000.00"),
+    }
+    values.update(overrides)
+    programme = Programme(**values)
+    for officer in officers:
+        programme.officer_rows.append(ProgrammeOfficer(user_id=officer.id))
+    db.session.add(programme)
+    db.session.flush()
+    return programme
+
+
+def make_call(programme: Programme | None = None, **overrides: Any) -> Call:
+    programme = programme or make_programme()
+    n = _n()
+    values: dict[str, Any] = {
+        "programme": programme,
+        "round_number": n,
+        "name": f"Call {n}",
+        "reference_prefix": f"C{n}",
+        "state": CallState.PUBLISHED,
+    }
+    values.update(overrides)
+    call = Call(**values)
+    db.session.add(call)
+    db.session.flush()
+    return call
+
+
+def make_stage(call: Call | None = None, **overrides: Any) -> Stage:
+    call = call or make_call()
+    values: dict[str, Any] = {
+        "call": call,
+        "position": len(call.stages) + 1,
+        "kind": StageKind.OUTLINE,
+        "name": "Outline",
+        "opens_at": NOW - dt.timedelta(days=30),
+        "closes_at": NOW + dt.timedelta(days=30),
+    }
+    values.update(overrides)
+    stage = Stage(**values)
+    db.session.add(stage)
+    db.session.flush()
+    return stage
+
+
+def make_topic(**overrides: Any) -> Topic:
+    n = _n()
+    values: dict[str, Any] = {"slug": f"topic-{n}", "name": f"Topic {n}"}
+    values.update(overrides)
+    topic = Topic(**values)
+    db.session.add(topic)
+    db.session.flush()
+    return topic
+
+
+def make_proposal(
+    call: Call | None = None,
+    *,
+    coordinator: User | None = None,
+    organisations: tuple[Organisation, ...] = (),
+    **overrides: Any,
+) -> Proposal:
+    call = call or make_call()
+    n = _n()
+    values: dict[str, Any] = {
+        "call": call,
+        "reference": f"{call.reference_prefix}-{n:04d}",
+        "acronym": f"ACR{n}",
+        "title": f"Proposal {n}",
+        "abstract": "An abstract.",
+        "state": ProposalState.SUBMITTED,
+    }
+    values.update(overrides)
+    proposal = Proposal(**values)
+    organisations = organisations or (make_organisation(), make_organisation())
+    for index, organisation in enumerate(organisations):
+        proposal.members.append(
+            ConsortiumMember(
+                organisation=organisation,
+                role=MemberRole.COORDINATOR if index == 0 else MemberRole.PARTNER,
+            )
+        )
+    if coordinator is not None:
+        proposal.contributors.append(
+            ProposalContributor(user_id=coordinator.id, role=ContributorRole.COORDINATOR)
+        )
+    db.session.add(proposal)
+    db.session.flush()
+    return proposal
