@@ -37,6 +37,9 @@ def testing_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
+testing_settings.__test__ = False  # type: ignore[attr-defined]  (a helper, not a test)
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 
