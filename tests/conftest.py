@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -167,6 +168,12 @@ def browser(app) -> Browser:  # type: ignore[no-untyped-def]
 # --- SMTP ---------------------------------------------------------------------------------
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @dataclass
 class Mailbox:
     host: str
@@ -197,9 +204,9 @@ def smtp_server() -> Iterator[Mailbox]:
                 box.messages.append(message_from_bytes(envelope.original_content))
             return "250 Message accepted for delivery"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+    box.port = free_port()
+    controller = Controller(Handler(), hostname=box.host, port=box.port)
     controller.start()
-    box.port = controller.server.sockets[0].getsockname()[1]
     yield box
     controller.stop()
 

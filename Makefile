@@ -1,0 +1,43 @@
+# The two commands of the README. Each installs what it needs first, so both work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app competition
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: demo test install install-test browser lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+# Debian's Chromium for the browser tests (test tools cannot download their own browser here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; \
+	fi
+
+## 1. Install, create the embedded database, seed the demo competition and serve it.
+demo: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	@echo
+	@echo "  Open http://$(HOST):$(PORT) and log in as:"
+	@$(FLASK) demo logins
+	@echo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## 2. Install everything and run the whole test suite (PostgreSQL, Redis, a worker, a browser).
+test: install-test browser
+	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check competition workers config tests bench
