@@ -103,7 +103,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["policy_of"] = policy_of
     app.context_processor(lambda: {"settings": app.extensions["settings"]})
 
+    from competition import logs
     from competition.cli import register_cli
+
+    logs.install()
 
     register_cli(app)
 
