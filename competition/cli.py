@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from competition.db import operation, utcnow
 
@@ -18,9 +19,9 @@ def demo_logins(settings) -> list[tuple[str, str]]:  # type: ignore[no-untyped-d
 
 
 def register_cli(app: Flask) -> None:
-    demo = click.Group("demo", help="The seeded demo competition.")
-    audit = click.Group("audit", help="The audit trail.")
-    notifications = click.Group("notifications", help="The mail outbox.")
+    demo = AppGroup("demo", help="The seeded demo competition.")
+    audit = AppGroup("audit", help="The audit trail.")
+    notifications = AppGroup("notifications", help="The mail outbox.")
 
     @demo.command("seed")
     def seed() -> None:

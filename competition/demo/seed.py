@@ -1,0 +1,896 @@
+"""The seeded demo competition: Clusters4Future with two rounds and 254 submitted outlines.
+
+Everything is generated from :mod:`competition.demo.names` with one fixed random seed and fixed
+dates, so every run produces the same data; ``now`` only dates the audit event. The caller owns the
+transaction: this module adds and flushes rows but never commits.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import random
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from competition.accounts.models import Role, User, UserRole, UserStatus
+from competition.audit.operations import record_event
+from competition.demo import names
+from competition.extensions import db
+from competition.organisations.models import (
+    EASTERN_STATES,
+    FederalState,
+    Organisation,
+    OrganisationKind,
+)
+from competition.programmes.models import (
+    Call,
+    CallState,
+    Criterion,
+    Programme,
+    ProgrammeOfficer,
+    Stage,
+    StageKind,
+    Topic,
+)
+from competition.proposals.models import (
+    BudgetLine,
+    ConsortiumMember,
+    ContributorRole,
+    MemberRole,
+    Proposal,
+    ProposalContributor,
+    ProposalState,
+    StageSubmission,
+    SubmissionState,
+)
+
+PROGRAMME_SLUG = "clusters4future"
+SEED = 20211
+K = OrganisationKind
+
+
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
+
+
+PROGRAMME_CREATED_AT = _utc(2025, 11, 3, 9)
+ACCOUNTS_CREATED_AT = _utc(2026, 1, 15, 9)
+EMAIL_CONFIRMED_AT = _utc(2026, 1, 15, 9, 30)
+# Round 2's outline window is still open on the demo's reference day (2026-11-21): dating a
+# submission after it would show receipts from the future, so round 2 stops here.
+ROUND_2_SUBMITTED_BY = _utc(2026, 11, 20, 18)
+
+ORGANISATION_COUNTS: dict[OrganisationKind, int] = {
+    K.UNIVERSITY: 60,
+    K.RESEARCH_INSTITUTE: 60,
+    K.LARGE_ENTERPRISE: 60,
+    K.SME: 150,
+    K.START_UP: 60,
+    K.SOCIETY: 60,
+}
+ACADEMIC = (K.UNIVERSITY, K.RESEARCH_INSTITUTE)
+INDUSTRY = (K.LARGE_ENTERPRISE, K.SME, K.START_UP)
+JURORS = 60
+EASTERN_COORDINATOR_SHARE = 0.2
+
+# How consortia are drawn: coordinator kinds, sizes (3..12 members) and partner kinds.
+COORDINATOR_KINDS = ((K.UNIVERSITY, 45), (K.RESEARCH_INSTITUTE, 35), (K.LARGE_ENTERPRISE, 13))
+COORDINATOR_KINDS += ((K.SME, 7),)
+MEMBER_COUNT_WEIGHTS = (6, 10, 13, 14, 13, 11, 9, 7, 5, 4)
+PARTNER_KIND_WEIGHTS = {
+    K.UNIVERSITY: 14,
+    K.RESEARCH_INSTITUTE: 14,
+    K.LARGE_ENTERPRISE: 14,
+    K.SME: 30,
+    K.START_UP: 12,
+    K.SOCIETY: 16,
+}
+LOCAL_PARTNER_SHARE = 0.55  # clusters are regional: most partners come from the coordinator's state
+CLUSTER_WEIGHTS = {"energy": 24, "health": 22, "ict-media": 20, "photonics": 16, "mobility": 18}
+
+# Budget: public funding share weights and own-contribution rates (of public funding) per kind.
+PUBLIC_WEIGHT = {
+    K.UNIVERSITY: 1.0,
+    K.RESEARCH_INSTITUTE: 1.0,
+    K.LARGE_ENTERPRISE: 0.6,
+    K.SME: 0.35,
+    K.START_UP: 0.25,
+    K.SOCIETY: 0.2,
+}
+OWN_RATE = {
+    K.UNIVERSITY: (0.0, 0.05),
+    K.RESEARCH_INSTITUTE: (0.03, 0.1),
+    K.LARGE_ENTERPRISE: (0.9, 1.4),
+    K.SME: (0.5, 0.9),
+    K.START_UP: (0.25, 0.5),
+    K.SOCIETY: (0.1, 0.3),
+}
+COORDINATOR_WEIGHT = 2.2
+PUBLIC_TOTAL_THOUSANDS = (8_000, 45_000, 16_000)  # low, high, mode (thousand euro)
+YEARS = (1, 2, 3)
+
+KIND_COUNT_LABELS = {
+    K.UNIVERSITY: ("university", "universities"),
+    K.RESEARCH_INSTITUTE: ("research institute", "research institutes"),
+    K.LARGE_ENTERPRISE: ("large enterprise", "large enterprises"),
+    K.SME: ("SME", "SMEs"),
+    K.START_UP: ("start-up", "start-ups"),
+    K.SOCIETY: ("public body or society", "public bodies and societies"),
+}
+
+OUTLINE_SECTIONS = [
+    {"key": "strategy", "title": "Cluster strategy", "max_chars": 12000},
+    {"key": "consortium", "title": "Consortium and partners", "max_chars": 6000},
+    {"key": "impact", "title": "Expected impact", "max_chars": 6000},
+]
+FULL_SECTIONS = [
+    {"key": "strategy", "title": "Cluster strategy", "max_chars": 20000},
+    {"key": "consortium", "title": "Consortium and partners", "max_chars": 10000},
+    {"key": "impact", "title": "Expected impact", "max_chars": 10000},
+    {"key": "work_plan", "title": "Work plan", "max_chars": 30000},
+]
+OUTLINE_ATTACHMENTS = [
+    {
+        "key": "letters",
+        "title": "Letters of intent",
+        "required": False,
+        "max_pages": 20,
+        "max_bytes": 10_485_760,
+    }
+]
+FULL_ATTACHMENTS = [
+    {
+        "key": "budget_plan",
+        "title": "Detailed budget plan",
+        "required": True,
+        "max_pages": 30,
+        "max_bytes": 10_485_760,
+    },
+    {
+        "key": "cvs",
+        "title": "CVs of key persons",
+        "required": True,
+        "max_pages": 40,
+        "max_bytes": 20_971_520,
+    },
+]
+# (name, weight, description, threshold); every criterion is scored 0..5 in steps of 0.5.
+REVIEW_CRITERIA: tuple[tuple[str, str, str, str | None], ...] = (
+    (
+        "Excellence and innovation",
+        "0.4",
+        "How far the cluster's research and innovation go beyond the state of the art.",
+        "3",
+    ),
+    (
+        "Cluster strategy and structure",
+        "0.3",
+        "How convincing the shared strategy, the governance and the partners' roles are.",
+        "3",
+    ),
+    (
+        "Impact and transfer",
+        "0.3",
+        "How likely the cluster is to create value, jobs and transfer in its region and beyond.",
+        "3",
+    ),
+)
+HEARING_CRITERIA: tuple[tuple[str, str, str, str | None], ...] = (
+    (
+        "Overall impression",
+        "1",
+        "The jury's overall judgement of the cluster after the pitch and the discussion.",
+        None,
+    ),
+)
+
+PROGRAMME_DESCRIPTION = (
+    "Clusters4Future is a federal competition for regional innovation networks in which science, "
+    "industry and society work together on the technologies of tomorrow. Winning clusters are "
+    "funded for up to nine years in three phases of three years, each ending with an interim "
+    "evaluation."
+)
+
+
+@dataclass(frozen=True)
+class RoundSpec:
+    number: int
+    proposals: int
+    created_at: dt.datetime
+    outline: tuple[dt.datetime, dt.datetime]
+    full: tuple[dt.datetime, dt.datetime]
+    hearing: tuple[dt.datetime, dt.datetime]
+    outline_target: int
+    full_target: int
+    submitted_by: dt.datetime  # no outline is dated later than this
+    rush_share: float  # share of outlines sent in the week before submitted_by
+    description: str
+
+    @property
+    def prefix(self) -> str:
+        return f"C4F{self.number}"
+
+
+ROUNDS = (
+    RoundSpec(
+        number=1,
+        proposals=137,
+        created_at=_utc(2025, 12, 1, 9),
+        outline=(_utc(2026, 2, 2, 8), _utc(2026, 6, 30, 10)),
+        full=(_utc(2026, 8, 1), _utc(2027, 1, 31, 10)),
+        hearing=(_utc(2027, 3, 1), _utc(2027, 3, 31)),
+        outline_target=16,
+        full_target=7,
+        submitted_by=_utc(2026, 6, 30, 10),
+        rush_share=0.6,
+        description=(
+            "First round of Clusters4Future. Consortia submit an outline; the jury selects "
+            "finalists, who receive funding for a six-month concept phase and then submit a full "
+            "proposal and pitch it to the jury."
+        ),
+    ),
+    RoundSpec(
+        number=2,
+        proposals=117,
+        created_at=_utc(2026, 6, 15, 9),
+        outline=(_utc(2026, 9, 1, 8), _utc(2027, 2, 26, 10)),
+        full=(_utc(2027, 5, 3), _utc(2027, 10, 29, 10)),
+        hearing=(_utc(2027, 12, 1), _utc(2027, 12, 17)),
+        outline_target=15,
+        full_target=7,
+        submitted_by=ROUND_2_SUBMITTED_BY,
+        rush_share=0.2,
+        description=(
+            "Second round of Clusters4Future, open to new consortia and to consortia that were "
+            "not selected in the first round. The procedure is the same as in round 1."
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """What the demo consists of; demo accounts that already existed are counted too."""
+
+    programmes: int
+    calls: int
+    proposals: int
+    organisations: int
+    users: int
+    jurors: int
+    applicants: int
+    budget_lines: int
+    members: int
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One budget line before it has ids; inserted in bulk once members have theirs."""
+
+    submission: StageSubmission
+    member: ConsortiumMember
+    year: int
+    public_funding: Decimal
+    own_contribution: Decimal
+
+
+@dataclass
+class _People:
+    """Hands out person names; account holders get names no other account holder has."""
+
+    rng: random.Random
+    taken: set[str] = field(default_factory=set)
+
+    def any(self) -> tuple[str, str]:
+        return self.rng.choice(names.FIRST_NAMES), self.rng.choice(names.LAST_NAMES)
+
+    def unique(self) -> tuple[str, str]:
+        for _ in range(1000):
+            first, last = self.any()
+            if f"{first} {last}" not in self.taken:
+                self.taken.add(f"{first} {last}")
+                return first, last
+        raise RuntimeError("ran out of distinct person names")
+
+
+def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
+    """Add the Clusters4Future demo competition; None (and no change) if it is already there.
+
+    Side effects: adds topics, organisations, accounts, the programme with two calls, 254
+    submitted outlines with consortia and budgets, and one ``demo.seeded`` audit event; flushes,
+    never commits.
+    """
+    session = db.session
+    exists = session.scalar(sa.select(Programme.id).where(Programme.slug == PROGRAMME_SLUG))
+    if exists is not None:
+        return None
+    rng = random.Random(SEED)
+    people = _People(rng)
+
+    topics = _topics()
+    organisations = _organisations(rng)
+    session.add_all(organisations)
+    session.flush()
+
+    accounts: list[tuple[str, str, tuple[Role, ...], int | None]] = [
+        ("officer@demo.test", "Olivia Officer", (Role.OFFICER, Role.ADMIN), None),
+        ("officer2@demo.test", "Oskar Second-Officer", (Role.OFFICER,), None),
+    ]
+    people.taken.update({"Olivia Officer", "Oskar Second-Officer"})
+    juror_pool = [o for o in organisations if o.kind in (*ACADEMIC, K.LARGE_ENTERPRISE)]
+    for n, org in enumerate(rng.sample(juror_pool, JURORS), start=1):
+        first, last = people.unique()
+        title = rng.choices(("Prof. Dr. ", "Dr. ", ""), weights=(45, 40, 15))[0]
+        accounts.append((f"juror{n}@demo.test", f"{title}{first} {last}", (Role.JUROR,), org.id))
+
+    programme = Programme(
+        slug=PROGRAMME_SLUG,
+        name="Clusters4Future",
+        description=PROGRAMME_DESCRIPTION,
+        total_budget=Decimal("630000000.00"),
+        currency="EUR",
+        created_at=PROGRAMME_CREATED_AT,
+    )
+    calls: list[Call] = []
+    proposals: list[Proposal] = []
+    builder = _ProposalBuilder(rng, people, organisations, topics)
+    for spec in ROUNDS:
+        call = _call(programme, spec)
+        calls.append(call)
+        outline = call.stages[0]
+        for proposal, applicant_name in builder.build_round(call, outline, spec):
+            proposals.append(proposal)
+            number = len(proposals)
+            accounts.append(
+                (
+                    f"applicant{number}@demo.test",
+                    applicant_name,
+                    (Role.APPLICANT,),
+                    proposal.members[0].organisation.id,
+                )
+            )
+
+    users = _users(accounts, password_hash=password_hash)
+    session.add_all(users.values())
+    session.flush()
+
+    officer = users["officer@demo.test"]
+    programme.officer_rows = [
+        ProgrammeOfficer(user_id=officer.id),
+        ProgrammeOfficer(user_id=users["officer2@demo.test"].id),
+    ]
+    for number, proposal in enumerate(proposals, start=1):
+        applicant = users[f"applicant{number}@demo.test"]
+        proposal.created_by_id = applicant.id
+        proposal.contributors = [
+            ProposalContributor(user_id=applicant.id, role=ContributorRole.COORDINATOR)
+        ]
+    session.add(programme)
+    session.add_all(calls)
+    session.add_all(proposals)
+    session.flush()
+    # ~5,000 rows: a bulk insert is several times faster than flushing one object per line.
+    session.execute(
+        sa.insert(BudgetLine),
+        [
+            {
+                "submission_id": line.submission.id,
+                "member_id": line.member.id,
+                "year": line.year,
+                "public_funding": line.public_funding,
+                "own_contribution": line.own_contribution,
+            }
+            for line in builder.budget_lines
+        ],
+    )
+
+    summary = SeedSummary(
+        programmes=1,
+        calls=len(calls),
+        proposals=len(proposals),
+        organisations=len(organisations),
+        users=len(accounts),
+        jurors=JURORS,
+        applicants=len(proposals),
+        budget_lines=len(builder.budget_lines),
+        members=sum(len(p.members) for p in proposals),
+    )
+    record_event(
+        actor=officer,
+        action="demo.seeded",
+        object_type="programme",
+        object_id=programme.id,
+        after=asdict(summary),
+        now=now,
+    )
+    return summary
+
+
+# --- reference data ----------------------------------------------------------------------------
+
+
+def _topics() -> dict[str, Topic]:
+    """The five clusters and the finer topics; rows that already exist are reused."""
+    wanted = [(slug, name) for slug, name in names.CLUSTERS]
+    wanted += [(slug, name) for slug, name, _cluster in names.FINE_TOPICS]
+    slugs = [slug for slug, _ in wanted]
+    found = {t.slug: t for t in db.session.scalars(sa.select(Topic).where(Topic.slug.in_(slugs)))}
+    topics = {slug: found.get(slug) or Topic(slug=slug, name=name) for slug, name in wanted}
+    db.session.add_all(t for t in topics.values() if t.slug not in found)
+    return topics
+
+
+def _organisations(rng: random.Random) -> list[Organisation]:
+    cities = names.CITIES
+    weights = [weight for _city, _state, weight in cities]
+    generated: set[str] = set()
+    rows: list[tuple[str, OrganisationKind, str]] = []
+    for kind, count in ORGANISATION_COUNTS.items():
+        made = 0
+        for _attempt in range(count * 50):
+            if made == count:
+                break
+            city, state, _weight = rng.choices(cities, weights)[0]
+            name = _organisation_name(rng, kind, city)
+            if name in generated:
+                continue  # redraw: the random stream stays the same on every run
+            generated.add(name)
+            rows.append((name, kind, state))
+            made += 1
+        else:
+            raise RuntimeError(f"could not name {count} organisations of kind {kind}")
+    # A registry that is not empty may already hold a generated name; suffix ours, without
+    # touching the random stream, so the rest of the data stays the same.
+    existing = set(
+        db.session.scalars(
+            sa.select(Organisation.name).where(
+                Organisation.name.in_([name for name, _, _ in rows]), Organisation.country == "DE"
+            )
+        )
+    )
+    organisations = []
+    for name, kind, state in rows:
+        unique = name
+        counter = 1
+        while unique in existing or (unique != name and unique in generated):
+            counter += 1
+            unique = f"{name} ({counter})"
+        organisations.append(
+            Organisation(
+                name=unique,
+                kind=kind,
+                federal_state=FederalState[state],
+                country="DE",
+                created_at=ACCOUNTS_CREATED_AT,
+            )
+        )
+    return organisations
+
+
+def _organisation_name(rng: random.Random, kind: OrganisationKind, city: str) -> str:
+    if kind == K.UNIVERSITY:
+        return rng.choice(names.UNIVERSITY_PATTERNS).format(city=city)
+    if kind == K.RESEARCH_INSTITUTE:
+        return rng.choice(names.RESEARCH_PATTERNS).format(
+            city=city, field=rng.choice(names.RESEARCH_FIELDS), founder=rng.choice(names.FOUNDERS)
+        )
+    if kind == K.LARGE_ENTERPRISE:
+        return f"{_company_stem(rng)} {rng.choice(names.LARGE_ENTERPRISE_FORMS)}"
+    if kind == K.SME:
+        if rng.random() < 0.5:
+            stem = _company_stem(rng)
+        else:
+            stem = f"{rng.choice(names.LAST_NAMES)} {rng.choice(names.SME_TRADES)}"
+        return f"{stem} {rng.choice(names.SME_FORMS)}"
+    if kind == K.START_UP:
+        return f"{rng.choice(names.START_UP_STEMS)} {rng.choice(names.START_UP_FORMS)}"
+    return rng.choice(names.SOCIETY_PATTERNS).format(city=city)
+
+
+def _company_stem(rng: random.Random) -> str:
+    return rng.choice(names.COMPANY_PREFIXES) + rng.choice(names.COMPANY_SUFFIXES)
+
+
+def _users(
+    accounts: Sequence[tuple[str, str, tuple[Role, ...], int | None]], *, password_hash: str
+) -> dict[str, User]:
+    """Demo accounts by e-mail; an account that already exists keeps its password and gains
+    the demo roles it lacks."""
+    emails = [email for email, _, _, _ in accounts]
+    found = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(emails)))}
+    users: dict[str, User] = {}
+    for email, name, roles, organisation_id in accounts:
+        user = found.get(email)
+        if user is None:
+            user = User(
+                email=email,
+                name=name,
+                password_hash=password_hash,
+                status=UserStatus.ACTIVE,
+                email_confirmed_at=EMAIL_CONFIRMED_AT,
+                created_at=ACCOUNTS_CREATED_AT,
+                organisation_id=organisation_id,
+                role_rows=[],
+            )
+        for role in roles:
+            if role not in user.roles:
+                user.role_rows.append(UserRole(role=role, granted_at=ACCOUNTS_CREATED_AT))
+        users[email] = user
+    return users
+
+
+def _call(programme: Programme, spec: RoundSpec) -> Call:
+    # Each stage gets its own copies: JSON values shared between rows would be mutated together.
+    stages = [
+        Stage(
+            position=1,
+            kind=StageKind.OUTLINE,
+            name="Outline (sketch)",
+            opens_at=spec.outline[0],
+            closes_at=spec.outline[1],
+            required_sections=copy.deepcopy(OUTLINE_SECTIONS),
+            attachment_rules=copy.deepcopy(OUTLINE_ATTACHMENTS),
+            reviewers_per_proposal=4,
+            max_load_per_juror=12,
+            selection_target=spec.outline_target,
+            criteria=[_criterion(i, *c) for i, c in enumerate(REVIEW_CRITERIA, start=1)],
+        ),
+        Stage(
+            position=2,
+            kind=StageKind.FULL_PROPOSAL,
+            name="Full proposal (strategy and budget)",
+            opens_at=spec.full[0],
+            closes_at=spec.full[1],
+            required_sections=copy.deepcopy(FULL_SECTIONS),
+            attachment_rules=copy.deepcopy(FULL_ATTACHMENTS),
+            reviewers_per_proposal=5,
+            max_load_per_juror=10,
+            selection_target=spec.full_target,
+            criteria=[_criterion(i, *c) for i, c in enumerate(REVIEW_CRITERIA, start=1)],
+        ),
+        Stage(
+            position=3,
+            kind=StageKind.HEARING,
+            name="Jury hearing",
+            opens_at=spec.hearing[0],
+            closes_at=spec.hearing[1],
+            required_sections=[],
+            attachment_rules=[],
+            reviewers_per_proposal=5,
+            max_load_per_juror=16,
+            selection_target=None,
+            criteria=[_criterion(i, *c) for i, c in enumerate(HEARING_CRITERIA, start=1)],
+        ),
+    ]
+    return Call(
+        programme=programme,
+        round_number=spec.number,
+        name=f"Clusters4Future – round {spec.number}",
+        reference_prefix=spec.prefix,
+        description=spec.description,
+        state=CallState.PUBLISHED,
+        max_public_funding_per_proposal=Decimal("45000000.00"),
+        min_private_share=None,
+        funding_rates={},
+        region_scope=[],
+        created_at=spec.created_at,
+        stages=stages,
+    )
+
+
+def _criterion(
+    position: int, name: str, weight: str, description: str, threshold: str | None
+) -> Criterion:
+    return Criterion(
+        position=position,
+        name=name,
+        description=description,
+        weight=Decimal(weight),
+        scale_min=Decimal("0"),
+        scale_max=Decimal("5"),
+        scale_step=Decimal("0.5"),
+        threshold=Decimal(threshold) if threshold is not None else None,
+    )
+
+
+# --- proposals ---------------------------------------------------------------------------------
+
+
+class _ProposalBuilder:
+    def __init__(
+        self,
+        rng: random.Random,
+        people: _People,
+        organisations: Sequence[Organisation],
+        topics: dict[str, Topic],
+    ) -> None:
+        self.rng = rng
+        self.people = people
+        self.topics = topics
+        self.budget_lines: list[_Line] = []
+        self.by_kind: dict[OrganisationKind, list[Organisation]] = {k: [] for k in K}
+        self.by_kind_state: dict[tuple[K, FederalState | None], list[Organisation]] = {}
+        for org in organisations:
+            self.by_kind[org.kind].append(org)
+            self.by_kind_state.setdefault((org.kind, org.federal_state), []).append(org)
+
+    def build_round(
+        self, call: Call, outline: Stage, spec: RoundSpec
+    ) -> list[tuple[Proposal, str]]:
+        rng = self.rng
+        count = round(spec.proposals * EASTERN_COORDINATOR_SHARE)
+        eastern = set(rng.sample(range(spec.proposals), count))
+        acronyms: set[str] = set()
+        built = []
+        for index in range(spec.proposals):
+            built.append(self._proposal(call, outline, spec, index, index in eastern, acronyms))
+        return built
+
+    def _proposal(
+        self,
+        call: Call,
+        outline: Stage,
+        spec: RoundSpec,
+        index: int,
+        eastern: bool,
+        acronyms: set[str],
+    ) -> tuple[Proposal, str]:
+        rng = self.rng
+        cluster = rng.choices(list(CLUSTER_WEIGHTS), weights=list(CLUSTER_WEIGHTS.values()))[0]
+        topic_slugs = [cluster]
+        fine = [slug for slug, _name, parent in names.FINE_TOPICS if parent == cluster]
+        if rng.random() < 0.6:
+            topic_slugs.append(rng.choice(fine))
+        if rng.random() < 0.25:
+            topic_slugs.append(rng.choice([c for c in CLUSTER_WEIGHTS if c != cluster]))
+
+        consortium = self._consortium(eastern)
+        coordinator = consortium[0]
+        contacts = [self.people.any() for _ in consortium[1:]]
+        applicant = self.people.unique()
+        contacts.insert(0, applicant)
+        members = [
+            ConsortiumMember(
+                organisation=org,
+                role=MemberRole.COORDINATOR if position == 0 else MemberRole.PARTNER,
+                contact_name=f"{first} {last}",
+                contact_email=f"{_ascii(first)}.{_ascii(last)}@example.org",
+            )
+            for position, (org, (first, last)) in enumerate(zip(consortium, contacts, strict=True))
+        ]
+
+        acronym = self._acronym(cluster, acronyms)
+        state = coordinator.federal_state or FederalState.BE
+        words = self._words(cluster, acronym, state, consortium)
+        title = rng.choice(names.TITLE_PATTERNS).format(
+            Adjective=rng.choice(names.TITLE_ADJECTIVES), **words
+        )
+        extra = sorted(rng.sample(range(1, len(names.ABSTRACT_SENTENCES)), rng.randint(1, 3)))
+        abstract = " ".join(names.ABSTRACT_SENTENCES[i].format(**words) for i in [0, *extra])
+        sections = {
+            "strategy": self._paragraphs(names.STRATEGY_SENTENCES, 6, words),
+            "consortium": self._paragraphs(names.CONSORTIUM_SENTENCES, 5, words, keep_last=True),
+            "impact": self._paragraphs(names.IMPACT_SENTENCES, 4, words),
+        }
+
+        submitted_at = self._submitted_at(outline, spec)
+        days_before = dt.timedelta(seconds=rng.randrange(3 * 86400, 75 * 86400))
+        created_at = max(outline.opens_at + dt.timedelta(hours=1), submitted_at - days_before)
+        submission = StageSubmission(
+            stage=outline,
+            state=SubmissionState.SUBMITTED,
+            sections=sections,
+            submitted_at=submitted_at,
+            updated_at=submitted_at,
+        )
+        budget = self._budget(submission, members)
+        submission.content_hash = _content_hash(sections, budget)
+        self.budget_lines.extend(budget)
+        proposal = Proposal(
+            call=call,
+            reference=f"{spec.prefix}-{index + 1:03d}",
+            acronym=acronym,
+            title=title,
+            abstract=abstract,
+            state=ProposalState.SUBMITTED,
+            created_at=created_at,
+            updated_at=submitted_at,
+            topics=[self.topics[slug] for slug in topic_slugs],
+            members=members,
+            submissions=[submission],
+        )
+        return proposal, f"{applicant[0]} {applicant[1]}"
+
+    def _consortium(self, eastern: bool) -> list[Organisation]:
+        """Coordinator first, then 2..11 distinct partners, most from the coordinator's state."""
+        rng = self.rng
+        kinds, kind_weights = zip(*COORDINATOR_KINDS, strict=True)
+        kind = rng.choices(kinds, weights=kind_weights)[0]
+        pool = [o for o in self.by_kind[kind] if (o.federal_state in EASTERN_STATES) == eastern]
+        if not pool:  # cannot happen with the shipped lists; keeps a shorter city list working
+            pool = self.by_kind[kind]
+        coordinator = rng.choice(pool)
+        size = rng.choices(range(3, 13), weights=MEMBER_COUNT_WEIGHTS)[0]
+
+        # A cluster needs both sides: companies for an academic lead, research for a company.
+        first = INDUSTRY if kind in ACADEMIC else ACADEMIC
+        partner_kinds = [rng.choice(first)]
+        partner_kinds += rng.choices(
+            list(PARTNER_KIND_WEIGHTS), weights=list(PARTNER_KIND_WEIGHTS.values()), k=size - 2
+        )
+        chosen = [coordinator]
+        used = {id(coordinator)}
+        for partner_kind in partner_kinds:
+            local = self.by_kind_state.get((partner_kind, coordinator.federal_state), [])
+            candidates = []
+            if rng.random() < LOCAL_PARTNER_SHARE:
+                candidates = [o for o in local if id(o) not in used]
+            if not candidates:
+                candidates = [o for o in self.by_kind[partner_kind] if id(o) not in used]
+            org = rng.choice(candidates)
+            chosen.append(org)
+            used.add(id(org))
+        return chosen
+
+    def _acronym(self, cluster: str, taken: set[str]) -> str:
+        rng = self.rng
+        for attempt in range(200):
+            acronym = rng.choice(names.ACRONYM_STEMS[cluster]) + rng.choice(names.ACRONYM_TAILS)
+            if attempt >= 100:  # the plain combinations are used up: add a second stem
+                acronym = rng.choice(names.ACRONYM_STEMS[cluster]) + acronym
+            if acronym not in taken:
+                taken.add(acronym)
+                return acronym
+        raise RuntimeError("ran out of acronyms")
+
+    def _words(
+        self, cluster: str, acronym: str, state: FederalState, consortium: Sequence[Organisation]
+    ) -> dict[str, str]:
+        rng = self.rng
+        tech = rng.choice(names.TECHNOLOGIES[cluster])
+        counts: dict[OrganisationKind, int] = {}
+        for org in consortium:
+            counts[org.kind] = counts.get(org.kind, 0) + 1
+        mix = [_counted(counts[k], *KIND_COUNT_LABELS[k]) for k in KIND_COUNT_LABELS if k in counts]
+        companies = sum(counts.get(k, 0) for k in INDUSTRY)
+        sectors = ["science"] + ["industry"] * bool(companies) + ["society"] * (K.SOCIETY in counts)
+        partners = "; ".join(
+            f"{org.name} ({'coordinator' if i == 0 else KIND_COUNT_LABELS[org.kind][0]})"
+            for i, org in enumerate(consortium)
+        )
+        return {
+            "acronym": acronym,
+            "tech": tech,
+            "tech_lower": _lower_first(tech),
+            "application": rng.choice(names.APPLICATIONS[cluster]),
+            "region": rng.choice(names.REGIONS[state.name]),
+            "state": state.label,
+            "coordinator": consortium[0].name,
+            "n": str(len(consortium)),
+            "mix": _join(mix),
+            "companies": _counted(companies, "company", "companies"),
+            "sectors": _join(sectors),
+            "partners": partners,
+        }
+
+    def _paragraphs(
+        self, sentences: Sequence[str], k: int, words: dict[str, str], *, keep_last: bool = False
+    ) -> str:
+        """k of the sentences in their order, in two paragraphs."""
+        pool = range(len(sentences) - 1) if keep_last else range(len(sentences))
+        picked = sorted(self.rng.sample(pool, k - 1 if keep_last else k))
+        if keep_last:
+            picked.append(len(sentences) - 1)
+        text = [sentences[i].format(**words) for i in picked]
+        half = (len(text) + 1) // 2
+        return " ".join(text[:half]) + "\n\n" + " ".join(text[half:])
+
+    def _submitted_at(self, outline: Stage, spec: RoundSpec) -> dt.datetime:
+        """A second inside the window; a share of them in the week before the last moment,
+        crowding towards it as real deadline rushes do."""
+        rng = self.rng
+        last = min(outline.closes_at, spec.submitted_by)
+        week = 7 * 86400
+        if rng.random() < spec.rush_share:
+            return last - dt.timedelta(seconds=1 + int(rng.random() ** 2.5 * week))
+        start = outline.opens_at + dt.timedelta(days=10)
+        span = int((last - start).total_seconds()) - week
+        return start + dt.timedelta(seconds=rng.randrange(span))
+
+    def _budget(
+        self, submission: StageSubmission, members: Sequence[ConsortiumMember]
+    ) -> list[_Line]:
+        """Per member and year, in whole thousands; public funding sums to 8..45 million."""
+        rng = self.rng
+        low, high, mode = PUBLIC_TOTAL_THOUSANDS
+        total = int(rng.triangular(low, high, mode))
+        weights = [
+            PUBLIC_WEIGHT[m.organisation.kind]
+            * rng.uniform(0.6, 1.4)
+            * (COORDINATOR_WEIGHT if m.role == MemberRole.COORDINATOR else 1.0)
+            for m in members
+        ]
+        lines = []
+        for member, public in zip(members, _apportion(total, weights), strict=True):
+            low_rate, high_rate = OWN_RATE[member.organisation.kind]
+            own = round(public * rng.uniform(low_rate, high_rate))
+            years = [rng.uniform(0.8, 1.2) for _ in YEARS]
+            years[0] *= 0.75  # the first year starts slower
+            for year, pub, own_year in zip(
+                YEARS, _apportion(public, years), _apportion(own, years), strict=True
+            ):
+                lines.append(
+                    _Line(
+                        submission=submission,
+                        member=member,
+                        year=year,
+                        public_funding=_thousands(pub),
+                        own_contribution=_thousands(own_year),
+                    )
+                )
+        return lines
+
+
+def _apportion(total: int, weights: Sequence[float]) -> list[int]:
+    """Split a whole number in proportion to weights (largest remainder; ties by position)."""
+    scale = sum(weights)
+    exact = [total * w / scale for w in weights]
+    parts = [int(x) for x in exact]
+    order = sorted(range(len(exact)), key=lambda i: (parts[i] - exact[i], i))
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def _thousands(amount: int) -> Decimal:
+    return Decimal(amount * 1000).quantize(Decimal("0.01"))
+
+
+def _content_hash(sections: dict[str, str], budget: Sequence[_Line]) -> str:
+    """SHA-256 of the frozen content; names organisations rather than ids so it is the same in
+    every database."""
+    payload: dict[str, Any] = {
+        "sections": sections,
+        "budget": [
+            {
+                "organisation": line.member.organisation.name,
+                "year": line.year,
+                "public_funding": str(line.public_funding),
+                "own_contribution": str(line.own_contribution),
+            }
+            for line in budget
+        ],
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _counted(n: int, singular: str, plural: str) -> str:
+    return f"{'one' if n == 1 else n} {singular if n == 1 else plural}"
+
+
+def _join(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _lower_first(text: str) -> str:
+    """'Green hydrogen' -> 'green hydrogen', but 'AI-assisted' and 'mRNA' stay as they are."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ı": "i"})
+
+
+def _ascii(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name.lower().translate(_FOLD))
+    return "".join(c for c in folded if c.isascii() and (c.isalnum() or c == "-"))

@@ -1,0 +1,189 @@
+"""The demo competition: seeded by one command, the same every time, and what an officer sees."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from competition import create_app
+from competition.accounts.models import Role, User
+from competition.audit.operations import verify_chain
+from competition.extensions import db
+from competition.organisations.models import FederalState, Organisation, OrganisationKind
+from competition.programmes.models import Call, Programme, Topic
+from competition.proposals.models import BudgetLine, ConsortiumMember, MemberRole, Proposal
+from tests.conftest import ROOT, testing_settings
+
+CLUSTERS = {"energy", "health", "ict-media", "photonics", "mobility"}
+
+
+def seed(app) -> str:  # type: ignore[no-untyped-def]
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def fingerprint() -> str:
+    """Everything a person would compare between two seeded databases."""
+    digest = hashlib.sha256()
+    proposals = db.session.scalars(sa.select(Proposal).order_by(Proposal.reference)).all()
+    for proposal in proposals:
+        members = sorted((m.organisation.name, m.role.value) for m in proposal.members)
+        public = sum(
+            (line.public_funding for s in proposal.submissions for line in s.budget_lines),
+            Decimal(0),
+        )
+        digest.update(repr((proposal.reference, proposal.title, members, str(public))).encode())
+    for email in db.session.scalars(sa.select(User.email).order_by(User.email)):
+        digest.update(email.encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def seeded(app):  # type: ignore[no-untyped-def]
+    seed(app)
+    with app.app_context():
+        yield app
+
+
+def test_seeding_twice_changes_nothing_the_second_time(app):
+    assert "Seeded Clusters4Future: 254 proposals" in seed(app)
+    assert "already there" in seed(app)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 254
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 1
+
+
+def test_the_demo_is_the_clusters4future_competition(seeded):
+    programme = db.session.scalar(sa.select(Programme))
+    assert programme.name == "Clusters4Future"
+    assert programme.total_budget == Decimal("630000000.00")
+    calls = db.session.scalars(sa.select(Call).order_by(Call.round_number)).all()
+    counts = [
+        db.session.scalar(sa.select(sa.func.count()).where(Proposal.call_id == call.id))
+        for call in calls
+    ]
+    assert counts == [137, 117]
+    assert [s.kind.value for s in calls[0].stages] == ["outline", "full_proposal", "hearing"]
+    assert [s.selection_target for s in calls[0].stages[:2]] == [16, 7]
+    assert [s.selection_target for s in calls[1].stages[:2]] == [15, 7]
+
+
+def test_every_consortium_is_a_plausible_mix(seeded):
+    sizes = Counter(
+        db.session.scalars(
+            sa.select(sa.func.count()).select_from(ConsortiumMember).group_by(
+                ConsortiumMember.proposal_id
+            )
+        )
+    )
+    assert min(sizes) >= 3 and max(sizes) <= 12
+    kinds = set(
+        db.session.scalars(
+            sa.select(Organisation.kind).join(ConsortiumMember.organisation).distinct()
+        )
+    )
+    assert kinds == set(OrganisationKind)
+    proposals = db.session.scalars(sa.select(Proposal)).all()
+    for proposal in proposals:
+        assert sum(m.role.value == "coordinator" for m in proposal.members) == 1
+        assert all(m.organisation.federal_state is not None for m in proposal.members)
+        assert CLUSTERS & {t.slug for t in proposal.topics}
+    lines = db.session.scalar(sa.select(sa.func.count()).select_from(BudgetLine))
+    assert lines > 254 * 3
+
+
+def test_demo_accounts_have_their_roles(seeded):
+    def roles(email: str) -> set[str]:
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        return {r.value for r in user.roles}
+
+    assert roles("officer@demo.test") == {"officer", "admin"}
+    assert roles("officer2@demo.test") == {"officer"}
+    assert roles("juror60@demo.test") == {"juror"}
+    assert roles("applicant254@demo.test") == {"applicant"}
+    jurors = db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.role_rows.any(role=Role.JUROR))
+    )
+    assert jurors == 60
+    assert verify_chain()[1] is None
+
+
+def test_the_same_data_on_sqlite_and_postgresql(app, tmp_path):
+    seed(app)
+    with app.app_context():
+        on_postgresql = fingerprint()
+    lite = create_app(testing_settings(database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}"))
+    with lite.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+    seed(lite)
+    with lite.app_context():
+        assert fingerprint() == on_postgresql
+        db.engine.dispose()
+
+
+def test_the_officer_first_page_names_the_programme_and_its_rounds(seeded, browser):
+    browser.login("officer@demo.test", "demo")
+    page = browser.get("/").get_data(as_text=True)
+    assert "Clusters4Future" in page
+    assert "630.0 million euro" in page
+    assert "round 1" in page and "round 2" in page
+    assert ">137<" in page and ">117<" in page
+
+
+def test_an_applicant_sees_only_their_own_proposal(seeded, browser):
+    browser.login("applicant1@demo.test", "demo")
+    page = browser.get("/").get_data(as_text=True)
+    assert "C4F1-001" in page
+    assert "C4F1-002" not in page
+    other = db.session.scalar(sa.select(Proposal.id).where(Proposal.reference == "C4F1-002"))
+    assert browser.get(f"/proposals/{other}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", 254),
+        ("?call={round2}", 117),
+        ("?q=C4F1-00", 9),
+        ("?state=withdrawn", 0),
+        ("?state=submitted", 254),
+    ],
+)
+def test_the_proposal_list_filters_and_counts(seeded, browser, query, expected):
+    round2 = db.session.scalar(sa.select(Call.id).where(Call.round_number == 2))
+    browser.login("officer@demo.test", "demo")
+    page = browser.get("/proposals" + query.format(round2=round2)).get_data(as_text=True)
+    assert f'id="result-count">{expected} proposal' in page
+
+
+def test_the_proposal_list_filters_by_topic_and_federal_state(seeded, browser):
+    browser.login("officer@demo.test", "demo")
+    page = browser.get("/proposals?topic=photonics&federal_state=DE-SN").get_data(as_text=True)
+    expected = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Proposal.id)))
+        .join(Proposal.topics)
+        .join(ConsortiumMember, ConsortiumMember.proposal_id == Proposal.id)
+        .join(ConsortiumMember.organisation)
+        .where(
+            Topic.slug == "photonics",
+            ConsortiumMember.role == MemberRole.COORDINATOR,
+            Organisation.federal_state == FederalState.SN,
+        )
+    )
+    assert f'id="result-count">{expected} proposal' in page
+
+
+def test_the_proposal_list_is_paginated(seeded, browser):
+    browser.login("officer@demo.test", "demo")
+    first = browser.get("/proposals").get_data(as_text=True)
+    assert "Page 1 of 11" in first and "C4F1-025" in first and "C4F1-026" not in first
+    last = browser.get("/proposals?page=11").get_data(as_text=True)
+    assert "C4F2-117" in last
+    beyond = browser.get("/proposals?page=99")
+    assert beyond.status_code == 200
