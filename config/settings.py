@@ -63,6 +63,9 @@ class Settings:
     login_failures_per_account: int = 5
     login_failures_per_address: int = 30
     throttle_window_minutes: int = 15
+    # A worker's claim on an outbox message; after this, the sweep takes it to belong to a dead
+    # worker and sends the message again. Longer than any SMTP transaction can take.
+    notification_claim_lease_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +97,11 @@ class Settings:
             ),
             trusted_proxies=_int("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES"), 0),
             task_queue=env.get("TASK_QUEUE") or "competition",
+            notification_claim_lease_seconds=_int(
+                "NOTIFICATION_CLAIM_LEASE_SECONDS",
+                env.get("NOTIFICATION_CLAIM_LEASE_SECONDS"),
+                cls.notification_claim_lease_seconds,
+            ),
         )
         settings.check()
         return settings
@@ -124,6 +132,8 @@ class Settings:
                 raise ConfigError("production needs DATABASE_URL (PostgreSQL)")
         if self.session_idle_minutes <= 0 or self.session_absolute_hours <= 0:
             raise ConfigError("session timeouts must be positive")
+        if self.notification_claim_lease_seconds <= 0:
+            raise ConfigError("NOTIFICATION_CLAIM_LEASE_SECONDS must be positive")
         if self.trusted_proxies < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
 

@@ -15,11 +15,13 @@ from competition.extensions import db
 from competition.notifications import mailer
 from competition.notifications.models import Notification, NotificationState
 from competition.tasks import enqueue
+from config import Settings
 
 log = logging.getLogger(__name__)
 
-# A claim older than this is taken to belong to a worker that died mid-delivery.
-CLAIM_LEASE = dt.timedelta(minutes=5)
+# A claim older than this is taken to belong to a worker that died mid-delivery. This is the
+# default; an instance sets its own (NOTIFICATION_CLAIM_LEASE_SECONDS), read by claim_lease().
+CLAIM_LEASE = dt.timedelta(seconds=Settings.notification_claim_lease_seconds)
 # Pending rows older than this were not dispatched (or the dispatch was lost): the sweep resends.
 SWEEP_AFTER = dt.timedelta(seconds=30)
 
@@ -55,10 +57,21 @@ def notify(
         state=NotificationState.PENDING,
         created_at=now,
     )
-    db.session.add(row)
-    db.session.flush()
+    try:
+        # A concurrent transaction may write the same key between the check and the insert; the
+        # savepoint keeps the caller's transaction usable when the unique key refuses ours.
+        with db.session.begin_nested():
+            db.session.add(row)
+    except sa.exc.IntegrityError:
+        return None
     enqueue("notifications.deliver", notification_id=row.id)
     return row
+
+
+def claim_lease() -> dt.timedelta:
+    """How long a worker's claim on a message holds, in this instance."""
+    settings = current_app.extensions["settings"]
+    return dt.timedelta(seconds=settings.notification_claim_lease_seconds)
 
 
 def _claim(notification_id: int, *, now: dt.datetime) -> bool:
@@ -70,7 +83,7 @@ def _claim(notification_id: int, *, now: dt.datetime) -> bool:
                 Notification.state == NotificationState.PENDING,
                 sa.and_(
                     Notification.state == NotificationState.SENDING,
-                    Notification.claimed_at < now - CLAIM_LEASE,
+                    Notification.claimed_at < now - claim_lease(),
                 ),
             ),
         )
@@ -164,7 +177,7 @@ def sweep(*, now: dt.datetime, limit: int = 500) -> int:
                 ),
                 sa.and_(
                     Notification.state == NotificationState.SENDING,
-                    Notification.claimed_at < now - CLAIM_LEASE,
+                    Notification.claimed_at < now - claim_lease(),
                 ),
             )
         )
