@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app competition
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test install install-test browser lint
+.PHONY: demo test install install-test browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,6 @@ demo: install
 
 ## 2. Install everything and run the whole test suite (PostgreSQL, Redis, a worker, a browser).
 test: install-test browser
+	$(BIN)/ruff check competition workers config tests
 	$(BIN)/python -m pytest
 
-lint: install-test
-	$(BIN)/ruff check competition workers config tests bench

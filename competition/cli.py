@@ -58,7 +58,9 @@ def register_cli(app: Flask) -> None:
         if found is None:
             click.echo(f"The audit trail is intact: {checked} events checked.")
             return
-        raise click.ClickException(f"The audit trail is broken at event {found.seq}: {found.reason}.")
+        raise click.ClickException(
+            f"The audit trail is broken at event {found.seq}: {found.reason}."
+        )
 
     @notifications.command("sweep")
     def sweep() -> None:

@@ -89,9 +89,7 @@ class Settings:
             base_url=(env.get("BASE_URL") or cls.base_url).rstrip("/"),
             demo_mode=_flag(env.get("DEMO_MODE"), not production),
             demo_password=env.get("DEMO_PASSWORD") or "demo",
-            session_idle_minutes=_int(
-                "SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 30
-            ),
+            session_idle_minutes=_int("SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 30),
             session_absolute_hours=_int(
                 "SESSION_ABSOLUTE_HOURS", env.get("SESSION_ABSOLUTE_HOURS"), 12
             ),

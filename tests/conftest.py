@@ -256,7 +256,9 @@ class Worker:
 
 
 def worker_env(*, pg_url: str, redis_url: str, queue: str, smtp: Mailbox | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "DATABASE_", "REDIS_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "DATABASE_", "REDIS_"))
+    }
     env.update(
         APP_ENV="testing",
         SECRET_KEY=TEST_SECRET,
@@ -274,9 +276,18 @@ def start_worker(env: dict[str, str], log_path: Path, queue: str) -> Worker:
     log_file = log_path.open("a")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "workers", "worker",
-            "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--loglevel=INFO", f"--hostname=test-{queue}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+            f"--hostname=test-{queue}@%h",
         ],
         cwd=ROOT,
         env=env,

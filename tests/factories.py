@@ -11,8 +11,15 @@ from competition.accounts.models import Role, User, UserRole, UserStatus
 from competition.accounts.passwords import hash_password
 from competition.extensions import db
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
-from competition.programmes.models import Call, CallState, Programme, ProgrammeOfficer, Stage
-from competition.programmes.models import StageKind, Topic
+from competition.programmes.models import (
+    Call,
+    CallState,
+    Programme,
+    ProgrammeOfficer,
+    Stage,
+    StageKind,
+    Topic,
+)
 from competition.proposals.models import (
     ConsortiumMember,
     ContributorRole,

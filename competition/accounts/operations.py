@@ -176,8 +176,12 @@ def log_in(*, email: str, password: str, client_address: str, now: dt.datetime) 
         wait = throttle.retry_after(name, limit=limit, window=window, now=now)
         if wait is not None:
             raise LoginRefused(
-                {"": [f"Too many failed attempts. Try again in {wait} minutes, or reset your "
-                      "password."]},
+                {
+                    "": [
+                        f"Too many failed attempts. Try again in {wait} minutes, or reset your "
+                        "password."
+                    ]
+                },
                 throttled=True,
             )
     user = find_user_by_email(email)
@@ -187,8 +191,12 @@ def log_in(*, email: str, password: str, client_address: str, now: dt.datetime) 
         raise LoginRefused({"password": ["The e-mail address or password is not correct."]})
     if user.status == UserStatus.UNCONFIRMED:
         raise LoginRefused(
-            {"email": ["Confirm your e-mail address first: open the link we sent you, or ask "
-                       "for a new one below."]}
+            {
+                "email": [
+                    "Confirm your e-mail address first: open the link we sent you, or ask "
+                    "for a new one below."
+                ]
+            }
         )
     if user.status == UserStatus.INVITED:
         raise LoginRefused({"email": ["Accept your invitation first, using the link we sent you."]})
@@ -269,9 +277,7 @@ def reset_password(user: User, *, password: str, now: dt.datetime) -> None:
 
 
 @operation
-def invite_person(
-    *, actor: User, email: str, name: str, role: Role, now: dt.datetime
-) -> User:
+def invite_person(*, actor: User, email: str, name: str, role: Role, now: dt.datetime) -> User:
     """An officer invites a juror or another officer by e-mail.
 
     An existing account gains the role and is told; a new one is created as invited and gets a

@@ -8,7 +8,6 @@ The client address is the connection's, unless the operator declared trusted pro
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 
 import sqlalchemy as sa
@@ -20,8 +19,6 @@ from competition.extensions import db
 def bucket(secret_key: str, scope: str, value: str) -> str:
     digest = hmac.new(secret_key.encode(), f"{scope}:{value.strip().lower()}".encode(), "sha256")
     return f"{scope}:{digest.hexdigest()[:48]}"
-
-
 
 
 def retry_after(name: str, *, limit: int, window: dt.timedelta, now: dt.datetime) -> int | None:

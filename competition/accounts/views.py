@@ -6,9 +6,18 @@ import datetime as dt
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as cookie_session
-from flask import url_for
 from flask_login import current_user, login_user, logout_user
 
 from competition.access import public, roles_required, safe_next, signed_in
@@ -121,7 +130,9 @@ def register():  # type: ignore[no-untyped-def]
 def _token_problem(error: TokenError, *, again_endpoint: str):  # type: ignore[no-untyped-def]
     return (
         render_template(
-            "accounts/link_problem.html", message=str(error), expired=error.expired,
+            "accounts/link_problem.html",
+            message=str(error),
+            expired=error.expired,
             again_url=url_for(again_endpoint),
         ),
         400,
@@ -214,9 +225,7 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         try:
-            ops.accept_invitation(
-                user, name=form.name.data, password=form.password.data, now=g.now
-            )
+            ops.accept_invitation(user, name=form.name.data, password=form.password.data, now=g.now)
         except DomainError as error:
             show_errors(form, error)
             status = 422
@@ -260,8 +269,9 @@ def list_users():  # type: ignore[no-untyped-def]
     query = sa.select(User).order_by(User.email)
     if q:
         pattern = f"%{q.lower()}%"
-        query = query.where(sa.or_(sa.func.lower(User.email).like(pattern),
-                                   sa.func.lower(User.name).like(pattern)))
+        query = query.where(
+            sa.or_(sa.func.lower(User.email).like(pattern), sa.func.lower(User.name).like(pattern))
+        )
     page = db.paginate(query, per_page=USERS_PER_PAGE, error_out=False)
     return render_template("accounts/users.html", page=page, q=q, form=ConfirmForm())
 

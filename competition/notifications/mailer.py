@@ -44,9 +44,7 @@ def message_id(dedup_key: str, domain: str = "competition.local") -> str:
     return f"<{digest}@{domain}>"
 
 
-def send_smtp(
-    settings: Settings, *, to: str, message: RenderedMessage, msg_id: str
-) -> None:
+def send_smtp(settings: Settings, *, to: str, message: RenderedMessage, msg_id: str) -> None:
     email = EmailMessage()
     email["Subject"] = message.subject
     email["From"] = settings.mail_sender

@@ -27,9 +27,7 @@ def list_mail():  # type: ignore[no-untyped-def]
     query = sa.select(Notification).where(Notification.state == NotificationState.SENT)
     if to:
         query = query.where(Notification.to_address.like(f"%{to}%"))
-    page = db.paginate(
-        query.order_by(Notification.id.desc()), per_page=PER_PAGE, error_out=False
-    )
+    page = db.paginate(query.order_by(Notification.id.desc()), per_page=PER_PAGE, error_out=False)
     return render_template("notifications/mailbox.html", page=page, to=to)
 
 

@@ -98,9 +98,7 @@ class Organisation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(300))
-    kind: Mapped[OrganisationKind] = mapped_column(
-        enum_type(OrganisationKind, "organisation_kind")
-    )
+    kind: Mapped[OrganisationKind] = mapped_column(enum_type(OrganisationKind, "organisation_kind"))
     federal_state: Mapped[FederalState | None] = mapped_column(
         enum_type(FederalState, "federal_state")
     )

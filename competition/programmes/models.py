@@ -51,9 +51,7 @@ class ProgrammeOfficer(db.Model):
     __table_args__ = (sa.UniqueConstraint("programme_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    programme_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("programmes.id", ondelete="CASCADE")
-    )
+    programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     programme: Mapped[Programme] = relationship(back_populates="officer_rows")

@@ -143,7 +143,9 @@ class StageSubmission(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
-    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"), index=True)
+    stage_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stages.id", ondelete="CASCADE"), index=True
+    )
     state: Mapped[SubmissionState] = mapped_column(
         enum_type(SubmissionState, "submission_state"), default=SubmissionState.DRAFT
     )

@@ -43,9 +43,7 @@ def _with_list_data(query: sa.Select) -> sa.Select:  # type: ignore[type-arg]
     )
 
 
-def list_proposals_for_officer(
-    officer: User, filters: ProposalFilters, *, page: int
-) -> Pagination:
+def list_proposals_for_officer(officer: User, filters: ProposalFilters, *, page: int) -> Pagination:
     query = (
         sa.select(Proposal)
         .join(Call, Proposal.call_id == Call.id)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from competition.access import roles_required
+from competition.access import roles_required, signed_in
 from competition.accounts.models import Role
 from competition.organisations.models import FederalState
 from competition.programmes.queries import list_programmes_run_by
@@ -54,7 +54,7 @@ def list_proposals():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/proposals/<int:proposal_id>")
-@roles_required(Role.OFFICER, Role.APPLICANT)
+@signed_in
 def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = queries.find_proposal_for_page(proposal_id)
     # Not found and not allowed look the same: nobody learns which proposals exist.

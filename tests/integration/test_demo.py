@@ -77,9 +77,9 @@ def test_the_demo_is_the_clusters4future_competition(seeded):
 def test_every_consortium_is_a_plausible_mix(seeded):
     sizes = Counter(
         db.session.scalars(
-            sa.select(sa.func.count()).select_from(ConsortiumMember).group_by(
-                ConsortiumMember.proposal_id
-            )
+            sa.select(sa.func.count())
+            .select_from(ConsortiumMember)
+            .group_by(ConsortiumMember.proposal_id)
         )
     )
     assert min(sizes) >= 3 and max(sizes) <= 12

@@ -65,7 +65,9 @@ def test_a_rehashed_event_still_breaks_the_link_to_the_next():
     chain = build_chain(10)
     forged_fields = dataclasses.asdict(chain[2]) | {"actor_id": 99}
     del forged_fields["hash"]
-    forged = ChainEntry(hash=event_hash(**{k: v for k, v in forged_fields.items()}), **forged_fields)
+    forged = ChainEntry(
+        hash=event_hash(**{k: v for k, v in forged_fields.items()}), **forged_fields
+    )
     chain[2] = forged
     found = first_break(chain)
     assert found is not None and found.seq == 4

@@ -19,6 +19,8 @@ def test_core_module_imports_no_framework(path):
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
             if node.module == "competition" or node.module.startswith("competition."):
-                assert node.module.startswith("competition.core"), f"{path.name} imports {node.module}"
+                assert node.module.startswith("competition.core"), (
+                    f"{path.name} imports {node.module}"
+                )
         for name in names:
             assert name.split(".")[0] not in FORBIDDEN, f"{path.name} imports {name}"

@@ -16,7 +16,13 @@ def test_paths_without_tokens_are_left_alone():
 
 def test_the_filter_rewrites_access_log_records():
     record = logging.LogRecord(
-        "werkzeug", logging.INFO, __file__, 1, '"%s" %s', ("GET /confirm/secret HTTP/1.1", 302), None
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s',
+        ("GET /confirm/secret HTTP/1.1", 302),
+        None,
     )
     assert RedactTokens().filter(record)
     assert "secret" not in record.getMessage()

@@ -49,7 +49,7 @@ def deliver(self, *, notification_id: int) -> str:  # type: ignore[no-untyped-de
 
 @shared_task(name="notifications.sweep")
 def sweep() -> int:
-    """Periodic: resend what was never dispatched. A Redis lock keeps two sweeps from overlapping."""
+    """Periodic: resend what was never dispatched; a Redis lock keeps two sweeps apart."""
     settings = current_app.extensions["settings"]
     if settings.tasks_in_process:
         return operations.sweep(now=utcnow())
