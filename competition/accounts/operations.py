@@ -216,12 +216,12 @@ def log_in(*, email: str, password: str, client_address: str, now: dt.datetime) 
 
 
 @operation
-def log_out(user: User, *, now: dt.datetime) -> None:
+def log_out(user: User, *, session_token: str | None, now: dt.datetime) -> None:
     """End this browser's session on the server, so a copied cookie stops working.
 
     Side effects: the session row ended; audit ``account.logged_out``.
     """
-    sessions.end_current_session(reason="logout", now=now)
+    sessions.end_session(session_token, reason="logout", now=now)
     record_event(
         actor=user, action="account.logged_out", object_type="user", object_id=user.id, now=now
     )

@@ -40,8 +40,8 @@ def end_sessions(user: User, *, reason: str, now: dt.datetime) -> int:
     return result.rowcount or 0
 
 
-def end_current_session(*, reason: str, now: dt.datetime) -> None:
-    token = cookie_session.get(COOKIE_KEY)
+def end_session(token: str | None, *, reason: str, now: dt.datetime) -> None:
+    """End the session that ``token`` (from the cookie) names (caller commits)."""
     if token:
         db.session.execute(
             sa.update(UserSession)

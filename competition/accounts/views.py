@@ -95,7 +95,11 @@ def login():  # type: ignore[no-untyped-def]
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def logout():  # type: ignore[no-untyped-def]
-    ops.log_out(current_user._get_current_object(), now=g.now)
+    ops.log_out(
+        current_user._get_current_object(),
+        session_token=cookie_session.get(sessions.COOKIE_KEY),
+        now=g.now,
+    )
     logout_user()
     cookie_session.clear()
     flash("You are logged out.", "info")
