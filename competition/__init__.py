@@ -101,6 +101,7 @@ def _import_models() -> None:
     import competition.organisations.models  # noqa: F401
     import competition.programmes.models  # noqa: F401
     import competition.proposals.models  # noqa: F401
+    import competition.screening.models  # noqa: F401
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

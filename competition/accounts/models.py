@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from competition.db import enum_type, utcnow
+from competition.db import JSONData, enum_type, utcnow
 from competition.extensions import db
 
 
@@ -106,3 +107,18 @@ class ThrottleEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     bucket: Mapped[str] = mapped_column(sa.String(80))
     occurred_at: Mapped[dt.datetime]
+
+
+class PendingInput(db.Model):
+    """A form posted after the session ended, kept until its author has logged in again.
+
+    The browser holds a random key in its cookie; only its hash is stored here.
+    """
+
+    __tablename__ = "pending_inputs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    path: Mapped[str] = mapped_column(sa.String(500))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    created_at: Mapped[dt.datetime]

@@ -151,6 +151,12 @@ class StageSubmission(db.Model):
     )
     # {"strategy": "…", "partners": "…"} keyed by the stage's section keys.
     sections: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    # Per-section edit counters: a save based on an older revision is refused, not merged.
+    section_revisions: Mapped[dict[str, Any]] = mapped_column(
+        JSONData, default=dict, server_default=sa.text("'{}'")
+    )
+    # Bumped by every change to the consortium, budget or attachments of this submission.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
     submitted_at: Mapped[dt.datetime | None]
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -160,8 +166,15 @@ class StageSubmission(db.Model):
     budget_lines: Mapped[list[BudgetLine]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="BudgetLine.year"
     )
+    # The draft's current attachments; removed ones stay in the table for older versions.
     attachments: Mapped[list[Attachment]] = relationship(
-        back_populates="submission", cascade="all, delete-orphan"
+        primaryjoin="and_(Attachment.submission_id == StageSubmission.id, "
+        "Attachment.removed_at.is_(None))",
+        order_by="Attachment.id",
+        viewonly=True,
+    )
+    versions: Mapped[list[SubmissionVersion]] = relationship(
+        back_populates="submission", order_by="SubmissionVersion.number"
     )
 
 
@@ -205,10 +218,65 @@ class Attachment(db.Model):
     size_bytes: Mapped[int]
     page_count: Mapped[int | None]
     sha256: Mapped[str] = mapped_column(sa.String(64))
-    storage_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(255))
     uploaded_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Removed from the draft; the file stays, because submitted versions may refer to it.
+    removed_at: Mapped[dt.datetime | None]
 
-    submission: Mapped[StageSubmission] = relationship(back_populates="attachments")
+    submission: Mapped[StageSubmission] = relationship()
+
+
+class SubmissionVersion(db.Model):
+    """A frozen copy of what was submitted: content, budget and attachments, hashed and timed
+    by the server. Never changed; a resubmission adds the next version."""
+
+    __tablename__ = "submission_versions"
+    __table_args__ = (sa.UniqueConstraint("submission_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stage_submissions.id", ondelete="RESTRICT")
+    )
+    number: Mapped[int]
+    content: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    receipt_code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    # The submit form's one-time key: a repeated post (double click, retry) finds this version.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    submitted_at: Mapped[dt.datetime]
+    submitted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+    submission: Mapped[StageSubmission] = relationship(back_populates="versions")
+
+
+class DeadlineExtension(db.Model):
+    """An individual extension of a stage's deadline for one proposal, granted by an officer."""
+
+    __tablename__ = "deadline_extensions"
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "stage_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
+    closes_at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    granted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    granted_at: Mapped[dt.datetime]
+
+
+class ProposalInvitation(db.Model):
+    """A coordinator's invitation to a contributor, by e-mail address."""
+
+    __tablename__ = "proposal_invitations"
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    invited_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

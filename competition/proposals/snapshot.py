@@ -1,0 +1,163 @@
+"""What a submission contains, as plain data: the frozen content of a version, and the inputs of
+the rule checks in competition.core.rules (built from a draft or from a frozen version alike)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from competition.core import rules
+from competition.programmes.models import Call, Stage
+from competition.proposals.models import Proposal, StageSubmission
+
+# Problems about time, not content: left out when judging an already submitted version.
+WINDOW_CODES = frozenset({"window_not_open", "deadline_passed"})
+
+
+def member_key(member_id: int) -> str:
+    return f"m{member_id}"
+
+
+def call_rules(call: Call) -> rules.CallRules:
+    return rules.CallRules(
+        max_public_funding_per_proposal=call.max_public_funding_per_proposal,
+        min_private_share=call.min_private_share,
+        funding_rates={kind: Decimal(str(rate)) for kind, rate in (call.funding_rates or {}).items()},
+        region_scope=frozenset(call.region_scope or ()),
+    )
+
+
+def stage_rules(stage: Stage) -> rules.StageRules:
+    return rules.StageRules(
+        sections=tuple(
+            rules.SectionRule(
+                key=s["key"],
+                title=s["title"],
+                max_chars=int(s["max_chars"]),
+                required=bool(s.get("required", True)),
+            )
+            for s in stage.required_sections or ()
+        ),
+        attachments=tuple(
+            rules.AttachmentRule(
+                key=a["key"],
+                title=a["title"],
+                required=bool(a.get("required", False)),
+                max_pages=a.get("max_pages"),
+                max_bytes=a.get("max_bytes"),
+            )
+            for a in stage.attachment_rules or ()
+        ),
+        opens_at=stage.opens_at,
+        closes_at=stage.closes_at,
+    )
+
+
+def snapshot(proposal: Proposal, submission: StageSubmission) -> dict[str, Any]:
+    """Everything a version freezes, as JSON-ready data (money as strings)."""
+    stage = submission.stage
+    return {
+        "proposal": {
+            "reference": proposal.reference,
+            "acronym": proposal.acronym,
+            "title": proposal.title,
+            "abstract": proposal.abstract,
+            "topics": sorted(t.slug for t in proposal.topics),
+        },
+        "stage": {"id": stage.id, "kind": stage.kind.value, "name": stage.name},
+        "sections": {key: text for key, text in sorted((submission.sections or {}).items())},
+        "members": [
+            {
+                "key": member_key(m.id),
+                "organisation_id": m.organisation_id,
+                "name": m.organisation.name,
+                "kind": m.organisation.kind.value,
+                "federal_state": m.organisation.federal_state.value
+                if m.organisation.federal_state
+                else None,
+                "role": m.role.value,
+                "contact_name": m.contact_name,
+                "contact_email": m.contact_email,
+            }
+            for m in proposal.members
+        ],
+        "budget": [
+            {
+                "member_key": member_key(line.member_id),
+                "year": line.year,
+                "public_funding": str(line.public_funding),
+                "own_contribution": str(line.own_contribution),
+            }
+            for line in sorted(submission.budget_lines, key=lambda b: (b.member_id, b.year))
+        ],
+        "attachments": [
+            {
+                "attachment_id": a.id,
+                "key": a.kind,
+                "filename": a.filename,
+                "size_bytes": a.size_bytes,
+                "page_count": a.page_count,
+                "sha256": a.sha256,
+            }
+            for a in submission.attachments
+        ],
+    }
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def draft_from_snapshot(content: dict[str, Any]) -> rules.ProposalDraft:
+    proposal = content["proposal"]
+    return rules.ProposalDraft(
+        title=proposal["title"],
+        acronym=proposal["acronym"],
+        abstract=proposal["abstract"],
+        topic_count=len(proposal["topics"]),
+        sections=dict(content["sections"]),
+        members=tuple(
+            rules.Member(
+                key=m["key"],
+                name=m["name"],
+                kind=m["kind"],
+                federal_state=m["federal_state"],
+                is_coordinator=m["role"] == "coordinator",
+            )
+            for m in content["members"]
+        ),
+        budget=tuple(
+            rules.BudgetRow(
+                member_key=b["member_key"],
+                year=int(b["year"]),
+                public_funding=Decimal(b["public_funding"]),
+                own_contribution=Decimal(b["own_contribution"]),
+            )
+            for b in content["budget"]
+        ),
+        attachments=tuple(
+            rules.AttachmentInfo(
+                key=a["key"],
+                filename=a["filename"],
+                size_bytes=int(a["size_bytes"]),
+                page_count=a["page_count"],
+            )
+            for a in content["attachments"]
+        ),
+    )
+
+
+def content_problems(
+    content: dict[str, Any], stage: Stage, call: Call
+) -> list[rules.Problem]:
+    """What is wrong with frozen content under the given rules, leaving the deadline aside."""
+    problems = rules.checklist(
+        draft_from_snapshot(content),
+        stage_rules(stage),
+        call_rules(call),
+        now=stage.opens_at,
+    )
+    return [p for p in problems if p.code not in WINDOW_CODES]
