@@ -77,7 +77,24 @@ def enforce_access() -> object | None:
         if request.method == "GET":
             flash("Please log in to continue.", "info")
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        if request.form and request.accept_mimetypes.best != "application/json":
+            return _keep_input_and_ask_to_log_in()
         abort(401)
     if policy.roles and not current_user.has_role(*policy.roles):
         abort(403)
     return None
+
+
+def _keep_input_and_ask_to_log_in() -> object:
+    """A form posted after the session ended: keep what was typed, ask to log in, come back."""
+    from competition.accounts import pending
+    from competition.db import utcnow
+
+    pending.keep(request.path, request.form, now=utcnow())
+    flash(
+        "Your session had ended, so nothing was saved yet. Log in again: what you typed is "
+        "kept and shown to you again.",
+        "info",
+    )
+    back = safe_next(urlsplit(request.referrer or "").path) or "/"
+    return redirect(url_for("accounts.login", next=back))

@@ -53,6 +53,54 @@ def berlin_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 
+def berlin_to_utc(local: dt.datetime) -> dt.datetime:
+    """A wall-clock time a person entered in Europe/Berlin, as aware UTC."""
+    return local.replace(tzinfo=BERLIN).astimezone(dt.UTC)
+
+
+def utc_to_berlin_input(value: dt.datetime) -> dt.datetime:
+    """For a datetime-local input: the Berlin wall-clock time, without zone."""
+    return value.astimezone(BERLIN).replace(tzinfo=None)
+
+
+def iso_berlin(value: str | None) -> str:
+    """An ISO timestamp kept in an e-mail's context, shown in Europe/Berlin."""
+    return berlin_time(dt.datetime.fromisoformat(value), "%d.%m.%Y %H:%M:%S") if value else "–"
+
+
+def time_left(deadline: dt.datetime | None) -> str:
+    """How long until ``deadline`` by the server's clock, in words."""
+    if deadline is None:
+        return "–"
+    seconds = int((deadline - utcnow()).total_seconds())
+    if seconds <= 0:
+        return "closed"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}, {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else "less than a minute"
+
+
+def plain_amount(value: Decimal | None) -> str:
+    """An amount as typed into a form: no separators, no trailing zeros after the point."""
+    if value is None:
+        return ""
+    return f"{value:.2f}".removesuffix(".00")
+
+
+def state_name(code: str) -> str:
+    from competition.organisations.models import STATE_NAMES, FederalState
+
+    try:
+        return STATE_NAMES[FederalState(code)]
+    except ValueError:
+        return code
+
+
 def money(value: Decimal | int | None, currency: str = "EUR") -> str:
     if value is None:
         return "–"
@@ -80,13 +128,22 @@ def init_app(app: Flask) -> None:
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
     from competition.notifications.views import bp as notifications_bp
+    from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
+    from competition.screening.views import bp as screening_bp
 
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = None  # server-side sessions do this job
 
-    for blueprint in (accounts_bp, dashboard_bp, proposals_bp, notifications_bp):
+    for blueprint in (
+        accounts_bp,
+        dashboard_bp,
+        programmes_bp,
+        proposals_bp,
+        notifications_bp,
+        screening_bp,
+    ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
 
@@ -100,6 +157,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(millions, "millions")
     app.add_template_filter(linkify, "linkify")
+    app.add_template_filter(iso_berlin, "iso_berlin")
+    app.add_template_filter(time_left, "time_left")
+    app.add_template_filter(plain_amount, "plain_amount")
+    app.add_template_filter(state_name, "state_name")
     app.jinja_env.globals["policy_of"] = policy_of
     app.context_processor(lambda: {"settings": app.extensions["settings"]})
 

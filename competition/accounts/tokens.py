@@ -18,12 +18,14 @@ class Purpose(enum.StrEnum):
     CONFIRM_EMAIL = "confirm-email"
     RESET_PASSWORD = "reset-password"
     INVITATION = "invitation"
+    CONTRIBUTOR = "contributor"  # user_id holds the proposal invitation's id
 
 
 MAX_AGE_SECONDS = {
     Purpose.CONFIRM_EMAIL: 3 * 24 * 3600,
     Purpose.RESET_PASSWORD: 3600,
     Purpose.INVITATION: 14 * 24 * 3600,
+    Purpose.CONTRIBUTOR: 14 * 24 * 3600,
 }
 
 

@@ -17,6 +17,12 @@ SUBJECTS = {
     "accounts/reset_password": "Reset your password",
     "accounts/invitation": "You are invited to take part in a funding competition",
     "accounts/role_granted": "You have a new role in the funding competition system",
+    "proposals/receipt": "Receipt: your proposal was submitted",
+    "proposals/withdrawn": "Your proposal has been withdrawn",
+    "proposals/extension": "Your deadline has been extended",
+    "proposals/next_stage": "Your proposal advances: you are invited to the next stage",
+    "proposals/contributor_invitation": "You are invited to work on a proposal",
+    "screening/ineligible": "Your proposal did not pass the eligibility check",
 }
 
 

@@ -32,7 +32,7 @@ class DeliveryBusy(Exception):
 
 def notify(
     *,
-    to: User,
+    to: User | str,
     template: str,
     context: dict[str, Any],
     dedup_key: str,
@@ -41,7 +41,8 @@ def notify(
     """Write one outbox row in the caller's transaction and queue its delivery after commit.
 
     Side effects: an outbox row; after commit, a ``notifications.deliver`` task.
-    A second call with the same ``dedup_key`` writes nothing and returns None.
+    A second call with the same ``dedup_key`` writes nothing and returns None. ``to`` is a user,
+    or a bare address for someone without an account yet (an invited contributor).
     """
     exists = db.session.scalar(
         sa.select(Notification.id).where(Notification.dedup_key == dedup_key)
@@ -50,8 +51,8 @@ def notify(
         return None
     row = Notification(
         dedup_key=dedup_key,
-        user_id=to.id,
-        to_address=to.email,
+        user_id=None if isinstance(to, str) else to.id,
+        to_address=to if isinstance(to, str) else to.email,
         template=template,
         context=context,
         state=NotificationState.PENDING,

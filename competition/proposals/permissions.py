@@ -1,15 +1,36 @@
-"""Who may see a proposal. Pure predicates over loaded objects."""
+"""Who may see and change a proposal. Predicates over loaded objects; each answer carries its
+reason, which pages show and operations put into their refusals."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from competition.accounts.models import Role, User
 from competition.extensions import db
-from competition.programmes.models import Call, ProgrammeOfficer
-from competition.proposals.models import Proposal, ProposalContributor
+from competition.programmes.models import Call, ProgrammeOfficer, Stage
+from competition.proposals.models import (
+    ContributorRole,
+    DeadlineExtension,
+    Proposal,
+    ProposalContributor,
+    ProposalState,
+    StageSubmission,
+    SubmissionState,
+)
+
+# Until one of these, the consortium may still withdraw.
+DECIDED_STATES = frozenset(
+    {
+        ProposalState.INELIGIBLE,
+        ProposalState.REJECTED,
+        ProposalState.FUNDED,
+        ProposalState.WITHDRAWN,
+    }
+)
+EDITABLE_STATES = frozenset({ProposalState.DRAFT, ProposalState.SUBMITTED, ProposalState.ADVANCED})
 
 
 @dataclass(frozen=True)
@@ -19,6 +40,9 @@ class Decision:
 
     def __bool__(self) -> bool:
         return self.allowed
+
+
+ALLOWED = Decision(True)
 
 
 def runs_programme(user: User, call: Call) -> bool:
@@ -33,21 +57,86 @@ def runs_programme(user: User, call: Call) -> bool:
     )
 
 
-def is_contributor(user: User, proposal: Proposal) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(ProposalContributor.id).where(
-                ProposalContributor.user_id == user.id,
-                ProposalContributor.proposal_id == proposal.id,
-            )
+def contributor_role(user: User, proposal: Proposal) -> ContributorRole | None:
+    return db.session.scalar(
+        sa.select(ProposalContributor.role).where(
+            ProposalContributor.user_id == user.id,
+            ProposalContributor.proposal_id == proposal.id,
         )
-        is not None
     )
+
+
+def is_contributor(user: User, proposal: Proposal) -> bool:
+    return contributor_role(user, proposal) is not None
+
+
+def extension_for(proposal: Proposal, stage: Stage) -> dt.datetime | None:
+    return db.session.scalar(
+        sa.select(DeadlineExtension.closes_at).where(
+            DeadlineExtension.proposal_id == proposal.id,
+            DeadlineExtension.stage_id == stage.id,
+        )
+    )
+
+
+def deadline_for(proposal: Proposal, stage: Stage) -> dt.datetime:
+    extended = extension_for(proposal, stage)
+    return max(stage.closes_at, extended) if extended else stage.closes_at
+
+
+def window_decision(proposal: Proposal, stage: Stage, *, now: dt.datetime) -> Decision:
+    if now < stage.opens_at:
+        return Decision(False, "The submission window has not opened yet.")
+    if now > deadline_for(proposal, stage):
+        return Decision(False, "The deadline has passed; the proposal can no longer be changed.")
+    return ALLOWED
 
 
 def can_view_proposal(user: User, proposal: Proposal) -> Decision:
     if user.has_role(Role.OFFICER) and runs_programme(user, proposal.call):
-        return Decision(True)
+        return ALLOWED
     if user.has_role(Role.APPLICANT) and is_contributor(user, proposal):
-        return Decision(True)
+        return ALLOWED
     return Decision(False, "not an officer of this programme nor a member of this consortium")
+
+
+def can_edit_submission(
+    user: User, proposal: Proposal, submission: StageSubmission, *, now: dt.datetime
+) -> Decision:
+    if not is_contributor(user, proposal):
+        return Decision(False, "Only members of the consortium can edit this proposal.")
+    if proposal.state not in EDITABLE_STATES or submission.state == SubmissionState.WITHDRAWN:
+        return Decision(False, f"The proposal is {proposal.state.label.lower()}; it is read-only.")
+    return window_decision(proposal, submission.stage, now=now)
+
+
+def can_submit(
+    user: User, proposal: Proposal, submission: StageSubmission, *, now: dt.datetime
+) -> Decision:
+    if contributor_role(user, proposal) != ContributorRole.COORDINATOR:
+        return Decision(False, "Only the coordinator can submit the proposal.")
+    return can_edit_submission(user, proposal, submission, now=now)
+
+
+def can_manage_consortium_access(user: User, proposal: Proposal) -> Decision:
+    if contributor_role(user, proposal) != ContributorRole.COORDINATOR:
+        return Decision(False, "Only the coordinator can invite contributors.")
+    if proposal.state in DECIDED_STATES:
+        return Decision(False, "The proposal is closed.")
+    return ALLOWED
+
+
+def can_withdraw(user: User, proposal: Proposal) -> Decision:
+    if contributor_role(user, proposal) != ContributorRole.COORDINATOR:
+        return Decision(False, "Only the coordinator can withdraw the proposal.")
+    if proposal.state in DECIDED_STATES:
+        return Decision(False, "A decision has been made; the proposal can no longer be withdrawn.")
+    return ALLOWED
+
+
+def can_grant_extension(user: User, proposal: Proposal) -> Decision:
+    if not (user.has_role(Role.OFFICER) and runs_programme(user, proposal.call)):
+        return Decision(False, "Only officers of this programme can extend a deadline.")
+    if proposal.state in DECIDED_STATES:
+        return Decision(False, "A decision has been made on this proposal.")
+    return ALLOWED

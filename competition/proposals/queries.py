@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -11,15 +12,19 @@ from sqlalchemy.orm import selectinload
 from competition.accounts.models import User
 from competition.extensions import db
 from competition.organisations.models import FederalState, Organisation
-from competition.programmes.models import Call, Topic
+from competition.programmes.models import Call, CallState, Stage, Topic
 from competition.programmes.queries import programme_ids_run_by
 from competition.proposals.models import (
     ConsortiumMember,
+    ContributorRole,
+    DeadlineExtension,
     MemberRole,
     Proposal,
     ProposalContributor,
+    ProposalInvitation,
     ProposalState,
     StageSubmission,
+    SubmissionVersion,
     proposal_topics,
 )
 
@@ -107,6 +112,104 @@ def find_proposal_for_page(proposal_id: int) -> Proposal | None:
             selectinload(Proposal.submissions).selectinload(StageSubmission.budget_lines),
             selectinload(Proposal.submissions).selectinload(StageSubmission.stage),
             selectinload(Proposal.submissions).selectinload(StageSubmission.attachments),
+            selectinload(Proposal.call).selectinload(Call.stages),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OpenStage:
+    call: Call
+    stage: Stage
+
+
+def list_open_stages(*, now: dt.datetime) -> list[OpenStage]:
+    """Published calls whose current stage takes submissions now, soonest deadline first."""
+    stages = db.session.scalars(
+        sa.select(Stage)
+        .join(Call, Stage.call_id == Call.id)
+        .where(Call.state == CallState.PUBLISHED, Stage.opens_at <= now, Stage.closes_at >= now)
+        .options(selectinload(Stage.call).selectinload(Call.programme))
+        .order_by(Stage.closes_at)
+    ).all()
+    return [OpenStage(stage.call, stage) for stage in stages]
+
+
+def find_published_call(call_id: int) -> Call | None:
+    return db.session.scalar(
+        sa.select(Call)
+        .where(Call.id == call_id, Call.state != CallState.DRAFT)
+        .options(
+            selectinload(Call.programme),
+            selectinload(Call.stages).selectinload(Stage.criteria),
+        )
+    )
+
+
+def open_stage(call: Call, *, now: dt.datetime) -> Stage | None:
+    """The stage new proposals start in, if its window is open: always the call's first."""
+    first = call.stages[0] if call.stages else None
+    if first is not None and first.opens_at <= now <= first.closes_at:
+        return first
+    return None
+
+
+def list_organisation_names() -> list[str]:
+    return list(db.session.scalars(sa.select(Organisation.name).order_by(Organisation.name)))
+
+
+def list_invitations(proposal: Proposal) -> list[ProposalInvitation]:
+    return list(
+        db.session.scalars(
+            sa.select(ProposalInvitation)
+            .where(ProposalInvitation.proposal_id == proposal.id)
+            .order_by(ProposalInvitation.created_at)
+        )
+    )
+
+
+def list_contributors(proposal: Proposal) -> list[tuple[User, ContributorRole]]:
+    rows = db.session.execute(
+        sa.select(User, ProposalContributor.role)
+        .join(ProposalContributor, ProposalContributor.user_id == User.id)
+        .where(ProposalContributor.proposal_id == proposal.id)
+        .order_by(ProposalContributor.role, User.name)
+    )
+    return [(user, role) for user, role in rows]
+
+
+def list_versions(proposal: Proposal) -> list[SubmissionVersion]:
+    return list(
+        db.session.scalars(
+            sa.select(SubmissionVersion)
+            .join(StageSubmission, SubmissionVersion.submission_id == StageSubmission.id)
+            .where(StageSubmission.proposal_id == proposal.id)
+            .options(selectinload(SubmissionVersion.submission).selectinload(StageSubmission.stage))
+            .order_by(StageSubmission.stage_id, SubmissionVersion.number.desc())
+        )
+    )
+
+
+def find_version(
+    proposal: Proposal, *, number: int, stage_id: int | None = None
+) -> SubmissionVersion | None:
+    query = (
+        sa.select(SubmissionVersion)
+        .join(StageSubmission, SubmissionVersion.submission_id == StageSubmission.id)
+        .join(Stage, StageSubmission.stage_id == Stage.id)
+        .where(StageSubmission.proposal_id == proposal.id, SubmissionVersion.number == number)
+        .order_by(Stage.position.desc())
+        .limit(1)
+    )
+    if stage_id is not None:
+        query = query.where(StageSubmission.stage_id == stage_id)
+    return db.session.scalar(query)
+
+
+def list_extensions(proposal: Proposal) -> list[DeadlineExtension]:
+    return list(
+        db.session.scalars(
+            sa.select(DeadlineExtension).where(DeadlineExtension.proposal_id == proposal.id)
         )
     )
 

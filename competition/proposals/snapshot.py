@@ -24,7 +24,9 @@ def call_rules(call: Call) -> rules.CallRules:
     return rules.CallRules(
         max_public_funding_per_proposal=call.max_public_funding_per_proposal,
         min_private_share=call.min_private_share,
-        funding_rates={kind: Decimal(str(rate)) for kind, rate in (call.funding_rates or {}).items()},
+        funding_rates={
+            kind: Decimal(str(rate)) for kind, rate in (call.funding_rates or {}).items()
+        },
         region_scope=frozenset(call.region_scope or ()),
     )
 
@@ -150,9 +152,7 @@ def draft_from_snapshot(content: dict[str, Any]) -> rules.ProposalDraft:
     )
 
 
-def content_problems(
-    content: dict[str, Any], stage: Stage, call: Call
-) -> list[rules.Problem]:
+def content_problems(content: dict[str, Any], stage: Stage, call: Call) -> list[rules.Problem]:
     """What is wrong with frozen content under the given rules, leaving the deadline aside."""
     problems = rules.checklist(
         draft_from_snapshot(content),

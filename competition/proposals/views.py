@@ -1,22 +1,70 @@
-"""Officers' list of proposals and the proposal page."""
+"""Proposals: the public call pages, the applicant's editor and submission, the officers' list.
+
+Views are thin: load (404 for what the user may not know about), check, validate the form, call
+one operation, flash, redirect. Domain errors come back as messages at the fields (422).
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from decimal import Decimal
 
-from flask import Blueprint, abort, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
-from competition.access import roles_required, signed_in
+from competition.access import public, roles_required, signed_in
+from competition.accounts import pending
 from competition.accounts.models import Role
+from competition.accounts.tokens import Purpose, TokenError, read_token
+from competition.core import rules
+from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.extensions import db
+from competition.forms import show_errors
 from competition.organisations.models import FederalState
+from competition.programmes.models import Stage
 from competition.programmes.queries import list_programmes_run_by
-from competition.proposals import queries
-from competition.proposals.models import ProposalState
-from competition.proposals.permissions import can_view_proposal
+from competition.proposals import operations as ops
+from competition.proposals import permissions, queries, snapshot, storage
+from competition.proposals.forms import (
+    AttachmentForm,
+    BudgetForm,
+    ButtonForm,
+    ExtensionForm,
+    GeneralForm,
+    InviteContributorForm,
+    MemberForm,
+    SectionForm,
+    StartProposalForm,
+    SubmitForm,
+    WithdrawForm,
+)
+from competition.proposals.models import (
+    Attachment,
+    ConsortiumMember,
+    ContributorRole,
+    Proposal,
+    ProposalInvitation,
+    ProposalState,
+)
+from competition.web import berlin_to_utc
 
 bp = Blueprint("proposals", __name__)
+BUDGET_YEARS = 3
+
+
+def _me():  # type: ignore[no-untyped-def]
+    return current_user._get_current_object()
 
 
 def _enum_arg(name: str, enum_class):  # type: ignore[no-untyped-def]
@@ -27,13 +75,550 @@ def _enum_arg(name: str, enum_class):  # type: ignore[no-untyped-def]
         return None
 
 
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+# --- Public call pages -------------------------------------------------------------------------
+
+
+@bp.route("/calls")
+@public
+def list_open_calls():  # type: ignore[no-untyped-def]
+    return render_template("proposals/calls.html", entries=queries.list_open_stages(now=g.now))
+
+
+@bp.route("/calls/<int:call_id>")
+@public
+def show_call(call_id: int):  # type: ignore[no-untyped-def]
+    call = queries.find_published_call(call_id)
+    if call is None:
+        abort(404)
+    stage = queries.open_stage(call, now=g.now)
+    return render_template(
+        "proposals/call.html",
+        call=call,
+        open_stage=stage,
+        rules=snapshot.call_rules(call),
+        form=StartProposalForm(),
+    )
+
+
+@bp.route("/calls/<int:call_id>/proposals", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def start_proposal(call_id: int):  # type: ignore[no-untyped-def]
+    call = queries.find_published_call(call_id)
+    if call is None:
+        abort(404)
+    form = StartProposalForm()
+    if form.validate_on_submit():
+        try:
+            proposal = ops.start_proposal(
+                call, actor=_me(), acronym=form.acronym.data, title=form.title.data, now=g.now
+            )
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(
+                f"Proposal {proposal.reference} started. Your work is saved as you go.", "success"
+            )
+            return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id))
+    stage = queries.open_stage(call, now=g.now)
+    return (
+        render_template(
+            "proposals/call.html",
+            call=call,
+            open_stage=stage,
+            rules=snapshot.call_rules(call),
+            form=form,
+        ),
+        422,
+    )
+
+
+# --- Loading with the object check ---------------------------------------------------------------
+
+
+def _load(proposal_id: int) -> Proposal:
+    proposal = queries.find_proposal_for_page(proposal_id)
+    # Not found and not allowed look the same: nobody learns which proposals exist.
+    if proposal is None or not permissions.can_view_proposal(current_user, proposal):
+        abort(404)
+    return proposal
+
+
+def _submission(proposal: Proposal):  # type: ignore[no-untyped-def]
+    submission = ops.current_submission(proposal)
+    if submission is None:
+        abort(404)
+    return submission
+
+
+def _back(proposal: Proposal, anchor: str):  # type: ignore[no-untyped-def]
+    return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id, _anchor=anchor))
+
+
+def _refused(error: PermissionDenied, proposal: Proposal, anchor: str):  # type: ignore[no-untyped-def]
+    if _wants_json():
+        return {"error": str(error)}, 403
+    flash(str(error), "error")
+    return _back(proposal, anchor), 303
+
+
+# --- The editor ---------------------------------------------------------------------------------
+
+
+def _budget_grid(submission, years: int) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:  # type: ignore[no-untyped-def]
+    grid: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
+    for line in submission.budget_lines:
+        grid[(line.member_id, line.year)] = (line.public_funding, line.own_contribution)
+    return grid
+
+
+def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
+    """The editing page: every part of the proposal with the checklist beside it."""
+    submission = _submission(proposal)
+    me = _me()
+    kept = pending.take(f"/proposals/{proposal.id}/", now=g.now)
+    problems = ops.checklist(proposal, submission, now=g.now)
+    by_anchor: dict[str, list[str]] = defaultdict(list)
+    for problem in problems:
+        by_anchor[problem.anchor].append(problem.message)
+    forms = dict(forms or {})
+    general = forms.get("general") or GeneralForm(
+        data={
+            "acronym": proposal.acronym,
+            "title": proposal.title,
+            "abstract": proposal.abstract,
+            "topics": [t.id for t in proposal.topics],
+        }
+    )
+    general.topics.choices = [(t.id, t.name) for t in queries.list_topics()]
+    years = max([BUDGET_YEARS, *(line.year for line in submission.budget_lines)])
+    content = snapshot.snapshot(proposal, submission)
+    totals = rules.budget_totals(snapshot.draft_from_snapshot(content).budget)
+    member_totals = {
+        m.id: totals.per_member.get(snapshot.member_key(m.id), (Decimal(0), Decimal(0)))
+        for m in proposal.members
+    }
+    return (
+        render_template(
+            "proposals/edit.html",
+            proposal=proposal,
+            submission=submission,
+            stage=submission.stage,
+            deadline=permissions.deadline_for(proposal, submission.stage),
+            can_edit=permissions.can_edit_submission(me, proposal, submission, now=g.now),
+            can_submit=permissions.can_submit(me, proposal, submission, now=g.now),
+            is_coordinator=permissions.contributor_role(me, proposal)
+            == ContributorRole.COORDINATOR,
+            problems=problems,
+            problems_at=by_anchor,
+            general=general,
+            section_forms=forms.get("sections", {}),
+            member_form=forms.get("member") or MemberForm(),
+            budget_form=forms.get("budget") or BudgetForm(),
+            budget_input=forms.get("budget_input"),
+            attachment_form=forms.get("attachment") or AttachmentForm(),
+            attachment_errors=forms.get("attachment_errors", {}),
+            invite_form=forms.get("invite") or InviteContributorForm(),
+            button=ButtonForm(),
+            years=range(1, years + 1),
+            grid=_budget_grid(submission, years),
+            totals=totals,
+            member_totals=member_totals,
+            organisation_names=queries.list_organisation_names(),
+            invitations=queries.list_invitations(proposal),
+            contributors=queries.list_contributors(proposal),
+            kept=kept,
+            federal_states=list(FederalState),
+        ),
+        status,
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/edit")
+@roles_required(Role.APPLICANT)
+def edit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    if not permissions.is_contributor(_me(), proposal):
+        abort(404)
+    return _editor(proposal)
+
+
+@bp.route("/proposals/<int:proposal_id>/general", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def save_general(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    form = GeneralForm()
+    form.topics.choices = [(t.id, t.name) for t in queries.list_topics()]
+    if form.validate_on_submit():
+        try:
+            ops.update_general(
+                proposal,
+                actor=_me(),
+                acronym=form.acronym.data,
+                title=form.title.data,
+                abstract=form.abstract.data or "",
+                topic_ids=list(form.topics.data or []),
+                now=g.now,
+            )
+        except PermissionDenied as denied:
+            return _refused(denied, proposal, "general")
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash("Saved.", "success")
+            return _back(proposal, "general")
+    db.session.rollback()
+    return _editor(proposal, status=422, forms={"general": form})
+
+
+@bp.route("/proposals/<int:proposal_id>/sections/<key>", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
+    """Saves one section; answers JSON to the autosave script, a page to everyone else."""
+    proposal = _load(proposal_id)
+    submission = _submission(proposal)
+    form = SectionForm()
+    if not form.validate_on_submit() or not (form.base_revision.data or "").isdigit():
+        if _wants_json():
+            return {"error": "The form is incomplete. Reload the page."}, 400
+        abort(400)
+    try:
+        revision = ops.save_section(
+            submission,
+            actor=_me(),
+            key=key,
+            text=form.text.data or "",
+            base_revision=int(form.base_revision.data),
+            now=g.now,
+        )
+    except PermissionDenied as denied:
+        return _refused(denied, proposal, f"section-{key}")
+    except StaleState as stale:
+        db.session.rollback()
+        if _wants_json():
+            return {"error": str(stale), "conflict": True}, 409
+        show_errors(form, DomainError({"text": stale.errors.get(key, [str(stale)])}))
+        return _editor(proposal, status=409, forms={"sections": {key: form}})
+    except DomainError as error:
+        if _wants_json():
+            return {"error": str(error)}, 422
+        flash(str(error), "error")
+        return _back(proposal, f"section-{key}"), 303
+    if _wants_json():
+        return {"revision": revision, "saved_at": g.now.isoformat()}
+    flash("Section saved.", "success")
+    return _back(proposal, f"section-{key}")
+
+
+@bp.route("/proposals/<int:proposal_id>/members", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def add_member(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            ops.add_member(
+                proposal,
+                actor=_me(),
+                organisation_id=None,
+                new_organisation=ops.NewOrganisation(
+                    name=form.organisation.data,
+                    kind=form.new_kind.data,
+                    federal_state=form.new_federal_state.data or None,
+                ),
+                role=form.role.data,
+                contact_name=form.contact_name.data or "",
+                contact_email=form.contact_email.data or "",
+                now=g.now,
+            )
+        except PermissionDenied as denied:
+            return _refused(denied, proposal, "consortium")
+        except DomainError as error:
+            error.errors = {
+                ("organisation" if k in ("new_name", "organisation_id") else k): v
+                for k, v in error.errors.items()
+            }
+            show_errors(form, error)
+        else:
+            flash(f"{form.organisation.data.strip()} added to the consortium.", "success")
+            return _back(proposal, "consortium")
+    db.session.rollback()
+    return _editor(proposal, status=422, forms={"member": form})
+
+
+@bp.route("/proposals/<int:proposal_id>/members/<int:member_id>/remove", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def remove_member(proposal_id: int, member_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    member = db.session.get(ConsortiumMember, member_id)
+    if member is None or member.proposal_id != proposal.id or not ButtonForm().validate_on_submit():
+        abort(404)
+    name = member.organisation.name
+    try:
+        ops.remove_member(member, actor=_me(), now=g.now)
+    except PermissionDenied as denied:
+        return _refused(denied, proposal, "consortium")
+    flash(f"{name} removed from the consortium, with its budget lines.", "success")
+    return _back(proposal, "consortium")
+
+
+@bp.route("/proposals/<int:proposal_id>/budget", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def save_budget(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    submission = _submission(proposal)
+    form = BudgetForm()
+    if not form.validate_on_submit() or not (form.base_revision.data or "").isdigit():
+        abort(400)
+    rows = []
+    typed: dict[str, str] = {}
+    for member in proposal.members:
+        for year in range(1, 11):
+            public_name, own_name = f"public-m{member.id}-y{year}", f"own-m{member.id}-y{year}"
+            if public_name in request.form or own_name in request.form:
+                typed[public_name] = request.form.get(public_name, "")
+                typed[own_name] = request.form.get(own_name, "")
+                rows.append(
+                    ops.BudgetInput(
+                        member_id=member.id,
+                        year=year,
+                        public_funding=typed[public_name],
+                        own_contribution=typed[own_name],
+                    )
+                )
+    try:
+        ops.save_budget(
+            submission,
+            actor=_me(),
+            rows=rows,
+            base_revision=int(form.base_revision.data),
+            now=g.now,
+        )
+    except PermissionDenied as denied:
+        return _refused(denied, proposal, "budget")
+    except DomainError as error:
+        db.session.rollback()
+        show_errors(form, DomainError({"": [m for ms in error.errors.values() for m in ms]}))
+        return _editor(
+            proposal,
+            status=409 if isinstance(error, StaleState) else 422,
+            forms={"budget": form, "budget_input": typed},
+        )
+    flash("Budget saved.", "success")
+    return _back(proposal, "budget")
+
+
+@bp.route("/proposals/<int:proposal_id>/attachments/<kind>", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def upload_attachment(proposal_id: int, kind: str):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    submission = _submission(proposal)
+    form = AttachmentForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            ops.add_attachment(
+                submission,
+                actor=_me(),
+                kind=kind,
+                filename=upload.filename or "document.pdf",
+                data=upload.read(),
+                now=g.now,
+            )
+        except PermissionDenied as denied:
+            return _refused(denied, proposal, f"attachment-{kind}")
+        except DomainError as error:
+            db.session.rollback()
+            messages = [m for ms in error.errors.values() for m in ms]
+            return _editor(proposal, status=422, forms={"attachment_errors": {kind: messages}})
+        flash(f"{upload.filename} uploaded.", "success")
+        return _back(proposal, f"attachment-{kind}")
+    messages = [m for ms in form.errors.values() for m in ms]
+    return _editor(proposal, status=422, forms={"attachment_errors": {kind: messages}})
+
+
+@bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>/remove", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def remove_attachment(proposal_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if (
+        attachment is None
+        or attachment.submission.proposal_id != proposal.id
+        or not ButtonForm().validate_on_submit()
+    ):
+        abort(404)
+    try:
+        ops.remove_attachment(attachment, actor=_me(), now=g.now)
+    except PermissionDenied as denied:
+        return _refused(denied, proposal, f"attachment-{attachment.kind}")
+    flash(f"{attachment.filename} removed.", "success")
+    return _back(proposal, f"attachment-{attachment.kind}")
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@signed_in
+def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    proposal = attachment.submission.proposal
+    if not permissions.can_view_proposal(current_user, proposal):
+        abort(404)
+    response = Response(storage.read(attachment.storage_key), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'attachment; filename="{}"'.format(
+        attachment.filename.replace('"', "")
+    )
+    return response
+
+
+# --- Contributors -------------------------------------------------------------------------------
+
+
+@bp.route("/proposals/<int:proposal_id>/contributors", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def invite_contributor(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    form = InviteContributorForm()
+    if form.validate_on_submit():
+        try:
+            ops.invite_contributor(proposal, actor=_me(), email=form.email.data, now=g.now)
+        except PermissionDenied as denied:
+            return _refused(denied, proposal, "contributors")
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(f"Invitation sent to {form.email.data.strip().lower()}.", "success")
+            return _back(proposal, "contributors")
+    db.session.rollback()
+    return _editor(proposal, status=422, forms={"invite": form})
+
+
+@bp.route("/contributions/<token>", methods=["GET", "POST"])
+@signed_in
+def accept_contribution(token: str):  # type: ignore[no-untyped-def]
+    from flask import current_app
+
+    try:
+        content = read_token(str(current_app.config["SECRET_KEY"]), Purpose.CONTRIBUTOR, token)
+    except TokenError as error:
+        flash(str(error), "error")
+        return redirect(url_for("dashboard.home"))
+    invitation = db.session.get(ProposalInvitation, content.user_id)
+    if invitation is None:
+        abort(404)
+    form = ButtonForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            proposal = ops.accept_contributor_invitation(invitation, actor=_me(), now=g.now)
+        except PermissionDenied as denied:
+            flash(str(denied), "error")
+            return redirect(url_for("dashboard.home"))
+        flash(f"You now work on {proposal.reference}.", "success")
+        return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id))
+    return render_template("proposals/accept_contribution.html", invitation=invitation, form=form)
+
+
+# --- Submission, receipts, withdrawal -----------------------------------------------------------
+
+
+@bp.route("/proposals/<int:proposal_id>/submit", methods=["GET", "POST"])
+@roles_required(Role.APPLICANT)
+def submit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    submission = _submission(proposal)
+    form = SubmitForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                version = ops.submit_stage(
+                    submission,
+                    actor=_me(),
+                    idempotency_key=form.idempotency_key.data,
+                    now=g.now,
+                )
+            except PermissionDenied as denied:
+                flash(str(denied), "error")
+                status = 403
+            except DomainError as error:
+                db.session.rollback()
+                show_errors(form, error)
+                status = 422
+            else:
+                return redirect(
+                    url_for(
+                        "proposals.show_receipt", proposal_id=proposal.id, number=version.number
+                    )
+                )
+        else:
+            status = 400
+    form.idempotency_key.data = secrets.token_urlsafe(24)
+    return (
+        render_template(
+            "proposals/submit.html",
+            proposal=proposal,
+            submission=submission,
+            deadline=permissions.deadline_for(proposal, submission.stage),
+            problems=ops.checklist(proposal, submission, now=g.now),
+            can_submit=permissions.can_submit(_me(), proposal, submission, now=g.now),
+            form=form,
+        ),
+        status,
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/versions")
+@signed_in
+def list_versions(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    return render_template(
+        "proposals/versions.html", proposal=proposal, versions=queries.list_versions(proposal)
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/versions/<int:number>")
+@signed_in
+def show_receipt(proposal_id: int, number: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    stage_id = request.args.get("stage", type=int)
+    version = queries.find_version(proposal, number=number, stage_id=stage_id)
+    if version is None:
+        abort(404)
+    return render_template("proposals/receipt.html", proposal=proposal, version=version)
+
+
+@bp.route("/proposals/<int:proposal_id>/withdraw", methods=["GET", "POST"])
+@roles_required(Role.APPLICANT)
+def withdraw_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    form = WithdrawForm()
+    decision = permissions.can_withdraw(_me(), proposal)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            ops.withdraw_proposal(proposal, actor=_me(), reason=form.reason.data or "", now=g.now)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"{proposal.reference} is withdrawn.", "success")
+            return redirect(url_for("dashboard.home"))
+    return render_template(
+        "proposals/withdraw.html", proposal=proposal, form=form, decision=decision
+    )
+
+
+# --- Officers -----------------------------------------------------------------------------------
+
+
 @bp.route("/proposals")
 @roles_required(Role.OFFICER)
 def list_proposals():  # type: ignore[no-untyped-def]
-    call_id = request.args.get("call", type=int)
     filters = queries.ProposalFilters(
         q=request.args.get("q", "").strip()[:100],
-        call_id=call_id,
+        call_id=request.args.get("call", type=int),
         topic=request.args.get("topic", "").strip(),
         state=_enum_arg("state", ProposalState),
         federal_state=_enum_arg("federal_state", FederalState),
@@ -56,17 +641,61 @@ def list_proposals():  # type: ignore[no-untyped-def]
 @bp.route("/proposals/<int:proposal_id>")
 @signed_in
 def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
-    proposal = queries.find_proposal_for_page(proposal_id)
-    # Not found and not allowed look the same: nobody learns which proposals exist.
-    if proposal is None or not can_view_proposal(current_user, proposal):
-        abort(404)
+    proposal = _load(proposal_id)
     budgets = {}
     for submission in proposal.submissions:
         per_member: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
         for line in submission.budget_lines:
             per_member[line.member_id][0] += line.public_funding
             per_member[line.member_id][1] += line.own_contribution
-        public = sum((v[0] for v in per_member.values()), Decimal(0))
-        own = sum((v[1] for v in per_member.values()), Decimal(0))
-        budgets[submission.id] = {"per_member": per_member, "public": public, "own": own}
-    return render_template("proposals/show.html", proposal=proposal, budgets=budgets)
+        public_total = sum((v[0] for v in per_member.values()), Decimal(0))
+        own_total = sum((v[1] for v in per_member.values()), Decimal(0))
+        budgets[submission.id] = {
+            "per_member": per_member,
+            "public": public_total,
+            "own": own_total,
+        }
+    me = _me()
+    is_officer = me.has_role(Role.OFFICER) and permissions.runs_programme(me, proposal.call)
+    return render_template(
+        "proposals/show.html",
+        proposal=proposal,
+        budgets=budgets,
+        is_contributor=permissions.is_contributor(me, proposal),
+        is_officer=is_officer,
+        extensions=queries.list_extensions(proposal) if is_officer else [],
+        extension_form=ExtensionForm() if is_officer else None,
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/extensions", methods=["POST"])
+@roles_required(Role.OFFICER)
+def grant_extension(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _load(proposal_id)
+    form = ExtensionForm()
+    if form.validate_on_submit():
+        stage = db.session.get(Stage, form.stage_id.data)
+        if stage is None or stage.call_id != proposal.call_id:
+            abort(404)
+        try:
+            ops.grant_extension(
+                proposal,
+                stage,
+                actor=_me(),
+                closes_at=berlin_to_utc(form.closes_at.data),
+                reason=form.reason.data,
+                now=g.now,
+            )
+        except PermissionDenied:
+            abort(403)
+        except DomainError as error:
+            for message in (m for ms in error.errors.values() for m in ms):
+                flash(message, "error")
+        else:
+            flash("Deadline extended; the coordinator is told by e-mail.", "success")
+    else:
+        for message in (m for ms in form.errors.values() for m in ms):
+            flash(str(message), "error")
+    return redirect(
+        url_for("proposals.show_proposal", proposal_id=proposal.id, _anchor="extension")
+    )

@@ -1,0 +1,670 @@
+"""Whether a proposal may be submitted: the formal checks a coordinator sees on the editing page
+and an officer repeats at eligibility screening.
+
+Every check takes plain data and returns a list of problems (empty when all is well) instead of
+raising, so the page can show every problem at once next to the field that needs fixing. Only
+programming errors (naive datetimes) raise ValueError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
+from types import MappingProxyType
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+# Generous precision and no traps: sums and ratios of any amounts a person can type stay exact,
+# and absurd input (overflow, NaN) yields a value to report instead of an exception.
+_EXACT = Context(prec=80, rounding=ROUND_HALF_UP, traps=[])
+# Shares handed out are ordinary 28-digit decimals; rules compare amounts, never these quotients.
+_SHARE = Context(prec=28, rounding=ROUND_HALF_UP, traps=[])
+
+_ZERO = Decimal("0")
+_CENT = Decimal("0.01")
+_HUNDRED = Decimal("100")
+
+WindowState = Literal["not_open", "open", "closed"]
+
+# English names for messages; the core may not import the models that hold the enums.
+_STATE_NAMES: Mapping[str, str] = {
+    "DE-BW": "Baden-Württemberg",
+    "DE-BY": "Bavaria",
+    "DE-BE": "Berlin",
+    "DE-BB": "Brandenburg",
+    "DE-HB": "Bremen",
+    "DE-HH": "Hamburg",
+    "DE-HE": "Hesse",
+    "DE-MV": "Mecklenburg-Western Pomerania",
+    "DE-NI": "Lower Saxony",
+    "DE-NW": "North Rhine-Westphalia",
+    "DE-RP": "Rhineland-Palatinate",
+    "DE-SL": "Saarland",
+    "DE-SN": "Saxony",
+    "DE-ST": "Saxony-Anhalt",
+    "DE-SH": "Schleswig-Holstein",
+    "DE-TH": "Thuringia",
+}
+
+_KIND_PLURALS: Mapping[str, str] = {
+    "university": "universities",
+    "research_institute": "research institutes",
+    "large_enterprise": "large enterprises",
+    "sme": "SMEs",
+    "start_up": "start-ups",
+    "society": "societies and public bodies",
+}
+
+
+# --- input -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallRules:
+    max_public_funding_per_proposal: Decimal | None = None
+    # Own/private contributions as a share of the total budget, e.g. Decimal("0.85").
+    min_private_share: Decimal | None = None
+    # Organisation kind value ("sme", "university", ...) -> max public share of that member's costs.
+    funding_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    # Federal state codes ("DE-SN", ...) the coordinator must be based in; empty = nationwide.
+    region_scope: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SectionRule:
+    key: str
+    title: str
+    max_chars: int
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class AttachmentRule:
+    key: str
+    title: str
+    required: bool
+    max_pages: int | None
+    max_bytes: int | None
+
+
+@dataclass(frozen=True)
+class StageRules:
+    sections: tuple[SectionRule, ...]
+    attachments: tuple[AttachmentRule, ...]
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Member:
+    key: str
+    name: str
+    kind: str
+    federal_state: str | None
+    is_coordinator: bool
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    member_key: str
+    year: int
+    public_funding: Decimal
+    own_contribution: Decimal
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    key: str
+    filename: str
+    size_bytes: int
+    page_count: int | None
+
+
+@dataclass(frozen=True)
+class ProposalDraft:
+    title: str
+    acronym: str
+    abstract: str
+    topic_count: int
+    sections: Mapping[str, str]
+    members: tuple[Member, ...]
+    budget: tuple[BudgetRow, ...]
+    attachments: tuple[AttachmentInfo, ...]
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    # An HTML id on the editing page: "general", "section-<key>", "consortium", "budget",
+    # "attachment-<key>", "member-<key>".
+    anchor: str
+
+
+@dataclass(frozen=True)
+class BudgetTotals:
+    public: Decimal
+    own: Decimal
+    total: Decimal
+    # own / total; None when the total is zero.
+    private_share: Decimal | None
+    # member key -> (public, own), in order of first appearance.
+    per_member: Mapping[str, tuple[Decimal, Decimal]]
+    # year -> (public, own), ascending by year.
+    per_year: Mapping[int, tuple[Decimal, Decimal]]
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+
+def format_money(value: Decimal) -> str:
+    """'45,000,000.00 EUR': cents rounded half up, thousands separated by commas."""
+    if not value.is_finite():
+        return f"{value} EUR"
+    with localcontext(_EXACT):
+        cents = value.quantize(_CENT)
+    if cents.is_zero():
+        cents = abs(cents)  # never show "-0.00"
+    return f"{cents:,.2f} EUR"
+
+
+def format_share(value: Decimal, *, decimals: int = 1) -> str:
+    """A share in [0, 1] as a percentage: '85 %', or with up to `decimals` places: '84.6 %'."""
+    return _percent(value, decimals, ROUND_HALF_UP)
+
+
+def _percent(value: Decimal, decimals: int, rounding: str) -> str:
+    if not value.is_finite():
+        return f"{value} %"
+    with localcontext(_EXACT):
+        percent = (value * _HUNDRED).quantize(Decimal(1).scaleb(-decimals), rounding=rounding)
+    text = _strip_zeros(percent)
+    return f"{'0' if text == '-0' else text} %"
+
+
+def _distinct_shares(actual: Decimal, limit: Decimal) -> tuple[str, str]:
+    """Both shares formatted so that unequal values never read as equal: rounded half up where
+    that tells them apart ('84.6 %' against '85 %'), otherwise each rounded away from the other
+    ('84.99 %' against '85 %', never '85 %' against '85 %')."""
+    for decimals in (1, 2):
+        shown = format_share(actual, decimals=decimals), format_share(limit, decimals=decimals)
+        if shown[0] != shown[1] or actual == limit:
+            return shown
+    if actual < limit:
+        return _percent(actual, 2, ROUND_FLOOR), _percent(limit, 2, ROUND_CEILING)
+    return _percent(actual, 2, ROUND_CEILING), _percent(limit, 2, ROUND_FLOOR)
+
+
+def _format_size(size_bytes: int) -> str:
+    mib = Decimal(size_bytes) / Decimal(1024 * 1024)
+    if mib >= 1:
+        return f"{_strip_zeros(mib.quantize(Decimal('0.1'), ROUND_HALF_UP))} MB"
+    kib = Decimal(size_bytes) / Decimal(1024)
+    return f"{_strip_zeros(kib.quantize(Decimal('0.1'), ROUND_HALF_UP))} KB"
+
+
+def _distinct_sizes(actual: int, limit: int) -> tuple[str, str]:
+    shown = _format_size(actual), _format_size(limit)
+    if shown[0] == shown[1]:
+        return f"{actual:,} bytes", f"{limit:,} bytes"
+    return shown
+
+
+def _strip_zeros(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
+def _state_name(code: str) -> str:
+    return _STATE_NAMES.get(code, code)
+
+
+def _kind_plural(kind: str) -> str:
+    return _KIND_PLURALS.get(kind, f"organisations of kind “{kind}”")
+
+
+def format_berlin(moment: dt.datetime) -> str:
+    """'30.06.2026 12:00 CEST': how a deadline is shown to a person."""
+    _require_aware(moment, "moment")
+    return moment.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M %Z")
+
+
+def _require_aware(moment: dt.datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+        raise ValueError(f"{name} must be timezone-aware, got {moment!r}")
+
+
+# --- general -----------------------------------------------------------------------------------
+
+
+def check_general(draft: ProposalDraft) -> list[Problem]:
+    """Title, acronym, abstract and at least one topic."""
+    problems: list[Problem] = []
+    if not draft.title.strip():
+        problems.append(Problem("title_missing", "Enter a title for the proposal.", "general"))
+    if not draft.acronym.strip():
+        problems.append(Problem("acronym_missing", "Enter an acronym for the proposal.", "general"))
+    if not draft.abstract.strip():
+        problems.append(Problem("abstract_missing", "Write an abstract.", "general"))
+    if draft.topic_count < 1:
+        problems.append(Problem("no_topic", "Choose at least one topic.", "general"))
+    return problems
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def section_length(text: str) -> int:
+    """Characters as the browser's counter shows them: a line break counts once, although the
+    form posts it as CR LF."""
+    return len(text.replace("\r\n", "\n"))
+
+
+def check_sections(
+    section_rules: Sequence[SectionRule], sections: Mapping[str, str]
+) -> list[Problem]:
+    """Required sections are written; no section is longer than its limit. Text under keys the
+    stage does not ask for is ignored."""
+    problems: list[Problem] = []
+    for rule in section_rules:
+        anchor = f"section-{rule.key}"
+        text = sections.get(rule.key, "")
+        if not text.strip():
+            if rule.required:
+                problems.append(
+                    Problem(
+                        "section_missing",
+                        f"“{rule.title}” is empty; this section is required.",
+                        anchor,
+                    )
+                )
+            continue
+        length = section_length(text)
+        if length > rule.max_chars:
+            problems.append(
+                Problem(
+                    "section_too_long",
+                    f"“{rule.title}” is {length:,} characters long; "
+                    f"the limit is {rule.max_chars:,}.",
+                    anchor,
+                )
+            )
+    return problems
+
+
+# --- consortium --------------------------------------------------------------------------------
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def check_consortium(members: Sequence[Member], rules: CallRules) -> list[Problem]:
+    """Exactly one coordinator, at least one partner besides it, no organisation listed twice,
+    and the coordinator based in the call's region (if the call has one)."""
+    members = tuple(members)
+    problems: list[Problem] = []
+    coordinators = [m for m in members if m.is_coordinator]
+    if not coordinators:
+        problems.append(
+            Problem(
+                "no_coordinator",
+                "Mark one organisation of the consortium as coordinator.",
+                "consortium",
+            )
+        )
+    elif len(coordinators) > 1:
+        names = ", ".join(m.name for m in coordinators)
+        problems.append(
+            Problem(
+                "too_many_coordinators",
+                f"{len(coordinators)} organisations are marked as coordinator ({names}); "
+                "a consortium has exactly one.",
+                "consortium",
+            )
+        )
+    if len(members) < 2:
+        problems.append(
+            Problem(
+                "too_few_partners",
+                f"The consortium has {_plural(len(members), 'organisation')}; "
+                "it needs a coordinator and at least one partner.",
+                "consortium",
+            )
+        )
+    seen: dict[str, list[Member]] = {}
+    for member in members:
+        seen.setdefault(_name_key(member.name), []).append(member)
+    for group in seen.values():
+        if len(group) > 1:
+            times = "twice" if len(group) == 2 else f"{len(group)} times"
+            problems.append(
+                Problem(
+                    "duplicate_member",
+                    f"“{group[0].name}” is listed {times} in the consortium; "
+                    "each organisation takes part once.",
+                    f"member-{group[1].key}",
+                )
+            )
+    if rules.region_scope and len(coordinators) == 1:
+        coordinator = coordinators[0]
+        if coordinator.federal_state not in rules.region_scope:
+            allowed = ", ".join(sorted(_state_name(code) for code in rules.region_scope))
+            where = (
+                f"is based in {_state_name(coordinator.federal_state)}"
+                if coordinator.federal_state
+                else "has no federal state on record"
+            )
+            problems.append(
+                Problem(
+                    "outside_region",
+                    f"The coordinator, {coordinator.name}, {where}; this call is open only to "
+                    f"consortia coordinated from {allowed}.",
+                    f"member-{coordinator.key}",
+                )
+            )
+    return problems
+
+
+# --- budget ------------------------------------------------------------------------------------
+
+
+def _amount(value: Decimal) -> Decimal:
+    return value if value.is_finite() else _ZERO
+
+
+def budget_totals(budget: Iterable[BudgetRow]) -> BudgetTotals:
+    """Sums of public funding and own contributions, overall, per member and per year.
+    Amounts that are not finite numbers count as zero here; check_budget reports them."""
+    public = own = _ZERO
+    per_member: dict[str, tuple[Decimal, Decimal]] = {}
+    per_year: dict[int, tuple[Decimal, Decimal]] = {}
+    with localcontext(_EXACT):
+        for row in budget:
+            row_public, row_own = _amount(row.public_funding), _amount(row.own_contribution)
+            public += row_public
+            own += row_own
+            m_public, m_own = per_member.get(row.member_key, (_ZERO, _ZERO))
+            per_member[row.member_key] = (m_public + row_public, m_own + row_own)
+            y_public, y_own = per_year.get(row.year, (_ZERO, _ZERO))
+            per_year[row.year] = (y_public + row_public, y_own + row_own)
+        total = public + own
+    private_share = None if total.is_zero() else _SHARE.divide(own, total)
+    return BudgetTotals(
+        public=public,
+        own=own,
+        total=total,
+        private_share=private_share,
+        per_member=MappingProxyType(per_member),
+        per_year=MappingProxyType(dict(sorted(per_year.items()))),
+    )
+
+
+def check_budget(
+    members: Sequence[Member], budget: Sequence[BudgetRow], rules: CallRules
+) -> list[Problem]:
+    """The budget is there, names only consortium members, has no negative or unreadable amounts,
+    stays under the call's cap, meets its private share, and keeps each member within the
+    funding rate for its kind of organisation."""
+    members = tuple(members)
+    budget = tuple(budget)
+    names = {m.key: m.name for m in members}
+    problems: list[Problem] = []
+    totals = budget_totals(budget)
+
+    if not budget:
+        problems.append(
+            Problem(
+                "budget_missing",
+                "The budget is empty; enter public funding and own contributions "
+                "for each partner and year.",
+                "budget",
+            )
+        )
+    elif totals.total.is_zero():
+        problems.append(
+            Problem(
+                "budget_missing",
+                f"The budget totals {format_money(_ZERO)}; enter public funding and own "
+                "contributions for each partner and year.",
+                "budget",
+            )
+        )
+
+    for row in budget:
+        who = names.get(row.member_key, "An organisation not in the consortium")
+        for label, value in (
+            ("public funding", row.public_funding),
+            ("own contribution", row.own_contribution),
+        ):
+            if not value.is_finite():
+                problems.append(
+                    Problem(
+                        "budget_amount_invalid",
+                        f"{who}, year {row.year}: the {label} is not a valid amount.",
+                        "budget",
+                    )
+                )
+            elif value < 0:
+                problems.append(
+                    Problem(
+                        "budget_negative",
+                        f"{who}, year {row.year}: the {label} is {format_money(value)}; "
+                        "amounts cannot be negative.",
+                        "budget",
+                    )
+                )
+
+    unknown: dict[str, list[BudgetRow]] = {}
+    for row in budget:
+        if row.member_key not in names:
+            unknown.setdefault(row.member_key, []).append(row)
+    for rows in unknown.values():
+        years = sorted({r.year for r in rows})
+        year_text = ("year " if len(years) == 1 else "years ") + ", ".join(map(str, years))
+        unknown_public = budget_totals(rows).public
+        problems.append(
+            Problem(
+                "budget_member_unknown",
+                f"The budget has {_plural(len(rows), 'row')} ({year_text}, "
+                f"{format_money(unknown_public)} public funding) for an organisation that is "
+                "not in the consortium; delete them or add the organisation again.",
+                "budget",
+            )
+        )
+
+    with localcontext(_EXACT):
+        cap = rules.max_public_funding_per_proposal
+        if cap is not None and totals.public > cap:
+            problems.append(
+                Problem(
+                    "budget_over_cap",
+                    f"Public funding requested is {format_money(totals.public)}; "
+                    f"this call allows at most {format_money(cap)} per proposal.",
+                    "budget",
+                )
+            )
+
+        minimum = rules.min_private_share
+        # Compared by multiplication, so a share exactly at the minimum is never lost to rounding.
+        if minimum is not None and totals.total > 0 and totals.own < minimum * totals.total:
+            share, required = _distinct_shares(totals.own / totals.total, minimum)
+            problems.append(
+                Problem(
+                    "private_share_too_low",
+                    f"Own and private contributions are {share} of the total budget "
+                    f"({format_money(totals.own)} of {format_money(totals.total)}); "
+                    f"this call requires at least {required}.",
+                    "budget",
+                )
+            )
+
+        for member in members:
+            rate = rules.funding_rates.get(member.kind)
+            if rate is None or member.key not in totals.per_member:
+                continue
+            m_public, m_own = totals.per_member[member.key]
+            m_total = m_public + m_own
+            if m_total > 0 and m_public > rate * m_total:
+                asked, allowed = _distinct_shares(m_public / m_total, rate)
+                problems.append(
+                    Problem(
+                        "funding_rate_exceeded",
+                        f"{member.name} asks for {asked} of its costs as public funding "
+                        f"({format_money(m_public)} of {format_money(m_total)}); this call "
+                        f"funds {_kind_plural(member.kind)} at no more than {allowed}.",
+                        "budget",
+                    )
+                )
+    return problems
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+def check_attachments(
+    attachment_rules: Sequence[AttachmentRule], attachments: Sequence[AttachmentInfo]
+) -> list[Problem]:
+    """Required documents are uploaded; each file keeps its rule's page and size limits; no file
+    is of a kind the stage does not ask for. A kind may hold several files; limits are per file."""
+    attachments = tuple(attachments)
+    rules_by_key = {rule.key: rule for rule in attachment_rules}
+    problems: list[Problem] = []
+    for rule in attachment_rules:
+        anchor = f"attachment-{rule.key}"
+        files = [a for a in attachments if a.key == rule.key]
+        if rule.required and not files:
+            problems.append(
+                Problem(
+                    "attachment_missing",
+                    f"Upload “{rule.title}”; this document is required.",
+                    anchor,
+                )
+            )
+        for file in files:
+            named = f"“{file.filename}” ({rule.title})"
+            if rule.max_pages is not None:
+                if file.page_count is None:
+                    problems.append(
+                        Problem(
+                            "attachment_pages_unknown",
+                            f"The pages of {named} could not be counted; the limit is "
+                            f"{_plural(rule.max_pages, 'page')}. Upload it as a PDF.",
+                            anchor,
+                        )
+                    )
+                elif file.page_count > rule.max_pages:
+                    problems.append(
+                        Problem(
+                            "attachment_too_many_pages",
+                            f"{named} has {_plural(file.page_count, 'page')}; "
+                            f"the limit is {rule.max_pages:,}.",
+                            anchor,
+                        )
+                    )
+            if rule.max_bytes is not None and file.size_bytes > rule.max_bytes:
+                size, limit = _distinct_sizes(file.size_bytes, rule.max_bytes)
+                problems.append(
+                    Problem(
+                        "attachment_too_large",
+                        f"{named} is {size}; the limit is {limit}.",
+                        anchor,
+                    )
+                )
+    for file in attachments:
+        if file.key not in rules_by_key:
+            problems.append(
+                Problem(
+                    "attachment_unexpected",
+                    f"“{file.filename}” is not a document this stage asks for; remove it.",
+                    f"attachment-{file.key}",
+                )
+            )
+    return problems
+
+
+# --- submission window -------------------------------------------------------------------------
+
+
+def deadline(stage: StageRules, extended_until: dt.datetime | None = None) -> dt.datetime:
+    """The instant submission closes: the stage's own, or an extension if it is later. An
+    extension never shortens a window."""
+    _require_aware(stage.closes_at, "closes_at")
+    if extended_until is None:
+        return stage.closes_at
+    _require_aware(extended_until, "extended_until")
+    return max(stage.closes_at, extended_until)
+
+
+def window_state(
+    stage: StageRules, now: dt.datetime, *, extended_until: dt.datetime | None = None
+) -> WindowState:
+    """'not_open' before opens_at, 'open' from opens_at up to and including the deadline's exact
+    instant, 'closed' after it."""
+    _require_aware(now, "now")
+    _require_aware(stage.opens_at, "opens_at")
+    if now < stage.opens_at:
+        return "not_open"
+    if now <= deadline(stage, extended_until):
+        return "open"
+    return "closed"
+
+
+def check_window(
+    stage: StageRules, now: dt.datetime, *, extended_until: dt.datetime | None = None
+) -> list[Problem]:
+    state = window_state(stage, now, extended_until=extended_until)
+    if state == "not_open":
+        return [
+            Problem(
+                "window_not_open",
+                f"Submission opens at {format_berlin(stage.opens_at)}.",
+                "general",
+            )
+        ]
+    if state == "closed":
+        closes = deadline(stage, extended_until)
+        which = "extended deadline" if closes != stage.closes_at else "deadline"
+        return [
+            Problem(
+                "deadline_passed",
+                f"The {which} passed at {format_berlin(closes)}.",
+                "general",
+            )
+        ]
+    return []
+
+
+# --- everything --------------------------------------------------------------------------------
+
+
+def checklist(
+    draft: ProposalDraft,
+    stage: StageRules,
+    rules: CallRules,
+    *,
+    now: dt.datetime,
+    extended_until: dt.datetime | None = None,
+) -> list[Problem]:
+    """Every problem that stands in the way of submitting, in the order a coordinator works
+    through the editing page: general, sections, consortium, budget, attachments, then the
+    submission window."""
+    return [
+        *check_general(draft),
+        *check_sections(stage.sections, draft.sections),
+        *check_consortium(draft.members, rules),
+        *check_budget(draft.members, draft.budget, rules),
+        *check_attachments(stage.attachments, draft.attachments),
+        *check_window(stage, now, extended_until=extended_until),
+    ]

@@ -1,0 +1,616 @@
+"""Forms for setting up programmes, calls, stages and criteria: shape only.
+
+Amounts are typed in euro, shares in per cent, times in Europe/Berlin; ``values()`` turns them
+into what the operations take (fractions, UTC). Rules (windows, scales, uniqueness) live in
+competition.programmes.operations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    Field,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+from competition.organisations.models import EASTERN_STATES, FederalState, OrganisationKind
+from competition.programmes.models import Call, Criterion, Programme, Stage, StageKind
+from competition.programmes.operations import AttachmentSpec, SectionSpec, plain
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MEBIBYTE = 1024 * 1024
+HUNDRED = Decimal(100)
+
+SECTION_FORMAT = "write 'Title | max characters', e.g. 'Cluster strategy | 12000'"
+ATTACHMENT_FORMAT = (
+    "write 'Title | required or optional | max pages | max MB', "
+    "e.g. 'Letters of intent | optional | 20 | 10'"
+)
+_NO_LIMIT = {"", "-", "–", "none", "no limit", "unlimited"}
+_GROUPED_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+# --- fields ------------------------------------------------------------------------------------
+
+
+class NumberField(Field):
+    """A decimal number typed by a person: money may group thousands with commas or spaces
+    ('45,000,000'); other numbers and percentages may use a decimal comma ('12,5 %')."""
+
+    widget = TextInput()
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        kind: str = "number",
+        invalid_message: str = "Enter a number, like 2.5.",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        super().__init__(label, validators, **kwargs)
+        self.kind = kind
+        self.invalid_message = invalid_message
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return plain(self.data) if isinstance(self.data, Decimal) else ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = "".join(str(valuelist[0]).split()).replace("\u202f", "").replace("_", "")
+        self.data = None
+        if not text:
+            return
+        if self.kind == "money":
+            if text.upper().endswith("EUR"):
+                text = text[:-3]
+            if "," in text:
+                if not _GROUPED_THOUSANDS.match(text):
+                    raise ValueError(self.invalid_message)
+                text = text.replace(",", "")
+        else:
+            if self.kind == "percent" and text.endswith("%"):
+                text = text[:-1]
+            text = text.replace(",", ".")
+        try:
+            value = Decimal(text)
+        except InvalidOperation as error:
+            raise ValueError(self.invalid_message) from error
+        if not value.is_finite():
+            raise ValueError(self.invalid_message)
+        self.data = value
+
+
+class WholeNumberField(IntegerField):
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        invalid_message: str = "Enter a whole number, like 3.",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "numeric"})
+        super().__init__(label, validators, **kwargs)
+        self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = str(valuelist[0]).strip()
+        self.data = None
+        if not text:
+            return
+        try:
+            self.data = int(text)
+        except ValueError as error:
+            raise ValueError(self.invalid_message) from error
+
+
+class BerlinDateTimeField(DateTimeLocalField):
+    """A date and time typed as the clocks in Berlin show it; ``data`` is aware (Berlin)."""
+
+    def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
+        super().__init__(
+            label,
+            validators,
+            format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%dT%H:%M:%S"],
+            tz=BERLIN,
+            invalid_value_message="Enter a date and time, like 30.06.2026 12:00.",
+            **kwargs,
+        )
+
+    def pre_validate(self, form: Any) -> None:
+        value = self.data
+        if value is None:
+            return
+        # In the hour skipped when clocks go forward no such time exists; a round trip through
+        # UTC shows it.
+        back = value.astimezone(dt.UTC).astimezone(BERLIN)
+        if back.replace(tzinfo=None) != value.replace(tzinfo=None):
+            raise ValidationError(
+                "This time does not exist in Berlin: the clocks go forward that night. "
+                "Choose another time."
+            )
+
+    @property
+    def utc(self) -> dt.datetime | None:
+        return self.data.astimezone(dt.UTC) if self.data is not None else None
+
+
+def _money(label: str, *validators: Any) -> NumberField:
+    return NumberField(
+        label,
+        list(validators),
+        kind="money",
+        invalid_message="Enter an amount in euro, like 45000000 or 45,000,000.00.",
+    )
+
+
+def _percent(label: str, *validators: Any, description: str = "") -> NumberField:
+    return NumberField(
+        label,
+        list(validators),
+        kind="percent",
+        invalid_message="Enter a percentage, like 85 or 12.5.",
+        description=description,
+    )
+
+
+def _fraction(percent: Decimal | None) -> Decimal | None:
+    return None if percent is None else percent / HUNDRED
+
+
+def _percent_of(fraction: Any) -> Decimal | None:
+    return None if fraction is None else Decimal(str(fraction)) * HUNDRED
+
+
+# --- programmes --------------------------------------------------------------------------------
+
+
+class ProgrammeForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[InputRequired("Enter a name for the programme."), Length(max=200)],
+    )
+    slug = StringField(
+        "Short name for addresses",
+        validators=[Optional(), Length(max=80)],
+        description="Lower-case letters, digits and hyphens, like clusters4future. "
+        "Left empty, it is made from the name.",
+    )
+    description = TextAreaField("Description", validators=[Length(max=5000)])
+    total_budget = _money(
+        "Total budget (EUR)", InputRequired("Enter the programme's total budget in euro.")
+    )
+
+    def fill(self, programme: Programme) -> None:
+        self.name.data = programme.name
+        self.slug.data = programme.slug
+        self.description.data = programme.description
+        self.total_budget.data = programme.total_budget
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "name": self.name.data or "",
+            "slug": (self.slug.data or "").strip(),
+            "description": self.description.data or "",
+            "total_budget": self.total_budget.data,
+        }
+
+
+# --- calls -------------------------------------------------------------------------------------
+
+
+class ConfirmBreakingMixin:
+    """The tick box shown when a change would make submitted proposals fail the rules."""
+
+    confirm_breaking = BooleanField("I understand and want to save the change anyway")
+    affected_count = HiddenField()
+
+    def confirmed_count(self) -> int | None:
+        if not self.confirm_breaking.data:  # type: ignore[attr-defined]
+            return None
+        try:
+            return int(self.affected_count.data or "")  # type: ignore[attr-defined]
+        except ValueError:
+            return None
+
+    def ask_to_confirm(self, count: int) -> None:
+        self.affected_count.data = str(count)  # type: ignore[attr-defined]
+        self.confirm_breaking.data = False  # type: ignore[attr-defined]
+
+
+EASTERN_NAMES = ", ".join(sorted(state.label for state in EASTERN_STATES))
+
+
+class CallForm(ConfirmBreakingMixin, FlaskForm):
+    name = StringField(
+        "Name", validators=[InputRequired("Enter a name for the call."), Length(max=200)]
+    )
+    round_number = WholeNumberField(
+        "Round",
+        validators=[InputRequired("Enter the round number, like 1 for the first round.")],
+        invalid_message="Enter the round as a whole number, like 1.",
+    )
+    reference_prefix = StringField(
+        "Prefix of proposal references",
+        validators=[InputRequired("Enter a prefix, like C4F1."), Length(max=20)],
+        description="Proposals are numbered C4F1-0001, C4F1-0002, … for the prefix C4F1.",
+    )
+    description = TextAreaField("Description", validators=[Length(max=20000)])
+    max_public_funding_per_proposal = _money(
+        "Maximum public funding per proposal (EUR)", Optional()
+    )
+    min_private_share = _percent(
+        "Minimum private co-funding share of the consortium (%)",
+        Optional(),
+        description="Own and private contributions as a share of the total budget, e.g. 85 for "
+        "an alliance funded 15 % publicly and 85 % by industry. Empty: no minimum.",
+    )
+    region_scope = SelectMultipleField(
+        "Federal states the coordinator must be based in",
+        choices=[(state.value, state.label) for state in FederalState],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=False,  # the operation names unknown codes
+    )
+    eastern_states = BooleanField(f"All eastern federal states ({EASTERN_NAMES})")
+
+    @classmethod
+    def rate_fields(cls) -> list[tuple[OrganisationKind, str]]:
+        return [(kind, f"funding_rate_{kind.value}") for kind in OrganisationKind]
+
+    def rates(self) -> list[Field]:
+        return [getattr(self, name) for _, name in self.rate_fields()]
+
+    def fill(self, call: Call) -> None:
+        self.name.data = call.name
+        self.round_number.data = call.round_number
+        self.reference_prefix.data = call.reference_prefix
+        self.description.data = call.description
+        self.max_public_funding_per_proposal.data = call.max_public_funding_per_proposal
+        self.min_private_share.data = _percent_of(call.min_private_share)
+        rates = call.funding_rates or {}
+        for kind, name in self.rate_fields():
+            getattr(self, name).data = _percent_of(rates.get(kind.value))
+        self.region_scope.data = list(call.region_scope or [])
+
+    def values(self) -> dict[str, Any]:
+        scope = set(self.region_scope.data or [])
+        if self.eastern_states.data:
+            scope |= {state.value for state in EASTERN_STATES}
+        return {
+            "name": self.name.data or "",
+            "round_number": self.round_number.data,
+            "reference_prefix": self.reference_prefix.data or "",
+            "description": self.description.data or "",
+            "max_public_funding_per_proposal": self.max_public_funding_per_proposal.data,
+            "min_private_share": _fraction(self.min_private_share.data),
+            "funding_rates": {
+                kind.value: _fraction(getattr(self, name).data) for kind, name in self.rate_fields()
+            },
+            "region_scope": sorted(scope),
+        }
+
+
+_KIND_PLURALS = {
+    OrganisationKind.UNIVERSITY: "universities",
+    OrganisationKind.RESEARCH_INSTITUTE: "research institutes",
+    OrganisationKind.LARGE_ENTERPRISE: "large enterprises",
+    OrganisationKind.SME: "SMEs",
+    OrganisationKind.START_UP: "start-ups",
+    OrganisationKind.SOCIETY: "societies and public bodies",
+}
+
+# One optional field per kind of organisation: the highest share of a partner's costs that is
+# publicly funded.
+for _kind, _name in CallForm.rate_fields():
+    setattr(
+        CallForm,
+        _name,
+        _percent(f"Funding rate for {_KIND_PLURALS.get(_kind, _kind.label)} (%)", Optional()),
+    )
+
+
+# --- stages ------------------------------------------------------------------------------------
+
+
+def _whole(text: str, *suffixes: str) -> int | None:
+    cleaned = text.strip().lower()
+    for suffix in suffixes:
+        cleaned = cleaned.removesuffix(suffix).strip()
+    cleaned = cleaned.replace(",", "").replace(" ", "").replace("\u202f", "")
+    return int(cleaned) if cleaned.isascii() and cleaned.isdigit() else None
+
+
+def parse_sections(text: str) -> tuple[list[SectionSpec], list[str]]:
+    """One section per line: 'Title | max characters', optionally '| optional'."""
+    specs: list[SectionSpec] = []
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+            errors.append(f"Line {number}: {SECTION_FORMAT}.")
+            continue
+        max_chars = _whole(parts[1], "characters", "chars")
+        if max_chars is None or max_chars < 1:
+            errors.append(
+                f"Line {number}: the maximum must be a whole number of characters, "
+                f"e.g. '{parts[0]} | 12000'."
+            )
+            continue
+        required = True
+        if len(parts) == 3:
+            if parts[2].lower() not in ("required", "optional"):
+                errors.append(
+                    f"Line {number}: after the maximum, write only 'required' or 'optional'."
+                )
+                continue
+            required = parts[2].lower() == "required"
+        specs.append(SectionSpec(title=parts[0], max_chars=max_chars, required=required))
+    return specs, errors
+
+
+def format_sections(sections: list[dict[str, Any]]) -> str:
+    lines = []
+    for section in sections:
+        line = f"{section['title']} | {section['max_chars']}"
+        if not section.get("required", True):
+            line += " | optional"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _megabytes_to_bytes(text: str) -> int | None:
+    cleaned = text.strip().lower().removesuffix("mb").strip().replace(",", ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value <= 0 or -value.as_tuple().exponent > 2:  # type: ignore[operator]
+        return None
+    return int((value * MEBIBYTE).to_integral_value(ROUND_HALF_UP))
+
+
+def _bytes_to_megabytes(size: int) -> str:
+    return plain((Decimal(size) / MEBIBYTE).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+def parse_attachments(text: str) -> tuple[list[AttachmentSpec], list[str]]:
+    """One document per line: 'Title | required or optional | max pages | max MB'; the limits
+    may be left out or written as '-' for none."""
+    specs: list[AttachmentSpec] = []
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        if not 2 <= len(parts) <= 4 or not parts[0]:
+            errors.append(f"Line {number}: {ATTACHMENT_FORMAT}.")
+            continue
+        parts += [""] * (4 - len(parts))
+        title, need, pages_text, size_text = parts
+        if need.lower() not in ("required", "optional"):
+            errors.append(
+                f"Line {number}: the second part must be 'required' or 'optional'; "
+                f"{ATTACHMENT_FORMAT}."
+            )
+            continue
+        problems = []
+        max_pages = None
+        if pages_text.lower() not in _NO_LIMIT:
+            max_pages = _whole(pages_text, "pages", "page")
+            if max_pages is None or max_pages < 1:
+                problems.append("the page limit must be a whole number of pages, or '-' for none")
+        max_bytes = None
+        if size_text.lower() not in _NO_LIMIT:
+            max_bytes = _megabytes_to_bytes(size_text)
+            if max_bytes is None:
+                problems.append(
+                    "the size limit must be a number of MB with at most two decimals, "
+                    "like 10 or 2.5, or '-' for none"
+                )
+        if problems:
+            errors.append(f"Line {number}: {'; '.join(problems)}.")
+            continue
+        specs.append(
+            AttachmentSpec(
+                title=title,
+                required=need.lower() == "required",
+                max_pages=max_pages,
+                max_bytes=max_bytes,
+            )
+        )
+    return specs, errors
+
+
+def format_attachments(rules: list[dict[str, Any]]) -> str:
+    lines = []
+    for rule in rules:
+        pages = rule.get("max_pages")
+        size = rule.get("max_bytes")
+        lines.append(
+            " | ".join(
+                [
+                    str(rule["title"]),
+                    "required" if rule.get("required") else "optional",
+                    str(pages) if pages is not None else "-",
+                    _bytes_to_megabytes(int(size)) if size is not None else "-",
+                ]
+            )
+        )
+    return "\n".join(lines)
+
+
+class StageForm(ConfirmBreakingMixin, FlaskForm):
+    kind = SelectField(
+        "Kind of stage",
+        choices=[(kind.value, kind.label) for kind in StageKind],
+        validators=[InputRequired("Choose the kind of stage.")],
+    )
+    name = StringField(
+        "Name", validators=[InputRequired("Enter a name for the stage."), Length(max=200)]
+    )
+    opens_at = BerlinDateTimeField(
+        "Submission opens (Berlin time)",
+        validators=[InputRequired("Enter when submission opens.")],
+    )
+    closes_at = BerlinDateTimeField(
+        "Submission closes (Berlin time)",
+        validators=[InputRequired("Enter when submission closes.")],
+    )
+    sections = TextAreaField(
+        "Narrative sections",
+        validators=[Length(max=20000)],
+        description="One section per line: 'Title | max characters', e.g. "
+        "'Cluster strategy | 12000'. Add '| optional' for a section that may stay empty.",
+        render_kw={"rows": 6},
+    )
+    attachment_rules = TextAreaField(
+        "Documents to attach (PDF)",
+        validators=[Length(max=20000)],
+        description="One document per line: 'Title | required or optional | max pages | "
+        "max MB', e.g. 'Letters of intent | optional | 20 | 10'. Write '-' for no limit.",
+        render_kw={"rows": 4},
+    )
+    reviewers_per_proposal = WholeNumberField(
+        "Jurors per proposal",
+        validators=[InputRequired("Enter how many jurors review each proposal.")],
+        default=3,
+    )
+    max_load_per_juror = WholeNumberField(
+        "Maximum proposals per juror",
+        validators=[InputRequired("Enter how many proposals a juror reviews at most.")],
+        default=10,
+    )
+    selection_target = WholeNumberField(
+        "Selection target",
+        validators=[Optional()],
+        description="How many proposals advance from this stage; empty if not fixed.",
+    )
+
+    def validate_sections(self, field: Field) -> None:
+        _, errors = parse_sections(field.data or "")
+        if errors:
+            raise ValidationError(" ".join(errors))
+
+    def validate_attachment_rules(self, field: Field) -> None:
+        _, errors = parse_attachments(field.data or "")
+        if errors:
+            raise ValidationError(" ".join(errors))
+
+    def fill(self, stage: Stage) -> None:
+        self.kind.data = stage.kind.value
+        self.name.data = stage.name
+        self.opens_at.data = stage.opens_at
+        self.closes_at.data = stage.closes_at
+        self.sections.data = format_sections(list(stage.required_sections or []))
+        self.attachment_rules.data = format_attachments(list(stage.attachment_rules or []))
+        self.reviewers_per_proposal.data = stage.reviewers_per_proposal
+        self.max_load_per_juror.data = stage.max_load_per_juror
+        self.selection_target.data = stage.selection_target
+
+    def values(self) -> dict[str, Any]:
+        """After validation: what add_stage/update_stage take."""
+        return {
+            "kind": self.kind.data,
+            "name": self.name.data or "",
+            "opens_at": self.opens_at.utc,
+            "closes_at": self.closes_at.utc,
+            "sections": parse_sections(self.sections.data or "")[0],
+            "attachment_rules": parse_attachments(self.attachment_rules.data or "")[0],
+            "reviewers_per_proposal": self.reviewers_per_proposal.data,
+            "max_load_per_juror": self.max_load_per_juror.data,
+            "selection_target": self.selection_target.data,
+        }
+
+
+# --- criteria ----------------------------------------------------------------------------------
+
+
+class CriterionForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[InputRequired("Enter a name for the criterion."), Length(max=200)]
+    )
+    description = TextAreaField(
+        "Description for jurors", validators=[Length(max=5000)], render_kw={"rows": 3}
+    )
+    weight = NumberField(
+        "Weight",
+        [InputRequired("Enter a weight, like 1.")],
+        default=Decimal(1),
+        description="Relative to the other criteria of this stage: 2 counts twice as much as 1.",
+    )
+    scale_min = NumberField(
+        "Lowest score", [InputRequired("Enter the lowest score.")], default=Decimal(0)
+    )
+    scale_max = NumberField(
+        "Highest score", [InputRequired("Enter the highest score.")], default=Decimal(5)
+    )
+    scale_step = NumberField(
+        "Step between scores",
+        [InputRequired("Enter the step between scores.")],
+        default=Decimal("0.5"),
+    )
+    threshold = NumberField(
+        "Threshold (optional)",
+        [Optional()],
+        description="Proposals scoring below this on the criterion are flagged; empty for none.",
+    )
+
+    def fill(self, criterion: Criterion) -> None:
+        self.name.data = criterion.name
+        self.description.data = criterion.description
+        self.weight.data = criterion.weight
+        self.scale_min.data = criterion.scale_min
+        self.scale_max.data = criterion.scale_max
+        self.scale_step.data = criterion.scale_step
+        self.threshold.data = criterion.threshold
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "name": self.name.data or "",
+            "description": self.description.data or "",
+            "weight": self.weight.data,
+            "scale_min": self.scale_min.data,
+            "scale_max": self.scale_max.data,
+            "scale_step": self.scale_step.data,
+            "threshold": self.threshold.data,
+        }
+
+
+# --- small forms -------------------------------------------------------------------------------
+
+
+class DeleteForm(FlaskForm):
+    """The confirmation page's button; carries only the CSRF token."""
+
+
+class MoveForm(FlaskForm):
+    direction = StringField(validators=[AnyOf(["up", "down"])])
+
+    @property
+    def offset(self) -> int:
+        return -1 if self.direction.data == "up" else 1

@@ -1,0 +1,1290 @@
+"""Setting up programmes, calls (rounds), their ordered stages and the stages' review criteria.
+
+Each operation is one transaction (competition.db.operation): it checks that the actor runs the
+programme, collects every problem with the input into one DomainError keyed by form field,
+changes the rows and appends an audit event.
+
+Changing a call's rules (funding cap, private share, funding rates, region) or a stage's rules
+(sections, attachments) re-checks the latest submitted version of every proposal under the new
+rules. If some would no longer pass, the change is refused with RulesWouldBreak, naming them,
+until the actor confirms that number of proposals; the saved change is then recorded as
+``call.rules_changed`` / ``stage.rules_changed`` with the affected references.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from competition.accounts.models import User
+from competition.audit.operations import record_event
+from competition.db import operation
+from competition.errors import DomainError, PermissionDenied
+from competition.extensions import db
+from competition.organisations.models import FederalState, OrganisationKind
+from competition.programmes.models import (
+    Call,
+    CallState,
+    Criterion,
+    Programme,
+    ProgrammeOfficer,
+    Stage,
+    StageKind,
+)
+from competition.programmes.permissions import can_create_programme, can_manage_programme
+from competition.proposals.models import (
+    Proposal,
+    ProposalState,
+    StageSubmission,
+    SubmissionState,
+    SubmissionVersion,
+)
+from competition.proposals.permissions import Decision
+from competition.proposals.snapshot import content_problems
+
+log = logging.getLogger(__name__)
+
+# Column limits: Numeric(14, 2) for money, Numeric(5, 4) for shares, Numeric(6, 3) for weights,
+# Numeric(6, 2) for scale values.
+MAX_MONEY = Decimal("1e12")
+MAX_WEIGHT = Decimal("1000")
+MAX_SCALE = Decimal("10000")
+MAX_SECTION_CHARS = 1_000_000
+MAX_PAGES = 10_000
+MAX_BYTES = 2**31 - 1
+MAX_COUNT = 100_000
+
+_PROGRAMME_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_REFERENCE_PREFIX = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
+
+CALL_RULE_FIELDS = (
+    "max_public_funding_per_proposal",
+    "min_private_share",
+    "funding_rates",
+    "region_scope",
+)
+STAGE_RULE_FIELDS = ("required_sections", "attachment_rules")
+
+
+# --- input and output types --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """A narrative section as the officer describes it; the key is derived from the title."""
+
+    title: str
+    max_chars: int
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class AttachmentSpec:
+    """A document the stage asks for; limits are per file, None for no limit."""
+
+    title: str
+    required: bool
+    max_pages: int | None
+    max_bytes: int | None
+
+
+@dataclass(frozen=True)
+class AffectedProposal:
+    """A submitted proposal whose latest version would no longer meet the proposed rules."""
+
+    reference: str
+    acronym: str
+    stage_name: str
+    problem: str
+
+
+class RulesWouldBreak(DomainError):
+    """The change would make submitted proposals fail the rules; the actor has to confirm it."""
+
+    def __init__(self, affected: list[AffectedProposal]) -> None:
+        self.affected = affected
+        count = len(affected)
+        noun = "proposal" if count == 1 else "proposals"
+        super().__init__(
+            {
+                "confirm_breaking": [
+                    f"{count} submitted {noun} would no longer meet the rules. "
+                    "Tick the box to save the change anyway."
+                ]
+            }
+        )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.by_field.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise DomainError(self.by_field)
+
+
+def _require(decision: Decision) -> None:
+    if not decision:
+        raise PermissionDenied(f"You may not do this: {decision.reason}.")
+
+
+def _require_aware(moment: dt.datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+        raise ValueError(f"{name} must be timezone-aware, got {moment!r}")
+
+
+def plain(value: Decimal) -> str:
+    """'0.85', '45000000': a Decimal without trailing zeros or exponent."""
+    return f"{value.normalize():f}"
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def slugify(title: str, *, separator: str = "_") -> str:
+    """'Cluster strategy' -> 'cluster_strategy'; letters with accents lose them."""
+    text = title.replace("ß", "ss").replace("ẞ", "SS")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return separator.join(words)[:60].strip(separator)
+
+
+def _keyed(
+    titles: Sequence[str], existing: Iterable[Mapping[str, Any]], fallback: str
+) -> list[str]:
+    """A key per title: the key the same title had before (so text already written stays
+    attached to it), otherwise a slug of the title, made unique. Titles are distinct."""
+    previous = {str(e.get("title", "")).strip().casefold(): str(e["key"]) for e in existing}
+    keys: list[str | None] = [previous.get(title.strip().casefold()) for title in titles]
+    taken = {key for key in keys if key is not None}
+    for index, title in enumerate(titles):
+        if keys[index] is None:
+            base = slugify(title) or f"{fallback}_{index + 1}"
+            key, n = base, 2
+            while key in taken:
+                key, n = f"{base}_{n}", n + 1
+            keys[index] = key
+            taken.add(key)
+    return [key for key in keys if key is not None]
+
+
+def _check_money(errors: _Errors, field: str, value: Decimal | None, what: str) -> None:
+    if value is None:
+        return
+    if not value.is_finite() or value < 0:
+        errors.add(field, f"Enter {what} of 0 euro or more.")
+    elif value >= MAX_MONEY:
+        errors.add(field, f"Enter {what} below one trillion euro.")
+    elif _decimals(value) > 2:
+        errors.add(field, "Use at most two decimal places (cents).")
+
+
+def _check_share(errors: _Errors, field: str, value: Decimal | None) -> None:
+    """A share is stored as a fraction with four decimals: a percentage with two."""
+    if value is None:
+        return
+    if not value.is_finite() or value < 0 or value > 1:
+        errors.add(field, "Enter a percentage between 0 and 100 %.")
+    elif _decimals(value) > 4:
+        errors.add(field, "Use at most two decimal places in the percentage.")
+
+
+def _check_count(errors: _Errors, field: str, value: int | None, what: str) -> None:
+    if value is None:
+        return
+    if value < 1:
+        errors.add(field, f"{what} must be at least 1.")
+    elif value > MAX_COUNT:
+        errors.add(field, f"{what} must be at most {MAX_COUNT:,}.")
+
+
+def _check_text(errors: _Errors, field: str, value: str, what: str, max_length: int) -> None:
+    if not value.strip():
+        errors.add(field, f"Enter {what}.")
+    elif len(value.strip()) > max_length:
+        errors.add(field, f"Use at most {max_length} characters.")
+
+
+def _managed(actor: User, programme: Programme) -> None:
+    _require(can_manage_programme(actor, programme))
+
+
+# --- programmes --------------------------------------------------------------------------------
+
+
+def _programme_state(programme: Programme) -> dict[str, Any]:
+    return {
+        "name": programme.name,
+        "slug": programme.slug,
+        "description": programme.description,
+        "total_budget": plain(programme.total_budget),
+        "currency": programme.currency,
+    }
+
+
+def _validate_programme(
+    *, name: str, slug: str, total_budget: Decimal | None, programme: Programme | None
+) -> None:
+    errors = _Errors()
+    _check_text(errors, "name", name, "a name for the programme", 200)
+    if not slug:
+        errors.add("slug", "Enter a short name for addresses, like clusters4future.")
+    elif len(slug) > 80 or not _PROGRAMME_SLUG.match(slug):
+        errors.add(
+            "slug",
+            "Use at most 80 lower-case letters, digits and single hyphens, like clusters4future.",
+        )
+    else:
+        query = sa.select(Programme.id).where(Programme.slug == slug)
+        if programme is not None:
+            query = query.where(Programme.id != programme.id)
+        if db.session.scalar(query) is not None:
+            errors.add("slug", f"Another programme already uses “{slug}”; choose another.")
+    if total_budget is None:
+        errors.add("total_budget", "Enter the programme's total budget in euro.")
+    else:
+        _check_money(errors, "total_budget", total_budget, "a total budget")
+    errors.raise_if_any()
+
+
+@operation
+def create_programme(
+    *,
+    actor: User,
+    name: str,
+    slug: str = "",
+    description: str = "",
+    total_budget: Decimal | None,
+    now: dt.datetime,
+) -> Programme:
+    """Create a programme; its creator becomes its first officer.
+
+    Side effects: programme and programme_officers rows; audit ``programme.created``.
+    """
+    _require(can_create_programme(actor))
+    slug = (slug or slugify(name, separator="-")).strip().lower()
+    _validate_programme(name=name, slug=slug, total_budget=total_budget, programme=None)
+    assert total_budget is not None
+    programme = Programme(
+        name=name.strip(),
+        slug=slug,
+        description=description.strip(),
+        total_budget=total_budget,
+        currency="EUR",
+        created_at=now,
+    )
+    programme.officer_rows.append(ProgrammeOfficer(user_id=actor.id))
+    db.session.add(programme)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="programme.created",
+        object_type="programme",
+        object_id=programme.id,
+        after={**_programme_state(programme), "officers": [actor.id]},
+        now=now,
+    )
+    log.info("programme %s created by user %s", programme.id, actor.id)
+    return programme
+
+
+@operation
+def update_programme(
+    programme: Programme,
+    *,
+    actor: User,
+    name: str,
+    slug: str,
+    description: str = "",
+    total_budget: Decimal | None,
+    now: dt.datetime,
+) -> Programme:
+    """Change a programme's name, address, description or total budget.
+
+    Side effects: audit ``programme.updated`` (nothing when nothing changed).
+    """
+    _managed(actor, programme)
+    slug = slug.strip().lower()
+    _validate_programme(name=name, slug=slug, total_budget=total_budget, programme=programme)
+    assert total_budget is not None
+    before = _programme_state(programme)
+    programme.name = name.strip()
+    programme.slug = slug
+    programme.description = description.strip()
+    programme.total_budget = total_budget
+    after = _programme_state(programme)
+    if after != before:
+        db.session.flush()
+        record_event(
+            actor=actor,
+            action="programme.updated",
+            object_type="programme",
+            object_id=programme.id,
+            before=before,
+            after=after,
+            now=now,
+        )
+    return programme
+
+
+# --- calls -------------------------------------------------------------------------------------
+
+
+def _call_state(call: Call) -> dict[str, Any]:
+    cap = call.max_public_funding_per_proposal
+    share = call.min_private_share
+    return {
+        "name": call.name,
+        "round_number": call.round_number,
+        "reference_prefix": call.reference_prefix,
+        "description": call.description,
+        "max_public_funding_per_proposal": plain(cap) if cap is not None else None,
+        "min_private_share": plain(share) if share is not None else None,
+        "funding_rates": {
+            kind: plain(Decimal(str(rate)))
+            for kind, rate in sorted((call.funding_rates or {}).items())
+        },
+        "region_scope": sorted(call.region_scope or ()),
+    }
+
+
+@dataclass(frozen=True)
+class _CallValues:
+    name: str
+    round_number: int | None
+    reference_prefix: str
+    description: str
+    max_public_funding_per_proposal: Decimal | None
+    min_private_share: Decimal | None
+    funding_rates: dict[str, str]
+    region_scope: list[str]
+
+    def apply(self, call: Call) -> None:
+        assert self.round_number is not None
+        call.name = self.name
+        call.round_number = self.round_number
+        call.reference_prefix = self.reference_prefix
+        call.description = self.description
+        self.apply_rules(call)
+
+    def apply_rules(self, call: Call) -> None:
+        call.max_public_funding_per_proposal = self.max_public_funding_per_proposal
+        call.min_private_share = self.min_private_share
+        call.funding_rates = dict(self.funding_rates)
+        call.region_scope = list(self.region_scope)
+
+
+def _validate_call(
+    programme: Programme,
+    call: Call | None,
+    *,
+    name: str,
+    round_number: int | None,
+    reference_prefix: str,
+    description: str,
+    max_public_funding_per_proposal: Decimal | None,
+    min_private_share: Decimal | None,
+    funding_rates: Mapping[str, Decimal | None],
+    region_scope: Iterable[str],
+) -> _CallValues:
+    errors = _Errors()
+    _check_text(errors, "name", name, "a name for the call", 200)
+    if round_number is None:
+        errors.add("round_number", "Enter the round number, like 1 for the first round.")
+    elif round_number < 1 or round_number > 1000:
+        errors.add("round_number", "The round number must be between 1 and 1,000.")
+    else:
+        query = sa.select(Call.name).where(
+            Call.programme_id == programme.id, Call.round_number == round_number
+        )
+        if call is not None:
+            query = query.where(Call.id != call.id)
+        other = db.session.scalar(query)
+        if other is not None:
+            errors.add(
+                "round_number",
+                f"Round {round_number} of this programme is already “{other}”; "
+                "choose another number.",
+            )
+    prefix = reference_prefix.strip().upper()
+    if not prefix:
+        errors.add("reference_prefix", "Enter a prefix for proposal references, like C4F1.")
+    elif len(prefix) > 20 or not _REFERENCE_PREFIX.match(prefix):
+        errors.add(
+            "reference_prefix",
+            "Use at most 20 letters, digits and hyphens, starting with a letter or digit.",
+        )
+    else:
+        query = sa.select(Call.name).where(Call.reference_prefix == prefix)
+        if call is not None:
+            query = query.where(Call.id != call.id)
+        other = db.session.scalar(query)
+        if other is not None:
+            errors.add("reference_prefix", f"“{other}” already uses {prefix}; choose another.")
+        elif call is not None and prefix != call.reference_prefix and _has_proposals(call):
+            errors.add(
+                "reference_prefix",
+                f"Proposals already carry references starting with {call.reference_prefix}; "
+                "the prefix can no longer change.",
+            )
+    _check_money(
+        errors,
+        "max_public_funding_per_proposal",
+        max_public_funding_per_proposal,
+        "a maximum",
+    )
+    _check_share(errors, "min_private_share", min_private_share)
+    kinds = {kind.value for kind in OrganisationKind}
+    rates: dict[str, str] = {}
+    for kind, rate in funding_rates.items():
+        if kind not in kinds:
+            errors.add("", f"“{kind}” is not a kind of organisation.")
+            continue
+        if rate is None:
+            continue
+        _check_share(errors, f"funding_rate_{kind}", rate)
+        if rate.is_finite():
+            rates[kind] = plain(rate)
+    states = {state.value for state in FederalState}
+    scope = sorted(set(region_scope))
+    unknown = [code for code in scope if code not in states]
+    if unknown:
+        errors.add("region_scope", f"Not a German federal state: {', '.join(unknown)}.")
+    errors.raise_if_any()
+    return _CallValues(
+        name=name.strip(),
+        round_number=round_number,
+        reference_prefix=prefix,
+        description=description.strip(),
+        max_public_funding_per_proposal=max_public_funding_per_proposal,
+        min_private_share=min_private_share,
+        funding_rates=dict(sorted(rates.items())),
+        region_scope=scope,
+    )
+
+
+def _has_proposals(call: Call) -> bool:
+    return (
+        db.session.scalar(sa.select(Proposal.id).where(Proposal.call_id == call.id).limit(1))
+        is not None
+    )
+
+
+@operation
+def create_call(
+    programme: Programme,
+    *,
+    actor: User,
+    name: str,
+    round_number: int | None,
+    reference_prefix: str,
+    description: str = "",
+    max_public_funding_per_proposal: Decimal | None = None,
+    min_private_share: Decimal | None = None,
+    funding_rates: Mapping[str, Decimal | None] | None = None,
+    region_scope: Iterable[str] = (),
+    now: dt.datetime,
+) -> Call:
+    """Open a new round of a programme, as a draft, with the rules proposals are checked against.
+
+    Shares and rates are fractions (Decimal("0.85") for 85 %). Side effects: a call row;
+    audit ``call.created``.
+    """
+    _managed(actor, programme)
+    values = _validate_call(
+        programme,
+        None,
+        name=name,
+        round_number=round_number,
+        reference_prefix=reference_prefix,
+        description=description,
+        max_public_funding_per_proposal=max_public_funding_per_proposal,
+        min_private_share=min_private_share,
+        funding_rates=funding_rates or {},
+        region_scope=region_scope,
+    )
+    call = Call(programme=programme, state=CallState.DRAFT, created_at=now)
+    values.apply(call)
+    db.session.add(call)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="call.created",
+        object_type="call",
+        object_id=call.id,
+        after={**_call_state(call), "programme_id": programme.id},
+        now=now,
+    )
+    log.info("call %s created in programme %s by user %s", call.id, programme.id, actor.id)
+    return call
+
+
+@operation
+def update_call(
+    call: Call,
+    *,
+    actor: User,
+    name: str,
+    round_number: int | None,
+    reference_prefix: str,
+    description: str = "",
+    max_public_funding_per_proposal: Decimal | None = None,
+    min_private_share: Decimal | None = None,
+    funding_rates: Mapping[str, Decimal | None] | None = None,
+    region_scope: Iterable[str] = (),
+    confirmed_breaking: int | None = None,
+    now: dt.datetime,
+) -> Call:
+    """Change a call and its rules.
+
+    A change of the rules that would make the latest submitted version of some proposals fail
+    raises RulesWouldBreak unless ``confirmed_breaking`` equals their number. Side effects:
+    audit ``call.rules_changed`` (rules changed; names the affected references) or
+    ``call.updated`` (anything else changed).
+    """
+    _managed(actor, call.programme)
+    values = _validate_call(
+        call.programme,
+        call,
+        name=name,
+        round_number=round_number,
+        reference_prefix=reference_prefix,
+        description=description,
+        max_public_funding_per_proposal=max_public_funding_per_proposal,
+        min_private_share=min_private_share,
+        funding_rates=funding_rates or {},
+        region_scope=region_scope,
+    )
+    before = _call_state(call)
+    proposed = Call()  # transient, never added: only carries the proposed rules
+    values.apply_rules(proposed)
+    rules_changed = any(_call_state(proposed)[key] != before[key] for key in CALL_RULE_FIELDS)
+    affected: list[AffectedProposal] = []
+    if rules_changed:
+        affected = breaking_submissions(list(call.stages), proposed_call=proposed)
+        if affected and confirmed_breaking != len(affected):
+            raise RulesWouldBreak(affected)
+    values.apply(call)
+    after = _call_state(call)
+    if after == before:
+        return call
+    db.session.flush()
+    if rules_changed:
+        record_event(
+            actor=actor,
+            action="call.rules_changed",
+            object_type="call",
+            object_id=call.id,
+            before=before,
+            after={**after, "affected_proposals": [a.reference for a in affected]},
+            now=now,
+        )
+        if affected:
+            log.info(
+                "call %s rules changed by user %s; %d submitted proposals no longer pass",
+                call.id,
+                actor.id,
+                len(affected),
+            )
+    else:
+        record_event(
+            actor=actor,
+            action="call.updated",
+            object_type="call",
+            object_id=call.id,
+            before=before,
+            after=after,
+            now=now,
+        )
+    return call
+
+
+# --- what submitted proposals would fail ------------------------------------------------------
+
+
+def breaking_submissions(
+    stages: Sequence[Stage],
+    *,
+    proposed_call: Call | None = None,
+    proposed_stage: Stage | None = None,
+) -> list[AffectedProposal]:
+    """The proposals whose latest submitted version, in one of ``stages``, passes the current
+    rules less well than the proposed ones: a problem appears that it does not have now.
+
+    ``proposed_call`` stands in for the stages' call and ``proposed_stage`` for the (single)
+    stage; both are unsaved objects carrying only the rule columns. One entry per proposal,
+    ordered by reference.
+    """
+    by_id = {stage.id: stage for stage in stages}
+    if not by_id:
+        return []
+    latest = (
+        sa.select(
+            SubmissionVersion.submission_id,
+            sa.func.max(SubmissionVersion.number).label("number"),
+        )
+        .group_by(SubmissionVersion.submission_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            SubmissionVersion.content,
+            StageSubmission.stage_id,
+            Proposal.reference,
+            Proposal.acronym,
+        )
+        .join(
+            latest,
+            sa.and_(
+                SubmissionVersion.submission_id == latest.c.submission_id,
+                SubmissionVersion.number == latest.c.number,
+            ),
+        )
+        .join(StageSubmission, StageSubmission.id == SubmissionVersion.submission_id)
+        .join(Proposal, Proposal.id == StageSubmission.proposal_id)
+        .where(
+            StageSubmission.stage_id.in_(list(by_id)),
+            StageSubmission.state != SubmissionState.WITHDRAWN,
+            Proposal.state != ProposalState.WITHDRAWN,
+        )
+        .order_by(Proposal.reference, StageSubmission.stage_id)
+    )
+    affected: dict[str, AffectedProposal] = {}
+    for content, stage_id, reference, acronym in rows:
+        if reference in affected:
+            continue
+        stage = by_id[stage_id]
+        now_problems = {p.message for p in content_problems(content, stage, stage.call)}
+        new_problems = content_problems(
+            content, proposed_stage or stage, proposed_call or stage.call
+        )
+        fresh = [p for p in new_problems if p.message not in now_problems]
+        if fresh:
+            affected[reference] = AffectedProposal(
+                reference=reference,
+                acronym=acronym,
+                stage_name=stage.name,
+                problem=fresh[0].message,
+            )
+    return list(affected.values())
+
+
+# --- stages ------------------------------------------------------------------------------------
+
+
+def _stage_state(stage: Stage) -> dict[str, Any]:
+    return {
+        "position": stage.position,
+        "kind": stage.kind,
+        "name": stage.name,
+        "opens_at": stage.opens_at,
+        "closes_at": stage.closes_at,
+        "required_sections": list(stage.required_sections or ()),
+        "attachment_rules": list(stage.attachment_rules or ()),
+        "reviewers_per_proposal": stage.reviewers_per_proposal,
+        "max_load_per_juror": stage.max_load_per_juror,
+        "selection_target": stage.selection_target,
+    }
+
+
+@dataclass(frozen=True)
+class _StageValues:
+    kind: StageKind
+    name: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    required_sections: list[dict[str, Any]]
+    attachment_rules: list[dict[str, Any]]
+    reviewers_per_proposal: int
+    max_load_per_juror: int
+    selection_target: int | None
+
+    def apply(self, stage: Stage) -> None:
+        stage.kind = self.kind
+        stage.name = self.name
+        self.apply_rules(stage)
+        stage.reviewers_per_proposal = self.reviewers_per_proposal
+        stage.max_load_per_juror = self.max_load_per_juror
+        stage.selection_target = self.selection_target
+
+    def apply_rules(self, stage: Stage) -> None:
+        stage.opens_at = self.opens_at
+        stage.closes_at = self.closes_at
+        stage.required_sections = [dict(s) for s in self.required_sections]
+        stage.attachment_rules = [dict(a) for a in self.attachment_rules]
+
+
+def _validate_stage(
+    stage: Stage | None,
+    *,
+    kind: StageKind | str | None,
+    name: str,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    sections: Sequence[SectionSpec],
+    attachment_rules: Sequence[AttachmentSpec],
+    reviewers_per_proposal: int | None,
+    max_load_per_juror: int | None,
+    selection_target: int | None,
+) -> _StageValues:
+    errors = _Errors()
+    try:
+        stage_kind = StageKind(kind) if kind is not None else None
+    except ValueError:
+        stage_kind = None
+    if stage_kind is None:
+        errors.add("kind", "Choose the kind of stage: outline, full proposal or hearing.")
+    _check_text(errors, "name", name, "a name for the stage", 200)
+    if opens_at is None:
+        errors.add("opens_at", "Enter when submission opens.")
+    else:
+        _require_aware(opens_at, "opens_at")
+    if closes_at is None:
+        errors.add("closes_at", "Enter when submission closes.")
+    else:
+        _require_aware(closes_at, "closes_at")
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        errors.add("closes_at", "The window must close after it opens.")
+
+    titles = [s.title.strip() for s in sections]
+    for spec, title in zip(sections, titles, strict=True):
+        if not title:
+            errors.add("sections", "Every section needs a title.")
+        elif len(title) > 200:
+            errors.add("sections", f"“{title[:40]}…”: use at most 200 characters for a title.")
+        if spec.max_chars < 1 or spec.max_chars > MAX_SECTION_CHARS:
+            errors.add(
+                "sections",
+                f"“{title}”: the limit must be between 1 and {MAX_SECTION_CHARS:,} characters.",
+            )
+    for title in _duplicates(titles):
+        errors.add("sections", f"“{title}” is listed twice; give each section its own title.")
+
+    attachment_titles = [a.title.strip() for a in attachment_rules]
+    for spec, title in zip(attachment_rules, attachment_titles, strict=True):
+        if not title:
+            errors.add("attachment_rules", "Every document needs a title.")
+        elif len(title) > 200:
+            errors.add(
+                "attachment_rules", f"“{title[:40]}…”: use at most 200 characters for a title."
+            )
+        if spec.max_pages is not None and not 1 <= spec.max_pages <= MAX_PAGES:
+            errors.add(
+                "attachment_rules",
+                f"“{title}”: the page limit must be between 1 and {MAX_PAGES:,}, or none.",
+            )
+        if spec.max_bytes is not None and not 1 <= spec.max_bytes <= MAX_BYTES:
+            errors.add(
+                "attachment_rules",
+                f"“{title}”: the size limit must be more than 0 and at most 2,047 MB, or none.",
+            )
+    for title in _duplicates(attachment_titles):
+        errors.add(
+            "attachment_rules", f"“{title}” is listed twice; give each document its own title."
+        )
+
+    if reviewers_per_proposal is None:
+        errors.add("reviewers_per_proposal", "Enter how many jurors review each proposal.")
+    _check_count(errors, "reviewers_per_proposal", reviewers_per_proposal, "Jurors per proposal")
+    if max_load_per_juror is None:
+        errors.add("max_load_per_juror", "Enter how many proposals a juror reviews at most.")
+    _check_count(errors, "max_load_per_juror", max_load_per_juror, "The maximum load")
+    _check_count(errors, "selection_target", selection_target, "The selection target")
+    errors.raise_if_any()
+    assert stage_kind is not None and opens_at is not None and closes_at is not None
+    assert reviewers_per_proposal is not None and max_load_per_juror is not None
+
+    old_sections = list(stage.required_sections or ()) if stage is not None else []
+    old_attachments = list(stage.attachment_rules or ()) if stage is not None else []
+    section_keys = _keyed(titles, old_sections, "section")
+    attachment_keys = _keyed(attachment_titles, old_attachments, "document")
+    return _StageValues(
+        kind=stage_kind,
+        name=name.strip(),
+        opens_at=opens_at.astimezone(dt.UTC),
+        closes_at=closes_at.astimezone(dt.UTC),
+        required_sections=[
+            {"key": key, "title": title, "max_chars": spec.max_chars, "required": spec.required}
+            for key, title, spec in zip(section_keys, titles, sections, strict=True)
+        ],
+        attachment_rules=[
+            {
+                "key": key,
+                "title": title,
+                "required": spec.required,
+                "max_pages": spec.max_pages,
+                "max_bytes": spec.max_bytes,
+            }
+            for key, title, spec in zip(
+                attachment_keys, attachment_titles, attachment_rules, strict=True
+            )
+        ],
+        reviewers_per_proposal=reviewers_per_proposal,
+        max_load_per_juror=max_load_per_juror,
+        selection_target=selection_target,
+    )
+
+
+def _duplicates(titles: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for title in titles:
+        folded = title.casefold()
+        if folded and folded in seen and title not in repeated:
+            repeated.append(title)
+        seen.add(folded)
+    return repeated
+
+
+@operation
+def add_stage(
+    call: Call,
+    *,
+    actor: User,
+    kind: StageKind | str | None,
+    name: str,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    sections: Sequence[SectionSpec] = (),
+    attachment_rules: Sequence[AttachmentSpec] = (),
+    reviewers_per_proposal: int | None = 3,
+    max_load_per_juror: int | None = 10,
+    selection_target: int | None = None,
+    now: dt.datetime,
+) -> Stage:
+    """Append a stage to the call. Times are UTC-aware.
+
+    Side effects: a stage row; audit ``stage.added``.
+    """
+    _managed(actor, call.programme)
+    values = _validate_stage(
+        None,
+        kind=kind,
+        name=name,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        sections=sections,
+        attachment_rules=attachment_rules,
+        reviewers_per_proposal=reviewers_per_proposal,
+        max_load_per_juror=max_load_per_juror,
+        selection_target=selection_target,
+    )
+    last = db.session.scalar(sa.select(sa.func.max(Stage.position)).where(Stage.call_id == call.id))
+    stage = Stage(call=call, position=(last or 0) + 1)
+    values.apply(stage)
+    db.session.add(stage)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="stage.added",
+        object_type="stage",
+        object_id=stage.id,
+        after={**_stage_state(stage), "call_id": call.id},
+        now=now,
+    )
+    return stage
+
+
+@operation
+def update_stage(
+    stage: Stage,
+    *,
+    actor: User,
+    kind: StageKind | str | None,
+    name: str,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    sections: Sequence[SectionSpec] = (),
+    attachment_rules: Sequence[AttachmentSpec] = (),
+    reviewers_per_proposal: int | None,
+    max_load_per_juror: int | None,
+    selection_target: int | None = None,
+    confirmed_breaking: int | None = None,
+    now: dt.datetime,
+) -> Stage:
+    """Change a stage. Sections keep their keys while their titles stay the same, so text
+    already written stays attached to them.
+
+    A change of sections or attachment rules that would make submitted versions fail raises
+    RulesWouldBreak unless ``confirmed_breaking`` equals their number. Side effects: audit
+    ``stage.rules_changed`` (names the affected references) or ``stage.updated``.
+    """
+    _managed(actor, stage.call.programme)
+    values = _validate_stage(
+        stage,
+        kind=kind,
+        name=name,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        sections=sections,
+        attachment_rules=attachment_rules,
+        reviewers_per_proposal=reviewers_per_proposal,
+        max_load_per_juror=max_load_per_juror,
+        selection_target=selection_target,
+    )
+    before = _stage_state(stage)
+    proposed = Stage()  # transient, never added: only carries the proposed rules
+    values.apply_rules(proposed)
+    rules_changed = any(_stage_state(proposed)[key] != before[key] for key in STAGE_RULE_FIELDS)
+    affected: list[AffectedProposal] = []
+    if rules_changed:
+        affected = breaking_submissions([stage], proposed_stage=proposed)
+        if affected and confirmed_breaking != len(affected):
+            raise RulesWouldBreak(affected)
+    values.apply(stage)
+    after = _stage_state(stage)
+    if after == before:
+        return stage
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="stage.rules_changed" if rules_changed else "stage.updated",
+        object_type="stage",
+        object_id=stage.id,
+        before=before,
+        after={**after, "affected_proposals": [a.reference for a in affected]}
+        if rules_changed
+        else after,
+        now=now,
+    )
+    return stage
+
+
+def stage_has_submissions(stage: Stage) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(StageSubmission.id).where(StageSubmission.stage_id == stage.id).limit(1)
+        )
+        is not None
+    )
+
+
+@operation
+def remove_stage(stage: Stage, *, actor: User, now: dt.datetime) -> None:
+    """Delete a stage and its criteria, only while no proposal has material for it.
+
+    Side effects: stage and criteria rows deleted; audit ``stage.removed``.
+    """
+    _managed(actor, stage.call.programme)
+    if stage_has_submissions(stage):
+        raise DomainError(
+            f"Proposals have already started or submitted material for “{stage.name}”; "
+            "the stage can no longer be removed."
+        )
+    before = {
+        **_stage_state(stage),
+        "call_id": stage.call_id,
+        "criteria": [_criterion_state(c) for c in stage.criteria],
+    }
+    stage_id = stage.id
+    stage.call.stages.remove(stage)
+    db.session.delete(stage)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="stage.removed",
+        object_type="stage",
+        object_id=stage_id,
+        before=before,
+        now=now,
+    )
+
+
+def _swap_positions(first: Any, second: Any) -> None:
+    """Swap two rows' positions under a (parent, position) unique constraint that is checked
+    row by row: park one on a position no row uses, then move both."""
+    a, b = first.position, second.position
+    first.position = -1
+    db.session.flush()
+    second.position = a
+    db.session.flush()
+    first.position = b
+    db.session.flush()
+
+
+def _neighbour(items: Sequence[Any], item: Any, offset: int) -> Any | None:
+    ordered = sorted(items, key=lambda x: x.position)
+    index = ordered.index(item) + offset
+    return ordered[index] if 0 <= index < len(ordered) else None
+
+
+@operation
+def move_stage(stage: Stage, *, actor: User, offset: int, now: dt.datetime) -> bool:
+    """Move a stage one place earlier (offset -1) or later (+1). Returns False at either end.
+
+    Side effects: audit ``stage.moved``.
+    """
+    _managed(actor, stage.call.programme)
+    if offset not in (-1, 1):
+        raise DomainError("A stage moves one place up or down.")
+    other = _neighbour(stage.call.stages, stage, offset)
+    if other is None:
+        return False
+    before = stage.position
+    _swap_positions(stage, other)
+    record_event(
+        actor=actor,
+        action="stage.moved",
+        object_type="stage",
+        object_id=stage.id,
+        before={"position": before},
+        after={"position": stage.position, "swapped_with": other.id},
+        now=now,
+    )
+    return True
+
+
+# --- criteria ----------------------------------------------------------------------------------
+
+
+def _criterion_state(criterion: Criterion) -> dict[str, Any]:
+    threshold = criterion.threshold
+    return {
+        "position": criterion.position,
+        "name": criterion.name,
+        "description": criterion.description,
+        "weight": plain(criterion.weight),
+        "scale_min": plain(criterion.scale_min),
+        "scale_max": plain(criterion.scale_max),
+        "scale_step": plain(criterion.scale_step),
+        "threshold": plain(threshold) if threshold is not None else None,
+    }
+
+
+def _validate_criterion(
+    stage: Stage,
+    criterion: Criterion | None,
+    *,
+    name: str,
+    weight: Decimal | None,
+    scale_min: Decimal | None,
+    scale_max: Decimal | None,
+    scale_step: Decimal | None,
+    threshold: Decimal | None,
+) -> None:
+    errors = _Errors()
+    _check_text(errors, "name", name, "a name for the criterion", 200)
+    if name.strip():
+        others = [c for c in stage.criteria if c is not criterion]
+        if any(c.name.strip().casefold() == name.strip().casefold() for c in others):
+            errors.add("name", f"This stage already has a criterion “{name.strip()}”.")
+    if weight is None:
+        errors.add("weight", "Enter a weight, like 1.")
+    elif not weight.is_finite() or weight <= 0:
+        errors.add("weight", "The weight must be more than 0.")
+    elif weight >= MAX_WEIGHT:
+        errors.add("weight", "The weight must be below 1,000.")
+    elif _decimals(weight) > 3:
+        errors.add("weight", "Use at most three decimal places.")
+
+    readable: dict[str, Decimal] = {}
+    for field, value, what in (
+        ("scale_min", scale_min, "the lowest score"),
+        ("scale_max", scale_max, "the highest score"),
+        ("scale_step", scale_step, "the step between scores"),
+        ("threshold", threshold, None),
+    ):
+        if value is None:
+            if what is not None:
+                errors.add(field, f"Enter {what}.")
+            continue
+        if not value.is_finite() or abs(value) >= MAX_SCALE:
+            errors.add(field, "Enter a number between -9,999.99 and 9,999.99.")
+        elif _decimals(value) > 2:
+            errors.add(field, "Use at most two decimal places.")
+        else:
+            readable[field] = value
+    low, high = readable.get("scale_min"), readable.get("scale_max")
+    step = readable.get("scale_step")
+    if low is not None and high is not None and high <= low:
+        errors.add("scale_max", f"The highest score must be above the lowest ({plain(low)}).")
+    if step is not None and step <= 0:
+        errors.add("scale_step", "The step must be more than 0.")
+    elif step is not None and low is not None and high is not None and high > low:
+        if (high - low) % step != 0:
+            errors.add(
+                "scale_step",
+                f"The step must divide the range from {plain(low)} to {plain(high)} evenly, "
+                f"like 0.5 or 1.",
+            )
+    limit = readable.get("threshold")
+    if limit is not None and low is not None and high is not None and high > low:
+        if not low <= limit <= high:
+            errors.add(
+                "threshold",
+                f"The threshold must lie on the scale, from {plain(low)} to {plain(high)}.",
+            )
+    errors.raise_if_any()
+
+
+@operation
+def add_criterion(
+    stage: Stage,
+    *,
+    actor: User,
+    name: str,
+    description: str = "",
+    weight: Decimal | None,
+    scale_min: Decimal | None,
+    scale_max: Decimal | None,
+    scale_step: Decimal | None,
+    threshold: Decimal | None = None,
+    now: dt.datetime,
+) -> Criterion:
+    """Append a review criterion to a stage.
+
+    Side effects: a criterion row; audit ``criterion.added``.
+    """
+    _managed(actor, stage.call.programme)
+    _validate_criterion(
+        stage,
+        None,
+        name=name,
+        weight=weight,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        scale_step=scale_step,
+        threshold=threshold,
+    )
+    assert weight is not None and scale_min is not None
+    assert scale_max is not None and scale_step is not None
+    last = db.session.scalar(
+        sa.select(sa.func.max(Criterion.position)).where(Criterion.stage_id == stage.id)
+    )
+    criterion = Criterion(
+        stage=stage,
+        position=(last or 0) + 1,
+        name=name.strip(),
+        description=description.strip(),
+        weight=weight,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        scale_step=scale_step,
+        threshold=threshold,
+    )
+    db.session.add(criterion)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="criterion.added",
+        object_type="criterion",
+        object_id=criterion.id,
+        after={**_criterion_state(criterion), "stage_id": stage.id},
+        now=now,
+    )
+    return criterion
+
+
+@operation
+def update_criterion(
+    criterion: Criterion,
+    *,
+    actor: User,
+    name: str,
+    description: str = "",
+    weight: Decimal | None,
+    scale_min: Decimal | None,
+    scale_max: Decimal | None,
+    scale_step: Decimal | None,
+    threshold: Decimal | None = None,
+    now: dt.datetime,
+) -> Criterion:
+    """Change a criterion. Side effects: audit ``criterion.updated`` (nothing if unchanged)."""
+    stage = criterion.stage
+    _managed(actor, stage.call.programme)
+    _validate_criterion(
+        stage,
+        criterion,
+        name=name,
+        weight=weight,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        scale_step=scale_step,
+        threshold=threshold,
+    )
+    assert weight is not None and scale_min is not None
+    assert scale_max is not None and scale_step is not None
+    before = _criterion_state(criterion)
+    criterion.name = name.strip()
+    criterion.description = description.strip()
+    criterion.weight = weight
+    criterion.scale_min = scale_min
+    criterion.scale_max = scale_max
+    criterion.scale_step = scale_step
+    criterion.threshold = threshold
+    after = _criterion_state(criterion)
+    if after != before:
+        db.session.flush()
+        record_event(
+            actor=actor,
+            action="criterion.updated",
+            object_type="criterion",
+            object_id=criterion.id,
+            before=before,
+            after=after,
+            now=now,
+        )
+    return criterion
+
+
+@operation
+def remove_criterion(criterion: Criterion, *, actor: User, now: dt.datetime) -> None:
+    """Delete a criterion. Side effects: audit ``criterion.removed``."""
+    _managed(actor, criterion.stage.call.programme)
+    before = {**_criterion_state(criterion), "stage_id": criterion.stage_id}
+    criterion_id = criterion.id
+    stage = criterion.stage
+    stage.criteria.remove(criterion)
+    db.session.delete(criterion)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="criterion.removed",
+        object_type="criterion",
+        object_id=criterion_id,
+        before=before,
+        now=now,
+    )
+
+
+@operation
+def move_criterion(criterion: Criterion, *, actor: User, offset: int, now: dt.datetime) -> bool:
+    """Move a criterion one place up (-1) or down (+1). Returns False at either end.
+
+    Side effects: audit ``criterion.moved``.
+    """
+    _managed(actor, criterion.stage.call.programme)
+    if offset not in (-1, 1):
+        raise DomainError("A criterion moves one place up or down.")
+    other = _neighbour(criterion.stage.criteria, criterion, offset)
+    if other is None:
+        return False
+    before = criterion.position
+    _swap_positions(criterion, other)
+    record_event(
+        actor=actor,
+        action="criterion.moved",
+        object_type="criterion",
+        object_id=criterion.id,
+        before={"position": before},
+        after={"position": criterion.position, "swapped_with": other.id},
+        now=now,
+    )
+    return True

@@ -1,0 +1,1021 @@
+"""What applicants (and officers, for extensions) do to proposals: draft, build the consortium
+and budget, attach documents, submit frozen versions, withdraw.
+
+Every operation is one transaction (competition.db.operation): permission, validation (one
+DomainError with every message), change, audit event, outbox rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask import current_app
+
+from competition.accounts.models import Role, User
+from competition.audit.operations import record_event
+from competition.core import rules
+from competition.core.uploads import UploadLimits, UploadRefused, check_pdf
+from competition.db import operation
+from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.extensions import db
+from competition.notifications.operations import notify
+from competition.organisations.models import FederalState, Organisation, OrganisationKind
+from competition.programmes.models import Call, CallState, Stage, Topic
+from competition.proposals import permissions, snapshot, storage
+from competition.proposals.models import (
+    Attachment,
+    BudgetLine,
+    ConsortiumMember,
+    ContributorRole,
+    DeadlineExtension,
+    MemberRole,
+    Proposal,
+    ProposalContributor,
+    ProposalInvitation,
+    ProposalState,
+    StageSubmission,
+    SubmissionState,
+    SubmissionVersion,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _require(decision: permissions.Decision) -> None:
+    if not decision:
+        raise PermissionDenied(decision.reason)
+
+
+def _touch(proposal: Proposal, submission: StageSubmission | None, now: dt.datetime) -> None:
+    proposal.updated_at = now
+    if submission is not None:
+        submission.revision += 1
+        submission.updated_at = now
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def current_submission(proposal: Proposal) -> StageSubmission | None:
+    """The submission of the latest stage the proposal has reached."""
+    if not proposal.submissions:
+        return None
+    return max(proposal.submissions, key=lambda s: s.stage.position)
+
+
+# --- Starting and general details --------------------------------------------------------------
+
+
+@operation
+def start_proposal(
+    call: Call, *, actor: User, acronym: str, title: str, now: dt.datetime
+) -> Proposal:
+    """An applicant starts a proposal for the call's first stage and becomes its coordinator.
+
+    Side effects: proposal, contributor and stage-submission rows; audit ``proposal.started``.
+    """
+    if not actor.has_role(Role.APPLICANT):
+        raise PermissionDenied("Only applicants can start proposals.")
+    errors: dict[str, list[str]] = {}
+    if not acronym.strip():
+        errors["acronym"] = ["Enter an acronym."]
+    if not title.strip():
+        errors["title"] = ["Enter a title."]
+    stage = call.stages[0] if call.stages else None
+    if call.state != CallState.PUBLISHED or stage is None:
+        errors[""] = ["This call is not open for proposals."]
+    elif not stage.opens_at <= now <= stage.closes_at:
+        errors[""] = ["The submission window of this call is not open."]
+    if errors:
+        raise DomainError(errors)
+    assert stage is not None
+    proposal = Proposal(
+        call=call,
+        reference=_next_reference(call),
+        acronym=acronym.strip()[:40],
+        title=title.strip()[:300],
+        abstract="",
+        state=ProposalState.DRAFT,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    proposal.contributors.append(
+        ProposalContributor(user_id=actor.id, role=ContributorRole.COORDINATOR)
+    )
+    proposal.submissions.append(StageSubmission(stage=stage, sections={}, updated_at=now))
+    db.session.add(proposal)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="proposal.started",
+        object_type="proposal",
+        object_id=proposal.id,
+        after={"reference": proposal.reference, "call_id": call.id},
+        now=now,
+    )
+    return proposal
+
+
+def _next_reference(call: Call) -> str:
+    # Serialised per call by locking the call row, so two applicants never get one number.
+    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Proposal).where(Proposal.call_id == call.id)
+    )
+    return f"{call.reference_prefix}-{(count or 0) + 1:03d}"
+
+
+@operation
+def update_general(
+    proposal: Proposal,
+    *,
+    actor: User,
+    acronym: str,
+    title: str,
+    abstract: str,
+    topic_ids: list[int],
+    now: dt.datetime,
+) -> None:
+    """Title, acronym, abstract and topics. Side effects: audit ``proposal.general_updated``."""
+    submission = current_submission(proposal)
+    assert submission is not None
+    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    errors: dict[str, list[str]] = {}
+    if not acronym.strip():
+        errors["acronym"] = ["Enter an acronym."]
+    elif len(acronym.strip()) > 40:
+        errors["acronym"] = ["Use at most 40 characters."]
+    if not title.strip():
+        errors["title"] = ["Enter a title."]
+    elif len(title.strip()) > 300:
+        errors["title"] = ["Use at most 300 characters."]
+    if len(abstract) > 5000:
+        errors["abstract"] = [f"The abstract has {len(abstract):,} characters; at most 5,000."]
+    topics = db.session.scalars(sa.select(Topic).where(Topic.id.in_(topic_ids))).all()
+    if len(topics) != len(set(topic_ids)):
+        errors["topics"] = ["Choose topics from the list."]
+    if errors:
+        raise DomainError(errors)
+    before = {
+        "acronym": proposal.acronym,
+        "title": proposal.title,
+        "topics": sorted(t.slug for t in proposal.topics),
+    }
+    proposal.acronym = acronym.strip()
+    proposal.title = title.strip()
+    proposal.abstract = abstract.strip()
+    proposal.topics = list(topics)
+    _touch(proposal, submission, now)
+    record_event(
+        actor=actor,
+        action="proposal.general_updated",
+        object_type="proposal",
+        object_id=proposal.id,
+        before=before,
+        after={
+            "acronym": proposal.acronym,
+            "title": proposal.title,
+            "topics": sorted(t.slug for t in topics),
+        },
+        now=now,
+    )
+
+
+# --- Narrative sections ------------------------------------------------------------------------
+
+
+@operation
+def save_section(
+    submission: StageSubmission,
+    *,
+    actor: User,
+    key: str,
+    text: str,
+    base_revision: int,
+    now: dt.datetime,
+) -> int:
+    """Save one narrative section; returns its new revision.
+
+    ``base_revision`` is the revision the editor started from. When someone else saved the
+    section since, nothing is saved and StaleState is raised, so neither text is lost silently.
+    Text over the limit is saved (drafts are never lost) and flagged by the checklist.
+    Side effects: audit ``submission.section_saved`` (with digests, not the text).
+    """
+    proposal = submission.proposal
+    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    section_keys = {s["key"] for s in submission.stage.required_sections or ()}
+    if key not in section_keys:
+        raise DomainError("This stage has no such section.")
+    # Lock the row: two saves of one section must not both pass the revision check.
+    db.session.execute(
+        sa.select(StageSubmission.id).where(StageSubmission.id == submission.id).with_for_update()
+    )
+    db.session.refresh(submission, ["sections", "section_revisions", "revision"])
+    revisions = dict(submission.section_revisions or {})
+    current = int(revisions.get(key, 0))
+    if base_revision != current:
+        raise StaleState(
+            {
+                key: [
+                    "Someone else saved this section while you were editing. Your text is "
+                    "kept below; compare it with the saved version and save again."
+                ]
+            }
+        )
+    old = (submission.sections or {}).get(key, "")
+    if old == text:
+        return current
+    sections = dict(submission.sections or {})
+    sections[key] = text
+    submission.sections = sections
+    revisions[key] = current + 1
+    submission.section_revisions = revisions
+    _touch(proposal, submission, now)
+    record_event(
+        actor=actor,
+        action="submission.section_saved",
+        object_type="stage_submission",
+        object_id=submission.id,
+        before={"section": key, "chars": len(old), "digest": _text_digest(old)},
+        after={
+            "section": key,
+            "chars": len(text),
+            "digest": _text_digest(text),
+            "revision": current + 1,
+        },
+        now=now,
+    )
+    return current + 1
+
+
+# --- Consortium ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewOrganisation:
+    name: str
+    kind: str
+    federal_state: str | None
+    country: str = "DE"
+
+
+@operation
+def add_member(
+    proposal: Proposal,
+    *,
+    actor: User,
+    organisation_id: int | None,
+    new_organisation: NewOrganisation | None,
+    role: str,
+    contact_name: str,
+    contact_email: str,
+    now: dt.datetime,
+) -> ConsortiumMember:
+    """Add an organisation from the registry (or a new one) to the consortium.
+
+    Side effects: possibly an organisation row; a member row; audit ``consortium.member_added``.
+    """
+    submission = current_submission(proposal)
+    assert submission is not None
+    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    errors: dict[str, list[str]] = {}
+    organisation: Organisation | None = None
+    if organisation_id is not None:
+        organisation = db.session.get(Organisation, organisation_id)
+        if organisation is None:
+            errors["organisation_id"] = ["Choose an organisation from the list."]
+    elif new_organisation is not None:
+        organisation, org_errors = _new_organisation(new_organisation, now=now)
+        errors.update(org_errors)
+    else:
+        errors["organisation_id"] = ["Choose an organisation, or enter a new one."]
+    try:
+        member_role = MemberRole(role)
+    except ValueError:
+        errors["role"] = ["Choose coordinator or partner."]
+        member_role = MemberRole.PARTNER
+    if member_role == MemberRole.COORDINATOR and any(
+        m.role == MemberRole.COORDINATOR for m in proposal.members
+    ):
+        errors["role"] = ["The consortium already has a coordinator."]
+    if organisation is not None and any(
+        m.organisation_id == organisation.id for m in proposal.members
+    ):
+        errors["organisation_id"] = [f"{organisation.name} is already in the consortium."]
+    if len(contact_name) > 200 or len(contact_email) > 254:
+        errors["contact_name"] = ["The contact details are too long."]
+    if errors:
+        raise DomainError(errors)
+    assert organisation is not None
+    member = ConsortiumMember(
+        organisation=organisation,
+        role=member_role,
+        contact_name=contact_name.strip(),
+        contact_email=contact_email.strip().lower(),
+    )
+    proposal.members.append(member)
+    _touch(proposal, submission, now)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="consortium.member_added",
+        object_type="proposal",
+        object_id=proposal.id,
+        after={"member_id": member.id, "organisation_id": organisation.id, "role": member_role},
+        now=now,
+    )
+    return member
+
+
+def _new_organisation(
+    data: NewOrganisation, *, now: dt.datetime
+) -> tuple[Organisation | None, dict[str, list[str]]]:
+    """The registry's organisation of that name, or a new one from the details given."""
+    name = " ".join(data.name.split())
+    if not name:
+        return None, {"new_name": ["Enter the organisation's name, or choose one from the list."]}
+    existing = db.session.scalar(
+        sa.select(Organisation).where(
+            sa.func.lower(Organisation.name) == name.lower(), Organisation.country == data.country
+        )
+    )
+    if existing is not None:
+        return existing, {}
+    errors: dict[str, list[str]] = {}
+    try:
+        kind = OrganisationKind(data.kind)
+    except ValueError:
+        errors["new_kind"] = ["New organisation: choose its kind."]
+        kind = OrganisationKind.SME
+    state: FederalState | None = None
+    if data.country == "DE":
+        try:
+            state = FederalState(data.federal_state or "")
+        except ValueError:
+            errors["new_federal_state"] = ["New organisation: choose its federal state."]
+    if errors:
+        return None, errors
+    organisation = Organisation(
+        name=name, kind=kind, federal_state=state, country=data.country, created_at=now
+    )
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation, {}
+
+
+@operation
+def remove_member(member: ConsortiumMember, *, actor: User, now: dt.datetime) -> None:
+    """Remove an organisation and its budget lines. Side effects: audit."""
+    proposal = member.proposal
+    submission = current_submission(proposal)
+    assert submission is not None
+    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    before = {
+        "member_id": member.id,
+        "organisation_id": member.organisation_id,
+        "role": member.role,
+    }
+    db.session.execute(sa.delete(BudgetLine).where(BudgetLine.member_id == member.id))
+    proposal.members.remove(member)
+    db.session.delete(member)
+    _touch(proposal, submission, now)
+    record_event(
+        actor=actor,
+        action="consortium.member_removed",
+        object_type="proposal",
+        object_id=proposal.id,
+        before=before,
+        now=now,
+    )
+
+
+# --- Budget -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetInput:
+    member_id: int
+    year: int
+    public_funding: str
+    own_contribution: str
+
+
+def _amount(text: str) -> Decimal | None:
+    cleaned = text.strip().replace(" ", "").replace("\u202f", "").replace("€", "")
+    if not cleaned:
+        return Decimal(0)
+    # Accept 1,234,567.89 and 1.234.567,89 as people type them.
+    if "," in cleaned and "." in cleaned:
+        if cleaned.rfind(",") > cleaned.rfind("."):
+            cleaned = cleaned.replace(".", "").replace(",", ".")
+        else:
+            cleaned = cleaned.replace(",", "")
+    elif "," in cleaned:
+        head, _, tail = cleaned.rpartition(",")
+        cleaned = f"{head.replace(',', '')}.{tail}" if len(tail) <= 2 else cleaned.replace(",", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    return value
+
+
+@operation
+def save_budget(
+    submission: StageSubmission,
+    *,
+    actor: User,
+    rows: list[BudgetInput],
+    base_revision: int,
+    now: dt.datetime,
+) -> None:
+    """Replace the budget table. Amounts are checked for shape here; the call's rules (caps,
+    co-funding share, funding rates) are shown by the checklist and enforced at submission.
+
+    Raises StaleState when the consortium, budget or attachments changed since the page loaded.
+    Side effects: budget rows; audit ``submission.budget_saved`` with the totals.
+    """
+    proposal = submission.proposal
+    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    db.session.execute(
+        sa.select(StageSubmission.id).where(StageSubmission.id == submission.id).with_for_update()
+    )
+    db.session.refresh(submission, ["revision"])
+    if submission.revision != base_revision:
+        raise StaleState(
+            {
+                "": [
+                    "The consortium or budget was changed by someone else while you were editing. "
+                    "Your numbers are kept below; check them and save again."
+                ]
+            }
+        )
+    member_ids = {m.id for m in proposal.members}
+    errors: dict[str, list[str]] = {}
+    parsed: list[tuple[int, int, Decimal, Decimal]] = []
+    for row in rows:
+        field = f"m{row.member_id}-y{row.year}"
+        if row.member_id not in member_ids:
+            errors[field] = ["This organisation is not in the consortium."]
+            continue
+        if not 1 <= row.year <= 10:
+            errors[field] = ["Budget years run from 1 to 10."]
+            continue
+        public = _amount(row.public_funding)
+        own = _amount(row.own_contribution)
+        problems = []
+        for label, value in (("public funding", public), ("own contribution", own)):
+            if value is None:
+                problems.append(f"Enter the {label} as a number of euro, e.g. 125000.")
+            elif value < 0:
+                problems.append(f"The {label} cannot be negative.")
+            elif value != value.quantize(Decimal("0.01")):
+                problems.append(f"Give the {label} in whole cents at most.")
+            elif value >= Decimal("1e12"):
+                problems.append(f"The {label} is too large.")
+        if problems:
+            errors[field] = problems
+            continue
+        assert public is not None and own is not None
+        parsed.append((row.member_id, row.year, public, own))
+    if errors:
+        raise DomainError(errors)
+    before = rules.budget_totals(_budget_rows(submission))
+    db.session.execute(sa.delete(BudgetLine).where(BudgetLine.submission_id == submission.id))
+    for member_id, year, public, own in parsed:
+        if public or own:
+            db.session.add(
+                BudgetLine(
+                    submission_id=submission.id,
+                    member_id=member_id,
+                    year=year,
+                    public_funding=public,
+                    own_contribution=own,
+                )
+            )
+    db.session.flush()
+    db.session.expire(submission, ["budget_lines"])
+    after = rules.budget_totals(_budget_rows(submission))
+    _touch(proposal, submission, now)
+    record_event(
+        actor=actor,
+        action="submission.budget_saved",
+        object_type="stage_submission",
+        object_id=submission.id,
+        before={"public": before.public, "own": before.own},
+        after={"public": after.public, "own": after.own},
+        now=now,
+    )
+
+
+def _budget_rows(submission: StageSubmission) -> tuple[rules.BudgetRow, ...]:
+    return tuple(
+        rules.BudgetRow(
+            member_key=snapshot.member_key(line.member_id),
+            year=line.year,
+            public_funding=line.public_funding,
+            own_contribution=line.own_contribution,
+        )
+        for line in submission.budget_lines
+    )
+
+
+# --- Attachments --------------------------------------------------------------------------------
+
+
+@operation
+def add_attachment(
+    submission: StageSubmission,
+    *,
+    actor: User,
+    kind: str,
+    filename: str,
+    data: bytes,
+    now: dt.datetime,
+) -> Attachment:
+    """Check an upload by its content and attach it, replacing an earlier file of the same kind.
+
+    Side effects: the file on disk; an attachment row; audit ``submission.attachment_added``.
+    """
+    proposal = submission.proposal
+    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    rule = next((a for a in submission.stage.attachment_rules or () if a["key"] == kind), None)
+    if rule is None:
+        raise DomainError({"file": ["This stage does not ask for that document."]})
+    try:
+        checked = check_pdf(
+            data,
+            filename=filename,
+            limits=UploadLimits(max_bytes=rule.get("max_bytes"), max_pages=rule.get("max_pages")),
+        )
+    except UploadRefused as refused:
+        raise DomainError({"file": [str(refused)]}) from refused
+    key = storage.store(data)
+    for old in submission.attachments:
+        if old.kind == kind:
+            old.removed_at = now
+    attachment = Attachment(
+        submission_id=submission.id,
+        kind=kind,
+        filename=_safe_filename(filename),
+        content_type=checked.content_type,
+        size_bytes=checked.size_bytes,
+        page_count=checked.page_count,
+        sha256=checked.sha256,
+        storage_key=key,
+        uploaded_by_id=actor.id,
+        uploaded_at=now,
+    )
+    db.session.add(attachment)
+    _touch(proposal, submission, now)
+    db.session.flush()
+    db.session.expire(submission, ["attachments"])
+    record_event(
+        actor=actor,
+        action="submission.attachment_added",
+        object_type="stage_submission",
+        object_id=submission.id,
+        after={
+            "attachment_id": attachment.id,
+            "kind": kind,
+            "sha256": checked.sha256,
+            "pages": checked.page_count,
+            "bytes": checked.size_bytes,
+        },
+        now=now,
+    )
+    return attachment
+
+
+def _safe_filename(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "document.pdf"
+    name = "".join(c for c in name if c.isprintable())
+    return name[:200]
+
+
+@operation
+def remove_attachment(attachment: Attachment, *, actor: User, now: dt.datetime) -> None:
+    """Take a file off the draft (submitted versions keep it). Side effects: audit."""
+    submission = attachment.submission
+    proposal = submission.proposal
+    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    if attachment.removed_at is not None:
+        return
+    attachment.removed_at = now
+    _touch(proposal, submission, now)
+    db.session.expire(submission, ["attachments"])
+    record_event(
+        actor=actor,
+        action="submission.attachment_removed",
+        object_type="stage_submission",
+        object_id=submission.id,
+        before={"attachment_id": attachment.id, "kind": attachment.kind},
+        now=now,
+    )
+
+
+# --- Checklist and submission -------------------------------------------------------------------
+
+
+def checklist(
+    proposal: Proposal, submission: StageSubmission, *, now: dt.datetime
+) -> list[rules.Problem]:
+    """Everything missing or against the rules, each with the place to fix it."""
+    content = snapshot.snapshot(proposal, submission)
+    return rules.checklist(
+        snapshot.draft_from_snapshot(content),
+        snapshot.stage_rules(submission.stage),
+        snapshot.call_rules(proposal.call),
+        now=now,
+        extended_until=permissions.extension_for(proposal, submission.stage),
+    )
+
+
+@operation
+def submit_stage(
+    submission: StageSubmission,
+    *,
+    actor: User,
+    idempotency_key: str,
+    now: dt.datetime,
+) -> SubmissionVersion:
+    """Freeze the draft as a new version with a content hash and the server's time.
+
+    A repeated call with the same ``idempotency_key`` (a double click, a retry after a lost
+    answer) returns the version it made, even after the deadline. Refused after the deadline
+    and while the checklist shows anything.
+    Side effects: a version row; submission and proposal marked submitted; audit
+    ``submission.submitted``; a receipt e-mail to the coordinator.
+    """
+    key = idempotency_key.strip()
+    if not 16 <= len(key) <= 64:
+        raise DomainError("The form is incomplete. Reload the page and submit again.")
+    # One submit at a time per submission: concurrent posts queue here.
+    db.session.execute(
+        sa.select(StageSubmission.id).where(StageSubmission.id == submission.id).with_for_update()
+    )
+    earlier = db.session.scalar(
+        sa.select(SubmissionVersion).where(SubmissionVersion.idempotency_key == key)
+    )
+    if earlier is not None:
+        if earlier.submission_id != submission.id or earlier.submitted_by_id != actor.id:
+            raise DomainError("The form is incomplete. Reload the page and submit again.")
+        return earlier
+    proposal = submission.proposal
+    _require(permissions.can_submit(actor, proposal, submission, now=now))
+    db.session.refresh(submission)
+    problems = checklist(proposal, submission, now=now)
+    if problems:
+        raise DomainError({"": [p.message for p in problems]})
+    content = snapshot.snapshot(proposal, submission)
+    digest = snapshot.content_hash(content)
+    number = (
+        db.session.scalar(
+            sa.select(sa.func.max(SubmissionVersion.number)).where(
+                SubmissionVersion.submission_id == submission.id
+            )
+        )
+        or 0
+    ) + 1
+    version = SubmissionVersion(
+        submission_id=submission.id,
+        number=number,
+        content=content,
+        content_hash=digest,
+        receipt_code=f"{proposal.reference}-S{submission.stage.position}-V{number}-"
+        f"{digest[:6].upper()}",
+        idempotency_key=key,
+        submitted_at=now,
+        submitted_by_id=actor.id,
+    )
+    db.session.add(version)
+    before = {"state": submission.state, "version": number - 1}
+    submission.state = SubmissionState.SUBMITTED
+    submission.submitted_at = now
+    submission.content_hash = digest
+    if proposal.state in (ProposalState.DRAFT, ProposalState.ADVANCED):
+        proposal.state = ProposalState.SUBMITTED
+    proposal.updated_at = now
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="submission.submitted",
+        object_type="stage_submission",
+        object_id=submission.id,
+        before=before,
+        after={
+            "state": SubmissionState.SUBMITTED,
+            "version": number,
+            "content_hash": digest,
+            "receipt": version.receipt_code,
+        },
+        now=now,
+    )
+    notify(
+        to=actor,
+        template="proposals/receipt",
+        context={
+            "name": actor.name,
+            "reference": proposal.reference,
+            "acronym": proposal.acronym,
+            "stage": submission.stage.name,
+            "version": number,
+            "receipt_code": version.receipt_code,
+            "content_hash": digest,
+            "submitted_at": now.isoformat(),
+            "proposal_id": proposal.id,
+        },
+        dedup_key=f"proposals.receipt:{version.id}",
+        now=now,
+    )
+    log.info("submission %s: version %s", submission.id, number)
+    return version
+
+
+@operation
+def withdraw_proposal(proposal: Proposal, *, actor: User, reason: str, now: dt.datetime) -> None:
+    """The coordinator withdraws the proposal (possible until a decision).
+
+    Side effects: proposal and its open submission marked withdrawn; audit
+    ``proposal.withdrawn``; a confirmation e-mail.
+    """
+    _require(permissions.can_withdraw(actor, proposal))
+    before = {"state": proposal.state}
+    result = db.session.execute(
+        sa.update(Proposal)
+        .where(Proposal.id == proposal.id, Proposal.state == proposal.state)
+        .values(state=ProposalState.WITHDRAWN, updated_at=now)
+    )
+    if not result.rowcount:
+        raise StaleState("The proposal changed meanwhile. Reload the page and decide again.")
+    db.session.refresh(proposal)
+    submission = current_submission(proposal)
+    if submission is not None:
+        submission.state = SubmissionState.WITHDRAWN
+    record_event(
+        actor=actor,
+        action="proposal.withdrawn",
+        object_type="proposal",
+        object_id=proposal.id,
+        before=before,
+        after={"state": ProposalState.WITHDRAWN, "reason": reason.strip()[:1000]},
+        now=now,
+    )
+    notify(
+        to=actor,
+        template="proposals/withdrawn",
+        context={"name": actor.name, "reference": proposal.reference, "acronym": proposal.acronym},
+        dedup_key=f"proposals.withdrawn:{proposal.id}",
+        now=now,
+    )
+
+
+@operation
+def grant_extension(
+    proposal: Proposal,
+    stage: Stage,
+    *,
+    actor: User,
+    closes_at: dt.datetime,
+    reason: str,
+    now: dt.datetime,
+) -> DeadlineExtension:
+    """An officer gives one proposal more time for one stage, with a reason.
+
+    Side effects: the extension row; audit ``proposal.extension_granted``; an e-mail to the
+    coordinator.
+    """
+    _require(permissions.can_grant_extension(actor, proposal))
+    errors: dict[str, list[str]] = {}
+    if stage.call_id != proposal.call_id:
+        errors[""] = ["That stage belongs to another call."]
+    if closes_at <= stage.closes_at:
+        errors["closes_at"] = ["The new deadline must be later than the stage's deadline."]
+    if closes_at <= now:
+        errors["closes_at"] = ["The new deadline must be in the future."]
+    if not reason.strip():
+        errors["reason"] = ["Give the reason; it is kept in the audit trail."]
+    if errors:
+        raise DomainError(errors)
+    extension = db.session.scalar(
+        sa.select(DeadlineExtension).where(
+            DeadlineExtension.proposal_id == proposal.id, DeadlineExtension.stage_id == stage.id
+        )
+    )
+    before = {"closes_at": extension.closes_at} if extension else {"closes_at": stage.closes_at}
+    if extension is None:
+        extension = DeadlineExtension(proposal_id=proposal.id, stage_id=stage.id)
+        db.session.add(extension)
+    extension.closes_at = closes_at
+    extension.reason = reason.strip()
+    extension.granted_by_id = actor.id
+    extension.granted_at = now
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="proposal.extension_granted",
+        object_type="proposal",
+        object_id=proposal.id,
+        before=before,
+        after={"closes_at": closes_at, "stage_id": stage.id, "reason": extension.reason},
+        now=now,
+    )
+    coordinator = _coordinator_user(proposal)
+    if coordinator is not None:
+        notify(
+            to=coordinator,
+            template="proposals/extension",
+            context={
+                "name": coordinator.name,
+                "reference": proposal.reference,
+                "stage": stage.name,
+                "closes_at": closes_at.isoformat(),
+                "proposal_id": proposal.id,
+            },
+            dedup_key=f"proposals.extension:{extension.id}:{closes_at.isoformat()}",
+            now=now,
+        )
+    return extension
+
+
+def _coordinator_user(proposal: Proposal) -> User | None:
+    return db.session.scalar(
+        sa.select(User)
+        .join(ProposalContributor, ProposalContributor.user_id == User.id)
+        .where(
+            ProposalContributor.proposal_id == proposal.id,
+            ProposalContributor.role == ContributorRole.COORDINATOR,
+        )
+    )
+
+
+@operation
+def open_next_stage(proposal: Proposal, *, actor: User, now: dt.datetime) -> StageSubmission:
+    """A proposal advances: its coordinator is invited to the next stage, pre-filled with the
+    previous stage's sections (where the keys match) and budget.
+
+    Side effects: a draft submission for the next stage; proposal marked advanced; audit
+    ``proposal.advanced``; an invitation e-mail to the coordinator.
+    """
+    if not (actor.has_role(Role.OFFICER) and permissions.runs_programme(actor, proposal.call)):
+        raise PermissionDenied("Only officers of this programme can advance proposals.")
+    previous = current_submission(proposal)
+    if previous is None:
+        raise DomainError("The proposal has no submission to advance from.")
+    later = [s for s in proposal.call.stages if s.position > previous.stage.position]
+    if not later:
+        raise DomainError("This is the call's last stage.")
+    if proposal.state in permissions.DECIDED_STATES:
+        raise DomainError(f"The proposal is {proposal.state.label.lower()}.")
+    stage = later[0]
+    keys = {s["key"] for s in stage.required_sections or ()}
+    submission = StageSubmission(
+        stage=stage,
+        sections={k: v for k, v in (previous.sections or {}).items() if k in keys},
+        updated_at=now,
+    )
+    proposal.submissions.append(submission)
+    db.session.flush()
+    for line in previous.budget_lines:
+        db.session.add(
+            BudgetLine(
+                submission_id=submission.id,
+                member_id=line.member_id,
+                year=line.year,
+                public_funding=line.public_funding,
+                own_contribution=line.own_contribution,
+            )
+        )
+    before = {"state": proposal.state, "stage_id": previous.stage_id}
+    proposal.state = ProposalState.ADVANCED
+    proposal.updated_at = now
+    record_event(
+        actor=actor,
+        action="proposal.advanced",
+        object_type="proposal",
+        object_id=proposal.id,
+        before=before,
+        after={"state": ProposalState.ADVANCED, "stage_id": stage.id},
+        now=now,
+    )
+    coordinator = _coordinator_user(proposal)
+    if coordinator is not None:
+        notify(
+            to=coordinator,
+            template="proposals/next_stage",
+            context={
+                "name": coordinator.name,
+                "reference": proposal.reference,
+                "acronym": proposal.acronym,
+                "stage": stage.name,
+                "closes_at": stage.closes_at.isoformat(),
+                "proposal_id": proposal.id,
+            },
+            dedup_key=f"proposals.next_stage:{proposal.id}:{stage.id}",
+            now=now,
+        )
+    return submission
+
+
+# --- Contributors -------------------------------------------------------------------------------
+
+
+@operation
+def invite_contributor(
+    proposal: Proposal, *, actor: User, email: str, now: dt.datetime
+) -> ProposalInvitation:
+    """The coordinator invites someone to edit the draft (not to submit it).
+
+    Side effects: an invitation row; audit ``proposal.contributor_invited``; an e-mail.
+    """
+    _require(permissions.can_manage_consortium_access(actor, proposal))
+    address = email.strip().lower()
+    existing_user = db.session.scalar(sa.select(User).where(User.email == address))
+    if existing_user is not None and permissions.is_contributor(existing_user, proposal):
+        raise DomainError({"email": [f"{address} already works on this proposal."]})
+    invitation = db.session.scalar(
+        sa.select(ProposalInvitation).where(
+            ProposalInvitation.proposal_id == proposal.id, ProposalInvitation.email == address
+        )
+    )
+    if invitation is not None and invitation.accepted_at is None:
+        raise DomainError({"email": [f"{address} has already been invited."]})
+    if invitation is None:
+        invitation = ProposalInvitation(
+            proposal_id=proposal.id, email=address, invited_by_id=actor.id, created_at=now
+        )
+        db.session.add(invitation)
+        db.session.flush()
+    record_event(
+        actor=actor,
+        action="proposal.contributor_invited",
+        object_type="proposal",
+        object_id=proposal.id,
+        after={"invitation_id": invitation.id},
+        now=now,
+    )
+    from competition.accounts.tokens import Purpose, make_token
+
+    token = make_token(
+        str(current_app.config["SECRET_KEY"]),
+        Purpose.CONTRIBUTOR,
+        user_id=invitation.id,
+        bound_to=address,
+    )
+    notify(
+        to=existing_user or address,
+        template="proposals/contributor_invitation",
+        context={
+            "inviter": actor.name,
+            "reference": proposal.reference,
+            "acronym": proposal.acronym,
+            "title": proposal.title,
+            "token": token,
+        },
+        dedup_key=f"proposals.contributor:{invitation.id}",
+        now=now,
+    )
+    return invitation
+
+
+@operation
+def accept_contributor_invitation(
+    invitation: ProposalInvitation, *, actor: User, now: dt.datetime
+) -> Proposal:
+    """A signed-in applicant whose address was invited joins the proposal as a contributor.
+
+    Side effects: a contributor row; audit ``proposal.contributor_joined``.
+    """
+    if actor.email != invitation.email:
+        raise PermissionDenied(
+            f"This invitation was sent to {invitation.email}. Log in with that address."
+        )
+    if not actor.has_role(Role.APPLICANT):
+        raise PermissionDenied("Only applicant accounts can work on proposals.")
+    proposal = db.session.get(Proposal, invitation.proposal_id)
+    assert proposal is not None
+    if invitation.accepted_at is not None or permissions.is_contributor(actor, proposal):
+        return proposal
+    proposal.contributors.append(
+        ProposalContributor(user_id=actor.id, role=ContributorRole.CONTRIBUTOR)
+    )
+    invitation.accepted_at = now
+    invitation.accepted_by_id = actor.id
+    record_event(
+        actor=actor,
+        action="proposal.contributor_joined",
+        object_type="proposal",
+        object_id=proposal.id,
+        after={"invitation_id": invitation.id},
+        now=now,
+    )
+    return proposal

@@ -1,0 +1,16 @@
+"""Screening forms: shape only. That an ineligible verdict needs a reason is the operation's rule."""
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.validators import InputRequired
+
+from competition.screening.models import Verdict
+
+
+class VerdictForm(FlaskForm):
+    verdict = RadioField(
+        "Verdict",
+        choices=[(Verdict.ELIGIBLE.value, "Eligible"), (Verdict.INELIGIBLE.value, "Ineligible")],
+        validators=[InputRequired("Choose eligible or ineligible.")],
+    )
+    reason = TextAreaField("Reason")

@@ -1,0 +1,112 @@
+"""Officers' eligibility screening: a stage's list of submitted proposals with their checks, and
+one proposal's checklist with the verdict form."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from competition.access import roles_required
+from competition.accounts.models import Role
+from competition.errors import DomainError
+from competition.forms import show_errors
+from competition.programmes.models import Stage
+from competition.proposals.models import Proposal
+from competition.proposals.permissions import runs_programme
+from competition.screening import operations as ops
+from competition.screening import queries
+from competition.screening.forms import VerdictForm
+from competition.screening.models import Verdict
+
+bp = Blueprint("screening", __name__)
+
+
+@bp.route("/calls/<int:call_id>/stages/<int:stage_id>/screening")
+@roles_required(Role.OFFICER)
+def list_proposals(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    stage = queries.find_stage(stage_id)
+    # Another programme's stages look the same as missing ones.
+    if stage is None or stage.call_id != call_id or not runs_programme(current_user, stage.call):
+        abort(404)
+    status = request.args.get("status", "all")
+    if status not in queries.STATUSES:
+        status = "all"
+    q = request.args.get("q", "").strip()[:100]
+    listing = queries.list_for_screening(
+        stage, q=q, status=status, page=max(1, request.args.get("page", 1, type=int))
+    )
+    return render_template(
+        "screening/list.html",
+        stage=stage,
+        call=stage.call,
+        listing=listing,
+        status=status,
+        q=q,
+        statuses=queries.STATUSES,
+        status_labels=queries.STATUS_LABELS,
+        check_labels=queries.CHECK_LABELS,
+    )
+
+
+def _load(proposal_id: int, stage_id: int) -> tuple[Proposal, Stage]:
+    proposal = queries.find_proposal(proposal_id)
+    stage = queries.find_stage(stage_id)
+    if (
+        proposal is None
+        or stage is None
+        or stage.call_id != proposal.call_id
+        or not runs_programme(current_user, proposal.call)
+    ):
+        abort(404)
+    return proposal, stage
+
+
+@bp.route(
+    "/screening/proposals/<int:proposal_id>/stages/<int:stage_id>", methods=["GET", "POST"]
+)
+@roles_required(Role.OFFICER)
+def screen_proposal(proposal_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    proposal, stage = _load(proposal_id, stage_id)
+    result = queries.find_result(proposal, stage)
+    data = {"verdict": result.verdict.value, "reason": result.reason} if result else {}
+    form = VerdictForm(data=data)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ops.record_verdict(
+                proposal,
+                stage,
+                actor=current_user._get_current_object(),
+                verdict=Verdict(form.verdict.data),
+                reason=form.reason.data or "",
+                now=g.now,
+            )
+        except DomainError as error:
+            show_errors(form, error)
+            status = 422
+            # The failed operation rolled back; show the page as it is now.
+            proposal, stage = _load(proposal_id, stage_id)
+            result = queries.find_result(proposal, stage)
+        else:
+            flash(
+                f"{proposal.reference} ({proposal.acronym}) is recorded as "
+                f"{form.verdict.data} for “{stage.name}”.",
+                "success",
+            )
+            return redirect(
+                url_for("screening.list_proposals", call_id=stage.call_id, stage_id=stage.id)
+            )
+    elif request.method == "POST":
+        status = 422
+    checks = ops.screening_checks(proposal, stage)
+    return render_template(
+        "screening/proposal.html",
+        proposal=proposal,
+        stage=stage,
+        call=proposal.call,
+        checks=checks,
+        refusal=ops.screening_refusal(proposal, checks),
+        result=result,
+        decided_by=queries.find_user(result.decided_by_id if result else None),
+        form=form,
+    ), status
