@@ -24,6 +24,8 @@ class RedactTokens(logging.Filter):
 
 
 def install() -> None:
+    # pypdf warns about every damaged upload; the refusal message already tells the applicant.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     for name in ACCESS_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):

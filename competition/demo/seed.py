@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import hashlib
-import json
 import random
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import Role, User, UserRole, UserStatus
 from competition.audit.operations import record_event
@@ -40,6 +38,7 @@ from competition.programmes.models import (
     StageKind,
     Topic,
 )
+from competition.proposals import snapshot
 from competition.proposals.models import (
     BudgetLine,
     ConsortiumMember,
@@ -50,6 +49,7 @@ from competition.proposals.models import (
     ProposalState,
     StageSubmission,
     SubmissionState,
+    SubmissionVersion,
 )
 
 PROGRAMME_SLUG = "clusters4future"
@@ -392,6 +392,8 @@ def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
         ],
     )
 
+    _freeze_versions(proposals)
+
     summary = SeedSummary(
         programmes=1,
         calls=len(calls),
@@ -412,6 +414,38 @@ def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
         now=now,
     )
     return summary
+
+
+def _freeze_versions(proposals: list[Proposal]) -> None:
+    """Give every seeded outline the frozen version and receipt a real submission makes."""
+    session = db.session
+    by_id = {p.submissions[0].id: p for p in proposals}
+    submissions = session.scalars(
+        sa.select(StageSubmission)
+        .where(StageSubmission.id.in_(by_id))
+        .options(
+            selectinload(StageSubmission.budget_lines), selectinload(StageSubmission.attachments)
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    for submission in submissions:
+        proposal = by_id[submission.id]
+        content = snapshot.snapshot(proposal, submission)
+        digest = snapshot.content_hash(content)
+        submission.content_hash = digest
+        session.add(
+            SubmissionVersion(
+                submission_id=submission.id,
+                number=1,
+                content=content,
+                content_hash=digest,
+                receipt_code=f"{proposal.reference}-S1-V1-{digest[:6].upper()}",
+                idempotency_key=f"demo-{proposal.reference}",
+                submitted_at=submission.submitted_at,
+                submitted_by_id=proposal.created_by_id,
+            )
+        )
+    session.flush()
 
 
 # --- reference data ----------------------------------------------------------------------------
@@ -692,7 +726,8 @@ class _ProposalBuilder:
             updated_at=submitted_at,
         )
         budget = self._budget(submission, members)
-        submission.content_hash = _content_hash(sections, budget)
+        # Replaced by the frozen version's hash once the rows have ids (see _freeze_versions).
+        submission.content_hash = "0" * 64
         self.budget_lines.extend(budget)
         proposal = Proposal(
             call=call,
@@ -852,25 +887,6 @@ def _apportion(total: int, weights: Sequence[float]) -> list[int]:
 
 def _thousands(amount: int) -> Decimal:
     return Decimal(amount * 1000).quantize(Decimal("0.01"))
-
-
-def _content_hash(sections: dict[str, str], budget: Sequence[_Line]) -> str:
-    """SHA-256 of the frozen content; names organisations rather than ids so it is the same in
-    every database."""
-    payload: dict[str, Any] = {
-        "sections": sections,
-        "budget": [
-            {
-                "organisation": line.member.organisation.name,
-                "year": line.year,
-                "public_funding": str(line.public_funding),
-                "own_contribution": str(line.own_contribution),
-            }
-            for line in budget
-        ],
-    }
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _counted(n: int, singular: str, plural: str) -> str:

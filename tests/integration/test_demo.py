@@ -187,3 +187,18 @@ def test_the_proposal_list_is_paginated(seeded, browser):
     assert "C4F2-117" in last
     beyond = browser.get("/proposals?page=99")
     assert beyond.status_code == 200
+
+
+def test_every_seeded_outline_has_a_receipt_and_meets_the_rules(seeded):
+    from competition.proposals.models import StageSubmission, SubmissionVersion
+    from competition.proposals.snapshot import content_hash, content_problems
+
+    versions = db.session.scalars(sa.select(SubmissionVersion)).all()
+    assert len(versions) == 254
+    for version in versions:
+        submission = db.session.get(StageSubmission, version.submission_id)
+        assert version.number == 1
+        assert version.content_hash == submission.content_hash == content_hash(version.content)
+        assert version.submitted_at <= submission.stage.closes_at
+        problems = content_problems(version.content, submission.stage, submission.proposal.call)
+        assert problems == [], (version.receipt_code, problems)
