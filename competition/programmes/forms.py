@@ -20,6 +20,7 @@ from wtforms import (
     Field,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -269,7 +270,7 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
     )
     region_scope = SelectMultipleField(
         "Federal states the coordinator must be based in",
-        choices=[(state.value, state.label) for state in FederalState],
+        choices=[SelectChoice(state.value, state.label) for state in FederalState],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,  # the operation names unknown codes
@@ -467,7 +468,7 @@ def format_attachments(rules: list[dict[str, Any]]) -> str:
 class StageForm(ConfirmBreakingMixin, FlaskForm):
     kind = SelectField(
         "Kind of stage",
-        choices=[(kind.value, kind.label) for kind in StageKind],
+        choices=[SelectChoice(kind.value, kind.label) for kind in StageKind],
         validators=[InputRequired("Choose the kind of stage.")],
     )
     name = StringField(

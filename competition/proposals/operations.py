@@ -672,7 +672,10 @@ def submit_stage(
         return earlier
     proposal = submission.proposal
     _require(permissions.can_submit(actor, proposal, submission, now=now))
+    # What was loaded before the lock may predate a contributor's last save: read it again.
     db.session.refresh(submission)
+    db.session.expire(submission, ["budget_lines", "attachments"])
+    db.session.expire(proposal, ["members", "topics"])
     problems = checklist(proposal, submission, now=now)
     if problems:
         raise DomainError({"": [p.message for p in problems]})

@@ -1,7 +1,7 @@
 """Screening forms: shape only. That an ineligible verdict needs a reason is the operation's rule."""
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired
 
 from competition.screening.models import Verdict
@@ -10,7 +10,10 @@ from competition.screening.models import Verdict
 class VerdictForm(FlaskForm):
     verdict = RadioField(
         "Verdict",
-        choices=[(Verdict.ELIGIBLE.value, "Eligible"), (Verdict.INELIGIBLE.value, "Ineligible")],
+        choices=[
+            SelectChoice(Verdict.ELIGIBLE.value, "Eligible"),
+            SelectChoice(Verdict.INELIGIBLE.value, "Ineligible"),
+        ],
         validators=[InputRequired("Choose eligible or ineligible.")],
     )
     reason = TextAreaField("Reason")

@@ -120,7 +120,8 @@ def record_verdict(
         raise DomainError("That stage belongs to another call.")
     # One verdict at a time per proposal: a second officer's verdict waits here for the first,
     # then sees it (and the proposal's state) as it is now.
-    db.session.refresh(proposal, with_for_update=True)
+    db.session.execute(sa.select(Proposal.id).where(Proposal.id == proposal.id).with_for_update())
+    db.session.refresh(proposal, ["state"])
     result = db.session.scalar(
         sa.select(ScreeningResult).where(
             ScreeningResult.proposal_id == proposal.id, ScreeningResult.stage_id == stage.id
