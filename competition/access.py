@@ -87,14 +87,19 @@ def enforce_access() -> object | None:
 
 def _keep_input_and_ask_to_log_in() -> object:
     """A form posted after the session ended: keep what was typed, ask to log in, come back."""
+    from flask import session
+
     from competition.accounts import pending
     from competition.db import utcnow
 
-    pending.keep(request.path, request.form, now=utcnow())
-    flash(
-        "Your session had ended, so nothing was saved yet. Log in again: what you typed is "
-        "kept and shown to you again.",
-        "info",
-    )
+    # Flask-Login leaves the account's id in the cookie when the server ends its session.
+    if pending.keep(request.path, request.form, user_id=session.get("_user_id"), now=utcnow()):
+        flash(
+            "Your session had ended, so nothing was saved yet. Log in again: what you typed is "
+            "kept and shown to you again.",
+            "info",
+        )
+    else:
+        flash("Please log in to continue.", "info")
     back = safe_next(urlsplit(request.referrer or "").path) or "/"
     return redirect(url_for("accounts.login", next=back))

@@ -26,8 +26,9 @@ import sqlalchemy as sa
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
+from competition.core import workflow
 from competition.db import operation
-from competition.errors import DomainError, PermissionDenied
+from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.programmes.models import (
@@ -1288,3 +1289,37 @@ def move_criterion(criterion: Criterion, *, actor: User, offset: int, now: dt.da
         now=now,
     )
     return True
+
+
+@operation
+def change_call_state(call: Call, *, actor: User, action: str, now: dt.datetime) -> None:
+    """Publish, close or reopen a call, as the workflow table allows.
+
+    Publishing needs at least one stage (applicants start in the first one). Compare-and-set:
+    if another officer changed the state first, StaleState tells the user to reload.
+    Side effects: audit ``call.published`` / ``call.closed`` / ``call.reopened``.
+    """
+    _managed(actor, call.programme)
+    try:
+        target = CallState(workflow.next_state(workflow.CALL, call.state.value, action))
+    except workflow.IllegalStep:
+        raise DomainError(f"A {call.state.value} call cannot be changed that way.") from None
+    if target == CallState.PUBLISHED and not call.stages:
+        raise DomainError("Add at least one stage before publishing the call.")
+    before = call.state
+    result = db.session.execute(
+        sa.update(Call).where(Call.id == call.id, Call.state == before).values(state=target)
+    )
+    if not result.rowcount:
+        raise StaleState("Another officer changed this call meanwhile. Reload and try again.")
+    db.session.refresh(call)
+    past = {"publish": "published", "close": "closed", "reopen": "reopened"}[action]
+    record_event(
+        actor=actor,
+        action=f"call.{past}",
+        object_type="call",
+        object_id=call.id,
+        before={"state": before},
+        after={"state": target},
+        now=now,
+    )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from competition.access import roles_required
 from competition.accounts.models import Role
+from competition.core import workflow
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.forms import show_errors
@@ -198,6 +199,9 @@ def show_programme(programme_id: int):  # type: ignore[no-untyped-def]
         programme=programme,
         stages_with_submissions=_stage_ids_with_submissions(stage_ids),
         move_form=MoveForm(),
+        state_form=DeleteForm(),
+        call_actions=lambda call: workflow.actions_from(workflow.CALL, call.state.value),
+        action_labels=workflow.ACTION_LABELS,
         kind_labels={kind.value: kind.label for kind in OrganisationKind},
     )
 
@@ -429,3 +433,19 @@ def move_criterion(criterion_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     ops.move_criterion(criterion, actor=_actor(), offset=form.offset, now=g.now)
     return _to_programme(criterion.stage.call.programme_id, f"stage-{criterion.stage_id}")
+
+
+@bp.route("/calls/<int:call_id>/state", methods=["POST"])
+@roles_required(Role.OFFICER)
+def change_call_state(call_id: int):  # type: ignore[no-untyped-def]
+    call = _call_or_404(call_id)
+    action = request.form.get("action", "")
+    if not DeleteForm().validate_on_submit() or action not in workflow.ACTION_LABELS:
+        abort(400)
+    try:
+        ops.change_call_state(call, actor=_actor(), action=action, now=g.now)
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"{call.name} is {call.state.value}.", "success")
+    return _to_programme(call.programme_id, f"call-{call.id}")

@@ -51,11 +51,20 @@ def _require(decision: permissions.Decision) -> None:
         raise PermissionDenied(decision.reason)
 
 
-def _touch(proposal: Proposal, submission: StageSubmission | None, now: dt.datetime) -> None:
+def _touch(
+    proposal: Proposal,
+    submission: StageSubmission | None,
+    now: dt.datetime,
+    *,
+    bump_revision: bool = True,
+) -> None:
     proposal.updated_at = now
     if submission is not None:
-        submission.revision += 1
         submission.updated_at = now
+        # The budget form's conflict check counts changes to the consortium, budget and
+        # attachments only: an autosaved section must not make the open budget form stale.
+        if bump_revision:
+            submission.revision += 1
 
 
 def _text_digest(text: str) -> str:
@@ -172,7 +181,7 @@ def update_general(
     proposal.title = title.strip()
     proposal.abstract = abstract.strip()
     proposal.topics = list(topics)
-    _touch(proposal, submission, now)
+    _touch(proposal, submission, now, bump_revision=False)
     record_event(
         actor=actor,
         action="proposal.general_updated",
@@ -237,7 +246,7 @@ def save_section(
     submission.sections = sections
     revisions[key] = current + 1
     submission.section_revisions = revisions
-    _touch(proposal, submission, now)
+    _touch(proposal, submission, now, bump_revision=False)
     record_event(
         actor=actor,
         action="submission.section_saved",
@@ -802,9 +811,11 @@ def grant_extension(
     if stage.call_id != proposal.call_id:
         errors[""] = ["That stage belongs to another call."]
     if closes_at <= stage.closes_at:
-        errors["closes_at"] = ["The new deadline must be later than the stage's deadline."]
+        errors.setdefault("closes_at", []).append(
+            "The new deadline must be later than the stage's deadline."
+        )
     if closes_at <= now:
-        errors["closes_at"] = ["The new deadline must be in the future."]
+        errors.setdefault("closes_at", []).append("The new deadline must be in the future.")
     if not reason.strip():
         errors["reason"] = ["Give the reason; it is kept in the audit trail."]
     if errors:

@@ -179,7 +179,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
     """The editing page: every part of the proposal with the checklist beside it."""
     submission = _submission(proposal)
     me = _me()
-    kept = pending.take(f"/proposals/{proposal.id}/", now=g.now)
+    kept = pending.take(f"/proposals/{proposal.id}/", user_id=me.id, now=g.now)
     problems = ops.checklist(proposal, submission, now=g.now)
     by_anchor: dict[str, list[str]] = defaultdict(list)
     for problem in problems:
@@ -219,6 +219,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             member_form=forms.get("member") or MemberForm(),
             budget_form=forms.get("budget") or BudgetForm(),
             budget_input=forms.get("budget_input"),
+            budget_errors=forms.get("budget_errors", {}),
             attachment_form=forms.get("attachment") or AttachmentForm(),
             attachment_errors=forms.get("attachment_errors", {}),
             invite_form=forms.get("invite") or InviteContributorForm(),
@@ -401,11 +402,16 @@ def save_budget(proposal_id: int):  # type: ignore[no-untyped-def]
         return _refused(denied, proposal, "budget")
     except DomainError as error:
         db.session.rollback()
-        show_errors(form, DomainError({"": [m for ms in error.errors.values() for m in ms]}))
+        # Messages about one amount go to its cell ("m<member>-y<year>"); the rest above the table.
+        cells = {k: v for k, v in error.errors.items() if k}
+        summary = list(error.errors.get("", []))
+        if cells:
+            summary.append("Nothing was saved: correct the amounts marked in the table.")
+        show_errors(form, DomainError({"": summary}))
         return _editor(
             proposal,
             status=409 if isinstance(error, StaleState) else 422,
-            forms={"budget": form, "budget_input": typed},
+            forms={"budget": form, "budget_input": typed, "budget_errors": cells},
         )
     flash("Budget saved.", "success")
     return _back(proposal, "budget")
@@ -597,16 +603,23 @@ def withdraw_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = _load(proposal_id)
     form = WithdrawForm()
     decision = permissions.can_withdraw(_me(), proposal)
+    status = 200
     if request.method == "POST" and form.validate_on_submit():
         try:
             ops.withdraw_proposal(proposal, actor=_me(), reason=form.reason.data or "", now=g.now)
+        except PermissionDenied as denied:
+            # The page states the reason; no flash repeats it.
+            decision = permissions.Decision(False, str(denied))
+            status = 403
         except DomainError as error:
             flash(str(error), "error")
+            status = 409
         else:
             flash(f"{proposal.reference} is withdrawn.", "success")
             return redirect(url_for("dashboard.home"))
-    return render_template(
-        "proposals/withdraw.html", proposal=proposal, form=form, decision=decision
+    return (
+        render_template("proposals/withdraw.html", proposal=proposal, form=form, decision=decision),
+        status,
     )
 
 

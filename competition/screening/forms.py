@@ -1,4 +1,4 @@
-"""Screening forms: shape only. That an ineligible verdict needs a reason is the operation's rule."""
+"""Screening forms: shape only. That ineligible needs a reason is the operation's rule."""
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField

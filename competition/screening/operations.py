@@ -43,6 +43,7 @@ def screening_checks(proposal: Proposal, stage: Stage) -> ScreeningChecks:
         sa.select(StageSubmission)
         .where(StageSubmission.proposal_id == proposal.id, StageSubmission.stage_id == stage.id)
         .options(selectinload(StageSubmission.versions))
+        .execution_options(populate_existing=True)
     )
     return evaluate(
         latest_version(submission),
@@ -122,10 +123,11 @@ def record_verdict(
     # then sees it (and the proposal's state) as it is now.
     db.session.execute(sa.select(Proposal.id).where(Proposal.id == proposal.id).with_for_update())
     db.session.refresh(proposal, ["state"])
+    # Read again, not from the session: the page may have loaded it before the lock.
     result = db.session.scalar(
-        sa.select(ScreeningResult).where(
-            ScreeningResult.proposal_id == proposal.id, ScreeningResult.stage_id == stage.id
-        )
+        sa.select(ScreeningResult)
+        .where(ScreeningResult.proposal_id == proposal.id, ScreeningResult.stage_id == stage.id)
+        .execution_options(populate_existing=True)
     )
     earlier = result.verdict if result is not None else None
     reason = reason.strip()

@@ -288,9 +288,7 @@ def list_for_screening(stage: Stage, *, q: str, status: str, page: int) -> Scree
         .subquery()
     )
     query = (
-        sa.select(
-            Proposal, StageSubmission, SubmissionVersion, ScreeningResult, DeadlineExtension
-        )
+        sa.select(Proposal, StageSubmission, SubmissionVersion, ScreeningResult, DeadlineExtension)
         .join(
             StageSubmission,
             sa.and_(
@@ -335,15 +333,14 @@ def list_for_screening(stage: Stage, *, q: str, status: str, page: int) -> Scree
     for proposal, submission, version, result, extension in db.session.execute(query):
         # The same rule as permissions.deadline_for, from the extension loaded with the row.
         deadline = rules.deadline(stage_rules, extension.closes_at if extension else None)
-        checks = evaluate(
-            version, submission=submission, stage=stage, call=call, deadline=deadline
-        )
+        checks = evaluate(version, submission=submission, stage=stage, call=call, deadline=deadline)
         rows.append(ScreeningRow(proposal, submission, version, result, checks))
     counts = {key: sum(1 for row in rows if row.has_status(key)) for key in STATUSES}
     chosen = [row for row in rows if row.has_status(status)]
     start = (page - 1) * PER_PAGE
     return ScreeningList(
-        page=Page(chosen[start : start + PER_PAGE], page=page, per_page=PER_PAGE, total=len(chosen)),
+        page=Page(
+            chosen[start : start + PER_PAGE], page=page, per_page=PER_PAGE, total=len(chosen)
+        ),
         counts=MappingProxyType(counts),
     )
-

@@ -61,9 +61,7 @@ def _load(proposal_id: int, stage_id: int) -> tuple[Proposal, Stage]:
     return proposal, stage
 
 
-@bp.route(
-    "/screening/proposals/<int:proposal_id>/stages/<int:stage_id>", methods=["GET", "POST"]
-)
+@bp.route("/screening/proposals/<int:proposal_id>/stages/<int:stage_id>", methods=["GET", "POST"])
 @roles_required(Role.OFFICER)
 def screen_proposal(proposal_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     proposal, stage = _load(proposal_id, stage_id)

@@ -20,7 +20,7 @@ from competition.access import policy_of, public
 from competition.accounts.models import Role
 from competition.extensions import db
 from competition.notifications.models import Notification
-from tests.conftest import Browser
+from tests.conftest import Browser, csrf_from
 from tests.factories import PASSWORD, make_call, make_programme, make_proposal, make_user
 
 pytestmark = pytest.mark.postgres
@@ -222,10 +222,25 @@ def test_every_signed_in_page_sends_anonymous_visitors_to_login(app):
     assert wrong == []
 
 
-def test_anonymous_change_request_is_refused_not_redirected(app):
+def test_anonymous_form_post_changes_nothing_and_asks_to_log_in(app):
     browser = Browser(app.test_client())
 
     response = browser.submit("/logout", {}, page="/login")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Please log in" in page
+    assert "what you typed is kept" not in page  # nothing was typed
+
+
+def test_anonymous_json_change_request_is_refused_not_redirected(app):
+    browser = Browser(app.test_client())
+    token = csrf_from(browser.get("/login").get_data(as_text=True))
+
+    response = browser.client.post(
+        "/logout", data={"csrf_token": token}, headers={"Accept": "application/json"}
+    )
 
     assert response.status_code == 401
 

@@ -1,0 +1,251 @@
+"""An applicant in a real browser: from the open calls to a receipt, with autosave, the registry's
+datalist, the budget grid and a PDF upload; and a submit pressed after the server's deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from competition.accounts.models import Role, User
+from competition.db import utcnow
+from competition.extensions import db
+from competition.programmes.models import Call, Stage
+from competition.proposals import operations as ops
+from competition.proposals.models import StageSubmission, SubmissionVersion
+from tests.conftest import mail_text
+from tests.factories import (
+    PASSWORD,
+    make_call,
+    make_organisation,
+    make_programme,
+    make_stage,
+    make_topic,
+    make_user,
+)
+from tests.unit import upload_samples
+
+pytestmark = pytest.mark.browser
+
+SECTIONS = [{"key": "strategy", "title": "Strategy", "max_chars": 2000}]
+ATTACHMENTS = [
+    {"key": "cv", "title": "CVs", "required": True, "max_pages": 3, "max_bytes": 1_000_000}
+]
+REFUSED = "The deadline has passed; the proposal can no longer be changed."
+
+
+def open_call(app, *, closes_in: dt.timedelta = dt.timedelta(days=14)) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """A published call open for two weeks, a topic, a registry organisation and an applicant."""
+    with app.app_context():
+        now = utcnow()
+        call = make_call(
+            make_programme(),
+            name="Clusters for the Future",
+            max_public_funding_per_proposal=Decimal("500000"),
+            min_private_share=Decimal("0.2500"),
+        )
+        stage = make_stage(
+            call,
+            opens_at=now - dt.timedelta(days=1),
+            closes_at=now + closes_in,
+            required_sections=SECTIONS,
+            attachment_rules=ATTACHMENTS,
+        )
+        topic = make_topic(name="Energy systems")
+        organisation = make_organisation(name="Universität Leipzig")
+        applicant = make_user(roles=(Role.APPLICANT,), name="Clara Coordinator")
+        db.session.commit()
+        return {
+            "call": call.name,
+            "call_id": call.id,
+            "stage_id": stage.id,
+            "topic_id": topic.id,
+            "organisation_id": organisation.id,
+            "email": applicant.email,
+        }
+
+
+def log_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Welcome, Clara Coordinator").wait_for()
+
+
+def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
+    live_server, smtp_server, page, tmp_path
+):  # type: ignore[no-untyped-def]
+    live_server.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
+    world = open_call(live_server)
+    base = live_server.base_url
+    log_in(page, base, world["email"])
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Open calls").click()
+    page.get_by_role("link", name="Clusters for the Future").click()
+    page.get_by_label("Acronym").fill("GRID")
+    page.get_by_label("Title").fill("Smart grids for Saxony")
+    page.get_by_role("button", name="Start the proposal").click()
+    expect(page.get_by_text("Your work is saved as you go.")).to_be_visible()
+
+    general = page.locator("#general")
+    general.get_by_label("Abstract").fill("Grids that balance themselves.")
+    general.get_by_label("Energy systems").check()
+    general.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
+
+    # The section is saved by the page's script a moment after typing stops.
+    page.locator("#text-strategy").fill("We connect the region's grids.")
+    expect(page.locator("#status-strategy")).to_contain_text("Saved at", timeout=15_000)
+
+    consortium = page.locator("#consortium")
+    organisation = consortium.get_by_role("combobox", name="Organisation", exact=True)
+    assert organisation.get_attribute("list") == "organisation-names"
+    organisation.fill("Universität Leipzig")
+    consortium.get_by_label("Role", exact=True).select_option("coordinator")
+    consortium.get_by_label("Contact person").fill("Clara Coordinator")
+    consortium.get_by_role("button", name="Add to the consortium").click()
+    expect(page.get_by_text("Universität Leipzig added to the consortium.")).to_be_visible()
+
+    consortium = page.locator("#consortium")
+    consortium.get_by_role("combobox", name="Organisation", exact=True).fill("Neue Netze GmbH")
+    consortium.get_by_label("Kind (for a new organisation)").select_option("sme")
+    consortium.get_by_label("Federal state (for a new organisation)").select_option("DE-SN")
+    consortium.get_by_label("Role", exact=True).select_option("partner")
+    consortium.get_by_role("button", name="Add to the consortium").click()
+    expect(page.get_by_text("Neue Netze GmbH added to the consortium.")).to_be_visible()
+
+    page.get_by_label("Universität Leipzig, year 1, public funding").fill("100000")
+    page.get_by_label("Universität Leipzig, year 1, own contribution").fill("50000")
+    page.get_by_label("Neue Netze GmbH, year 1, public funding").fill("80000")
+    page.get_by_label("Neue Netze GmbH, year 1, own contribution").fill("40000")
+    page.get_by_role("button", name="Save the budget").click()
+    expect(page.get_by_text("Budget saved.")).to_be_visible()
+
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(upload_samples.pdf_with_pages(2))
+    attachment = page.locator("#attachment-cv")
+    attachment.locator("#file-cv").set_input_files(str(cv))
+    attachment.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("cv.pdf uploaded.")).to_be_visible()
+
+    checklist = page.locator("aside.editor-side")
+    expect(checklist).to_contain_text("Everything the call asks for is there.")
+    checklist.get_by_role("link", name="Review and submit").click()
+    expect(page.get_by_text("Everything the call asks for is there.")).to_be_visible()
+    page.get_by_role("button", name="Submit the proposal").click()
+    page.get_by_role("heading", name="Receipt: your proposal was received").wait_for()
+
+    with live_server.app_context():
+        version = db.session.scalar(sa.select(SubmissionVersion))
+        assert version is not None
+        assert version.content["sections"] == {"strategy": "We connect the region's grids."}
+        assert [m["name"] for m in version.content["members"]] == [
+            "Universität Leipzig",
+            "Neue Netze GmbH",
+        ]
+        code, digest = version.receipt_code, version.content_hash
+    assert page.locator("#receipt-code").inner_text() == code
+    assert page.locator("#content-hash").inner_text() == digest
+    assert re.fullmatch(
+        r"\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d CES?T", page.locator("#received-at").inner_text()
+    )
+
+    (mail,) = smtp_server.wait_for(1)
+    assert mail["To"] == world["email"]
+    assert code in mail_text(mail) and digest in mail_text(mail)
+
+
+def complete_draft(app, world: dict[str, object]) -> int:  # type: ignore[no-untyped-def]
+    """A proposal with nothing missing, written through the operations; returns its id."""
+    with app.app_context():
+        now = utcnow()
+        actor = db.session.scalar(sa.select(User).where(User.email == world["email"]))
+        call = db.session.get(Call, world["call_id"])
+        proposal = ops.start_proposal(
+            call, actor=actor, acronym="LATE", title="Finished at the last second", now=now
+        )
+        submission = ops.current_submission(proposal)
+        ops.update_general(
+            proposal,
+            actor=actor,
+            acronym="LATE",
+            title="Finished at the last second",
+            abstract="Almost too late.",
+            topic_ids=[world["topic_id"]],
+            now=now,
+        )
+        ops.save_section(
+            submission, actor=actor, key="strategy", text="A strategy.", base_revision=0, now=now
+        )
+        members = [
+            ops.add_member(
+                proposal,
+                actor=actor,
+                organisation_id=world["organisation_id"],
+                new_organisation=None,
+                role="coordinator",
+                contact_name="",
+                contact_email="",
+                now=now,
+            ),
+            ops.add_member(
+                proposal,
+                actor=actor,
+                organisation_id=None,
+                new_organisation=ops.NewOrganisation("Neue Netze GmbH", "sme", "DE-SN"),
+                role="partner",
+                contact_name="",
+                contact_email="",
+                now=now,
+            ),
+        ]
+        ops.save_budget(
+            submission,
+            actor=actor,
+            rows=[ops.BudgetInput(m.id, 1, "100000", "50000") for m in members],
+            base_revision=submission.revision,
+            now=now,
+        )
+        ops.add_attachment(
+            submission,
+            actor=actor,
+            kind="cv",
+            filename="cv.pdf",
+            data=upload_samples.pdf_with_pages(1),
+            now=now,
+        )
+        return proposal.id
+
+
+def test_a_submit_pressed_after_the_deadline_is_refused(live_server, page, tmp_path):  # type: ignore[no-untyped-def]
+    live_server.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
+    world = open_call(live_server)
+    proposal_id = complete_draft(live_server, world)
+    log_in(page, live_server.base_url, world["email"])
+
+    with live_server.app_context():
+        closes_at = utcnow() + dt.timedelta(seconds=1)
+        db.session.get(Stage, world["stage_id"]).closes_at = closes_at
+        db.session.commit()
+    page.goto(f"{live_server.base_url}/proposals/{proposal_id}/submit")
+    button = page.get_by_role("button", name="Submit the proposal")
+    expect(button).to_be_visible()
+
+    # By the server's clock, not the browser's: wait until the deadline has passed there.
+    time.sleep(max(0.0, (closes_at - utcnow()).total_seconds()) + 0.3)
+    button.click()
+    expect(page.get_by_text(REFUSED).first).to_be_visible()
+    expect(button).to_be_hidden()
+
+    with live_server.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SubmissionVersion)) == 0
+        submission = db.session.scalar(
+            sa.select(StageSubmission).where(StageSubmission.proposal_id == proposal_id)
+        )
+        assert submission.submitted_at is None
