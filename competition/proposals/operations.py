@@ -12,6 +12,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -636,10 +637,18 @@ def remove_attachment(attachment: Attachment, *, actor: User, now: dt.datetime) 
 
 
 def checklist(
-    proposal: Proposal, submission: StageSubmission, *, now: dt.datetime
+    proposal: Proposal,
+    submission: StageSubmission,
+    *,
+    now: dt.datetime,
+    content: dict[str, Any] | None = None,
 ) -> list[rules.Problem]:
-    """Everything missing or against the rules, each with the place to fix it."""
-    content = snapshot.snapshot(proposal, submission)
+    """Everything missing or against the rules, each with the place to fix it.
+
+    ``content`` is the submission's snapshot when the caller has already built it.
+    """
+    if content is None:
+        content = snapshot.snapshot(proposal, submission)
     return rules.checklist(
         snapshot.draft_from_snapshot(content),
         snapshot.stage_rules(submission.stage),
@@ -685,10 +694,10 @@ def submit_stage(
     db.session.refresh(submission)
     db.session.expire(submission, ["budget_lines", "attachments"])
     db.session.expire(proposal, ["members", "topics"])
-    problems = checklist(proposal, submission, now=now)
+    content = snapshot.snapshot(proposal, submission)
+    problems = checklist(proposal, submission, now=now, content=content)
     if problems:
         raise DomainError({"": [p.message for p in problems]})
-    content = snapshot.snapshot(proposal, submission)
     digest = snapshot.content_hash(content)
     number = (
         db.session.scalar(
