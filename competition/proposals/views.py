@@ -216,7 +216,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             problems_at=by_anchor,
             general=general,
             section_forms=forms.get("sections", {}),
-            member_form=forms.get("member") or MemberForm(),
+            member_form=forms.get("member") or _member_form(proposal),
             budget_form=forms.get("budget") or BudgetForm(),
             budget_input=forms.get("budget_input"),
             budget_errors=forms.get("budget_errors", {}),
@@ -236,6 +236,14 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
         ),
         status,
     )
+
+
+def _member_form(proposal: Proposal) -> MemberForm:
+    form = MemberForm()
+    # The first organisation added is usually the coordinating one.
+    if not any(m.role.value == "coordinator" for m in proposal.members):
+        form.role.data = "coordinator"
+    return form
 
 
 @bp.route("/proposals/<int:proposal_id>/edit")
@@ -309,7 +317,12 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
         flash(str(error), "error")
         return _back(proposal, f"section-{key}"), 303
     if _wants_json():
-        return {"revision": revision, "saved_at": g.now.isoformat()}
+        problems = ops.checklist(proposal, submission, now=g.now)
+        return {
+            "revision": revision,
+            "saved_at": g.now.isoformat(),
+            "problems": [{"anchor": p.anchor, "message": p.message} for p in problems],
+        }
     flash("Section saved.", "success")
     return _back(proposal, f"section-{key}")
 

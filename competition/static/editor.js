@@ -15,6 +15,33 @@
     update();
   });
 
+  // After a save, the checklist and the notes at each part show what is still to do.
+  function showProblems(problems) {
+    var byAnchor = {};
+    problems.forEach(function (p) { (byAnchor[p.anchor] = byAnchor[p.anchor] || []).push(p.message); });
+    document.querySelectorAll("ul.problems[data-for]").forEach(function (list) {
+      list.replaceChildren();
+      (byAnchor[list.getAttribute("data-for")] || []).forEach(function (message) {
+        var item = document.createElement("li"); item.textContent = message; list.appendChild(item);
+      });
+    });
+    var body = document.getElementById("checklist-body");
+    if (!body) { return; }
+    body.replaceChildren();
+    var intro = document.createElement("p");
+    if (!problems.length) {
+      intro.className = "ok"; intro.textContent = "Everything the call asks for is there.";
+      body.appendChild(intro); return;
+    }
+    intro.textContent = problems.length + (problems.length === 1 ? " thing" : " things") + " to do:";
+    var list = document.createElement("ol"); list.className = "checklist";
+    problems.forEach(function (p) {
+      var item = document.createElement("li"), link = document.createElement("a");
+      link.href = "#" + p.anchor; link.textContent = p.message; item.appendChild(link); list.appendChild(item);
+    });
+    body.appendChild(intro); body.appendChild(list);
+  }
+
   // Autosave: a section is saved a moment after typing stops; a conflict is shown, not overwritten.
   document.querySelectorAll("form[data-autosave]").forEach(function (form) {
     var textarea = form.querySelector("textarea");
@@ -35,6 +62,7 @@
         if (result.ok) {
           revision.value = result.data.revision;
           status.textContent = "Saved at " + new Date(result.data.saved_at).toLocaleTimeString();
+          if (result.data.problems) { showProblems(result.data.problems); }
         } else if (result.status === 401) {
           status.textContent = "Your session has ended. Your text stays here; press Save to log in and keep it.";
         } else {

@@ -1336,6 +1336,26 @@ def test_kept_input_is_shown_only_to_the_account_whose_session_ended(app):  # ty
     assert typed in text(browser.get(editor(draft)))
 
 
+def test_autosave_answers_with_what_is_still_to_do(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        draft = write_draft(world, complete=False)
+    browser = log_in(app, world.coordinator)
+    headers = {"Accept": "application/json"}
+    emptied = post(browser, section_url(draft), {"text": "", "base_revision": "0"}, headers=headers)
+    anchors = {p["anchor"] for p in emptied.json["problems"]}
+    assert "section-strategy" in anchors
+    written = post(
+        browser,
+        section_url(draft),
+        {"text": "A strategy.", "base_revision": str(emptied.json["revision"])},
+        headers=headers,
+    )
+    assert written.status_code == 200
+    assert "section-strategy" not in {p["anchor"] for p in written.json["problems"]}
+    assert all(p["message"] for p in written.json["problems"])
+
+
 def test_autosave_after_the_session_expired_answers_401(app):  # type: ignore[no-untyped-def]
     with app.app_context():
         world = build_world()
