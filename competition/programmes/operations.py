@@ -31,6 +31,7 @@ from competition.db import operation
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.organisations.models import FederalState, OrganisationKind
+from competition.permissions import Decision
 from competition.programmes.models import (
     Call,
     CallState,
@@ -48,7 +49,6 @@ from competition.proposals.models import (
     SubmissionState,
     SubmissionVersion,
 )
-from competition.proposals.permissions import Decision
 from competition.proposals.snapshot import content_problems
 
 log = logging.getLogger(__name__)
@@ -1026,6 +1026,29 @@ def _neighbour(items: Sequence[Any], item: Any, offset: int) -> Any | None:
     return ordered[index] if 0 <= index < len(ordered) else None
 
 
+def _move(
+    item: Any, siblings: Sequence[Any], *, kind: str, actor: User, offset: int, now: dt.datetime
+) -> bool:
+    """Swap ``item`` with its neighbour in ``siblings``; False when it is already at that end."""
+    if offset not in (-1, 1):
+        raise DomainError(f"A {kind} moves one place up or down.")
+    other = _neighbour(siblings, item, offset)
+    if other is None:
+        return False
+    before = item.position
+    _swap_positions(item, other)
+    record_event(
+        actor=actor,
+        action=f"{kind}.moved",
+        object_type=kind,
+        object_id=item.id,
+        before={"position": before},
+        after={"position": item.position, "swapped_with": other.id},
+        now=now,
+    )
+    return True
+
+
 @operation
 def move_stage(stage: Stage, *, actor: User, offset: int, now: dt.datetime) -> bool:
     """Move a stage one place earlier (offset -1) or later (+1). Returns False at either end.
@@ -1033,23 +1056,7 @@ def move_stage(stage: Stage, *, actor: User, offset: int, now: dt.datetime) -> b
     Side effects: audit ``stage.moved``.
     """
     _managed(actor, stage.call.programme)
-    if offset not in (-1, 1):
-        raise DomainError("A stage moves one place up or down.")
-    other = _neighbour(stage.call.stages, stage, offset)
-    if other is None:
-        return False
-    before = stage.position
-    _swap_positions(stage, other)
-    record_event(
-        actor=actor,
-        action="stage.moved",
-        object_type="stage",
-        object_id=stage.id,
-        before={"position": before},
-        after={"position": stage.position, "swapped_with": other.id},
-        now=now,
-    )
-    return True
+    return _move(stage, stage.call.stages, kind="stage", actor=actor, offset=offset, now=now)
 
 
 # --- criteria ----------------------------------------------------------------------------------
@@ -1272,23 +1279,9 @@ def move_criterion(criterion: Criterion, *, actor: User, offset: int, now: dt.da
     Side effects: audit ``criterion.moved``.
     """
     _managed(actor, criterion.stage.call.programme)
-    if offset not in (-1, 1):
-        raise DomainError("A criterion moves one place up or down.")
-    other = _neighbour(criterion.stage.criteria, criterion, offset)
-    if other is None:
-        return False
-    before = criterion.position
-    _swap_positions(criterion, other)
-    record_event(
-        actor=actor,
-        action="criterion.moved",
-        object_type="criterion",
-        object_id=criterion.id,
-        before={"position": before},
-        after={"position": criterion.position, "swapped_with": other.id},
-        now=now,
+    return _move(
+        criterion, criterion.stage.criteria, kind="criterion", actor=actor, offset=offset, now=now
     )
-    return True
 
 
 @operation

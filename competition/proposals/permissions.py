@@ -4,13 +4,14 @@ reason, which pages show and operations put into their refusals."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from competition.accounts.models import Role, User
 from competition.extensions import db
-from competition.programmes.models import Call, ProgrammeOfficer, Stage
+from competition.permissions import ALLOWED, Decision
+from competition.programmes import permissions as programme_permissions
+from competition.programmes.models import Call, Stage
 from competition.proposals.models import (
     ContributorRole,
     DeadlineExtension,
@@ -33,28 +34,9 @@ DECIDED_STATES = frozenset(
 EDITABLE_STATES = frozenset({ProposalState.DRAFT, ProposalState.SUBMITTED, ProposalState.ADVANCED})
 
 
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: str = ""
-
-    def __bool__(self) -> bool:
-        return self.allowed
-
-
-ALLOWED = Decision(True)
-
-
 def runs_programme(user: User, call: Call) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(ProgrammeOfficer.id).where(
-                ProgrammeOfficer.user_id == user.id,
-                ProgrammeOfficer.programme_id == call.programme_id,
-            )
-        )
-        is not None
-    )
+    """Whether ``user`` is an officer of the programme the call belongs to."""
+    return programme_permissions.runs_programme(user, call.programme_id)
 
 
 def contributor_role(user: User, proposal: Proposal) -> ContributorRole | None:
