@@ -96,11 +96,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _import_models() -> None:
     """Every model module, so that metadata (and Alembic) sees every table."""
     import competition.accounts.models  # noqa: F401
+    import competition.assignment.models  # noqa: F401
     import competition.audit.models  # noqa: F401
     import competition.notifications.models  # noqa: F401
     import competition.organisations.models  # noqa: F401
     import competition.programmes.models  # noqa: F401
     import competition.proposals.models  # noqa: F401
+    import competition.reviews.models  # noqa: F401
     import competition.screening.models  # noqa: F401
 
 

@@ -90,6 +90,8 @@ class Call(db.Model):
     funding_rates: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
     # Federal state codes a consortium must be based in; empty means nationwide.
     region_scope: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    # Jurors see the other reviews of a proposal only after submitting their own.
+    reviews_hidden_until_own: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
@@ -133,6 +135,10 @@ class Stage(db.Model):
     reviewers_per_proposal: Mapped[int] = mapped_column(default=3)
     max_load_per_juror: Mapped[int] = mapped_column(default=10)
     selection_target: Mapped[int | None]
+    bidding_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When reviews are due; reminders count back from it.
+    reviews_due_at: Mapped[dt.datetime | None]
+    min_comment_chars: Mapped[int] = mapped_column(default=200, server_default="200")
 
     call: Mapped[Call] = relationship(back_populates="stages")
     criteria: Mapped[list[Criterion]] = relationship(
