@@ -1,0 +1,85 @@
+"""What a juror may see. A juror sees a call's proposals only after accepting the jury place and
+declaring conflicts; never a proposal they have a conflict with; the full content only of
+proposals assigned to them and released."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from competition.accounts.models import Role, User
+from competition.assignment.models import (
+    Assignment,
+    Conflict,
+    JuryMembership,
+    MembershipState,
+)
+from competition.extensions import db
+from competition.permissions import ALLOWED, Decision
+from competition.programmes.models import Call
+from competition.proposals.models import Proposal
+
+
+def membership(user: User, call: Call) -> JuryMembership | None:
+    return db.session.scalar(
+        sa.select(JuryMembership).where(
+            JuryMembership.user_id == user.id, JuryMembership.call_id == call.id
+        )
+    )
+
+
+def has_conflict(user: User, proposal: Proposal) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(Conflict.id)
+            .where(Conflict.user_id == user.id, Conflict.proposal_id == proposal.id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def conflicted_proposal_ids(user: User) -> sa.Select[tuple[int]]:
+    """For ``WHERE proposal_id NOT IN (...)`` in every list a juror sees."""
+    return sa.select(Conflict.proposal_id).where(Conflict.user_id == user.id)
+
+
+def can_see_call_as_juror(user: User, call: Call) -> Decision:
+    if not user.has_role(Role.JUROR):
+        return Decision(False, "Only jurors take part in the jury.")
+    place = membership(user, call)
+    if place is None or place.state != MembershipState.ACCEPTED:
+        return Decision(False, "You are not on this call's jury.")
+    if place.conflicts_declared_at is None:
+        return Decision(False, "Declare your conflicts of interest first.")
+    return ALLOWED
+
+
+def can_bid_on(user: User, proposal: Proposal) -> Decision:
+    """Titles and abstracts, for bidding and declaring conflicts."""
+    decision = can_see_call_as_juror(user, proposal.call)
+    if not decision:
+        return decision
+    if has_conflict(user, proposal):
+        return Decision(False, "You have a conflict of interest with this proposal.")
+    return ALLOWED
+
+
+def released_assignment(user: User, proposal: Proposal) -> Assignment | None:
+    return db.session.scalar(
+        sa.select(Assignment).where(
+            Assignment.user_id == user.id,
+            Assignment.proposal_id == proposal.id,
+            Assignment.released_at.is_not(None),
+            Assignment.declined_at.is_(None),
+        )
+    )
+
+
+def can_review(user: User, proposal: Proposal) -> Decision:
+    """The full proposal and its documents: assigned, released, and still no conflict."""
+    decision = can_bid_on(user, proposal)
+    if not decision:
+        return decision
+    if released_assignment(user, proposal) is None:
+        return Decision(False, "This proposal is not assigned to you.")
+    return ALLOWED
