@@ -43,6 +43,7 @@ def celery_init_app(app: Flask) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "notifications-sweep": {"task": "notifications.sweep", "schedule": 60.0},
+            "reviews-send-reminders": {"task": "reviews.send_reminders", "schedule": 900.0},
         },
         timezone="UTC",
     )

@@ -125,11 +125,13 @@ def linkify(text: str | None) -> Markup:
 def init_app(app: Flask) -> None:
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
+    from competition.assignment.views import bp as jury_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
     from competition.notifications.views import bp as notifications_bp
     from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
+    from competition.reviews.views import bp as reviews_bp
     from competition.screening.views import bp as screening_bp
 
     login_manager.user_loader(load_user)
@@ -143,6 +145,8 @@ def init_app(app: Flask) -> None:
         proposals_bp,
         notifications_bp,
         screening_bp,
+        jury_bp,
+        reviews_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

@@ -170,3 +170,21 @@ class Assignment(db.Model):
     released_at: Mapped[dt.datetime | None]
     declined_at: Mapped[dt.datetime | None]
     decline_reason: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class ExclusionRequest(db.Model):
+    """A consortium's request to exclude someone who has no account yet. When an account with
+    this address joins the call's jury, the request becomes a Conflict(source=applicant) and the
+    row is deleted; requests naming an existing account become conflicts at once."""
+
+    __tablename__ = "exclusion_requests"
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime]

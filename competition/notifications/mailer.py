@@ -23,6 +23,8 @@ SUBJECTS = {
     "proposals/next_stage": "Your proposal advances: you are invited to the next stage",
     "proposals/contributor_invitation": "You are invited to work on a proposal",
     "screening/ineligible": "Your proposal did not pass the eligibility check",
+    "reviews/reminder": "Reminder: your review is due",
+    "jury/invitation": "You are invited to a competition jury",
 }
 
 

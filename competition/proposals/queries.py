@@ -15,6 +15,7 @@ from competition.organisations.models import FederalState, Organisation
 from competition.programmes.models import Call, CallState, Stage, Topic
 from competition.programmes.queries import programme_ids_run_by
 from competition.proposals.models import (
+    Attachment,
     ConsortiumMember,
     ContributorRole,
     DeadlineExtension,
@@ -216,3 +217,34 @@ def list_extensions(proposal: Proposal) -> list[DeadlineExtension]:
 
 def list_topics() -> list[Topic]:
     return list(db.session.scalars(sa.select(Topic).order_by(Topic.name)))
+
+
+def is_submitted_attachment(attachment: Attachment) -> bool:
+    """Whether some submitted version of its stage submission froze this attachment."""
+    contents = db.session.scalars(
+        sa.select(SubmissionVersion.content).where(
+            SubmissionVersion.submission_id == attachment.submission_id
+        )
+    )
+    return any(
+        entry.get("attachment_id") == attachment.id
+        for content in contents
+        for entry in content.get("attachments", ())
+    )
+
+
+def assigned_for_stage(user: User, proposal: Proposal, stage_id: int) -> bool:
+    from competition.assignment.models import Assignment
+
+    return (
+        db.session.scalar(
+            sa.select(Assignment.id).where(
+                Assignment.user_id == user.id,
+                Assignment.proposal_id == proposal.id,
+                Assignment.stage_id == stage_id,
+                Assignment.released_at.is_not(None),
+                Assignment.declined_at.is_(None),
+            )
+        )
+        is not None
+    )

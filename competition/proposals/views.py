@@ -27,6 +27,7 @@ from competition.access import public, roles_required, signed_in
 from competition.accounts import pending
 from competition.accounts.models import Role
 from competition.accounts.tokens import Purpose, TokenError, read_token
+from competition.assignment.permissions import can_review
 from competition.core import rules
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
@@ -485,7 +486,13 @@ def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
     if attachment is None:
         abort(404)
     proposal = attachment.submission.proposal
-    if not permissions.can_view_proposal(current_user, proposal):
+    allowed = permissions.can_view_proposal(current_user, proposal) or (
+        # Jurors get what was submitted for the stage they review, never a draft.
+        can_review(current_user, proposal)
+        and queries.is_submitted_attachment(attachment)
+        and queries.assigned_for_stage(current_user, proposal, attachment.submission.stage_id)
+    )
+    if not allowed:
         abort(404)
     response = Response(storage.read(attachment.storage_key), mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'attachment; filename="{}"'.format(

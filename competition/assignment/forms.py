@@ -1,0 +1,156 @@
+"""Jury forms: shape only. Reasons being required, organisations existing, loads in range and
+who may do what are the operations' rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from competition.assignment.models import BidLevel
+
+BID_LABELS = {
+    BidLevel.EAGER: "Eager",
+    BidLevel.WILLING: "Willing",
+    BidLevel.NEUTRAL: "Neutral",
+    BidLevel.NOT_WILLING: "Not willing",
+}
+
+
+def _optional_int(value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    return int(value)  # type: ignore[call-overload]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ButtonForm(FlaskForm):
+    """A button that only carries the CSRF token."""
+
+
+class RespondForm(FlaskForm):
+    answer = HiddenField(validators=[AnyOf(["accept", "decline"], "Accept or decline.")])
+
+
+class ProfileForm(FlaskForm):
+    affiliation_id = SelectField(
+        "Your current organisation", coerce=_optional_int, validate_choice=False
+    )
+    former_organisation_ids = SelectMultipleField(
+        "Organisations you worked for in the last three years",
+        coerce=int,
+        validate_choice=False,
+    )
+    topic_ids = MultiCheckboxField("Your expertise", coerce=int, validate_choice=False)
+    max_load = IntegerField("The most proposals you will review", validators=[Optional()])
+    expertise_text = TextAreaField("Your expertise in your own words")
+
+
+def declaration_form(proposal_ids: Iterable[int]) -> FlaskForm:
+    """A tick box and a reason for each proposal the juror can still declare a conflict with."""
+
+    class DeclarationForm(FlaskForm):
+        pass
+
+    for proposal_id in proposal_ids:
+        setattr(
+            DeclarationForm,
+            f"conflict_{proposal_id}",
+            BooleanField("I have a conflict of interest with this proposal"),
+        )
+        setattr(DeclarationForm, f"reason_{proposal_id}", TextAreaField("Reason"))
+    return DeclarationForm()
+
+
+def declared(form: FlaskForm, proposal_ids: Iterable[int]) -> dict[int, str]:
+    """The ticked proposals with their reasons."""
+    return {
+        proposal_id: form[f"reason_{proposal_id}"].data or ""
+        for proposal_id in proposal_ids
+        if form[f"conflict_{proposal_id}"].data
+    }
+
+
+_BID_FIELD = re.compile(r"^bid_(\d+)$")
+
+
+class BidsForm(FlaskForm):
+    """The bidding page's form: a select ``bid_<proposal id>`` per proposal on the page."""
+
+    q = HiddenField()
+    page = HiddenField()
+
+    def chosen(
+        self, formdata: Iterable[tuple[str, str]]
+    ) -> tuple[dict[int, BidLevel], set[int], bool]:
+        """The levels chosen by proposal id, every proposal id the form names, and whether every
+        value was a known level."""
+        levels: dict[int, BidLevel] = {}
+        mentioned: set[int] = set()
+        valid = True
+        for name, value in formdata:
+            match = _BID_FIELD.match(name)
+            if not match:
+                continue
+            mentioned.add(int(match.group(1)))
+            if value == "":
+                continue
+            try:
+                levels[int(match.group(1))] = BidLevel(value)
+            except ValueError:
+                valid = False
+        return levels, mentioned, valid
+
+
+# No Email() validator on these two: it refuses reserved domains such as the demo accounts'
+# demo.test, and a juror's stored address must always be usable. The operations check the shape.
+
+
+class InviteJurorForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=200)])
+    email = EmailField(
+        "E-mail address",
+        validators=[DataRequired("Enter the juror's e-mail address."), Length(max=254)],
+    )
+
+
+class OfficerConflictForm(FlaskForm):
+    juror_id = SelectField("Juror", coerce=_optional_int, validate_choice=False)
+    proposal_id = SelectField("Proposal", coerce=_optional_int, validate_choice=False)
+    reason = TextAreaField("Reason")
+
+
+class RemoveConflictForm(FlaskForm):
+    reason = StringField("Why remove it")
+
+
+class ExclusionForm(FlaskForm):
+    juror_email = EmailField(
+        "Their e-mail address",
+        validators=[DataRequired("Enter the person's e-mail address."), Length(max=254)],
+    )
+    reason = TextAreaField("Reason")
+
+
+def bid_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "No bid")] + [
+        SelectChoice(level.value, label) for level, label in BID_LABELS.items()
+    ]

@@ -1,0 +1,478 @@
+"""The jury pages: a juror's calls, invitation answers, profile, conflict declaration and bidding;
+the officers' jury page of a call; the consortium's requests to exclude a juror.
+
+A juror who is not on a call's jury, or has a conflict with a proposal, gets 404 for it: the same
+answer as for something that does not exist. Views are thin: load (404), check, validate the
+form, call one operation, flash, redirect; domain errors come back at the fields with 422.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from competition.access import roles_required
+from competition.accounts.models import Role, User
+from competition.assignment import operations as ops
+from competition.assignment import queries
+from competition.assignment.forms import (
+    BID_LABELS,
+    BidsForm,
+    ButtonForm,
+    ExclusionForm,
+    InviteJurorForm,
+    OfficerConflictForm,
+    ProfileForm,
+    RemoveConflictForm,
+    RespondForm,
+    bid_choices,
+    declaration_form,
+    declared,
+)
+from competition.assignment.jury_permissions import can_manage_jury, can_request_exclusion
+from competition.assignment.models import ConflictSource, MembershipState
+from competition.assignment.permissions import can_bid_on, can_see_call_as_juror
+from competition.errors import DomainError, PermissionDenied
+from competition.extensions import db
+from competition.forms import show_errors
+from competition.programmes.models import Call, Stage
+from competition.proposals.models import Proposal
+from competition.proposals.permissions import is_contributor
+
+bp = Blueprint("jury", __name__)
+
+SOURCE_LABELS = {
+    ConflictSource.AUTOMATIC: "Automatic",
+    ConflictSource.DECLARED: "Declared by the juror",
+    ConflictSource.OFFICER: "Set by an officer",
+    ConflictSource.APPLICANT: "Asked by the consortium",
+}
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+# --- loading with the object checks ------------------------------------------------------------
+
+
+def _juror_call(call_id: int) -> Call:
+    """A call on whose jury the juror has accepted a place; 404 for any other."""
+    call = queries.find_call(call_id)
+    place = queries.find_membership(_me(), call_id) if call is not None else None
+    if call is None or place is None or place.state != MembershipState.ACCEPTED:
+        abort(404)
+    return call
+
+
+def _officer_call(call_id: int) -> Call:
+    call = queries.find_call(call_id)
+    # Another programme's calls look the same as missing ones.
+    if call is None or not can_manage_jury(_me(), call):
+        abort(404)
+    return call
+
+
+# --- the juror's pages -------------------------------------------------------------------------
+
+
+@bp.route("/jury")
+@roles_required(Role.JUROR)
+def list_calls():  # type: ignore[no-untyped-def]
+    me = _me()
+    return render_template(
+        "jury/calls.html",
+        entries=queries.list_juror_calls(me),
+        profile=queries.find_profile(me),
+        respond=RespondForm(),
+    )
+
+
+@bp.route("/jury/calls/<int:call_id>/respond", methods=["POST"])
+@roles_required(Role.JUROR)
+def respond_to_invitation(call_id: int):  # type: ignore[no-untyped-def]
+    place = queries.find_membership(_me(), call_id)
+    if place is None:
+        abort(404)
+    form = RespondForm()
+    if not form.validate_on_submit():
+        flash("Accept or decline the invitation.", "error")
+        return redirect(url_for("jury.list_calls")), 303
+    accept = form.answer.data == "accept"
+    try:
+        ops.respond_to_jury_invitation(place, actor=_me(), accept=accept, now=g.now)
+    except DomainError as error:
+        flash(str(error), "error")
+        return redirect(url_for("jury.list_calls")), 303
+    if accept:
+        flash(
+            "Thank you for joining the jury. Check your profile, then declare your conflicts of "
+            "interest: the call's proposals open after that.",
+            "success",
+        )
+        return redirect(url_for("jury.declare_conflicts", call_id=call_id))
+    flash("You declined the invitation.", "success")
+    return redirect(url_for("jury.list_calls"))
+
+
+def _profile_form(form: ProfileForm | None = None) -> ProfileForm:
+    me = _me()
+    if form is None:
+        profile = queries.find_profile(me)
+        data = (
+            {
+                "affiliation_id": profile.affiliation_id,
+                "former_organisation_ids": list(profile.former_organisation_ids or []),
+                "topic_ids": [topic.id for topic in profile.topics],
+                "max_load": profile.max_load,
+                "expertise_text": profile.expertise_text,
+            }
+            if profile is not None
+            else {"affiliation_id": me.organisation_id}
+        )
+        form = ProfileForm(data=data)
+    organisations = queries.list_organisations()
+    form.affiliation_id.choices = [("", "Choose…")] + [(o.id, o.name) for o in organisations]
+    form.former_organisation_ids.choices = [(o.id, o.name) for o in organisations]
+    form.topic_ids.choices = [(t.id, t.name) for t in queries.list_topics()]
+    return form
+
+
+@bp.route("/jury/profile", methods=["GET", "POST"])
+@roles_required(Role.JUROR)
+def edit_profile():  # type: ignore[no-untyped-def]
+    form = ProfileForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ops.update_juror_profile(
+                _me(),
+                actor=_me(),
+                affiliation_id=form.affiliation_id.data,
+                former_organisation_ids=form.former_organisation_ids.data or [],
+                topic_ids=form.topic_ids.data or [],
+                max_load=form.max_load.data,
+                expertise_text=form.expertise_text.data or "",
+                now=g.now,
+            )
+        except DomainError as error:
+            show_errors(form, error)
+            status = 422
+        else:
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("jury.list_calls"))
+    elif request.method == "POST":
+        status = 422
+    form = _profile_form(form if request.method == "POST" else None)
+    return render_template("jury/profile.html", form=form), status
+
+
+@bp.route("/jury/calls/<int:call_id>/conflicts", methods=["GET", "POST"])
+@roles_required(Role.JUROR)
+def declare_conflicts(call_id: int):  # type: ignore[no-untyped-def]
+    call = _juror_call(call_id)
+    me = _me()
+    rows = queries.list_proposals_for_conflict_declaration(me, call)
+    open_ids = [row.proposal.id for row in rows if not row.conflicts]
+    form = declaration_form(open_ids)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ops.declare_conflicts(
+                call, actor=me, proposal_ids_with_reasons=declared(form, open_ids), now=g.now
+            )
+        except DomainError as error:
+            show_errors(form, error)
+            status = 422
+            # The failed operation rolled back; show the page as it is now.
+            call = _juror_call(call_id)
+            rows = queries.list_proposals_for_conflict_declaration(me, call)
+        else:
+            flash("Your declaration is recorded. The call's proposals are open to you.", "success")
+            return redirect(url_for("jury.list_calls"))
+    elif request.method == "POST":
+        status = 422
+    place = queries.find_membership(me, call_id)
+    return render_template(
+        "jury/conflicts.html",
+        call=call,
+        rows=rows,
+        form=form,
+        place=place,
+        source_labels=SOURCE_LABELS,
+    ), status
+
+
+def _bidding(call_id: int, stage_id: int) -> tuple[Call, Stage]:
+    call = _juror_call(call_id)
+    stage = queries.find_stage(call, stage_id)
+    if stage is None or not stage.bidding_enabled:
+        abort(404)
+    return call, stage
+
+
+def _declare_first(call: Call):  # type: ignore[no-untyped-def]
+    flash("Declare your conflicts of interest first; then the call's proposals open.", "info")
+    return redirect(url_for("jury.declare_conflicts", call_id=call.id))
+
+
+@bp.route("/jury/calls/<int:call_id>/stages/<int:stage_id>/bids")
+@roles_required(Role.JUROR)
+def list_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    call, stage = _bidding(call_id, stage_id)
+    me = _me()
+    if not can_see_call_as_juror(me, call):
+        return _declare_first(call)
+    q = request.args.get("q", "").strip()[:100]
+    page = max(1, request.args.get("page", 1, type=int))
+    return _bids_page(call, stage, q=q, page=page, form=BidsForm(data={"q": q, "page": page}))
+
+
+def _bids_page(call: Call, stage: Stage, *, q: str, page: int, form: BidsForm, status: int = 200):  # type: ignore[no-untyped-def]
+    listing = queries.list_proposals_for_juror(_me(), call, q=q, page=page, stage=stage)
+    return render_template(
+        "jury/bids.html",
+        call=call,
+        stage=stage,
+        listing=listing,
+        q=q,
+        form=form,
+        choices=bid_choices(),
+        bid_labels=BID_LABELS,
+    ), status
+
+
+@bp.route("/jury/calls/<int:call_id>/stages/<int:stage_id>/bids", methods=["POST"])
+@roles_required(Role.JUROR)
+def save_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    call, stage = _bidding(call_id, stage_id)
+    me = _me()
+    if not can_see_call_as_juror(me, call):
+        return _declare_first(call)
+    form = BidsForm()
+    q = (form.q.data or "").strip()[:100]
+    page = int(form.page.data) if (form.page.data or "").isdigit() else 1
+    if not form.validate_on_submit():
+        return _bids_page(call, stage, q=q, page=page, form=form, status=422)
+    levels, mentioned, valid = form.chosen(request.form.items())
+    for proposal_id in mentioned:
+        proposal = queries.find_proposal(proposal_id)
+        # A proposal the juror may not see is answered like one that does not exist.
+        if (
+            proposal is None
+            or proposal.call_id != call.id
+            or not can_bid_on(me, proposal)
+            or queries.organisation_conflict(me, proposal)
+            or not queries.is_biddable(proposal, stage)
+        ):
+            abort(404)
+    if not valid:
+        form.form_errors.append("Choose one of the bid levels for each proposal.")
+        return _bids_page(call, stage, q=q, page=page, form=form, status=422)
+    try:
+        saved = ops.save_bids(stage, actor=me, levels=levels, now=g.now)
+    except DomainError as error:
+        db.session.rollback()
+        show_errors(form, error)
+        return _bids_page(call, stage, q=q, page=page, form=form, status=422)
+    flash(f"Saved {saved} bid{'' if saved == 1 else 's'}.", "success")
+    return redirect(
+        url_for(
+            "jury.list_bids",
+            call_id=call.id,
+            stage_id=stage.id,
+            q=q or None,
+            page=page if page > 1 else None,
+        )
+    )
+
+
+# --- the officers' jury page -------------------------------------------------------------------
+
+
+def _jury_page(call: Call, *, status: int = 200, forms: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
+    forms = dict(forms or {})
+    overview = queries.jury_overview(call)
+    conflict_form = forms.get("conflict") or OfficerConflictForm(prefix="conflict")
+    conflict_form.juror_id.choices = [("", "Choose…")] + [
+        (row.user.id, f"{row.user.name} ({row.user.email})") for row in overview.jurors
+    ]
+    conflict_form.proposal_id.choices = [("", "Choose…")] + [
+        (p.id, f"{p.reference} {p.acronym}: {p.title}") for p in overview.proposals
+    ]
+    remove_forms = {
+        row.conflict.id: RemoveConflictForm(prefix=f"remove-{row.conflict.id}", formdata=None)
+        for row in overview.conflicts
+    }
+    posted = forms.get("remove")
+    if posted is not None:
+        remove_forms[posted[0]] = posted[1]
+    return render_template(
+        "jury/overview.html",
+        call=call,
+        overview=overview,
+        invite_form=forms.get("invite") or InviteJurorForm(prefix="invite"),
+        conflict_form=conflict_form,
+        remove_forms=remove_forms,
+        button=ButtonForm(),
+        source_labels=SOURCE_LABELS,
+        sources=list(ConflictSource),
+        states=list(MembershipState),
+    ), status
+
+
+@bp.route("/calls/<int:call_id>/jury")
+@roles_required(Role.OFFICER)
+def show_jury(call_id: int):  # type: ignore[no-untyped-def]
+    return _jury_page(_officer_call(call_id))
+
+
+def _refused(error: PermissionDenied, call: Call):  # type: ignore[no-untyped-def]
+    flash(str(error), "error")
+    return redirect(url_for("jury.show_jury", call_id=call.id)), 303
+
+
+@bp.route("/calls/<int:call_id>/jury", methods=["POST"])
+@roles_required(Role.OFFICER)
+def invite_juror(call_id: int):  # type: ignore[no-untyped-def]
+    call = _officer_call(call_id)
+    form = InviteJurorForm(prefix="invite")
+    if form.validate_on_submit():
+        try:
+            ops.invite_juror_to_call(
+                call, actor=_me(), email=form.email.data, name=form.name.data or "", now=g.now
+            )
+        except PermissionDenied as denied:
+            return _refused(denied, call)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(f"{form.email.data.strip().lower()} is invited to the jury.", "success")
+            return redirect(url_for("jury.show_jury", call_id=call.id))
+    db.session.rollback()
+    return _jury_page(_officer_call(call_id), status=422, forms={"invite": form})
+
+
+@bp.route("/calls/<int:call_id>/jury/conflicts", methods=["POST"])
+@roles_required(Role.OFFICER)
+def add_conflict(call_id: int):  # type: ignore[no-untyped-def]
+    call = _officer_call(call_id)
+    form = OfficerConflictForm(prefix="conflict")
+    if form.validate_on_submit():
+        errors: dict[str, list[str]] = {}
+        proposal = queries.find_proposal(form.proposal_id.data) if form.proposal_id.data else None
+        juror = queries.find_user(form.juror_id.data) if form.juror_id.data else None
+        if proposal is None or proposal.call_id != call.id:
+            errors["proposal_id"] = ["Choose a proposal of this call."]
+        if juror is None:
+            errors["juror_id"] = ["Choose a member of this call's jury."]
+        try:
+            if errors:
+                raise DomainError(errors)
+            assert proposal is not None and juror is not None
+            ops.add_officer_conflict(
+                proposal, actor=_me(), juror=juror, reason=form.reason.data or "", now=g.now
+            )
+        except PermissionDenied as denied:
+            return _refused(denied, call)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(f"The conflict of {juror.name} with {proposal.reference} is recorded.", "success")
+            return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
+    db.session.rollback()
+    return _jury_page(_officer_call(call_id), status=422, forms={"conflict": form})
+
+
+@bp.route("/calls/<int:call_id>/jury/conflicts/<int:conflict_id>/remove", methods=["POST"])
+@roles_required(Role.OFFICER)
+def remove_conflict(call_id: int, conflict_id: int):  # type: ignore[no-untyped-def]
+    call = _officer_call(call_id)
+    conflict = queries.find_conflict(conflict_id)
+    proposal = queries.find_proposal(conflict.proposal_id) if conflict is not None else None
+    if conflict is None or proposal is None or proposal.call_id != call.id:
+        abort(404)
+    form = RemoveConflictForm(prefix=f"remove-{conflict.id}")
+    if form.validate_on_submit():
+        try:
+            ops.remove_conflict(conflict, actor=_me(), reason=form.reason.data or "", now=g.now)
+        except PermissionDenied as denied:
+            return _refused(denied, call)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(f"The conflict with {proposal.reference} is removed.", "success")
+            return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
+    db.session.rollback()
+    return _jury_page(_officer_call(call_id), status=422, forms={"remove": (conflict_id, form)})
+
+
+@bp.route("/calls/<int:call_id>/jury/conflicts/refresh", methods=["POST"])
+@roles_required(Role.OFFICER)
+def refresh_conflicts(call_id: int):  # type: ignore[no-untyped-def]
+    call = _officer_call(call_id)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    added, removed = ops.refresh_automatic_conflicts(call, now=g.now)
+    flash(f"Automatic conflicts brought up to date: {added} added, {removed} removed.", "success")
+    return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
+
+
+# --- the consortium's requests to exclude a juror ----------------------------------------------
+
+
+def _applicant_proposal(proposal_id: int) -> Proposal:
+    proposal = queries.find_proposal(proposal_id)
+    # Not found and not allowed look the same: nobody learns which proposals exist.
+    if proposal is None or not is_contributor(_me(), proposal):
+        abort(404)
+    return proposal
+
+
+def _exclusions_page(proposal: Proposal, form: ExclusionForm, *, status: int = 200):  # type: ignore[no-untyped-def]
+    return render_template(
+        "jury/exclusions.html",
+        proposal=proposal,
+        entries=queries.list_exclusions(proposal),
+        form=form,
+        can_request=can_request_exclusion(_me(), proposal),
+    ), status
+
+
+@bp.route("/proposals/<int:proposal_id>/exclusions")
+@roles_required(Role.APPLICANT)
+def list_exclusions(proposal_id: int):  # type: ignore[no-untyped-def]
+    return _exclusions_page(_applicant_proposal(proposal_id), ExclusionForm())
+
+
+@bp.route("/proposals/<int:proposal_id>/exclusions", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def request_exclusion(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _applicant_proposal(proposal_id)
+    form = ExclusionForm()
+    if form.validate_on_submit():
+        try:
+            ops.request_exclusion(
+                proposal,
+                actor=_me(),
+                juror_email=form.juror_email.data,
+                reason=form.reason.data or "",
+                now=g.now,
+            )
+        except PermissionDenied as denied:
+            flash(str(denied), "error")
+            return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id)), 303
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(
+                f"Noted: {form.juror_email.data.strip().lower()} will not review this proposal. "
+                "The person is not told.",
+                "success",
+            )
+            return redirect(
+                url_for("proposals.edit_proposal", proposal_id=proposal.id, _anchor="exclusions")
+            )
+    db.session.rollback()
+    return _exclusions_page(_applicant_proposal(proposal_id), form, status=422)

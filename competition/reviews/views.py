@@ -1,0 +1,283 @@
+"""Reviews: the juror's dashboard, the review page of one assignment (the frozen proposal beside
+the review form, saved as it is typed), and the officers' progress view of a stage.
+
+A juror asking for an assignment that is not theirs, or one of a proposal they have a conflict
+with, gets 404: nobody learns which assignments exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from competition.access import roles_required
+from competition.accounts import pending
+from competition.accounts.models import Role
+from competition.assignment.models import Assignment
+from competition.core import scoring
+from competition.core.rules import format_berlin
+from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.extensions import db
+from competition.programmes.models import Stage
+from competition.proposals.models import Proposal
+from competition.reviews import operations as ops
+from competition.reviews import permissions, queries
+from competition.reviews.forms import ReviewForm
+from competition.reviews.models import Review
+
+bp = Blueprint("reviews", __name__)
+
+
+def _me():  # type: ignore[no-untyped-def]
+    return current_user._get_current_object()
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+# --- the juror's dashboard ------------------------------------------------------------------------
+
+
+@bp.route("/reviews")
+@roles_required(Role.JUROR)
+def list_assignments():  # type: ignore[no-untyped-def]
+    return render_template(
+        "reviews/dashboard.html",
+        dashboard=queries.list_juror_assignments(_me()),
+        status_labels=queries.STATUS_LABELS,
+    )
+
+
+# --- one review ----------------------------------------------------------------------------------
+
+
+def _load(assignment_id: int) -> tuple[Assignment, Proposal, Stage]:
+    assignment = queries.find_assignment(assignment_id)
+    if assignment is None:
+        abort(404)
+    proposal = queries.find_proposal(assignment.proposal_id)
+    stage = queries.find_stage(assignment.stage_id)
+    # Someone else's assignment, a conflict, a declined or unreleased one: as if missing.
+    if (
+        proposal is None
+        or stage is None
+        or not permissions.can_open_review(_me(), assignment, proposal)
+    ):
+        abort(404)
+    return assignment, proposal, stage
+
+
+def _saved_values(review: Review | None) -> dict[str, Any]:
+    if review is None:
+        return {"scores": {}, "comment_for_applicant": "", "comment_for_jury": "", "confidence": ""}
+    return {
+        "scores": dict(review.scores or {}),
+        "comment_for_applicant": review.comment_for_applicant,
+        "comment_for_jury": review.comment_for_jury,
+        "confidence": str(review.confidence or ""),
+    }
+
+
+def _typed_values(stage: Stage, fields: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "scores": {str(c.id): fields.get(ops.score_field(str(c.id)), "") for c in stage.criteria},
+        "comment_for_applicant": fields.get("comment_for_applicant", ""),
+        "comment_for_jury": fields.get("comment_for_jury", ""),
+        "confidence": fields.get("confidence", ""),
+    }
+
+
+def _review_page(
+    assignment: Assignment,
+    proposal: Proposal,
+    stage: Stage,
+    *,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    typed: dict[str, Any] | None = None,
+    kept: bool = False,
+):  # type: ignore[no-untyped-def]
+    me = _me()
+    review = queries.find_review(assignment)
+    values = typed if typed is not None else _saved_values(review)
+    rules = queries.scoring_criteria(stage)
+    criteria = []
+    for criterion, rule in zip(stage.criteria, rules, strict=True):
+        chosen = str(values["scores"].get(rule.key, "") or "")
+        options = [scoring.plain(v) for v in scoring.allowed_values(rule)]
+        parsed = scoring.parse_score(chosen)
+        chosen = scoring.plain(parsed) if parsed is not None else chosen
+        criteria.append(
+            {
+                "criterion": criterion,
+                "field": ops.score_field(rule.key),
+                "options": options,
+                "chosen": chosen,
+                # A saved value the scale no longer offers stays visible instead of vanishing.
+                "off_scale": bool(chosen) and chosen not in options,
+                "scale": scoring.scale_words(rule),
+                "weight": scoring.plain(rule.weight),
+            }
+        )
+    version = queries.find_latest_version(proposal.id, stage.id)
+    total = None
+    if review is not None and not scoring.validate_scores(review.scores or {}, rules):
+        total = scoring.plain(scoring.weighted_total(review.scores, rules))
+    own_submitted = review is not None and review.submitted_at is not None
+    errors = errors or {}
+    return (
+        render_template(
+            "reviews/review.html",
+            assignment=assignment,
+            proposal=proposal,
+            stage=stage,
+            call=stage.call,
+            frozen=queries.frozen_proposal(version, stage) if version is not None else None,
+            review=review,
+            review_status=queries.review_status(review),
+            status_labels=queries.STATUS_LABELS,
+            criteria=criteria,
+            values=values,
+            total=total,
+            errors=errors,
+            can_write=permissions.can_write_review(me, assignment, proposal, stage, now=g.now),
+            form=ReviewForm(),
+            base_revision=review.revision if review is not None else 0,
+            other_reviews=queries.list_other_reviews(
+                assignment, proposal, stage, viewer=me, own=review
+            ),
+            others_visible=permissions.can_see_other_reviews(
+                me, assignment, proposal, own_submitted=own_submitted
+            ),
+            confidence_levels=list(ops.CONFIDENCE_LEVELS),
+            kept=kept,
+        ),
+        status,
+    )
+
+
+@bp.route("/reviews/assignments/<int:assignment_id>", methods=["GET", "POST"])
+@roles_required(Role.JUROR)
+def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
+    """The review page. A POST saves what was typed (the autosave script asks for JSON) and,
+    for the Submit button, then submits: a refused submission keeps the saved draft."""
+    assignment, proposal, stage = _load(assignment_id)
+    if request.method == "GET":
+        # A form posted after the session had ended was kept; it is shown again after login.
+        kept = pending.take(request.path, user_id=_me().id, now=g.now).get(request.path)
+        if kept:
+            typed = _typed_values(stage, kept)
+            return _review_page(assignment, proposal, stage, typed=typed, kept=True)
+        return _review_page(assignment, proposal, stage)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        if _wants_json():
+            return {"error": "The form is incomplete. Reload the page."}, 400
+        abort(400)
+    me = _me()
+    typed = _typed_values(stage, request.form)
+    try:
+        saved = ops.save_review_draft(
+            assignment,
+            actor=me,
+            scores={
+                str(c.id): request.form[ops.score_field(str(c.id))]
+                for c in stage.criteria
+                if ops.score_field(str(c.id)) in request.form
+            },
+            comment_for_applicant=form.comment_for_applicant.data or "",
+            comment_for_jury=form.comment_for_jury.data or "",
+            confidence=form.confidence.data or None,
+            base_revision=int(form.base_revision.data),
+            now=g.now,
+        )
+    except PermissionDenied as denied:
+        if _wants_json():
+            return {"error": str(denied)}, 403
+        # Shown, not saved: the juror can still copy what they typed.
+        flash(f"{denied} What you typed is shown below; it was not saved.", "error")
+        return _review_page(assignment, proposal, stage, status=403, typed=typed)
+    except StaleState as stale:
+        db.session.rollback()
+        if _wants_json():
+            return {"error": str(stale), "conflict": True}, 409
+        message = (
+            "Your review was saved meanwhile, in another window or tab. What you typed here is "
+            "shown below; saving again replaces the other version."
+        )
+        return _review_page(
+            assignment, proposal, stage, status=409, errors={"": [message]}, typed=typed
+        )
+    problems = dict(saved.problems)
+    if _wants_json():
+        status = queries.review_status(saved.review)
+        return {
+            "revision": saved.revision,
+            "saved_at": g.now.isoformat(),
+            "problems": problems,
+            "status": status,
+            "status_label": queries.STATUS_LABELS[status],
+        }
+    if form.action.data == "submit":
+        try:
+            ops.submit_review(assignment, actor=me, now=g.now)
+        except PermissionDenied as denied:
+            flash(str(denied), "error")
+            return _review_page(assignment, proposal, stage, status=403)
+        except DomainError as error:
+            db.session.rollback()
+            # What could not be saved at all is said first; typed text stays in the fields.
+            merged = {key: list(messages) for key, messages in problems.items()}
+            for key, messages in error.errors.items():
+                merged.setdefault(key, [])
+                merged[key].extend(m for m in messages if m not in merged[key])
+            return _review_page(assignment, proposal, stage, status=422, errors=merged, typed=typed)
+        due = stage.reviews_due_at
+        flash(
+            "Your review is submitted."
+            + (f" You can change it until {format_berlin(due)}." if due else ""),
+            "success",
+        )
+        return redirect(url_for("reviews.edit_review", assignment_id=assignment.id), 303)
+    if problems:
+        return _review_page(assignment, proposal, stage, status=422, errors=problems, typed=typed)
+    flash("Draft saved.", "success")
+    return redirect(url_for("reviews.edit_review", assignment_id=assignment.id), 303)
+
+
+# --- the officers' progress view ------------------------------------------------------------------
+
+
+@bp.route("/stages/<int:stage_id>/review-progress")
+@roles_required(Role.OFFICER)
+def show_progress(stage_id: int):  # type: ignore[no-untyped-def]
+    stage = queries.find_stage(stage_id)
+    # Another programme's stages look the same as missing ones.
+    if stage is None or not permissions.can_follow_progress(_me(), stage):
+        abort(404)
+    q = request.args.get("q", "").strip()[:100]
+    juror_q = request.args.get("jq", "").strip()[:100]
+    late_only = request.args.get("late") == "1"
+    progress = queries.stage_progress(
+        stage,
+        now=g.now,
+        q=q,
+        page=request.args.get("page", 1, type=int),
+        juror_q=juror_q,
+        juror_page=request.args.get("jpage", 1, type=int),
+        late_only=late_only,
+    )
+    return render_template(
+        "reviews/progress.html",
+        stage=stage,
+        call=stage.call,
+        progress=progress,
+        q=q,
+        juror_q=juror_q,
+        late_only=late_only,
+        reminder_steps=ops.REMINDER_STEPS,
+    )
