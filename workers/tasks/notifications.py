@@ -6,10 +6,10 @@ import logging
 import smtplib
 
 from celery import shared_task
-from flask import current_app
 
 from competition.db import utcnow
 from competition.notifications import operations
+from workers.locks import run_exclusively
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 8
@@ -50,16 +50,6 @@ def deliver(self, *, notification_id: int) -> str:  # type: ignore[no-untyped-de
 @shared_task(name="notifications.sweep")
 def sweep() -> int:
     """Periodic: resend what was never dispatched; a Redis lock keeps two sweeps apart."""
-    settings = current_app.extensions["settings"]
-    if settings.tasks_in_process:
-        return operations.sweep(now=utcnow())
-    import redis
-
-    client = redis.Redis.from_url(settings.redis_url)
-    lock = client.lock(f"{settings.task_queue}:lock:notifications-sweep", timeout=120)
-    if not lock.acquire(blocking=False):
-        return 0
-    try:
-        return operations.sweep(now=utcnow())
-    finally:
-        lock.release()
+    return run_exclusively(
+        "notifications-sweep", lambda: operations.sweep(now=utcnow()), timeout=120
+    )
