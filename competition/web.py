@@ -125,6 +125,7 @@ def linkify(text: str | None) -> Markup:
 def init_app(app: Flask) -> None:
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
+    from competition.assignment.run_views import bp as assignment_bp
     from competition.assignment.views import bp as jury_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
@@ -146,6 +147,7 @@ def init_app(app: Flask) -> None:
         notifications_bp,
         screening_bp,
         jury_bp,
+        assignment_bp,
         reviews_bp,
     ):
         app.register_blueprint(blueprint)

@@ -66,6 +66,9 @@ class Settings:
     # A worker's claim on an outbox message; after this, the sweep takes it to belong to a dead
     # worker and sends the message again. Longer than any SMTP transaction can take.
     notification_claim_lease_seconds: int = 300
+    # A running assignment run older than this belongs to a worker that died: the officer may
+    # start again, and a redelivered task may take it over. Far longer than a run takes.
+    assignment_run_lease_seconds: int = 1800
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +103,11 @@ class Settings:
                 env.get("NOTIFICATION_CLAIM_LEASE_SECONDS"),
                 cls.notification_claim_lease_seconds,
             ),
+            assignment_run_lease_seconds=_int(
+                "ASSIGNMENT_RUN_LEASE_SECONDS",
+                env.get("ASSIGNMENT_RUN_LEASE_SECONDS"),
+                cls.assignment_run_lease_seconds,
+            ),
         )
         settings.check()
         return settings
@@ -132,6 +140,8 @@ class Settings:
             raise ConfigError("session timeouts must be positive")
         if self.notification_claim_lease_seconds <= 0:
             raise ConfigError("NOTIFICATION_CLAIM_LEASE_SECONDS must be positive")
+        if self.assignment_run_lease_seconds <= 0:
+            raise ConfigError("ASSIGNMENT_RUN_LEASE_SECONDS must be positive")
         if self.trusted_proxies < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
 

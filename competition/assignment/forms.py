@@ -154,3 +154,24 @@ def bid_choices() -> list[SelectChoice]:
     return [SelectChoice("", "No bid")] + [
         SelectChoice(level.value, label) for level, label in BID_LABELS.items()
     ]
+
+
+class StartRunForm(FlaskForm):
+    fairness = BooleanField("Lift the weakest match first (fairness)")
+    one_per_organisation = BooleanField("At most one juror from the same organisation per proposal")
+    min_non_academic_seats = IntegerField(
+        "Seats per proposal for jurors from outside academia",
+        default=0,
+        validators=[Optional()],
+    )
+
+
+class ChangeForm(FlaskForm):
+    kind = HiddenField(validators=[AnyOf(["add", "remove", "swap"], "Choose a change.")])
+    juror_out = HiddenField()
+    juror_in = SelectField("Juror", coerce=_optional_int, validate_choice=False)
+    confirmed = HiddenField()
+
+
+class DeclineForm(FlaskForm):
+    reason = TextAreaField("Why you give this proposal back", validators=[Length(max=2000)])

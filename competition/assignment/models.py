@@ -170,6 +170,10 @@ class Assignment(db.Model):
     released_at: Mapped[dt.datetime | None]
     declined_at: Mapped[dt.datetime | None]
     decline_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # The declined assignment whose seat this one took over.
+    replaces_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assignments.id", ondelete="SET NULL")
+    )
 
 
 class ExclusionRequest(db.Model):

@@ -200,7 +200,7 @@ class JurorProposalList:
     bids: Mapping[int, BidLevel] = field(default_factory=dict)
 
 
-def _in_stage(stage: Stage) -> sa.ColumnElement[bool]:
+def in_stage(stage: Stage) -> sa.ColumnElement[bool]:
     return Proposal.id.in_(
         sa.select(StageSubmission.proposal_id).where(
             StageSubmission.stage_id == stage.id,
@@ -215,7 +215,7 @@ def is_biddable(proposal: Proposal, stage: Stage) -> bool:
         return False
     return (
         db.session.scalar(
-            sa.select(Proposal.id).where(Proposal.id == proposal.id, _in_stage(stage))
+            sa.select(Proposal.id).where(Proposal.id == proposal.id, in_stage(stage))
         )
         is not None
     )
@@ -232,7 +232,7 @@ def list_proposals_for_juror(
     )
     query = _visible_to_juror(query, user)
     if stage is not None:
-        query = query.where(_in_stage(stage))
+        query = query.where(in_stage(stage))
     if q:
         needle = q.lower()
         query = query.where(

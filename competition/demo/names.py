@@ -646,3 +646,46 @@ IMPACT_SENTENCES: Final[tuple[str, ...]] = (
     "The cluster contributes to climate protection, health and resilient supply chains.",
     "Regular citizen dialogues make the benefits of {tech_lower} visible to the public.",
 )
+
+# A juror's expertise: an opening by the kind of organisation they work for, then their record.
+# {field} is their main cluster, {topics} their other topics, {tech} a technology of the main
+# cluster and {application} one of its applications.
+EXPERTISE_OPENINGS: Final[dict[str, tuple[str, ...]]] = {
+    "academic": (
+        "Research on {topics}; current work on {tech}.",
+        "Leads a research group on {tech}; further work on {topics}.",
+        "Works on {topics}, with applications in {application}.",
+        "Long-standing research in {field}, especially {topics}; current work on {tech}.",
+    ),
+    "industry": (
+        "Heads industrial research on {tech}; background in {topics}.",
+        "Responsible for innovation in {field} at a large company, especially {topics}.",
+        "Brings {tech} from the laboratory to products for {application}; background in {topics}.",
+    ),
+}
+
+EXPERTISE_RECORDS: Final[tuple[str, ...]] = (
+    "{years} years of industrial collaboration.",
+    "{years} years of experience in transfer projects with small and medium-sized enterprises.",
+    "Reviewer for national and European research programmes.",
+    "Has coordinated several collaborative projects with companies and public partners.",
+    "Member of the scientific advisory board of a regional innovation cluster.",
+    "Experience in technology transfer and in supporting spin-offs.",
+)
+
+EXPERTISE_YEARS: Final[tuple[str, ...]] = ("Eight", "Ten", "Twelve", "Fifteen", "Twenty")
+
+# Reasons a juror gives when declaring a conflict; {partner} is a partner of the consortium (never
+# at the end: its name may end with a full stop).
+DECLARED_CONFLICT_REASONS: Final[tuple[str, ...]] = (
+    "Co-authored two papers with the coordinator in 2025.",
+    "The coordinator's spokesperson was my doctoral supervisor until 2022.",
+    "I sit on the advisory board of {partner}, a partner in this consortium.",
+    "A close relative works for {partner} as a project manager.",
+    "Joint patent application with the coordinator's group, filed in 2024.",
+    "I advised {partner} on its research strategy last year.",
+    "{partner} is a subcontractor of my group in another project.",
+    "A former doctoral student of mine leads a work package in this consortium.",
+    "I am negotiating a consultancy contract with {partner} at the moment.",
+    "Shared a research grant with the coordinator until 2025.",
+)

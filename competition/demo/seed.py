@@ -1,8 +1,9 @@
 """The seeded demo competition: Clusters4Future with two rounds and 254 submitted outlines.
 
 Everything is generated from :mod:`competition.demo.names` with one fixed random seed and fixed
-dates, so every run produces the same data; ``now`` only dates the audit event. The caller owns the
-transaction: this module adds and flushes rows but never commits.
+dates, so every run produces the same data; ``now`` dates only the audit events and the jury's
+answers. The caller owns the transaction: this module adds and flushes rows but never commits, so
+run it inside an operation (the refresh of automatic conflicts joins it).
 """
 
 from __future__ import annotations
@@ -14,11 +15,20 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import Role, User, UserRole, UserStatus
+from competition.assignment.models import (
+    Conflict,
+    ConflictSource,
+    JurorProfile,
+    JuryMembership,
+    MembershipState,
+)
+from competition.assignment.operations import refresh_automatic_conflicts
 from competition.audit.operations import record_event
 from competition.demo import names
 from competition.extensions import db
@@ -61,6 +71,12 @@ def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.
     return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
+def _berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    """A deadline as the ministry announces it, in Berlin time, stored as UTC."""
+    local = dt.datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("Europe/Berlin"))
+    return local.astimezone(dt.UTC)
+
+
 PROGRAMME_CREATED_AT = _utc(2025, 11, 3, 9)
 ACCOUNTS_CREATED_AT = _utc(2026, 1, 15, 9)
 EMAIL_CONFIRMED_AT = _utc(2026, 1, 15, 9, 30)
@@ -79,6 +95,14 @@ ORGANISATION_COUNTS: dict[OrganisationKind, int] = {
 ACADEMIC = (K.UNIVERSITY, K.RESEARCH_INSTITUTE)
 INDUSTRY = (K.LARGE_ENTERPRISE, K.SME, K.START_UP)
 JURORS = 60
+# The jury draws from its own stream, so that changing it leaves the proposals as they are.
+JURY_SEED = SEED + 1
+INVITED_ONLY = 2  # juror1 and juror2 have yet to accept: a demo user walks through it
+FORMER_ORGANISATION_SHARE = 6  # one juror in six moved from another organisation recently
+REDUCED_LOADS = (6, 8, 8, 10)  # a few jurors review fewer outlines than the stage allows
+JUROR_TOPIC_COUNTS = ((2, 4), (3, 4), (4, 2))  # (number of topics, weight)
+DECLARED_CONFLICTS = 10
+DECLARING_JURORS = 7
 EASTERN_COORDINATOR_SHARE = 0.2
 
 # How consortia are drawn: coordinator kinds, sizes (3..12 members) and partner kinds.
@@ -210,6 +234,7 @@ class RoundSpec:
     hearing: tuple[dt.datetime, dt.datetime]
     outline_target: int
     full_target: int
+    outline_reviews_due: dt.datetime | None  # None while the outlines are still coming in
     submitted_by: dt.datetime  # no outline is dated later than this
     rush_share: float  # share of outlines sent in the week before submitted_by
     description: str
@@ -229,6 +254,7 @@ ROUNDS = (
         hearing=(_utc(2027, 3, 1), _utc(2027, 3, 31)),
         outline_target=16,
         full_target=7,
+        outline_reviews_due=_berlin(2026, 12, 18, 16),
         submitted_by=_utc(2026, 6, 30, 10),
         rush_share=0.6,
         description=(
@@ -246,6 +272,7 @@ ROUNDS = (
         hearing=(_utc(2027, 12, 1), _utc(2027, 12, 17)),
         outline_target=15,
         full_target=7,
+        outline_reviews_due=None,
         submitted_by=ROUND_2_SUBMITTED_BY,
         rush_share=0.2,
         description=(
@@ -269,6 +296,8 @@ class SeedSummary:
     applicants: int
     budget_lines: int
     members: int
+    jury_places: int
+    conflicts: int
 
 
 @dataclass(frozen=True)
@@ -305,8 +334,9 @@ def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
     """Add the Clusters4Future demo competition; None (and no change) if it is already there.
 
     Side effects: adds topics, organisations, accounts, the programme with two calls, 254
-    submitted outlines with consortia and budgets, and one ``demo.seeded`` audit event; flushes,
-    never commits.
+    submitted outlines with consortia and budgets, juror profiles, the round-1 jury (58 accepted
+    with their conflicts declared, two still invited) with automatic and declared conflicts, the
+    audit events ``conflicts.automatic_refreshed`` and ``demo.seeded``; flushes, never commits.
     """
     session = db.session
     exists = session.scalar(sa.select(Programme.id).where(Programme.slug == PROGRAMME_SLUG))
@@ -326,7 +356,8 @@ def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
     ]
     people.taken.update({"Olivia Officer", "Oskar Second-Officer"})
     juror_pool = [o for o in organisations if o.kind in (*ACADEMIC, K.LARGE_ENTERPRISE)]
-    for n, org in enumerate(rng.sample(juror_pool, JURORS), start=1):
+    juror_organisations = rng.sample(juror_pool, JURORS)
+    for n, org in enumerate(juror_organisations, start=1):
         first, last = people.unique()
         title = rng.choices(("Prof. Dr. ", "Dr. ", ""), weights=(45, 40, 15))[0]
         accounts.append((f"juror{n}@demo.test", f"{title}{first} {last}", (Role.JUROR,), org.id))
@@ -394,6 +425,18 @@ def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
 
     _freeze_versions(proposals)
 
+    jurors = [
+        (users[f"juror{n}@demo.test"], org) for n, org in enumerate(juror_organisations, start=1)
+    ]
+    jury = _Jury(random.Random(JURY_SEED), topics, juror_pool)
+    places, conflicts = jury.seed(
+        calls[0],
+        [p for p in proposals if p.call is calls[0]],
+        jurors,
+        officer=officer,
+        now=now,
+    )
+
     summary = SeedSummary(
         programmes=1,
         calls=len(calls),
@@ -404,6 +447,8 @@ def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
         applicants=len(proposals),
         budget_lines=len(builder.budget_lines),
         members=sum(len(p.members) for p in proposals),
+        jury_places=places,
+        conflicts=conflicts,
     )
     record_event(
         actor=officer,
@@ -575,6 +620,7 @@ def _call(programme: Programme, spec: RoundSpec) -> Call:
             reviewers_per_proposal=4,
             max_load_per_juror=12,
             selection_target=spec.outline_target,
+            reviews_due_at=spec.outline_reviews_due,
             criteria=[_criterion(i, *c) for i, c in enumerate(REVIEW_CRITERIA, start=1)],
         ),
         Stage(
@@ -633,6 +679,159 @@ def _criterion(
         scale_step=Decimal("0.5"),
         threshold=Decimal(threshold) if threshold is not None else None,
     )
+
+
+# --- jury --------------------------------------------------------------------------------------
+
+
+class _Jury:
+    """Juror profiles for every demo juror and the round-1 jury with its conflicts."""
+
+    def __init__(
+        self, rng: random.Random, topics: dict[str, Topic], pool: Sequence[Organisation]
+    ) -> None:
+        self.rng = rng
+        self.topics = topics
+        self.pool = pool
+
+    def seed(
+        self,
+        call: Call,
+        proposals: Sequence[Proposal],
+        jurors: Sequence[tuple[User, Organisation]],
+        *,
+        officer: User,
+        now: dt.datetime,
+    ) -> tuple[int, int]:
+        """Add profiles, places and conflicts; return (jury places, conflicts)."""
+        session = db.session
+        rng = self.rng
+        count = len(jurors)
+        movers = set(rng.sample(range(count), count // FORMER_ORGANISATION_SHARE))
+        loads = dict(zip(rng.sample(range(count), len(REDUCED_LOADS)), REDUCED_LOADS, strict=True))
+        # A demo account that already existed keeps the profile its owner wrote.
+        kept = set(
+            session.scalars(
+                sa.select(JurorProfile.user_id).where(
+                    JurorProfile.user_id.in_([user.id for user, _ in jurors])
+                )
+            )
+        )
+        expertise: dict[int, tuple[set[int], set[str]]] = {}
+        profiles = []
+        for index, (user, org) in enumerate(jurors):
+            # Drawn for every juror, kept or not, so the stream stays the same.
+            former = []
+            if index in movers:
+                former = [rng.choice([o for o in self.pool if o is not org]).id]
+            slugs = self._topics(org)
+            text = self._expertise_text(org, slugs)
+            affiliation = user.organisation_id
+            expertise[user.id] = ({o for o in (affiliation, *former) if o is not None}, set(slugs))
+            if user.id in kept:
+                continue
+            profiles.append(
+                JurorProfile(
+                    user_id=user.id,
+                    affiliation_id=affiliation,
+                    former_organisation_ids=former,
+                    topics=[self.topics[slug] for slug in slugs],
+                    expertise_text=text,
+                    max_load=loads.get(index),
+                    updated_at=now,
+                )
+            )
+        session.add_all(profiles)
+
+        places = []
+        for index, (user, _) in enumerate(jurors):
+            answered = None if index < INVITED_ONLY else now
+            places.append(
+                {
+                    "call_id": call.id,
+                    "user_id": user.id,
+                    "state": MembershipState.ACCEPTED if answered else MembershipState.INVITED,
+                    "invited_by_id": officer.id,
+                    "invited_at": now,
+                    "responded_at": answered,
+                    "conflicts_declared_at": answered,
+                }
+            )
+        session.execute(sa.insert(JuryMembership), places)
+        session.flush()
+        added, _removed = refresh_automatic_conflicts(call, now=now)
+        accepted = [user for user, _ in jurors[INVITED_ONLY:]]
+        declared = self._declared(accepted, proposals, expertise, now=now)
+        session.add_all(declared)
+        session.flush()
+        return len(jurors), added + len(declared)
+
+    def _topics(self, org: Organisation) -> list[str]:
+        """A main cluster, then its finer topics; a neighbouring cluster when they run out."""
+        rng = self.rng
+        cluster = rng.choices(list(CLUSTER_WEIGHTS), weights=list(CLUSTER_WEIGHTS.values()))[0]
+        counts, weights = zip(*JUROR_TOPIC_COUNTS, strict=True)
+        wanted = rng.choices(counts, weights=weights)[0]
+        fine = [slug for slug, _name, parent in names.FINE_TOPICS if parent == cluster]
+        slugs = [cluster, *rng.sample(fine, min(wanted - 1, len(fine)))]
+        if len(slugs) < wanted:
+            slugs.append(rng.choice([c for c in CLUSTER_WEIGHTS if c != cluster]))
+        return slugs
+
+    def _expertise_text(self, org: Organisation, slugs: Sequence[str]) -> str:
+        rng = self.rng
+        cluster = slugs[0]
+        side = "academic" if org.kind in ACADEMIC else "industry"
+        opening = rng.choice(names.EXPERTISE_OPENINGS[side]).format(
+            field=_lower_first(self.topics[cluster].name),
+            topics=_join_names([_lower_first(self.topics[slug].name) for slug in slugs[1:]]),
+            tech=_lower_first(rng.choice(names.TECHNOLOGIES[cluster])),
+            application=rng.choice(names.APPLICATIONS[cluster]),
+        )
+        record = rng.choice(names.EXPERTISE_RECORDS).format(years=rng.choice(names.EXPERTISE_YEARS))
+        return f"{opening} {record}"
+
+    def _declared(
+        self,
+        accepted: Sequence[User],
+        proposals: Sequence[Proposal],
+        expertise: dict[int, tuple[set[int], set[str]]],
+        *,
+        now: dt.datetime,
+    ) -> list[Conflict]:
+        """Conflicts a few jurors declared: with proposals in their field (that is where they
+        know people) and not already in conflict through their organisations."""
+        rng = self.rng
+        declarers = rng.sample(list(accepted), DECLARING_JURORS)
+        taken: set[tuple[int, int]] = set()
+        conflicts = []
+        for number in range(DECLARED_CONFLICTS):
+            user = declarers[number % DECLARING_JURORS]
+            organisations, slugs = expertise[user.id]
+            candidates = [
+                p
+                for p in proposals
+                if (user.id, p.id) not in taken
+                and slugs & {t.slug for t in p.topics}
+                and not organisations & {m.organisation.id for m in p.members}
+            ]
+            proposal = rng.choice(candidates)
+            taken.add((user.id, proposal.id))
+            partners = [m.organisation.name for m in proposal.members[1:]]
+            reason = rng.choice(names.DECLARED_CONFLICT_REASONS).format(
+                partner=rng.choice(partners)
+            )
+            conflicts.append(
+                Conflict(
+                    user_id=user.id,
+                    proposal_id=proposal.id,
+                    source=ConflictSource.DECLARED,
+                    reason=reason,
+                    created_by_id=user.id,
+                    created_at=now,
+                )
+            )
+        return conflicts
 
 
 # --- proposals ---------------------------------------------------------------------------------
@@ -895,6 +1094,12 @@ def _counted(n: int, singular: str, plural: str) -> str:
 
 def _join(parts: Sequence[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _join_names(parts: Sequence[str]) -> str:
+    """For names that hold an "and" themselves: 'healthcare, digital health as well as medical
+    imaging'."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " as well as " + parts[-1]
 
 
 def _lower_first(text: str) -> str:

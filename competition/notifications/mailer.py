@@ -25,6 +25,7 @@ SUBJECTS = {
     "screening/ineligible": "Your proposal did not pass the eligibility check",
     "reviews/reminder": "Reminder: your review is due",
     "jury/invitation": "You are invited to a competition jury",
+    "jury/assignments": "Proposals for you to review",
 }
 
 

@@ -16,11 +16,14 @@ from flask_login import current_user
 from competition.access import roles_required
 from competition.accounts import pending
 from competition.accounts.models import Role
+from competition.assignment import runs
+from competition.assignment.forms import DeclineForm
 from competition.assignment.models import Assignment
 from competition.core import scoring
 from competition.core.rules import format_berlin
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
+from competition.forms import show_errors
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.reviews import operations as ops
@@ -281,3 +284,48 @@ def show_progress(stage_id: int):  # type: ignore[no-untyped-def]
         late_only=late_only,
         reminder_steps=ops.REMINDER_STEPS,
     )
+
+
+# --- giving an assignment back ------------------------------------------------------------------
+
+
+def _decline_page(
+    assignment: Assignment,
+    proposal: Proposal,
+    stage: Stage,
+    form: DeclineForm,
+    *,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    return render_template(
+        "reviews/decline.html", assignment=assignment, proposal=proposal, stage=stage, form=form
+    ), status
+
+
+@bp.route("/reviews/assignments/<int:assignment_id>/decline")
+@roles_required(Role.JUROR)
+def confirm_decline(assignment_id: int):  # type: ignore[no-untyped-def]
+    assignment, proposal, stage = _load(assignment_id)
+    return _decline_page(assignment, proposal, stage, DeclineForm())
+
+
+@bp.route("/reviews/assignments/<int:assignment_id>/decline", methods=["POST"])
+@roles_required(Role.JUROR)
+def decline(assignment_id: int):  # type: ignore[no-untyped-def]
+    assignment, proposal, stage = _load(assignment_id)
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            runs.decline(assignment, actor=_me(), reason=form.reason.data or "", now=g.now)
+        except PermissionDenied:
+            abort(404)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(
+                f"You have given {proposal.reference} back; the programme office has been told.",
+                "success",
+            )
+            return redirect(url_for("reviews.list_assignments"))
+    db.session.rollback()
+    return _decline_page(assignment, proposal, stage, form, status=422)

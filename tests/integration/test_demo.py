@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections import Counter
 from decimal import Decimal
@@ -12,6 +13,14 @@ from flask_migrate import upgrade
 
 from competition import create_app
 from competition.accounts.models import Role, User
+from competition.assignment.models import (
+    Conflict,
+    ConflictSource,
+    JurorProfile,
+    JuryMembership,
+    MembershipState,
+)
+from competition.audit.models import AuditEvent
 from competition.audit.operations import verify_chain
 from competition.extensions import db
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
@@ -41,6 +50,30 @@ def fingerprint() -> str:
         digest.update(repr((proposal.reference, proposal.title, members, str(public))).encode())
     for email in db.session.scalars(sa.select(User.email).order_by(User.email)):
         digest.update(email.encode())
+    organisation = {o.id: o.name for o in db.session.scalars(sa.select(Organisation))}
+    email = dict(db.session.execute(sa.select(User.id, User.email)).all())
+    reference = dict(db.session.execute(sa.select(Proposal.id, Proposal.reference)).all())
+    profiles = sorted(
+        (
+            email[p.user_id],
+            organisation.get(p.affiliation_id),
+            sorted(organisation[o] for o in p.former_organisation_ids),
+            sorted(t.slug for t in p.topics),
+            p.expertise_text,
+            p.max_load,
+        )
+        for p in db.session.scalars(sa.select(JurorProfile))
+    )
+    round_number = dict(db.session.execute(sa.select(Call.id, Call.round_number)).all())
+    places = sorted(
+        (round_number[m.call_id], email[m.user_id], m.state.value, m.responded_at is None)
+        for m in db.session.scalars(sa.select(JuryMembership))
+    )
+    conflicts = sorted(
+        (email[c.user_id], reference[c.proposal_id], c.source.value, c.reason)
+        for c in db.session.scalars(sa.select(Conflict))
+    )
+    digest.update(repr((profiles, places, conflicts)).encode())
     return digest.hexdigest()
 
 
@@ -51,12 +84,24 @@ def seeded(app):  # type: ignore[no-untyped-def]
         yield app
 
 
+def row_counts() -> dict[str, int]:
+    tables = (Proposal, Programme, JurorProfile, JuryMembership, Conflict, AuditEvent)
+    return {
+        t.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(t))
+        for t in tables
+    }
+
+
 def test_seeding_twice_changes_nothing_the_second_time(app):
     assert "Seeded Clusters4Future: 254 proposals" in seed(app)
+    with app.app_context():
+        first = row_counts()
+        db.session.remove()
     assert "already there" in seed(app)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 254
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 1
+        assert row_counts() == first
+        assert first["proposals"] == 254 and first["programmes"] == 1
+        assert first["jury_memberships"] == 60 and first["juror_profiles"] == 60
 
 
 def test_the_demo_is_the_clusters4future_competition(seeded):
@@ -202,3 +247,153 @@ def test_every_seeded_outline_has_a_receipt_and_meets_the_rules(seeded):
         assert version.submitted_at <= submission.stage.closes_at
         problems = content_problems(version.content, submission.stage, submission.proposal.call)
         assert problems == [], (version.receipt_code, problems)
+
+
+# --- the round-1 jury ------------------------------------------------------------------------
+
+
+def round_calls() -> list[Call]:
+    return list(db.session.scalars(sa.select(Call).order_by(Call.round_number)))
+
+
+def juror_number(user: User) -> int:
+    return int(user.email.removeprefix("juror").removesuffix("@demo.test"))
+
+
+def test_round_1_has_58_accepted_jurors_and_juror1_and_juror2_still_invited(seeded):
+    first, second = round_calls()
+    places = db.session.scalars(
+        sa.select(JuryMembership).where(JuryMembership.call_id == first.id)
+    ).all()
+    users = {u.id: u for u in db.session.scalars(sa.select(User))}
+    by_number = {juror_number(users[p.user_id]): p for p in places}
+    assert sorted(by_number) == list(range(1, 61))
+    officer = db.session.scalar(sa.select(User).where(User.email == "officer@demo.test"))
+    for number, place in by_number.items():
+        assert place.invited_by_id == officer.id
+        if number <= 2:
+            assert place.state == MembershipState.INVITED
+            assert place.responded_at is None and place.conflicts_declared_at is None
+        else:
+            assert place.state == MembershipState.ACCEPTED
+            assert place.responded_at is not None and place.conflicts_declared_at is not None
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(JuryMembership.call_id == second.id))
+        == 0
+    )
+
+
+def test_every_juror_has_a_profile_with_two_to_four_topics(seeded):
+    topic_slugs = set(db.session.scalars(sa.select(Topic.slug)))
+    profiles = db.session.scalars(sa.select(JurorProfile)).all()
+    assert len(profiles) == 60
+    movers = 0
+    for profile in profiles:
+        user = db.session.get(User, profile.user_id)
+        assert user.has_role(Role.JUROR)
+        assert profile.affiliation_id == user.organisation_id is not None
+        assert 2 <= len(profile.topics) <= 4
+        assert {t.slug for t in profile.topics} <= topic_slugs
+        assert CLUSTERS & {t.slug for t in profile.topics}
+        assert 40 < len(profile.expertise_text) < 400
+        assert profile.affiliation_id not in profile.former_organisation_ids
+        assert len(profile.former_organisation_ids) <= 1
+        movers += bool(profile.former_organisation_ids)
+        assert profile.max_load is None or 1 <= profile.max_load < 12
+    assert 5 <= movers <= 15
+    assert 1 <= sum(p.max_load is not None for p in profiles) <= 10
+
+
+def test_automatic_conflicts_are_exactly_the_jurors_organisations_in_round_1_consortia(seeded):
+    first, _second = round_calls()
+    accepted = set(
+        db.session.scalars(
+            sa.select(JuryMembership.user_id).where(
+                JuryMembership.call_id == first.id,
+                JuryMembership.state == MembershipState.ACCEPTED,
+            )
+        )
+    )
+    organisations = {
+        p.user_id: {p.affiliation_id, *p.former_organisation_ids}
+        for p in db.session.scalars(sa.select(JurorProfile))
+    }
+    expected = set()
+    for proposal in db.session.scalars(sa.select(Proposal).where(Proposal.call_id == first.id)):
+        members = {m.organisation_id for m in proposal.members}
+        expected |= {(u, proposal.id) for u in accepted if organisations[u] & members}
+    automatic = {
+        (user_id, proposal_id)
+        for user_id, proposal_id in db.session.execute(
+            sa.select(Conflict.user_id, Conflict.proposal_id).where(
+                Conflict.source == ConflictSource.AUTOMATIC
+            )
+        )
+    }
+    assert expected and automatic == expected
+    refreshed = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "conflicts.automatic_refreshed")
+    ).all()
+    assert len(refreshed) == 1 and len(refreshed[0].after["added"]) == len(expected)
+
+
+def test_some_accepted_jurors_declared_conflicts_with_reasons(seeded):
+    first, _second = round_calls()
+    declared = db.session.scalars(
+        sa.select(Conflict).where(Conflict.source == ConflictSource.DECLARED)
+    ).all()
+    assert len(declared) == 10
+    accepted = set(
+        db.session.scalars(
+            sa.select(JuryMembership.user_id).where(
+                JuryMembership.call_id == first.id,
+                JuryMembership.state == MembershipState.ACCEPTED,
+            )
+        )
+    )
+    automatic = {
+        (user_id, proposal_id)
+        for user_id, proposal_id in db.session.execute(
+            sa.select(Conflict.user_id, Conflict.proposal_id).where(
+                Conflict.source == ConflictSource.AUTOMATIC
+            )
+        )
+    }
+    for conflict in declared:
+        assert conflict.user_id in accepted
+        assert conflict.created_by_id == conflict.user_id
+        assert db.session.get(Proposal, conflict.proposal_id).call_id == first.id
+        assert (conflict.user_id, conflict.proposal_id) not in automatic
+        assert conflict.reason.endswith(".") and "{" not in conflict.reason
+
+
+def test_the_accepted_jury_can_cover_four_reviews_of_every_round_1_outline(seeded):
+    first, _second = round_calls()
+    outline = first.stages[0]
+    assert outline.reviewers_per_proposal == 4
+    assert not outline.bidding_enabled
+    assert outline.reviews_due_at == dt.datetime(2026, 12, 18, 15, tzinfo=dt.UTC)
+    assert round_calls()[1].stages[0].reviews_due_at is None
+    loads = db.session.scalars(
+        sa.select(JurorProfile.max_load)
+        .join(JuryMembership, JuryMembership.user_id == JurorProfile.user_id)
+        .where(
+            JuryMembership.call_id == first.id,
+            JuryMembership.state == MembershipState.ACCEPTED,
+        )
+    ).all()
+    assert len(loads) == 58
+    capacity = sum(
+        min(load or outline.max_load_per_juror, outline.max_load_per_juror) for load in loads
+    )
+    proposals = db.session.scalar(sa.select(sa.func.count()).where(Proposal.call_id == first.id))
+    assert proposals == 137
+    assert capacity >= proposals * outline.reviewers_per_proposal
+
+
+def test_the_seed_summary_counts_the_jury(seeded):
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "demo.seeded"))
+    assert event.after["jury_places"] == 60
+    assert event.after["conflicts"] == db.session.scalar(
+        sa.select(sa.func.count()).select_from(Conflict)
+    )

@@ -1,0 +1,637 @@
+"""The assignment of a stage: running the engine as a background task, the officer's changes to
+the proposed assignment, its release to the jurors, and a juror declining an assignment.
+
+A run goes queued → running → done or failed. Only one run per stage is active (a partial
+unique index). The worker stores the result in one transaction, so a worker that dies leaves the
+previous state untouched; its run stays "running" until the lease (ASSIGNMENT_RUN_LEASE_SECONDS)
+runs out, after which the officer may start again and gets the same result (the engine is
+deterministic). Runs are only possible until the stage's assignments are released; after that,
+changes are made one at a time and a juror who declines is replaced from the ranked alternates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from competition.accounts.models import User
+from competition.assignment import stage_problem
+from competition.assignment.jury_permissions import can_manage_jury
+from competition.assignment.models import (
+    Assignment,
+    AssignmentMethod,
+    AssignmentRun,
+    RunState,
+)
+from competition.assignment.operations import refresh_automatic_conflicts
+from competition.assignment.stage_problem import Options
+from competition.audit.operations import record_event
+from competition.core import assignment as engine
+from competition.db import operation, utcnow
+from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.extensions import db
+from competition.notifications.operations import notify
+from competition.permissions import Decision
+from competition.programmes.models import Stage
+from competition.reviews.models import Review, ReviewState
+from competition.tasks import enqueue
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (RunState.QUEUED, RunState.RUNNING)
+MAX_DECLINE_REASON = 2000
+INTERNAL_ERROR = (
+    "The run stopped because of an internal error. Start it again; if it fails again, tell the "
+    "system administrators (the details are in the worker's log)."
+)
+ABANDONED = (
+    "The run stopped without finishing: its worker was interrupted. Nothing was changed; start "
+    "it again."
+)
+
+
+def _require(decision: Decision) -> None:
+    if not decision:
+        raise PermissionDenied(decision.reason)
+
+
+def lease() -> dt.timedelta:
+    return dt.timedelta(seconds=current_app.extensions["settings"].assignment_run_lease_seconds)
+
+
+def is_abandoned(run: AssignmentRun, *, now: dt.datetime) -> bool:
+    """Active for longer than the lease: taken to belong to a worker that died. Should a slow
+    worker still be alive, it finds the run taken over and stores nothing (``_mine``)."""
+    return run.state in ACTIVE and (run.started_at or run.created_at) < now - lease()
+
+
+def active_run(stage: Stage) -> AssignmentRun | None:
+    return db.session.scalar(
+        sa.select(AssignmentRun).where(
+            AssignmentRun.stage_id == stage.id, AssignmentRun.state.in_(ACTIVE)
+        )
+    )
+
+
+def latest_run(stage: Stage) -> AssignmentRun | None:
+    return db.session.scalar(
+        sa.select(AssignmentRun)
+        .where(AssignmentRun.stage_id == stage.id)
+        .order_by(AssignmentRun.id.desc())
+        .limit(1)
+    )
+
+
+def released_at(stage: Stage) -> dt.datetime | None:
+    """When the stage's assignments were first released; None while they are a proposal."""
+    return db.session.scalar(
+        sa.select(sa.func.min(Assignment.released_at)).where(Assignment.stage_id == stage.id)
+    )
+
+
+# --- starting and running ----------------------------------------------------------------------
+
+
+@operation
+def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) -> AssignmentRun:
+    """Queue a run of the engine for the stage.
+
+    Refused once the stage's assignments are released, and while another run is under way
+    (unless that one was abandoned: it is then marked failed). Side effects: the run row; audit
+    ``assignment.run_started``; after commit, an ``assignment.run`` task.
+    """
+    _require(can_manage_jury(actor, stage.call))
+    if released_at(stage) is not None:
+        raise DomainError(
+            "The assignments of this stage have been released to the jurors. Change them one "
+            "at a time instead of running the assignment again."
+        )
+    seats = stage.reviewers_per_proposal
+    if not 0 <= options.min_non_academic_seats <= seats:
+        raise DomainError(
+            f"Choose between 0 and {seats} seats for jurors from outside academia.",
+            field="min_non_academic_seats",
+        )
+    current = active_run(stage)
+    if current is not None:
+        if not is_abandoned(current, now=now):
+            raise StaleState("An assignment run for this stage is already under way.")
+        current.state = RunState.FAILED
+        current.message = ABANDONED
+        current.finished_at = now
+        db.session.flush()
+    run = AssignmentRun(
+        stage_id=stage.id,
+        state=RunState.QUEUED,
+        progress=0,
+        message="Waiting for a worker to start.",
+        params=options.as_params(),
+        result={},
+        started_by_id=actor.id,
+        created_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(run)
+    except sa.exc.IntegrityError:
+        raise StaleState("An assignment run for this stage is already under way.") from None
+    record_event(
+        actor=actor,
+        action="assignment.run_started",
+        object_type="stage",
+        object_id=stage.id,
+        after={"run": run.id, **options.as_params()},
+        now=now,
+    )
+    enqueue("assignment.run", run_id=run.id)
+    return run
+
+
+@operation
+def _claim(run_id: int, *, now: dt.datetime) -> dt.datetime | None:
+    """Take the run for this worker: a queued one, or one whose worker died. Returns the claim
+    time, which later steps check so an overtaken worker changes nothing."""
+    run = db.session.get(AssignmentRun, run_id, with_for_update=True)
+    if run is None:
+        return None
+    if run.state == RunState.QUEUED or (
+        run.state == RunState.RUNNING and is_abandoned(run, now=now)
+    ):
+        run.state = RunState.RUNNING
+        run.started_at = now
+        run.progress = 5
+        run.message = "Started."
+        return now
+    return None
+
+
+def _mine(run_id: int, claimed: dt.datetime) -> AssignmentRun | None:
+    run = db.session.get(AssignmentRun, run_id, with_for_update=True, populate_existing=True)
+    if run is None or run.state != RunState.RUNNING or run.started_at != claimed:
+        return None
+    return run
+
+
+@operation
+def _progress(run_id: int, claimed: dt.datetime, percent: int, message: str) -> None:
+    run = _mine(run_id, claimed)
+    if run is not None:
+        run.progress = percent
+        run.message = message
+
+
+@operation
+def _fail(
+    run_id: int, claimed: dt.datetime, message: str, *, reasons: Sequence[str], now: dt.datetime
+) -> None:
+    run = _mine(run_id, claimed)
+    if run is None:
+        return
+    run.state = RunState.FAILED
+    run.message = message
+    run.result = {"reasons": list(reasons)}
+    run.finished_at = now
+    record_event(
+        actor=None,
+        action="assignment.run_failed",
+        object_type="stage",
+        object_id=run.stage_id,
+        after={"run": run.id, "message": message, "reasons": list(reasons)},
+        now=now,
+    )
+
+
+def execute_run(run_id: int, *, clock: Callable[[], dt.datetime] = utcnow) -> RunState | None:
+    """The worker's part: refresh automatic conflicts, build the affinities, solve, store.
+
+    Progress is committed step by step for the page to show. The result is stored in one
+    transaction that replaces the stage's unreleased assignments. Returns the run's end state,
+    or None when the run was not this worker's to do (finished, or taken by another).
+    """
+    claimed = _claim(run_id, now=clock())
+    if claimed is None:
+        return None
+    try:
+        run = db.session.get(AssignmentRun, run_id)
+        assert run is not None
+        stage = db.session.get(Stage, run.stage_id)
+        assert stage is not None
+        _progress(run_id, claimed, 10, "Updating conflicts of interest from the consortia.")
+        refresh_automatic_conflicts(stage.call, now=clock())
+        _progress(run_id, claimed, 25, "Scoring every proposal against every juror.")
+        started = time.perf_counter()
+        built = stage_problem.build(stage, Options.from_params(run.params))
+        build_seconds = time.perf_counter() - started
+        problem = built.problem
+        _progress(
+            run_id,
+            claimed,
+            50,
+            f"Finding the best assignment of {len(problem.proposals):,} proposals to "
+            f"{len(problem.jurors):,} jurors.",
+        )
+        started = time.perf_counter()
+        result = engine.solve(problem)
+        solve_seconds = time.perf_counter() - started
+        _progress(run_id, claimed, 90, "Saving the assignment.")
+        _store(
+            run_id,
+            claimed,
+            stage,
+            built,
+            result,
+            seconds={"build": build_seconds, "solve": solve_seconds},
+            now=clock(),
+        )
+        return RunState.DONE
+    except engine.Infeasible as error:
+        db.session.rollback()
+        _fail(
+            run_id,
+            claimed,
+            "No assignment obeys all the rules. Change what the reasons name and start again.",
+            reasons=error.reasons,
+            now=clock(),
+        )
+        return RunState.FAILED
+    except Exception:
+        log.exception("assignment run %s failed", run_id)
+        db.session.rollback()
+        _fail(run_id, claimed, INTERNAL_ERROR, reasons=[], now=clock())
+        return RunState.FAILED
+
+
+@operation
+def _store(
+    run_id: int,
+    claimed: dt.datetime,
+    stage: Stage,
+    built: stage_problem.StageProblem,
+    result: engine.Assignment,
+    *,
+    seconds: dict[str, float],
+    now: dt.datetime,
+) -> None:
+    run = _mine(run_id, claimed)
+    if run is None:
+        return
+    started = time.perf_counter()
+    db.session.execute(
+        sa.delete(Assignment).where(
+            Assignment.stage_id == stage.id, Assignment.released_at.is_(None)
+        )
+    )
+    if result.pairs:
+        db.session.execute(
+            sa.insert(Assignment),
+            [
+                {
+                    "stage_id": stage.id,
+                    "proposal_id": p,
+                    "user_id": j,
+                    "method": AssignmentMethod.AUTOMATIC,
+                    "run_id": run.id,
+                    "affinity": score,
+                    "created_at": now,
+                    "decline_reason": "",
+                }
+                for (p, j), score in zip(result.pairs, result.affinities, strict=True)
+            ],
+        )
+    problem = built.problem
+    summary = {
+        "proposals": len(problem.proposals),
+        "jurors": len(problem.jurors),
+        "seats": stage.reviewers_per_proposal,
+        "pairs": len(result.pairs),
+        "conflicts": len(problem.conflicts),  # type: ignore[arg-type]
+        "total_affinity": round(result.total_affinity, 6),
+        "min_pair_affinity": result.min_pair_affinity,
+        "min_proposal_affinity": result.min_proposal_affinity,
+        "optimal": result.optimal,
+        "method": result.method,
+        "fairness_threshold": result.fairness_threshold,
+        "diagnostics": list(result.diagnostics),
+        "seconds": {**seconds, "store": time.perf_counter() - started},
+    }
+    run.state = RunState.DONE
+    run.progress = 100
+    run.message = "Done."
+    run.result = summary
+    run.finished_at = now
+    record_event(
+        actor=None,
+        action="assignment.run_finished",
+        object_type="stage",
+        object_id=stage.id,
+        after={k: v for k, v in summary.items() if k != "seconds"} | {"run": run.id},
+        now=now,
+    )
+
+
+# --- the officer's changes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """add: juror_in; remove: juror_out; swap: both."""
+
+    kind: str
+    proposal_id: int
+    juror_out: int | None = None
+    juror_in: int | None = None
+
+
+class NeedsConfirmation(DomainError):
+    """The change breaks no hard rule but leaves something short; the officer must confirm."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        self.warnings = warnings
+        super().__init__({"": warnings})
+
+
+def active_assignments(stage: Stage) -> list[Assignment]:
+    return list(
+        db.session.scalars(
+            sa.select(Assignment)
+            .where(Assignment.stage_id == stage.id, Assignment.declined_at.is_(None))
+            .order_by(Assignment.id)
+        )
+    )
+
+
+def _named(message: str, built: stage_problem.StageProblem) -> str:
+    """The engine speaks of ids; officers know references and names."""
+
+    def proposal(match: re.Match[str]) -> str:
+        found = built.proposals.get(int(match.group(1)))
+        return f"proposal {found.reference}" if found else match.group(0)
+
+    def juror(match: re.Match[str]) -> str:
+        found = built.jurors.get(int(match.group(1)))
+        return f"{found.name}" if found else match.group(0)
+
+    message = re.sub(r"\bproposal (\d+)", proposal, message)
+    message = re.sub(r"\bjuror (\d+)", juror, message)
+    message = re.sub(
+        r" from organisation \d+, the organisation of ", " from the organisation of ", message
+    )
+    return message[:1].upper() + message[1:] + "."
+
+
+def _review_started(assignment: Assignment) -> Review | None:
+    return db.session.scalar(sa.select(Review).where(Review.assignment_id == assignment.id))
+
+
+@operation
+def change_assignment(
+    stage: Stage, change: Change, *, actor: User, confirmed: bool, now: dt.datetime
+) -> Assignment | None:
+    """Add, remove or swap one juror on one proposal, checked against conflicts and loads.
+
+    Hard rules (conflict, maximum load, one per organisation) refuse the change; soft ones (a
+    seat left empty, a minimum share not met) need ``confirmed``. A juror who has begun a review
+    cannot be taken off. After release, an added juror is notified at once.
+    Side effects: the assignment row added or removed; audit ``assignment.changed``; e-mail.
+    """
+    _require(can_manage_jury(actor, stage.call))
+    run = latest_run(stage)
+    if run is not None and run.state in ACTIVE and not is_abandoned(run, now=now):
+        raise StaleState("An assignment run is under way; wait for it to finish.")
+    options = Options.from_params(run.params if run is not None else {})
+    built = stage_problem.build(stage, options, only_proposals=[change.proposal_id])
+    if change.proposal_id not in built.proposals:
+        raise DomainError("This proposal is not in the stage's assignment.", field="proposal")
+    current = active_assignments(stage)
+    pairs = [(a.proposal_id, a.user_id) for a in current]
+    arguments: dict[str, tuple[int, ...]] = {}
+    if change.kind == "add" and change.juror_in is not None:
+        arguments["add"] = (change.proposal_id, change.juror_in)
+    elif change.kind == "remove" and change.juror_out is not None:
+        arguments["remove"] = (change.proposal_id, change.juror_out)
+    elif change.kind == "swap" and change.juror_out is not None and change.juror_in is not None:
+        arguments["swap"] = (change.proposal_id, change.juror_out, change.juror_in)
+    else:
+        raise DomainError("Choose the jurors for this change.", field="juror_in")
+    issues = engine.check_change(pairs, built.problem, **arguments)  # type: ignore[arg-type]
+    blocking = [_named(i.message, built) for i in issues if i.blocking]
+    if blocking:
+        raise DomainError({"": blocking})
+    warnings = [_named(i.message, built) for i in issues if not i.blocking]
+    if warnings and not confirmed:
+        raise NeedsConfirmation(warnings)
+
+    released = released_at(stage) is not None
+    removed: Assignment | None = None
+    if change.juror_out is not None:
+        removed = next(
+            a
+            for a in current
+            if a.proposal_id == change.proposal_id and a.user_id == change.juror_out
+        )
+        review = _review_started(removed)
+        if review is not None:
+            done = "submitted" if review.state == ReviewState.SUBMITTED else "begun"
+            raise DomainError(
+                f"{built.jurors[removed.user_id].name} has already {done} a review of this "
+                "proposal, so they stay on it."
+            )
+        db.session.delete(removed)
+        db.session.flush()
+    added: Assignment | None = None
+    if change.juror_in is not None:
+        explanation = built.explain(change.proposal_id, change.juror_in)
+        added = Assignment(
+            stage_id=stage.id,
+            proposal_id=change.proposal_id,
+            user_id=change.juror_in,
+            method=AssignmentMethod.MANUAL,
+            run_id=None,
+            affinity=explanation.total,
+            created_at=now,
+            released_at=now if released else None,
+            decline_reason="",
+        )
+        db.session.add(added)
+        db.session.flush()
+        if released:
+            _notify_new_assignments(stage, built.jurors[change.juror_in], [added], now=now)
+    record_event(
+        actor=actor,
+        action="assignment.changed",
+        object_type="stage",
+        object_id=stage.id,
+        after={
+            "change": change.kind,
+            "proposal": change.proposal_id,
+            "juror_out": change.juror_out,
+            "juror_in": change.juror_in,
+            "warnings": warnings,
+            "released": released,
+        },
+        now=now,
+    )
+    return added
+
+
+# --- release -----------------------------------------------------------------------------------
+
+
+def _notify_new_assignments(
+    stage: Stage, juror: User, assignments: Sequence[Assignment], *, now: dt.datetime
+) -> None:
+    from competition.proposals.models import Proposal
+
+    proposals = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Proposal).where(Proposal.id.in_([a.proposal_id for a in assignments]))
+        )
+    }
+    first = min(a.id for a in assignments)
+    notify(
+        to=juror,
+        template="jury/assignments",
+        context={
+            "name": juror.name,
+            "call": stage.call.name,
+            "stage": stage.name,
+            "due_at": stage.reviews_due_at.isoformat() if stage.reviews_due_at else None,
+            "proposals": [
+                {
+                    "reference": proposals[a.proposal_id].reference,
+                    "acronym": proposals[a.proposal_id].acronym,
+                    "title": proposals[a.proposal_id].title,
+                }
+                for a in sorted(assignments, key=lambda a: proposals[a.proposal_id].reference)
+            ],
+        },
+        # One message per juror per batch: a repeated release finds nothing new to send.
+        dedup_key=f"jury.assignments:{stage.id}:{juror.id}:{first}",
+        now=now,
+    )
+
+
+@operation
+def release(stage: Stage, *, actor: User, now: dt.datetime) -> int:
+    """Give the jurors their assignments: each juror gets one e-mail listing their proposals.
+
+    Side effects: ``released_at`` set on every unreleased assignment; audit
+    ``assignment.released``; one e-mail per juror. Returns how many assignments were released.
+    """
+    _require(can_manage_jury(actor, stage.call))
+    run = latest_run(stage)
+    if run is not None and run.state in ACTIVE and not is_abandoned(run, now=now):
+        raise StaleState("An assignment run is under way; wait for it to finish.")
+    pending = list(
+        db.session.scalars(
+            sa.select(Assignment)
+            .where(
+                Assignment.stage_id == stage.id,
+                Assignment.released_at.is_(None),
+                Assignment.declined_at.is_(None),
+            )
+            .order_by(Assignment.id)
+            .with_for_update()
+        )
+    )
+    if not pending:
+        raise StaleState("There is nothing to release: every assignment is already out.")
+    by_juror: dict[int, list[Assignment]] = {}
+    for assignment in pending:
+        assignment.released_at = now
+        by_juror.setdefault(assignment.user_id, []).append(assignment)
+    jurors = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(by_juror)))}
+    for user_id in sorted(by_juror):
+        _notify_new_assignments(stage, jurors[user_id], by_juror[user_id], now=now)
+    record_event(
+        actor=actor,
+        action="assignment.released",
+        object_type="stage",
+        object_id=stage.id,
+        after={"assignments": len(pending), "jurors": len(by_juror)},
+        now=now,
+    )
+    return len(pending)
+
+
+# --- a juror declines -------------------------------------------------------------------------
+
+
+@operation
+def decline(
+    assignment: Assignment, *, actor: User, reason: str, now: dt.datetime
+) -> Assignment | None:
+    """The juror gives back an assignment they have not reviewed; the best-ranked alternate
+    (no conflict, a free place, the organisation rule) takes the seat at once, without running
+    the whole assignment again. Returns the replacement, or None when nobody can take it (the
+    officers' page then shows the empty seat).
+    Side effects: ``declined_at``; a new released assignment and one e-mail to its juror;
+    audit ``assignment.declined``.
+    """
+    if assignment.user_id != actor.id or assignment.released_at is None:
+        raise PermissionDenied("This proposal is not assigned to you.")
+    if assignment.declined_at is not None:
+        raise StaleState("You have already given this assignment back.")
+    review = _review_started(assignment)
+    if review is not None and review.submitted_at is not None:
+        raise DomainError("You have submitted your review of this proposal; it stays assigned.")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say briefly why, so the programme office can plan.", field="reason")
+    if len(reason) > MAX_DECLINE_REASON:
+        raise DomainError(
+            f"Keep the reason under {MAX_DECLINE_REASON:,} characters.", field="reason"
+        )
+    stage = db.session.get(Stage, assignment.stage_id)
+    assert stage is not None
+    pairs = [(a.proposal_id, a.user_id) for a in active_assignments(stage)]
+    assignment.declined_at = now
+    assignment.decline_reason = reason
+    db.session.flush()
+
+    run = db.session.get(AssignmentRun, assignment.run_id) if assignment.run_id else None
+    options = Options.from_params(run.params if run is not None else {})
+    built = stage_problem.build(stage, options, only_proposals=[assignment.proposal_id])
+    replacement: Assignment | None = None
+    if assignment.proposal_id in built.proposals:
+        ranked = engine.alternates(
+            built.problem, pairs, assignment.proposal_id, k=1, replacing=assignment.user_id
+        )
+        if ranked:
+            juror_id = ranked[0]
+            replacement = Assignment(
+                stage_id=stage.id,
+                proposal_id=assignment.proposal_id,
+                user_id=juror_id,
+                method=AssignmentMethod.AUTOMATIC,
+                run_id=assignment.run_id,
+                affinity=built.explain(assignment.proposal_id, juror_id).total,
+                created_at=now,
+                released_at=now,
+                decline_reason="",
+                replaces_id=assignment.id,
+            )
+            db.session.add(replacement)
+            db.session.flush()
+            _notify_new_assignments(stage, built.jurors[juror_id], [replacement], now=now)
+    record_event(
+        actor=actor,
+        action="assignment.declined",
+        object_type="assignment",
+        object_id=assignment.id,
+        after={
+            "proposal": assignment.proposal_id,
+            "reason_chars": len(reason),
+            "replacement_juror": replacement.user_id if replacement else None,
+        },
+        now=now,
+    )
+    return replacement
