@@ -1,0 +1,163 @@
+"""The assignment task on Redis with real worker processes: the run reports its progress and
+result; a worker killed in the middle of storing the result leaves the previous assignment
+untouched, and starting again gives the same assignment."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from competition.assignment import runs, stage_problem
+from competition.assignment.models import Assignment, AssignmentRun, RunState
+from competition.audit.operations import _CHAIN_LOCK_KEY
+from competition.core import assignment as engine
+from competition.extensions import db
+from competition.programmes.models import Stage
+from tests.integration.test_assignment_runs import (
+    World,
+    as_user,
+    build_world,
+    pairs,
+    runs_of,
+    start,
+    text,
+)
+from tests.integration.test_worker import forget_killed_tasks  # noqa: F401  (a fixture)
+
+pytestmark = [pytest.mark.worker, pytest.mark.redis]
+
+WAIT = 90.0
+LEASE = 3
+
+
+def wait_until(predicate: Callable[[], Any], *, what: str, timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def last_run(app, world: World) -> AssignmentRun:  # type: ignore[no-untyped-def]
+    return runs_of(app, world)[-1]
+
+
+def finished(app, world: World) -> bool:  # type: ignore[no-untyped-def]
+    found = runs_of(app, world)
+    return bool(found) and found[-1].state in (RunState.DONE, RunState.FAILED)
+
+
+def expected_pairs(app, world: World) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        stage = db.session.get(Stage, world.stage_id)
+        built = stage_problem.build(stage, stage_problem.Options())
+        return sorted(engine.solve(built.problem).pairs)
+
+
+def run_ids_of_assignments(app, world: World) -> set[int | None]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return set(
+            db.session.scalars(
+                sa.select(Assignment.run_id).where(Assignment.stage_id == world.stage_id)
+            )
+        )
+
+
+def test_the_worker_runs_the_assignment_and_the_page_follows_it(
+    make_app, redis_url, worker_factory
+):
+    worker = worker_factory()
+    app = make_app(redis_url=redis_url, task_queue=worker_factory.queue)
+    with app.app_context():
+        world = build_world()
+    officer = as_user(app, world.officer)
+
+    start(officer, world)
+
+    wait_until(lambda: finished(app, world), what="the run to finish")
+    run = last_run(app, world)
+    assert run.state == RunState.DONE, worker.log()
+    assert run.progress == 100 and run.result["optimal"] is True
+    assert pairs(app, world) == expected_pairs(app, world)
+    status = officer.get(f"{world.page}/runs/{run.id}").get_json()
+    assert status["state"] == "done" and status["finished"] is True
+    assert "proven optimal" in text(officer.get(world.page))
+
+
+def test_a_worker_killed_while_storing_leaves_no_partial_assignment_and_a_re_run_agrees(
+    make_app,
+    redis_url,
+    worker_factory,
+    pg_url,
+    monkeypatch,
+    forget_killed_tasks,  # noqa: F811
+):
+    monkeypatch.setenv("ASSIGNMENT_RUN_LEASE_SECONDS", str(LEASE))  # for the workers
+    app = make_app(
+        redis_url=redis_url, task_queue=worker_factory.queue, assignment_run_lease_seconds=LEASE
+    )
+    with app.app_context():
+        world = build_world()
+    officer = as_user(app, world.officer)
+
+    # A first run gives the stage a proposed assignment.
+    first_worker = worker_factory()
+    start(officer, world)
+    wait_until(lambda: finished(app, world), what="the first run")
+    first_run = last_run(app, world)
+    assert first_run.state == RunState.DONE
+    before = pairs(app, world)
+    first_worker.stop()
+
+    # The second run is queued while no worker is there. The test then holds the lock that
+    # orders audit events, which the worker needs at the very end of storing: it will have
+    # deleted the old rows and inserted the new ones, in a transaction not yet committed.
+    start(officer, world)
+    second_run = last_run(app, world)
+    assert second_run.state == RunState.QUEUED
+    holder = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with holder.connect() as lock:
+        lock.execute(sa.select(sa.func.pg_advisory_lock(_CHAIN_LOCK_KEY)))
+        lock.commit()
+        doomed = worker_factory()
+
+        def worker_waits_on_the_lock() -> bool:
+            waiting = lock.execute(
+                sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            ).scalar_one()
+            lock.commit()
+            return waiting > 0
+
+        wait_until(worker_waits_on_the_lock, what="the worker to be storing")
+        assert last_run(app, world).progress == 90
+        doomed.stop(kill=True)
+        assert doomed.process.returncode == -9
+        lock.execute(sa.select(sa.func.pg_advisory_unlock(_CHAIN_LOCK_KEY)))
+        lock.commit()
+    holder.dispose()
+
+    # Nothing of the interrupted run is there: the first run's rows, all of them.
+    assert pairs(app, world) == before
+    assert run_ids_of_assignments(app, world) == {first_run.id}
+    interrupted = last_run(app, world)
+    assert interrupted.id == second_run.id and interrupted.state == RunState.RUNNING
+
+    # Past the lease the page says what happened, and the officer starts again.
+    time.sleep(LEASE + 1)
+    assert "stopped without finishing" in text(officer.get(world.page))
+    worker_factory()
+    start(officer, world)
+    wait_until(lambda: finished(app, world), what="the re-run")
+
+    *_, abandoned, rerun = runs_of(app, world)
+    assert abandoned.id == second_run.id and abandoned.state == RunState.FAILED
+    assert abandoned.message == runs.ABANDONED
+    assert rerun.state == RunState.DONE
+    assert pairs(app, world) == before == expected_pairs(app, world)
+    assert run_ids_of_assignments(app, world) == {rerun.id}
