@@ -40,7 +40,9 @@ def register_cli(app: Flask) -> None:
         else:
             click.echo(
                 f"Seeded Clusters4Future: {summary.proposals} proposals, "
-                f"{summary.organisations} organisations, {summary.users} accounts."
+                f"{summary.organisations} organisations, {summary.users} accounts, "
+                f"a round-1 jury of {summary.jury_places} with {summary.conflicts} conflicts "
+                "of interest."
             )
 
     @demo.command("logins")
