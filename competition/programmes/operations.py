@@ -42,6 +42,7 @@ from competition.programmes.models import (
     StageKind,
 )
 from competition.programmes.permissions import can_create_programme, can_manage_programme
+from competition.programmes.queries import stage_has_submissions
 from competition.proposals.models import (
     Proposal,
     ProposalState,
@@ -223,8 +224,58 @@ def _check_text(errors: _Errors, field: str, value: str, what: str, max_length: 
         errors.add(field, f"Use at most {max_length} characters.")
 
 
+def _check_title(errors: _Errors, field: str, title: str, noun: str) -> None:
+    """A section's or document's title, already stripped."""
+    if not title:
+        errors.add(field, f"Every {noun} needs a title.")
+    elif len(title) > 200:
+        errors.add(field, f"“{title[:40]}…”: use at most 200 characters for a title.")
+
+
+def _check_distinct(errors: _Errors, field: str, titles: Sequence[str], noun: str) -> None:
+    for title in _duplicates(titles):
+        errors.add(field, f"“{title}” is listed twice; give each {noun} its own title.")
+
+
+def _used_elsewhere(query: sa.Select[Any], id_column: Any, own: Any | None) -> Any:
+    """What ``query`` finds among the rows other than ``own`` (the one being edited)."""
+    if own is not None:
+        query = query.where(id_column != own.id)
+    return db.session.scalar(query)
+
+
 def _managed(actor: User, programme: Programme) -> None:
     _require(can_manage_programme(actor, programme))
+
+
+def _audit_update(
+    obj: Any,
+    *,
+    kind: str,
+    actor: User,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    now: dt.datetime,
+    rules_affected: list[AffectedProposal] | None = None,
+) -> None:
+    """Record ``<kind>.updated``, or ``<kind>.rules_changed`` naming the affected proposals
+    when ``rules_affected`` is given. An update that changed nothing leaves no event."""
+    if after == before:
+        return
+    db.session.flush()
+    action = f"{kind}.updated"
+    if rules_affected is not None:
+        action = f"{kind}.rules_changed"
+        after = {**after, "affected_proposals": [a.reference for a in rules_affected]}
+    record_event(
+        actor=actor,
+        action=action,
+        object_type=kind,
+        object_id=obj.id,
+        before=before,
+        after=after,
+        now=now,
+    )
 
 
 # --- programmes --------------------------------------------------------------------------------
@@ -253,10 +304,10 @@ def _validate_programme(
             "Use at most 80 lower-case letters, digits and single hyphens, like clusters4future.",
         )
     else:
-        query = sa.select(Programme.id).where(Programme.slug == slug)
-        if programme is not None:
-            query = query.where(Programme.id != programme.id)
-        if db.session.scalar(query) is not None:
+        taken = _used_elsewhere(
+            sa.select(Programme.id).where(Programme.slug == slug), Programme.id, programme
+        )
+        if taken is not None:
             errors.add("slug", f"Another programme already uses “{slug}”; choose another.")
     if total_budget is None:
         errors.add("total_budget", "Enter the programme's total budget in euro.")
@@ -330,18 +381,14 @@ def update_programme(
     programme.slug = slug
     programme.description = description.strip()
     programme.total_budget = total_budget
-    after = _programme_state(programme)
-    if after != before:
-        db.session.flush()
-        record_event(
-            actor=actor,
-            action="programme.updated",
-            object_type="programme",
-            object_id=programme.id,
-            before=before,
-            after=after,
-            now=now,
-        )
+    _audit_update(
+        programme,
+        kind="programme",
+        actor=actor,
+        before=before,
+        after=_programme_state(programme),
+        now=now,
+    )
     return programme
 
 
@@ -412,12 +459,13 @@ def _validate_call(
     elif round_number < 1 or round_number > 1000:
         errors.add("round_number", "The round number must be between 1 and 1,000.")
     else:
-        query = sa.select(Call.name).where(
-            Call.programme_id == programme.id, Call.round_number == round_number
+        other = _used_elsewhere(
+            sa.select(Call.name).where(
+                Call.programme_id == programme.id, Call.round_number == round_number
+            ),
+            Call.id,
+            call,
         )
-        if call is not None:
-            query = query.where(Call.id != call.id)
-        other = db.session.scalar(query)
         if other is not None:
             errors.add(
                 "round_number",
@@ -433,10 +481,9 @@ def _validate_call(
             "Use at most 20 letters, digits and hyphens, starting with a letter or digit.",
         )
     else:
-        query = sa.select(Call.name).where(Call.reference_prefix == prefix)
-        if call is not None:
-            query = query.where(Call.id != call.id)
-        other = db.session.scalar(query)
+        other = _used_elsewhere(
+            sa.select(Call.name).where(Call.reference_prefix == prefix), Call.id, call
+        )
         if other is not None:
             errors.add("reference_prefix", f"“{other}” already uses {prefix}; choose another.")
         elif call is not None and prefix != call.reference_prefix and _has_proposals(call):
@@ -583,36 +630,21 @@ def update_call(
         if affected and confirmed_breaking != len(affected):
             raise RulesWouldBreak(affected)
     values.apply(call)
-    after = _call_state(call)
-    if after == before:
-        return call
-    db.session.flush()
-    if rules_changed:
-        record_event(
-            actor=actor,
-            action="call.rules_changed",
-            object_type="call",
-            object_id=call.id,
-            before=before,
-            after={**after, "affected_proposals": [a.reference for a in affected]},
-            now=now,
-        )
-        if affected:
-            log.info(
-                "call %s rules changed by user %s; %d submitted proposals no longer pass",
-                call.id,
-                actor.id,
-                len(affected),
-            )
-    else:
-        record_event(
-            actor=actor,
-            action="call.updated",
-            object_type="call",
-            object_id=call.id,
-            before=before,
-            after=after,
-            now=now,
+    _audit_update(
+        call,
+        kind="call",
+        actor=actor,
+        before=before,
+        after=_call_state(call),
+        now=now,
+        rules_affected=affected if rules_changed else None,
+    )
+    if affected:
+        log.info(
+            "call %s rules changed by user %s; %d submitted proposals no longer pass",
+            call.id,
+            actor.id,
+            len(affected),
         )
     return call
 
@@ -766,26 +798,17 @@ def _validate_stage(
 
     titles = [s.title.strip() for s in sections]
     for spec, title in zip(sections, titles, strict=True):
-        if not title:
-            errors.add("sections", "Every section needs a title.")
-        elif len(title) > 200:
-            errors.add("sections", f"“{title[:40]}…”: use at most 200 characters for a title.")
+        _check_title(errors, "sections", title, "section")
         if spec.max_chars < 1 or spec.max_chars > MAX_SECTION_CHARS:
             errors.add(
                 "sections",
                 f"“{title}”: the limit must be between 1 and {MAX_SECTION_CHARS:,} characters.",
             )
-    for title in _duplicates(titles):
-        errors.add("sections", f"“{title}” is listed twice; give each section its own title.")
+    _check_distinct(errors, "sections", titles, "section")
 
     attachment_titles = [a.title.strip() for a in attachment_rules]
     for spec, title in zip(attachment_rules, attachment_titles, strict=True):
-        if not title:
-            errors.add("attachment_rules", "Every document needs a title.")
-        elif len(title) > 200:
-            errors.add(
-                "attachment_rules", f"“{title[:40]}…”: use at most 200 characters for a title."
-            )
+        _check_title(errors, "attachment_rules", title, "document")
         if spec.max_pages is not None and not 1 <= spec.max_pages <= MAX_PAGES:
             errors.add(
                 "attachment_rules",
@@ -796,10 +819,7 @@ def _validate_stage(
                 "attachment_rules",
                 f"“{title}”: the size limit must be more than 0 and at most 2,047 MB, or none.",
             )
-    for title in _duplicates(attachment_titles):
-        errors.add(
-            "attachment_rules", f"“{title}” is listed twice; give each document its own title."
-        )
+    _check_distinct(errors, "attachment_rules", attachment_titles, "document")
 
     if reviewers_per_proposal is None:
         errors.add("reviewers_per_proposal", "Enter how many jurors review each proposal.")
@@ -950,31 +970,16 @@ def update_stage(
         if affected and confirmed_breaking != len(affected):
             raise RulesWouldBreak(affected)
     values.apply(stage)
-    after = _stage_state(stage)
-    if after == before:
-        return stage
-    db.session.flush()
-    record_event(
+    _audit_update(
+        stage,
+        kind="stage",
         actor=actor,
-        action="stage.rules_changed" if rules_changed else "stage.updated",
-        object_type="stage",
-        object_id=stage.id,
         before=before,
-        after={**after, "affected_proposals": [a.reference for a in affected]}
-        if rules_changed
-        else after,
+        after=_stage_state(stage),
         now=now,
+        rules_affected=affected if rules_changed else None,
     )
     return stage
-
-
-def stage_has_submissions(stage: Stage) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(StageSubmission.id).where(StageSubmission.stage_id == stage.id).limit(1)
-        )
-        is not None
-    )
 
 
 @operation
@@ -1237,18 +1242,14 @@ def update_criterion(
     criterion.scale_max = scale_max
     criterion.scale_step = scale_step
     criterion.threshold = threshold
-    after = _criterion_state(criterion)
-    if after != before:
-        db.session.flush()
-        record_event(
-            actor=actor,
-            action="criterion.updated",
-            object_type="criterion",
-            object_id=criterion.id,
-            before=before,
-            after=after,
-            now=now,
-        )
+    _audit_update(
+        criterion,
+        kind="criterion",
+        actor=actor,
+        before=before,
+        after=_criterion_state(criterion),
+        now=now,
+    )
     return criterion
 
 

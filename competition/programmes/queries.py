@@ -9,8 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import User
 from competition.extensions import db
-from competition.programmes.models import Call, Programme, ProgrammeOfficer
-from competition.proposals.models import Proposal, ProposalState
+from competition.programmes.models import Call, Criterion, Programme, ProgrammeOfficer, Stage
+from competition.proposals.models import Proposal, ProposalState, StageSubmission
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,55 @@ def list_programmes_run_by(officer: User) -> list[Programme]:
             .options(selectinload(Programme.calls).selectinload(Call.stages))
             .order_by(Programme.name)
         )
+    )
+
+
+def find_programme(programme_id: int) -> Programme | None:
+    return db.session.get(Programme, programme_id)
+
+
+def find_programme_for_page(programme_id: int) -> Programme | None:
+    """The programme with its calls, their stages and the stages' criteria."""
+    return db.session.scalar(
+        sa.select(Programme)
+        .where(Programme.id == programme_id)
+        .options(
+            selectinload(Programme.calls).selectinload(Call.stages).selectinload(Stage.criteria)
+        )
+    )
+
+
+def find_call(call_id: int) -> Call | None:
+    return db.session.get(Call, call_id)
+
+
+def find_stage(stage_id: int) -> Stage | None:
+    return db.session.get(Stage, stage_id)
+
+
+def find_criterion(criterion_id: int) -> Criterion | None:
+    return db.session.get(Criterion, criterion_id)
+
+
+def stage_ids_with_submissions(stage_ids: list[int]) -> set[int]:
+    """Those of ``stage_ids`` for which some proposal has started or submitted material."""
+    if not stage_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(StageSubmission.stage_id)
+            .where(StageSubmission.stage_id.in_(stage_ids))
+            .distinct()
+        )
+    )
+
+
+def stage_has_submissions(stage: Stage) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(StageSubmission.id).where(StageSubmission.stage_id == stage.id).limit(1)
+        )
+        is not None
     )
 
 

@@ -7,17 +7,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
 
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.core import workflow
 from competition.errors import DomainError
-from competition.extensions import db
 from competition.forms import show_errors
 from competition.organisations.models import (
     EASTERN_STATES,
@@ -26,6 +23,7 @@ from competition.organisations.models import (
     OrganisationKind,
 )
 from competition.programmes import operations as ops
+from competition.programmes import queries
 from competition.programmes.forms import (
     MEBIBYTE,
     CallForm,
@@ -37,8 +35,6 @@ from competition.programmes.forms import (
 )
 from competition.programmes.models import Call, Criterion, Programme, Stage
 from competition.programmes.permissions import can_manage_programme
-from competition.programmes.queries import list_programmes_run_by
-from competition.proposals.models import StageSubmission
 
 bp = Blueprint("programmes", __name__)
 
@@ -89,17 +85,17 @@ def _managed_or_404(programme: Programme | None) -> Programme:
 
 
 def _programme_or_404(programme_id: int) -> Programme:
-    return _managed_or_404(db.session.get(Programme, programme_id))
+    return _managed_or_404(queries.find_programme(programme_id))
 
 
 def _call_or_404(call_id: int) -> Call:
-    call = db.session.get(Call, call_id) or abort(404)
+    call = queries.find_call(call_id) or abort(404)
     _managed_or_404(call.programme)
     return call
 
 
 def _stage_or_404(stage_id: int, *, call_id: int | None = None) -> Stage:
-    stage = db.session.get(Stage, stage_id) or abort(404)
+    stage = queries.find_stage(stage_id) or abort(404)
     if call_id is not None and stage.call_id != call_id:
         abort(404)
     _managed_or_404(stage.call.programme)
@@ -107,31 +103,9 @@ def _stage_or_404(stage_id: int, *, call_id: int | None = None) -> Stage:
 
 
 def _criterion_or_404(criterion_id: int) -> Criterion:
-    criterion = db.session.get(Criterion, criterion_id) or abort(404)
+    criterion = queries.find_criterion(criterion_id) or abort(404)
     _managed_or_404(criterion.stage.call.programme)
     return criterion
-
-
-def _programme_page_data(programme_id: int) -> Programme | None:
-    return db.session.scalar(
-        sa.select(Programme)
-        .where(Programme.id == programme_id)
-        .options(
-            selectinload(Programme.calls).selectinload(Call.stages).selectinload(Stage.criteria)
-        )
-    )
-
-
-def _stage_ids_with_submissions(stage_ids: list[int]) -> set[int]:
-    if not stage_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(StageSubmission.stage_id)
-            .where(StageSubmission.stage_id.in_(stage_ids))
-            .distinct()
-        )
-    )
 
 
 # --- the form round trip -----------------------------------------------------------------------
@@ -173,7 +147,9 @@ def _to_programme(programme_id: int, anchor: str | None = None) -> Any:
 @bp.route("/programmes")
 @roles_required(Role.OFFICER)
 def list_programmes():  # type: ignore[no-untyped-def]
-    return render_template("programmes/list.html", programmes=list_programmes_run_by(current_user))
+    return render_template(
+        "programmes/list.html", programmes=queries.list_programmes_run_by(current_user)
+    )
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
@@ -192,12 +168,12 @@ def new_programme():  # type: ignore[no-untyped-def]
 @bp.route("/programmes/<int:programme_id>")
 @roles_required(Role.OFFICER)
 def show_programme(programme_id: int):  # type: ignore[no-untyped-def]
-    programme = _managed_or_404(_programme_page_data(programme_id))
+    programme = _managed_or_404(queries.find_programme_for_page(programme_id))
     stage_ids = [stage.id for call in programme.calls for stage in call.stages]
     return render_template(
         "programmes/show.html",
         programme=programme,
-        stages_with_submissions=_stage_ids_with_submissions(stage_ids),
+        stages_with_submissions=queries.stage_ids_with_submissions(stage_ids),
         move_form=MoveForm(),
         state_form=DeleteForm(),
         call_actions=lambda call: workflow.actions_from(workflow.CALL, call.state.value),
@@ -341,7 +317,7 @@ def delete_stage(stage_id: int):  # type: ignore[no-untyped-def]
         form=form,
         what=f"the stage “{stage.name}” of {stage.call.name}",
         details=[f"{len(stage.criteria)} review criteria are removed with it."],
-        blocked=ops.stage_has_submissions(stage),
+        blocked=queries.stage_has_submissions(stage),
         cancel_url=url_for(
             ".show_programme", programme_id=programme_id, _anchor=f"stage-{stage.id}"
         ),

@@ -5,7 +5,6 @@ once confirmed, and is audited with the proposals it affects. Runs on PostgreSQL
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,17 +25,11 @@ from competition.programmes.models import (
     Stage,
     StageKind,
 )
-from competition.proposals.models import (
-    BudgetLine,
-    StageSubmission,
-    SubmissionState,
-    SubmissionVersion,
-)
-from competition.proposals.snapshot import content_hash, content_problems, snapshot
+from competition.proposals.models import BudgetLine, StageSubmission
+from competition.proposals.snapshot import content_problems
 from tests.conftest import Browser
 from tests.factories import (
     NOW,
-    PASSWORD,
     make_call,
     make_organisation,
     make_programme,
@@ -45,6 +38,7 @@ from tests.factories import (
     make_topic,
     make_user,
 )
+from tests.helpers import Person, as_person, freeze_version, person, text
 
 pytestmark = pytest.mark.postgres
 
@@ -54,27 +48,11 @@ UTC = dt.UTC
 # --- helpers ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Person:
-    id: int
-    email: str
-
-
 def create_person(app, *roles: Role) -> Person:  # type: ignore[no-untyped-def]
     with app.app_context():
         user = make_user(roles=roles)
         db.session.commit()
-        return Person(user.id, user.email)
-
-
-def signed_in(app, person: Person) -> Browser:  # type: ignore[no-untyped-def]
-    browser = Browser(app.test_client())
-    assert browser.login(person.email, PASSWORD).status_code == 302
-    return browser
-
-
-def text(response) -> str:  # type: ignore[no-untyped-def]
-    return html.unescape(response.get_data(as_text=True))
+        return person(user)
 
 
 def field_error(response, field: str) -> str:  # type: ignore[no-untyped-def]
@@ -151,7 +129,7 @@ def officer(app) -> Person:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def officer_browser(app, officer) -> Browser:  # type: ignore[no-untyped-def]
-    return signed_in(app, officer)
+    return as_person(app, officer)
 
 
 @dataclass(frozen=True)
@@ -587,7 +565,7 @@ def set_up_urls(s: Setup) -> list[str]:
 
 def test_an_officer_of_another_programme_gets_not_found(app, setup):
     other = create_person(app, Role.OFFICER)
-    browser = signed_in(app, other)
+    browser = as_person(app, other)
 
     for url in set_up_urls(setup):
         response = browser.get(url)
@@ -619,7 +597,7 @@ def test_a_stage_is_only_found_under_its_own_call(app, officer_browser, setup):
 
 @pytest.mark.parametrize("role", [Role.APPLICANT, Role.JUROR])
 def test_applicants_and_jurors_may_not_set_up_calls(app, setup, role):
-    browser = signed_in(app, create_person(app, role))
+    browser = as_person(app, create_person(app, role))
 
     for url in ["/programmes", "/programmes/new", *set_up_urls(setup)]:
         assert browser.get(url).status_code == 403, url
@@ -684,14 +662,7 @@ def submit_version(stage: Stage, submitter, *, public: str, own: str, strategy: 
         ),
     )
     proposal.topics.append(make_topic())
-    submission = StageSubmission(
-        proposal=proposal,
-        stage=stage,
-        state=SubmissionState.SUBMITTED,
-        sections={"strategy": strategy},
-        submitted_at=NOW,
-        content_hash="0" * 64,
-    )
+    submission = StageSubmission(proposal=proposal, stage=stage, sections={"strategy": strategy})
     db.session.add(submission)
     db.session.flush()
     coordinator, partner = proposal.members
@@ -705,21 +676,8 @@ def submit_version(stage: Stage, submitter, *, public: str, own: str, strategy: 
             )
         )
     db.session.flush()
-    content = snapshot(proposal, submission)
-    assert content_problems(content, stage, stage.call) == [], "the fixture must pass today"
-    db.session.add(
-        SubmissionVersion(
-            submission=submission,
-            number=1,
-            content=content,
-            content_hash=content_hash(content),
-            receipt_code=f"R-{proposal.reference}",
-            idempotency_key=f"key-{proposal.reference}",
-            submitted_at=NOW,
-            submitted_by_id=submitter.id,
-        )
-    )
-    db.session.flush()
+    version = freeze_version(proposal, submission, submitted_at=NOW, by=submitter)
+    assert content_problems(version.content, stage, stage.call) == [], "the fixture must pass today"
     return Submitted(proposal.reference, proposal.acronym)
 
 

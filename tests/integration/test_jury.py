@@ -7,10 +7,7 @@ the proposal, on any page of the jury area. And who may use which page."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -44,14 +41,20 @@ from competition.proposals.models import (
 from tests.conftest import Browser
 from tests.factories import (
     NOW,
-    PASSWORD,
-    make_call,
     make_organisation,
-    make_programme,
     make_proposal,
     make_stage,
     make_topic,
     make_user,
+)
+from tests.helpers import (
+    Person,
+    as_person,
+    call_run_by,
+    in_app,
+    person,
+    queries_for_page,
+    text,
 )
 
 pytestmark = pytest.mark.postgres
@@ -71,12 +74,6 @@ ACRONYMS = {name: name.upper()[:8] + "X" for name in TITLES}
 
 
 # --- the world ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    email: str
 
 
 @dataclass(frozen=True)
@@ -113,10 +110,6 @@ class World:
         return f"/proposals/{self.proposals[name]}/exclusions"
 
 
-def person(user: User) -> Person:
-    return Person(user.id, user.email)
-
-
 def submitted(proposal: Proposal, stage: Stage) -> Proposal:
     db.session.add(
         StageSubmission(
@@ -145,10 +138,10 @@ def world(app) -> World:  # type: ignore[no-untyped-def]
             name: make_organisation(name=f"{name.capitalize()} Institute")
             for name in ("coordinator", "partner", "former", "elsewhere", "new_home", "other")
         }
-        call = make_call(make_programme(officers=(officer,)))
+        call = call_run_by(officer)
         stage = make_stage(call, bidding_enabled=True, name="Outline")
         closed = make_stage(call, name="Full proposal")
-        other_call = make_call(make_programme(officers=(other_officer,)))
+        other_call = call_run_by(other_officer)
         other_stage = make_stage(other_call, bidding_enabled=True)
         topic = make_topic(name="Viticulture robotics")
 
@@ -213,24 +206,6 @@ def world(app) -> World:  # type: ignore[no-untyped-def]
             organisations={name: o.id for name, o in orgs.items()},
             topic_name=topic.name,
         )
-
-
-@contextmanager
-def in_app(app) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        yield
-        db.session.rollback()
-
-
-def as_person(app, who: Person | str) -> Browser:  # type: ignore[no-untyped-def]
-    browser = Browser(app.test_client())
-    email = who if isinstance(who, str) else who.email
-    assert browser.login(email, PASSWORD).status_code == 302
-    return browser
-
-
-def text(response) -> str:  # type: ignore[no-untyped-def]
-    return html.unescape(response.get_data(as_text=True))
 
 
 def plain(page: str) -> str:
@@ -717,23 +692,7 @@ def test_bidding_list_costs_the_same_queries_for_few_and_many_proposals(app, wor
     accept_and_profile(app, world, declare={})
     browser = as_person(app, world.juror)
 
-    def queries_for_list() -> int:
-        count = 0
-
-        def counter(*args: object) -> None:
-            nonlocal count
-            count += 1
-
-        with app.app_context():
-            engine = db.engine
-        sa.event.listen(engine, "before_cursor_execute", counter)
-        try:
-            assert browser.get(world.bids_url).status_code == 200
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", counter)
-        return count
-
-    few = queries_for_list()
+    few = queries_for_page(app, browser, world.bids_url)
     with in_app(app):
         call = db.session.get(Call, world.call_id)
         stage = db.session.get(Stage, world.stage_id)
@@ -741,7 +700,7 @@ def test_bidding_list_costs_the_same_queries_for_few_and_many_proposals(app, wor
             proposal = submitted(make_proposal(call, title=f"More {n}"), stage)
             proposal.topics.append(make_topic())
         db.session.commit()
-    many = queries_for_list()
+    many = queries_for_page(app, browser, world.bids_url)
 
     assert many == few
 

@@ -10,13 +10,10 @@ assignment operations."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -38,15 +35,13 @@ from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.notifications.models import Notification
 from competition.programmes.models import Call, Criterion, Stage
-from competition.proposals import snapshot, storage
+from competition.proposals import storage
 from competition.proposals.models import (
     Attachment,
     BudgetLine,
     Proposal,
     ProposalState,
     StageSubmission,
-    SubmissionState,
-    SubmissionVersion,
 )
 from competition.reviews import operations as ops
 from competition.reviews import queries
@@ -54,13 +49,22 @@ from competition.reviews.models import ReminderSent, Review, ReviewState
 from tests.conftest import Browser, csrf_from
 from tests.factories import (
     PASSWORD,
-    make_call,
     make_organisation,
-    make_programme,
     make_proposal,
     make_stage,
     make_topic,
     make_user,
+)
+from tests.helpers import (
+    Person,
+    as_person,
+    call_run_by,
+    freeze_version,
+    in_app,
+    officer_and_outsider,
+    person,
+    queries_for_page,
+    text,
 )
 
 pytestmark = pytest.mark.postgres
@@ -74,12 +78,6 @@ PDF = b"%PDF-1.4\n% a stand-in for the consortium's CVs\n%%EOF\n"
 
 
 # --- building the world -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    email: str
 
 
 @dataclass(frozen=True)
@@ -117,10 +115,6 @@ class World:
         data = {f"score-{key}": value for key, value in self.scores(*values).items()}
         data.update(fields)
         return data
-
-
-def person(user: User) -> Person:
-    return Person(user.id, user.email)
 
 
 def juror_on(call: Call, **overrides: object) -> User:
@@ -214,22 +208,9 @@ def submitted_proposal(
         db.session.add(attachment)
     db.session.flush()
     db.session.expire(submission, ["attachments", "budget_lines"])
-    content = snapshot.snapshot(proposal, submission)
-    submitted_at = stage.closes_at - dt.timedelta(days=1)
-    submission.versions.append(
-        SubmissionVersion(
-            number=1,
-            content=content,
-            content_hash=snapshot.content_hash(content),
-            receipt_code=f"{proposal.reference}-V1-{uuid.uuid4().hex[:6].upper()}",
-            idempotency_key=uuid.uuid4().hex,
-            submitted_at=submitted_at,
-            submitted_by_id=coordinator.id,
-        )
+    freeze_version(
+        proposal, submission, submitted_at=stage.closes_at - dt.timedelta(days=1), by=coordinator
     )
-    submission.state = SubmissionState.SUBMITTED
-    submission.submitted_at = submitted_at
-    submission.content_hash = snapshot.content_hash(content)
     proposal.state = ProposalState.SUBMITTED
     db.session.flush()
     return proposal, attachment
@@ -289,10 +270,8 @@ def put_review(
 def world(app, tmp_path) -> World:  # type: ignore[no-untyped-def]
     app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
     with app.app_context():
-        officer = make_user(roles=(Role.OFFICER,))
-        other_officer = make_user(roles=(Role.OFFICER,))
-        make_call(make_programme(officers=(other_officer,)))
-        call = make_call(make_programme(officers=(officer,)), reviews_hidden_until_own=True)
+        officer, other_officer = officer_and_outsider()
+        call = call_run_by(officer, reviews_hidden_until_own=True)
         stage = review_stage(call, due_at=utcnow() + dt.timedelta(days=10))
         coordinator = make_user(roles=(Role.APPLICANT,))
         proposal, attachment = submitted_proposal(
@@ -344,23 +323,6 @@ def world(app, tmp_path) -> World:  # type: ignore[no-untyped-def]
             assignments=assignments,
             **{name: person(user) for name, user in jurors.items()},
         )
-
-
-@contextmanager
-def in_app(app) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        yield
-        db.session.rollback()
-
-
-def as_person(app, who: Person) -> Browser:  # type: ignore[no-untyped-def]
-    browser = Browser(app.test_client())
-    assert browser.login(who.email, PASSWORD).status_code == 302
-    return browser
-
-
-def text(response) -> str:  # type: ignore[no-untyped-def]
-    return html.unescape(response.get_data(as_text=True))
 
 
 def post_review(
@@ -1213,23 +1175,7 @@ def test_progress_search_and_pagination(app, world, progress_world):
 def test_progress_page_costs_the_same_queries_for_few_and_many(app, world, progress_world):
     browser = as_person(app, world.officer)
 
-    def count_queries() -> int:
-        count = 0
-
-        def counter(*args: object) -> None:
-            nonlocal count
-            count += 1
-
-        with app.app_context():
-            engine = db.engine
-        sa.event.listen(engine, "before_cursor_execute", counter)
-        try:
-            assert browser.get(world.progress_url).status_code == 200
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", counter)
-        return count
-
-    few = count_queries()
+    few = queries_for_page(app, browser, world.progress_url)
     with in_app(app):
         call = db.session.get(Call, world.call_id)
         stage = db.session.get(Stage, world.stage_id)
@@ -1238,7 +1184,7 @@ def test_progress_page_costs_the_same_queries_for_few_and_many(app, world, progr
             juror = juror_on(call, name=f"Extra {index}")
             put_review(assign(stage, proposal, juror), state=ReviewState.DRAFT)
         db.session.commit()
-    many = count_queries()
+    many = queries_for_page(app, browser, world.progress_url)
 
     assert many == few
 

@@ -8,11 +8,7 @@ these tests do not depend on the submission operations."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,7 +22,6 @@ from competition.extensions import db
 from competition.notifications.models import Notification, NotificationState
 from competition.organisations.models import FederalState
 from competition.programmes.models import Call, Stage
-from competition.proposals import snapshot
 from competition.proposals.models import (
     BudgetLine,
     DeadlineExtension,
@@ -38,17 +33,25 @@ from competition.proposals.models import (
 )
 from competition.screening.models import ScreeningResult, Verdict
 from competition.screening.operations import record_verdict, screening_checks
-from tests.conftest import Browser
 from tests.factories import (
     NOW,
-    PASSWORD,
     make_call,
     make_organisation,
-    make_programme,
     make_proposal,
     make_stage,
     make_topic,
     make_user,
+)
+from tests.helpers import (
+    Person,
+    as_person,
+    call_run_by,
+    freeze_version,
+    in_app,
+    officer_and_outsider,
+    person,
+    queries_for_page,
+    text,
 )
 
 pytestmark = pytest.mark.postgres
@@ -66,8 +69,8 @@ REASON = "The consortium is coordinated from outside the call's region."
 
 
 def screening_call(officer: User) -> tuple[Call, Stage]:
-    call = make_call(
-        make_programme(officers=(officer,)),
+    call = call_run_by(
+        officer,
         max_public_funding_per_proposal=CAP,
         region_scope=["DE-SN", "DE-ST", "DE-TH"],
     )
@@ -78,28 +81,6 @@ def screening_call(officer: User) -> tuple[Call, Stage]:
         required_sections=SECTIONS,
     )
     return call, stage
-
-
-def add_version(
-    proposal: Proposal, submission: StageSubmission, *, submitted_at: dt.datetime, by: User
-) -> SubmissionVersion:
-    content = snapshot.snapshot(proposal, submission)
-    number = len(submission.versions) + 1
-    version = SubmissionVersion(
-        number=number,
-        content=content,
-        content_hash=snapshot.content_hash(content),
-        receipt_code=f"{proposal.reference}-V{number}-{uuid.uuid4().hex[:6].upper()}",
-        idempotency_key=uuid.uuid4().hex,
-        submitted_at=submitted_at,
-        submitted_by_id=by.id,
-    )
-    submission.versions.append(version)
-    submission.state = SubmissionState.SUBMITTED
-    submission.submitted_at = submitted_at
-    submission.content_hash = version.content_hash
-    db.session.flush()
-    return version
 
 
 def submitted_proposal(
@@ -135,7 +116,7 @@ def submitted_proposal(
             )
         )
     db.session.flush()
-    add_version(proposal, submission, submitted_at=submitted_at, by=coordinator)
+    freeze_version(proposal, submission, submitted_at=submitted_at, by=coordinator)
     return proposal
 
 
@@ -151,12 +132,6 @@ def extend(proposal: Proposal, stage: Stage, *, until: dt.datetime, by: User) ->
         )
     )
     db.session.flush()
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    email: str
 
 
 @dataclass(frozen=True)
@@ -181,10 +156,6 @@ class World:
         return f"/screening/proposals/{self.proposals[name]}/stages/{self.stage_id}"
 
 
-def person(user: User) -> Person:
-    return Person(user.id, user.email)
-
-
 def coordinator_email(proposal: Proposal) -> str:
     user = db.session.get(User, proposal.contributors[0].user_id)
     assert user is not None
@@ -194,9 +165,7 @@ def coordinator_email(proposal: Proposal) -> str:
 @pytest.fixture
 def world(app) -> World:  # type: ignore[no-untyped-def]
     with app.app_context():
-        officer = make_user(roles=(Role.OFFICER,))
-        other_officer = make_user(roles=(Role.OFFICER,))
-        make_call(make_programme(officers=(other_officer,)))
+        officer, other_officer = officer_and_outsider()
         juror = make_user(roles=(Role.JUROR,))
         call, stage = screening_call(officer)
         proposals = {
@@ -224,23 +193,6 @@ def world(app) -> World:  # type: ignore[no-untyped-def]
             proposals={name: p.id for name, p in proposals.items()},
             coordinators={name: coordinator_email(p) for name, p in proposals.items()},
         )
-
-
-@contextmanager
-def in_app(app) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        yield
-        db.session.rollback()
-
-
-def as_person(app, who: Person) -> Browser:  # type: ignore[no-untyped-def]
-    browser = Browser(app.test_client())
-    assert browser.login(who.email, PASSWORD).status_code == 302
-    return browser
-
-
-def text(response) -> str:  # type: ignore[no-untyped-def]
-    return html.unescape(response.get_data(as_text=True))
 
 
 def row_checks(page: str, proposal_id: int) -> dict[str, str]:
@@ -379,23 +331,7 @@ def test_list_is_paginated_by_25(app):
 def test_list_costs_the_same_queries_for_few_and_many_proposals(app, world):
     browser = as_person(app, world.officer)
 
-    def queries_for_list() -> int:
-        count = 0
-
-        def counter(*args: object) -> None:
-            nonlocal count
-            count += 1
-
-        with app.app_context():
-            engine = db.engine
-        sa.event.listen(engine, "before_cursor_execute", counter)
-        try:
-            assert browser.get(world.list_url()).status_code == 200
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", counter)
-        return count
-
-    few = queries_for_list()
+    few = queries_for_page(app, browser, world.list_url())
     with in_app(app):
         call = db.session.get(Call, world.call_id)
         stage = db.session.get(Stage, world.stage_id)
@@ -404,7 +340,7 @@ def test_list_costs_the_same_queries_for_few_and_many_proposals(app, world):
             proposal = submitted_proposal(call, stage, submitted_at=LATE)
             extend(proposal, stage, until=LATE + dt.timedelta(hours=index), by=officer)
         db.session.commit()
-    many = queries_for_list()
+    many = queries_for_page(app, browser, world.list_url())
 
     assert many == few
 
@@ -604,7 +540,7 @@ def test_checks_judge_the_latest_version(ctx, world):
     for line in submission.budget_lines:
         line.public_funding = Decimal("100000.00")
     coordinator = db.session.get(User, proposal.contributors[0].user_id)
-    second = add_version(proposal, submission, submitted_at=ON_TIME, by=coordinator)
+    second = freeze_version(proposal, submission, submitted_at=ON_TIME, by=coordinator)
     db.session.commit()
 
     checks = screening_checks(proposal, stage)
