@@ -194,17 +194,35 @@ def _fail(
     run = _mine(run_id, claimed)
     if run is None:
         return
-    run.state = RunState.FAILED
-    run.message = message
-    run.result = {"reasons": list(reasons)}
-    run.finished_at = now
-    record_event(
-        actor=None,
+    _finish(
+        run,
+        RunState.FAILED,
+        message,
+        {"reasons": list(reasons)},
         action="assignment.run_failed",
-        object_type="stage",
-        object_id=run.stage_id,
         after={"run": run.id, "message": message, "reasons": list(reasons)},
         now=now,
+    )
+
+
+def _finish(
+    run: AssignmentRun,
+    state: RunState,
+    message: str,
+    result: dict[str, object],
+    *,
+    action: str,
+    after: dict[str, object],
+    now: dt.datetime,
+) -> None:
+    run.state = state
+    run.message = message
+    run.result = result
+    run.finished_at = now
+    if state == RunState.DONE:
+        run.progress = 100
+    record_event(
+        actor=None, action=action, object_type="stage", object_id=run.stage_id, after=after, now=now
     )
 
 
@@ -321,16 +339,12 @@ def _store(
         "diagnostics": list(result.diagnostics),
         "seconds": {**seconds, "store": time.perf_counter() - started},
     }
-    run.state = RunState.DONE
-    run.progress = 100
-    run.message = "Done."
-    run.result = summary
-    run.finished_at = now
-    record_event(
-        actor=None,
+    _finish(
+        run,
+        RunState.DONE,
+        "Done.",
+        summary,
         action="assignment.run_finished",
-        object_type="stage",
-        object_id=stage.id,
         after={k: v for k, v in summary.items() if k != "seconds"} | {"run": run.id},
         now=now,
     )
@@ -384,6 +398,36 @@ def _named(message: str, built: stage_problem.StageProblem) -> str:
         r" from organisation \d+, the organisation of ", " from the organisation of ", message
     )
     return message[:1].upper() + message[1:] + "."
+
+
+def _seat(
+    stage: Stage,
+    built: stage_problem.StageProblem,
+    proposal_id: int,
+    juror_id: int,
+    *,
+    method: AssignmentMethod,
+    run_id: int | None,
+    released_at: dt.datetime | None,
+    now: dt.datetime,
+    replaces_id: int | None = None,
+) -> Assignment:
+    """A juror taken onto a proposal outside a run, scored as a run would score the pair."""
+    seat = Assignment(
+        stage_id=stage.id,
+        proposal_id=proposal_id,
+        user_id=juror_id,
+        method=method,
+        run_id=run_id,
+        affinity=built.explain(proposal_id, juror_id).total,
+        created_at=now,
+        released_at=released_at,
+        decline_reason="",
+        replaces_id=replaces_id,
+    )
+    db.session.add(seat)
+    db.session.flush()
+    return seat
 
 
 def _review_started(assignment: Assignment) -> Review | None:
@@ -447,20 +491,16 @@ def change_assignment(
         db.session.flush()
     added: Assignment | None = None
     if change.juror_in is not None:
-        explanation = built.explain(change.proposal_id, change.juror_in)
-        added = Assignment(
-            stage_id=stage.id,
-            proposal_id=change.proposal_id,
-            user_id=change.juror_in,
+        added = _seat(
+            stage,
+            built,
+            change.proposal_id,
+            change.juror_in,
             method=AssignmentMethod.MANUAL,
             run_id=None,
-            affinity=explanation.total,
-            created_at=now,
             released_at=now if released else None,
-            decline_reason="",
+            now=now,
         )
-        db.session.add(added)
-        db.session.flush()
         if released:
             _notify_new_assignments(stage, built.jurors[change.juror_in], [added], now=now)
     record_event(
@@ -607,20 +647,17 @@ def decline(
         )
         if ranked:
             juror_id = ranked[0]
-            replacement = Assignment(
-                stage_id=stage.id,
-                proposal_id=assignment.proposal_id,
-                user_id=juror_id,
+            replacement = _seat(
+                stage,
+                built,
+                assignment.proposal_id,
+                juror_id,
                 method=AssignmentMethod.AUTOMATIC,
                 run_id=assignment.run_id,
-                affinity=built.explain(assignment.proposal_id, juror_id).total,
-                created_at=now,
                 released_at=now,
-                decline_reason="",
+                now=now,
                 replaces_id=assignment.id,
             )
-            db.session.add(replacement)
-            db.session.flush()
             _notify_new_assignments(stage, built.jurors[juror_id], [replacement], now=now)
     record_event(
         actor=actor,

@@ -6,7 +6,6 @@ replaced from the ranked alternates. The real worker is in test_assignment_worke
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from dataclasses import dataclass
 
@@ -36,7 +35,6 @@ from competition.proposals.models import Proposal, StageSubmission, SubmissionSt
 from competition.reviews.models import Review, ReviewState
 from tests.conftest import Browser
 from tests.factories import (
-    PASSWORD,
     make_call,
     make_organisation,
     make_programme,
@@ -45,6 +43,7 @@ from tests.factories import (
     make_topic,
     make_user,
 )
+from tests.helpers import as_person, text
 
 # --- the world ------------------------------------------------------------------------------------
 
@@ -174,16 +173,6 @@ def world(app) -> World:  # type: ignore[no-untyped-def]
         return build_world()
 
 
-def as_user(app, email: str) -> Browser:  # type: ignore[no-untyped-def]
-    browser = Browser(app.test_client())
-    assert browser.login(email, PASSWORD).status_code == 302
-    return browser
-
-
-def text(response) -> str:  # type: ignore[no-untyped-def]
-    return html.unescape(response.get_data(as_text=True))
-
-
 def pairs(app, world: World) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
     with app.app_context():
         return list(
@@ -236,7 +225,7 @@ def events(app, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def
 
 
 def test_the_officer_runs_the_assignment_and_sees_the_proposed_result(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
 
     response = start(officer, world)
 
@@ -275,7 +264,7 @@ def test_the_officer_runs_the_assignment_and_sees_the_proposed_result(app, world
 def test_every_proposal_gets_a_juror_who_knows_its_topic(app):
     with app.app_context():
         world = build_world(max_load=4)
-    start(as_user(app, world.officer), world)
+    start(as_person(app, world.officer), world)
     with app.app_context():
         for proposal_id in world.proposals:
             proposal = db.session.get(Proposal, proposal_id)
@@ -290,7 +279,7 @@ def test_every_proposal_gets_a_juror_who_knows_its_topic(app):
 
 
 def test_the_same_input_gives_the_same_assignment_and_a_new_run_replaces_the_old(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     first = pairs(app, world)
 
@@ -301,7 +290,7 @@ def test_the_same_input_gives_the_same_assignment_and_a_new_run_replaces_the_old
 
 
 def test_the_engine_in_the_app_agrees_with_a_direct_solve(app, world):
-    start(as_user(app, world.officer), world)
+    start(as_person(app, world.officer), world)
     with app.app_context():
         stage = db.session.get(Stage, world.stage_id)
         built = stage_problem.build(stage, stage_problem.Options())
@@ -312,7 +301,7 @@ def test_the_engine_in_the_app_agrees_with_a_direct_solve(app, world):
 def test_an_impossible_assignment_fails_with_reasons_the_officer_can_act_on(app):
     with app.app_context():
         world = build_world(seats=5)  # 5 jurors, one with a conflict on the first proposal
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
 
     start(officer, world)
 
@@ -326,7 +315,7 @@ def test_an_impossible_assignment_fails_with_reasons_the_officer_can_act_on(app)
 
 
 def test_options_reach_the_engine_and_bad_ones_are_refused_at_the_field(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
 
     response = start(officer, world, min_non_academic_seats="7")
 
@@ -361,7 +350,7 @@ def test_only_one_run_at_a_time_but_an_abandoned_run_can_be_started_again(app, w
             )
         )
         db.session.commit()
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
 
     refused = start(officer, world)
 
@@ -399,7 +388,7 @@ def test_the_page_polls_a_run_under_way(app, world):
         db.session.add(run)
         db.session.commit()
         run_id = run.id
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
 
     page = text(officer.get(world.page))
     status = officer.get(f"{world.page}/runs/{run_id}").get_json()
@@ -426,8 +415,8 @@ def officer_urls(world: World) -> list[str]:
 
 
 def test_an_officer_of_another_programme_sees_nothing(app, world):
-    start(as_user(app, world.officer), world)
-    other = as_user(app, world.other_officer)
+    start(as_person(app, world.officer), world)
+    other = as_person(app, world.other_officer)
     run_id = runs_of(app, world)[0].id
 
     for url in [*officer_urls(world), f"{world.page}/runs/{run_id}"]:
@@ -439,7 +428,7 @@ def test_an_officer_of_another_programme_sees_nothing(app, world):
 @pytest.mark.parametrize("who", ["juror", "applicant"])
 def test_jurors_and_applicants_are_refused(app, world, who):
     email = "ben@jury.test" if who == "juror" else world.applicant
-    browser = as_user(app, email)
+    browser = as_person(app, email)
     for url in officer_urls(world):
         assert browser.get(url).status_code == 403, url
     assert browser.submit(f"{world.page}/runs", {}, page="/").status_code == 403
@@ -462,7 +451,7 @@ def change(browser: Browser, world: World, proposal_id: int, **fields: object): 
 
 
 def test_the_proposal_page_shows_jurors_and_ranked_alternates_with_reasons(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     target = world.proposals[1]  # a batteries proposal
 
@@ -476,7 +465,7 @@ def test_the_proposal_page_shows_jurors_and_ranked_alternates_with_reasons(app, 
 
 
 def test_adding_a_conflicted_juror_is_refused_with_names_not_ids(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     before = pairs(app, world)
 
@@ -492,7 +481,7 @@ def test_adding_a_conflicted_juror_is_refused_with_names_not_ids(app, world):
 def test_adding_above_the_maximum_load_is_refused(app):
     with app.app_context():
         world = build_world(seats=1, max_load=1, proposals=5)
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     assigned = pairs(app, world)
     busy = next(j for _, j in assigned)
@@ -505,7 +494,7 @@ def test_adding_above_the_maximum_load_is_refused(app):
 
 
 def test_removing_asks_for_confirmation_when_a_seat_would_stay_empty(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     target = world.proposals[2]
     out = next(j for p, j in pairs(app, world) if p == target)
@@ -526,7 +515,7 @@ def test_removing_asks_for_confirmation_when_a_seat_would_stay_empty(app, world)
 
 
 def test_a_swap_keeps_the_seat_count(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     target = world.proposals[3]
     out = next(j for p, j in pairs(app, world) if p == target)
@@ -558,7 +547,7 @@ def release(browser: Browser, world: World):  # type: ignore[no-untyped-def]
 
 
 def test_release_tells_each_juror_once_and_ends_re_running(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     confirm = text(officer.get(f"{world.page}/release"))
     assert "12 assignments go out now" in confirm
@@ -584,13 +573,13 @@ def test_release_tells_each_juror_once_and_ends_re_running(app, world):
     assert refused.status_code == 422
     assert "released to the jurors" in text(refused)
     # The jurors now see their proposals.
-    ben = as_user(app, "ben@jury.test")
+    ben = as_person(app, "ben@jury.test")
     if juror_id(world, "ben@jury.test") in assigned_jurors:
         assert "Give back" in text(ben.get("/reviews"))
 
 
 def test_a_juror_added_after_release_is_notified_at_once(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     release(officer, world)
     before = len(mails(app, "jury/assignments"))
@@ -612,7 +601,7 @@ def test_a_juror_added_after_release_is_notified_at_once(app, world):
 
 
 def test_a_juror_who_began_a_review_cannot_be_taken_off(app, world):
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     release(officer, world)
     target = world.proposals[1]
@@ -642,7 +631,7 @@ def test_a_juror_who_began_a_review_cannot_be_taken_off(app, world):
 
 
 def released_world(app, world: World) -> None:  # type: ignore[no-untyped-def]
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
     start(officer, world)
     release(officer, world)
 
@@ -672,7 +661,7 @@ def test_a_juror_gives_an_assignment_back_and_the_best_alternate_takes_the_seat(
         stage = db.session.get(Stage, world.stage_id)
         built = stage_problem.build(stage, stage_problem.Options(), only_proposals=[target])
         expected = engine.alternates(built.problem, before, target, k=1, replacing=leaver)[0]
-    juror = as_user(app, email_of(world, leaver))
+    juror = as_person(app, email_of(world, leaver))
     url = f"/reviews/assignments/{original.id}/decline"
     assert "Give back" in text(juror.get(url))
     mails_before = len(mails(app, "jury/assignments"))
@@ -692,7 +681,7 @@ def test_a_juror_gives_an_assignment_back_and_the_best_alternate_takes_the_seat(
     # The leaver no longer sees the proposal; the officer sees who left and who took over.
     assert f'/reviews/assignments/{original.id}"' not in text(juror.get("/reviews"))
     assert juror.get(f"/reviews/assignments/{original.id}").status_code == 404
-    page = text(as_user(app, world.officer).get(world.page))
+    page = text(as_person(app, world.officer).get(world.page))
     assert "I co-authored with the coordinator last year." in page
     [event] = events(app, "assignment.declined")
     assert event.after["replacement_juror"] == expected
@@ -722,12 +711,12 @@ def test_when_nobody_can_take_the_seat_the_officer_is_shown_it(app):
     leaver = sorted(on)[0]
     original = assignment_of(app, target, leaver)
 
-    as_user(app, email_of(world, leaver)).submit(
+    as_person(app, email_of(world, leaver)).submit(
         f"/reviews/assignments/{original.id}/decline", {"reason": "Ill for a month."}
     )
 
     assert len({j for p, j in pairs(app, world) if p == target}) == 3
-    page = text(as_user(app, world.officer).get(world.page))
+    page = text(as_person(app, world.officer).get(world.page))
     assert "Nobody could take the seat" in page
     assert "3 of 4 jurors" in page
 
@@ -749,7 +738,7 @@ def test_a_submitted_review_cannot_be_given_back(app, world):
         )
         db.session.commit()
 
-    response = as_user(app, email_of(world, leaver)).submit(
+    response = as_person(app, email_of(world, leaver)).submit(
         f"/reviews/assignments/{original.id}/decline", {"reason": "Too busy."}
     )
 
@@ -766,7 +755,7 @@ def test_nobody_gives_back_another_jurors_assignment(app, world):
     other = next(j for j in world.jurors.values() if j not in on)
     original = assignment_of(app, target, owner)
 
-    response = as_user(app, email_of(world, other)).submit(
+    response = as_person(app, email_of(world, other)).submit(
         f"/reviews/assignments/{original.id}/decline", {"reason": "Mischief."}, page="/reviews"
     )
 
@@ -775,7 +764,7 @@ def test_nobody_gives_back_another_jurors_assignment(app, world):
 
 
 def test_execute_run_is_a_no_op_for_a_finished_run(app, world):
-    start(as_user(app, world.officer), world)
+    start(as_person(app, world.officer), world)
     [run] = runs_of(app, world)
     before = pairs(app, world)
     with app.app_context():

@@ -5,8 +5,6 @@ untouched, and starting again gives the same assignment."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,31 +15,16 @@ from competition.audit.operations import _CHAIN_LOCK_KEY
 from competition.core import assignment as engine
 from competition.extensions import db
 from competition.programmes.models import Stage
-from tests.integration.test_assignment_runs import (
-    World,
-    as_user,
-    build_world,
-    pairs,
-    runs_of,
-    start,
-    text,
+from tests.helpers import as_person, text
+from tests.integration.test_assignment_runs import World, build_world, pairs, runs_of, start
+from tests.integration.test_worker import (
+    forget_killed_tasks,  # noqa: F401  (a fixture)
+    wait_until,
 )
-from tests.integration.test_worker import forget_killed_tasks  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 
-WAIT = 90.0
 LEASE = 3
-
-
-def wait_until(predicate: Callable[[], Any], *, what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def last_run(app, world: World) -> AssignmentRun:  # type: ignore[no-untyped-def]
@@ -76,7 +59,7 @@ def test_the_worker_runs_the_assignment_and_the_page_follows_it(
     app = make_app(redis_url=redis_url, task_queue=worker_factory.queue)
     with app.app_context():
         world = build_world()
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
 
     start(officer, world)
 
@@ -104,7 +87,7 @@ def test_a_worker_killed_while_storing_leaves_no_partial_assignment_and_a_re_run
     )
     with app.app_context():
         world = build_world()
-    officer = as_user(app, world.officer)
+    officer = as_person(app, world.officer)
 
     # A first run gives the stage a proposed assignment.
     first_worker = worker_factory()
