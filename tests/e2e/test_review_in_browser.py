@@ -1,53 +1,141 @@
-"""A juror in a real browser: from the dashboard to a submitted review, with the draft saved by
-the page's script as they go and still there after a reload."""
+"""A juror in a real browser: from the jury page, a declaration of conflicts, to a submitted
+review, with the draft saved by the page's script as they go and still there after a reload."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from competition.accounts.models import Role
+from competition.assignment.models import Conflict, ConflictSource, JuryMembership, MembershipState
 from competition.db import utcnow
 from competition.extensions import db
 from tests.factories import PASSWORD, make_call, make_programme, make_user
 from tests.integration.test_reviews import (
     GOOD_COMMENT,
     assign,
-    juror_on,
     review_stage,
     submitted_proposal,
 )
 
 pytestmark = pytest.mark.browser
 
+REASON = "I advise the coordinator of this consortium."
 
-def assigned_proposal(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
+
+@dataclass(frozen=True)
+class World:
+    email: str
+    juror_id: int
+    call_name: str
+    reference: str
+    conflicted_id: int
+    conflicted_reference: str
+    conflicted_assignment: int
+
+
+def assigned_proposal(app) -> World:  # type: ignore[no-untyped-def]
+    """A juror on a call's jury who accepted the place but has not declared conflicts yet, with
+    two submitted proposals: one to review, and one they will declare a conflict with. Both are
+    assigned and released, so the conflict alone must keep the second one away."""
     with app.app_context():
         call = make_call(make_programme(officers=(make_user(roles=(Role.OFFICER,)),)))
         stage = review_stage(call, due_at=utcnow() + dt.timedelta(days=10))
         proposal, _ = submitted_proposal(call, stage, with_attachment=True)
-        juror = juror_on(call, name="Ada Juror")
+        conflicted, _ = submitted_proposal(call, stage)
+        juror = make_user(roles=(Role.JUROR,), name="Ada Juror")
+        db.session.add(
+            JuryMembership(
+                call_id=call.id,
+                user_id=juror.id,
+                state=MembershipState.ACCEPTED,
+                invited_at=utcnow() - dt.timedelta(days=30),
+                responded_at=utcnow() - dt.timedelta(days=29),
+                conflicts_declared_at=None,
+            )
+        )
         assign(stage, proposal, juror)
+        conflicted_assignment = assign(stage, conflicted, juror)
         db.session.commit()
-        return {"email": juror.email, "reference": proposal.reference}
+        return World(
+            email=juror.email,
+            juror_id=juror.id,
+            call_name=call.name,
+            reference=proposal.reference,
+            conflicted_id=conflicted.id,
+            conflicted_reference=conflicted.reference,
+            conflicted_assignment=conflicted_assignment.id,
+        )
 
 
-def test_a_juror_scores_a_proposal_and_submits_the_review(live_server, page, tmp_path):  # type: ignore[no-untyped-def]
+def conflicts_of(app, juror_id: int) -> list[tuple[int, ConflictSource, str]]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Conflict.proposal_id, Conflict.source, Conflict.reason).where(
+                Conflict.user_id == juror_id
+            )
+        )
+        return [(proposal_id, source, reason) for proposal_id, source, reason in rows]
+
+
+def test_a_juror_declares_a_conflict_scores_a_proposal_and_submits_the_review(  # type: ignore[no-untyped-def]
+    live_server, page, tmp_path
+):
     live_server.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
     world = assigned_proposal(live_server)
     base = live_server.base_url
+    conflicted_reference = world.conflicted_reference
 
     page.goto(f"{base}/login")
-    page.get_by_label("E-mail address").fill(str(world["email"]))
+    page.get_by_label("E-mail address").fill(world.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Welcome, Ada Juror").wait_for()
 
-    page.goto(f"{base}/reviews")
+    # Nothing of the call opens before the declaration.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reviews").click()
+    expect(page.get_by_text("No proposals are assigned to you at the moment.")).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Jury").click()
+    expect(page.get_by_role("heading", name="Your jury work")).to_be_visible()
+    expect(page.get_by_text("declare your conflicts of interest. Nothing else")).to_be_visible()
+    page.get_by_role("link", name="Declare conflicts of interest").click()
+    expect(
+        page.get_by_role("heading", name=f"Conflicts of interest: {world.call_name}")
+    ).to_be_visible()
+    # Each field names its proposal, so a screen reader tells the rows apart.
+    page.get_by_label(f"I have a conflict of interest with {conflicted_reference}").check()
+    page.get_by_label(f"Reason for {conflicted_reference}").fill(REASON)
+    page.get_by_role("button", name="Send my declaration").click()
+
+    expect(
+        page.get_by_text("Your declaration is recorded. The call's proposals are open to you.")
+    ).to_be_visible()
+    expect(page.get_by_text("You declared your conflicts of interest on")).to_be_visible()
+    page.get_by_role("link", name="Declare another conflict").click()
+    row = page.get_by_role("row").filter(has_text=conflicted_reference)
+    expect(row).to_contain_text("Declared by you")
+    expect(row).to_contain_text(REASON)
+    expect(
+        page.get_by_label(f"I have a conflict of interest with {conflicted_reference}")
+    ).to_have_count(0)
+    assert conflicts_of(live_server, world.juror_id) == [
+        (world.conflicted_id, ConflictSource.DECLARED, REASON)
+    ]
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reviews").click()
     expect(page.get_by_text("0 of 1 review submitted.")).to_be_visible()
-    page.get_by_role("link", name=str(world["reference"])).click()
+    expect(page.get_by_role("link", name=world.reference)).to_be_visible()
+    expect(page.get_by_text(conflicted_reference)).to_have_count(0)
+    # Not by its address either: the conflict wins over the assignment.
+    response = page.goto(f"{base}/reviews/assignments/{world.conflicted_assignment}")
+    assert response is not None and response.status == 404
+    page.goto(f"{base}/reviews")
+    page.get_by_role("link", name=world.reference).click()
     expect(page.get_by_role("heading", name="The proposal as submitted")).to_be_visible()
     expect(page.get_by_text("Is the cluster's strategy ambitious and sound?")).to_be_visible()
 
@@ -73,3 +161,4 @@ def test_a_juror_scores_a_proposal_and_submits_the_review(live_server, page, tmp
     expect(page.locator("#weighted-total")).to_have_text("4.15")
     page.goto(f"{base}/reviews")
     expect(page.get_by_text("1 of 1 review submitted.")).to_be_visible()
+    expect(page.get_by_text(conflicted_reference)).to_have_count(0)
