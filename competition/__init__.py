@@ -104,6 +104,7 @@ def _import_models() -> None:
     import competition.proposals.models  # noqa: F401
     import competition.reviews.models  # noqa: F401
     import competition.screening.models  # noqa: F401
+    import competition.selection.models  # noqa: F401
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -1,0 +1,153 @@
+"""Selection: ranking snapshots of a stage, the panel's consensus scores and notes, decisions
+proposed by one officer and confirmed by another, and recorded lottery draws."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from competition.db import JSONData, enum_type
+from competition.extensions import db
+
+
+class RankingMethod(enum.StrEnum):
+    RAW = "raw"  # weighted means as the jurors gave them
+    ZSCORE = "zscore"  # each juror's scores standardised
+    BIAS_MODEL = "bias_model"  # juror harshness estimated jointly with proposal quality
+
+
+class SnapshotState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Ranking(db.Model):
+    """An immutable snapshot of a stage's aggregated reviews: the method and its parameters, the
+    hash of every input and the code version, so anyone can recompute the same numbers."""
+
+    __tablename__ = "rankings"
+    __table_args__ = (
+        sa.Index(
+            "uq_rankings_active_stage",
+            "stage_id",
+            unique=True,
+            sqlite_where=sa.text("state IN ('queued', 'running')"),
+            postgresql_where=sa.text("state IN ('queued', 'running')"),
+        ),
+        sa.CheckConstraint(
+            "state != 'done' OR inputs_hash IS NOT NULL", name="done_has_inputs_hash"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stages.id", ondelete="CASCADE"), index=True
+    )
+    method: Mapped[RankingMethod] = mapped_column(enum_type(RankingMethod, "ranking_method"))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    state: Mapped[SnapshotState] = mapped_column(enum_type(SnapshotState, "snapshot_state"))
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    inputs_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    code_version: Mapped[str] = mapped_column(sa.String(80), default="")
+    result: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class Outcome(enum.StrEnum):
+    ADVANCE = "advance"
+    REJECT = "reject"
+    FUND = "fund"
+    RESERVE = "reserve"
+
+
+class Decision(db.Model):
+    """What happens to a proposal at a stage. Proposed by one officer, confirmed by another:
+    the database itself refuses a confirmation by the proposer. Nothing reaches the applicant
+    before confirmation; publication comes after it."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        sa.UniqueConstraint("stage_id", "proposal_id"),
+        sa.CheckConstraint(
+            "confirmed_by_id IS NULL OR confirmed_by_id != proposed_by_id", name="four_eyes"
+        ),
+        sa.CheckConstraint(
+            "(confirmed_by_id IS NULL AND confirmed_at IS NULL) OR "
+            "(confirmed_by_id IS NOT NULL AND confirmed_at IS NOT NULL)",
+            name="confirmation_is_whole",
+        ),
+        sa.CheckConstraint(
+            "published_at IS NULL OR confirmed_at IS NOT NULL", name="published_after_confirmed"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    ranking_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("rankings.id", ondelete="SET NULL")
+    )
+    outcome: Mapped[Outcome] = mapped_column(enum_type(Outcome, "decision_outcome"))
+    rationale: Mapped[str] = mapped_column(sa.Text)
+    proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    proposed_at: Mapped[dt.datetime]
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    confirmed_at: Mapped[dt.datetime | None]
+    published_at: Mapped[dt.datetime | None]
+
+
+class ConsensusScore(db.Model):
+    """A score the jury agreed on at the panel; it replaces the mean for its criterion."""
+
+    __tablename__ = "consensus_scores"
+    __table_args__ = (sa.UniqueConstraint("stage_id", "proposal_id", "criterion_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    criterion_id: Mapped[int] = mapped_column(sa.ForeignKey("criteria.id", ondelete="CASCADE"))
+    score: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime]
+
+
+class PanelNote(db.Model):
+    __tablename__ = "panel_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(sa.Text)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class LotteryRecord(db.Model):
+    """A draw among the grey zone, with the seed fixed before it and the exact candidate list,
+    so anyone can re-run it (``flask --app competition selection verify-draw``)."""
+
+    __tablename__ = "lottery_draws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
+    ranking_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("rankings.id", ondelete="SET NULL")
+    )
+    seed: Mapped[str] = mapped_column(sa.String(200))
+    record: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime]

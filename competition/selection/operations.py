@@ -1,0 +1,161 @@
+"""Decisions with four eyes: one officer proposes an outcome per proposal with a rationale,
+singly or in bulk; another officer confirms. The same person can never do both: the operation
+refuses it, and so does the database (CHECK four_eyes). Until confirmed, nothing reaches the
+applicant; publication (letters) comes after confirmation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from competition.accounts.models import User
+from competition.assignment.jury_permissions import can_manage_jury
+from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
+from competition.audit.operations import record_event
+from competition.db import operation
+from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.extensions import db
+from competition.permissions import Decision as Allowed
+from competition.programmes.models import Stage
+from competition.proposals.models import Proposal
+from competition.selection.models import Decision, Outcome
+
+MIN_RATIONALE = 10
+MAX_RATIONALE = 5000
+
+
+def _require(decision: Allowed) -> None:
+    if not decision:
+        raise PermissionDenied(decision.reason)
+
+
+def _stage_proposals(stage: Stage, proposal_ids: Sequence[int]) -> list[Proposal]:
+    found = list(
+        db.session.scalars(
+            sa.select(Proposal)
+            .where(
+                Proposal.id.in_(list(proposal_ids)),
+                Proposal.call_id == stage.call_id,
+                Proposal.state.not_in(HIDDEN_FROM_JURORS),
+                in_stage(stage),
+            )
+            .order_by(Proposal.reference)
+        )
+    )
+    if len(found) != len(set(proposal_ids)):
+        raise DomainError("Some of the chosen proposals are not in this stage.", field="proposals")
+    return found
+
+
+@operation
+def propose_decisions(
+    stage: Stage,
+    proposal_ids: Sequence[int],
+    *,
+    outcome: Outcome,
+    rationale: str,
+    actor: User,
+    now: dt.datetime,
+    ranking_id: int | None = None,
+) -> list[Decision]:
+    """Propose one outcome for each of the proposals. An unconfirmed proposal of a decision is
+    replaced (and needs a confirmation again); a confirmed one is refused.
+    Side effects: decision rows; audit ``decision.proposed`` (one event for the batch).
+    """
+    _require(can_manage_jury(actor, stage.call))
+    if not proposal_ids:
+        raise DomainError("Choose at least one proposal.", field="proposals")
+    rationale = rationale.strip()
+    if len(rationale) < MIN_RATIONALE:
+        raise DomainError(
+            f"Give the reason for the decision in at least {MIN_RATIONALE} characters.",
+            field="rationale",
+        )
+    if len(rationale) > MAX_RATIONALE:
+        raise DomainError(
+            f"Keep the rationale under {MAX_RATIONALE:,} characters.", field="rationale"
+        )
+    proposals = _stage_proposals(stage, proposal_ids)
+    existing = {
+        d.proposal_id: d
+        for d in db.session.scalars(
+            sa.select(Decision)
+            .where(Decision.stage_id == stage.id, Decision.proposal_id.in_(list(proposal_ids)))
+            .with_for_update()
+        )
+    }
+    confirmed = [
+        p.reference for p in proposals if existing.get(p.id) and existing[p.id].confirmed_at
+    ]
+    if confirmed:
+        raise StaleState(
+            "Already confirmed, so they cannot be changed here: " + ", ".join(confirmed) + "."
+        )
+    decisions = []
+    for proposal in proposals:
+        decision = existing.get(proposal.id)
+        if decision is None:
+            decision = Decision(stage_id=stage.id, proposal_id=proposal.id)
+            db.session.add(decision)
+        decision.outcome = outcome
+        decision.rationale = rationale
+        decision.ranking_id = ranking_id
+        decision.proposed_by_id = actor.id
+        decision.proposed_at = now
+        decisions.append(decision)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="decision.proposed",
+        object_type="stage",
+        object_id=stage.id,
+        after={
+            "outcome": outcome.value,
+            "proposals": [p.id for p in proposals],
+            "rationale_chars": len(rationale),
+        },
+        now=now,
+    )
+    return decisions
+
+
+@operation
+def confirm_decisions(
+    stage: Stage, decision_ids: Sequence[int], *, actor: User, now: dt.datetime
+) -> int:
+    """Confirm proposed decisions as the second officer. Refused for any decision the actor
+    proposed. Side effects: ``confirmed_by_id``/``confirmed_at``; audit ``decision.confirmed``.
+    """
+    _require(can_manage_jury(actor, stage.call))
+    decisions = list(
+        db.session.scalars(
+            sa.select(Decision)
+            .where(Decision.stage_id == stage.id, Decision.id.in_(list(decision_ids)))
+            .order_by(Decision.id)
+            .with_for_update()
+        )
+    )
+    if not decisions or len(decisions) != len(set(decision_ids)):
+        raise DomainError("Some of the chosen decisions are not in this stage.")
+    if any(d.proposed_by_id == actor.id for d in decisions):
+        raise PermissionDenied(
+            "You proposed some of these decisions; another officer must confirm them."
+        )
+    if any(d.confirmed_at is not None for d in decisions):
+        raise StaleState("Some of these decisions are already confirmed.")
+    for decision in decisions:
+        decision.confirmed_by_id = actor.id
+        decision.confirmed_at = now
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="decision.confirmed",
+        object_type="stage",
+        object_id=stage.id,
+        after={"decisions": [d.id for d in decisions]},
+        now=now,
+    )
+    return len(decisions)
