@@ -1,0 +1,142 @@
+"""Ranking snapshots on PostgreSQL: the submitted reviews of a stage ranked in-process and by a
+real worker, stored with the inputs' hash and code version, and recomputed to the same numbers;
+reviews that are drafts, declined or conflicted never count."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from competition.accounts.models import User
+from competition.assignment import runs
+from competition.assignment.models import Assignment, Conflict, ConflictSource
+from competition.db import utcnow
+from competition.extensions import db
+from competition.programmes.models import Criterion, Stage
+from competition.reviews.models import Review, ReviewState
+from competition.selection import rankings
+from competition.selection.models import Ranking, RankingMethod, SnapshotState
+from tests.integration.test_assignment_runs import World, build_world
+from tests.integration.test_worker import wait_until
+
+
+def reviewed_world() -> World:
+    """Six proposals, two reviews each, all submitted; proposal i scores about i / 2."""
+    world = build_world()
+    stage = db.session.get(Stage, world.stage_id)
+    for position, (name, weight) in enumerate([("Excellence", "0.6"), ("Impact", "0.4")], 1):
+        stage.criteria.append(
+            Criterion(
+                position=position,
+                name=name,
+                weight=Decimal(weight),
+                scale_min=Decimal("0"),
+                scale_max=Decimal("5"),
+                scale_step=Decimal("0.5"),
+            )
+        )
+    db.session.commit()
+    officer = db.session.scalar(sa.select(User).where(User.email == world.officer))
+    runs.start_run(stage, actor=officer, options=runs.Options(), now=utcnow())
+    runs.release(stage, actor=officer, now=utcnow())
+    criteria = [c.id for c in stage.criteria]
+    for assignment in db.session.scalars(sa.select(Assignment).order_by(Assignment.id)):
+        level = world.proposals.index(assignment.proposal_id) / 2
+        db.session.add(
+            Review(
+                assignment_id=assignment.id,
+                scores={
+                    str(c): str(level + (0.5 if assignment.user_id % 2 else 0)) for c in criteria
+                },
+                confidence=4,
+                state=ReviewState.SUBMITTED,
+                updated_at=utcnow(),
+                submitted_at=utcnow(),
+            )
+        )
+    db.session.commit()
+    return world
+
+
+def rank(world: World, method: RankingMethod = RankingMethod.BIAS_MODEL) -> Ranking:
+    stage = db.session.get(Stage, world.stage_id)
+    officer = db.session.scalar(sa.select(User).where(User.email == world.officer))
+    return rankings.start_ranking(
+        stage, actor=officer, method=method, now=utcnow(), options={"draws": 50, "min_reviews": 2}
+    )
+
+
+@pytest.mark.parametrize("method", list(RankingMethod))
+def test_a_stage_is_ranked_and_the_snapshot_recomputes_to_the_same_numbers(ctx, method):
+    world = reviewed_world()
+
+    ranking = rank(world, method)
+
+    db.session.refresh(ranking)
+    assert ranking.state == SnapshotState.DONE, ranking.message
+    assert ranking.inputs_hash and ranking.code_version.startswith("ranking/")
+    order = [row["proposal_id"] for row in ranking.result["proposals"]]
+    # The best-scored proposal comes first.
+    assert order[0] == world.proposals[-1]
+    assert rankings.recompute(ranking)
+
+
+def test_a_changed_review_makes_the_old_snapshot_differ(ctx):
+    world = reviewed_world()
+    ranking = rank(world)
+    db.session.refresh(ranking)
+    review = db.session.scalar(sa.select(Review).order_by(Review.id).limit(1))
+    review.scores = {k: "5" for k in review.scores}
+    db.session.commit()
+
+    assert not rankings.recompute(ranking)
+
+
+def test_drafts_declined_and_conflicted_reviews_do_not_count(ctx):
+    world = reviewed_world()
+    stage = db.session.get(Stage, world.stage_id)
+    _, before, _ = rankings.stage_inputs(stage)
+    first, second, third = db.session.scalars(sa.select(Review).order_by(Review.id).limit(3))
+    first.state = ReviewState.DRAFT
+    assignment = db.session.get(Assignment, second.assignment_id)
+    assignment.declined_at = utcnow() - dt.timedelta(hours=1)
+    conflicted = db.session.get(Assignment, third.assignment_id)
+    db.session.add(
+        Conflict(
+            user_id=conflicted.user_id,
+            proposal_id=conflicted.proposal_id,
+            source=ConflictSource.OFFICER,
+            reason="Found after the review.",
+            created_at=utcnow(),
+        )
+    )
+    db.session.commit()
+
+    _, after, _ = rankings.stage_inputs(stage)
+
+    assert len(after) == len(before) - 3
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+def test_the_ranking_task_runs_on_a_real_worker(make_app, redis_url, worker_factory):
+    worker = worker_factory()
+    with make_app().app_context():  # the assignment in-process, to have reviews to rank
+        world = reviewed_world()
+    app = make_app(redis_url=redis_url, task_queue=worker_factory.queue)
+    with app.app_context():
+        ranking_id = rank(world).id
+
+    def done() -> bool:
+        with app.app_context():
+            state = db.session.get(Ranking, ranking_id).state
+            return state in (SnapshotState.DONE, SnapshotState.FAILED)
+
+    wait_until(done, what="the ranking")
+    with app.app_context():
+        ranking = db.session.get(Ranking, ranking_id)
+        assert ranking.state == SnapshotState.DONE, worker.log()
+        assert rankings.recompute(ranking)
