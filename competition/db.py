@@ -88,6 +88,19 @@ def _session() -> Any:
     return db.session
 
 
+def add_unique(row: Any, *, taken: str) -> None:
+    """Insert a row that a unique index guards (e.g. one active job per stage); when a
+    concurrent request got there first, raise StaleState(taken) and keep the transaction."""
+    from competition.errors import StaleState
+
+    session = _session()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except sa.exc.IntegrityError:
+        raise StaleState(taken) from None
+
+
 def on_commit(callback: Callable[[], None]) -> None:
     """Run ``callback`` once the outermost operation has committed; drop it on rollback."""
     session = _session()

@@ -34,7 +34,7 @@ from competition.assignment.operations import refresh_automatic_conflicts
 from competition.assignment.stage_problem import Options
 from competition.audit.operations import record_event
 from competition.core import assignment as engine
-from competition.db import operation, utcnow
+from competition.db import add_unique, operation, utcnow
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.notifications.operations import notify
@@ -137,11 +137,7 @@ def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) 
         started_by_id=actor.id,
         created_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(run)
-    except sa.exc.IntegrityError:
-        raise StaleState("An assignment run for this stage is already under way.") from None
+    add_unique(run, taken="An assignment run for this stage is already under way.")
     record_event(
         actor=actor,
         action="assignment.run_started",

@@ -18,8 +18,8 @@ from competition.assignment.jury_permissions import can_manage_jury
 from competition.assignment.models import Assignment, Conflict
 from competition.audit.operations import record_event
 from competition.core import ranking as core
-from competition.db import operation, utcnow
-from competition.errors import PermissionDenied, StaleState
+from competition.db import add_unique, operation, utcnow
+from competition.errors import PermissionDenied
 from competition.extensions import db
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
@@ -127,11 +127,7 @@ def start_ranking(
         created_by_id=actor.id,
         created_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(ranking)
-    except sa.exc.IntegrityError:
-        raise StaleState("A ranking of this stage is already being computed.") from None
+    add_unique(ranking, taken="A ranking of this stage is already being computed.")
     record_event(
         actor=actor,
         action="ranking.started",

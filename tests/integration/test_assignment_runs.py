@@ -175,13 +175,14 @@ def world(app) -> World:  # type: ignore[no-untyped-def]
 
 def pairs(app, world: World) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
     with app.app_context():
-        return list(
-            db.session.execute(
+        return [
+            (p, j)
+            for p, j in db.session.execute(
                 sa.select(Assignment.proposal_id, Assignment.user_id)
                 .where(Assignment.stage_id == world.stage_id, Assignment.declined_at.is_(None))
                 .order_by(Assignment.proposal_id, Assignment.user_id)
-            ).tuples()
-        )
+            )
+        ]
 
 
 def runs_of(app, world: World) -> list[AssignmentRun]:  # type: ignore[no-untyped-def]
