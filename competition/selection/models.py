@@ -138,7 +138,7 @@ class PanelNote(db.Model):
 
 class LotteryRecord(db.Model):
     """A draw among the grey zone, with the seed fixed before it and the exact candidate list,
-    so anyone can re-run it (``flask --app competition selection verify-draw``)."""
+    so anyone can re-run it (``core.selection.verify_draw`` on ``record``)."""
 
     __tablename__ = "lottery_draws"
 
