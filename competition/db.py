@@ -88,17 +88,16 @@ def _session() -> Any:
     return db.session
 
 
-def add_unique(row: Any, *, taken: str) -> None:
-    """Insert a row that a unique index guards (e.g. one active job per stage); when a
-    concurrent request got there first, raise StaleState(taken) and keep the transaction."""
-    from competition.errors import StaleState
-
+def add_unique(row: Any, *, taken: Exception) -> None:
+    """Insert a row that a unique constraint guards (one invitation per person, one active run
+    per stage…); raise ``taken`` when the row exists already or a concurrent request got there
+    first. Only the insert is undone: the caller's transaction stays usable."""
     session = _session()
     try:
         with session.begin_nested():
             session.add(row)
     except sa.exc.IntegrityError:
-        raise StaleState(taken) from None
+        raise taken from None
 
 
 def on_commit(callback: Callable[[], None]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from competition.errors import PermissionDenied
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -15,3 +17,9 @@ class Decision:
 
 
 ALLOWED = Decision(True)
+
+
+def require(decision: Decision) -> None:
+    """For operations: refuse with the predicate's own reason."""
+    if not decision:
+        raise PermissionDenied(decision.reason)

@@ -31,12 +31,12 @@ from competition.assignment.models import (
 from competition.assignment.permissions import can_bid_on, membership
 from competition.audit.operations import record_event
 from competition.core.workflow import IllegalStep, Table, next_state
-from competition.db import operation
+from competition.db import add_unique, operation
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.notifications.operations import notify
 from competition.organisations.models import Organisation
-from competition.permissions import Decision
+from competition.permissions import require
 from competition.programmes.models import Call, Stage, Topic
 from competition.proposals.models import ConsortiumMember, MemberRole, Proposal, ProposalState
 
@@ -52,11 +52,6 @@ MEMBERSHIP: Table = {
 MAX_REASON = 2000
 MAX_EXPERTISE_TEXT = 5000
 MAX_LOAD_LIMIT = 100
-
-
-def _require(decision: Decision) -> None:
-    if not decision:
-        raise PermissionDenied(decision.reason)
 
 
 def _require_member(actor: User, call: Call) -> JuryMembership:
@@ -95,7 +90,7 @@ def invite_juror_to_call(
     ``account.role_granted`` and their e-mail); a membership row; audit ``jury.invited``; the jury
     invitation e-mail with a link to the juror's jury page.
     """
-    _require(can_manage_jury(actor, call))
+    require(can_manage_jury(actor, call))
     address = normalise_email(email)
     if not _valid_email(address):
         raise DomainError({"email": ["Enter a valid e-mail address, like name@example.org."]})
@@ -114,13 +109,9 @@ def invite_juror_to_call(
         invited_by_id=actor.id,
         invited_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(place)
-    except sa.exc.IntegrityError:
-        raise DomainError(
-            {"email": [f"{address} has already been invited to this jury."]}
-        ) from None
+    add_unique(
+        place, taken=DomainError({"email": [f"{address} has already been invited to this jury."]})
+    )
     record_event(
         actor=actor,
         action="jury.invited",
@@ -502,7 +493,7 @@ def add_officer_conflict(
     """An officer of the programme records a conflict between a member of the call's jury and a
     proposal. Side effects: a conflict row; audit ``conflict.added``."""
     call = proposal.call
-    _require(can_manage_jury(actor, call))
+    require(can_manage_jury(actor, call))
     errors: dict[str, list[str]] = {}
     if membership(juror, call) is None:
         errors["juror_id"] = ["Choose a member of this call's jury."]
@@ -530,13 +521,12 @@ def add_officer_conflict(
         created_by_id=actor.id,
         created_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(conflict)
-    except sa.exc.IntegrityError:
-        raise DomainError(
+    add_unique(
+        conflict,
+        taken=DomainError(
             {"juror_id": [f"An officer has already recorded this conflict for {juror.name}."]}
-        ) from None
+        ),
+    )
     record_event(
         actor=actor,
         action="conflict.added",
@@ -560,7 +550,7 @@ def remove_conflict(conflict: Conflict, *, actor: User, reason: str, now: dt.dat
     reason explains them. Side effects: the row deleted; audit ``conflict.removed``."""
     proposal = db.session.get(Proposal, conflict.proposal_id)
     assert proposal is not None
-    _require(can_manage_jury(actor, proposal.call))
+    require(can_manage_jury(actor, proposal.call))
     if conflict.source == ConflictSource.AUTOMATIC:
         raise DomainError(
             "An automatic conflict follows from the juror's organisations and cannot be "
@@ -600,7 +590,7 @@ def request_exclusion(
     answer is the same either way, so nobody learns which addresses have accounts.
     Side effects: a conflict or an exclusion request row; audit ``conflict.exclusion_requested``.
     """
-    _require(can_request_exclusion(actor, proposal))
+    require(can_request_exclusion(actor, proposal))
     address = normalise_email(juror_email)
     errors: dict[str, list[str]] = {}
     if not _valid_email(address):
@@ -630,11 +620,7 @@ def request_exclusion(
             created_by_id=actor.id,
             created_at=now,
         )
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except sa.exc.IntegrityError:
-        raise duplicate from None
+    add_unique(row, taken=duplicate)
     record_event(
         actor=actor,
         action="conflict.exclusion_requested",
@@ -659,7 +645,7 @@ def save_bid(
     first. Side effects: the bid row; audit ``bid.saved`` when the level changed."""
     if not stage.bidding_enabled or stage.call_id != proposal.call_id:
         raise PermissionDenied("Bidding is not open for this stage.")
-    _require(can_bid_on(actor, proposal))
+    require(can_bid_on(actor, proposal))
     if queries.organisation_conflict(actor, proposal):
         raise PermissionDenied("You have a conflict of interest with this proposal.")
     if not queries.is_biddable(proposal, stage):

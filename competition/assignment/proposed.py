@@ -21,6 +21,7 @@ from competition.core import assignment as engine
 from competition.extensions import db
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
+from competition.proposals.queries import name_matches
 
 WEAKEST_SHOWN = 10
 HISTOGRAM_BINS = 10
@@ -201,14 +202,7 @@ def proposal_page(stage: Stage, *, q: str, page: int) -> tuple[Pagination, list[
         in_stage(stage),
     )
     if q:
-        needle = q.lower()
-        query = query.where(
-            sa.or_(
-                sa.func.lower(Proposal.reference).contains(needle, autoescape=True),
-                sa.func.lower(Proposal.acronym).contains(needle, autoescape=True),
-                sa.func.lower(Proposal.title).contains(needle, autoescape=True),
-            )
-        )
+        query = query.where(sa.or_(*name_matches(q)))
     pagination = db.paginate(
         query.order_by(Proposal.reference), page=page, per_page=PER_PAGE, error_out=False
     )

@@ -214,9 +214,7 @@ def is_biddable(proposal: Proposal, stage: Stage) -> bool:
     if proposal.call_id != stage.call_id or proposal.state in HIDDEN_FROM_JURORS:
         return False
     return (
-        db.session.scalar(
-            sa.select(Proposal.id).where(Proposal.id == proposal.id, in_stage(stage))
-        )
+        db.session.scalar(sa.select(Proposal.id).where(Proposal.id == proposal.id, in_stage(stage)))
         is not None
     )
 

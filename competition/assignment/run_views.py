@@ -61,7 +61,7 @@ def _page(stage: Stage, *, form: StartRunForm | None = None, status: int = 200):
         stage=stage,
         overview=overview,
         form=form,
-        pagination=pagination,
+        proposals_page=pagination,
         rows=rows,
         q=q,
         abandoned_message=runs.ABANDONED,

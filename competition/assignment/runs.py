@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from competition.db import add_unique, operation, utcnow
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.notifications.operations import notify
-from competition.permissions import Decision
+from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
 from competition.tasks import enqueue
@@ -55,11 +54,6 @@ ABANDONED = (
     "The run stopped without finishing: its worker was interrupted. Nothing was changed; start "
     "it again."
 )
-
-
-def _require(decision: Decision) -> None:
-    if not decision:
-        raise PermissionDenied(decision.reason)
 
 
 def lease() -> dt.timedelta:
@@ -107,7 +101,7 @@ def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) 
     (unless that one was abandoned: it is then marked failed). Side effects: the run row; audit
     ``assignment.run_started``; after commit, an ``assignment.run`` task.
     """
-    _require(can_manage_jury(actor, stage.call))
+    require(can_manage_jury(actor, stage.call))
     if released_at(stage) is not None:
         raise DomainError(
             "The assignments of this stage have been released to the jurors. Change them one "
@@ -137,7 +131,7 @@ def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) 
         started_by_id=actor.id,
         created_at=now,
     )
-    add_unique(run, taken="An assignment run for this stage is already under way.")
+    add_unique(run, taken=StaleState("An assignment run for this stage is already under way."))
     record_event(
         actor=actor,
         action="assignment.run_started",
@@ -377,22 +371,7 @@ def active_assignments(stage: Stage) -> list[Assignment]:
     )
 
 
-def _named(message: str, built: stage_problem.StageProblem) -> str:
-    """The engine speaks of ids; officers know references and names."""
-
-    def proposal(match: re.Match[str]) -> str:
-        found = built.proposals.get(int(match.group(1)))
-        return f"proposal {found.reference}" if found else match.group(0)
-
-    def juror(match: re.Match[str]) -> str:
-        found = built.jurors.get(int(match.group(1)))
-        return f"{found.name}" if found else match.group(0)
-
-    message = re.sub(r"\bproposal (\d+)", proposal, message)
-    message = re.sub(r"\bjuror (\d+)", juror, message)
-    message = re.sub(
-        r" from organisation \d+, the organisation of ", " from the organisation of ", message
-    )
+def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] + "."
 
 
@@ -441,7 +420,7 @@ def change_assignment(
     cannot be taken off. After release, an added juror is notified at once.
     Side effects: the assignment row added or removed; audit ``assignment.changed``; e-mail.
     """
-    _require(can_manage_jury(actor, stage.call))
+    require(can_manage_jury(actor, stage.call))
     run = latest_run(stage)
     if run is not None and run.state in ACTIVE and not is_abandoned(run, now=now):
         raise StaleState("An assignment run is under way; wait for it to finish.")
@@ -461,10 +440,10 @@ def change_assignment(
     else:
         raise DomainError("Choose the jurors for this change.", field="juror_in")
     issues = engine.check_change(pairs, built.problem, **arguments)  # type: ignore[arg-type]
-    blocking = [_named(i.message, built) for i in issues if i.blocking]
+    blocking = [_sentence(i.message) for i in issues if i.blocking]
     if blocking:
         raise DomainError({"": blocking})
-    warnings = [_named(i.message, built) for i in issues if not i.blocking]
+    warnings = [_sentence(i.message) for i in issues if not i.blocking]
     if warnings and not confirmed:
         raise NeedsConfirmation(warnings)
 
@@ -562,7 +541,7 @@ def release(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     Side effects: ``released_at`` set on every unreleased assignment; audit
     ``assignment.released``; one e-mail per juror. Returns how many assignments were released.
     """
-    _require(can_manage_jury(actor, stage.call))
+    require(can_manage_jury(actor, stage.call))
     run = latest_run(stage)
     if run is not None and run.state in ACTIVE and not is_abandoned(run, now=now):
         raise StaleState("An assignment run is under way; wait for it to finish.")

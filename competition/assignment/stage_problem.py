@@ -125,20 +125,21 @@ def build(
     proposal_ids = [p.id for p in proposals]
     juror_ids = [user.id for user, _ in jurors]
 
-    kinds = dict(
-        db.session.execute(
-            sa.select(Organisation.id, Organisation.kind).where(
+    organisations = {
+        organisation_id: (kind, name)
+        for organisation_id, kind, name in db.session.execute(
+            sa.select(Organisation.id, Organisation.kind, Organisation.name).where(
                 Organisation.id.in_([p.affiliation_id for _, p in jurors if p and p.affiliation_id])
             )
-        ).all()
-    )
+        )
+    }
     engine_jurors = []
     for user, profile in jurors:
         limit = stage.max_load_per_juror
         if profile is not None and profile.max_load is not None:
             limit = min(limit, profile.max_load)
         organisation_id = profile.affiliation_id if profile is not None else None
-        kind = kinds.get(organisation_id) if organisation_id is not None else None
+        kind = organisations[organisation_id][0] if organisation_id is not None else None
         engine_jurors.append(
             engine.Juror(
                 id=user.id,
@@ -212,6 +213,12 @@ def build(
         min_non_academic_seats=options.min_non_academic_seats,
         fairness=options.fairness,
         candidates_per_proposal=CANDIDATES_PER_PROPOSAL if pairs > SPARSE_FROM_PAIRS else None,
+        # Messages to officers name references, people and organisations, not ids.
+        labels=engine.Labels(
+            proposals={p.id: p.reference for p in everything},
+            jurors={user.id: user.name for user, _ in jurors},
+            organisations={o: name for o, (_, name) in organisations.items()},
+        ),
     )
     return StageProblem(
         problem=problem,

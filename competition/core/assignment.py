@@ -71,7 +71,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
 import numpy as np
@@ -153,6 +153,25 @@ Affinity = Mapping[tuple[int, int], float] | PairArrays | ScoreRows
 Conflicts = Collection[tuple[int, int]] | PairArrays
 
 
+@dataclass(frozen=True)
+class Labels:
+    """How messages name proposals, jurors and organisations (e.g. references and people's
+    names); an id without a label is shown as the number."""
+
+    proposals: Mapping[int, str] = field(default_factory=dict)
+    jurors: Mapping[int, str] = field(default_factory=dict)
+    organisations: Mapping[int, str] = field(default_factory=dict)
+
+    def proposal(self, id_: int | np.integer) -> str:
+        return self.proposals.get(int(id_), str(int(id_)))
+
+    def juror(self, id_: int | np.integer) -> str:
+        return self.jurors.get(int(id_), str(int(id_)))
+
+    def organisation(self, id_: int | np.integer) -> str:
+        return self.organisations.get(int(id_), str(int(id_)))
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     proposals: Sequence[Proposal]
@@ -167,6 +186,7 @@ class Problem:
     fairness: bool = False
     # Sparse candidate set size per proposal; None = every allowed pair is a candidate.
     candidates_per_proposal: int | None = None
+    labels: Labels = field(default_factory=Labels)
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -220,7 +240,7 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
 
 
-def _id_list(ids: Sequence[int]) -> str:
+def _id_list(ids: Sequence[int | str]) -> str:
     shown = [str(i) for i in ids[:_MAX_IDS_SHOWN]]
     if len(ids) > _MAX_IDS_SHOWN:
         return ", ".join(shown) + f" and {len(ids) - _MAX_IDS_SHOWN:,} more"
@@ -253,6 +273,7 @@ class _Index:
     conflicts: IntArray  # sorted unique keys
     one_org: bool
     k_na: int
+    labels: Labels
 
     @property
     def P(self) -> int:  # noqa: N802 - the sizes read as in the literature
@@ -352,6 +373,7 @@ def _index(problem: Problem) -> _Index:
         conflicts=conflicts,
         one_org=problem.one_per_organisation,
         k_na=problem.min_non_academic_seats,
+        labels=problem.labels,
     )
 
 
@@ -492,7 +514,7 @@ def _prechecks(idx: _Index) -> list[str]:
     lines: list[str] = []
     for j in np.flatnonzero(idx.min_load > idx.max_load).tolist():
         lines.append(
-            f"juror {idx.j_ids[j]} has a minimum load of {idx.min_load[j]} above "
+            f"juror {idx.labels.juror(idx.j_ids[j])} has a minimum load of {idx.min_load[j]} above "
             f"the maximum load of {idx.max_load[j]}"
         )
     reasons += _capped(lines, "jurors")
@@ -500,7 +522,8 @@ def _prechecks(idx: _Index) -> list[str]:
     if idx.sector_rule:
         for p in np.flatnonzero((seats > 0) & (seats < idx.k_na)).tolist():
             lines.append(
-                f"proposal {idx.p_ids[p]} has {_plural(int(seats[p]), 'seat')} but "
+                f"proposal {idx.labels.proposal(idx.p_ids[p])} has "
+                f"{_plural(int(seats[p]), 'seat')} but "
                 f"{idx.k_na} must go to jurors from outside academia"
             )
     reasons += _capped(lines, "proposals")
@@ -540,7 +563,7 @@ def _prechecks(idx: _Index) -> list[str]:
         n = int(free[p])
         have = "no juror" if n == 0 else f"only {_plural(n, 'juror')}"
         lines.append(
-            f"proposal {idx.p_ids[p]} has {have} without a conflict for "
+            f"proposal {idx.labels.proposal(idx.p_ids[p])} has {have} without a conflict for "
             f"{_plural(int(seats[p]), 'seat')}"
         )
     reasons += _capped(lines, "proposals")
@@ -552,7 +575,8 @@ def _prechecks(idx: _Index) -> list[str]:
     lines = []
     for j in np.flatnonzero(idx.min_load > free_j).tolist():
         lines.append(
-            f"juror {idx.j_ids[j]} must review at least {idx.min_load[j]} proposals but has "
+            f"juror {idx.labels.juror(idx.j_ids[j])} must review at least {idx.min_load[j]} "
+            "proposals but has "
             f"no conflict with only {int(free_j[j])}"
         )
 
@@ -583,7 +607,8 @@ def _prechecks(idx: _Index) -> list[str]:
             if p in short:
                 continue
             lines.append(
-                f"proposal {idx.p_ids[p]} needs {_plural(int(seats[p]), 'juror')} from "
+                f"proposal {idx.labels.proposal(idx.p_ids[p])} needs "
+                f"{_plural(int(seats[p]), 'juror')} from "
                 f"different organisations, but its jurors without a conflict come from only "
                 f"{_plural(int(distinct[p]), 'organisation')}"
             )
@@ -596,7 +621,8 @@ def _prechecks(idx: _Index) -> list[str]:
             what = "organisations" if idx.one_org else "jurors"
             have = f"none of its {what}" if n == 0 else f"only {n:,} of its {what}"
             lines.append(
-                f"proposal {idx.p_ids[p]} needs {_plural(idx.k_na, 'juror')} from outside "
+                f"proposal {idx.labels.proposal(idx.p_ids[p])} needs "
+                f"{_plural(idx.k_na, 'juror')} from outside "
                 f"academia, but {have} without a conflict {'is' if n <= 1 else 'are'} "
                 "from outside academia"
             )
@@ -1210,13 +1236,14 @@ def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = Fals
         full = [int(idx.j_ids[j]) for j in range(J) if sink[1 + j]]
         reason = (
             f"{'proposal' if len(props) == 1 else 'proposals'} "
-            f"{_id_list([int(idx.p_ids[p]) for p in props])} need "
+            f"{_id_list([idx.labels.proposal(idx.p_ids[p]) for p in props])} need "
             f"{_plural(need, 'seat')} together, but the jurors without a conflict can fill "
             f"only {filled:,} of them{rule}"
         )
         if full:
             reason += (
-                f"; the other jurors who could review them ({_id_list(full)}) are at their "
+                f"; the other jurors who could review them "
+                f"({_id_list([idx.labels.juror(j) for j in full])}) are at their "
                 "maximum load"
             )
         return [reason]
@@ -1234,9 +1261,10 @@ def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = Fals
             reachable = [int(idx.p_ids[p]) for p in range(P) if src[net.prop_node[p]]]
             return [
                 f"the minimum loads of {'juror' if len(short) == 1 else 'jurors'} "
-                f"{_id_list([int(idx.j_ids[j]) for j in short])} add up to "
+                f"{_id_list([idx.labels.juror(idx.j_ids[j]) for j in short])} add up to "
                 f"{_plural(need, 'review')}, but only {placed:,} can be placed: the "
-                f"proposals they may review ({_id_list(reachable)}) have too few seats"
+                f"proposals they may review "
+                f"({_id_list([idx.labels.proposal(p) for p in reachable])}) have too few seats"
                 f"{rule}; lower these minimum loads"
             ]
     if idx.sector_rule:
@@ -1252,7 +1280,7 @@ def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = Fals
             )
             return [
                 f"{'proposal' if len(props) == 1 else 'proposals'} "
-                f"{_id_list([int(idx.p_ids[p]) for p in props])} need "
+                f"{_id_list([idx.labels.proposal(idx.p_ids[p]) for p in props])} need "
                 f"{_plural(need, 'juror')} from outside academia together, but only "
                 f"{filled:,} can be assigned: the non-academic jurors without a conflict are "
                 f"at their maximum loads{rule}"
@@ -1426,7 +1454,8 @@ def _solve_cpsat(
     J = idx.J
     notes.insert(
         0,
-        f"CP-SAT (exact integer program): organisations {_id_list(mixed)} have jurors both "
+        f"CP-SAT (exact integer program): organisations "
+        f"{_id_list([idx.labels.organisation(o) for o in mixed])} have jurors both "
         "inside and outside academia, so the organisation rule and the non-academic share "
         "do not form a network",
     )
@@ -1665,6 +1694,7 @@ def check_change(
         load[j_id] = load.get(j_id, 0) + 1
         on.setdefault(p_id, []).append(j_id)
     issues: list[ChangeIssue] = []
+    name = problem.labels
 
     def block(code: str, message: str) -> None:
         issues.append(ChangeIssue(code, message, True))
@@ -1682,41 +1712,51 @@ def check_change(
         assert swap is not None
         p_id, out_id, in_id = swap
     if p_id not in proposals:
-        block("unknown_proposal", f"there is no proposal {p_id} in this assignment")
+        block("unknown_proposal", f"there is no proposal {name.proposal(p_id)} in this assignment")
         return issues
     for who in (in_id, out_id):
         if who is not None and who not in jurors:
-            block("unknown_juror", f"there is no juror {who} in this assignment")
+            block("unknown_juror", f"there is no juror {name.juror(who)} in this assignment")
     if issues:
         return issues
     if in_id is not None and in_id == out_id:
-        block("same_juror", f"juror {in_id} would replace themselves")
+        block("same_juror", f"juror {name.juror(in_id)} would replace themselves")
         return issues
     seats = proposals[p_id].seats
     others = [j for j in on.get(p_id, []) if j != out_id]
 
     if out_id is not None:
         if (p_id, out_id) not in current:
-            block("not_assigned", f"juror {out_id} is not assigned to proposal {p_id}")
+            block(
+                "not_assigned",
+                f"juror {name.juror(out_id)} is not assigned to proposal {name.proposal(p_id)}",
+            )
         else:
             after = load.get(out_id, 0) - 1
             if after < jurors[out_id].min_load:
                 warn(
                     "below_min_load",
-                    f"juror {out_id} would review {_plural(after, 'proposal')}, below "
+                    f"juror {name.juror(out_id)} would review {_plural(after, 'proposal')}, below "
                     f"their minimum load of {jurors[out_id].min_load}",
                 )
     if in_id is not None:
         juror = jurors[in_id]
         if (p_id, in_id) in current:
-            block("already_assigned", f"juror {in_id} is already assigned to proposal {p_id}")
+            block(
+                "already_assigned",
+                f"juror {name.juror(in_id)} is already assigned to proposal {name.proposal(p_id)}",
+            )
         if _is_conflict(problem.conflicts, p_id, in_id):
-            block("conflict", f"juror {in_id} has a conflict of interest with proposal {p_id}")
+            block(
+                "conflict",
+                f"juror {name.juror(in_id)} has a conflict of interest with proposal "
+                f"{name.proposal(p_id)}",
+            )
         after = load.get(in_id, 0) + 1
         if after > juror.max_load:
             block(
                 "above_max_load",
-                f"juror {in_id} would review {_plural(after, 'proposal')}, above their "
+                f"juror {name.juror(in_id)} would review {_plural(after, 'proposal')}, above their "
                 f"maximum load of {juror.max_load}",
             )
         if problem.one_per_organisation and juror.organisation_id is not None:
@@ -1728,16 +1768,22 @@ def check_change(
             if same:
                 block(
                     "same_organisation",
-                    f"proposal {p_id} already has juror {same[0]} from organisation "
-                    f"{juror.organisation_id}, the organisation of juror {in_id}",
+                    f"proposal {name.proposal(p_id)} already has juror {name.juror(same[0])} from "
+                    f"organisation {name.organisation(juror.organisation_id)}, the "
+                    f"organisation of juror {name.juror(in_id)}",
                 )
     final = others + ([in_id] if in_id is not None and in_id not in others else [])
     if out_id is not None and (p_id, out_id) not in current:
         return issues
     if len(final) < seats and in_id is None:
-        warn("seats_short", f"proposal {p_id} now has {len(final)} of {seats} jurors")
+        warn(
+            "seats_short", f"proposal {name.proposal(p_id)} now has {len(final)} of {seats} jurors"
+        )
     if len(final) > seats:
-        warn("seats_over", f"proposal {p_id} would have {len(final)} jurors for {seats} seats")
+        warn(
+            "seats_over",
+            f"proposal {name.proposal(p_id)} would have {len(final)} jurors for {seats} seats",
+        )
     k = problem.min_non_academic_seats if seats > 0 else 0
     if k:
         before = sum(1 for j in on.get(p_id, []) if jurors[j].sector != "academia")
@@ -1745,7 +1791,7 @@ def check_change(
         if after_na < k and after_na < before:
             warn(
                 "non_academic_short",
-                f"proposal {p_id} would have {after_na} of {k} required jurors from "
+                f"proposal {name.proposal(p_id)} would have {after_na} of {k} required jurors from "
                 "outside academia",
             )
     return issues

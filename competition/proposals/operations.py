@@ -26,6 +26,7 @@ from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.notifications.operations import notify
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
+from competition.permissions import require
 from competition.programmes.models import Call, CallState, Stage, Topic
 from competition.proposals import permissions, snapshot, storage
 from competition.proposals.models import (
@@ -45,11 +46,6 @@ from competition.proposals.models import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _require(decision: permissions.Decision) -> None:
-    if not decision:
-        raise PermissionDenied(decision.reason)
 
 
 def _touch(
@@ -156,7 +152,7 @@ def update_general(
     """Title, acronym, abstract and topics. Side effects: audit ``proposal.general_updated``."""
     submission = current_submission(proposal)
     assert submission is not None
-    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     errors: dict[str, list[str]] = {}
     if not acronym.strip():
         errors["acronym"] = ["Enter an acronym."]
@@ -219,7 +215,7 @@ def save_section(
     Side effects: audit ``submission.section_saved`` (with digests, not the text).
     """
     proposal = submission.proposal
-    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     section_keys = {s["key"] for s in submission.stage.required_sections or ()}
     if key not in section_keys:
         raise DomainError("This stage has no such section.")
@@ -294,7 +290,7 @@ def add_member(
     """
     submission = current_submission(proposal)
     assert submission is not None
-    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     errors: dict[str, list[str]] = {}
     organisation: Organisation | None = None
     if organisation_id is not None:
@@ -386,7 +382,7 @@ def remove_member(member: ConsortiumMember, *, actor: User, now: dt.datetime) ->
     proposal = member.proposal
     submission = current_submission(proposal)
     assert submission is not None
-    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     before = {
         "member_id": member.id,
         "organisation_id": member.organisation_id,
@@ -455,7 +451,7 @@ def save_budget(
     Side effects: budget rows; audit ``submission.budget_saved`` with the totals.
     """
     proposal = submission.proposal
-    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     db.session.execute(
         sa.select(StageSubmission.id).where(StageSubmission.id == submission.id).with_for_update()
     )
@@ -557,7 +553,7 @@ def add_attachment(
     Side effects: the file on disk; an attachment row; audit ``submission.attachment_added``.
     """
     proposal = submission.proposal
-    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     rule = next((a for a in submission.stage.attachment_rules or () if a["key"] == kind), None)
     if rule is None:
         raise DomainError({"file": ["This stage does not ask for that document."]})
@@ -617,7 +613,7 @@ def remove_attachment(attachment: Attachment, *, actor: User, now: dt.datetime) 
     """Take a file off the draft (submitted versions keep it). Side effects: audit."""
     submission = attachment.submission
     proposal = submission.proposal
-    _require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     if attachment.removed_at is not None:
         return
     attachment.removed_at = now
@@ -689,7 +685,7 @@ def submit_stage(
             raise DomainError("The form is incomplete. Reload the page and submit again.")
         return earlier
     proposal = submission.proposal
-    _require(permissions.can_submit(actor, proposal, submission, now=now))
+    require(permissions.can_submit(actor, proposal, submission, now=now))
     # What was loaded before the lock may predate a contributor's last save: read it again.
     db.session.refresh(submission)
     db.session.expire(submission, ["budget_lines", "attachments"])
@@ -769,7 +765,7 @@ def withdraw_proposal(proposal: Proposal, *, actor: User, reason: str, now: dt.d
     Side effects: proposal and its open submission marked withdrawn; audit
     ``proposal.withdrawn``; a confirmation e-mail.
     """
-    _require(permissions.can_withdraw(actor, proposal))
+    require(permissions.can_withdraw(actor, proposal))
     before = {"state": proposal.state}
     result = db.session.execute(
         sa.update(Proposal)
@@ -815,7 +811,7 @@ def grant_extension(
     Side effects: the extension row; audit ``proposal.extension_granted``; an e-mail to the
     coordinator.
     """
-    _require(permissions.can_grant_extension(actor, proposal))
+    require(permissions.can_grant_extension(actor, proposal))
     errors: dict[str, list[str]] = {}
     if stage.call_id != proposal.call_id:
         errors[""] = ["That stage belongs to another call."]
@@ -960,7 +956,7 @@ def invite_contributor(
 
     Side effects: an invitation row; audit ``proposal.contributor_invited``; an e-mail.
     """
-    _require(permissions.can_manage_consortium_access(actor, proposal))
+    require(permissions.can_manage_consortium_access(actor, proposal))
     address = email.strip().lower()
     existing_user = db.session.scalar(sa.select(User).where(User.email == address))
     if existing_user is not None and permissions.is_contributor(existing_user, proposal):

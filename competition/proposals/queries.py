@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -49,6 +50,16 @@ def _with_list_data(query: sa.Select) -> sa.Select:  # type: ignore[type-arg]
     )
 
 
+def _contains(column: Any, q: str) -> sa.ColumnElement[bool]:
+    # Escaped, so "%" or "_" in a search box match themselves.
+    return sa.func.lower(column).contains(q.lower(), autoescape=True)
+
+
+def name_matches(q: str) -> list[sa.ColumnElement[bool]]:
+    """A search box's conditions: reference, acronym or title containing ``q``, in any case."""
+    return [_contains(c, q) for c in (Proposal.reference, Proposal.acronym, Proposal.title)]
+
+
 def list_proposals_for_officer(officer: User, filters: ProposalFilters, *, page: int) -> Pagination:
     query = (
         sa.select(Proposal)
@@ -77,16 +88,13 @@ def list_proposals_for_officer(officer: User, filters: ProposalFilters, *, page:
             Proposal.id.in_(coordinator.where(Organisation.federal_state == filters.federal_state))
         )
     if filters.q:
-        pattern = f"%{filters.q.lower()}%"
         query = query.where(
             sa.or_(
-                sa.func.lower(Proposal.reference).like(pattern),
-                sa.func.lower(Proposal.acronym).like(pattern),
-                sa.func.lower(Proposal.title).like(pattern),
+                *name_matches(filters.q),
                 Proposal.id.in_(
                     sa.select(ConsortiumMember.proposal_id)
                     .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
-                    .where(sa.func.lower(Organisation.name).like(pattern))
+                    .where(_contains(Organisation.name, filters.q))
                 ),
             )
         )

@@ -20,9 +20,10 @@ from competition.assignment.models import Assignment, Conflict, JuryMembership, 
 from competition.audit.operations import record_event
 from competition.core import scoring
 from competition.db import operation
-from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.errors import DomainError, StaleState
 from competition.extensions import db
 from competition.notifications.operations import notify
+from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal, ProposalState
 from competition.reviews import permissions, queries
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 CONFIDENCE_LEVELS = range(1, 6)
 # The applicant reads the comment in a letter; longer than this is an essay.
 MAX_COMMENT_CHARS = 20_000
-
-
-def _require(decision: permissions.Decision) -> None:
-    if not decision:
-        raise PermissionDenied(decision.reason)
 
 
 def _digest(text: str) -> str:
@@ -141,7 +137,7 @@ def save_review_draft(
     """
     proposal, stage = _context(assignment)
     review = _lock(assignment)
-    _require(permissions.can_write_review(actor, assignment, proposal, stage, now=now))
+    require(permissions.can_write_review(actor, assignment, proposal, stage, now=now))
     current = review.revision if review is not None else 0
     if base_revision != current:
         raise StaleState(
@@ -257,7 +253,7 @@ def submit_review(assignment: Assignment, *, actor: User, now: dt.datetime) -> R
     """
     proposal, stage = _context(assignment)
     review = _lock(assignment)
-    _require(permissions.can_write_review(actor, assignment, proposal, stage, now=now))
+    require(permissions.can_write_review(actor, assignment, proposal, stage, now=now))
     if review is not None and review.state == ReviewState.SUBMITTED:
         return review
     errors = review_problems(review, stage)

@@ -21,6 +21,7 @@ from competition.accounts.models import User
 from competition.assignment.models import Assignment, Conflict, JuryMembership, MembershipState
 from competition.core import rules, scoring
 from competition.extensions import db
+from competition.paging import Page
 from competition.programmes.models import Call, Stage
 from competition.proposals import snapshot
 from competition.proposals.models import (
@@ -379,36 +380,6 @@ class JurorProgress:
     email: str
     counts: Counts
     late: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of rows, with what the pagination links need."""
-
-    items: Sequence[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ from loaded rows, so a list of any length costs the same few queries.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -22,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from competition.accounts.models import User
 from competition.core import rules
 from competition.extensions import db
+from competition.paging import Page
 from competition.programmes.models import Call, Stage
 from competition.proposals import snapshot
 from competition.proposals.models import (
@@ -30,6 +30,7 @@ from competition.proposals.models import (
     StageSubmission,
     SubmissionVersion,
 )
+from competition.proposals.queries import name_matches
 from competition.screening.models import ScreeningResult
 
 PER_PAGE = 25
@@ -209,36 +210,6 @@ class ScreeningRow:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of rows, with the attributes the pagination macro reads."""
-
-    items: Sequence[ScreeningRow]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-
-@dataclass(frozen=True)
 class ScreeningList:
     page: Page
     # Per status, over the proposals that match the search.
@@ -320,14 +291,7 @@ def list_for_screening(stage: Stage, *, q: str, status: str, page: int) -> Scree
         .order_by(Proposal.reference)
     )
     if q:
-        needle = q.lower()
-        query = query.where(
-            sa.or_(
-                sa.func.lower(Proposal.reference).contains(needle, autoescape=True),
-                sa.func.lower(Proposal.acronym).contains(needle, autoescape=True),
-                sa.func.lower(Proposal.title).contains(needle, autoescape=True),
-            )
-        )
+        query = query.where(sa.or_(*name_matches(q)))
     stage_rules = snapshot.stage_rules(stage)
     rows: list[ScreeningRow] = []
     for proposal, submission, version, result, extension in db.session.execute(query):

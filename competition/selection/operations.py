@@ -18,18 +18,13 @@ from competition.audit.operations import record_event
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
-from competition.permissions import Decision as Allowed
+from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.selection.models import Decision, Outcome
 
 MIN_RATIONALE = 10
 MAX_RATIONALE = 5000
-
-
-def _require(decision: Allowed) -> None:
-    if not decision:
-        raise PermissionDenied(decision.reason)
 
 
 def _stage_proposals(stage: Stage, proposal_ids: Sequence[int]) -> list[Proposal]:
@@ -65,7 +60,7 @@ def propose_decisions(
     replaced (and needs a confirmation again); a confirmed one is refused.
     Side effects: decision rows; audit ``decision.proposed`` (one event for the batch).
     """
-    _require(can_manage_jury(actor, stage.call))
+    require(can_manage_jury(actor, stage.call))
     if not proposal_ids:
         raise DomainError("Choose at least one proposal.", field="proposals")
     rationale = rationale.strip()
@@ -129,7 +124,7 @@ def confirm_decisions(
     """Confirm proposed decisions as the second officer. Refused for any decision the actor
     proposed. Side effects: ``confirmed_by_id``/``confirmed_at``; audit ``decision.confirmed``.
     """
-    _require(can_manage_jury(actor, stage.call))
+    require(can_manage_jury(actor, stage.call))
     decisions = list(
         db.session.scalars(
             sa.select(Decision)

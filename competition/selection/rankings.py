@@ -19,8 +19,9 @@ from competition.assignment.models import Assignment, Conflict
 from competition.audit.operations import record_event
 from competition.core import ranking as core
 from competition.db import add_unique, operation, utcnow
-from competition.errors import PermissionDenied
+from competition.errors import StaleState
 from competition.extensions import db
+from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
 from competition.selection.models import ConsensusScore, Ranking, RankingMethod, SnapshotState
@@ -109,8 +110,7 @@ def start_ranking(
     """Queue a ranking of the stage's submitted reviews. Options are those of
     ``core.ranking.RankingOptions`` except the method; the seed is fixed here and recorded.
     Side effects: the snapshot row; audit ``ranking.started``; a ``selection.rank`` task."""
-    if not can_manage_jury(actor, stage.call):
-        raise PermissionDenied("Only the programme's officers rank its proposals.")
+    require(can_manage_jury(actor, stage.call))
     params = {"seed": int(now.timestamp()) % 2**31, **(options or {})}
     # Checked now, so a bad option is refused at the form, not in the worker.
     core.RankingOptions(
@@ -127,7 +127,7 @@ def start_ranking(
         created_by_id=actor.id,
         created_at=now,
     )
-    add_unique(ranking, taken="A ranking of this stage is already being computed.")
+    add_unique(ranking, taken=StaleState("A ranking of this stage is already being computed."))
     record_event(
         actor=actor,
         action="ranking.started",
@@ -215,4 +215,3 @@ def recompute(ranking: Ranking) -> bool:
     return (
         again.inputs_hash == ranking.inputs_hash and json.loads(again.to_json()) == ranking.result
     )
-
