@@ -134,6 +134,7 @@ def init_app(app: Flask) -> None:
     from competition.proposals.views import bp as proposals_bp
     from competition.reviews.views import bp as reviews_bp
     from competition.screening.views import bp as screening_bp
+    from competition.selection.views import bp as selection_bp
 
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"
@@ -149,6 +150,7 @@ def init_app(app: Flask) -> None:
         jury_bp,
         assignment_bp,
         reviews_bp,
+        selection_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

@@ -139,6 +139,10 @@ class Stage(db.Model):
     # When reviews are due; reminders count back from it.
     reviews_due_at: Mapped[dt.datetime | None]
     min_comment_chars: Mapped[int] = mapped_column(default=200, server_default="200")
+    # How the stage's selection is made: see competition.selection.rules.SelectionRules.
+    selection_rules: Mapped[dict[str, Any]] = mapped_column(
+        JSONData, default=dict, server_default="{}"
+    )
 
     call: Mapped[Call] = relationship(back_populates="stages")
     criteria: Mapped[list[Criterion]] = relationship(

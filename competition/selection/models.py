@@ -105,6 +105,9 @@ class Decision(db.Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     confirmed_at: Mapped[dt.datetime | None]
     published_at: Mapped[dt.datetime | None]
+    # What the applicant's letter says, frozen at publication so the e-mail, the page and the
+    # PDF always show the same words and figures.
+    letter: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
 
 
 class ConsensusScore(db.Model):

@@ -25,6 +25,7 @@ from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
 from competition.selection.models import ConsensusScore, Ranking, RankingMethod, SnapshotState
+from competition.selection.rules import rules_for
 from competition.tasks import enqueue
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,16 @@ def stage_inputs(
     return criteria, reviews, overrides
 
 
+def latest_done(stage: Stage) -> Ranking | None:
+    """The stage's newest finished ranking: the one the line, the panel and decisions use."""
+    return db.session.scalar(
+        sa.select(Ranking)
+        .where(Ranking.stage_id == stage.id, Ranking.state == SnapshotState.DONE)
+        .order_by(Ranking.id.desc())
+        .limit(1)
+    )
+
+
 def _options(ranking: Ranking) -> core.RankingOptions:
     params = dict(ranking.params)
     params["tie_rule"] = tuple(params.get("tie_rule", ()))
@@ -108,10 +119,16 @@ def start_ranking(
     options: dict[str, Any] | None = None,
 ) -> Ranking:
     """Queue a ranking of the stage's submitted reviews. Options are those of
-    ``core.ranking.RankingOptions`` except the method; the seed is fixed here and recorded.
+    ``core.ranking.RankingOptions`` except the method; the stage's selection rules fill the
+    rest; the seed is fixed here and recorded.
     Side effects: the snapshot row; audit ``ranking.started``; a ``selection.rank`` task."""
     require(can_manage_jury(actor, stage.call))
-    params = {"seed": int(now.timestamp()) % 2**31, **(options or {})}
+    # The stage's rules (tie rule, thresholds) come first; a caller may only add to them.
+    params = {
+        "seed": int(now.timestamp()) % 2**31,
+        **rules_for(stage).ranking_options(),
+        **(options or {}),
+    }
     # Checked now, so a bad option is refused at the form, not in the worker.
     core.RankingOptions(
         method=method.value, **{**params, "tie_rule": tuple(params.get("tie_rule", ()))}

@@ -1,0 +1,31 @@
+"""The selection area's blueprint and what all its officer pages share. Each page group is its
+own module (rankings and the line, decisions, the panel, letters, exports); ``views`` imports
+them so their routes are registered."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask_login import current_user
+
+from competition.accounts.models import User
+from competition.assignment import queries
+from competition.assignment.jury_permissions import can_manage_jury
+from competition.programmes.models import Call, Stage
+
+bp = Blueprint("selection", __name__)
+
+
+def me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def officer_stage(call_id: int, stage_id: int) -> tuple[Call, Stage]:
+    """The call and stage for an officer of its programme; 404 for anyone else, like a missing
+    stage, so another programme's stages stay unseen."""
+    call = queries.find_call(call_id)
+    if call is None or not can_manage_jury(me(), call):
+        abort(404)
+    stage = queries.find_stage(call, stage_id)
+    if stage is None:
+        abort(404)
+    return call, stage
