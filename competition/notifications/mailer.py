@@ -3,7 +3,9 @@ message for the in-app development mailbox (used when no mail server is configur
 
 from __future__ import annotations
 
+import importlib
 import smtplib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -26,7 +28,22 @@ SUBJECTS = {
     "reviews/reminder": "Reminder: your review is due",
     "jury/invitation": "You are invited to a competition jury",
     "jury/assignments": "Proposals for you to review",
+    "selection/letter": "The decision on your proposal",
 }
+
+# Templates whose messages carry files, each with the builder ("module:function") that makes
+# them from the outbox row's context. Built at delivery, so an attachment is part of the one
+# delivery of its row; imported lazily because the builders live in areas that import this one.
+ATTACHMENTS: dict[str, str] = {
+    "selection/letter": "competition.selection.letters:mail_attachments",
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,17 @@ class RenderedMessage:
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+def attachments_for(template: str, context: dict[str, object]) -> tuple[Attachment, ...]:
+    target = ATTACHMENTS.get(template)
+    if target is None:
+        return ()
+    module, _, name = target.partition(":")
+    build = getattr(importlib.import_module(module), name)
+    built: Iterable[Attachment] = build(context)
+    return tuple(built)
 
 
 def render(template: str, context: dict[str, object]) -> RenderedMessage:
@@ -41,6 +69,7 @@ def render(template: str, context: dict[str, object]) -> RenderedMessage:
         subject=SUBJECTS[template],
         text=render_template(f"emails/{template}.txt", **context),
         html=render_template(f"emails/{template}.html", **context),
+        attachments=attachments_for(template, context),
     )
 
 
@@ -62,6 +91,11 @@ def send_smtp(settings: Settings, *, to: str, message: RenderedMessage, msg_id: 
     email["Message-ID"] = msg_id
     email.set_content(message.text)
     email.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        email.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     assert settings.mail_server is not None
     with smtplib.SMTP(settings.mail_server, settings.mail_port, timeout=30) as client:
         if settings.mail_use_tls:

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.extensions import db
+from competition.notifications import mailer
 from competition.notifications.models import Notification, NotificationState
 
 bp = Blueprint("notifications", __name__)
@@ -38,4 +39,9 @@ def show_mail(notification_id: int):  # type: ignore[no-untyped-def]
     message = db.session.get(Notification, notification_id)
     if message is None or message.state != NotificationState.SENT:
         abort(404)
-    return render_template("notifications/message.html", message=message)
+    attachments = mailer.attachments_for(message.template, message.context)
+    return render_template(
+        "notifications/message.html",
+        message=message,
+        attachments=[a.filename for a in attachments],
+    )

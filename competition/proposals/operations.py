@@ -878,12 +878,15 @@ def _coordinator_user(proposal: Proposal) -> User | None:
 
 
 @operation
-def open_next_stage(proposal: Proposal, *, actor: User, now: dt.datetime) -> StageSubmission:
+def open_next_stage(
+    proposal: Proposal, *, actor: User, now: dt.datetime, invite: bool = True
+) -> StageSubmission:
     """A proposal advances: its coordinator is invited to the next stage, pre-filled with the
     previous stage's sections (where the keys match) and budget.
 
     Side effects: a draft submission for the next stage; proposal marked advanced; audit
-    ``proposal.advanced``; an invitation e-mail to the coordinator.
+    ``proposal.advanced``; an invitation e-mail to the coordinator, unless ``invite`` is False
+    (a published decision letter carries the invitation itself).
     """
     if not (actor.has_role(Role.OFFICER) and permissions.runs_programme(actor, proposal.call)):
         raise PermissionDenied("Only officers of this programme can advance proposals.")
@@ -926,7 +929,7 @@ def open_next_stage(proposal: Proposal, *, actor: User, now: dt.datetime) -> Sta
         after={"state": ProposalState.ADVANCED, "stage_id": stage.id},
         now=now,
     )
-    coordinator = _coordinator_user(proposal)
+    coordinator = _coordinator_user(proposal) if invite else None
     if coordinator is not None:
         notify(
             to=coordinator,

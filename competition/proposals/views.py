@@ -58,6 +58,7 @@ from competition.proposals.models import (
     ProposalInvitation,
     ProposalState,
 )
+from competition.selection.letters import list_published as published_letters
 from competition.web import berlin_to_utc
 
 bp = Blueprint("proposals", __name__)
@@ -698,6 +699,7 @@ def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
         is_officer=is_officer,
         extensions=queries.list_extensions(proposal) if is_officer else [],
         extension_form=ExtensionForm() if is_officer else None,
+        letters=published_letters(proposal),
     )
 
 

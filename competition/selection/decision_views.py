@@ -1,5 +1,259 @@
-"""Filled in by its page group."""
+"""The officers' decision pages of a stage: every proposal in rank order with the line's
+suggestion and its decision, proposing outcomes in bulk (or for one proposal) through a
+preview, and confirming another officer's proposals through a preview. Nothing here reaches
+applicants: they learn of a decision only once it is confirmed and published.
+
+Stages of another programme's calls answer 404, like missing ones.
+"""
 
 from __future__ import annotations
 
-from competition.selection.blueprint import bp  # noqa: F401
+from collections.abc import Iterable
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from competition.access import roles_required
+from competition.accounts.models import Role
+from competition.errors import DomainError, PermissionDenied
+from competition.extensions import db
+from competition.forms import show_errors
+from competition.programmes.models import Stage
+from competition.selection import decision_queries as dq
+from competition.selection import operations as ops
+from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.forms import ConfirmForm, ProposeForm
+from competition.selection.models import Outcome
+
+PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _propose_form(stage: Stage, *, formdata: bool = True) -> ProposeForm:
+    form = ProposeForm() if formdata else ProposeForm(formdata=None)
+    outcomes = dq.outcomes_for(stage)
+    form.outcome.choices = [("", "Choose…")] + [(o.value, dq.OUTCOME_LABELS[o]) for o in outcomes]
+    form.suggested.choices = [("", "No, only the ticked proposals")] + [
+        (o.value, dq.OUTCOME_LABELS[o]) for o in dq.OUTCOME_LABELS
+    ]
+    return form
+
+
+def _search() -> str:
+    return request.args.get("q", "").strip()[:100]
+
+
+def _page_number() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def _list_query() -> dict[str, object]:
+    """The list's search and page as they go into a link, leaving out the defaults."""
+    query: dict[str, object] = {}
+    if _search():
+        query["q"] = _search()
+    if _page_number() > 1:
+        query["page"] = _page_number()
+    return query
+
+
+def _decisions_page(stage: Stage, *, form: ProposeForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    q, page = _search(), _page_number()
+    listing = dq.decision_list(stage, q=q, page=page)
+    if form is None:
+        form = _propose_form(stage, formdata=False)
+    form.suggested.choices = [("", "No, only the ticked proposals")] + [
+        (o.value, f"{label} ({_plural(listing.suggested_open[o], 'proposal')} not yet confirmed)")
+        for o, label in dq.OUTCOME_LABELS.items()
+        if listing.suggested_open.get(o)
+    ]
+    selected = set(form.proposals.data or [])
+    shown = {row.proposal.id for row in listing.rows.items}
+    return render_template(
+        "selection/decisions.html",
+        call=stage.call,
+        stage=stage,
+        listing=listing,
+        form=form,
+        selected=selected,
+        # Ticks from other pages of the list travel with the form, so none is lost.
+        hidden_selected=sorted(selected - shown),
+        labels=dq.OUTCOME_LABELS,
+        q=q,
+        page=page,
+        me=me(),
+        min_rationale=ops.MIN_RATIONALE,
+    ), status
+
+
+def _status_for(error: DomainError) -> int:
+    return 403 if isinstance(error, PermissionDenied) else 422
+
+
+@bp.route(f"{PREFIX}/decisions")
+@roles_required(Role.OFFICER)
+def decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    return _decisions_page(stage)
+
+
+def _suggested(form: ProposeForm) -> Outcome | None:
+    try:
+        return Outcome(form.suggested.data) if form.suggested.data else None
+    except ValueError:
+        return None
+
+
+@bp.route(f"{PREFIX}/decisions/preview", methods=["POST"])
+@roles_required(Role.OFFICER)
+def preview_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    form = _propose_form(stage)
+    if request.form.get("edit"):
+        # Back from the preview to change the choice, with everything as it was typed.
+        return _decisions_page(stage, form=form)
+    status = 422
+    if form.validate_on_submit():
+        try:
+            preview = dq.preview_proposals(
+                stage, proposal_ids=form.proposals.data or [], suggested=_suggested(form)
+            )
+        except DomainError as error:
+            show_errors(form, error)
+            status = _status_for(error)
+        else:
+            return render_template(
+                "selection/decisions_preview.html",
+                call=stage.call,
+                stage=stage,
+                form=form,
+                preview=preview,
+                outcome=Outcome(form.outcome.data),
+                labels=dq.OUTCOME_LABELS,
+                list_args=_list_query(),
+            )
+    return _decisions_page(stage, form=form, status=status)
+
+
+@bp.route(f"{PREFIX}/decisions", methods=["POST"])
+@roles_required(Role.OFFICER)
+def propose_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    form = _propose_form(stage)
+    status = 422
+    if form.validate_on_submit():
+        outcome = Outcome(form.outcome.data)
+        ranking = dq.find_done_ranking(stage, form.ranking_id.data)
+        try:
+            made = ops.propose_decisions(
+                stage,
+                form.proposals.data or [],
+                outcome=outcome,
+                rationale=form.rationale.data or "",
+                actor=me(),
+                now=g.now,
+                ranking_id=ranking.id if ranking is not None else None,
+            )
+        except DomainError as error:
+            show_errors(form, error)
+            status = _status_for(error)
+        else:
+            flash(
+                f"{_plural(len(made), 'decision')} proposed: {dq.OUTCOME_LABELS[outcome]}. "
+                "Another officer must confirm them before anything is published.",
+                "success",
+            )
+            return redirect(
+                url_for("selection.decisions", call_id=call_id, stage_id=stage_id, **_list_query()),
+                303,
+            )
+    db.session.rollback()
+    return _decisions_page(stage, form=form, status=status)
+
+
+# --- confirmation ---------------------------------------------------------------------------------
+
+
+def _confirm_page(
+    stage: Stage,
+    *,
+    form: ConfirmForm | None = None,
+    preview: list[dq.PendingRow] | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    page = _page_number()
+    pending = dq.pending_confirmations(stage, viewer=me(), page=page)
+    if form is None:
+        form = ConfirmForm(formdata=None)
+    selected = set(form.decisions.data or [])
+    shown = {row.decision.id for row in pending.rows.items}
+    return render_template(
+        "selection/confirm.html",
+        call=stage.call,
+        stage=stage,
+        pending=pending,
+        form=form,
+        preview=preview,
+        selected=selected,
+        hidden_selected=sorted(selected - shown),
+        labels=dq.OUTCOME_LABELS,
+        page=page,
+    ), status
+
+
+@bp.route(f"{PREFIX}/confirm")
+@roles_required(Role.OFFICER)
+def confirmations(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    return _confirm_page(stage)
+
+
+def _chosen(form: ConfirmForm) -> Iterable[int] | None:
+    return None if form.scope.data == "all" else (form.decisions.data or [])
+
+
+@bp.route(f"{PREFIX}/confirm/preview", methods=["POST"])
+@roles_required(Role.OFFICER)
+def preview_confirmations(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    form = ConfirmForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            rows = dq.preview_confirmations(stage, viewer=me(), decision_ids=_chosen(form))
+        except DomainError as error:
+            show_errors(form, error)
+            status = _status_for(error)
+        else:
+            return _confirm_page(stage, form=form, preview=rows)
+    return _confirm_page(stage, form=form, status=status)
+
+
+@bp.route(f"{PREFIX}/confirm", methods=["POST"])
+@roles_required(Role.OFFICER)
+def confirm_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    form = ConfirmForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            seen = dq.seen_versions(form.versions.data or [])
+            count = ops.confirm_decisions(stage, list(seen), actor=me(), now=g.now, seen=seen)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+            status = _status_for(error)
+        else:
+            flash(f"{_plural(count, 'decision')} confirmed.", "success")
+            return redirect(
+                url_for("selection.confirmations", call_id=call_id, stage_id=stage_id), 303
+            )
+    db.session.rollback()
+    if not form.decisions.data and form.versions.data:
+        # Keep the choice ticked on the list shown with the message.
+        form.decisions.data = [
+            int(v.partition("@")[0]) for v in form.versions.data if v.partition("@")[0].isdigit()
+        ]
+    return _confirm_page(stage, form=form, status=status)

@@ -1,5 +1,54 @@
-"""Filled in by its page group."""
+"""Downloads of a stage's ranking, reviews and decisions as CSV or XLSX, for the programme's
+officers only: the reviews name their jurors."""
 
 from __future__ import annotations
 
-from competition.selection.blueprint import bp  # noqa: F401
+import logging
+
+from flask import Response, abort, g, render_template
+
+from competition.access import roles_required
+from competition.accounts.models import Role
+from competition.selection import exports
+from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.rankings import latest_done
+from competition.web import BERLIN
+
+log = logging.getLogger(__name__)
+
+WRITERS = {
+    "csv": (exports.to_csv, exports.CSV_MIMETYPE),
+    "xlsx": (exports.to_xlsx, exports.XLSX_MIMETYPE),
+}
+
+
+@bp.route("/calls/<int:call_id>/stages/<int:stage_id>/selection/exports/<what>.<fmt>")
+@roles_required(Role.OFFICER)
+def export(call_id: int, stage_id: int, what: str, fmt: str):  # type: ignore[no-untyped-def]
+    call, stage = officer_stage(call_id, stage_id)
+    if what not in exports.WHATS or fmt not in WRITERS:
+        abort(404)
+    if what == "rankings":
+        ranking = latest_done(stage)
+        if ranking is None:
+            # The address is right, there is just nothing to export yet: say so.
+            return render_template(
+                "errors/error.html",
+                status=409,
+                title="No ranking yet",
+                text=(
+                    f"{stage.name} has no finished ranking yet. Compute a ranking on the "
+                    "selection page first, then download it."
+                ),
+            ), 409
+        table = exports.rankings_table(stage, ranking)
+    elif what == "reviews":
+        table = exports.reviews_table(stage)
+    else:
+        table = exports.decisions_table(stage)
+    write, mimetype = WRITERS[fmt]
+    name = exports.export_filename(call, stage, what, fmt, g.now.astimezone(BERLIN).date())
+    log.info("export %s.%s of stage %s by user %s", what, fmt, stage.id, me().id)
+    response = Response(write(table), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -7,7 +7,7 @@ applicant; publication (letters) comes after confirmation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -119,10 +119,18 @@ def propose_decisions(
 
 @operation
 def confirm_decisions(
-    stage: Stage, decision_ids: Sequence[int], *, actor: User, now: dt.datetime
+    stage: Stage,
+    decision_ids: Sequence[int],
+    *,
+    actor: User,
+    now: dt.datetime,
+    seen: Mapping[int, dt.datetime] | None = None,
 ) -> int:
     """Confirm proposed decisions as the second officer. Refused for any decision the actor
-    proposed. Side effects: ``confirmed_by_id``/``confirmed_at``; audit ``decision.confirmed``.
+    proposed. ``seen`` maps decision ids to the ``proposed_at`` the confirming officer was
+    shown: a decision proposed anew since is refused, so nobody confirms an outcome or rationale
+    they have not read. Side effects: ``confirmed_by_id``/``confirmed_at``; audit
+    ``decision.confirmed``.
     """
     require(can_manage_jury(actor, stage.call))
     decisions = list(
@@ -141,6 +149,20 @@ def confirm_decisions(
         )
     if any(d.confirmed_at is not None for d in decisions):
         raise StaleState("Some of these decisions are already confirmed.")
+    if seen is not None:
+        changed = [d for d in decisions if seen.get(d.id) != d.proposed_at]
+        if changed:
+            references = db.session.scalars(
+                sa.select(Proposal.reference)
+                .where(Proposal.id.in_([d.proposal_id for d in changed]))
+                .order_by(Proposal.reference)
+            )
+            raise StaleState(
+                "Proposed again with a new outcome or rationale since you looked: "
+                + ", ".join(references)
+                + ". Look at the list again.",
+                field="decisions",
+            )
     for decision in decisions:
         decision.confirmed_by_id = actor.id
         decision.confirmed_at = now

@@ -1,5 +1,186 @@
-"""Filled in by its page group."""
+"""The panel pages for the jury meeting: the latest ranking with each proposal's notes,
+consensus scores and the jurors absent because of a conflict of interest; and one proposal's
+reviews per juror, its discussion notes and the consensus scores the panel agrees on.
+
+Stages of another programme's calls answer 404, like missing ones.
+"""
 
 from __future__ import annotations
 
-from competition.selection.blueprint import bp  # noqa: F401
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from competition.access import roles_required
+from competition.accounts.models import Role
+from competition.core.scoring import plain
+from competition.errors import DomainError, PermissionDenied
+from competition.extensions import db
+from competition.forms import show_errors
+from competition.programmes.models import Criterion, Stage
+from competition.proposals.models import Proposal
+from competition.selection import decision_queries as dq
+from competition.selection import panel
+from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.forms import ConsensusForm, NoteForm, RemoveConsensusForm
+
+PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
+
+
+@bp.route(f"{PREFIX}/panel", endpoint="panel")
+@roles_required(Role.OFFICER)
+def panel_overview(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    q = request.args.get("q", "").strip()[:100]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    return render_template(
+        "selection/panel.html",
+        call=stage.call,
+        stage=stage,
+        listing=panel.panel_list(stage, q=q, page=page),
+        q=q,
+    )
+
+
+def _prefix(criterion: Criterion) -> str:
+    return f"criterion-{criterion.id}"
+
+
+# One form per criterion, told apart by a prefix. CSRFProtect has checked the request's token
+# before any view runs; a prefixed form would look for a token under its own prefix.
+_CHECKED = {"csrf": False}
+
+
+def _detail(
+    stage: Stage,
+    proposal: Proposal,
+    *,
+    note_form: NoteForm | None = None,
+    failed: dict[int, ConsensusForm | RemoveConsensusForm] | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    detail = panel.panel_detail(stage, proposal)
+    consensus_forms: dict[int, ConsensusForm] = {}
+    remove_forms: dict[int, RemoveConsensusForm] = {}
+    for line in detail.criteria:
+        criterion = line.criterion
+        prefix = _prefix(criterion)
+        given = (failed or {}).get(criterion.id)
+        if isinstance(given, ConsensusForm):
+            consensus_forms[criterion.id] = given
+        else:
+            form = ConsensusForm(formdata=None, prefix=prefix, meta=_CHECKED)
+            if line.consensus is not None:
+                form.score.data = plain(line.consensus.consensus.score)
+                form.reason.data = line.consensus.consensus.reason
+            consensus_forms[criterion.id] = form
+        if isinstance(given, RemoveConsensusForm):
+            remove_forms[criterion.id] = given
+        else:
+            remove_forms[criterion.id] = RemoveConsensusForm(
+                formdata=None, prefix=f"remove-{prefix}", meta=_CHECKED
+            )
+    return render_template(
+        "selection/panel_proposal.html",
+        call=stage.call,
+        stage=stage,
+        proposal=proposal,
+        detail=detail,
+        note_form=note_form or NoteForm(formdata=None),
+        consensus_forms=consensus_forms,
+        remove_forms=remove_forms,
+    ), status
+
+
+def _criterion(stage: Stage) -> Criterion:
+    wanted = request.form.get("criterion", type=int)
+    found = next((c for c in stage.criteria if c.id == wanted), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route(f"{PREFIX}/panel/proposals/<int:proposal_id>", methods=["GET", "POST"])
+@roles_required(Role.OFFICER)
+def panel_proposal(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    proposal = dq.find_stage_proposal(stage, proposal_id)
+    if proposal is None:
+        abort(404)
+    if request.method == "GET":
+        return _detail(stage, proposal)
+
+    action = request.form.get("action")
+    note_form: NoteForm | None = None
+    failed: dict[int, ConsensusForm | RemoveConsensusForm] = {}
+    status = 422
+    try:
+        if action == "note":
+            note_form = NoteForm()
+            if not note_form.validate_on_submit():
+                abort(400)
+            try:
+                panel.add_note(
+                    stage, proposal, text=note_form.text.data or "", actor=me(), now=g.now
+                )
+            except DomainError as error:
+                show_errors(note_form, error)
+                raise
+            message = "The note is added."
+        elif action == "consensus":
+            criterion = _criterion(stage)
+            form = ConsensusForm(prefix=_prefix(criterion), meta=_CHECKED)
+            failed[criterion.id] = form
+            if not form.validate_on_submit():
+                abort(400)
+            try:
+                panel.record_consensus(
+                    stage,
+                    proposal,
+                    criterion,
+                    score=form.score.data or "",
+                    reason=form.reason.data or "",
+                    actor=me(),
+                    now=g.now,
+                )
+            except DomainError as error:
+                show_errors(form, error)
+                raise
+            message = (
+                f"The consensus score for {criterion.name} is recorded. It counts once a new "
+                "ranking is computed."
+            )
+        elif action == "remove":
+            criterion = _criterion(stage)
+            remove = RemoveConsensusForm(prefix=f"remove-{_prefix(criterion)}", meta=_CHECKED)
+            failed[criterion.id] = remove
+            if not remove.validate_on_submit():
+                abort(400)
+            try:
+                panel.remove_consensus(
+                    stage,
+                    proposal,
+                    criterion,
+                    reason=remove.reason.data or "",
+                    actor=me(),
+                    now=g.now,
+                )
+            except DomainError as error:
+                show_errors(remove, error)
+                raise
+            message = (
+                f"The consensus score for {criterion.name} is removed. The jurors' mean counts "
+                "again once a new ranking is computed."
+            )
+        else:
+            abort(400)
+    except DomainError as error:
+        db.session.rollback()
+        if isinstance(error, PermissionDenied):
+            status = 403
+        return _detail(stage, proposal, note_form=note_form, failed=failed, status=status)
+    flash(message, "success")
+    return redirect(
+        url_for(
+            "selection.panel_proposal", call_id=call_id, stage_id=stage_id, proposal_id=proposal_id
+        ),
+        303,
+    )

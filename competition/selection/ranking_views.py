@@ -1,5 +1,643 @@
-"""Filled in by its page group."""
+"""The officers' ranking and line pages of a stage: the hub (rankings, starting one and
+following it, the line in brief), one ranking (the table and the interval chart with the
+provisional line, its provenance, recomputing it), the line (funded or advancing, skipped,
+reserve, not selected and why, the money, the constraints, the grey zone) and its lottery
+(a confirmation page, then the record to download and re-run).
+
+Stages of another programme's calls answer 404, like missing ones.
+"""
 
 from __future__ import annotations
 
-from competition.selection.blueprint import bp  # noqa: F401
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+
+from competition.access import roles_required
+from competition.accounts.models import Role, User
+from competition.errors import DomainError
+from competition.extensions import db
+from competition.forms import show_errors
+from competition.paging import Page
+from competition.programmes.models import Stage
+from competition.proposals.models import Proposal
+from competition.selection import line as selection_line
+from competition.selection import rankings
+from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.forms import (
+    RANKING_METHODS,
+    DrawLotteryForm,
+    RecomputeForm,
+    StartRankingForm,
+)
+from competition.selection.models import (
+    LotteryRecord,
+    Ranking,
+    RankingMethod,
+    SnapshotState,
+)
+from competition.selection.rules import ATTRIBUTES, rules_for
+
+PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
+RANKINGS_PER_PAGE = 20
+NOT_SELECTED_PER_PAGE = 50
+ACTIVE = (SnapshotState.QUEUED, SnapshotState.RUNNING)
+METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
+STATE_LABELS = {
+    SnapshotState.QUEUED: "Waiting",
+    SnapshotState.RUNNING: "Computing",
+    SnapshotState.DONE: "Done",
+    SnapshotState.FAILED: "Failed",
+}
+
+
+def _ranking_of(stage: Stage, ranking_id: int) -> Ranking:
+    ranking = db.session.get(Ranking, ranking_id)
+    if ranking is None or ranking.stage_id != stage.id:
+        abort(404)
+    return ranking
+
+
+def _draw(stage: Stage, ranking: Ranking | None) -> tuple[selection_line.Line | None, str]:
+    """The line, or why it cannot be drawn."""
+    if ranking is None:
+        return None, ""
+    try:
+        return selection_line.draw(stage, ranking), ""
+    except DomainError as error:
+        return None, f"The line cannot be drawn: {error}"
+
+
+# --- the hub --------------------------------------------------------------------------------
+
+
+def _names(user_ids: Sequence[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(
+        db.session.execute(sa.select(User.id, User.name).where(User.id.in_(set(user_ids)))).all()
+    )
+
+
+def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    listing = db.paginate(
+        sa.select(Ranking).where(Ranking.stage_id == stage.id).order_by(Ranking.id.desc()),
+        page=page,
+        per_page=RANKINGS_PER_PAGE,
+        error_out=False,
+    )
+    newest = db.session.scalar(
+        sa.select(Ranking).where(Ranking.stage_id == stage.id).order_by(Ranking.id.desc()).limit(1)
+    )
+    active = newest if newest is not None and newest.state in ACTIVE else None
+    done = rankings.latest_done(stage)
+    line, problem = _draw(stage, done)
+    return render_template(
+        "selection/overview.html",
+        call=stage.call,
+        stage=stage,
+        form=form or StartRankingForm(formdata=None),
+        methods=RANKING_METHODS,
+        method_labels=METHOD_LABELS,
+        state_labels=STATE_LABELS,
+        listing=listing,
+        names=_names([r.created_by_id for r in listing.items]),
+        newest=newest,
+        active=active,
+        done=done,
+        line=line,
+        line_problem=problem,
+    ), status
+
+
+@bp.route(PREFIX, endpoint="overview")
+@roles_required(Role.OFFICER)
+def overview(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    return _overview(stage)
+
+
+@bp.route(f"{PREFIX}/rankings", methods=["POST"], endpoint="start_ranking")
+@roles_required(Role.OFFICER)
+def start_ranking(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    form = StartRankingForm()
+    if form.validate_on_submit():
+        try:
+            rankings.start_ranking(
+                stage, actor=me(), method=RankingMethod(form.method.data), now=g.now
+            )
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash("The ranking has started. This page shows its progress.", "success")
+            return redirect(url_for("selection.overview", call_id=call_id, stage_id=stage_id))
+    db.session.rollback()
+    return _overview(stage, form=form, status=422)
+
+
+@bp.route(f"{PREFIX}/rankings/<int:ranking_id>.json", endpoint="ranking_status")
+@roles_required(Role.OFFICER)
+def ranking_status(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[no-untyped-def]
+    """Polled by the hub while a ranking is under way."""
+    _, stage = officer_stage(call_id, stage_id)
+    ranking = _ranking_of(stage, ranking_id)
+    return jsonify(
+        state=ranking.state.value,
+        label=STATE_LABELS[ranking.state],
+        message=ranking.message,
+        finished=ranking.state not in ACTIVE,
+    )
+
+
+# --- one ranking ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionCell:
+    name: str
+    mean: float
+    spread: float | None
+    consensus: bool
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    proposal_id: int
+    reference: str
+    acronym: str
+    title: str
+    rank: int
+    expected_rank: float
+    rank_interval: tuple[int, int]
+    score: float
+    score_interval: tuple[float, float]
+    weighted_total: float
+    n_reviews: int
+    criteria: list[CriterionCell]
+    flags: list[str]
+    below_thresholds: list[str]
+    tie_broken_by: str | None
+    group: str | None  # where the line puts it
+
+
+def _flag_words(flag: str, row: dict[str, Any], min_reviews: int, names: dict[int, str]) -> str:
+    if flag == "few reviews":
+        return f"Few reviews: {row['n_reviews']}, fewer than {min_reviews}"
+    if flag == "disagreement":
+        return "The jurors disagree: their totals are far apart"
+    if flag.startswith("outlier juror "):
+        juror = flag.removeprefix("outlier juror ")
+        who = names.get(int(juror)) if juror.isdigit() else None
+        return f"{who or 'A juror'} scored far from the other jurors"
+    return flag
+
+
+def _table(
+    stage: Stage, ranking: Ranking, line: selection_line.Line | None
+) -> tuple[list[str], list[RankingRow]]:
+    result = ranking.result
+    proposals = sorted(result.get("proposals", []), key=lambda p: p["rank"])
+    criterion_names = {c.id: c.name for c in stage.criteria}
+    columns = [k for k, _ in proposals[0]["criterion_means"]] if proposals else []
+    headers = [criterion_names.get(k, f"Criterion {k}") for k in columns]
+    ids = [p["proposal_id"] for p in proposals]
+    found = {
+        p.id: p
+        for p in db.session.execute(
+            sa.select(Proposal.id, Proposal.reference, Proposal.acronym, Proposal.title).where(
+                Proposal.id.in_(ids)
+            )
+        )
+    }
+    jurors = _names([j for p in proposals for j in p.get("outlier_jurors", [])])
+    min_reviews = int(result.get("options", {}).get("min_reviews", 0))
+    groups = {row.proposal_id: row.group for row in line.rows} if line else {}
+    rows = []
+    for p in proposals:
+        known = found.get(p["proposal_id"])
+        spreads = dict((k, v) for k, v in p["criterion_spreads"])
+        overridden = set(p.get("overridden", []))
+        rows.append(
+            RankingRow(
+                proposal_id=p["proposal_id"],
+                reference=known.reference if known else f"Proposal {p['proposal_id']}",
+                acronym=known.acronym if known else "",
+                title=known.title if known else "",
+                rank=p["rank"],
+                expected_rank=p["expected_rank"],
+                rank_interval=tuple(p["rank_interval"]),  # type: ignore[arg-type]
+                score=p["score"],
+                score_interval=tuple(p["score_interval"]),  # type: ignore[arg-type]
+                weighted_total=p["weighted_total"],
+                n_reviews=p["n_reviews"],
+                criteria=[
+                    CriterionCell(
+                        name=criterion_names.get(k, f"Criterion {k}"),
+                        mean=mean,
+                        spread=spreads.get(k),
+                        consensus=k in overridden,
+                    )
+                    for k, mean in p["criterion_means"]
+                ],
+                flags=[_flag_words(f, p, min_reviews, jurors) for f in p.get("flags", [])],
+                below_thresholds=list(p.get("below_thresholds", [])),
+                tie_broken_by=p.get("tie_broken_by"),
+                group=groups.get(p["proposal_id"]),
+            )
+        )
+    return headers, rows
+
+
+@dataclass(frozen=True)
+class Mark:
+    x: float
+    y: float
+    y_low: float
+    y_high: float
+    selected: bool
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An SVG of score intervals in rank order, laid out here so the template only prints."""
+
+    width: float
+    height: float
+    left: float
+    right: float
+    top: float
+    bottom: float
+    marks: list[Mark]
+    y_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str]]
+    line_x: float | None
+    line_after: int | None
+    zone: tuple[float, float] | None  # x and width of the grey zone's band
+    description: str
+
+    # Where the labels go.
+    @property
+    def y_label_x(self) -> float:
+        return self.left - 6
+
+    @property
+    def x_label_y(self) -> float:
+        return self.bottom + 14
+
+    @property
+    def axis_title(self) -> tuple[float, float]:
+        return round((self.left + self.right) / 2, 2), self.bottom + 30
+
+    @property
+    def line_top(self) -> float:
+        return self.top - 8
+
+    @property
+    def plot_height(self) -> float:
+        return self.bottom - self.top
+
+
+_PLOT_HEIGHT = 240.0
+
+
+def _value_step(span: float) -> float:
+    """A round step giving at most six gridlines over ``span``."""
+    for step in (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0):
+        if span / step <= 6:
+            return step
+    return 10 ** math.ceil(math.log10(span))
+
+
+def _tick_step(count: int, most: int = 15) -> int:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500):
+        if count / step <= most:
+            return step
+    return max(1, count // most)
+
+
+def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: int | None,
+           zone_ranks: Sequence[int]) -> Chart | None:  # fmt: skip
+    if not rows:
+        return None
+    n = len(rows)
+    step = min(36.0, max(5.0, 720.0 / n))
+    left, top = 52.0, 16.0
+    right = left + n * step
+    bottom = top + _PLOT_HEIGHT
+    low = min(r.score_interval[0] for r in rows)
+    high = max(r.score_interval[1] for r in rows)
+    tick = _value_step(high - low)
+    low, high = math.floor(low / tick) * tick, math.ceil(high / tick) * tick
+    if high - low < tick:
+        high = low + tick
+
+    def x(rank: float) -> float:
+        return round(left + (rank - 0.5) * step, 2)
+
+    def y(value: float) -> float:
+        return round(top + (high - value) / (high - low) * _PLOT_HEIGHT, 2)
+
+    noun = "funded" if funding else "advancing"
+    marks = [
+        Mark(
+            x=x(r.rank),
+            y=y(r.score),
+            y_low=y(r.score_interval[0]),
+            y_high=y(r.score_interval[1]),
+            selected=r.group == selection_line.SELECTED,
+            label=(
+                f"{r.reference} {r.acronym}: rank {r.rank}, score {r.score:.2f} "
+                f"({r.score_interval[0]:.2f}–{r.score_interval[1]:.2f})"
+                + (f", {noun}" if r.group == selection_line.SELECTED else "")
+            ),
+        )
+        for r in rows
+    ]
+    values = [low + i * tick for i in range(round((high - low) / tick) + 1)]
+    y_ticks = [(y(v), f"{round(v, 2):g}") for v in values]
+    every = _tick_step(n)
+    x_ticks = [(x(rank), str(rank)) for rank in [1, *range(every, n + 1, every)] if rank <= n]
+    x_ticks = list(dict.fromkeys(x_ticks))
+    line_x = round(left + line_after * step, 2) if line_after is not None else None
+    zone = None
+    if zone_ranks:
+        zone = (
+            round(left + (min(zone_ranks) - 1) * step, 2),
+            round((max(zone_ranks) - min(zone_ranks) + 1) * step, 2),
+        )
+    share = f"{interval * 100:g} %"
+    description = (
+        f"{n} proposals in rank order, best on the left. Each dot is a proposal's score and "
+        f"each bar its {share} interval; filled dots are {noun}."
+    )
+    if line_after is not None:
+        description += f" The dashed line after rank {line_after} is the provisional line."
+        if any(mark.selected and r.rank > line_after for mark, r in zip(marks, rows, strict=True)):
+            description += f" Filled dots below it are {noun} to meet a constraint."
+    if zone is not None:
+        description += (
+            f" The shaded band marks the grey zone (ranks {min(zone_ranks)}–{max(zone_ranks)})."
+        )
+    return Chart(
+        width=round(right + 16, 2),
+        height=bottom + 36,
+        left=left,
+        right=round(right, 2),
+        top=top,
+        bottom=bottom,
+        marks=marks,
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+        line_x=line_x,
+        line_after=line_after,
+        zone=zone,
+        description=description,
+    )
+
+
+def _line_after(line: selection_line.Line | None) -> int | None:
+    return line.line_rank if line is not None and line.line_rank else None
+
+
+@bp.route(f"{PREFIX}/rankings/<int:ranking_id>", endpoint="show_ranking")
+@roles_required(Role.OFFICER)
+def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    ranking = _ranking_of(stage, ranking_id)
+    line, problem = (None, "")
+    if ranking.state == SnapshotState.DONE:
+        line, problem = _draw(stage, ranking)
+    headers, rows = _table(stage, ranking, line)
+    interval = float(ranking.result.get("options", {}).get("interval", 0.9))
+    ranks = {r.proposal_id: r.rank for r in rows}
+    chart = _chart(
+        rows,
+        interval,
+        line.funding if line else False,
+        _line_after(line),
+        [ranks[pid] for pid in line.grey_zone if pid in ranks] if line else [],
+    )
+    return render_template(
+        "selection/ranking.html",
+        call=stage.call,
+        stage=stage,
+        ranking=ranking,
+        method_label=METHOD_LABELS.get(ranking.method.value, ranking.method.value),
+        state_label=STATE_LABELS[ranking.state],
+        created_by=_names([ranking.created_by_id]).get(ranking.created_by_id, ""),
+        headers=headers,
+        rows=rows,
+        chart=chart,
+        interval=f"{interval * 100:g} %",
+        line=line,
+        line_problem=problem,
+        newest_done=rankings.latest_done(stage),
+        form=RecomputeForm(formdata=None),
+    )
+
+
+@bp.route(
+    f"{PREFIX}/rankings/<int:ranking_id>/recompute", methods=["POST"], endpoint="recompute_ranking"
+)
+@roles_required(Role.OFFICER)
+def recompute_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    ranking = _ranking_of(stage, ranking_id)
+    if not RecomputeForm().validate_on_submit():
+        abort(400)
+    if ranking.state != SnapshotState.DONE:
+        flash("Only a finished ranking can be recomputed.", "error")
+    elif rankings.recompute(ranking):
+        flash(
+            "Recomputed from today's reviews and consensus scores: the same inputs and the "
+            "same numbers, to the last digit.",
+            "success",
+        )
+    else:
+        flash(
+            "Recomputed from today's reviews and consensus scores: the result differs. The "
+            "reviews, consensus scores or criteria have changed since this ranking, or the "
+            "code that computes it has.",
+            "error",
+        )
+    db.session.rollback()
+    return redirect(
+        url_for("selection.show_ranking", call_id=call_id, stage_id=stage_id, ranking_id=ranking_id)
+    )
+
+
+# --- the line and its lottery ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Money:
+    programme_total: Decimal
+    elsewhere: Decimal  # confirmed funding at the programme's other stages
+    available: Decimal
+    committed: Decimal
+    remaining: Decimal
+
+
+@bp.route(f"{PREFIX}/line", endpoint="line")
+@roles_required(Role.OFFICER)
+def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    ranking = rankings.latest_done(stage)
+    line, problem = _draw(stage, ranking)
+    money = None
+    not_selected = None
+    lottery_by = ""
+    if line is not None:
+        if line.budget is not None:
+            total = stage.call.programme.total_budget
+            money = Money(
+                total,
+                total - line.budget,
+                line.budget,
+                line.committed,
+                line.budget - line.committed,
+            )
+        rest = line.in_group(selection_line.NOT_SELECTED)
+        page = max(1, request.args.get("page", 1, type=int) or 1)
+        start = (page - 1) * NOT_SELECTED_PER_PAGE
+        not_selected = Page(
+            rest[start : start + NOT_SELECTED_PER_PAGE], page, NOT_SELECTED_PER_PAGE, len(rest)
+        )
+        if line.lottery is not None:
+            lottery_by = _names([line.lottery.created_by_id]).get(line.lottery.created_by_id, "")
+    try:
+        rules = rules_for(stage)
+    except DomainError:
+        rules = None
+    rows_by_id = {r.proposal_id: r for r in line.rows} if line else {}
+    return render_template(
+        "selection/line.html",
+        call=stage.call,
+        stage=stage,
+        ranking=ranking,
+        method_label=METHOD_LABELS.get(ranking.method.value, "") if ranking else "",
+        line=line,
+        line_problem=problem,
+        rules=rules,
+        money=money,
+        currency=stage.call.programme.currency,
+        not_selected=not_selected,
+        attribute_labels=ATTRIBUTES,
+        zone_rows=[rows_by_id[pid] for pid in line.grey_zone] if line else [],
+        lottery_by=lottery_by,
+        groups=selection_line,
+    )
+
+
+def _lottery_page(
+    stage: Stage,
+    ranking: Ranking,
+    line: selection_line.Line,
+    *,
+    form: DrawLotteryForm | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    plan = line.draw_plan
+    assert plan is not None
+    if form is None:
+        form = DrawLotteryForm(formdata=None)
+    form.ranking_id.data = str(ranking.id)
+    form.candidates.data = ",".join(str(pid) for pid in plan.candidates)
+    form.places.data = str(plan.places)
+    rows_by_id = {r.proposal_id: r for r in line.rows}
+    return render_template(
+        "selection/lottery_confirm.html",
+        call=stage.call,
+        stage=stage,
+        ranking=ranking,
+        line=line,
+        plan=plan,
+        candidates=[rows_by_id[pid] for pid in plan.candidates],
+        currency=stage.call.programme.currency,
+        form=form,
+    ), status
+
+
+def _ints(text: str | None) -> list[int] | None:
+    try:
+        return [int(part) for part in (text or "").split(",") if part.strip()]
+    except ValueError:
+        return None
+
+
+@bp.route(f"{PREFIX}/lottery", methods=["GET", "POST"], endpoint="draw_lottery")
+@roles_required(Role.OFFICER)
+def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    """GET: what the draw will hand out, among whom, with which seed. POST: draw and record."""
+    _, stage = officer_stage(call_id, stage_id)
+    line_url = url_for("selection.line", call_id=call_id, stage_id=stage_id)
+    ranking = rankings.latest_done(stage)
+    line, problem = _draw(stage, ranking)
+    if ranking is None or line is None:
+        flash(problem or "No ranking has finished yet: there is no line to draw on.", "error")
+        return redirect(line_url)
+    if line.lottery is not None:
+        flash("The draw for this ranking is already recorded.", "info")
+        return redirect(line_url)
+    if line.draw_plan is None:
+        flash("There is nothing to draw by lot on this line.", "info")
+        return redirect(line_url)
+    if request.method == "GET":
+        return _lottery_page(stage, ranking, line)
+
+    form = DrawLotteryForm()
+    if form.validate_on_submit():
+        chosen = _ints(form.candidates.data)
+        places = _ints(form.places.data)
+        ranking_ids = _ints(form.ranking_id.data)
+        confirmed = db.session.get(Ranking, ranking_ids[0]) if ranking_ids else None
+        if confirmed is None or chosen is None or not places or confirmed.stage_id != stage.id:
+            form.form_errors.append("The form is incomplete; check the draw again.")
+        else:
+            try:
+                record = selection_line.record_lottery(
+                    stage,
+                    confirmed,
+                    actor=me(),
+                    now=g.now,
+                    candidates=chosen,
+                    places=places[0],
+                )
+            except DomainError as error:
+                show_errors(form, error)
+            else:
+                drawn = ", ".join(str(ref) for ref in record.record["drawn"]) or "none"
+                flash(f"The draw is recorded. Drawn by lot: {drawn}.", "success")
+                return redirect(line_url)
+    db.session.rollback()
+    # Show the grey zone as it is now, with the messages of the refusal.
+    ranking = rankings.latest_done(stage)
+    line, problem = _draw(stage, ranking)
+    if ranking is None or line is None or line.draw_plan is None or line.lottery is not None:
+        for message in form.form_errors:
+            flash(message, "error")
+        return redirect(line_url)
+    return _lottery_page(stage, ranking, line, form=form, status=422)
+
+
+@bp.route(f"{PREFIX}/lottery/<int:draw_id>.json", endpoint="lottery_record")
+@roles_required(Role.OFFICER)
+def lottery_record(call_id: int, stage_id: int, draw_id: int):  # type: ignore[no-untyped-def]
+    """The recorded draw, to publish and to re-run (``flask selection verify-draw FILE``)."""
+    _, stage = officer_stage(call_id, stage_id)
+    record = db.session.get(LotteryRecord, draw_id)
+    if record is None or record.stage_id != stage.id:
+        abort(404)
+    response = jsonify(selection_line.export_record(record))
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="lottery-stage-{stage.id}-draw-{record.id}.json"'
+    )
+    return response

@@ -39,6 +39,26 @@ def code_version() -> str:
     return f"{core.ALGORITHM} competition {version}"
 
 
+def counted_reviews(stage: Stage) -> tuple[sa.ColumnElement[bool], ...]:
+    """Which reviews count, as conditions on ``Assignment`` joined with its ``Review``: submitted,
+    for a released assignment the juror has not given back, and never one with a conflict of
+    interest. Rankings, letters and exports all use this one rule."""
+    conflicted = (
+        sa.select(Conflict.id)
+        .where(
+            Conflict.user_id == Assignment.user_id, Conflict.proposal_id == Assignment.proposal_id
+        )
+        .exists()
+    )
+    return (
+        Assignment.stage_id == stage.id,
+        Assignment.declined_at.is_(None),
+        Assignment.released_at.is_not(None),
+        Review.state == ReviewState.SUBMITTED,
+        ~conflicted,
+    )
+
+
 def stage_inputs(
     stage: Stage,
 ) -> tuple[list[core.Criterion], list[core.ReviewScores], list[core.Override]]:
@@ -54,23 +74,10 @@ def stage_inputs(
         )
         for c in stage.criteria
     ]
-    conflicted = (
-        sa.select(Conflict.id)
-        .where(
-            Conflict.user_id == Assignment.user_id, Conflict.proposal_id == Assignment.proposal_id
-        )
-        .exists()
-    )
     rows = db.session.execute(
         sa.select(Assignment.proposal_id, Assignment.user_id, Review.scores, Review.confidence)
         .join(Review, Review.assignment_id == Assignment.id)
-        .where(
-            Assignment.stage_id == stage.id,
-            Assignment.declined_at.is_(None),
-            Assignment.released_at.is_not(None),
-            Review.state == ReviewState.SUBMITTED,
-            ~conflicted,
-        )
+        .where(*counted_reviews(stage))
         .order_by(Assignment.proposal_id, Assignment.user_id)
     ).all()
     reviews = [

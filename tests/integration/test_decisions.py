@@ -13,6 +13,7 @@ from competition.db import utcnow
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.programmes.models import ProgrammeOfficer, Stage
+from competition.proposals.models import Proposal
 from competition.selection import operations as ops
 from competition.selection.models import Decision, Outcome
 from tests.factories import make_user
@@ -141,3 +142,33 @@ def test_a_proposal_outside_the_stage_and_an_outsider_are_refused(world):
             actor=user(world.other_officer),
             now=utcnow(),
         )
+
+
+def test_a_decision_proposed_anew_after_the_second_officer_looked_is_not_confirmed(world):
+    first = propose(world, world.proposals[:2])
+    shown = {d.id: d.proposed_at for d in first}
+    # The proposer changes one outcome while the second officer reads the list.
+    ops.propose_decisions(
+        stage_of(world),
+        world.proposals[:1],
+        outcome=Outcome.REJECT,
+        rationale="Reconsidered: the budget plan is not credible.",
+        actor=user(world.officer),
+        now=utcnow(),
+    )
+
+    with pytest.raises(StaleState, match="since you looked") as refused:
+        ops.confirm_decisions(
+            stage_of(world), list(shown), actor=user("otto@office.test"), now=utcnow(), seen=shown
+        )
+
+    db.session.rollback()
+    changed, kept = (db.session.get(Proposal, p).reference for p in world.proposals[:2])
+    assert changed in str(refused.value) and kept not in str(refused.value)
+    assert db.session.scalar(
+        sa.select(sa.func.count()).select_from(Decision).where(Decision.confirmed_at.is_not(None))
+    ) == 0
+    fresh = {d.id: d.proposed_at for d in db.session.scalars(sa.select(Decision))}
+    assert ops.confirm_decisions(
+        stage_of(world), list(fresh), actor=user("otto@office.test"), now=utcnow(), seen=fresh
+    ) == 2

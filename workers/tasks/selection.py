@@ -1,13 +1,21 @@
-"""Ranking snapshots as a background task; a second delivery of the same task does nothing."""
+"""Selection as background tasks: ranking snapshots and the publication of decisions. A second
+delivery of the same task does nothing twice."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from competition.selection import rankings
+from competition.selection import publication, rankings
 
 
 @shared_task(name="selection.rank")
 def rank(ranking_id: int) -> str | None:
     state = rankings.execute_ranking(ranking_id)
     return state.value if state is not None else None
+
+
+@shared_task(name="selection.publish")
+def publish(*, stage_id: int, actor_id: int) -> int:
+    """Publish the stage's confirmed decisions; a repeated or concurrent run publishes nothing
+    twice (each decision is locked and checked in its own transaction)."""
+    return publication.publish_stage(stage_id, actor_id=actor_id)

@@ -1,0 +1,447 @@
+"""Loading the decision pages: the stage's proposals in the order of the latest ranking with
+the line's suggestion and each one's decision, what a bulk proposal or confirmation would
+change (the preview steps), and the check that a decision is still the one the confirming
+officer looked at.
+
+The previews change nothing; the operations in ``selection.operations`` check everything
+again when the officer commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from competition.accounts.models import User
+from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
+from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.extensions import db
+from competition.paging import Page
+from competition.programmes.models import Stage
+from competition.proposals.models import Proposal
+from competition.proposals.queries import name_matches
+from competition.selection.models import Decision, Outcome, Ranking, SnapshotState
+from competition.selection.rules import rules_for
+
+PER_PAGE = 50
+
+OUTCOME_LABELS = {
+    Outcome.ADVANCE: "Advance to the next stage",
+    Outcome.FUND: "Fund",
+    Outcome.RESERVE: "Reserve list",
+    Outcome.REJECT: "Reject",
+}
+# The order outcomes are grouped in on the confirmation page.
+OUTCOME_ORDER = {outcome: n for n, outcome in enumerate(OUTCOME_LABELS)}
+
+
+def outcomes_for(stage: Stage) -> list[Outcome]:
+    """The outcomes an officer may choose at the stage: funding at a stage that draws the line
+    by budget, advancing at the others."""
+    try:
+        funding = rules_for(stage).funding
+    except DomainError:
+        return list(OUTCOME_LABELS)
+    first = Outcome.FUND if funding else Outcome.ADVANCE
+    return [first, Outcome.RESERVE, Outcome.REJECT]
+
+
+# --- the ranking and the line ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One proposal's place in a ranking snapshot."""
+
+    rank: int
+    score: float
+    criterion_means: Mapping[int, float]
+    overridden: frozenset[int]
+
+
+def ranked_rows(ranking: Ranking | None) -> dict[int, Ranked]:
+    if ranking is None:
+        return {}
+    rows = {}
+    for row in ranking.result.get("proposals", []):
+        rows[int(row["proposal_id"])] = Ranked(
+            rank=int(row["rank"]),
+            score=float(row["score"]),
+            criterion_means={int(k): float(v) for k, v in row.get("criterion_means", [])},
+            overridden=frozenset(int(c) for c in row.get("overridden", [])),
+        )
+    return rows
+
+
+def find_done_ranking(stage: Stage, ranking_id: object) -> Ranking | None:
+    """A finished ranking of this stage by id, or None (for ids that come back from a form)."""
+    try:
+        wanted = int(ranking_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    ranking = db.session.get(Ranking, wanted)
+    if ranking is None or ranking.stage_id != stage.id or ranking.state != SnapshotState.DONE:
+        return None
+    return ranking
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    by_proposal: dict[int, Outcome]
+    # Why there is no line, in words for the officer; empty when it was drawn.
+    problem: str = ""
+
+
+def line_suggestions(stage: Stage, ranking: Ranking | None) -> Suggestions:
+    if ranking is None:
+        return Suggestions({}, "No ranking has been computed yet, so the line suggests nothing.")
+    from competition.selection.line import draw
+
+    try:
+        line = draw(stage, ranking)
+    except DomainError as error:
+        return Suggestions({}, f"The line cannot be drawn: {error}")
+    return Suggestions(dict(line.suggested))
+
+
+# --- the stage's proposals in rank order ---------------------------------------------------------
+
+
+def stage_proposals_query(stage: Stage) -> sa.Select[Any]:
+    """The proposals a decision can be made on: submitted at the stage, still competing."""
+    return sa.select(Proposal).where(
+        Proposal.call_id == stage.call_id,
+        Proposal.state.not_in(HIDDEN_FROM_JURORS),
+        in_stage(stage),
+    )
+
+
+def find_stage_proposal(stage: Stage, proposal_id: int) -> Proposal | None:
+    return db.session.scalar(stage_proposals_query(stage).where(Proposal.id == proposal_id))
+
+
+def ranked_order(stage: Stage, ranked: Mapping[int, Ranked], *, q: str = "") -> list[int]:
+    """Proposal ids in rank order, the unranked after them by reference."""
+    query = stage_proposals_query(stage).with_only_columns(Proposal.id, Proposal.reference)
+    if q:
+        query = query.where(sa.or_(*name_matches(q)))
+    rows = db.session.execute(query).all()
+    unranked = len(ranked) + 1
+
+    def key(row: Any) -> tuple[int, str]:
+        found = ranked.get(row.id)
+        return (found.rank if found else unranked, row.reference)
+
+    return [row.id for row in sorted(rows, key=key)]
+
+
+def page_of(ids: Sequence[int], page: int, per_page: int | None = None) -> Page[int]:
+    per_page = per_page or PER_PAGE
+    pages = max(1, -(-len(ids) // per_page))
+    page = min(max(1, page), pages)
+    start = (page - 1) * per_page
+    return Page(list(ids[start : start + per_page]), page=page, per_page=per_page, total=len(ids))
+
+
+def _proposals(ids: Iterable[int]) -> dict[int, Proposal]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return {p.id: p for p in db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(wanted)))}
+
+
+# --- the decisions page --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    proposal: Proposal
+    ranked: Ranked | None
+    suggested: Outcome | None
+    decision: Decision | None
+    proposed_by: User | None
+    confirmed_by: User | None
+
+    @property
+    def status(self) -> str:
+        """none, proposed, confirmed or published."""
+        if self.decision is None:
+            return "none"
+        if self.decision.published_at is not None:
+            return "published"
+        if self.decision.confirmed_at is not None:
+            return "confirmed"
+        return "proposed"
+
+    @property
+    def open(self) -> bool:
+        """Whether an outcome can still be proposed (nothing confirmed yet)."""
+        return self.decision is None or self.decision.confirmed_at is None
+
+
+def decision_rows(
+    stage: Stage,
+    proposal_ids: Sequence[int],
+    ranked: Mapping[int, Ranked],
+    suggestions: Suggestions,
+) -> list[DecisionRow]:
+    """Rows for the proposals, in the order given, with their decisions and the officers."""
+    proposals = _proposals(proposal_ids)
+    decisions: dict[int, tuple[Decision, User, User | None]] = {}
+    if proposal_ids:
+        proposer, confirmer = aliased(User), aliased(User)
+        for decision, by, confirmed_by in db.session.execute(
+            sa.select(Decision, proposer, confirmer)
+            .join(proposer, proposer.id == Decision.proposed_by_id)
+            .outerjoin(confirmer, confirmer.id == Decision.confirmed_by_id)
+            .where(Decision.stage_id == stage.id, Decision.proposal_id.in_(list(proposal_ids)))
+        ):
+            decisions[decision.proposal_id] = (decision, by, confirmed_by)
+    rows = []
+    for proposal_id in proposal_ids:
+        decision, by, confirmed_by = decisions.get(proposal_id, (None, None, None))
+        rows.append(
+            DecisionRow(
+                proposal=proposals[proposal_id],
+                ranked=ranked.get(proposal_id),
+                suggested=suggestions.by_proposal.get(proposal_id),
+                decision=decision,
+                proposed_by=by,
+                confirmed_by=confirmed_by,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class DecisionList:
+    ranking: Ranking | None
+    suggestions: Suggestions
+    rows: Page[DecisionRow]
+    # Per outcome, how many proposals the line suggests for it that are still open.
+    suggested_open: dict[Outcome, int]
+    # Per status (none, proposed, confirmed, published), over the whole stage.
+    status_counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.status_counts.values())
+
+
+def _statuses(stage: Stage) -> dict[int, str]:
+    rows = db.session.execute(
+        sa.select(Decision.proposal_id, Decision.confirmed_at, Decision.published_at).where(
+            Decision.stage_id == stage.id
+        )
+    ).all()
+    return {
+        p: "published" if published else "confirmed" if confirmed else "proposed"
+        for p, confirmed, published in rows
+    }
+
+
+def decision_list(stage: Stage, *, q: str, page: int) -> DecisionList:
+    from competition.selection.rankings import latest_done
+
+    ranking = latest_done(stage)
+    ranked = ranked_rows(ranking)
+    suggestions = line_suggestions(stage, ranking)
+    all_ids = ranked_order(stage, ranked)
+    shown = ranked_order(stage, ranked, q=q) if q else all_ids
+    paged = page_of(shown, page)
+    statuses = _statuses(stage)
+    counts = {"none": 0, "proposed": 0, "confirmed": 0, "published": 0}
+    for proposal_id in all_ids:
+        counts[statuses.get(proposal_id, "none")] += 1
+    suggested_open: dict[Outcome, int] = {}
+    for proposal_id in all_ids:
+        outcome = suggestions.by_proposal.get(proposal_id)
+        if outcome is not None and statuses.get(proposal_id, "none") in ("none", "proposed"):
+            suggested_open[outcome] = suggested_open.get(outcome, 0) + 1
+    return DecisionList(
+        ranking=ranking,
+        suggestions=suggestions,
+        rows=Page(
+            decision_rows(stage, paged.items, ranked, suggestions),
+            page=paged.page,
+            per_page=paged.per_page,
+            total=paged.total,
+        ),
+        suggested_open=suggested_open,
+        status_counts=counts,
+    )
+
+
+# --- previewing a bulk proposal ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposalPreview:
+    ranking: Ranking | None
+    rows: list[DecisionRow]  # what will be proposed, in rank order
+    # Suggested by the line but already confirmed, so left out.
+    left_out: list[DecisionRow]
+
+
+def preview_proposals(
+    stage: Stage, *, proposal_ids: Iterable[int], suggested: Outcome | None
+) -> ProposalPreview:
+    """What proposing would change: the ticked proposals and, with ``suggested``, every open
+    proposal the line suggests for that outcome. Raises DomainError (at ``proposals``) for an
+    empty choice, a proposal outside the stage, or a ticked proposal already confirmed."""
+    from competition.selection.rankings import latest_done
+
+    ranking = latest_done(stage)
+    ranked = ranked_rows(ranking)
+    suggestions = line_suggestions(stage, ranking) if suggested else Suggestions({})
+    order = ranked_order(stage, ranked)
+    ticked = set(proposal_ids)
+    unknown = ticked - set(order)
+    if unknown:
+        raise DomainError("Some of the chosen proposals are not in this stage.", field="proposals")
+    wanted = ticked | {p for p, o in suggestions.by_proposal.items() if o == suggested}
+    rows = decision_rows(stage, [p for p in order if p in wanted], ranked, suggestions)
+    confirmed = [r for r in rows if r.proposal.id in ticked and not r.open]
+    if confirmed:
+        raise StaleState(
+            "Already confirmed, so they cannot be changed here: "
+            + ", ".join(r.proposal.reference for r in confirmed)
+            + ".",
+            field="proposals",
+        )
+    chosen = [r for r in rows if r.open]
+    if not chosen:
+        raise DomainError(
+            "Choose at least one proposal that has no confirmed decision.", field="proposals"
+        )
+    return ProposalPreview(ranking=ranking, rows=chosen, left_out=[r for r in rows if not r.open])
+
+
+# --- confirmations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    decision: Decision
+    proposal: Proposal
+    proposed_by: User
+    ranked: Ranked | None
+    # The viewer proposed it, so the viewer cannot confirm it.
+    mine: bool
+
+    @property
+    def version(self) -> str:
+        """What the confirming officer saw: a new proposal of the decision changes it."""
+        return version_of(self.decision.id, self.decision.proposed_at)
+
+
+def version_of(decision_id: int, proposed_at: dt.datetime) -> str:
+    return f"{decision_id}@{proposed_at.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Pending:
+    rows: Page[PendingRow]
+    # The page's rows by outcome, in the order of OUTCOME_LABELS.
+    groups: list[tuple[Outcome, list[PendingRow]]]
+    total: int
+    confirmable: int
+
+
+def _pending(stage: Stage, *, viewer: User, ids: Iterable[int] | None = None) -> list[PendingRow]:
+    from competition.selection.rankings import latest_done
+
+    query = (
+        sa.select(Decision, Proposal, User)
+        .join(Proposal, Proposal.id == Decision.proposal_id)
+        .join(User, User.id == Decision.proposed_by_id)
+        .where(Decision.stage_id == stage.id, Decision.confirmed_at.is_(None))
+    )
+    if ids is not None:
+        query = query.where(Decision.id.in_(list(ids)))
+    ranked = ranked_rows(latest_done(stage))
+    rows = [
+        PendingRow(d, p, u, ranked.get(p.id), mine=d.proposed_by_id == viewer.id)
+        for d, p, u in db.session.execute(query)
+    ]
+    unranked = len(ranked) + 1
+    rows.sort(
+        key=lambda r: (
+            OUTCOME_ORDER[r.decision.outcome],
+            r.ranked.rank if r.ranked else unranked,
+            r.proposal.reference,
+        )
+    )
+    return rows
+
+
+def pending_confirmations(stage: Stage, *, viewer: User, page: int) -> Pending:
+    rows = _pending(stage, viewer=viewer)
+    paged = page_of(list(range(len(rows))), page)
+    shown = [rows[i] for i in paged.items]
+    groups: list[tuple[Outcome, list[PendingRow]]] = []
+    for row in shown:
+        if not groups or groups[-1][0] != row.decision.outcome:
+            groups.append((row.decision.outcome, []))
+        groups[-1][1].append(row)
+    return Pending(
+        rows=Page(shown, page=paged.page, per_page=paged.per_page, total=paged.total),
+        groups=groups,
+        total=len(rows),
+        confirmable=sum(1 for r in rows if not r.mine),
+    )
+
+
+OWN_DECISION = "You proposed {}; another officer must confirm {}."
+
+
+def preview_confirmations(
+    stage: Stage, *, viewer: User, decision_ids: Iterable[int] | None
+) -> list[PendingRow]:
+    """The decisions a confirmation would confirm: those chosen, or (``None``) every one the
+    viewer may confirm. Raises PermissionDenied for the viewer's own proposals, StaleState for
+    decisions no longer waiting, DomainError for an empty choice."""
+    if decision_ids is None:
+        rows = [r for r in _pending(stage, viewer=viewer) if not r.mine]
+        if not rows:
+            raise DomainError("No decision is waiting for your confirmation.", field="decisions")
+        return rows
+    wanted = set(decision_ids)
+    if not wanted:
+        raise DomainError("Choose at least one decision to confirm.", field="decisions")
+    rows = _pending(stage, viewer=viewer, ids=wanted)
+    if len(rows) != len(wanted):
+        raise StaleState(
+            "Some of the chosen decisions are no longer waiting for confirmation; look at the "
+            "list again.",
+            field="decisions",
+        )
+    mine = [r.proposal.reference for r in rows if r.mine]
+    if mine:
+        raise PermissionDenied(
+            OWN_DECISION.format(", ".join(mine), "it" if len(mine) == 1 else "them"),
+            field="decisions",
+        )
+    return rows
+
+
+def seen_versions(versions: Iterable[str]) -> dict[int, dt.datetime]:
+    """The decisions of ``versions`` (as ``PendingRow.version`` wrote them) with the
+    ``proposed_at`` the officer was shown, for ``confirm_decisions(seen=...)``."""
+    seen: dict[int, dt.datetime] = {}
+    for version in versions:
+        head, _, at = version.partition("@")
+        try:
+            seen[int(head)] = dt.datetime.fromisoformat(at)
+        except ValueError:
+            raise DomainError(
+                "Choose at least one decision to confirm.", field="decisions"
+            ) from None
+    if not seen:
+        raise DomainError("Choose at least one decision to confirm.", field="decisions")
+    return seen

@@ -1,0 +1,442 @@
+"""Exports of a stage's selection for spreadsheets: the latest finished ranking, the reviews that
+count, and the decisions. Each is built as one :class:`Table` of typed cells and written as CSV
+(UTF-8 with a byte-order mark, so Excel reads the accents) or as XLSX (numbers as numbers, times
+as times, frozen header; a ranking also gets an "About" sheet saying how it was computed).
+
+Text that a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage
+return) is neutralised: quoted in CSV, stored as plain text in XLSX. Times are shown in
+Europe/Berlin, as everywhere a person reads them, and the column header says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy.orm import aliased
+
+from competition.accounts.models import User
+from competition.assignment.models import Assignment
+from competition.extensions import db
+from competition.programmes.models import Call, Stage
+from competition.proposals.models import Proposal
+from competition.reviews.models import Review
+from competition.selection import rankings
+from competition.selection.models import Decision, Ranking, RankingMethod
+from competition.web import BERLIN
+
+Cell = str | int | float | Decimal | bool | dt.datetime | None
+
+WHATS = ("rankings", "reviews", "decisions")
+FORMATS = ("csv", "xlsx")
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# What spreadsheets read as the start of a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TIME_ZONE_NOTE = "(Europe/Berlin)"
+
+METHOD_LABELS = {
+    RankingMethod.RAW: "Raw means",
+    RankingMethod.ZSCORE: "Per-juror z-scores",
+    RankingMethod.BIAS_MODEL: "Bias model (quality + juror bias + noise)",
+}
+
+
+class Kind(enum.Enum):
+    """How a column is shown in XLSX: its number format and width."""
+
+    TEXT = "text"
+    LONG_TEXT = "long_text"  # comments, rationales: wrapped in a wide column
+    INTEGER = "integer"
+    NUMBER = "number"  # computed values with many decimals
+    SCORE = "score"  # scores as the jurors gave them
+    TIME = "time"
+    YES_NO = "yes_no"
+
+
+NUMBER_FORMATS = {
+    Kind.INTEGER: "0",
+    Kind.NUMBER: "0.000",
+    Kind.SCORE: "General",
+    Kind.TIME: "yyyy-mm-dd hh:mm",
+}
+# Widths in characters: text columns fit their longest value within these bounds; long text
+# wraps at a width that still shows a SHA-256 hash on one line.
+MIN_WIDTH, MAX_WIDTH, LONG_TEXT_WIDTH = 8, 50, 66
+FIXED_WIDTHS = {Kind.TIME: 17, Kind.YES_NO: 9}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: Kind = Kind.TEXT
+
+
+@dataclass(frozen=True)
+class Table:
+    """One export: a sheet of typed cells, and for a ranking what produced it."""
+
+    name: str
+    columns: tuple[Column, ...]
+    rows: list[tuple[Cell, ...]]
+    about: tuple[tuple[str, Cell], ...] = field(default=())
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+
+def is_formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS)
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet would run as a formula, quoted so it shows as typed."""
+    return "'" + text if is_formula_like(text) else text
+
+
+def berlin_wall_time(value: dt.datetime) -> dt.datetime:
+    """Spreadsheets have no time zones: the Berlin wall-clock time, without zone."""
+    if value.tzinfo is None:  # stored naive only by SQLite; the app's times are UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(BERLIN).replace(tzinfo=None)
+
+
+def csv_text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return berlin_wall_time(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int | float):
+        return repr(value)
+    return neutralise(value)
+
+
+# --- writers ---------------------------------------------------------------------------------
+
+
+def to_csv(table: Table) -> bytes:
+    """A plain table: a header row, then one row per line; no comment rows to trip parsers."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([neutralise(c.header) for c in table.columns])
+    for row in table.rows:
+        writer.writerow([csv_text(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: Table) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    _fill(sheet, table.name, table.columns, table.rows)
+    if table.about:
+        _fill(
+            workbook.create_sheet("About"),
+            "About",
+            (Column("Item"), Column("Value", Kind.LONG_TEXT)),
+            [(name, value) for name, value in table.about],
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _fill(
+    sheet: Worksheet,
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Cell]],
+) -> None:
+    sheet.title = title
+    bold = Font(bold=True)
+    widths = [len(c.header) for c in columns]
+    for j, column in enumerate(columns, 1):
+        cell = sheet.cell(row=1, column=j, value=_xlsx_text(column.header))
+        cell.data_type = "s"
+        cell.font = bold
+        cell.quotePrefix = is_formula_like(column.header)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for i, row in enumerate(rows, 2):
+        for j, (column, value) in enumerate(zip(columns, row, strict=True), 1):
+            cell = sheet.cell(row=i, column=j)
+            if isinstance(value, str):
+                cell.value = _xlsx_text(value)
+                # Set after the value: openpyxl would otherwise store "=..." as a formula.
+                cell.data_type = "s"
+                cell.quotePrefix = is_formula_like(value)
+                widths[j - 1] = max(widths[j - 1], _longest_line(value))
+            elif isinstance(value, dt.datetime):
+                cell.value = berlin_wall_time(value)
+                cell.number_format = NUMBER_FORMATS[Kind.TIME]
+            elif value is not None:
+                cell.value = value
+                if not isinstance(value, bool):
+                    # "General" where a column mixes kinds (About: counts, seeds, estimates).
+                    cell.number_format = NUMBER_FORMATS.get(column.kind, "General")
+                    widths[j - 1] = max(widths[j - 1], len(csv_text(value)))
+            if column.kind is Kind.LONG_TEXT:
+                cell.alignment = wrap
+    for j, column in enumerate(columns, 1):
+        if column.kind is Kind.LONG_TEXT:
+            width = LONG_TEXT_WIDTH
+        elif column.kind in FIXED_WIDTHS:
+            width = max(FIXED_WIDTHS[column.kind], len(column.header) + 2)
+        else:
+            width = min(max(widths[j - 1] + 2, MIN_WIDTH), MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(j)].width = width
+    sheet.freeze_panes = "A2"
+    if sheet.max_row > 1:
+        sheet.auto_filter.ref = sheet.dimensions
+
+
+def _xlsx_text(text: str) -> str:
+    # XLSX cannot hold most control characters; openpyxl refuses them.
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
+def _longest_line(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def export_filename(call: Call, stage: Stage, what: str, fmt: str, today: dt.date) -> str:
+    """E.g. ``C4F-stage1-rankings-2025-03-01.xlsx``: ASCII only, so every browser keeps it."""
+    prefix = re.sub(r"[^A-Za-z0-9_]+", "-", call.reference_prefix).strip("-") or "call"
+    return f"{prefix}-stage{stage.position}-{what}-{today.isoformat()}.{fmt}"
+
+
+# --- rankings --------------------------------------------------------------------------------
+
+
+def rankings_table(stage: Stage, ranking: Ranking) -> Table:
+    """One row per ranked proposal, best first, from the snapshot's stored JSON."""
+    result: dict[str, Any] = ranking.result
+    ranked: list[dict[str, Any]] = result.get("proposals", [])
+    names = _criterion_names(stage)
+    criterion_ids = (
+        [k for k, _ in ranked[0]["criterion_means"]] if ranked else [c.id for c in stage.criteria]
+    )
+    headers = _unique([names.get(k, f"criterion {k}") for k in criterion_ids])
+    proposals = _proposals({p["proposal_id"] for p in ranked})
+    jurors = _user_names({j for p in ranked for j in p["outlier_jurors"]})
+    columns = [
+        Column("Rank", Kind.INTEGER),
+        Column("Expected rank", Kind.NUMBER),
+        Column("Rank interval from", Kind.INTEGER),
+        Column("Rank interval to", Kind.INTEGER),
+        Column("Reference"),
+        Column("Acronym"),
+        Column("Title"),
+        Column("Reviews", Kind.INTEGER),
+        Column("Score", Kind.NUMBER),
+        Column("Score interval from", Kind.NUMBER),
+        Column("Score interval to", Kind.NUMBER),
+        Column("Weighted total", Kind.NUMBER),
+    ]
+    for header in headers:
+        columns += [Column(f"{header} mean", Kind.NUMBER), Column(f"{header} spread", Kind.NUMBER)]
+    columns += [
+        Column("Fundable", Kind.YES_NO),
+        Column("Below thresholds"),
+        Column("Flags"),
+        Column("Outlier jurors"),
+        Column("Tie broken by"),
+        Column("Consensus overrides"),
+    ]
+    rows: list[tuple[Cell, ...]] = []
+    for p in ranked:
+        proposal = proposals.get(p["proposal_id"])
+        means = dict((k, v) for k, v in p["criterion_means"])
+        spreads = dict((k, v) for k, v in p["criterion_spreads"])
+        per_criterion: list[Cell] = []
+        for k in criterion_ids:
+            per_criterion += [means.get(k), spreads.get(k)]
+        rows.append(
+            (
+                p["rank"],
+                p["expected_rank"],
+                *p["rank_interval"],
+                proposal.reference if proposal else None,
+                proposal.acronym if proposal else None,
+                proposal.title if proposal else None,
+                p["n_reviews"],
+                p["score"],
+                *p["score_interval"],
+                p["weighted_total"],
+                *per_criterion,
+                p["fundable"],
+                "; ".join(p["below_thresholds"]),
+                "; ".join(p["flags"]),
+                "; ".join(jurors.get(j, f"juror {j}") for j in p["outlier_jurors"]),
+                p["tie_broken_by"],
+                "; ".join(names.get(k, f"criterion {k}") for k in p["overridden"]),
+            )
+        )
+    return Table("Rankings", tuple(columns), rows, _about(stage, ranking, names))
+
+
+def _about(stage: Stage, ranking: Ranking, names: dict[int, str]) -> tuple[tuple[str, Cell], ...]:
+    result = ranking.result
+    about: list[tuple[str, Cell]] = [
+        ("Call", stage.call.name),
+        ("Stage", stage.name),
+        ("Ranking", ranking.id),
+        ("Method", METHOD_LABELS.get(ranking.method, ranking.method.value)),
+        (f"Computed at {TIME_ZONE_NOTE}", ranking.finished_at),
+        ("Inputs hash (SHA-256)", ranking.inputs_hash),
+        ("Code version", ranking.code_version),
+        ("Proposals ranked", len(result.get("proposals", []))),
+    ]
+    for key, value in sorted(result.get("options", {}).items()):
+        if key == "tie_rule":
+            value = " then ".join(names.get(k, f"criterion {k}") for k in value) or None
+        about.append((f"Option: {key}", _plain(value)))
+    for key, value in sorted(result.get("parameters", {}).items()):
+        about.append((f"Estimated: {key}", _plain(value)))
+    return tuple(about)
+
+
+def _plain(value: Any) -> Cell:
+    if value is None or isinstance(value, str | int | float | Decimal | bool):
+        return value
+    return str(value)
+
+
+# --- reviews ---------------------------------------------------------------------------------
+
+
+def reviews_table(stage: Stage) -> Table:
+    """One row per review that counts (``rankings.counted_reviews``)."""
+    criteria = list(stage.criteria)
+    headers = _unique([c.name for c in criteria])
+    found = db.session.execute(
+        sa.select(Review, Proposal.reference, Proposal.acronym, User.name, User.email)
+        .join(Assignment, Review.assignment_id == Assignment.id)
+        .join(Proposal, Proposal.id == Assignment.proposal_id)
+        .join(User, User.id == Assignment.user_id)
+        .where(*rankings.counted_reviews(stage))
+        .order_by(Proposal.reference, User.name, User.id)
+    ).all()
+    columns = (
+        Column("Reference"),
+        Column("Acronym"),
+        Column("Juror"),
+        Column("Juror e-mail"),
+        *(Column(header, Kind.SCORE) for header in headers),
+        Column("Confidence", Kind.INTEGER),
+        Column("Comment for the applicant", Kind.LONG_TEXT),
+        Column("Comment for the jury", Kind.LONG_TEXT),
+        Column(f"Submitted at {TIME_ZONE_NOTE}", Kind.TIME),
+    )
+    rows: list[tuple[Cell, ...]] = [
+        (
+            reference,
+            acronym,
+            name,
+            email,
+            *(_score(review.scores.get(str(c.id))) for c in criteria),
+            review.confidence,
+            review.comment_for_applicant,
+            review.comment_for_jury,
+            review.submitted_at,
+        )
+        for review, reference, acronym, name, email in found
+    ]
+    return Table("Reviews", columns, rows)
+
+
+def _score(value: Any) -> Decimal | None:
+    """Scores are stored as decimal strings; anything else is left empty rather than guessed."""
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+def decisions_table(stage: Stage) -> Table:
+    proposer, confirmer = aliased(User), aliased(User)
+    found = db.session.execute(
+        sa.select(Decision, Proposal.reference, Proposal.acronym, proposer.name, confirmer.name)
+        .join(Proposal, Proposal.id == Decision.proposal_id)
+        .join(proposer, proposer.id == Decision.proposed_by_id)
+        .outerjoin(confirmer, confirmer.id == Decision.confirmed_by_id)
+        .where(Decision.stage_id == stage.id)
+        .order_by(Proposal.reference)
+    ).all()
+    columns = (
+        Column("Reference"),
+        Column("Acronym"),
+        Column("Outcome"),
+        Column("Rationale", Kind.LONG_TEXT),
+        Column("Proposed by"),
+        Column(f"Proposed at {TIME_ZONE_NOTE}", Kind.TIME),
+        Column("Confirmed by"),
+        Column(f"Confirmed at {TIME_ZONE_NOTE}", Kind.TIME),
+        Column(f"Published at {TIME_ZONE_NOTE}", Kind.TIME),
+    )
+    rows: list[tuple[Cell, ...]] = [
+        (
+            reference,
+            acronym,
+            decision.outcome.value,
+            decision.rationale,
+            proposed_by,
+            decision.proposed_at,
+            confirmed_by,
+            decision.confirmed_at,
+            decision.published_at,
+        )
+        for decision, reference, acronym, proposed_by, confirmed_by in found
+    ]
+    return Table("Decisions", columns, rows)
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+
+def _criterion_names(stage: Stage) -> dict[int, str]:
+    return {c.id: c.name for c in stage.criteria}
+
+
+def _unique(headers: list[str]) -> list[str]:
+    """Two criteria with one name still get two columns a reader can tell apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for header in headers:
+        seen[header] = seen.get(header, 0) + 1
+        out.append(header if seen[header] == 1 else f"{header} ({seen[header]})")
+    return out
+
+
+def _proposals(ids: set[int]) -> dict[int, Proposal]:
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(ids)))}
+
+
+def _user_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())

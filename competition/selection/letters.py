@@ -1,0 +1,351 @@
+"""What an applicant's decision letter says, and the letter as a PDF.
+
+``build_letter`` gathers the content once, when the decision is published; the result is frozen
+on ``Decision.letter`` and everything the applicant sees (the page, the e-mail, the PDF) is drawn
+from that JSON alone, so the three always agree and never change afterwards.
+
+Scores: per criterion, the mean of the proposal's submitted reviews that count, exactly those
+``rankings.counted_reviews`` lets into the rankings (released, not given back, no conflict),
+read at publication; a panel's consensus score replaces the mean of its criterion. The jurors'
+comments for the applicant come from the same reviews, labelled "Juror A", "Juror B", … in an
+order keyed by the application's secret, so neither names nor the order of accounts show through.
+Nothing a juror wrote for the jury alone is read here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from competition.assignment.models import Assignment
+from competition.errors import DomainError
+from competition.extensions import db
+from competition.notifications.mailer import Attachment
+from competition.programmes.models import Stage
+from competition.proposals.models import Proposal
+from competition.reviews.models import Review
+from competition.selection.models import Decision, Outcome
+from competition.selection.rankings import counted_reviews, stage_inputs
+from competition.web import berlin_time
+
+# Bump when the JSON's shape changes; the templates read letters of every format they know.
+LETTER_FORMAT = 1
+
+HEADLINES = {
+    Outcome.ADVANCE: "Your proposal advances to the next stage",
+    Outcome.REJECT: "Your proposal has not been selected",
+    Outcome.FUND: "Your proposal has been selected for funding",
+    Outcome.RESERVE: "Your proposal is on the reserve list",
+}
+
+SCORES_BASIS = (
+    "Each score is the mean of the jurors' scores in the {count} submitted review{s} of your "
+    "proposal, on the criterion's scale. Where the jury's panel agreed a common score for a "
+    "criterion, that score is shown instead and marked as such."
+)
+
+
+# --- content ----------------------------------------------------------------------------------
+
+
+def _plain(value: Decimal) -> str:
+    """A scale bound or weight without trailing zeros: 5, 0.5, 0.25."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _mean(values: list[Decimal]) -> str | None:
+    if not values:
+        return None
+    mean = sum(values, Decimal(0)) / len(values)
+    return str(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def juror_label(index: int) -> str:
+    """Juror A … Juror Z, then Juror AA, AB, … (spreadsheet columns)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"Juror {letters}"
+
+
+def _order_key(proposal_id: int, juror_id: int) -> str:
+    secret = str(current_app.secret_key or "").encode()
+    return hmac.new(secret, f"letter:{proposal_id}:{juror_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _next_stage(stage: Stage) -> Stage | None:
+    later = sorted(
+        (s for s in stage.call.stages if s.position > stage.position), key=lambda s: s.position
+    )
+    return later[0] if later else None
+
+
+def _explanation(outcome: Outcome, stage: Stage, after: Stage | None) -> str:
+    if outcome == Outcome.ADVANCE:
+        assert after is not None
+        return (
+            f"The jury has assessed your proposal and the programme has decided that it "
+            f"advances from the stage “{stage.name}” to “{after.name}”. You are invited to "
+            f"submit the proposal for that stage by {berlin_time(after.closes_at)}. A draft "
+            "has been prepared from your submission: sections that continue are filled in, "
+            "and the budget is carried over. Please review and complete it before the deadline."
+        )
+    if outcome == Outcome.REJECT:
+        return (
+            f"The jury has assessed your proposal and the programme has decided that it does not "
+            f"continue beyond the stage “{stage.name}” of {stage.call.name}. The proposal is now "
+            "closed and can no longer be changed. The scores and the jurors' comments below "
+            "explain the assessment; we hope they are useful for your work."
+        )
+    if outcome == Outcome.FUND:
+        return (
+            "The jury has assessed your proposal and the programme has decided to fund it. "
+            "Congratulations. The proposal is now closed for editing; you will receive "
+            "separate information about the funding agreement and the next steps."
+        )
+    return (
+        f"The jury has assessed your proposal and the programme has placed it on the reserve "
+        f"list of the stage “{stage.name}”. It has not been selected for now. Should a place "
+        "become free, proposals on the reserve list may still be selected, and we will write "
+        "to you again. Until then nothing is required from you."
+    )
+
+
+def _scores_and_comments(
+    proposal: Proposal, stage: Stage
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    _, reviews, overrides = stage_inputs(stage)
+    counted = [r for r in reviews if r.proposal_id == proposal.id]
+    consensus = {o.criterion_id: o.score for o in overrides if o.proposal_id == proposal.id}
+    criteria = []
+    for criterion in stage.criteria:
+        # The review's scores are decimal strings; str() of their float gives the same digits.
+        values = [Decimal(str(r.scores[criterion.id])) for r in counted if criterion.id in r.scores]
+        agreed = criterion.id in consensus
+        mean = (
+            str(Decimal(str(consensus[criterion.id])).quantize(Decimal("0.01")))
+            if agreed
+            else _mean(values)
+        )
+        criteria.append(
+            {
+                "name": criterion.name,
+                "description": criterion.description,
+                "scale_min": _plain(criterion.scale_min),
+                "scale_max": _plain(criterion.scale_max),
+                "weight": _plain(criterion.weight),
+                "score": mean,
+                "consensus": agreed,
+            }
+        )
+    jurors = {r.juror_id for r in counted}
+    rows = db.session.execute(
+        sa.select(Assignment.user_id, Review.comment_for_applicant)
+        .join(Review, Review.assignment_id == Assignment.id)
+        .where(
+            *counted_reviews(stage),
+            Assignment.proposal_id == proposal.id,
+            Assignment.user_id.in_(jurors),
+        )
+    ).all()
+    # Line breaks as typed in a browser (CRLF) become plain ones, so paragraphs show as such.
+    texts = {juror: text.replace("\r\n", "\n").strip() for juror, text in rows}
+    written = sorted(
+        (_order_key(proposal.id, juror), text) for juror, text in texts.items() if text
+    )
+    comments = [
+        {"juror": juror_label(index), "text": text} for index, (_, text) in enumerate(written)
+    ]
+    count = len(counted)
+    scores = {
+        "reviews": count,
+        "basis": SCORES_BASIS.format(count=count, s="" if count == 1 else "s"),
+        "criteria": criteria,
+    }
+    return scores, comments
+
+
+def build_letter(
+    decision: Decision, *, proposal: Proposal, stage: Stage, now: dt.datetime
+) -> dict[str, Any]:
+    """The letter's content as JSON, to be frozen on the decision at publication."""
+    after = _next_stage(stage) if decision.outcome == Outcome.ADVANCE else None
+    if decision.outcome == Outcome.ADVANCE and after is None:
+        raise DomainError(f"{stage.name} is the call's last stage; nothing advances from it.")
+    scores, comments = _scores_and_comments(proposal, stage)
+    return {
+        "format": LETTER_FORMAT,
+        "reference": proposal.reference,
+        "acronym": proposal.acronym,
+        "title": proposal.title,
+        "programme": stage.call.programme.name,
+        "call": stage.call.name,
+        "stage": stage.name,
+        "outcome": decision.outcome.value,
+        "headline": HEADLINES[decision.outcome],
+        "explanation": _explanation(decision.outcome, stage, after),
+        "next_stage": (
+            {
+                "name": after.name,
+                "closes_at": after.closes_at.isoformat(),
+                "deadline": berlin_time(after.closes_at),
+            }
+            if after
+            else None
+        ),
+        "scores": scores,
+        "comments": comments,
+        "published_at": now.isoformat(),
+    }
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def list_published(proposal: Proposal) -> list[Decision]:
+    """The proposal's published letters, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Decision)
+            .where(
+                Decision.proposal_id == proposal.id,
+                Decision.published_at.is_not(None),
+                Decision.letter.is_not(None),
+            )
+            .order_by(Decision.published_at, Decision.id)
+        )
+    )
+
+
+def find_published(proposal: Proposal, decision_id: int) -> Decision | None:
+    """The proposal's letter if it has been published; None for any other decision."""
+    return db.session.scalar(
+        sa.select(Decision).where(
+            Decision.id == decision_id,
+            Decision.proposal_id == proposal.id,
+            Decision.published_at.is_not(None),
+            Decision.letter.is_not(None),
+        )
+    )
+
+
+# --- the PDF ----------------------------------------------------------------------------------
+
+# A Unicode font where the system has one (names, quotes and dashes as typed); otherwise the PDF
+# core font, which knows Latin-1 only.
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+)
+_LATIN1_STANDINS = str.maketrans(
+    {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "...", "€": "EUR"}
+)
+
+
+def _unicode_font() -> tuple[Path, Path] | None:
+    for folder in FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+def pdf_filename(letter: dict[str, Any]) -> str:
+    reference = re.sub(r"[^A-Za-z0-9._-]+", "-", str(letter["reference"])).strip("-")
+    return f"decision-{reference or 'letter'}.pdf"
+
+
+def render_pdf(letter: dict[str, Any]) -> bytes:
+    """The letter as a PDF, from the frozen JSON alone."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
+    published = dt.datetime.fromisoformat(letter["published_at"])
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(published)
+    pdf.set_title(f"{letter['headline']}: {letter['reference']}")
+    pdf.set_author(letter["programme"])
+    pdf.set_creator("Funding competitions")
+    pdf.set_auto_page_break(auto=True, margin=18)
+    fonts = _unicode_font()
+    if fonts is not None:
+        pdf.add_font("Letter", "", fonts[0])
+        pdf.add_font("Letter", "B", fonts[1])
+        family = "Letter"
+
+        def clean(text: str) -> str:
+            return text
+
+    else:
+        family = "helvetica"
+
+        def clean(text: str) -> str:
+            return text.translate(_LATIN1_STANDINS).encode("latin-1", "replace").decode("latin-1")
+
+    def para(text: str, *, size: float = 10.5, bold: bool = False, gap: float = 2) -> None:
+        pdf.set_font(family, "B" if bold else "", size)
+        pdf.multi_cell(0, size * 0.5, clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(gap)
+
+    pdf.add_page()
+    para(f"{letter['programme']} · {letter['call']}", size=9)
+    para(f"Published {berlin_time(published)}", size=9, gap=6)
+    para(letter["headline"], size=16, bold=True, gap=4)
+    para(f"{letter['reference']} {letter['acronym']}: {letter['title']}", bold=True)
+    para(f"Stage: {letter['stage']}", gap=4)
+    para(letter["explanation"], gap=4)
+    after = letter.get("next_stage")
+    if after:
+        para(f"Next stage: {after['name']}, deadline {after['deadline']}", bold=True, gap=4)
+
+    scores = letter["scores"]
+    para("Scores per criterion", size=13, bold=True)
+    para(scores["basis"], size=9.5, gap=3)
+    pdf.set_font(family, "", 10)
+    with pdf.table(
+        col_widths=(90, 35, 25, 30),
+        text_align=("LEFT", "CENTER", "CENTER", "RIGHT"),
+        first_row_as_headings=True,
+    ) as table:
+        for cells in (
+            ("Criterion", "Scale", "Weight", "Score"),
+            *(
+                (
+                    c["name"] + (" (panel consensus)" if c["consensus"] else ""),
+                    f"{c['scale_min']} to {c['scale_max']}",
+                    c["weight"],
+                    c["score"] or "no score",
+                )
+                for c in scores["criteria"]
+            ),
+        ):
+            row = table.row()
+            for cell in cells:
+                row.cell(clean(cell))
+    pdf.ln(6)
+
+    para("The jurors' comments", size=13, bold=True)
+    if not letter["comments"]:
+        para("The jurors left no comments for you.")
+    for comment in letter["comments"]:
+        para(comment["juror"], bold=True, gap=1)
+        para(comment["text"], gap=4)
+    return bytes(pdf.output())
+
+
+def mail_attachments(context: dict[str, Any]) -> list[Attachment]:
+    """The ``selection/letter`` e-mail's attachment: the frozen letter as a PDF."""
+    letter = context["letter"]
+    return [Attachment(pdf_filename(letter), "application/pdf", render_pdf(letter))]

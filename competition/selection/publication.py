@@ -1,0 +1,328 @@
+"""Publishing a stage's confirmed decisions: each applicant's letter is frozen on its decision,
+the outcome is applied to the proposal, and the coordinator gets one e-mail with the letter.
+
+An officer starts it (``start_publication``); a worker does it (``publish_stage``), one decision
+per transaction with the decision's row locked, so a second run, or two workers at once, find
+each decision already published and neither apply nor send anything twice. The outbox's key per
+decision is the backstop for the e-mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from competition.accounts.models import User
+from competition.assignment.jury_permissions import can_manage_jury
+from competition.audit.models import AuditEvent
+from competition.audit.operations import record_event
+from competition.db import operation, utcnow
+from competition.errors import DomainError, StaleState
+from competition.extensions import db
+from competition.notifications.operations import notify
+from competition.permissions import require
+from competition.programmes.models import Stage
+from competition.proposals.models import (
+    ContributorRole,
+    Proposal,
+    ProposalContributor,
+    ProposalState,
+)
+from competition.proposals.operations import current_submission, open_next_stage
+from competition.selection import letters
+from competition.selection.models import Decision, Outcome
+from competition.tasks import enqueue
+
+log = logging.getLogger(__name__)
+
+STARTED = "decisions.publication_started"
+PUBLISHED = "decision.published"
+FAILED = "decision.publication_failed"
+
+# A proposal still in the competition; a decision closes it (reject, fund) or moves it on.
+OPEN_STATES = (ProposalState.SUBMITTED, ProposalState.ADVANCED)
+CLOSING = {Outcome.REJECT: ProposalState.REJECTED, Outcome.FUND: ProposalState.FUNDED}
+
+# For the officer's confirmation: what each outcome's letter does to its proposal.
+OUTCOME_LABELS = {
+    Outcome.ADVANCE: "Advance",
+    Outcome.REJECT: "Reject",
+    Outcome.FUND: "Fund",
+    Outcome.RESERVE: "Reserve list",
+}
+OUTCOME_EFFECTS = {
+    Outcome.ADVANCE: "A draft for the next stage is prepared; the letter invites the consortium "
+    "to submit it.",
+    Outcome.REJECT: "Closed; it can no longer be edited.",
+    Outcome.FUND: "Marked as funded; it can no longer be edited.",
+    Outcome.RESERVE: "Unchanged; the letter says it is on the reserve list.",
+}
+
+
+def _waiting(stage: Stage) -> sa.Select[tuple[Decision, Proposal]]:
+    return (
+        sa.select(Decision, Proposal)
+        .join(Proposal, Proposal.id == Decision.proposal_id)
+        .where(
+            Decision.stage_id == stage.id,
+            Decision.confirmed_at.is_not(None),
+            Decision.published_at.is_(None),
+        )
+        .order_by(Proposal.reference)
+    )
+
+
+def _has_next_stage(stage: Stage) -> bool:
+    return any(s.position > stage.position for s in stage.call.stages)
+
+
+@operation
+def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
+    """Queue the publication of the stage's confirmed, unpublished decisions; returns how many.
+
+    Refused when there is nothing to publish, and when a decision advances a proposal from the
+    call's last stage (there is nowhere to advance to).
+    Side effects: audit ``decisions.publication_started``; a ``selection.publish`` task.
+    """
+    require(can_manage_jury(actor, stage.call))
+    waiting = db.session.execute(_waiting(stage)).all()
+    if not waiting:
+        raise DomainError("There are no confirmed decisions waiting to be published.")
+    if not _has_next_stage(stage):
+        stuck = [p.reference for d, p in waiting if d.outcome == Outcome.ADVANCE]
+        if stuck:
+            raise DomainError(
+                f"{stage.name} is the call's last stage, so nothing can advance from it: "
+                + ", ".join(stuck)
+                + ". Change these decisions before publishing."
+            )
+    record_event(
+        actor=actor,
+        action=STARTED,
+        object_type="stage",
+        object_id=stage.id,
+        after={
+            "decisions": [d.id for d, _ in waiting],
+            "outcomes": dict(sorted(Counter(d.outcome.value for d, _ in waiting).items())),
+        },
+        now=now,
+    )
+    enqueue("selection.publish", stage_id=stage.id, actor_id=actor.id)
+    return len(waiting)
+
+
+def _coordinator(proposal: Proposal) -> User | None:
+    return db.session.scalar(
+        sa.select(User)
+        .join(ProposalContributor, ProposalContributor.user_id == User.id)
+        .where(
+            ProposalContributor.proposal_id == proposal.id,
+            ProposalContributor.role == ContributorRole.COORDINATOR,
+        )
+    )
+
+
+def _apply(decision: Decision, proposal: Proposal, *, actor: User, now: dt.datetime) -> None:
+    if proposal.state not in OPEN_STATES:
+        raise StaleState(
+            f"The proposal is {proposal.state.label.lower()}, so the decision was not published."
+        )
+    if decision.outcome == Outcome.ADVANCE:
+        current = current_submission(proposal)
+        # Opened already (by hand, before publication): the letter still goes out, once.
+        if current is None or current.stage_id == decision.stage_id:
+            # The letter is the invitation: no second e-mail from the next stage's opening.
+            open_next_stage(proposal, actor=actor, now=now, invite=False)
+    elif decision.outcome in CLOSING:
+        # Compare-and-set: a withdrawal committed since the check above wins.
+        result = db.session.execute(
+            sa.update(Proposal)
+            .where(Proposal.id == proposal.id, Proposal.state.in_(OPEN_STATES))
+            .values(state=CLOSING[decision.outcome], updated_at=now)
+        )
+        if not result.rowcount:
+            raise StaleState("The proposal changed meanwhile; the decision was not published.")
+    # A reserve place leaves the proposal as it is.
+
+
+@operation
+def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool:
+    """Publish one confirmed decision; False when it is already published (or gone).
+
+    Side effects: ``Decision.letter`` frozen and ``published_at`` set; the outcome applied
+    (advance: the next stage's draft, without its own e-mail; reject/fund: the proposal closed;
+    reserve: nothing); audit ``decision.published``; the letter e-mailed to the coordinator.
+    """
+    decision = db.session.scalar(
+        sa.select(Decision)
+        .where(Decision.id == decision_id)
+        .with_for_update()
+        # Re-read after the lock: another worker may have published it while we waited.
+        .execution_options(populate_existing=True)
+    )
+    if decision is None or decision.published_at is not None or decision.confirmed_at is None:
+        return False
+    stage = db.session.get(Stage, decision.stage_id)
+    proposal = db.session.get(Proposal, decision.proposal_id, populate_existing=True)
+    assert stage is not None and proposal is not None
+    require(can_manage_jury(actor, stage.call))
+    before = proposal.state
+    letter = letters.build_letter(decision, proposal=proposal, stage=stage, now=now)
+    _apply(decision, proposal, actor=actor, now=now)
+    decision.letter = letter
+    decision.published_at = now
+    db.session.flush()
+    db.session.refresh(proposal, ["state"])
+    record_event(
+        actor=actor,
+        action=PUBLISHED,
+        object_type="decision",
+        object_id=decision.id,
+        before={"proposal_state": before},
+        after={
+            "proposal": proposal.id,
+            "stage": stage.id,
+            "outcome": decision.outcome.value,
+            "proposal_state": proposal.state,
+            "letter_sha256": hashlib.sha256(
+                json.dumps(letter, sort_keys=True, ensure_ascii=False).encode()
+            ).hexdigest(),
+        },
+        now=now,
+    )
+    coordinator = _coordinator(proposal)
+    if coordinator is not None:
+        notify(
+            to=coordinator,
+            template="selection/letter",
+            context={
+                "name": coordinator.name,
+                "proposal_id": proposal.id,
+                "decision_id": decision.id,
+                "letter": letter,
+            },
+            dedup_key=f"selection.letter:{decision.id}",
+            now=now,
+        )
+    return True
+
+
+@operation
+def _record_failure(decision_id: int, *, actor: User, reason: str, now: dt.datetime) -> None:
+    decision = db.session.get(Decision, decision_id)
+    if decision is None:
+        return
+    proposal = db.session.get(Proposal, decision.proposal_id)
+    record_event(
+        actor=actor,
+        action=FAILED,
+        object_type="stage",
+        object_id=decision.stage_id,
+        after={
+            "decision": decision.id,
+            "reference": proposal.reference if proposal else None,
+            "reason": reason[:500],
+        },
+        now=now,
+    )
+
+
+def publish_stage(stage_id: int, *, actor_id: int) -> int:
+    """The worker's part: publish each confirmed, unpublished decision of the stage in its own
+    transaction; returns how many it published now. A decision that cannot be published (the
+    proposal was withdrawn meanwhile) is left unpublished, with the reason in the audit trail,
+    and the others go ahead."""
+    stage = db.session.get(Stage, stage_id)
+    actor = db.session.get(User, actor_id)
+    if stage is None or actor is None or not can_manage_jury(actor, stage.call):
+        log.warning("publication of stage %s by user %s refused or gone", stage_id, actor_id)
+        return 0
+    ids = [d.id for d, _ in db.session.execute(_waiting(stage)).all()]
+    db.session.commit()
+    published = 0
+    for decision_id in ids:
+        try:
+            if publish_decision(decision_id, actor=actor, now=utcnow()):
+                published += 1
+        except Exception as error:  # one bad decision must not hold back the others
+            reason = str(error) if isinstance(error, DomainError) else "an internal error"
+            if not isinstance(error, DomainError):
+                log.exception("decision %s not published", decision_id)
+            else:
+                log.warning("decision %s not published: %s", decision_id, type(error).__name__)
+            _record_failure(decision_id, actor=actor, reason=reason, now=utcnow())
+    log.info("stage %s: %s decision(s) published", stage_id, published)
+    return published
+
+
+# --- what the officer's page shows -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    reference: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PublicationStatus:
+    confirmed: int
+    published: int
+    unconfirmed: int
+    # Confirmed, not yet published, per outcome in the Outcome's order.
+    waiting_by_outcome: dict[Outcome, int]
+    started_at: dt.datetime | None  # the latest publication's start
+    # The latest publication still has letters to send (no failure recorded for them).
+    in_progress: bool
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.waiting_by_outcome.values())
+
+
+def publication_status(stage: Stage) -> PublicationStatus:
+    rows = db.session.execute(
+        sa.select(
+            Decision.id, Decision.outcome, Decision.confirmed_at, Decision.published_at
+        ).where(Decision.stage_id == stage.id)
+    ).all()
+    waiting: Counter[Outcome] = Counter()
+    unpublished: set[int] = set()
+    for row in rows:
+        if row.confirmed_at is not None and row.published_at is None:
+            waiting[row.outcome] += 1
+            unpublished.add(row.id)
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.object_type == "stage",
+            AuditEvent.object_id == str(stage.id),
+            AuditEvent.action.in_((STARTED, FAILED)),
+        )
+        .order_by(AuditEvent.seq)
+    ).all()
+    start = next((e for e in reversed(events) if e.action == STARTED), None)
+    failed: dict[int, Failure] = {}
+    if start is not None:
+        for event in events:
+            if event.action == FAILED and event.seq > start.seq and event.after:
+                failed[int(event.after["decision"])] = Failure(
+                    str(event.after.get("reference") or ""), str(event.after.get("reason", ""))
+                )
+    queued = set((start.after or {}).get("decisions", ())) if start is not None else set()
+    return PublicationStatus(
+        confirmed=sum(1 for r in rows if r.confirmed_at is not None),
+        published=sum(1 for r in rows if r.published_at is not None),
+        unconfirmed=sum(1 for r in rows if r.confirmed_at is None),
+        waiting_by_outcome={o: waiting[o] for o in Outcome if waiting[o]},
+        started_at=start.occurred_at if start is not None else None,
+        in_progress=bool((queued & unpublished) - set(failed)),
+        failures=[f for d, f in failed.items() if d in unpublished],
+    )

@@ -1,0 +1,336 @@
+"""The officers' ranking and line pages on PostgreSQL with tasks in-process: starting a ranking
+from the hub and following it, the ranking's table and interval chart with the provisional line,
+recomputing it, the line with its money and reasons, and the lottery's confirmation, record and
+download. Other programmes' officers get 404; jurors and applicants are refused."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from competition.accounts.models import Role, User
+from competition.core.selection import verify_draw
+from competition.db import utcnow
+from competition.extensions import db
+from competition.programmes.models import Stage
+from competition.reviews.models import Review
+from competition.selection.models import LotteryRecord, Ranking, RankingMethod, SnapshotState
+from tests.factories import make_user
+from tests.helpers import as_person, text
+from tests.integration.test_assignment_runs import World
+from tests.integration.test_line import SEED, LineWorld, zone_world
+from tests.integration.test_rankings import reviewed_world
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def hub(world: World | LineWorld) -> str:
+    return f"/calls/{world.call_id}/stages/{world.stage_id}/selection"
+
+
+def words(page: str) -> str:
+    """What a reader sees: the text without tags, spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split()).replace(" ,", ",").replace(" .", ".")
+
+
+def rankings_of(app, world: World) -> list[Ranking]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        found = list(
+            db.session.scalars(
+                sa.select(Ranking).where(Ranking.stage_id == world.stage_id).order_by(Ranking.id)
+            )
+        )
+        db.session.expunge_all()
+        return found
+
+
+def start(browser, world: World, **fields: str):  # type: ignore[no-untyped-def]
+    return browser.submit(f"{hub(world)}/rankings", {"method": "raw", **fields}, page=hub(world))
+
+
+@pytest.fixture
+def world(app) -> World:  # type: ignore[no-untyped-def]
+    """Six reviewed proposals; the stage advances three (no budget)."""
+    with app.app_context():
+        world = reviewed_world()
+        stage = db.session.get(Stage, world.stage_id)
+        stage.selection_target = 3
+        stage.selection_rules = {"funding": False}
+        db.session.commit()
+        return world
+
+
+def queue_ranking(app, world: World, state: SnapshotState, message: str) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        officer = db.session.scalar(sa.select(User).where(User.email == world.officer))
+        ranking = Ranking(
+            stage_id=world.stage_id,
+            method=RankingMethod.BIAS_MODEL,
+            params={"seed": 7},
+            state=state,
+            message=message,
+            code_version="test",
+            result={},
+            created_by_id=officer.id,
+            created_at=utcnow(),
+        )
+        db.session.add(ranking)
+        db.session.commit()
+        return ranking.id
+
+
+# --- the hub and its progress ---------------------------------------------------------------
+
+
+def test_the_officer_starts_a_ranking_from_the_hub_and_it_reports_its_state(app, world):
+    officer = as_person(app, world.officer)
+
+    response = start(officer, world)
+
+    assert response.status_code == 302
+    [ranking] = rankings_of(app, world)
+    assert ranking.method == RankingMethod.RAW
+    assert ranking.state == SnapshotState.DONE, ranking.message
+    status = officer.get(f"{hub(world)}/rankings/{ranking.id}.json").get_json()
+    assert status == {"state": "done", "label": "Done", "message": "Done.", "finished": True}
+    page = text(officer.get(hub(world)))
+    assert "data-status-url" not in page
+    assert f'href="{hub(world)}/line"' in page
+    assert f'href="{hub(world)}/rankings/{ranking.id}"' in page
+    # The line in brief: the stage's target of three.
+    assert "3 advancing (target 3), 3 not selected" in words(page)
+
+
+def test_a_ranking_under_way_is_polled_and_a_second_one_is_refused_at_the_form(app, world):
+    ranking_id = queue_ranking(app, world, SnapshotState.QUEUED, "Waiting for a worker to start.")
+    officer = as_person(app, world.officer)
+
+    page = text(officer.get(hub(world)))
+    status = officer.get(f"{hub(world)}/rankings/{ranking_id}.json").get_json()
+    refused = start(officer, world)
+
+    assert f'data-status-url="{hub(world)}/rankings/{ranking_id}.json"' in page
+    assert "Waiting for a worker to start." in page
+    assert status == {
+        "state": "queued",
+        "label": "Waiting",
+        "message": "Waiting for a worker to start.",
+        "finished": False,
+    }
+    assert refused.status_code == 422
+    assert "A ranking of this stage is already being computed." in text(refused)
+    assert len(rankings_of(app, world)) == 1
+
+
+def test_a_failed_ranking_shows_its_reasons(app, world):
+    queue_ranking(
+        app,
+        world,
+        SnapshotState.FAILED,
+        "The reviews cannot be ranked: proposal 4: a score outside the scale",
+    )
+
+    page = text(as_person(app, world.officer).get(hub(world)))
+
+    assert "The latest ranking failed" in page
+    assert "proposal 4: a score outside the scale" in page
+
+
+def test_an_unknown_method_is_refused_at_the_field(app, world):
+    response = start(as_person(app, world.officer), world, method="astrology")
+
+    assert response.status_code == 422
+    assert re.search(r'id="method-error">Choose one of the three methods\.<', text(response))
+    assert rankings_of(app, world) == []
+
+
+# --- one ranking ----------------------------------------------------------------------------
+
+
+def test_the_officer_sees_the_ranking_table_and_the_chart_with_the_line(app, world):
+    officer = as_person(app, world.officer)
+    start(officer, world)
+    [ranking] = rankings_of(app, world)
+
+    page = text(officer.get(f"{hub(world)}/rankings/{ranking.id}"))
+
+    order = [p["proposal_id"] for p in ranking.result["proposals"]]
+    rows = re.findall(r'<tr id="rank-(\d+)" data-proposal="(\d+)">', page)
+    assert [(int(r), int(p)) for r, p in rows] == list(enumerate(order, 1))
+    assert 'id="ranking-table"' in page
+    assert "Few reviews: 2, fewer than 3" in page  # two reviews each
+    assert "Excellence (mean ± spread)" in page and "Impact (mean ± spread)" in page
+    # The chart: one mark per proposal, the three advancing filled, the line after rank 3.
+    chart = page[page.index('<svg id="ranking-chart"') : page.index("</svg>")]
+    assert '<title id="chart-title">' in chart and '<desc id="chart-desc">' in chart
+    assert chart.count("<circle") == 6
+    assert chart.count('fill="#0b5cad"') == 3
+    assert re.search(r'id="chart-line" data-after-rank="3"', chart)
+    assert "after rank 3 is the provisional line" in chart
+    assert page.count(">Advances</td>") == 3
+    assert ranking.inputs_hash in page and ranking.code_version in page
+
+
+def test_recomputing_a_ranking_says_whether_it_reproduces(app, world):
+    officer = as_person(app, world.officer)
+    start(officer, world)
+    [ranking] = rankings_of(app, world)
+    url = f"{hub(world)}/rankings/{ranking.id}"
+
+    same = officer.submit(f"{url}/recompute", {}, page=url, follow_redirects=True)
+
+    assert "the same inputs and the same numbers" in text(same)
+
+    with app.app_context():
+        review = db.session.scalar(sa.select(Review).order_by(Review.id).limit(1))
+        review.scores = {k: "5" for k in review.scores}
+        db.session.commit()
+    changed = officer.submit(f"{url}/recompute", {}, page=url, follow_redirects=True)
+
+    assert "the result differs" in text(changed)
+
+
+# --- the line and its lottery ---------------------------------------------------------------
+
+
+@pytest.fixture
+def zone(app) -> LineWorld:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return zone_world()
+
+
+def test_the_line_shows_the_money_the_groups_and_the_grey_zone(app, zone):
+    officer = as_person(app, zone.officer)
+
+    page = text(officer.get(f"{hub(zone)}/line"))
+
+    nnbsp = "\u202f"
+    assert f'id="available">10{nnbsp}000{nnbsp}000 EUR<' in page
+    assert f'id="committed">10{nnbsp}000{nnbsp}000 EUR<' in page
+    assert 'id="remaining">0 EUR<' in page
+    selected = page[
+        page.index('<table id="selected"') : page.index(
+            "</table>", page.index('<table id="selected"')
+        )
+    ]
+    assert [ref for ref in zone.references if ref in selected] == zone.references[:5]
+    grey = page[page.index('<table id="grey-zone"') :]
+    assert [ref for ref in zone.references if ref in grey[: grey.index("</table>")]] == (
+        zone.references[3:]
+    )
+    assert 'id="draw-link"' in page
+
+
+def test_the_lottery_is_confirmed_recorded_once_and_downloaded(app, zone):
+    officer = as_person(app, zone.officer)
+    confirm_url = f"{hub(zone)}/lottery"
+    fields = {
+        "ranking_id": str(zone.ranking_id),
+        "candidates": ",".join(map(str, zone.proposals[3:])),
+        "places": "2",
+    }
+
+    confirm = text(officer.get(confirm_url))
+
+    assert f'<code id="seed">{SEED}</code>' in confirm
+    assert "2 places on the line go to 3 proposals" in confirm
+    assert all(ref in confirm for ref in zone.references[3:])
+    assert not any(ref in confirm for ref in zone.references[:3])
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LotteryRecord)) == 0
+
+    response = officer.submit(confirm_url, fields, page=confirm_url)
+
+    assert response.status_code == 302
+    with app.app_context():
+        [record] = db.session.scalars(sa.select(LotteryRecord))
+        drawn, record_id = record.record["drawn"], record.id
+    line = text(officer.get(f"{hub(zone)}/line"))
+    assert f"Drawn: {', '.join(drawn)}." in words(line)
+    assert 'id="draw-link"' not in line
+    download = officer.get(f"{hub(zone)}/lottery/{record_id}.json")
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    exported = json.loads(download.get_data(as_text=True))
+    assert exported["drawn"] == drawn and verify_draw(exported, published_seed=SEED)
+
+    # A second confirmation, from the page as it was before the draw.
+    again = officer.submit(confirm_url, fields, page=f"{hub(zone)}/line")
+
+    assert again.status_code == 302
+    assert "already recorded" in text(officer.get(f"{hub(zone)}/line"))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LotteryRecord)) == 1
+
+
+def test_a_draw_confirmed_on_another_grey_zone_is_refused_on_the_page(app, zone):
+    officer = as_person(app, zone.officer)
+    confirm_url = f"{hub(zone)}/lottery"
+
+    response = officer.submit(
+        confirm_url,
+        {"ranking_id": str(zone.ranking_id), "candidates": str(zone.proposals[5]), "places": "2"},
+        page=confirm_url,
+    )
+
+    assert response.status_code == 422
+    assert "The grey zone has changed since you opened this page" in text(response)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LotteryRecord)) == 0
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+def urls(world: World | LineWorld, ranking_id: int) -> list[str]:
+    return [
+        hub(world),
+        f"{hub(world)}/rankings/{ranking_id}",
+        f"{hub(world)}/rankings/{ranking_id}.json",
+        f"{hub(world)}/line",
+        f"{hub(world)}/lottery",
+    ]
+
+
+def test_an_officer_of_another_programme_gets_404(app, zone):
+    officer = as_person(app, zone.officer)
+    officer.submit(
+        f"{hub(zone)}/lottery",
+        {
+            "ranking_id": str(zone.ranking_id),
+            "candidates": ",".join(map(str, zone.proposals[3:])),
+            "places": "2",
+        },
+        page=f"{hub(zone)}/lottery",
+    )
+    with app.app_context():
+        draw_id = db.session.scalar(sa.select(LotteryRecord.id))
+    other = as_person(app, zone.other_officer)
+
+    for url in [*urls(zone, zone.ranking_id), f"{hub(zone)}/lottery/{draw_id}.json"]:
+        assert other.get(url).status_code == 404, url
+    assert other.submit(f"{hub(zone)}/rankings", {"method": "raw"}, page="/").status_code == 404
+    assert other.submit(f"{hub(zone)}/lottery", {}, page="/").status_code == 404
+    recompute = f"{hub(zone)}/rankings/{zone.ranking_id}/recompute"
+    assert other.submit(recompute, {}, page="/").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["juror", "applicant"])
+def test_jurors_and_applicants_are_refused(app, zone, who):
+    if who == "juror":
+        with app.app_context():
+            email = make_user(roles=(Role.JUROR,)).email
+            db.session.commit()
+    else:
+        email = zone.applicant
+    browser = as_person(app, email)
+
+    for url in urls(zone, zone.ranking_id):
+        assert browser.get(url).status_code == 403, url
+    assert browser.submit(f"{hub(zone)}/rankings", {"method": "raw"}, page="/").status_code == 403
+    assert browser.submit(f"{hub(zone)}/lottery", {}, page="/").status_code == 403
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Ranking)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LotteryRecord)) == 0
