@@ -235,6 +235,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             contributors=queries.list_contributors(proposal),
             kept=kept,
             federal_states=list(FederalState),
+            letters=published_letters(proposal),
         ),
         status,
     )

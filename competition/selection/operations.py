@@ -73,6 +73,11 @@ def propose_decisions(
         raise DomainError(
             f"Keep the rationale under {MAX_RATIONALE:,} characters.", field="rationale"
         )
+    if outcome == Outcome.ADVANCE and stage.position == max(s.position for s in stage.call.stages):
+        raise DomainError(
+            f"{stage.name} is the call's last stage: nothing can advance from it.",
+            field="outcome",
+        )
     proposals = _stage_proposals(stage, proposal_ids)
     existing = {
         d.proposal_id: d

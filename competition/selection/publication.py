@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 STARTED = "decisions.publication_started"
 PUBLISHED = "decision.published"
 FAILED = "decision.publication_failed"
+# A publication still unfinished after this is taken to have lost its worker: the page offers
+# to start it again, which is safe because published decisions are skipped.
+PUBLICATION_LEASE = dt.timedelta(minutes=30)
 
 # A proposal still in the competition; a decision closes it (reject, fund) or moves it on.
 OPEN_STATES = (ProposalState.SUBMITTED, ProposalState.ADVANCED)
@@ -323,6 +326,8 @@ def publication_status(stage: Stage) -> PublicationStatus:
         unconfirmed=sum(1 for r in rows if r.confirmed_at is None),
         waiting_by_outcome={o: waiting[o] for o in Outcome if waiting[o]},
         started_at=start.occurred_at if start is not None else None,
-        in_progress=bool((queued & unpublished) - set(failed)),
+        in_progress=bool((queued & unpublished) - set(failed))
+        and start is not None
+        and utcnow() - start.occurred_at < PUBLICATION_LEASE,
         failures=[f for d, f in failed.items() if d in unpublished],
     )

@@ -30,7 +30,7 @@ from competition.core import assignment as engine
 from competition.db import utcnow
 from competition.extensions import db
 from competition.notifications.models import Notification
-from competition.programmes.models import Call, Stage, Topic
+from competition.programmes.models import Call, Stage, StageKind, Topic
 from competition.proposals.models import Proposal, StageSubmission, SubmissionState
 from competition.reviews.models import Review, ReviewState
 from tests.conftest import Browser
@@ -125,6 +125,14 @@ def build_world(*, seats: int = 2, max_load: int = 3, proposals: int = 6) -> Wor
         reviewers_per_proposal=seats,
         max_load_per_juror=max_load,
         reviews_due_at=now + dt.timedelta(days=10),
+    )
+    # A later stage, so proposals can advance from the one under test.
+    make_stage(
+        call,
+        kind=StageKind.FULL_PROPOSAL,
+        name="Full proposal",
+        opens_at=now + dt.timedelta(days=30),
+        closes_at=now + dt.timedelta(days=90),
     )
     topics = {
         name: make_topic(name=name) for name in ("Hydrogen", "Batteries", "Robotics", "Medicine")

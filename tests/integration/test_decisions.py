@@ -17,7 +17,7 @@ from competition.proposals.models import Proposal
 from competition.selection import operations as ops
 from competition.selection.models import Decision, Outcome
 from tests.factories import make_user
-from tests.integration.test_assignment_runs import World, build_world
+from tests.integration.test_assignment_runs import World, build_world, submit
 
 RATIONALE = "Strong strategy, convincing consortium; ranked 3rd of 6."
 
@@ -172,3 +172,24 @@ def test_a_decision_proposed_anew_after_the_second_officer_looked_is_not_confirm
     assert ops.confirm_decisions(
         stage_of(world), list(fresh), actor=user("otto@office.test"), now=utcnow(), seen=fresh
     ) == 2
+
+
+def test_nothing_advances_from_the_calls_last_stage(world):
+    later = stage_of(world).call.stages[-1]
+    for proposal_id in world.proposals[:1]:
+        submit(db.session.get(Proposal, proposal_id), later)
+    db.session.commit()
+
+    with pytest.raises(DomainError, match="last stage") as refused:
+        ops.propose_decisions(
+            later,
+            world.proposals[:1],
+            outcome=Outcome.ADVANCE,
+            rationale=RATIONALE,
+            actor=user(world.officer),
+            now=utcnow(),
+        )
+
+    assert list(refused.value.errors) == ["outcome"]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Decision)) == 0

@@ -43,7 +43,7 @@ from competition.selection import operations as decisions
 from competition.selection import publication
 from competition.selection.models import Decision, Outcome
 from tests.conftest import Browser, mail_text
-from tests.factories import make_stage, make_user
+from tests.factories import make_user
 from tests.helpers import as_person, text
 from tests.integration.test_assignment_runs import World
 from tests.integration.test_rankings import reviewed_world
@@ -93,13 +93,10 @@ def build_letters() -> Letters:
     world = reviewed_world()
     stage = db.session.get(Stage, world.stage_id)
     now = utcnow()
-    after = make_stage(
-        stage.call,
-        kind=StageKind.FULL_PROPOSAL,
-        name="Full proposal",
-        opens_at=now - dt.timedelta(days=1),
-        closes_at=now + dt.timedelta(days=90),
-    )
+    after = stage.call.stages[-1]  # the world's full-proposal stage, open now
+    assert after.kind == StageKind.FULL_PROPOSAL
+    after.opens_at = now - dt.timedelta(days=1)
+    after.closes_at = now + dt.timedelta(days=90)
     second = make_user(roles=(Role.OFFICER,), email=SECOND_OFFICER)
     db.session.add(ProgrammeOfficer(programme_id=stage.call.programme_id, user_id=second.id))
     for email, name in JUROR_NAMES.items():
