@@ -45,6 +45,36 @@ def register_cli(app: Flask) -> None:
                 "of interest."
             )
 
+    @demo.command("simulate")
+    @click.option(
+        "--seed",
+        type=int,
+        default=None,
+        help="Draws the simulated jurors and proposals' hidden qualities; the same seed gives "
+        "the same run (without it, always the same default).",
+    )
+    def simulate(seed: int | None) -> None:
+        """Run the demo programme to its end with simulated officers, jurors and applicants
+        (seeds the demo first if it is not there)."""
+        from competition.accounts.passwords import hash_password
+        from competition.demo import simulate as simulation
+        from competition.demo.seed import seed_demo
+        from competition.errors import DomainError
+
+        settings = current_app.extensions["settings"]
+        if not settings.demo_mode:
+            raise click.ClickException("the demo is only simulated in demo mode (DEMO_MODE=1)")
+        if simulation.demo_programme() is None:
+            operation(seed_demo)(password_hash=hash_password(settings.demo_password), now=utcnow())
+            click.echo("Seeded the Clusters4Future demo competition.")
+        chosen = simulation.DEFAULT_SEED if seed is None else seed
+        try:
+            report = simulation.simulate(seed=chosen, echo=click.echo)
+        except (simulation.SimulationError, DomainError) as error:
+            raise click.ClickException(str(error)) from error
+        for line in report.lines():
+            click.echo(line)
+
     @demo.command("logins")
     def logins() -> None:
         """Print the demo accounts."""
@@ -73,3 +103,7 @@ def register_cli(app: Flask) -> None:
 
     for group in (demo, audit, notifications):
         app.cli.add_command(group)
+
+    from competition.selection.cli import selection_cli
+
+    app.cli.add_command(selection_cli)

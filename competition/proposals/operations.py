@@ -44,6 +44,7 @@ from competition.proposals.models import (
     SubmissionState,
     SubmissionVersion,
 )
+from competition.proposals.queries import coordinator_of
 
 log = logging.getLogger(__name__)
 
@@ -848,7 +849,7 @@ def grant_extension(
         after={"closes_at": closes_at, "stage_id": stage.id, "reason": extension.reason},
         now=now,
     )
-    coordinator = _coordinator_user(proposal)
+    coordinator = coordinator_of(proposal)
     if coordinator is not None:
         notify(
             to=coordinator,
@@ -864,17 +865,6 @@ def grant_extension(
             now=now,
         )
     return extension
-
-
-def _coordinator_user(proposal: Proposal) -> User | None:
-    return db.session.scalar(
-        sa.select(User)
-        .join(ProposalContributor, ProposalContributor.user_id == User.id)
-        .where(
-            ProposalContributor.proposal_id == proposal.id,
-            ProposalContributor.role == ContributorRole.COORDINATOR,
-        )
-    )
 
 
 @operation
@@ -929,7 +919,7 @@ def open_next_stage(
         after={"state": ProposalState.ADVANCED, "stage_id": stage.id},
         now=now,
     )
-    coordinator = _coordinator_user(proposal) if invite else None
+    coordinator = coordinator_of(proposal) if invite else None
     if coordinator is not None:
         notify(
             to=coordinator,

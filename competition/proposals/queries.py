@@ -256,3 +256,15 @@ def assigned_for_stage(user: User, proposal: Proposal, stage_id: int) -> bool:
         )
         is not None
     )
+
+
+def coordinator_of(proposal: Proposal) -> User | None:
+    """The account that coordinates the proposal: the one its letters and notices go to."""
+    return db.session.scalar(
+        sa.select(User)
+        .join(ProposalContributor, ProposalContributor.user_id == User.id)
+        .where(
+            ProposalContributor.proposal_id == proposal.id,
+            ProposalContributor.role == ContributorRole.COORDINATOR,
+        )
+    )

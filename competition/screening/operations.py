@@ -21,13 +21,12 @@ from competition.notifications.operations import notify
 from competition.programmes.models import Stage
 from competition.proposals import permissions
 from competition.proposals.models import (
-    ContributorRole,
     Proposal,
-    ProposalContributor,
     ProposalState,
     StageSubmission,
     SubmissionState,
 )
+from competition.proposals.queries import coordinator_of
 from competition.screening.models import ScreeningResult, Verdict
 from competition.screening.queries import ScreeningChecks, evaluate, latest_version
 
@@ -83,17 +82,6 @@ def _state_after(
     if state == ProposalState.INELIGIBLE and earlier == Verdict.INELIGIBLE:
         return ProposalState.SUBMITTED
     return state
-
-
-def _coordinator_user(proposal: Proposal) -> User | None:
-    return db.session.scalar(
-        sa.select(User)
-        .join(ProposalContributor, ProposalContributor.user_id == User.id)
-        .where(
-            ProposalContributor.proposal_id == proposal.id,
-            ProposalContributor.role == ContributorRole.COORDINATOR,
-        )
-    )
 
 
 @operation
@@ -204,7 +192,7 @@ def record_verdict(
         now=now,
     )
     if verdict == Verdict.INELIGIBLE:
-        coordinator = _coordinator_user(proposal)
+        coordinator = coordinator_of(proposal)
         if coordinator is None:
             log.warning("proposal %s has no coordinator account to notify", proposal.id)
         else:

@@ -29,12 +29,11 @@ from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals.models import (
-    ContributorRole,
     Proposal,
-    ProposalContributor,
     ProposalState,
 )
 from competition.proposals.operations import current_submission, open_next_stage
+from competition.proposals.queries import coordinator_of
 from competition.selection import letters
 from competition.selection.models import Decision, Outcome
 from competition.tasks import enqueue
@@ -120,17 +119,6 @@ def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     return len(waiting)
 
 
-def _coordinator(proposal: Proposal) -> User | None:
-    return db.session.scalar(
-        sa.select(User)
-        .join(ProposalContributor, ProposalContributor.user_id == User.id)
-        .where(
-            ProposalContributor.proposal_id == proposal.id,
-            ProposalContributor.role == ContributorRole.COORDINATOR,
-        )
-    )
-
-
 def _apply(decision: Decision, proposal: Proposal, *, actor: User, now: dt.datetime) -> None:
     if proposal.state not in OPEN_STATES:
         raise StaleState(
@@ -199,7 +187,7 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
         },
         now=now,
     )
-    coordinator = _coordinator(proposal)
+    coordinator = coordinator_of(proposal)
     if coordinator is not None:
         notify(
             to=coordinator,

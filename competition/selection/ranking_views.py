@@ -102,6 +102,7 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
         "selection/overview.html",
         call=stage.call,
         stage=stage,
+        lease_minutes=int(rankings.RANKING_LEASE.total_seconds() // 60),
         form=form or StartRankingForm(formdata=None),
         methods=RANKING_METHODS,
         method_labels=METHOD_LABELS,

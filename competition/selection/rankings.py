@@ -30,6 +30,10 @@ from competition.tasks import enqueue
 
 log = logging.getLogger(__name__)
 
+# Rankings take seconds; one still queued or running after this lost its worker, and it must not
+# block the stage: starting a new one marks it failed.
+RANKING_LEASE = dt.timedelta(minutes=30)
+
 
 def code_version() -> str:
     try:
@@ -140,6 +144,7 @@ def start_ranking(
     core.RankingOptions(
         method=method.value, **{**params, "tie_rule": tuple(params.get("tie_rule", ()))}
     )  # type: ignore[arg-type]
+    _fail_abandoned(stage, now=now)
     ranking = Ranking(
         stage_id=stage.id,
         method=method,
@@ -164,6 +169,23 @@ def start_ranking(
     return ranking
 
 
+def _fail_abandoned(stage: Stage, *, now: dt.datetime) -> None:
+    abandoned = db.session.scalars(
+        sa.select(Ranking)
+        .where(
+            Ranking.stage_id == stage.id,
+            Ranking.state.in_((SnapshotState.QUEUED, SnapshotState.RUNNING)),
+            Ranking.created_at < now - RANKING_LEASE,
+        )
+        .with_for_update()
+    ).all()
+    for ranking in abandoned:
+        ranking.state = SnapshotState.FAILED
+        ranking.message = "Abandoned: no worker finished it; a new ranking was started."
+        ranking.finished_at = now
+    db.session.flush()
+
+
 @operation
 def _claim(ranking_id: int) -> bool:
     ranking = db.session.get(Ranking, ranking_id, with_for_update=True)
@@ -178,6 +200,8 @@ def _claim(ranking_id: int) -> bool:
 def _finish(ranking_id: int, result: core.Ranking | None, problems: list[str]) -> None:
     ranking = db.session.get(Ranking, ranking_id, with_for_update=True)
     assert ranking is not None
+    if ranking.state != SnapshotState.RUNNING:  # given up as abandoned meanwhile
+        return
     now = utcnow()
     if result is None:
         ranking.state = SnapshotState.FAILED

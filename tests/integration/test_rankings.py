@@ -14,6 +14,7 @@ from competition.accounts.models import User
 from competition.assignment import runs
 from competition.assignment.models import Assignment, Conflict, ConflictSource
 from competition.db import utcnow
+from competition.errors import StaleState
 from competition.extensions import db
 from competition.programmes.models import Criterion, Stage
 from competition.reviews.models import Review, ReviewState
@@ -140,3 +141,36 @@ def test_the_ranking_task_runs_on_a_real_worker(make_app, redis_url, worker_fact
         ranking = db.session.get(Ranking, ranking_id)
         assert ranking.state == SnapshotState.DONE, worker.log()
         assert rankings.recompute(ranking)
+
+
+def test_a_ranking_whose_worker_died_does_not_block_the_stage(ctx):
+    world = reviewed_world()
+    officer = db.session.scalar(sa.select(User).where(User.email == world.officer))
+
+    def left_running(age: dt.timedelta) -> Ranking:
+        row = Ranking(
+            stage_id=world.stage_id,
+            method=RankingMethod.RAW,
+            params={},
+            state=SnapshotState.RUNNING,
+            message="Computing.",
+            created_by_id=officer.id,
+            created_at=utcnow() - age,
+        )
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+    recent = left_running(dt.timedelta(minutes=5))
+    with pytest.raises(StaleState, match="already being computed"):
+        rank(world)
+    db.session.rollback()
+    recent.created_at = utcnow() - rankings.RANKING_LEASE - dt.timedelta(minutes=1)
+    db.session.commit()
+
+    fresh = rank(world)
+
+    db.session.refresh(recent)
+    db.session.refresh(fresh)
+    assert recent.state == SnapshotState.FAILED and "Abandoned" in recent.message
+    assert fresh.state == SnapshotState.DONE, fresh.message

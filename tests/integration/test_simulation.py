@@ -1,0 +1,190 @@
+"""The demo programme simulated to its end on PostgreSQL, with real workers and a real SMTP
+server: the funnel of both rounds, the money committed under the budget, one letter per
+decision delivered once, an intact audit trail, and a second run that changes nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from competition.accounts.models import User
+from competition.audit.models import AuditEvent
+from competition.audit.operations import verify_chain
+from competition.extensions import db
+from competition.notifications.mailer import message_id
+from competition.notifications.models import Notification, NotificationState
+from competition.programmes.models import Call, Programme
+from competition.proposals.models import (
+    BudgetLine,
+    ContributorRole,
+    Proposal,
+    ProposalContributor,
+    ProposalState,
+    StageSubmission,
+    SubmissionState,
+)
+from competition.selection.line import remaining_budget
+from competition.selection.models import Decision, Outcome
+from tests.integration.test_worker import wait_until
+
+# Generous: a slow machine must not fail this test. Letters carry a PDF each.
+MAIL_WAIT = 900.0
+WORKERS = 3  # deliveries and tasks share the queue; more workers, less waiting for letters
+# Per round: outlines, finalists (advanced from the outline), heard (advanced from the full
+# proposal), winners (funded at the hearing).
+EXPECTED = {1: (137, 16, 7, 7), 2: (117, 15, 7, 7)}
+
+
+def simulate(app) -> str:  # type: ignore[no-untyped-def]
+    result = app.test_cli_runner().invoke(args=["demo", "simulate"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def submitted(stage_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(
+            StageSubmission.stage_id == stage_id,
+            StageSubmission.state == SubmissionState.SUBMITTED,
+        )
+    )
+
+
+def published(stage_id: int) -> Counter[Outcome]:
+    rows = db.session.execute(
+        sa.select(Decision.outcome, Decision.confirmed_by_id, Decision.proposed_by_id).where(
+            Decision.stage_id == stage_id, Decision.published_at.is_not(None)
+        )
+    ).all()
+    assert all(confirmer != proposer for _, confirmer, proposer in rows)
+    return Counter(outcome for outcome, _, _ in rows)
+
+
+def states(call_id: int) -> Counter[ProposalState]:
+    return Counter(db.session.scalars(sa.select(Proposal.state).where(Proposal.call_id == call_id)))
+
+
+def funded_request() -> Decimal:
+    """Public funding the funded proposals request at their last stage (the hearing)."""
+    total = Decimal(0)
+    for proposal in db.session.scalars(
+        sa.select(Proposal).where(Proposal.state == ProposalState.FUNDED)
+    ):
+        last = max(proposal.submissions, key=lambda s: s.stage.position)
+        total += sum((line.public_funding for line in last.budget_lines), Decimal(0))
+    return total
+
+
+def counts() -> dict[str, int]:
+    return {
+        model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (AuditEvent, Notification, Decision, StageSubmission, BudgetLine)
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.worker
+def test_the_demo_programme_runs_to_its_end_and_every_applicant_hears_once(
+    make_app, redis_url, worker_factory, smtp_server, tmp_path
+):
+    workers = [worker_factory(smtp_server) for _ in range(WORKERS)]
+    app = make_app(
+        redis_url=redis_url,
+        task_queue=worker_factory.queue,
+        mail_server=smtp_server.host,
+        mail_port=smtp_server.port,
+        upload_folder=str(tmp_path / "uploads"),
+    )
+
+    output = simulate(app)
+
+    logs = "\n".join(w.log()[-3000:] for w in workers)
+    assert "Seeded" in output, output + logs
+    with app.app_context():
+        programme = db.session.scalar(sa.select(Programme))
+        totals = Counter[str]()
+        for call in programme.calls:
+            outline, full, hearing = call.stages
+            outlines, finalists, heard, winners = EXPECTED[call.round_number]
+            assert submitted(outline.id) == outlines
+            assert published(outline.id) == {
+                Outcome.ADVANCE: finalists,
+                Outcome.REJECT: outlines - finalists,
+            }
+            assert submitted(full.id) == finalists
+            assert published(full.id) == {Outcome.ADVANCE: heard, Outcome.REJECT: finalists - heard}
+            assert submitted(hearing.id) == heard
+            assert published(hearing.id) == {Outcome.FUND: winners}
+            assert states(call.id) == {
+                ProposalState.FUNDED: winners,
+                ProposalState.REJECTED: outlines - winners,
+            }
+            totals.update(outlines=outlines, finalists=finalists, heard=heard, winners=winners)
+        assert totals == {"outlines": 254, "finalists": 31, "heard": 14, "winners": 14}
+
+        # The money: what the funded consortia asked for is what the line has committed.
+        committed = funded_request()
+        first_stage = db.session.scalar(sa.select(Call).where(Call.round_number == 1)).stages[0]
+        assert programme.total_budget - remaining_budget(first_stage) == committed
+        assert Decimal(0) < committed <= Decimal("630000000.00")
+
+        # One letter per decision, to the proposal's coordinator.
+        decisions = db.session.execute(
+            sa.select(Decision.id, User.email)
+            .join(ProposalContributor, ProposalContributor.proposal_id == Decision.proposal_id)
+            .join(User, User.id == ProposalContributor.user_id)
+            .where(ProposalContributor.role == ContributorRole.COORDINATOR)
+        ).all()
+        assert len(decisions) == 254 + 31 + 14
+        letters = db.session.execute(
+            sa.select(Notification.dedup_key, Notification.to_address).where(
+                Notification.template == "selection/letter"
+            )
+        ).all()
+        assert Counter(key for key, _ in letters) == {
+            f"selection.letter:{decision_id}": 1 for decision_id, _ in decisions
+        }
+        assert dict(letters) == {f"selection.letter:{d}": email for d, email in decisions}
+        expected_ids = {message_id(f"selection.letter:{d}") for d, _ in decisions}
+
+        assert verify_chain()[1] is None
+
+    def letters_received() -> bool:
+        received = {m["Message-ID"] for m in smtp_server.messages}
+        return expected_ids <= received
+
+    wait_until(letters_received, timeout=MAIL_WAIT, what="every letter to reach the mail server")
+    with app.app_context():
+        unsent = db.session.scalar(
+            sa.select(sa.func.count()).where(
+                Notification.template == "selection/letter",
+                Notification.state != NotificationState.SENT,
+            )
+        )
+        assert unsent == 0
+    received = Counter(m["Message-ID"] for m in smtp_server.messages)
+    assert {mid: received[mid] for mid in expected_ids} == {mid: 1 for mid in expected_ids}
+
+    # A second run, with the workers and in-process alike, says so and changes nothing.
+    with app.app_context():
+        before = counts()
+    assert "already been simulated" in simulate(app)
+    assert "already been simulated" in simulate(make_app(upload_folder=str(tmp_path / "up2")))
+    with app.app_context():
+        assert counts() == before
+
+
+@pytest.mark.postgres
+def test_the_simulation_is_refused_outside_demo_mode(make_app):
+    app = make_app(demo_mode=False)
+
+    result = app.test_cli_runner().invoke(args=["demo", "simulate"])
+
+    assert result.exit_code != 0
+    assert "demo mode" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 0
