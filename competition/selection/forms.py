@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
+    Field,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -13,7 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, InputRequired, Length
+from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from competition.selection.operations import MAX_RATIONALE, MIN_RATIONALE
 
@@ -124,3 +126,80 @@ class ConsensusForm(FlaskForm):
 
 class RemoveConsensusForm(FlaskForm):
     reason = StringField("Why remove it")
+
+
+# selection rules
+
+LINE_BY = (("target", "By the selection target"), ("budget", "By budget"))
+LINE_METHOD_CHOICES = (
+    ("merit", "Merit order (recommended)"),
+    ("optimal", "Exact optimiser"),
+)
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value.replace(",", ".")) if value else None
+    except ValueError:
+        return None
+
+
+class SelectionRulesForm(FlaskForm):
+    """The stage's selection rules as an officer sets them; the tie rule's selects are filled
+    with the stage's criteria by the view. Shape only: ``rules.update_rules`` judges."""
+
+    tie_rule_1 = SelectField("First", coerce=str, default="")
+    tie_rule_2 = SelectField("Then", coerce=str, default="")
+    tie_rule_3 = SelectField("Finally", coerce=str, default="")
+    confidence_weighted = BooleanField("Weight each review by the juror's stated confidence")
+    overall_threshold = StringField("Overall threshold", filters=[_stripped])
+    min_reviews = StringField("Minimum reviews", filters=[_stripped], default="3")
+    line_by = RadioField(
+        "How the line is drawn",
+        choices=[SelectChoice(v, label) for v, label in LINE_BY],
+        validators=[AnyOf([v for v, _ in LINE_BY], message="Choose target or budget.")],
+        validate_choice=False,
+    )
+    line_method = RadioField(
+        "For a budget line",
+        choices=[SelectChoice(v, label) for v, label in LINE_METHOD_CHOICES],
+        default="merit",
+        validators=[
+            AnyOf(
+                [v for v, _ in LINE_METHOD_CHOICES],
+                message="Choose merit order or the exact optimiser.",
+            )
+        ],
+        validate_choice=False,
+    )
+    constraint_eastern = StringField(
+        "At least this many funded proposals led from an eastern federal state",
+        filters=[_stripped],
+    )
+    constraint_sme = StringField(
+        "At least this many funded proposals with an SME partner", filters=[_stripped]
+    )
+    lottery = BooleanField("Draw the places in the grey zone by lot")
+    lottery_seed = StringField("Seed", filters=[_stripped])
+
+    def validate_overall_threshold(self, field: Field) -> None:
+        if field.data and _number(field.data) is None:
+            raise ValidationError("The threshold must be a number, such as 3.5.")
+
+    def validate_min_reviews(self, field: Field) -> None:
+        if not (field.data or "").isdigit() or int(field.data) < 1:
+            raise ValidationError("Give a whole number, 1 or more.")
+
+    def validate_constraint_eastern(self, field: Field) -> None:
+        _whole_or_empty(field)
+
+    def validate_constraint_sme(self, field: Field) -> None:
+        _whole_or_empty(field)
+
+    def threshold(self) -> float | None:
+        return _number(self.overall_threshold.data)
+
+
+def _whole_or_empty(field: Field) -> None:
+    if field.data and not field.data.isdigit():
+        raise ValidationError("Give a whole number, 0 or more, or leave it empty.")

@@ -20,11 +20,19 @@ Attributes a constraint may name are those ``candidate_attributes`` gives a prop
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from competition.accounts.models import User
+from competition.assignment.jury_permissions import can_manage_jury
+from competition.audit.operations import record_event
 from competition.core.selection import MinimumCount
+from competition.db import operation
 from competition.errors import DomainError
+from competition.extensions import db
+from competition.permissions import require
 from competition.programmes.models import Stage
 
 ATTRIBUTES = {
@@ -112,3 +120,135 @@ def rules_for(stage: Stage) -> SelectionRules:
         lottery=lottery,
         lottery_seed=str(seed) if seed else None,
     )
+
+
+MAX_SEED = 200
+
+
+def total_scale(stage: Stage) -> tuple[Decimal, Decimal] | None:
+    """The range of the weighted total: the criteria's scales weighted by their normalised
+    weights, as ``core.ranking`` computes it. None for a stage without criteria."""
+    criteria = list(stage.criteria)
+    weight = sum((c.weight for c in criteria), Decimal(0))
+    if not criteria or weight <= 0:
+        return None
+    low = sum((c.weight * c.scale_min for c in criteria), Decimal(0)) / weight
+    high = sum((c.weight * c.scale_max for c in criteria), Decimal(0)) / weight
+    return low.quantize(Decimal("0.01")), high.quantize(Decimal("0.01"))
+
+
+def _whole(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _check(stage: Stage, rules: dict[str, Any]) -> dict[str, list[str]]:
+    """Every problem with ``rules``, keyed by rule (``constraints.<attribute>`` for a
+    constraint). ``rules_for`` is the final word; these checks say where the problem is."""
+    errors: dict[str, list[str]] = {}
+    names = {c.id: c.name for c in stage.criteria}
+    seen: set[object] = set()
+    for item in rules.get("tie_rule", ()):
+        if item not in names:
+            errors.setdefault("tie_rule", []).append(
+                "The tie rule may only name this stage's criteria."
+            )
+        elif item in seen:
+            errors.setdefault("tie_rule", []).append(
+                f"{names[item]} is named twice; name each criterion once."
+            )
+        seen.add(item)
+    threshold = rules.get("overall_threshold")
+    if threshold is not None:
+        try:
+            value = Decimal(str(threshold))
+        except InvalidOperation:
+            value = None
+        scale = total_scale(stage)
+        if value is None or not value.is_finite():
+            errors["overall_threshold"] = ["The threshold must be a number."]
+        elif scale is not None and not scale[0] <= value <= scale[1]:
+            errors["overall_threshold"] = [
+                f"The threshold must lie on the weighted-total scale, {scale[0]:g} to {scale[1]:g}."
+            ]
+    if "min_reviews" in rules:
+        count = _whole(rules["min_reviews"])
+        if count is None or count < 1:
+            errors["min_reviews"] = ["The minimum number of reviews is a whole number, 1 or more."]
+    if rules.get("line_method", "merit") not in LINE_METHODS:
+        errors["line_method"] = ["Choose merit order or the exact optimiser."]
+    for item in rules.get("constraints", ()):
+        attribute = item.get("attribute") if isinstance(item, dict) else None
+        if attribute not in ATTRIBUTES:
+            errors.setdefault("constraints", []).append(
+                f"A constraint names {attribute!r}; known: {', '.join(sorted(ATTRIBUTES))}."
+            )
+            continue
+        count = _whole(item.get("count"))
+        if count is None or count < 0:
+            errors[f"constraints.{attribute}"] = ["Give a whole number, 0 or more."]
+    seed = rules.get("lottery_seed")
+    if seed is not None and (not isinstance(seed, str) or len(seed) > MAX_SEED):
+        errors["lottery_seed"] = [f"The seed is text of at most {MAX_SEED} characters."]
+    elif rules.get("lottery") and not seed:
+        errors["lottery_seed"] = ["A lottery needs its seed, fixed now and published in advance."]
+    return errors
+
+
+@operation
+def update_rules(
+    stage: Stage, values: dict[str, Any], *, actor: User, now: dt.datetime
+) -> dict[str, Any]:
+    """Change the stage's selection rules: each key of ``values`` replaces the stored one (None
+    removes it, so the default applies). They take effect for the next ranking and line. Once
+    the stage has a finished ranking, the lottery and its seed are fixed.
+    Side effects: ``stage.selection_rules``; audit ``stage.selection_rules_updated`` with before
+    and after (nothing when nothing changes).
+    """
+    # rankings reads these rules to start a ranking, so it is imported here, not at the top.
+    from competition.selection.rankings import latest_done
+
+    require(can_manage_jury(actor, stage.call))
+    unknown = sorted(set(values) - KEYS)
+    if unknown:
+        raise DomainError(f"Unknown selection rules: {', '.join(unknown)}.")
+    before = {k: v for k, v in (stage.selection_rules or {}).items() if k in KEYS}
+    after = dict(before)
+    for key, value in values.items():
+        if value is None:
+            after.pop(key, None)
+        else:
+            after[key] = value
+    errors = _check(stage, after)
+    if latest_done(stage) is not None:
+        fixed = "A ranking has finished: the lottery and its seed are fixed."
+        if bool(after.get("lottery", False)) != bool(before.get("lottery", False)):
+            errors.setdefault("lottery", []).append(fixed)
+        if (after.get("lottery_seed") or None) != (before.get("lottery_seed") or None):
+            errors.setdefault("lottery_seed", []).append(fixed)
+    if errors:
+        raise DomainError(errors)
+    if after == (stage.selection_rules or {}):
+        return after
+    stage.selection_rules = after
+    try:
+        rules_for(stage)
+    except DomainError:
+        stage.selection_rules = before
+        raise
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="stage.selection_rules_updated",
+        object_type="stage",
+        object_id=stage.id,
+        before=before,
+        after=after,
+        now=now,
+    )
+    return after

@@ -8,6 +8,7 @@ from competition.selection import (  # noqa: F401  (importing registers the rout
     letter_views,
     panel_views,
     ranking_views,
+    rules_views,
 )
 from competition.selection.blueprint import bp
 

@@ -1,0 +1,145 @@
+"""The officers' page for a stage's selection rules: the tie rule, confidence weighting, the
+overall threshold, the minimum number of reviews, how the line is drawn, the constraints and
+the lottery with its seed. Changes count from the next ranking and line on.
+
+Stages of another programme's calls answer 404, like missing ones.
+"""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from competition.access import roles_required
+from competition.accounts.models import Role
+from competition.errors import DomainError
+from competition.extensions import db
+from competition.forms import show_errors
+from competition.programmes.models import Stage
+from competition.selection import rankings
+from competition.selection import rules as selection_rules
+from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.forms import SelectionRulesForm
+from competition.selection.rules import ATTRIBUTES, SelectionRules, is_last_stage, rules_for
+
+PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
+TIE_FIELDS = ("tie_rule_1", "tie_rule_2", "tie_rule_3")
+
+
+def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
+    """The form with the stage's criteria to choose from; on GET filled from the stored rules,
+    with what is wrong with them if they do not make sense."""
+    problem = ""
+    if formdata is None:
+        try:
+            current = rules_for(stage)
+        except DomainError as error:
+            current = SelectionRules(funding=is_last_stage(stage))
+            problem = (
+                f"The stored rules do not make sense ({error}); saving this form replaces them."
+            )
+        counts = {c.attribute: c.count for c in current.constraints}
+        form = SelectionRulesForm(
+            formdata=None,
+            confidence_weighted=current.confidence_weighted,
+            overall_threshold=(
+                f"{current.overall_threshold:g}" if current.overall_threshold is not None else ""
+            ),
+            min_reviews=str(current.min_reviews),
+            line_by="budget" if current.funding else "target",
+            line_method=current.line_method,
+            constraint_eastern=str(counts["eastern"]) if "eastern" in counts else "",
+            constraint_sme=str(counts["sme"]) if "sme" in counts else "",
+            lottery=current.lottery,
+            lottery_seed=current.lottery_seed or "",
+        )
+        for name, criterion in zip(TIE_FIELDS, current.tie_rule, strict=False):
+            getattr(form, name).data = str(criterion)
+    else:
+        form = SelectionRulesForm()
+    choices = [("", "None"), *((str(c.id), c.name) for c in stage.criteria)]
+    for name in TIE_FIELDS:
+        getattr(form, name).choices = choices
+    if problem:
+        form.form_errors.append(problem)
+    return form
+
+
+def _values(form: SelectionRulesForm) -> dict[str, object]:
+    """The rules as ``update_rules`` takes them; the form has checked their shape."""
+    tie = [getattr(form, name).data for name in TIE_FIELDS]
+    constraints = [
+        {"attribute": attribute, "count": int(getattr(form, f"constraint_{attribute}").data)}
+        for attribute in ATTRIBUTES
+        if getattr(form, f"constraint_{attribute}").data
+    ]
+    return {
+        "tie_rule": [int(value) for value in tie if value],
+        "confidence_weighted": bool(form.confidence_weighted.data),
+        "overall_threshold": form.threshold(),
+        "min_reviews": int(form.min_reviews.data),
+        "funding": form.line_by.data == "budget",
+        "line_method": form.line_method.data,
+        "constraints": constraints,
+        "lottery": bool(form.lottery.data),
+        "lottery_seed": form.lottery_seed.data or None,
+    }
+
+
+def _at_fields(form: SelectionRulesForm, error: DomainError) -> DomainError:
+    """The operation names rules; the form has fields. A repeated criterion is shown at the
+    select that repeats it."""
+    tie = [getattr(form, name).data for name in TIE_FIELDS]
+    repeated = next(
+        (name for i, name in enumerate(TIE_FIELDS) if tie[i] and tie[i] in tie[:i]), TIE_FIELDS[0]
+    )
+    renamed = {
+        "tie_rule": repeated,
+        "funding": "line_by",
+        **{f"constraints.{a}": f"constraint_{a}" for a in ATTRIBUTES},
+    }
+    errors: dict[str, list[str]] = {}
+    for key, messages in error.errors.items():
+        errors.setdefault(renamed.get(key, key), []).extend(messages)
+    return DomainError(errors)
+
+
+def _page(stage: Stage, form: SelectionRulesForm, *, status: int = 200):  # type: ignore[no-untyped-def]
+    done = rankings.latest_done(stage)
+    return render_template(
+        "selection/rules.html",
+        call=stage.call,
+        stage=stage,
+        form=form,
+        tie_fields=[getattr(form, name) for name in TIE_FIELDS],
+        scale=selection_rules.total_scale(stage),
+        last_stage=is_last_stage(stage),
+        fixed_by=done,
+        attributes=ATTRIBUTES,
+    ), status
+
+
+@bp.route(f"{PREFIX}/rules", methods=["GET", "POST"], endpoint="rules")
+@roles_required(Role.OFFICER)
+def edit_rules(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    if request.method == "GET":
+        return _page(stage, _form(stage))
+    form = _form(stage, request.form)
+    if form.validate_on_submit():
+        try:
+            selection_rules.update_rules(stage, _values(form), actor=me(), now=g.now)
+        except DomainError as error:
+            show_errors(form, _at_fields(form, error))
+        else:
+            flash(
+                "The selection rules are saved. They take effect for the next ranking and line.",
+                "success",
+            )
+            return redirect(url_for("selection.rules", call_id=call_id, stage_id=stage_id))
+    db.session.rollback()
+    if rankings.latest_done(stage) is not None:
+        # The lottery's fields are read-only now: show what is fixed, next to any refusal.
+        stored = stage.selection_rules or {}
+        form.lottery.data = bool(stored.get("lottery", False))
+        form.lottery_seed.data = stored.get("lottery_seed") or ""
+    return _page(stage, form, status=422)
