@@ -38,7 +38,6 @@ from typing import Any, Final, TypeVar
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
 
 from competition.core.assignment import FloatArray, IntArray, PairArrays
 
@@ -306,6 +305,10 @@ def _incidence(sets: list[frozenset[int]], column: Mapping[int, int]) -> Any:
 
 
 def _tfidf(texts: list[str]) -> tuple[Any, NDArray[np.str_]]:
+    # Imported here: scikit-learn takes over a second to load, and only the workers that fit
+    # affinities need it, not every web process at start-up.
+    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+
     vectorizer = TfidfVectorizer(
         sublinear_tf=True, stop_words="english", strip_accents="unicode", dtype=np.float64
     )

@@ -90,7 +90,6 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
 from scipy.sparse.linalg import LinearOperator, lsqr  # type: ignore[import-untyped]
-from scipy.stats import rankdata  # type: ignore[import-untyped]
 
 Id = int | str
 Method = Literal["raw", "zscore", "bias_model"]
@@ -676,6 +675,9 @@ def _ranks_per_draw(draws: FloatArray) -> FloatArray:
     """Draws × proposals: each draw's ranks, 1 = best, tied places averaged."""
     ranks = np.empty_like(draws)
     chunk = max(1, _BOOTSTRAP_CELLS // max(draws.shape[1], 1))
+    # scipy.stats takes about a second to load; only computing a ranking needs it.
+    from scipy.stats import rankdata  # type: ignore[import-untyped]
+
     for d0 in range(0, len(draws), chunk):  # in chunks: rankdata copies its input several times
         ranks[d0 : d0 + chunk] = rankdata(-draws[d0 : d0 + chunk], method="average", axis=1)
     return ranks
