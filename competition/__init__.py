@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import Settings
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         TESTING=settings.env == "testing",
     )
     app.extensions["settings"] = settings
+    app.url_map.converters["int"] = RowId
     if settings.trusted_proxies:
         # Only hops we run ourselves may set the client address; anyone can forge the header.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -91,6 +93,15 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     web.init_app(app)
     return app
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route: ids beyond the database's integer answer 404 like any
+    unknown id, instead of failing in the database."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _import_models() -> None:

@@ -37,12 +37,12 @@ from flask import current_app
 from scipy.stats import spearmanr  # type: ignore[import-untyped]
 
 from competition.accounts.models import Role, User
+from competition.accounts.operations import find_user_by_email
 from competition.assignment import operations as jury
 from competition.assignment import runs
 from competition.assignment.models import (
     Assignment,
     AssignmentRun,
-    Conflict,
     JuryMembership,
     MembershipState,
     RunState,
@@ -773,13 +773,11 @@ class _Driver:
 
     def user(self, email: str) -> User:
         if email not in self.user_ids:
-            found = db.session.scalar(sa.select(User.id).where(User.email == email))
+            found = find_user_by_email(email)
             if found is None:
                 raise SimulationError(f"The demo account {email} is missing.")
-            self.user_ids[email] = found
-        user = db.session.get(User, self.user_ids[email])
-        assert user is not None
-        return user
+            self.user_ids[email] = found.id
+        return self._get(User, self.user_ids[email])
 
     def say(self, call: Call, stage: Stage | None, when: dt.datetime, text: str) -> None:
         where = f"round {call.round_number}" + (f", {stage.name}" if stage else "")
@@ -1000,14 +998,6 @@ class _Driver:
     # -- reviews --
 
     def _review(self, call_id: int, stage_id: int, plan: StagePlan) -> Steps[None]:
-        conflicted = (
-            sa.select(Conflict.id)
-            .where(
-                Conflict.user_id == Assignment.user_id,
-                Conflict.proposal_id == Assignment.proposal_id,
-            )
-            .exists()
-        )
         rows = db.session.execute(
             sa.select(Assignment.id, User.email, Proposal.reference)
             .join(User, User.id == Assignment.user_id)
@@ -1019,7 +1009,7 @@ class _Driver:
                 Assignment.declined_at.is_(None),
                 Proposal.state.not_in(HIDDEN_FROM_JURORS),
                 sa.or_(Review.id.is_(None), Review.state != ReviewState.SUBMITTED),
-                ~conflicted,
+                ~rankings.conflicted(),
             )
             .order_by(Assignment.id)
         ).all()

@@ -3,6 +3,7 @@ message for the in-app development mailbox (used when no mail server is configur
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import smtplib
 from collections.abc import Iterable
@@ -76,8 +77,6 @@ def render(template: str, context: dict[str, object]) -> RenderedMessage:
 def message_id(dedup_key: str, domain: str = "competition.local") -> str:
     """Derived from the outbox key, so a message resent after a crash carries the same id and
     mail clients show it once."""
-    import hashlib
-
     digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:32]
     return f"<{digest}@{domain}>"
 

@@ -63,4 +63,3 @@ def verify_draw_command(file: Any, seed: str | None) -> None:
         click.echo("They do NOT match: the record is not what its seed and candidates give.")
         raise SystemExit(1)
     click.echo("They match: the recorded draw follows from its seed and candidates.")
-

@@ -148,7 +148,8 @@ def page_of(ids: Sequence[int], page: int, per_page: int | None = None) -> Page[
     return Page(list(ids[start : start + per_page]), page=page, per_page=per_page, total=len(ids))
 
 
-def _proposals(ids: Iterable[int]) -> dict[int, Proposal]:
+def proposals_by_id(ids: Iterable[int]) -> dict[int, Proposal]:
+    """The proposals of ``ids`` in one query."""
     wanted = list(ids)
     if not wanted:
         return {}
@@ -191,7 +192,7 @@ def decision_rows(
     suggestions: Suggestions,
 ) -> list[DecisionRow]:
     """Rows for the proposals, in the order given, with their decisions and the officers."""
-    proposals = _proposals(proposal_ids)
+    proposals = proposals_by_id(proposal_ids)
     decisions: dict[int, tuple[Decision, User, User | None]] = {}
     if proposal_ids:
         proposer, confirmer = aliased(User), aliased(User)

@@ -187,7 +187,7 @@ class SelectionRulesForm(FlaskForm):
             raise ValidationError("The threshold must be a number, such as 3.5.")
 
     def validate_min_reviews(self, field: Field) -> None:
-        if not (field.data or "").isdigit() or int(field.data) < 1:
+        if not (field.data or "").isdecimal() or int(field.data) < 1:
             raise ValidationError("Give a whole number, 1 or more.")
 
     def validate_constraint_eastern(self, field: Field) -> None:
@@ -201,5 +201,5 @@ class SelectionRulesForm(FlaskForm):
 
 
 def _whole_or_empty(field: Field) -> None:
-    if field.data and not field.data.isdigit():
+    if field.data and not field.data.isdecimal():
         raise ValidationError("Give a whole number, 0 or more, or leave it empty.")

@@ -16,6 +16,7 @@ from competition.access import roles_required, signed_in
 from competition.accounts.models import Role
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.forms import show_errors
 from competition.proposals.models import Proposal
 from competition.proposals.permissions import can_view_proposal
 from competition.selection import letters, publication
@@ -51,7 +52,7 @@ def publish(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
             count = publication.start_publication(stage, actor=me(), now=g.now)
         except DomainError as error:
             db.session.rollback()
-            form.form_errors.extend(m for ms in error.errors.values() for m in ms)
+            show_errors(form, error)
             status_code = 409 if isinstance(error, StaleState) else 422
         else:
             flash(

@@ -125,9 +125,9 @@ def _explanation(outcome: Outcome, stage: Stage, after: Stage | None) -> str:
 def _scores_and_comments(
     proposal: Proposal, stage: Stage
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    _, reviews, overrides = stage_inputs(stage)
-    counted = [r for r in reviews if r.proposal_id == proposal.id]
-    consensus = {o.criterion_id: o.score for o in overrides if o.proposal_id == proposal.id}
+    # Only this proposal's reviews: publishing a stage builds one letter per decision.
+    _, counted, overrides = stage_inputs(stage, proposal_id=proposal.id)
+    consensus = {o.criterion_id: o.score for o in overrides}
     criteria = []
     for criterion in stage.criteria:
         # The review's scores are decimal strings; str() of their float gives the same digits.
@@ -149,15 +149,10 @@ def _scores_and_comments(
                 "consensus": agreed,
             }
         )
-    jurors = {r.juror_id for r in counted}
     rows = db.session.execute(
         sa.select(Assignment.user_id, Review.comment_for_applicant)
         .join(Review, Review.assignment_id == Assignment.id)
-        .where(
-            *counted_reviews(stage),
-            Assignment.proposal_id == proposal.id,
-            Assignment.user_id.in_(jurors),
-        )
+        .where(*counted_reviews(stage), Assignment.proposal_id == proposal.id)
     ).all()
     # Line breaks as typed in a browser (CRLF) become plain ones, so paragraphs show as such.
     texts = {juror: text.replace("\r\n", "\n").strip() for juror, text in rows}

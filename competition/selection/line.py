@@ -230,6 +230,11 @@ def _check(stage: Stage, ranking: Ranking) -> None:
         raise DomainError("This ranking has not finished; the line needs a finished one.")
 
 
+def _live(rows: list[dict[str, Any]], found: Mapping[int, _Proposal]) -> list[dict[str, Any]]:
+    """The ranked rows of proposals still in the competition."""
+    return [r for r in rows if r["proposal_id"] in found and found[r["proposal_id"]].in_competition]
+
+
 def candidates(stage: Stage, ranking: Ranking) -> list[Candidate]:
     """The ranking's proposals still in the competition, as the core's candidates: ``requested``
     is the public funding of the proposal's submission for this stage, ``attributes`` are
@@ -238,11 +243,7 @@ def candidates(stage: Stage, ranking: Ranking) -> list[Candidate]:
     _check(stage, ranking)
     ranked = _ranked(ranking)
     found = _proposals(stage, [r["proposal_id"] for r in ranked])
-    return [
-        _candidate(r, found[r["proposal_id"]], r["proposal_id"])
-        for r in ranked
-        if r["proposal_id"] in found and found[r["proposal_id"]].in_competition
-    ]
+    return [_candidate(r, found[r["proposal_id"]], r["proposal_id"]) for r in _live(ranked, found)]
 
 
 def remaining_budget(stage: Stage) -> Decimal:
@@ -356,6 +357,14 @@ def _by_budget(
     return draft
 
 
+def _needs(constraints: Sequence[MinimumCount]) -> dict[str, int]:
+    """How many selected proposals each attribute needs: the strictest constraint on it."""
+    need: dict[str, int] = {}
+    for constraint in constraints:
+        need[constraint.attribute] = max(need.get(constraint.attribute, 0), constraint.count)
+    return need
+
+
 def _places(places: int) -> str:
     if places < 0:
         return f"{-places} place{'' if places == -1 else 's'} better"
@@ -374,9 +383,7 @@ def _cap(
     line without them, capped the same way: the best ``target`` it funds."""
     by_ref = {str(c.proposal_id): c for c in cands}
     funded = sorted((by_ref[ref] for ref in draft.selected), key=lambda c: c.rank)
-    need: dict[str, int] = {}
-    for constraint in constraints:
-        need[constraint.attribute] = max(need.get(constraint.attribute, 0), constraint.count)
+    need = _needs(constraints)
     count = {a: sum(1 for c in funded if a in c.attributes) for a in need}
     excess = len(funded) - target
     removed: list[Candidate] = []
@@ -482,9 +489,7 @@ def _held_for_constraints(
 ) -> list[str]:
     """Selected proposals a constraint cannot do without: a draw must not take their place."""
     by_ref = {str(c.proposal_id): c for c in cands}
-    need: dict[str, int] = {}
-    for constraint in constraints:
-        need[constraint.attribute] = max(need.get(constraint.attribute, 0), constraint.count)
+    need = _needs(constraints)
     count = {a: sum(1 for ref in draft.selected if a in by_ref[ref].attributes) for a in need}
     return [
         ref
@@ -571,7 +576,7 @@ def draw(stage: Stage, ranking: Ranking) -> Line:
     rules = rules_for(stage)
     rows = _ranked(ranking)
     found = _proposals(stage, [r["proposal_id"] for r in rows])
-    live = [r for r in rows if r["proposal_id"] in found and found[r["proposal_id"]].in_competition]
+    live = _live(rows, found)
     ref_of = {pid: p.reference for pid, p in found.items()}
     id_of = {p.reference: pid for pid, p in found.items()}
     ranked = {ref_of[r["proposal_id"]]: r for r in live}

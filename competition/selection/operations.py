@@ -22,6 +22,7 @@ from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.selection.models import Decision, Outcome
+from competition.selection.rules import is_last_stage
 
 MIN_RATIONALE = 10
 MAX_RATIONALE = 5000
@@ -73,7 +74,7 @@ def propose_decisions(
         raise DomainError(
             f"Keep the rationale under {MAX_RATIONALE:,} characters.", field="rationale"
         )
-    if outcome == Outcome.ADVANCE and stage.position == max(s.position for s in stage.call.stages):
+    if outcome == Outcome.ADVANCE and is_last_stage(stage):
         raise DomainError(
             f"{stage.name} is the call's last stage: nothing can advance from it.",
             field="outcome",

@@ -326,9 +326,7 @@ def panel_list(stage: Stage, *, q: str, page: int) -> PanelList:
     ranked = dq.ranked_rows(ranking)
     paged = dq.page_of(dq.ranked_order(stage, ranked, q=q), page)
     ids = list(paged.items)
-    proposals = {
-        p.id: p for p in db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(ids)))
-    }
+    proposals = dq.proposals_by_id(ids)
     notes: dict[int, int] = (
         dict(
             db.session.execute(  # type: ignore[arg-type]

@@ -28,14 +28,12 @@ from competition.extensions import db
 from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
-from competition.proposals.models import (
-    Proposal,
-    ProposalState,
-)
+from competition.proposals.models import Proposal, ProposalState
 from competition.proposals.operations import current_submission, open_next_stage
 from competition.proposals.queries import coordinator_of
 from competition.selection import letters
 from competition.selection.models import Decision, Outcome
+from competition.selection.rules import is_last_stage
 from competition.tasks import enqueue
 
 log = logging.getLogger(__name__)
@@ -80,10 +78,6 @@ def _waiting(stage: Stage) -> sa.Select[tuple[Decision, Proposal]]:
     )
 
 
-def _has_next_stage(stage: Stage) -> bool:
-    return any(s.position > stage.position for s in stage.call.stages)
-
-
 @operation
 def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     """Queue the publication of the stage's confirmed, unpublished decisions; returns how many.
@@ -96,7 +90,7 @@ def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     waiting = db.session.execute(_waiting(stage)).all()
     if not waiting:
         raise DomainError("There are no confirmed decisions waiting to be published.")
-    if not _has_next_stage(stage):
+    if is_last_stage(stage):
         stuck = [p.reference for d, p in waiting if d.outcome == Outcome.ADVANCE]
         if stuck:
             raise DomainError(

@@ -20,6 +20,7 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 
 from competition.access import roles_required
 from competition.accounts.models import Role, User
+from competition.core.ranking import InvalidRankingInput
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.forms import show_errors
@@ -445,6 +446,29 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     )
 
 
+def _recompute_message(ranking: Ranking) -> tuple[str, str]:
+    """What recomputing the ranking found, and the flash category to say it with."""
+    if ranking.state != SnapshotState.DONE:
+        return "Only a finished ranking can be recomputed.", "error"
+    try:
+        same = rankings.recompute(ranking)
+    except InvalidRankingInput as error:
+        # The criteria or consensus scores have changed so that today's inputs cannot be ranked.
+        return f"Today's reviews and consensus scores cannot be ranked: {error}", "error"
+    if same:
+        return (
+            "Recomputed from today's reviews and consensus scores: the same inputs and the "
+            "same numbers, to the last digit.",
+            "success",
+        )
+    return (
+        "Recomputed from today's reviews and consensus scores: the result differs. The "
+        "reviews, consensus scores or criteria have changed since this ranking, or the "
+        "code that computes it has.",
+        "error",
+    )
+
+
 @bp.route(
     f"{PREFIX}/rankings/<int:ranking_id>/recompute", methods=["POST"], endpoint="recompute_ranking"
 )
@@ -454,21 +478,7 @@ def recompute_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ig
     ranking = _ranking_of(stage, ranking_id)
     if not RecomputeForm().validate_on_submit():
         abort(400)
-    if ranking.state != SnapshotState.DONE:
-        flash("Only a finished ranking can be recomputed.", "error")
-    elif rankings.recompute(ranking):
-        flash(
-            "Recomputed from today's reviews and consensus scores: the same inputs and the "
-            "same numbers, to the last digit.",
-            "success",
-        )
-    else:
-        flash(
-            "Recomputed from today's reviews and consensus scores: the result differs. The "
-            "reviews, consensus scores or criteria have changed since this ranking, or the "
-            "code that computes it has.",
-            "error",
-        )
+    flash(*_recompute_message(ranking))
     db.session.rollback()
     return redirect(
         url_for("selection.show_ranking", call_id=call_id, stage_id=stage_id, ranking_id=ranking_id)

@@ -43,30 +43,35 @@ def code_version() -> str:
     return f"{core.ALGORITHM} competition {version}"
 
 
-def counted_reviews(stage: Stage) -> tuple[sa.ColumnElement[bool], ...]:
-    """Which reviews count, as conditions on ``Assignment`` joined with its ``Review``: submitted,
-    for a released assignment the juror has not given back, and never one with a conflict of
-    interest. Rankings, letters and exports all use this one rule."""
-    conflicted = (
+def conflicted() -> sa.Exists:
+    """A condition on ``Assignment``: its juror has a conflict of interest with its proposal."""
+    return (
         sa.select(Conflict.id)
         .where(
             Conflict.user_id == Assignment.user_id, Conflict.proposal_id == Assignment.proposal_id
         )
         .exists()
     )
+
+
+def counted_reviews(stage: Stage) -> tuple[sa.ColumnElement[bool], ...]:
+    """Which reviews count, as conditions on ``Assignment`` joined with its ``Review``: submitted,
+    for a released assignment the juror has not given back, and never one with a conflict of
+    interest. Rankings, letters and exports all use this one rule."""
     return (
         Assignment.stage_id == stage.id,
         Assignment.declined_at.is_(None),
         Assignment.released_at.is_not(None),
         Review.state == ReviewState.SUBMITTED,
-        ~conflicted,
+        ~conflicted(),
     )
 
 
 def stage_inputs(
-    stage: Stage,
+    stage: Stage, *, proposal_id: int | None = None
 ) -> tuple[list[core.Criterion], list[core.ReviewScores], list[core.Override]]:
-    """Submitted reviews of live assignments, never one with a conflict of interest."""
+    """Submitted reviews of live assignments, never one with a conflict of interest; with
+    ``proposal_id``, only that proposal's reviews and consensus scores (a letter needs no more)."""
     criteria = [
         core.Criterion(
             id=c.id,
@@ -78,10 +83,11 @@ def stage_inputs(
         )
         for c in stage.criteria
     ]
+    one = () if proposal_id is None else (Assignment.proposal_id == proposal_id,)
     rows = db.session.execute(
         sa.select(Assignment.proposal_id, Assignment.user_id, Review.scores, Review.confidence)
         .join(Review, Review.assignment_id == Assignment.id)
-        .where(*counted_reviews(stage))
+        .where(*counted_reviews(stage), *one)
         .order_by(Assignment.proposal_id, Assignment.user_id)
     ).all()
     reviews = [
@@ -97,7 +103,10 @@ def stage_inputs(
         core.Override(c.proposal_id, c.criterion_id, float(c.score), c.reason)
         for c in db.session.scalars(
             sa.select(ConsensusScore)
-            .where(ConsensusScore.stage_id == stage.id)
+            .where(
+                ConsensusScore.stage_id == stage.id,
+                *(() if proposal_id is None else (ConsensusScore.proposal_id == proposal_id,)),
+            )
             .order_by(ConsensusScore.id)
         )
     ]

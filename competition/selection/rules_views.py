@@ -23,6 +23,7 @@ from competition.selection.rules import ATTRIBUTES, SelectionRules, is_last_stag
 
 PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 TIE_FIELDS = ("tie_rule_1", "tie_rule_2", "tie_rule_3")
+CONSTRAINT_MESSAGE = "Give a whole number, 0 or more, or leave it empty."
 
 
 def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
@@ -65,13 +66,26 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
 
 
 def _values(form: SelectionRulesForm) -> dict[str, object]:
-    """The rules as ``update_rules`` takes them; the form has checked their shape."""
+    """The rules as ``update_rules`` takes them; the form has checked their shape. Raises
+    DomainError at a constraint's field for digits ``int`` cannot read: ``str.isdigit``, which
+    the form checks with, accepts "²"."""
+    errors: dict[str, list[str]] = {}
+
+    def whole(name: str) -> int:
+        text = getattr(form, name).data
+        if not text.isdecimal():
+            errors[name] = [CONSTRAINT_MESSAGE]
+            return 0
+        return int(text)
+
     tie = [getattr(form, name).data for name in TIE_FIELDS]
     constraints = [
-        {"attribute": attribute, "count": int(getattr(form, f"constraint_{attribute}").data)}
-        for attribute in ATTRIBUTES
-        if getattr(form, f"constraint_{attribute}").data
+        {"attribute": a, "count": whole(f"constraint_{a}")}
+        for a in ATTRIBUTES
+        if getattr(form, f"constraint_{a}").data
     ]
+    if errors:
+        raise DomainError(errors)
     return {
         "tie_rule": [int(value) for value in tie if value],
         "confidence_weighted": bool(form.confidence_weighted.data),

@@ -328,6 +328,16 @@ def test_missing_and_forbidden_proposals_look_the_same(app, world):
     assert text(forbidden) == text(missing)
 
 
+def test_an_id_beyond_the_databases_integers_is_not_found_like_any_other(app, world):
+    browser = as_person(app, world.other_officer)
+
+    huge = browser.get(f"/proposals/{2**63}")
+    missing = browser.get("/proposals/999999")
+
+    assert huge.status_code == missing.status_code == 404
+    assert text(huge) == text(missing)
+
+
 def test_officer_list_shows_only_proposals_of_programmes_they_run(app, world):
     mine = as_person(app, world.officer).get("/proposals")
     theirs = as_person(app, world.other_officer).get("/proposals")
