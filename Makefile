@@ -38,5 +38,6 @@ demo: install
 ## 2. Install everything and run the whole test suite (PostgreSQL, Redis, a worker, a browser).
 test: install-test browser
 	$(BIN)/ruff check competition workers config tests bench
+	$(BIN)/ruff format --check competition workers config tests bench
 	$(BIN)/python -m pytest
 

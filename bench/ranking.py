@@ -204,9 +204,7 @@ def time_funding_line(proposals: int, seed: int) -> dict[str, Any]:
             score=float(proposals - i),
             requested=Decimal(int(requested[i])),
             fundable=bool(i % 17),
-            attributes=frozenset(
-                a for a, on in (("eastern", eastern[i]), ("sme", sme[i])) if on
-            ),
+            attributes=frozenset(a for a, on in (("eastern", eastern[i]), ("sme", sme[i])) if on),
         )
         for i in range(proposals)
     ]

@@ -165,13 +165,21 @@ def test_a_decision_proposed_anew_after_the_second_officer_looked_is_not_confirm
     db.session.rollback()
     changed, kept = (db.session.get(Proposal, p).reference for p in world.proposals[:2])
     assert changed in str(refused.value) and kept not in str(refused.value)
-    assert db.session.scalar(
-        sa.select(sa.func.count()).select_from(Decision).where(Decision.confirmed_at.is_not(None))
-    ) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Decision)
+            .where(Decision.confirmed_at.is_not(None))
+        )
+        == 0
+    )
     fresh = {d.id: d.proposed_at for d in db.session.scalars(sa.select(Decision))}
-    assert ops.confirm_decisions(
-        stage_of(world), list(fresh), actor=user("otto@office.test"), now=utcnow(), seen=fresh
-    ) == 2
+    assert (
+        ops.confirm_decisions(
+            stage_of(world), list(fresh), actor=user("otto@office.test"), now=utcnow(), seen=fresh
+        )
+        == 2
+    )
 
 
 def test_nothing_advances_from_the_calls_last_stage(world):
