@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import re
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -15,10 +14,10 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from competition.access import enforce_access, policy_of, public
+from competition.berlin import berlin_time, iso_berlin
 from competition.db import utcnow
 
 log = logging.getLogger(__name__)
-BERLIN = ZoneInfo("Europe/Berlin")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -43,29 +42,6 @@ ERROR_TEXT = {
     429: ("Too many attempts", "Please wait a few minutes before trying again."),
     500: ("Something went wrong", "The error has been logged. Please try again."),
 }
-
-
-def berlin_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
-    """Every time a person reads is shown in Europe/Berlin, with the zone named."""
-    if value is None:
-        return "–"
-    local = value.astimezone(BERLIN)
-    return f"{local.strftime(fmt)} {local.tzname()}"
-
-
-def berlin_to_utc(local: dt.datetime) -> dt.datetime:
-    """A wall-clock time a person entered in Europe/Berlin, as aware UTC."""
-    return local.replace(tzinfo=BERLIN).astimezone(dt.UTC)
-
-
-def utc_to_berlin_input(value: dt.datetime) -> dt.datetime:
-    """For a datetime-local input: the Berlin wall-clock time, without zone."""
-    return value.astimezone(BERLIN).replace(tzinfo=None)
-
-
-def iso_berlin(value: str | None) -> str:
-    """An ISO timestamp kept in an e-mail's context, shown in Europe/Berlin."""
-    return berlin_time(dt.datetime.fromisoformat(value), "%d.%m.%Y %H:%M:%S") if value else "–"
 
 
 def time_left(deadline: dt.datetime | None) -> str:
@@ -123,6 +99,7 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
+    from competition import selection
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.assignment.run_views import bp as assignment_bp
@@ -154,6 +131,7 @@ def init_app(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
+    selection.init_app(app)
 
     app.before_request(_request_clock)
     app.before_request(enforce_access)

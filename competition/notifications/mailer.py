@@ -4,14 +4,13 @@ message for the in-app development mailbox (used when no mail server is configur
 from __future__ import annotations
 
 import hashlib
-import importlib
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from flask import render_template
+from flask import Flask, current_app, render_template
 
 from config import Settings
 
@@ -32,13 +31,6 @@ SUBJECTS = {
     "selection/letter": "The decision on your proposal",
 }
 
-# Templates whose messages carry files, each with the builder ("module:function") that makes
-# them from the outbox row's context. Built at delivery, so an attachment is part of the one
-# delivery of its row; imported lazily because the builders live in areas that import this one.
-ATTACHMENTS: dict[str, str] = {
-    "selection/letter": "competition.selection.letters:mail_attachments",
-}
-
 
 @dataclass(frozen=True)
 class Attachment:
@@ -55,14 +47,22 @@ class RenderedMessage:
     attachments: tuple[Attachment, ...] = ()
 
 
+AttachmentBuilder = Callable[[dict[str, object]], Iterable["Attachment"]]
+_BUILDERS = "mail_attachments"
+
+
+def register_attachments(app: Flask, template: str, build: AttachmentBuilder) -> None:
+    """Messages of ``template`` carry the files ``build`` makes from the outbox row's context.
+    Built at delivery, so an attachment is part of the one delivery of its row; areas register
+    their builders at app creation because they sit above this one."""
+    app.extensions.setdefault(_BUILDERS, {})[template] = build
+
+
 def attachments_for(template: str, context: dict[str, object]) -> tuple[Attachment, ...]:
-    target = ATTACHMENTS.get(template)
-    if target is None:
+    build = current_app.extensions.get(_BUILDERS, {}).get(template)
+    if build is None:
         return ()
-    module, _, name = target.partition(":")
-    build = getattr(importlib.import_module(module), name)
-    built: Iterable[Attachment] = build(context)
-    return tuple(built)
+    return tuple(build(context))
 
 
 def render(template: str, context: dict[str, object]) -> RenderedMessage:

@@ -28,6 +28,7 @@ from competition.accounts import pending
 from competition.accounts.models import Role
 from competition.accounts.tokens import Purpose, TokenError, read_token
 from competition.assignment.permissions import can_review
+from competition.berlin import berlin_to_utc
 from competition.core import rules
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
@@ -58,8 +59,7 @@ from competition.proposals.models import (
     ProposalInvitation,
     ProposalState,
 )
-from competition.selection.letters import list_published as published_letters
-from competition.web import berlin_to_utc
+from competition.proposals.panels import load_panels
 
 bp = Blueprint("proposals", __name__)
 BUDGET_YEARS = 3
@@ -235,7 +235,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             contributors=queries.list_contributors(proposal),
             kept=kept,
             federal_states=list(FederalState),
-            letters=published_letters(proposal),
+            **load_panels(proposal),
         ),
         status,
     )
@@ -700,7 +700,7 @@ def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
         is_officer=is_officer,
         extensions=queries.list_extensions(proposal) if is_officer else [],
         extension_form=ExtensionForm() if is_officer else None,
-        letters=published_letters(proposal),
+        **load_panels(proposal),
     )
 
 

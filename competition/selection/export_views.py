@@ -9,10 +9,10 @@ from flask import Response, abort, g, render_template
 
 from competition.access import roles_required
 from competition.accounts.models import Role
+from competition.berlin import BERLIN
 from competition.selection import exports
 from competition.selection.blueprint import bp, me, officer_stage
 from competition.selection.rankings import latest_done
-from competition.web import BERLIN
 
 log = logging.getLogger(__name__)
 

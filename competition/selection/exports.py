@@ -30,13 +30,13 @@ from sqlalchemy.orm import aliased
 
 from competition.accounts.models import User
 from competition.assignment.models import Assignment
+from competition.berlin import BERLIN
 from competition.extensions import db
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal
 from competition.reviews.models import Review
 from competition.selection import rankings
 from competition.selection.models import Decision, Ranking, RankingMethod
-from competition.web import BERLIN
 
 Cell = str | int | float | Decimal | bool | dt.datetime | None
 

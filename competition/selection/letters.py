@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from competition.assignment.models import Assignment
+from competition.berlin import berlin_time
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.notifications.mailer import Attachment
@@ -34,7 +35,6 @@ from competition.proposals.models import Proposal
 from competition.reviews.models import Review
 from competition.selection.models import Decision, Outcome
 from competition.selection.rankings import counted_reviews, stage_inputs
-from competition.web import berlin_time
 
 # Bump when the JSON's shape changes; the templates read letters of every format they know.
 LETTER_FORMAT = 1

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from competition.accounts.models import Role, User, UserSession
 from competition.audit.models import AuditEvent
+from competition.berlin import berlin_time, utc_to_berlin_input
 from competition.core.uploads import UploadLimits, UploadRefused, check_pdf
 from competition.db import utcnow
 from competition.errors import DomainError, PermissionDenied
@@ -44,7 +45,6 @@ from competition.proposals.models import (
     SubmissionState,
     SubmissionVersion,
 )
-from competition.web import berlin_time, utc_to_berlin_input
 from tests.conftest import Browser, csrf_from
 from tests.factories import (
     PASSWORD,
