@@ -42,7 +42,7 @@ from competition.programmes.models import (
     StageKind,
 )
 from competition.programmes.permissions import can_create_programme, can_manage_programme
-from competition.programmes.queries import stage_has_submissions
+from competition.programmes.queries import count_reviews_scoring, stage_has_submissions
 from competition.proposals.models import (
     Proposal,
     ProposalState,
@@ -1255,8 +1255,15 @@ def update_criterion(
 
 @operation
 def remove_criterion(criterion: Criterion, *, actor: User, now: dt.datetime) -> None:
-    """Delete a criterion. Side effects: audit ``criterion.removed``."""
+    """Delete a criterion that no review has scored. Side effects: audit ``criterion.removed``."""
     _managed(actor, criterion.stage.call.programme)
+    scored = count_reviews_scoring(criterion)
+    if scored:
+        raise DomainError(
+            f"{scored} review{'s' if scored != 1 else ''} already "
+            f"score{'s' if scored == 1 else ''} “{criterion.name}”; the criterion can no longer "
+            "be removed. Change its name or description instead."
+        )
     before = {**_criterion_state(criterion), "stage_id": criterion.stage_id}
     criterion_id = criterion.id
     stage = criterion.stage

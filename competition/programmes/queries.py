@@ -84,6 +84,22 @@ def stage_has_submissions(stage: Stage) -> bool:
     )
 
 
+# Reviews sit above programmes (they import it), so their scores are read by table name here.
+_REVIEW_SCORES = sa.table("review_scores", sa.column("review_id"), sa.column("criterion_id"))
+
+
+def count_reviews_scoring(criterion: Criterion) -> int:
+    """How many reviews, drafts included, hold a score for ``criterion``."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(_REVIEW_SCORES.c.review_id))).where(
+                _REVIEW_SCORES.c.criterion_id == criterion.id
+            )
+        )
+        or 0
+    )
+
+
 def programme_ids_run_by(officer: User) -> sa.Select[tuple[int]]:
     return sa.select(ProgrammeOfficer.programme_id).where(ProgrammeOfficer.user_id == officer.id)
 

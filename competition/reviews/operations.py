@@ -283,6 +283,60 @@ def submit_review(assignment: Assignment, *, actor: User, now: dt.datetime) -> R
     return review
 
 
+@dataclass(frozen=True)
+class ReviewSaved:
+    review: Review | None
+    revision: int
+    # Keyed by form field: what could not be kept, then what keeps the review from submission.
+    problems: Mapping[str, list[str]]
+    submitted: bool
+
+
+@operation
+def save_review(
+    assignment: Assignment,
+    *,
+    actor: User,
+    submit: bool,
+    scores: Mapping[str, str],
+    comment_for_applicant: str,
+    comment_for_jury: str,
+    confidence: str | int | None,
+    base_revision: int,
+    now: dt.datetime,
+) -> ReviewSaved:
+    """What the review page's buttons do, in one transaction: save what was typed (see
+    :func:`save_review_draft`) and, when ``submit``, submit it if nothing keeps it back. A
+    refused submission keeps the saved draft and reports every problem at once.
+
+    Side effects: those of :func:`save_review_draft` and, on submission, of :func:`submit_review`.
+    """
+    saved = save_review_draft(
+        assignment,
+        actor=actor,
+        scores=scores,
+        comment_for_applicant=comment_for_applicant,
+        comment_for_jury=comment_for_jury,
+        confidence=confidence,
+        base_revision=base_revision,
+        now=now,
+    )
+    if not submit:
+        return ReviewSaved(saved.review, saved.revision, saved.problems, submitted=False)
+    proposal, stage = _context(assignment)
+    already = saved.review is not None and saved.review.state == ReviewState.SUBMITTED
+    # What could not be saved at all is said first; the typed text stays in the fields.
+    merged = {key: list(messages) for key, messages in saved.problems.items()}
+    if not already:
+        for key, messages in review_problems(saved.review, stage).items():
+            merged.setdefault(key, [])
+            merged[key].extend(m for m in messages if m not in merged[key])
+    if merged:
+        return ReviewSaved(saved.review, saved.revision, merged, submitted=False)
+    review = submit_review(assignment, actor=actor, now=now)
+    return ReviewSaved(review, review.revision, {}, submitted=True)
+
+
 # --- reminders ----------------------------------------------------------------------------------
 
 

@@ -167,7 +167,8 @@ def _review_page(
 @roles_required(Role.JUROR)
 def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
     """The review page. A POST saves what was typed (the autosave script asks for JSON) and,
-    for the Submit button, then submits: a refused submission keeps the saved draft."""
+    for the Submit button, submits in the same transaction: a refused submission keeps the
+    saved draft and shows every problem at its field."""
     assignment, proposal, stage = _load(assignment_id)
     if request.method == "GET":
         # A form posted after the session had ended was kept; it is shown again after login.
@@ -183,10 +184,12 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     me = _me()
     typed = _typed_values(stage, request.form)
+    submitting = form.action.data == "submit" and not _wants_json()
     try:
-        saved = ops.save_review_draft(
+        saved = ops.save_review(
             assignment,
             actor=me,
+            submit=submitting,
             scores={
                 str(c.id): request.form[ops.score_field(str(c.id))]
                 for c in stage.criteria
@@ -205,7 +208,6 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
         flash(f"{denied} What you typed is shown below; it was not saved.", "error")
         return _review_page(assignment, proposal, stage, status=403, typed=typed)
     except StaleState as stale:
-        db.session.rollback()
         if _wants_json():
             return {"error": str(stale), "conflict": True}, 409
         message = (
@@ -225,20 +227,7 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
             "status": status,
             "status_label": queries.STATUS_LABELS[status],
         }
-    if form.action.data == "submit":
-        try:
-            ops.submit_review(assignment, actor=me, now=g.now)
-        except PermissionDenied as denied:
-            flash(str(denied), "error")
-            return _review_page(assignment, proposal, stage, status=403)
-        except DomainError as error:
-            db.session.rollback()
-            # What could not be saved at all is said first; typed text stays in the fields.
-            merged = {key: list(messages) for key, messages in problems.items()}
-            for key, messages in error.errors.items():
-                merged.setdefault(key, [])
-                merged[key].extend(m for m in messages if m not in merged[key])
-            return _review_page(assignment, proposal, stage, status=422, errors=merged, typed=typed)
+    if saved.submitted:
         due = stage.reviews_due_at
         flash(
             "Your review is submitted."

@@ -85,7 +85,7 @@ def stage_inputs(
     ]
     one = () if proposal_id is None else (Assignment.proposal_id == proposal_id,)
     rows = db.session.execute(
-        sa.select(Assignment.proposal_id, Assignment.user_id, Review.scores, Review.confidence)
+        sa.select(Assignment.proposal_id, Assignment.user_id, Review)
         .join(Review, Review.assignment_id == Assignment.id)
         .where(*counted_reviews(stage), *one)
         .order_by(Assignment.proposal_id, Assignment.user_id)
@@ -94,10 +94,10 @@ def stage_inputs(
         core.ReviewScores(
             proposal_id=p,
             juror_id=j,
-            scores={int(k): float(v) for k, v in scores.items()},
-            confidence=confidence,
+            scores={row.criterion_id: float(row.score) for row in review.score_rows},
+            confidence=review.confidence,
         )
-        for p, j, scores, confidence in rows
+        for p, j, review in rows
     ]
     overrides = [
         core.Override(c.proposal_id, c.criterion_id, float(c.score), c.reason)

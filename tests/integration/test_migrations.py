@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -84,4 +85,96 @@ def test_the_database_refuses_to_change_an_audit_event(dialect, tmp_path, pg_url
         if dialect == "postgresql":
             db.session.execute(sa.text("TRUNCATE audit_events"))
             db.session.commit()
+        db.engine.dispose()
+
+
+# Scores as reviews held them in JSON before 0008; criterion 99 had been removed since.
+JSON_SCORES = {
+    1: {"11": "4.5", "12": "3"},
+    2: {"11": "10", "13": "0.25", "12": "0"},
+    3: {},
+    4: {"11": "1", "99": "5"},
+}
+
+
+@pytest.fixture
+def fresh_url(request, tmp_path):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scores.sqlite3'}"
+        return
+    if not services.port_open(services.PG_HOST, services.PG_PORT):
+        services.unavailable("PostgreSQL")
+    name = f"competition_scores_{uuid.uuid4().hex[:8]}"
+    with _admin_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}/{name}"
+    finally:
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _insert_reviews_as_of_0007(conn: sa.Connection) -> None:
+    # Only the rows under test: the rest of the world would be hundreds of columns of set-up.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    else:
+        conn.exec_driver_sql("SET session_replication_role = replica")
+    for criterion_id in (11, 12, 13):
+        conn.execute(
+            sa.text(
+                "INSERT INTO criteria (id, stage_id, position, name, description, weight,"
+                " scale_min, scale_max, scale_step) VALUES (:id, 1, :id, :name, '', 1, 0, 10, 0.25)"
+            ),
+            {"id": criterion_id, "name": f"Criterion {criterion_id}"},
+        )
+    for review_id, scores in JSON_SCORES.items():
+        conn.execute(
+            sa.text(
+                "INSERT INTO reviews (id, assignment_id, scores, comment_for_applicant,"
+                " comment_for_jury, state, revision, updated_at)"
+                " VALUES (:id, :id, :scores, '', '', 'draft', 1, :now)"
+            ).bindparams(sa.bindparam("scores", type_=sa.JSON)),
+            {"id": review_id, "scores": scores, "now": "2026-12-01 10:00:00"},
+        )
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_review_scores_move_from_json_into_rows_and_back_without_loss(fresh_url):
+    app = create_app(testing_settings(database_url=fresh_url))
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0007_selection_rules")
+        with db.engine.begin() as conn:
+            _insert_reviews_as_of_0007(conn)
+
+        upgrade(directory=MIGRATIONS, revision="0008_review_scores")
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT review_id, criterion_id, score FROM review_scores")
+            ).all()
+        moved = {(review, str(criterion)): score for review, criterion, score in rows}
+        expected = {
+            (review, key): score
+            for review, scores in JSON_SCORES.items()
+            for key, score in scores.items()
+            if key != "99"
+        }
+        assert moved == expected
+
+        downgrade(directory=MIGRATIONS, revision="0007_selection_rules")
+        with db.engine.connect() as conn:
+            back = dict(
+                conn.execute(sa.text("SELECT id, scores FROM reviews")).all()
+                if conn.dialect.name == "postgresql"
+                else [
+                    (review, json.loads(text))
+                    for review, text in conn.execute(sa.text("SELECT id, scores FROM reviews"))
+                ]
+            )
+        assert back == {
+            review: {k: v for k, v in scores.items() if k != "99"}
+            for review, scores in JSON_SCORES.items()
+        }
         db.engine.dispose()
