@@ -4,20 +4,19 @@ are shared with the review pages; these are the officer's and the applicant's si
 
 from __future__ import annotations
 
-from competition.accounts.models import Role, User
+from competition.accounts.models import User
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.models import Call
+from competition.programmes.permissions import is_programme_officer
 from competition.proposals.models import ContributorRole, Proposal
-from competition.proposals.permissions import DECIDED_STATES, contributor_role, runs_programme
+from competition.proposals.permissions import DECIDED_STATES, contributor_role
 
 
 def can_manage_jury(user: User, call: Call) -> Decision:
     """Invite jurors, see the jury's overview, set and remove conflicts: an officer of the
     programme the call belongs to."""
-    if not user.has_role(Role.OFFICER):
-        return Decision(False, "Only officers manage a jury.")
-    if not runs_programme(user, call):
-        return Decision(False, "You do not run this call's programme.")
+    if not is_programme_officer(user, call.programme_id):
+        return Decision(False, "Only officers of this call's programme manage its jury.")
     return ALLOWED
 
 

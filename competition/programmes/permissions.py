@@ -23,6 +23,11 @@ def runs_programme(user: User, programme_id: int) -> bool:
     )
 
 
+def is_programme_officer(user: User, programme_id: int) -> bool:
+    """An officer who runs the programme: the one rule behind every officer's page of it."""
+    return user.has_role(Role.OFFICER) and runs_programme(user, programme_id)
+
+
 def can_create_programme(user: User) -> Decision:
     if not user.has_role(Role.OFFICER):
         return Decision(False, "only officers set up programmes")
@@ -31,8 +36,6 @@ def can_create_programme(user: User) -> Decision:
 
 def can_manage_programme(user: User, programme: Programme) -> Decision:
     """Change the programme, its calls, stages and criteria: an officer who runs it."""
-    if not user.has_role(Role.OFFICER):
-        return Decision(False, "only officers set up programmes")
-    if not runs_programme(user, programme.id):
-        return Decision(False, "not an officer of this programme")
+    if not is_programme_officer(user, programme.id):
+        return Decision(False, "only officers of this programme set it up")
     return Decision(True)

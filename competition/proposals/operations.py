@@ -878,8 +878,7 @@ def open_next_stage(
     ``proposal.advanced``; an invitation e-mail to the coordinator, unless ``invite`` is False
     (a published decision letter carries the invitation itself).
     """
-    if not (actor.has_role(Role.OFFICER) and permissions.runs_programme(actor, proposal.call)):
-        raise PermissionDenied("Only officers of this programme can advance proposals.")
+    require(permissions.can_advance(actor, proposal))
     previous = current_submission(proposal)
     if previous is None:
         raise DomainError("The proposal has no submission to advance from.")

@@ -116,8 +116,15 @@ def can_withdraw(user: User, proposal: Proposal) -> Decision:
     return ALLOWED
 
 
+def can_advance(user: User, proposal: Proposal) -> Decision:
+    """Open the next stage for a proposal: an officer of its programme."""
+    if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):
+        return Decision(False, "Only officers of this programme can advance proposals.")
+    return ALLOWED
+
+
 def can_grant_extension(user: User, proposal: Proposal) -> Decision:
-    if not (user.has_role(Role.OFFICER) and runs_programme(user, proposal.call)):
+    if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):
         return Decision(False, "Only officers of this programme can extend a deadline.")
     if proposal.state in DECIDED_STATES:
         return Decision(False, "A decision has been made on this proposal.")

@@ -35,6 +35,7 @@ from competition.extensions import db
 from competition.forms import show_errors
 from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
+from competition.programmes.permissions import is_programme_officer
 from competition.programmes.queries import list_programmes_run_by
 from competition.proposals import operations as ops
 from competition.proposals import permissions, queries, snapshot, storage
@@ -691,7 +692,7 @@ def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
             "own": own_total,
         }
     me = _me()
-    is_officer = me.has_role(Role.OFFICER) and permissions.runs_programme(me, proposal.call)
+    is_officer = is_programme_officer(me, proposal.call.programme_id)
     return render_template(
         "proposals/show.html",
         proposal=proposal,

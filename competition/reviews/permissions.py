@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from competition.accounts.models import Role, User
+from competition.accounts.models import User
 from competition.assignment import permissions as jury
 from competition.assignment.models import Assignment
 from competition.core.rules import format_berlin
@@ -48,10 +48,8 @@ def can_write_review(
 
 def can_follow_progress(user: User, stage: Stage) -> Decision:
     """The review progress of a stage: officers who run its programme."""
-    if not user.has_role(Role.OFFICER):
-        return Decision(False, "Only officers follow the review progress.")
-    if not programme_permissions.runs_programme(user, stage.call.programme_id):
-        return Decision(False, "not an officer of this programme")
+    if not programme_permissions.is_programme_officer(user, stage.call.programme_id):
+        return Decision(False, "Only officers of this programme follow its review progress.")
     return ALLOWED
 
 

@@ -12,12 +12,13 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from competition.accounts.models import Role, User
+from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.db import operation
-from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.errors import DomainError, StaleState
 from competition.extensions import db
 from competition.notifications.operations import notify
+from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals import permissions
 from competition.proposals.models import (
@@ -28,6 +29,7 @@ from competition.proposals.models import (
 )
 from competition.proposals.queries import coordinator_of
 from competition.screening.models import ScreeningResult, Verdict
+from competition.screening.permissions import can_screen
 from competition.screening.queries import ScreeningChecks, evaluate, latest_version
 
 log = logging.getLogger(__name__)
@@ -103,8 +105,7 @@ def record_verdict(
     ineligible verdict is corrected (compare-and-set); audit ``screening.verdict``; for an
     ineligible verdict, an e-mail to the coordinator (one per change of the verdict).
     """
-    if not (actor.has_role(Role.OFFICER) and permissions.runs_programme(actor, proposal.call)):
-        raise PermissionDenied("Only officers of this programme can screen its proposals.")
+    require(can_screen(actor, proposal))
     if stage.call_id != proposal.call_id:
         raise DomainError("That stage belongs to another call.")
     # One verdict at a time per proposal: a second officer's verdict waits here for the first,

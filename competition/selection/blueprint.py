@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from competition.accounts.models import User
 from competition.assignment import queries
-from competition.assignment.jury_permissions import can_manage_jury
 from competition.programmes.models import Call, Stage
+from competition.selection.permissions import can_see_selection
 
 bp = Blueprint("selection", __name__)
 
@@ -23,9 +23,7 @@ def officer_stage(call_id: int, stage_id: int) -> tuple[Call, Stage]:
     """The call and stage for an officer of its programme; 404 for anyone else, like a missing
     stage, so another programme's stages stay unseen."""
     call = queries.find_call(call_id)
-    if call is None or not can_manage_jury(me(), call):
-        abort(404)
-    stage = queries.find_stage(call, stage_id)
-    if stage is None:
+    stage = queries.find_stage(call, stage_id) if call is not None else None
+    if stage is None or not can_see_selection(me(), stage):
         abort(404)
     return call, stage

@@ -33,7 +33,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from competition.accounts.models import User
-from competition.assignment.jury_permissions import can_manage_jury
 from competition.assignment.queries import HIDDEN_FROM_JURORS
 from competition.audit.operations import record_event
 from competition.core.selection import (
@@ -70,6 +69,7 @@ from competition.selection.models import (
     Ranking,
     SnapshotState,
 )
+from competition.selection.permissions import can_draw_line
 from competition.selection.rankings import latest_done
 from competition.selection.rules import SelectionRules, rules_for
 
@@ -728,7 +728,7 @@ def record_lottery(
     Refused when the rules enable no lottery, the ranking is not the stage's newest finished
     one, a draw is already recorded for it, or there is nothing to draw.
     Side effects: a ``LotteryRecord``; audit ``lottery.drawn``."""
-    require(can_manage_jury(actor, stage.call))
+    require(can_draw_line(actor, stage))
     rules = rules_for(stage)
     if not rules.lottery or not rules.lottery_seed:
         raise DomainError("The selection rules of this stage do not provide for a lottery.")

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 import sqlalchemy as sa
 
 from competition.accounts.models import User
-from competition.assignment.jury_permissions import can_manage_jury
 from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
 from competition.audit.operations import record_event
 from competition.db import operation
@@ -22,6 +21,7 @@ from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.selection.models import Decision, Outcome
+from competition.selection.permissions import can_confirm_decision, can_propose_decision
 from competition.selection.rules import is_last_stage
 
 MIN_RATIONALE = 10
@@ -61,7 +61,7 @@ def propose_decisions(
     replaced (and needs a confirmation again); a confirmed one is refused.
     Side effects: decision rows; audit ``decision.proposed`` (one event for the batch).
     """
-    require(can_manage_jury(actor, stage.call))
+    require(can_propose_decision(actor, stage))
     if not proposal_ids:
         raise DomainError("Choose at least one proposal.", field="proposals")
     rationale = rationale.strip()
@@ -138,7 +138,7 @@ def confirm_decisions(
     they have not read. Side effects: ``confirmed_by_id``/``confirmed_at``; audit
     ``decision.confirmed``.
     """
-    require(can_manage_jury(actor, stage.call))
+    require(can_confirm_decision(actor, stage))
     decisions = list(
         db.session.scalars(
             sa.select(Decision)

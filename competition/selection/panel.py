@@ -18,7 +18,6 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from competition.accounts.models import User
-from competition.assignment.jury_permissions import can_manage_jury
 from competition.assignment.models import Assignment, Conflict, JuryMembership, MembershipState
 from competition.audit.operations import record_event
 from competition.core import scoring
@@ -32,6 +31,7 @@ from competition.proposals.models import Proposal
 from competition.reviews.models import Review
 from competition.selection import decision_queries as dq
 from competition.selection.models import ConsensusScore, PanelNote, Ranking
+from competition.selection.permissions import can_hold_panel
 from competition.selection.rankings import counted_reviews, latest_done
 
 MAX_NOTE = 5000
@@ -72,7 +72,7 @@ def add_note(
 ) -> PanelNote:
     """Add a discussion note to the proposal's panel record.
     Side effects: a note row; audit ``panel.note_added``."""
-    require(can_manage_jury(actor, stage.call))
+    require(can_hold_panel(actor, stage))
     text = text.strip()
     if not text:
         raise DomainError("Write the note first.", field="text")
@@ -137,7 +137,7 @@ def record_consensus(
     change nothing. It counts from the next ranking on.
     Side effects: the consensus row; audit ``panel.consensus_recorded`` with before and after.
     """
-    require(can_manage_jury(actor, stage.call))
+    require(can_hold_panel(actor, stage))
     _criterion_of(stage, criterion)
     errors: dict[str, list[str]] = {}
     rules = _scoring_criterion(criterion)
@@ -205,7 +205,7 @@ def remove_consensus(
     """Remove a consensus score, so the jurors' mean counts again from the next ranking on.
     Side effects: the row is deleted; audit ``panel.consensus_removed`` with the removed score
     before and the reason after."""
-    require(can_manage_jury(actor, stage.call))
+    require(can_hold_panel(actor, stage))
     _criterion_of(stage, criterion)
     errors: dict[str, list[str]] = {}
     reason = _reason(reason, errors, "Say why the consensus score no longer holds.")

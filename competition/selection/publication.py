@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from competition.accounts.models import User
-from competition.assignment.jury_permissions import can_manage_jury
 from competition.audit.models import AuditEvent
 from competition.audit.operations import record_event
 from competition.db import operation, utcnow
@@ -33,6 +32,7 @@ from competition.proposals.operations import current_submission, open_next_stage
 from competition.proposals.queries import coordinator_of
 from competition.selection import letters
 from competition.selection.models import Decision, Outcome
+from competition.selection.permissions import can_publish
 from competition.selection.rules import is_last_stage
 from competition.tasks import enqueue
 
@@ -86,7 +86,7 @@ def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     call's last stage (there is nowhere to advance to).
     Side effects: audit ``decisions.publication_started``; a ``selection.publish`` task.
     """
-    require(can_manage_jury(actor, stage.call))
+    require(can_publish(actor, stage))
     waiting = db.session.execute(_waiting(stage)).all()
     if not waiting:
         raise DomainError("There are no confirmed decisions waiting to be published.")
@@ -156,7 +156,7 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
     stage = db.session.get(Stage, decision.stage_id)
     proposal = db.session.get(Proposal, decision.proposal_id, populate_existing=True)
     assert stage is not None and proposal is not None
-    require(can_manage_jury(actor, stage.call))
+    require(can_publish(actor, stage))
     before = proposal.state
     letter = letters.build_letter(decision, proposal=proposal, stage=stage, now=now)
     _apply(decision, proposal, actor=actor, now=now)
@@ -225,7 +225,7 @@ def publish_stage(stage_id: int, *, actor_id: int) -> int:
     and the others go ahead."""
     stage = db.session.get(Stage, stage_id)
     actor = db.session.get(User, actor_id)
-    if stage is None or actor is None or not can_manage_jury(actor, stage.call):
+    if stage is None or actor is None or not can_publish(actor, stage):
         log.warning("publication of stage %s by user %s refused or gone", stage_id, actor_id)
         return 0
     ids = [d.id for d, _ in db.session.execute(_waiting(stage)).all()]

@@ -14,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from competition.accounts.models import User
-from competition.assignment.jury_permissions import can_manage_jury
 from competition.assignment.models import Assignment, Conflict
 from competition.audit.operations import record_event
 from competition.core import ranking as core
@@ -25,6 +24,7 @@ from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
 from competition.selection.models import ConsensusScore, Ranking, RankingMethod, SnapshotState
+from competition.selection.permissions import can_rank
 from competition.selection.rules import rules_for
 from competition.tasks import enqueue
 
@@ -142,7 +142,7 @@ def start_ranking(
     ``core.ranking.RankingOptions`` except the method; the stage's selection rules fill the
     rest; the seed is fixed here and recorded.
     Side effects: the snapshot row; audit ``ranking.started``; a ``selection.rank`` task."""
-    require(can_manage_jury(actor, stage.call))
+    require(can_rank(actor, stage))
     # The stage's rules (tie rule, thresholds) come first; a caller may only add to them.
     params = {
         "seed": int(now.timestamp()) % 2**31,

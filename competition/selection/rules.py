@@ -26,7 +26,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from competition.accounts.models import User
-from competition.assignment.jury_permissions import can_manage_jury
 from competition.audit.operations import record_event
 from competition.core.selection import MinimumCount
 from competition.db import operation
@@ -34,6 +33,7 @@ from competition.errors import DomainError
 from competition.extensions import db
 from competition.permissions import require
 from competition.programmes.models import Stage
+from competition.selection.permissions import can_set_rules
 
 ATTRIBUTES = {
     "eastern": "led from an eastern federal state",
@@ -213,7 +213,7 @@ def update_rules(
     # rankings reads these rules to start a ranking, so it is imported here, not at the top.
     from competition.selection.rankings import latest_done
 
-    require(can_manage_jury(actor, stage.call))
+    require(can_set_rules(actor, stage))
     unknown = sorted(set(values) - KEYS)
     if unknown:
         raise DomainError(f"Unknown selection rules: {', '.join(unknown)}.")

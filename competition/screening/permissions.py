@@ -1,0 +1,15 @@
+"""Who may screen proposals for eligibility."""
+
+from __future__ import annotations
+
+from competition.accounts.models import User
+from competition.permissions import ALLOWED, Decision
+from competition.programmes.permissions import is_programme_officer
+from competition.proposals.models import Proposal
+
+
+def can_screen(user: User, proposal: Proposal) -> Decision:
+    """Record or correct an eligibility verdict: an officer of the proposal's programme."""
+    if not is_programme_officer(user, proposal.call.programme_id):
+        return Decision(False, "Only officers of this programme can screen its proposals.")
+    return ALLOWED
