@@ -12,6 +12,7 @@ from competition.accounts.models import Role
 from competition.berlin import BERLIN
 from competition.selection import exports
 from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.permissions import can_export
 from competition.selection.rankings import latest_done
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ def export(call_id: int, stage_id: int, what: str, fmt: str):  # type: ignore[no
     call, stage = officer_stage(call_id, stage_id)
     if what not in exports.WHATS or fmt not in WRITERS:
         abort(404)
+    if not can_export(me(), stage):
+        abort(403)
     if what == "rankings":
         ranking = latest_done(stage)
         if ranking is None:
