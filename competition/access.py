@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from competition.accounts.models import Role
+from competition.accounts.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., object])
 POLICY_ATTRIBUTE = "access_policy"
@@ -103,3 +103,13 @@ def _keep_input_and_ask_to_log_in() -> object:
         flash("Please log in to continue.", "info")
     back = safe_next(urlsplit(request.referrer or "").path) or "/"
     return redirect(url_for("accounts.login", next=back))
+
+
+def current_person() -> User:
+    """The signed-in user as the model (not Flask-Login's proxy), for operations and predicates."""
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def wants_json() -> bool:
+    """The page's script asked for JSON (autosave, progress polling)."""
+    return request.accept_mimetypes.best == "application/json"

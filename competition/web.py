@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from competition.access import enforce_access, policy_of, public
+from competition.access import enforce_access, policy_of, public, wants_json
 from competition.berlin import berlin_time, iso_berlin
 from competition.db import utcnow
 
@@ -175,7 +175,7 @@ def _security_headers(response):  # type: ignore[no-untyped-def]
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return request.path.startswith("/api/") or wants_json()
 
 
 def _render_error(status: int, detail: str | None = None):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from flask import (
 from flask import session as cookie_session
 from flask_login import current_user, login_user, logout_user
 
-from competition.access import public, roles_required, safe_next, signed_in
+from competition.access import current_person, public, roles_required, safe_next, signed_in
 from competition.accounts import operations as ops
 from competition.accounts import sessions
 from competition.accounts.forms import (
@@ -96,7 +96,7 @@ def login():  # type: ignore[no-untyped-def]
 @signed_in
 def logout():  # type: ignore[no-untyped-def]
     ops.log_out(
-        current_user._get_current_object(),
+        current_person(),
         session_token=cookie_session.get(sessions.COOKIE_KEY),
         now=g.now,
     )
@@ -249,7 +249,7 @@ def invite_person():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             user = ops.invite_person(
-                actor=current_user._get_current_object(),
+                actor=current_person(),
                 email=form.email.data,
                 name=form.name.data or "",
                 role=Role(form.role.data),
@@ -298,9 +298,7 @@ def _set_disabled(user_id: int, *, disabled: bool):  # type: ignore[no-untyped-d
     if not form.validate_on_submit():
         abort(400)
     try:
-        ops.set_account_disabled(
-            user, actor=current_user._get_current_object(), disabled=disabled, now=g.now
-        )
+        ops.set_account_disabled(user, actor=current_person(), disabled=disabled, now=g.now)
     except DomainError as error:
         flash(str(error), "error")
     else:

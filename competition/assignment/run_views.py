@@ -8,10 +8,9 @@ Stages of another programme's calls answer 404, like missing ones.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from competition.access import roles_required
-from competition.accounts.models import Role, User
+from competition.access import current_person, roles_required
+from competition.accounts.models import Role
 from competition.assignment import proposed, queries, runs
 from competition.assignment.forms import ButtonForm, ChangeForm, StartRunForm
 from competition.assignment.jury_permissions import can_manage_jury
@@ -25,13 +24,9 @@ from competition.programmes.models import Call, Stage
 bp = Blueprint("assignment", __name__)
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
 def _officer_stage(call_id: int, stage_id: int) -> tuple[Call, Stage]:
     call = queries.find_call(call_id)
-    if call is None or not can_manage_jury(_me(), call):
+    if call is None or not can_manage_jury(current_person(), call):
         abort(404)
     stage = queries.find_stage(call, stage_id)
     if stage is None:
@@ -87,7 +82,7 @@ def start_run(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
             min_non_academic_seats=form.min_non_academic_seats.data or 0,
         )
         try:
-            runs.start_run(stage, actor=_me(), options=options, now=g.now)
+            runs.start_run(stage, actor=current_person(), options=options, now=g.now)
         except DomainError as error:
             show_errors(form, error)
         else:
@@ -173,7 +168,11 @@ def change(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-un
         )
         try:
             runs.change_assignment(
-                stage, chosen, actor=_me(), confirmed=form.confirmed.data == "yes", now=g.now
+                stage,
+                chosen,
+                actor=current_person(),
+                confirmed=form.confirmed.data == "yes",
+                now=g.now,
             )
         except runs.NeedsConfirmation as pending:
             warnings = pending.warnings
@@ -215,7 +214,7 @@ def release(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
-        count = runs.release(stage, actor=_me(), now=g.now)
+        count = runs.release(stage, actor=current_person(), now=g.now)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")

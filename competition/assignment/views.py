@@ -9,10 +9,9 @@ form, call one operation, flash, redirect; domain errors come back at the fields
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from competition.access import roles_required
-from competition.accounts.models import Role, User
+from competition.access import current_person, roles_required
+from competition.accounts.models import Role
 from competition.assignment import operations as ops
 from competition.assignment import queries
 from competition.assignment.forms import (
@@ -49,17 +48,13 @@ SOURCE_LABELS = {
 }
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
 # --- loading with the object checks ------------------------------------------------------------
 
 
 def _juror_call(call_id: int) -> Call:
     """A call on whose jury the juror has accepted a place; 404 for any other."""
     call = queries.find_call(call_id)
-    place = queries.find_membership(_me(), call_id) if call is not None else None
+    place = queries.find_membership(current_person(), call_id) if call is not None else None
     if call is None or place is None or place.state != MembershipState.ACCEPTED:
         abort(404)
     return call
@@ -68,7 +63,7 @@ def _juror_call(call_id: int) -> Call:
 def _officer_call(call_id: int) -> Call:
     call = queries.find_call(call_id)
     # Another programme's calls look the same as missing ones.
-    if call is None or not can_manage_jury(_me(), call):
+    if call is None or not can_manage_jury(current_person(), call):
         abort(404)
     return call
 
@@ -79,7 +74,7 @@ def _officer_call(call_id: int) -> Call:
 @bp.route("/jury")
 @roles_required(Role.JUROR)
 def list_calls():  # type: ignore[no-untyped-def]
-    me = _me()
+    me = current_person()
     return render_template(
         "jury/calls.html",
         entries=queries.list_juror_calls(me),
@@ -91,7 +86,7 @@ def list_calls():  # type: ignore[no-untyped-def]
 @bp.route("/jury/calls/<int:call_id>/respond", methods=["POST"])
 @roles_required(Role.JUROR)
 def respond_to_invitation(call_id: int):  # type: ignore[no-untyped-def]
-    place = queries.find_membership(_me(), call_id)
+    place = queries.find_membership(current_person(), call_id)
     if place is None:
         abort(404)
     form = RespondForm()
@@ -100,7 +95,7 @@ def respond_to_invitation(call_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("jury.list_calls")), 303
     accept = form.answer.data == "accept"
     try:
-        ops.respond_to_jury_invitation(place, actor=_me(), accept=accept, now=g.now)
+        ops.respond_to_jury_invitation(place, actor=current_person(), accept=accept, now=g.now)
     except DomainError as error:
         flash(str(error), "error")
         return redirect(url_for("jury.list_calls")), 303
@@ -116,7 +111,7 @@ def respond_to_invitation(call_id: int):  # type: ignore[no-untyped-def]
 
 
 def _profile_form(form: ProfileForm | None = None) -> ProfileForm:
-    me = _me()
+    me = current_person()
     if form is None:
         profile = queries.find_profile(me)
         data = (
@@ -146,8 +141,8 @@ def edit_profile():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             ops.update_juror_profile(
-                _me(),
-                actor=_me(),
+                current_person(),
+                actor=current_person(),
                 affiliation_id=form.affiliation_id.data,
                 former_organisation_ids=form.former_organisation_ids.data or [],
                 topic_ids=form.topic_ids.data or [],
@@ -171,7 +166,7 @@ def edit_profile():  # type: ignore[no-untyped-def]
 @roles_required(Role.JUROR)
 def declare_conflicts(call_id: int):  # type: ignore[no-untyped-def]
     call = _juror_call(call_id)
-    me = _me()
+    me = current_person()
     rows = queries.list_proposals_for_conflict_declaration(me, call)
     open_ids = [row.proposal.id for row in rows if not row.conflicts]
     form = declaration_form(open_ids)
@@ -220,7 +215,7 @@ def _declare_first(call: Call):  # type: ignore[no-untyped-def]
 @roles_required(Role.JUROR)
 def list_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     call, stage = _bidding(call_id, stage_id)
-    me = _me()
+    me = current_person()
     if not can_see_call_as_juror(me, call):
         return _declare_first(call)
     q = request.args.get("q", "").strip()[:100]
@@ -229,7 +224,7 @@ def list_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
 
 
 def _bids_page(call: Call, stage: Stage, *, q: str, page: int, form: BidsForm, status: int = 200):  # type: ignore[no-untyped-def]
-    listing = queries.list_proposals_for_juror(_me(), call, q=q, page=page, stage=stage)
+    listing = queries.list_proposals_for_juror(current_person(), call, q=q, page=page, stage=stage)
     return render_template(
         "jury/bids.html",
         call=call,
@@ -246,7 +241,7 @@ def _bids_page(call: Call, stage: Stage, *, q: str, page: int, form: BidsForm, s
 @roles_required(Role.JUROR)
 def save_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     call, stage = _bidding(call_id, stage_id)
-    me = _me()
+    me = current_person()
     if not can_see_call_as_juror(me, call):
         return _declare_first(call)
     form = BidsForm()
@@ -340,7 +335,11 @@ def invite_juror(call_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             ops.invite_juror_to_call(
-                call, actor=_me(), email=form.email.data, name=form.name.data or "", now=g.now
+                call,
+                actor=current_person(),
+                email=form.email.data,
+                name=form.name.data or "",
+                now=g.now,
             )
         except PermissionDenied as denied:
             return _refused(denied, call)
@@ -371,7 +370,11 @@ def add_conflict(call_id: int):  # type: ignore[no-untyped-def]
                 raise DomainError(errors)
             assert proposal is not None and juror is not None
             ops.add_officer_conflict(
-                proposal, actor=_me(), juror=juror, reason=form.reason.data or "", now=g.now
+                proposal,
+                actor=current_person(),
+                juror=juror,
+                reason=form.reason.data or "",
+                now=g.now,
             )
         except PermissionDenied as denied:
             return _refused(denied, call)
@@ -395,7 +398,9 @@ def remove_conflict(call_id: int, conflict_id: int):  # type: ignore[no-untyped-
     form = RemoveConflictForm(prefix=f"remove-{conflict.id}")
     if form.validate_on_submit():
         try:
-            ops.remove_conflict(conflict, actor=_me(), reason=form.reason.data or "", now=g.now)
+            ops.remove_conflict(
+                conflict, actor=current_person(), reason=form.reason.data or "", now=g.now
+            )
         except PermissionDenied as denied:
             return _refused(denied, call)
         except DomainError as error:
@@ -425,7 +430,7 @@ def refresh_conflicts(call_id: int):  # type: ignore[no-untyped-def]
 def _applicant_proposal(proposal_id: int) -> Proposal:
     proposal = queries.find_proposal(proposal_id)
     # Not found and not allowed look the same: nobody learns which proposals exist.
-    if proposal is None or not is_contributor(_me(), proposal):
+    if proposal is None or not is_contributor(current_person(), proposal):
         abort(404)
     return proposal
 
@@ -436,7 +441,7 @@ def _exclusions_page(proposal: Proposal, form: ExclusionForm, *, status: int = 2
         proposal=proposal,
         entries=queries.list_exclusions(proposal),
         form=form,
-        can_request=can_request_exclusion(_me(), proposal),
+        can_request=can_request_exclusion(current_person(), proposal),
     ), status
 
 
@@ -455,7 +460,7 @@ def request_exclusion(proposal_id: int):  # type: ignore[no-untyped-def]
         try:
             ops.request_exclusion(
                 proposal,
-                actor=_me(),
+                actor=current_person(),
                 juror_email=form.juror_email.data,
                 reason=form.reason.data or "",
                 now=g.now,

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from competition.access import roles_required
+from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.core import workflow
 from competition.errors import DomainError
@@ -73,8 +73,7 @@ def region_name(code: str) -> str:
 # --- loading -----------------------------------------------------------------------------------
 
 
-def _actor() -> Any:
-    return current_user._get_current_object()
+_actor = current_person
 
 
 def _managed_or_404(programme: Programme | None) -> Programme:

@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from competition.access import public, roles_required, signed_in
+from competition.access import current_person, public, roles_required, signed_in, wants_json
 from competition.accounts import pending
 from competition.accounts.models import Role
 from competition.accounts.tokens import Purpose, TokenError, read_token
@@ -66,20 +66,12 @@ bp = Blueprint("proposals", __name__)
 BUDGET_YEARS = 3
 
 
-def _me():  # type: ignore[no-untyped-def]
-    return current_user._get_current_object()
-
-
 def _enum_arg(name: str, enum_class):  # type: ignore[no-untyped-def]
     value = request.args.get(name, "")
     try:
         return enum_class(value) if value else None
     except ValueError:
         return None
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
 
 
 # --- Public call pages -------------------------------------------------------------------------
@@ -117,7 +109,11 @@ def start_proposal(call_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             proposal = ops.start_proposal(
-                call, actor=_me(), acronym=form.acronym.data, title=form.title.data, now=g.now
+                call,
+                actor=current_person(),
+                acronym=form.acronym.data,
+                title=form.title.data,
+                now=g.now,
             )
         except DomainError as error:
             show_errors(form, error)
@@ -162,7 +158,7 @@ def _back(proposal: Proposal, anchor: str):  # type: ignore[no-untyped-def]
 
 
 def _refused(error: PermissionDenied, proposal: Proposal, anchor: str):  # type: ignore[no-untyped-def]
-    if _wants_json():
+    if wants_json():
         return {"error": str(error)}, 403
     flash(str(error), "error")
     return _back(proposal, anchor), 303
@@ -181,7 +177,7 @@ def _budget_grid(submission, years: int) -> dict[tuple[int, int], tuple[Decimal,
 def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
     """The editing page: every part of the proposal with the checklist beside it."""
     submission = _submission(proposal)
-    me = _me()
+    me = current_person()
     kept = pending.take(f"/proposals/{proposal.id}/", user_id=me.id, now=g.now)
     problems = ops.checklist(proposal, submission, now=g.now)
     by_anchor: dict[str, list[str]] = defaultdict(list)
@@ -254,7 +250,7 @@ def _member_form(proposal: Proposal) -> MemberForm:
 @roles_required(Role.APPLICANT)
 def edit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = _load(proposal_id)
-    if not permissions.is_contributor(_me(), proposal):
+    if not permissions.is_contributor(current_person(), proposal):
         abort(404)
     return _editor(proposal)
 
@@ -269,7 +265,7 @@ def save_general(proposal_id: int):  # type: ignore[no-untyped-def]
         try:
             ops.update_general(
                 proposal,
-                actor=_me(),
+                actor=current_person(),
                 acronym=form.acronym.data,
                 title=form.title.data,
                 abstract=form.abstract.data or "",
@@ -295,13 +291,13 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
     submission = _submission(proposal)
     form = SectionForm()
     if not form.validate_on_submit() or not (form.base_revision.data or "").isdigit():
-        if _wants_json():
+        if wants_json():
             return {"error": "The form is incomplete. Reload the page."}, 400
         abort(400)
     try:
         revision = ops.save_section(
             submission,
-            actor=_me(),
+            actor=current_person(),
             key=key,
             text=form.text.data or "",
             base_revision=int(form.base_revision.data),
@@ -311,16 +307,16 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
         return _refused(denied, proposal, f"section-{key}")
     except StaleState as stale:
         db.session.rollback()
-        if _wants_json():
+        if wants_json():
             return {"error": str(stale), "conflict": True}, 409
         show_errors(form, DomainError({"text": stale.errors.get(key, [str(stale)])}))
         return _editor(proposal, status=409, forms={"sections": {key: form}})
     except DomainError as error:
-        if _wants_json():
+        if wants_json():
             return {"error": str(error)}, 422
         flash(str(error), "error")
         return _back(proposal, f"section-{key}"), 303
-    if _wants_json():
+    if wants_json():
         problems = ops.checklist(proposal, submission, now=g.now)
         return {
             "revision": revision,
@@ -340,7 +336,7 @@ def add_member(proposal_id: int):  # type: ignore[no-untyped-def]
         try:
             ops.add_member(
                 proposal,
-                actor=_me(),
+                actor=current_person(),
                 organisation_id=None,
                 new_organisation=ops.NewOrganisation(
                     name=form.organisation.data,
@@ -376,7 +372,7 @@ def remove_member(proposal_id: int, member_id: int):  # type: ignore[no-untyped-
         abort(404)
     name = member.organisation.name
     try:
-        ops.remove_member(member, actor=_me(), now=g.now)
+        ops.remove_member(member, actor=current_person(), now=g.now)
     except PermissionDenied as denied:
         return _refused(denied, proposal, "consortium")
     flash(f"{name} removed from the consortium, with its budget lines.", "success")
@@ -410,7 +406,7 @@ def save_budget(proposal_id: int):  # type: ignore[no-untyped-def]
     try:
         ops.save_budget(
             submission,
-            actor=_me(),
+            actor=current_person(),
             rows=rows,
             base_revision=int(form.base_revision.data),
             now=g.now,
@@ -445,7 +441,7 @@ def upload_attachment(proposal_id: int, kind: str):  # type: ignore[no-untyped-d
         try:
             ops.add_attachment(
                 submission,
-                actor=_me(),
+                actor=current_person(),
                 kind=kind,
                 filename=upload.filename or "document.pdf",
                 data=upload.read(),
@@ -475,7 +471,7 @@ def remove_attachment(proposal_id: int, attachment_id: int):  # type: ignore[no-
     ):
         abort(404)
     try:
-        ops.remove_attachment(attachment, actor=_me(), now=g.now)
+        ops.remove_attachment(attachment, actor=current_person(), now=g.now)
     except PermissionDenied as denied:
         return _refused(denied, proposal, f"attachment-{attachment.kind}")
     flash(f"{attachment.filename} removed.", "success")
@@ -514,7 +510,9 @@ def invite_contributor(proposal_id: int):  # type: ignore[no-untyped-def]
     form = InviteContributorForm()
     if form.validate_on_submit():
         try:
-            ops.invite_contributor(proposal, actor=_me(), email=form.email.data, now=g.now)
+            ops.invite_contributor(
+                proposal, actor=current_person(), email=form.email.data, now=g.now
+            )
         except PermissionDenied as denied:
             return _refused(denied, proposal, "contributors")
         except DomainError as error:
@@ -542,7 +540,9 @@ def accept_contribution(token: str):  # type: ignore[no-untyped-def]
     form = ButtonForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
-            proposal = ops.accept_contributor_invitation(invitation, actor=_me(), now=g.now)
+            proposal = ops.accept_contributor_invitation(
+                invitation, actor=current_person(), now=g.now
+            )
         except PermissionDenied as denied:
             flash(str(denied), "error")
             return redirect(url_for("dashboard.home"))
@@ -566,7 +566,7 @@ def submit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
             try:
                 version = ops.submit_stage(
                     submission,
-                    actor=_me(),
+                    actor=current_person(),
                     idempotency_key=form.idempotency_key.data,
                     now=g.now,
                 )
@@ -593,7 +593,7 @@ def submit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
             submission=submission,
             deadline=permissions.deadline_for(proposal, submission.stage),
             problems=ops.checklist(proposal, submission, now=g.now),
-            can_submit=permissions.can_submit(_me(), proposal, submission, now=g.now),
+            can_submit=permissions.can_submit(current_person(), proposal, submission, now=g.now),
             form=form,
         ),
         status,
@@ -625,11 +625,13 @@ def show_receipt(proposal_id: int, number: int):  # type: ignore[no-untyped-def]
 def withdraw_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = _load(proposal_id)
     form = WithdrawForm()
-    decision = permissions.can_withdraw(_me(), proposal)
+    decision = permissions.can_withdraw(current_person(), proposal)
     status = 200
     if request.method == "POST" and form.validate_on_submit():
         try:
-            ops.withdraw_proposal(proposal, actor=_me(), reason=form.reason.data or "", now=g.now)
+            ops.withdraw_proposal(
+                proposal, actor=current_person(), reason=form.reason.data or "", now=g.now
+            )
         except PermissionDenied as denied:
             # The page states the reason; no flash repeats it.
             decision = permissions.Decision(False, str(denied))
@@ -691,7 +693,7 @@ def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
             "public": public_total,
             "own": own_total,
         }
-    me = _me()
+    me = current_person()
     is_officer = is_programme_officer(me, proposal.call.programme_id)
     return render_template(
         "proposals/show.html",
@@ -718,7 +720,7 @@ def grant_extension(proposal_id: int):  # type: ignore[no-untyped-def]
             ops.grant_extension(
                 proposal,
                 stage,
-                actor=_me(),
+                actor=current_person(),
                 closes_at=berlin_to_utc(form.closes_at.data),
                 reason=form.reason.data,
                 now=g.now,

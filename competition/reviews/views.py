@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from competition.access import roles_required
+from competition.access import current_person, roles_required, wants_json
 from competition.accounts import pending
 from competition.accounts.models import Role
 from competition.assignment import runs
@@ -34,14 +33,6 @@ from competition.reviews.models import Review
 bp = Blueprint("reviews", __name__)
 
 
-def _me():  # type: ignore[no-untyped-def]
-    return current_user._get_current_object()
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
-
-
 # --- the juror's dashboard ------------------------------------------------------------------------
 
 
@@ -50,7 +41,7 @@ def _wants_json() -> bool:
 def list_assignments():  # type: ignore[no-untyped-def]
     return render_template(
         "reviews/dashboard.html",
-        dashboard=queries.list_juror_assignments(_me()),
+        dashboard=queries.list_juror_assignments(current_person()),
         status_labels=queries.STATUS_LABELS,
     )
 
@@ -68,7 +59,7 @@ def _load(assignment_id: int) -> tuple[Assignment, Proposal, Stage]:
     if (
         proposal is None
         or stage is None
-        or not permissions.can_open_review(_me(), assignment, proposal)
+        or not permissions.can_open_review(current_person(), assignment, proposal)
     ):
         abort(404)
     return assignment, proposal, stage
@@ -104,7 +95,7 @@ def _review_page(
     typed: dict[str, Any] | None = None,
     kept: bool = False,
 ):  # type: ignore[no-untyped-def]
-    me = _me()
+    me = current_person()
     review = queries.find_review(assignment)
     values = typed if typed is not None else _saved_values(review)
     rules = queries.scoring_criteria(stage)
@@ -172,19 +163,19 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
     assignment, proposal, stage = _load(assignment_id)
     if request.method == "GET":
         # A form posted after the session had ended was kept; it is shown again after login.
-        kept = pending.take(request.path, user_id=_me().id, now=g.now).get(request.path)
+        kept = pending.take(request.path, user_id=current_person().id, now=g.now).get(request.path)
         if kept:
             typed = _typed_values(stage, kept)
             return _review_page(assignment, proposal, stage, typed=typed, kept=True)
         return _review_page(assignment, proposal, stage)
     form = ReviewForm()
     if not form.validate_on_submit():
-        if _wants_json():
+        if wants_json():
             return {"error": "The form is incomplete. Reload the page."}, 400
         abort(400)
-    me = _me()
+    me = current_person()
     typed = _typed_values(stage, request.form)
-    submitting = form.action.data == "submit" and not _wants_json()
+    submitting = form.action.data == "submit" and not wants_json()
     try:
         saved = ops.save_review(
             assignment,
@@ -202,13 +193,13 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
             now=g.now,
         )
     except PermissionDenied as denied:
-        if _wants_json():
+        if wants_json():
             return {"error": str(denied)}, 403
         # Shown, not saved: the juror can still copy what they typed.
         flash(f"{denied} What you typed is shown below; it was not saved.", "error")
         return _review_page(assignment, proposal, stage, status=403, typed=typed)
     except StaleState as stale:
-        if _wants_json():
+        if wants_json():
             return {"error": str(stale), "conflict": True}, 409
         message = (
             "Your review was saved meanwhile, in another window or tab. What you typed here is "
@@ -218,7 +209,7 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
             assignment, proposal, stage, status=409, errors={"": [message]}, typed=typed
         )
     problems = dict(saved.problems)
-    if _wants_json():
+    if wants_json():
         status = queries.review_status(saved.review)
         return {
             "revision": saved.revision,
@@ -249,7 +240,7 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
 def show_progress(stage_id: int):  # type: ignore[no-untyped-def]
     stage = queries.find_stage(stage_id)
     # Another programme's stages look the same as missing ones.
-    if stage is None or not permissions.can_follow_progress(_me(), stage):
+    if stage is None or not permissions.can_follow_progress(current_person(), stage):
         abort(404)
     q = request.args.get("q", "").strip()[:100]
     juror_q = request.args.get("jq", "").strip()[:100]
@@ -305,7 +296,9 @@ def decline(assignment_id: int):  # type: ignore[no-untyped-def]
     form = DeclineForm()
     if form.validate_on_submit():
         try:
-            runs.decline(assignment, actor=_me(), reason=form.reason.data or "", now=g.now)
+            runs.decline(
+                assignment, actor=current_person(), reason=form.reason.data or "", now=g.now
+            )
         except PermissionDenied:
             abort(404)
         except DomainError as error:

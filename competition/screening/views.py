@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from competition.access import roles_required
+from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.errors import DomainError
 from competition.forms import show_errors
@@ -74,7 +74,7 @@ def screen_proposal(proposal_id: int, stage_id: int):  # type: ignore[no-untyped
             ops.record_verdict(
                 proposal,
                 stage,
-                actor=current_user._get_current_object(),
+                actor=current_person(),
                 verdict=Verdict(form.verdict.data),
                 reason=form.reason.data or "",
                 now=g.now,

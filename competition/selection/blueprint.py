@@ -5,9 +5,8 @@ them so their routes are registered."""
 from __future__ import annotations
 
 from flask import Blueprint, abort
-from flask_login import current_user
 
-from competition.accounts.models import User
+from competition.access import current_person
 from competition.assignment import queries
 from competition.programmes.models import Call, Stage
 from competition.selection.permissions import can_see_selection
@@ -15,8 +14,7 @@ from competition.selection.permissions import can_see_selection
 bp = Blueprint("selection", __name__)
 
 
-def me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+me = current_person
 
 
 def officer_stage(call_id: int, stage_id: int) -> tuple[Call, Stage]:

@@ -12,7 +12,7 @@ import logging
 from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
-from competition.access import roles_required, signed_in
+from competition.access import roles_required, signed_in, wants_json
 from competition.accounts.models import Role
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
@@ -31,10 +31,6 @@ REFRESH_SECONDS = 3
 
 class PublishForm(FlaskForm):
     """The confirmation button: only the CSRF token."""
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
 
 
 @bp.route("/calls/<int:call_id>/stages/<int:stage_id>/selection/publish", methods=["GET", "POST"])
@@ -62,7 +58,7 @@ def publish(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
             )
             return redirect(url_for("selection.publish", call_id=call.id, stage_id=stage.id), 303)
     status = publication.publication_status(stage)
-    if _wants_json():
+    if wants_json():
         return jsonify(
             confirmed=status.confirmed,
             published=status.published,
