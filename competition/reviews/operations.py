@@ -323,7 +323,7 @@ def save_review(
     )
     if not submit:
         return ReviewSaved(saved.review, saved.revision, saved.problems, submitted=False)
-    proposal, stage = _context(assignment)
+    _, stage = _context(assignment)
     already = saved.review is not None and saved.review.state == ReviewState.SUBMITTED
     # What could not be saved at all is said first; the typed text stays in the fields.
     merged = {key: list(messages) for key, messages in saved.problems.items()}

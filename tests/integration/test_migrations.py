@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -46,23 +45,27 @@ def check_round_trip(url: str) -> None:
         db.engine.dispose()
 
 
-def test_migrations_match_the_models_on_sqlite(tmp_path: Path):
-    check_round_trip(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
-
-
-def test_migrations_match_the_models_on_postgresql():
+@pytest.fixture
+def fresh_url(request, tmp_path):  # type: ignore[no-untyped-def]
+    """An empty database of the dialect named by the test's parameter."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
     if not services.port_open(services.PG_HOST, services.PG_PORT):
         services.unavailable("PostgreSQL")
     name = f"competition_migrations_{uuid.uuid4().hex[:8]}"
     with _admin_connection() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        check_round_trip(
-            f"postgresql+psycopg://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}/{name}"
-        )
+        yield f"postgresql+psycopg://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}/{name}"
     finally:
         with _admin_connection() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_migrations_match_the_models(fresh_url):
+    check_round_trip(fresh_url)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -95,23 +98,6 @@ JSON_SCORES = {
     3: {},
     4: {"11": "1", "99": "5"},
 }
-
-
-@pytest.fixture
-def fresh_url(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'scores.sqlite3'}"
-        return
-    if not services.port_open(services.PG_HOST, services.PG_PORT):
-        services.unavailable("PostgreSQL")
-    name = f"competition_scores_{uuid.uuid4().hex[:8]}"
-    with _admin_connection() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}/{name}"
-    finally:
-        with _admin_connection() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _insert_reviews_as_of_0007(conn: sa.Connection) -> None:
