@@ -47,7 +47,7 @@ class RenderedMessage:
     attachments: tuple[Attachment, ...] = ()
 
 
-AttachmentBuilder = Callable[[dict[str, object]], Iterable["Attachment"]]
+AttachmentBuilder = Callable[[dict[str, object]], Iterable[Attachment]]
 _BUILDERS = "mail_attachments"
 
 

@@ -11,7 +11,7 @@ from competition.accounts.models import Role, User
 from competition.extensions import db
 from competition.permissions import ALLOWED, Decision
 from competition.programmes import permissions as programme_permissions
-from competition.programmes.models import Call, Stage
+from competition.programmes.models import Stage
 from competition.proposals.models import (
     ContributorRole,
     DeadlineExtension,
@@ -32,11 +32,6 @@ DECIDED_STATES = frozenset(
     }
 )
 EDITABLE_STATES = frozenset({ProposalState.DRAFT, ProposalState.SUBMITTED, ProposalState.ADVANCED})
-
-
-def runs_programme(user: User, call: Call) -> bool:
-    """Whether ``user`` is an officer of the programme the call belongs to."""
-    return programme_permissions.runs_programme(user, call.programme_id)
 
 
 def contributor_role(user: User, proposal: Proposal) -> ContributorRole | None:
@@ -75,7 +70,7 @@ def window_decision(proposal: Proposal, stage: Stage, *, now: dt.datetime) -> De
 
 
 def can_view_proposal(user: User, proposal: Proposal) -> Decision:
-    if user.has_role(Role.OFFICER) and runs_programme(user, proposal.call):
+    if programme_permissions.is_programme_officer(user, proposal.call.programme_id):
         return ALLOWED
     if user.has_role(Role.APPLICANT) and is_contributor(user, proposal):
         return ALLOWED

@@ -4,15 +4,14 @@ one proposal's checklist with the verdict form."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.errors import DomainError
 from competition.forms import show_errors
 from competition.programmes.models import Stage
+from competition.programmes.permissions import is_programme_officer
 from competition.proposals.models import Proposal
-from competition.proposals.permissions import runs_programme
 from competition.screening import operations as ops
 from competition.screening import queries
 from competition.screening.forms import VerdictForm
@@ -26,7 +25,11 @@ bp = Blueprint("screening", __name__)
 def list_proposals(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     stage = queries.find_stage(stage_id)
     # Another programme's stages look the same as missing ones.
-    if stage is None or stage.call_id != call_id or not runs_programme(current_user, stage.call):
+    if (
+        stage is None
+        or stage.call_id != call_id
+        or not is_programme_officer(current_person(), stage.call.programme_id)
+    ):
         abort(404)
     status = request.args.get("status", "all")
     if status not in queries.STATUSES:
@@ -55,7 +58,7 @@ def _load(proposal_id: int, stage_id: int) -> tuple[Proposal, Stage]:
         proposal is None
         or stage is None
         or stage.call_id != proposal.call_id
-        or not runs_programme(current_user, proposal.call)
+        or not is_programme_officer(current_person(), proposal.call.programme_id)
     ):
         abort(404)
     return proposal, stage
