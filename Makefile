@@ -39,6 +39,6 @@ demo: install
 test: install-test browser
 	$(BIN)/ruff check competition workers config tests bench
 	$(BIN)/ruff format --check competition workers config tests bench
-	$(BIN)/mypy competition/core competition/berlin.py
+	$(BIN)/mypy competition/core competition/berlin.py competition/workflow.py
 	$(BIN)/python -m pytest
 

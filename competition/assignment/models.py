@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from competition.core import workflow
 from competition.db import JSONData, enum_type
 from competition.extensions import db
 from competition.programmes.models import Topic
@@ -35,6 +36,7 @@ class JuryMembership(db.Model):
     have accepted and declared their conflicts (``conflicts_declared_at``)."""
 
     __tablename__ = "jury_memberships"
+    __workflow__ = workflow.MEMBERSHIP
     __table_args__ = (sa.UniqueConstraint("call_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,6 +121,8 @@ class AssignmentRun(db.Model):
     """One run of the assignment engine for a stage, with progress the page can poll."""
 
     __tablename__ = "assignment_runs"
+    __workflow__ = workflow.JOB
+    __object_type__ = "assignment_run"
     __table_args__ = (
         # One active run per stage.
         sa.Index(
@@ -149,9 +153,24 @@ class AssignmentMethod(enum.StrEnum):
     MANUAL = "manual"
 
 
+class AssignmentState(enum.StrEnum):
+    DRAFT = "draft"
+    RELEASED = "released"
+    DECLINED = "declined"
+
+
 class Assignment(db.Model):
     __tablename__ = "assignments"
-    __table_args__ = (sa.UniqueConstraint("stage_id", "proposal_id", "user_id"),)
+    __workflow__ = workflow.ASSIGNMENT
+    __table_args__ = (
+        sa.UniqueConstraint("stage_id", "proposal_id", "user_id"),
+        sa.CheckConstraint(
+            "(state = 'draft') = (released_at IS NULL)", name="released_iff_released_at"
+        ),
+        sa.CheckConstraint(
+            "(state = 'declined') = (declined_at IS NOT NULL)", name="declined_iff_declined_at"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
@@ -166,6 +185,9 @@ class Assignment(db.Model):
         sa.ForeignKey("assignment_runs.id", ondelete="SET NULL")
     )
     affinity: Mapped[float] = mapped_column(default=0.0)
+    state: Mapped[AssignmentState] = mapped_column(
+        enum_type(AssignmentState, "assignment_state"), default=AssignmentState.DRAFT
+    )
     created_at: Mapped[dt.datetime]
     released_at: Mapped[dt.datetime | None]
     declined_at: Mapped[dt.datetime | None]

@@ -30,24 +30,18 @@ from competition.assignment.models import (
 )
 from competition.assignment.permissions import can_bid_on, membership
 from competition.audit.operations import record_event
-from competition.core.workflow import IllegalStep, Table, next_state
+from competition.core import workflow
 from competition.db import add_unique, operation
-from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
 from competition.notifications.operations import notify
 from competition.organisations.models import Organisation
 from competition.permissions import require
 from competition.programmes.models import Call, Stage, Topic
 from competition.proposals.models import ConsortiumMember, MemberRole, Proposal, ProposalState
+from competition.workflow import StepRefused, apply_step
 
 log = logging.getLogger(__name__)
-
-# A juror answers an invitation once. Declining is final for that invitation; an officer who
-# still wants the person asks them outside the system (a second invitation is refused).
-MEMBERSHIP: Table = {
-    ("invited", "accept"): "accepted",
-    ("invited", "decline"): "declined",
-}
 
 MAX_REASON = 2000
 MAX_EXPERTISE_TEXT = 5000
@@ -191,31 +185,20 @@ def respond_to_jury_invitation(
     if actor.id != place.user_id or not actor.has_role(Role.JUROR):
         raise PermissionDenied("This invitation is not yours.")
     action = "accept" if accept else "decline"
-    target = MembershipState.ACCEPTED if accept else MembershipState.DECLINED
-    if place.state == target:
-        return place
     try:
-        next_state(MEMBERSHIP, place.state.value, action)
-    except IllegalStep:
+        moved = apply_step(
+            place,
+            action,
+            actor=actor,
+            now=now,
+            values={"responded_at": now},
+            event=f"jury.{workflow.MEMBERSHIP.past[action]}",
+            stale="Your answer was recorded meanwhile, in another window. Reload the page.",
+        )
+    except StepRefused:
         raise DomainError(f"You have already {place.state.value} this invitation.") from None
-    before = place.state
-    result = db.session.execute(
-        sa.update(JuryMembership)
-        .where(JuryMembership.id == place.id, JuryMembership.state == before)
-        .values(state=target, responded_at=now)
-    )
-    if not result.rowcount:
-        raise StaleState("Your answer was recorded meanwhile, in another window. Reload the page.")
-    db.session.refresh(place)
-    record_event(
-        actor=actor,
-        action=f"jury.{target.value}",
-        object_type="jury_membership",
-        object_id=place.id,
-        before={"state": before},
-        after={"state": target},
-        now=now,
-    )
+    if not moved:
+        return place
     if accept:
         call = db.session.get(Call, place.call_id)
         assert call is not None

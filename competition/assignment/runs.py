@@ -27,6 +27,7 @@ from competition.assignment.models import (
     Assignment,
     AssignmentMethod,
     AssignmentRun,
+    AssignmentState,
     RunState,
 )
 from competition.assignment.operations import refresh_automatic_conflicts
@@ -41,6 +42,7 @@ from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
 from competition.tasks import enqueue
+from competition.workflow import apply_step, apply_steps
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +119,13 @@ def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) 
     if current is not None:
         if not is_abandoned(current, now=now):
             raise StaleState("An assignment run for this stage is already under way.")
-        current.state = RunState.FAILED
-        current.message = ABANDONED
-        current.finished_at = now
-        db.session.flush()
+        apply_step(
+            current,
+            "fail",
+            actor=actor,
+            now=now,
+            values={"message": ABANDONED, "finished_at": now},
+        )
     run = AssignmentRun(
         stage_id=stage.id,
         state=RunState.QUEUED,
@@ -154,10 +159,13 @@ def _claim(run_id: int, *, now: dt.datetime) -> dt.datetime | None:
     if run.state == RunState.QUEUED or (
         run.state == RunState.RUNNING and is_abandoned(run, now=now)
     ):
-        run.state = RunState.RUNNING
-        run.started_at = now
-        run.progress = 5
-        run.message = "Started."
+        apply_step(
+            run,
+            "start" if run.state == RunState.QUEUED else "restart",
+            actor=None,
+            now=now,
+            values={"started_at": now, "progress": 5, "message": "Started."},
+        )
         return now
     return None
 
@@ -205,12 +213,18 @@ def _finish(
     after: dict[str, object],
     now: dt.datetime,
 ) -> None:
-    run.state = state
-    run.message = message
-    run.result = result
-    run.finished_at = now
-    if state == RunState.DONE:
-        run.progress = 100
+    apply_step(
+        run,
+        "finish" if state == RunState.DONE else "fail",
+        actor=None,
+        now=now,
+        values={
+            "message": message,
+            "result": result,
+            "finished_at": now,
+            **({"progress": 100} if state == RunState.DONE else {}),
+        },
+    )
     record_event(
         actor=None, action=action, object_type="stage", object_id=run.stage_id, after=after, now=now
     )
@@ -396,6 +410,7 @@ def _seat(
         run_id=run_id,
         affinity=built.explain(proposal_id, juror_id).total,
         created_at=now,
+        state=AssignmentState.DRAFT if released_at is None else AssignmentState.RELEASED,
         released_at=released_at,
         decline_reason="",
         replaces_id=replaces_id,
@@ -561,19 +576,22 @@ def release(stage: Stage, *, actor: User, now: dt.datetime) -> int:
         raise StaleState("There is nothing to release: every assignment is already out.")
     by_juror: dict[int, list[Assignment]] = {}
     for assignment in pending:
-        assignment.released_at = now
         by_juror.setdefault(assignment.user_id, []).append(assignment)
+    apply_steps(
+        pending,
+        "release",
+        actor=actor,
+        now=now,
+        values={"released_at": now},
+        event="assignment.released",
+        object_type="stage",
+        object_id=stage.id,
+        detail={"assignments": len(pending), "jurors": len(by_juror)},
+        stale="Another officer released these assignments meanwhile. Reload the page.",
+    )
     jurors = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(by_juror)))}
     for user_id in sorted(by_juror):
         _notify_new_assignments(stage, jurors[user_id], by_juror[user_id], now=now)
-    record_event(
-        actor=actor,
-        action="assignment.released",
-        object_type="stage",
-        object_id=stage.id,
-        after={"assignments": len(pending), "jurors": len(by_juror)},
-        now=now,
-    )
     return len(pending)
 
 
@@ -608,9 +626,15 @@ def decline(
     stage = db.session.get(Stage, assignment.stage_id)
     assert stage is not None
     pairs = [(a.proposal_id, a.user_id) for a in active_assignments(stage)]
-    assignment.declined_at = now
-    assignment.decline_reason = reason
-    db.session.flush()
+    apply_step(
+        assignment,
+        "decline",
+        actor=actor,
+        now=now,
+        values={"declined_at": now, "decline_reason": reason},
+        detail={"proposal": assignment.proposal_id, "reason_chars": len(reason)},
+        stale="You have already given this assignment back.",
+    )
 
     run = db.session.get(AssignmentRun, assignment.run_id) if assignment.run_id else None
     options = Options.from_params(run.params if run is not None else {})
@@ -636,12 +660,11 @@ def decline(
             _notify_new_assignments(stage, built.jurors[juror_id], [replacement], now=now)
     record_event(
         actor=actor,
-        action="assignment.declined",
+        action="assignment.replaced",
         object_type="assignment",
         object_id=assignment.id,
         after={
             "proposal": assignment.proposal_id,
-            "reason_chars": len(reason),
             "replacement_juror": replacement.user_id if replacement else None,
         },
         now=now,

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit trail."""
+"""The append-only, hash-chained audit trail, and the history of every lifecycle step."""
 
 from __future__ import annotations
 
@@ -28,3 +28,20 @@ class AuditEvent(db.Model):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class StateTransition(db.Model):
+    """One step of one object's lifecycle: what it was, what it became, who did it and why."""
+
+    __tablename__ = "state_transitions"
+    __table_args__ = (sa.Index("ix_state_transitions_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    object_id: Mapped[int]
+    from_state: Mapped[str] = mapped_column(sa.String(24))
+    to_state: Mapped[str] = mapped_column(sa.String(24))
+    action: Mapped[str] = mapped_column(sa.String(24))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(sa.Text, default="")

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from competition.core import workflow
 from competition.db import JSONData, enum_type, utcnow
 from competition.extensions import db
 
@@ -67,6 +68,7 @@ class Call(db.Model):
     """One competition round of a programme, with the rules every proposal is checked against."""
 
     __tablename__ = "calls"
+    __workflow__ = workflow.CALL
     __table_args__ = (
         sa.UniqueConstraint("programme_id", "round_number"),
         sa.CheckConstraint(

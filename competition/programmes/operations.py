@@ -28,7 +28,7 @@ from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.core import workflow
 from competition.db import operation
-from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.permissions import Decision
@@ -51,6 +51,7 @@ from competition.proposals.models import (
     SubmissionVersion,
 )
 from competition.proposals.snapshot import content_problems
+from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
@@ -1302,25 +1303,15 @@ def change_call_state(call: Call, *, actor: User, action: str, now: dt.datetime)
     """
     _managed(actor, call.programme)
     try:
-        target = CallState(workflow.next_state(workflow.CALL, call.state.value, action))
+        target = workflow.next_state(workflow.CALL, call.state.value, action)
     except workflow.IllegalStep:
         raise DomainError(f"A {call.state.value} call cannot be changed that way.") from None
     if target == CallState.PUBLISHED and not call.stages:
         raise DomainError("Add at least one stage before publishing the call.")
-    before = call.state
-    result = db.session.execute(
-        sa.update(Call).where(Call.id == call.id, Call.state == before).values(state=target)
-    )
-    if not result.rowcount:
-        raise StaleState("Another officer changed this call meanwhile. Reload and try again.")
-    db.session.refresh(call)
-    past = {"publish": "published", "close": "closed", "reopen": "reopened"}[action]
-    record_event(
+    apply_step(
+        call,
+        action,
         actor=actor,
-        action=f"call.{past}",
-        object_type="call",
-        object_id=call.id,
-        before={"state": before},
-        after={"state": target},
         now=now,
+        stale="Another officer changed this call meanwhile. Reload and try again.",
     )

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from competition.core import workflow
 from competition.db import JSONData, enum_type, utcnow
 from competition.extensions import db
 from competition.organisations.models import Organisation
@@ -39,6 +40,7 @@ class ProposalState(enum.StrEnum):
 
 class Proposal(db.Model):
     __tablename__ = "proposals"
+    __workflow__ = workflow.PROPOSAL
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
@@ -133,6 +135,7 @@ class StageSubmission(db.Model):
     """A proposal's material for one stage; frozen (hashed and timestamped) when submitted."""
 
     __tablename__ = "stage_submissions"
+    __workflow__ = workflow.SUBMISSION
     __table_args__ = (
         sa.UniqueConstraint("proposal_id", "stage_id"),
         sa.CheckConstraint(

@@ -45,6 +45,7 @@ from competition.proposals.models import (
     SubmissionVersion,
 )
 from competition.proposals.queries import coordinator_of
+from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
@@ -716,28 +717,24 @@ def submit_stage(
         submitted_by_id=actor.id,
     )
     db.session.add(version)
-    before = {"state": submission.state, "version": number - 1}
-    submission.state = SubmissionState.SUBMITTED
-    submission.submitted_at = now
-    submission.content_hash = digest
-    if proposal.state in (ProposalState.DRAFT, ProposalState.ADVANCED):
-        proposal.state = ProposalState.SUBMITTED
-    proposal.updated_at = now
     db.session.flush()
-    record_event(
+    stale = "The proposal changed meanwhile. Reload the page and submit again."
+    apply_step(
+        submission,
+        "submit" if submission.state == SubmissionState.DRAFT else "resubmit",
         actor=actor,
-        action="submission.submitted",
-        object_type="stage_submission",
-        object_id=submission.id,
-        before=before,
-        after={
-            "state": SubmissionState.SUBMITTED,
-            "version": number,
-            "content_hash": digest,
-            "receipt": version.receipt_code,
-        },
         now=now,
+        values={"submitted_at": now, "content_hash": digest},
+        event="submission.submitted",
+        detail={"version": number, "content_hash": digest, "receipt": version.receipt_code},
+        stale=stale,
     )
+    if proposal.state in (ProposalState.DRAFT, ProposalState.ADVANCED):
+        apply_step(
+            proposal, "submit", actor=actor, now=now, values={"updated_at": now}, stale=stale
+        )
+    else:
+        proposal.updated_at = now
     notify(
         to=actor,
         template="proposals/receipt",
@@ -767,27 +764,19 @@ def withdraw_proposal(proposal: Proposal, *, actor: User, reason: str, now: dt.d
     ``proposal.withdrawn``; a confirmation e-mail.
     """
     require(permissions.can_withdraw(actor, proposal))
-    before = {"state": proposal.state}
-    result = db.session.execute(
-        sa.update(Proposal)
-        .where(Proposal.id == proposal.id, Proposal.state == proposal.state)
-        .values(state=ProposalState.WITHDRAWN, updated_at=now)
+    stale = "The proposal changed meanwhile. Reload the page and decide again."
+    apply_step(
+        proposal,
+        "withdraw",
+        actor=actor,
+        now=now,
+        reason=reason.strip()[:1000],
+        values={"updated_at": now},
+        stale=stale,
     )
-    if not result.rowcount:
-        raise StaleState("The proposal changed meanwhile. Reload the page and decide again.")
-    db.session.refresh(proposal)
     submission = current_submission(proposal)
     if submission is not None:
-        submission.state = SubmissionState.WITHDRAWN
-    record_event(
-        actor=actor,
-        action="proposal.withdrawn",
-        object_type="proposal",
-        object_id=proposal.id,
-        before=before,
-        after={"state": ProposalState.WITHDRAWN, "reason": reason.strip()[:1000]},
-        now=now,
-    )
+        apply_step(submission, "withdraw", actor=actor, now=now, stale=stale)
     notify(
         to=actor,
         template="proposals/withdrawn",
@@ -906,18 +895,27 @@ def open_next_stage(
                 own_contribution=line.own_contribution,
             )
         )
-    before = {"state": proposal.state, "stage_id": previous.stage_id}
-    proposal.state = ProposalState.ADVANCED
-    proposal.updated_at = now
-    record_event(
+    moved = apply_step(
+        proposal,
+        "advance",
         actor=actor,
-        action="proposal.advanced",
-        object_type="proposal",
-        object_id=proposal.id,
-        before=before,
-        after={"state": ProposalState.ADVANCED, "stage_id": stage.id},
         now=now,
+        values={"updated_at": now},
+        detail={"from_stage_id": previous.stage_id, "stage_id": stage.id},
+        stale="The proposal changed meanwhile. Reload the page and try again.",
     )
+    if not moved:
+        # Already advanced (a later stage opened by hand): the opening is still recorded.
+        proposal.updated_at = now
+        record_event(
+            actor=actor,
+            action="proposal.advanced",
+            object_type="proposal",
+            object_id=proposal.id,
+            before={"state": proposal.state, "stage_id": previous.stage_id},
+            after={"state": proposal.state, "stage_id": stage.id},
+            now=now,
+        )
     coordinator = coordinator_of(proposal) if invite else None
     if coordinator is not None:
         notify(

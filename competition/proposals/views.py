@@ -61,6 +61,7 @@ from competition.proposals.models import (
     ProposalState,
 )
 from competition.proposals.panels import load_panels
+from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)
 BUDGET_YEARS = 3
@@ -211,6 +212,8 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             can_submit=permissions.can_submit(me, proposal, submission, now=g.now),
             is_coordinator=permissions.contributor_role(me, proposal)
             == ContributorRole.COORDINATOR,
+            # The lifecycle's next steps from here that this person may take.
+            actions=offered(proposal, {"withdraw": bool(permissions.can_withdraw(me, proposal))}),
             problems=problems,
             problems_at=by_anchor,
             general=general,
@@ -676,6 +679,18 @@ def list_proposals():  # type: ignore[no-untyped-def]
     )
 
 
+# How each step of a proposal's lifecycle reads in its history.
+STEP_LABELS = {
+    "submit": "Submitted",
+    "withdraw": "Withdrawn by the coordinator",
+    "screen_out": "Found ineligible at screening",
+    "readmit": "Re-admitted to the review",
+    "advance": "Invited to the next stage",
+    "reject": "Not selected",
+    "fund": "Selected for funding",
+}
+
+
 @bp.route("/proposals/<int:proposal_id>")
 @signed_in
 def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
@@ -703,6 +718,8 @@ def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
         is_officer=is_officer,
         extensions=queries.list_extensions(proposal) if is_officer else [],
         extension_form=ExtensionForm() if is_officer else None,
+        history=history("proposal", [proposal.id]),
+        step_labels=STEP_LABELS,
         **load_panels(proposal),
     )
 

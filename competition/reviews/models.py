@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from competition.core import workflow
 from competition.db import enum_type
 from competition.extensions import db
 
@@ -20,6 +21,7 @@ class ReviewState(enum.StrEnum):
 
 class Review(db.Model):
     __tablename__ = "reviews"
+    __workflow__ = workflow.REVIEW
     __table_args__ = (
         sa.CheckConstraint(
             "(state = 'draft') OR (submitted_at IS NOT NULL)", name="submitted_has_time"

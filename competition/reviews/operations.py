@@ -28,6 +28,7 @@ from competition.programmes.models import Stage
 from competition.proposals.models import Proposal, ProposalState
 from competition.reviews import permissions, queries
 from competition.reviews.models import ReminderSent, Review, ReviewState
+from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
@@ -190,10 +191,11 @@ def save_review_draft(
     review.confidence = new_confidence
     review.comment_for_applicant = applicant_text
     review.comment_for_jury = jury_text
-    review.state = ReviewState.DRAFT
     review.revision = current + 1
     review.updated_at = now
     db.session.flush()
+    # A submitted review that changes is a draft again until it is submitted anew.
+    apply_step(review, "edit", actor=actor, now=now)
     record_event(
         actor=actor,
         action="review.draft_saved",
@@ -261,23 +263,20 @@ def submit_review(assignment: Assignment, *, actor: User, now: dt.datetime) -> R
         raise DomainError(errors)
     assert review is not None
     action = "review.resubmitted" if review.submitted_at is not None else "review.submitted"
-    before = _review_facts(review)
-    review.state = ReviewState.SUBMITTED
-    review.submitted_at = now
     total = scoring.weighted_total(review.scores, queries.scoring_criteria(stage))
-    db.session.flush()
-    record_event(
+    apply_step(
+        review,
+        "submit",
         actor=actor,
-        action=action,
-        object_type="review",
-        object_id=review.id,
-        before=before,
-        after={
+        now=now,
+        values={"submitted_at": now},
+        event=action,
+        before=_review_facts(review),
+        detail={
             **_review_facts(review),
             "assignment_id": assignment.id,
             "weighted_total": scoring.plain(total),
         },
-        now=now,
     )
     log.info("review %s of assignment %s submitted", review.id, assignment.id)
     return review

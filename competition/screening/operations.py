@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.db import operation
-from competition.errors import DomainError, StaleState
+from competition.errors import DomainError
 from competition.extensions import db
 from competition.notifications.operations import notify
 from competition.permissions import require
@@ -31,6 +31,7 @@ from competition.proposals.queries import coordinator_of
 from competition.screening.models import ScreeningResult, Verdict
 from competition.screening.permissions import can_screen
 from competition.screening.queries import ScreeningChecks, evaluate, latest_version
+from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
@@ -168,13 +169,16 @@ def record_verdict(
     result.decided_at = now
 
     if state_after != state_before:
-        updated = db.session.execute(
-            sa.update(Proposal)
-            .where(Proposal.id == proposal.id, Proposal.state == state_before)
-            .values(state=state_after, updated_at=now)
+        apply_step(
+            proposal,
+            "screen_out" if state_after == ProposalState.INELIGIBLE else "readmit",
+            actor=actor,
+            now=now,
+            reason=reason,
+            values={"updated_at": now},
+            detail={"stage_id": stage.id},
+            stale="The proposal changed meanwhile. Reload the page and decide again.",
         )
-        if not updated.rowcount:
-            raise StaleState("The proposal changed meanwhile. Reload the page and decide again.")
     db.session.flush()
     record_event(
         actor=actor,

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from competition.core import workflow
 from competition.db import JSONData, enum_type
 from competition.extensions import db
 
@@ -33,6 +34,8 @@ class Ranking(db.Model):
     hash of every input and the code version, so anyone can recompute the same numbers."""
 
     __tablename__ = "rankings"
+    __workflow__ = workflow.JOB
+    __object_type__ = "ranking_run"
     __table_args__ = (
         sa.Index(
             "uq_rankings_active_stage",
@@ -69,13 +72,26 @@ class Outcome(enum.StrEnum):
     RESERVE = "reserve"
 
 
+class DecisionState(enum.StrEnum):
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    PUBLISHED = "published"
+
+
 class Decision(db.Model):
     """What happens to a proposal at a stage. Proposed by one officer, confirmed by another:
     the database itself refuses a confirmation by the proposer. Nothing reaches the applicant
     before confirmation; publication comes after it."""
 
     __tablename__ = "decisions"
+    __workflow__ = workflow.DECISION
     __table_args__ = (
+        sa.CheckConstraint(
+            "(state = 'proposed') = (confirmed_at IS NULL)", name="confirmed_iff_confirmed_at"
+        ),
+        sa.CheckConstraint(
+            "(state = 'published') = (published_at IS NOT NULL)", name="published_iff_published_at"
+        ),
         sa.UniqueConstraint("stage_id", "proposal_id"),
         sa.CheckConstraint(
             "confirmed_by_id IS NULL OR confirmed_by_id != proposed_by_id", name="four_eyes"
@@ -99,6 +115,9 @@ class Decision(db.Model):
         sa.ForeignKey("rankings.id", ondelete="SET NULL")
     )
     outcome: Mapped[Outcome] = mapped_column(enum_type(Outcome, "decision_outcome"))
+    state: Mapped[DecisionState] = mapped_column(
+        enum_type(DecisionState, "decision_state"), default=DecisionState.PROPOSED
+    )
     rationale: Mapped[str] = mapped_column(sa.Text)
     proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     proposed_at: Mapped[dt.datetime]

@@ -23,6 +23,7 @@ from competition.proposals.models import Proposal
 from competition.selection.models import Decision, Outcome
 from competition.selection.permissions import can_confirm_decision, can_propose_decision
 from competition.selection.rules import is_last_stage
+from competition.workflow import apply_steps
 
 MIN_RATIONALE = 10
 MAX_RATIONALE = 5000
@@ -169,16 +170,16 @@ def confirm_decisions(
                 + ". Look at the list again.",
                 field="decisions",
             )
-    for decision in decisions:
-        decision.confirmed_by_id = actor.id
-        decision.confirmed_at = now
-    db.session.flush()
-    record_event(
+    apply_steps(
+        decisions,
+        "confirm",
         actor=actor,
-        action="decision.confirmed",
+        now=now,
+        values={"confirmed_by_id": actor.id, "confirmed_at": now},
+        event="decision.confirmed",
         object_type="stage",
         object_id=stage.id,
-        after={"decisions": [d.id for d in decisions]},
-        now=now,
+        detail={"decisions": [d.id for d in decisions]},
+        stale="Some of these decisions are already confirmed.",
     )
     return len(decisions)

@@ -35,6 +35,7 @@ from competition.selection.models import Decision, Outcome
 from competition.selection.permissions import can_publish
 from competition.selection.rules import is_last_stage
 from competition.tasks import enqueue
+from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ PUBLICATION_LEASE = dt.timedelta(minutes=30)
 
 # A proposal still in the competition; a decision closes it (reject, fund) or moves it on.
 OPEN_STATES = (ProposalState.SUBMITTED, ProposalState.ADVANCED)
-CLOSING = {Outcome.REJECT: ProposalState.REJECTED, Outcome.FUND: ProposalState.FUNDED}
+# The proposal's step for each closing outcome.
+CLOSING = {Outcome.REJECT: "reject", Outcome.FUND: "fund"}
 
 # For the officer's confirmation: what each outcome's letter does to its proposal.
 OUTCOME_LABELS = {
@@ -126,13 +128,15 @@ def _apply(decision: Decision, proposal: Proposal, *, actor: User, now: dt.datet
             open_next_stage(proposal, actor=actor, now=now, invite=False)
     elif decision.outcome in CLOSING:
         # Compare-and-set: a withdrawal committed since the check above wins.
-        result = db.session.execute(
-            sa.update(Proposal)
-            .where(Proposal.id == proposal.id, Proposal.state.in_(OPEN_STATES))
-            .values(state=CLOSING[decision.outcome], updated_at=now)
+        apply_step(
+            proposal,
+            CLOSING[decision.outcome],
+            actor=actor,
+            now=now,
+            values={"updated_at": now},
+            detail={"decision_id": decision.id},
+            stale="The proposal changed meanwhile; the decision was not published.",
         )
-        if not result.rowcount:
-            raise StaleState("The proposal changed meanwhile; the decision was not published.")
     # A reserve place leaves the proposal as it is.
 
 
@@ -160,17 +164,17 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
     before = proposal.state
     letter = letters.build_letter(decision, proposal=proposal, stage=stage, now=now)
     _apply(decision, proposal, actor=actor, now=now)
-    decision.letter = letter
-    decision.published_at = now
     db.session.flush()
     db.session.refresh(proposal, ["state"])
-    record_event(
+    apply_step(
+        decision,
+        "publish",
         actor=actor,
-        action=PUBLISHED,
-        object_type="decision",
-        object_id=decision.id,
-        before={"proposal_state": before},
-        after={
+        now=now,
+        values={"published_at": now, "letter": letter},
+        event=PUBLISHED,
+        detail={
+            "proposal_state_before": before,
             "proposal": proposal.id,
             "stage": stage.id,
             "outcome": decision.outcome.value,
@@ -179,7 +183,6 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
                 json.dumps(letter, sort_keys=True, ensure_ascii=False).encode()
             ).hexdigest(),
         },
-        now=now,
     )
     coordinator = coordinator_of(proposal)
     if coordinator is not None:

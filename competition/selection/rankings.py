@@ -27,6 +27,7 @@ from competition.selection.models import ConsensusScore, Ranking, RankingMethod,
 from competition.selection.permissions import can_rank
 from competition.selection.rules import rules_for
 from competition.tasks import enqueue
+from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +190,16 @@ def _fail_abandoned(stage: Stage, *, now: dt.datetime) -> None:
         .with_for_update()
     ).all()
     for ranking in abandoned:
-        ranking.state = SnapshotState.FAILED
-        ranking.message = "Abandoned: no worker finished it; a new ranking was started."
-        ranking.finished_at = now
-    db.session.flush()
+        apply_step(
+            ranking,
+            "fail",
+            actor=None,
+            now=now,
+            values={
+                "message": "Abandoned: no worker finished it; a new ranking was started.",
+                "finished_at": now,
+            },
+        )
 
 
 @operation
@@ -200,8 +207,7 @@ def _claim(ranking_id: int) -> bool:
     ranking = db.session.get(Ranking, ranking_id, with_for_update=True)
     if ranking is None or ranking.state != SnapshotState.QUEUED:
         return False
-    ranking.state = SnapshotState.RUNNING
-    ranking.message = "Computing."
+    apply_step(ranking, "start", actor=None, now=utcnow(), values={"message": "Computing."})
     return True
 
 
@@ -213,14 +219,29 @@ def _finish(ranking_id: int, result: core.Ranking | None, problems: list[str]) -
         return
     now = utcnow()
     if result is None:
-        ranking.state = SnapshotState.FAILED
-        ranking.message = "The reviews cannot be ranked: " + "; ".join(problems)
+        apply_step(
+            ranking,
+            "fail",
+            actor=None,
+            now=now,
+            values={
+                "message": "The reviews cannot be ranked: " + "; ".join(problems),
+                "finished_at": now,
+            },
+        )
     else:
-        ranking.state = SnapshotState.DONE
-        ranking.message = "Done."
-        ranking.result = json.loads(result.to_json())
-        ranking.inputs_hash = result.inputs_hash
-    ranking.finished_at = now
+        apply_step(
+            ranking,
+            "finish",
+            actor=None,
+            now=now,
+            values={
+                "message": "Done.",
+                "result": json.loads(result.to_json()),
+                "inputs_hash": result.inputs_hash,
+                "finished_at": now,
+            },
+        )
     record_event(
         actor=None,
         action="ranking.finished",

@@ -93,7 +93,7 @@ def test_the_database_refuses_a_confirmation_by_the_proposer(world):
         db.session.execute(
             sa.update(Decision)
             .where(Decision.id == decision.id)
-            .values(confirmed_by_id=proposer, confirmed_at=utcnow())
+            .values(confirmed_by_id=proposer, confirmed_at=utcnow(), state="confirmed")
         )
         db.session.flush()
     db.session.rollback()
@@ -102,9 +102,11 @@ def test_the_database_refuses_a_confirmation_by_the_proposer(world):
 def test_the_database_refuses_publication_before_confirmation(world):
     [decision] = propose(world, world.proposals[:1])
 
-    with pytest.raises(sa.exc.IntegrityError, match="published_after_confirmed"):
+    with pytest.raises(sa.exc.IntegrityError, match="published_after_confirmed|confirmed_iff"):
         db.session.execute(
-            sa.update(Decision).where(Decision.id == decision.id).values(published_at=utcnow())
+            sa.update(Decision)
+            .where(Decision.id == decision.id)
+            .values(published_at=utcnow(), state="published")
         )
     db.session.rollback()
 

@@ -29,6 +29,7 @@ from competition.selection import line as selection_line
 from competition.selection.cli import selection_cli
 from competition.selection.models import (
     Decision,
+    DecisionState,
     LotteryRecord,
     Outcome,
     Ranking,
@@ -429,6 +430,7 @@ def test_remaining_budget_subtracts_only_confirmed_funding_at_other_stages(ctx):
                 proposed_at=now,
                 confirmed_by_id=second.id if confirmed else None,
                 confirmed_at=now if confirmed else None,
+                state=DecisionState.CONFIRMED if confirmed else DecisionState.PROPOSED,
             )
         )
         db.session.flush()

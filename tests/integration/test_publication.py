@@ -21,6 +21,7 @@ from competition.accounts.models import Role, User
 from competition.assignment.models import (
     Assignment,
     AssignmentMethod,
+    AssignmentState,
     Conflict,
     ConflictSource,
 )
@@ -136,6 +137,7 @@ def build_letters() -> Letters:
         user_id=outsider,
         method=AssignmentMethod.MANUAL,
         created_at=now,
+        state=AssignmentState.RELEASED,
         released_at=now,
     )
     db.session.add(late)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from competition.accounts.models import User
 from competition.assignment import runs
-from competition.assignment.models import Assignment, Conflict, ConflictSource
+from competition.assignment.models import Assignment, AssignmentState, Conflict, ConflictSource
 from competition.db import utcnow
 from competition.errors import StaleState
 from competition.extensions import db
@@ -104,6 +104,7 @@ def test_drafts_declined_and_conflicted_reviews_do_not_count(ctx):
     first.state = ReviewState.DRAFT
     assignment = db.session.get(Assignment, second.assignment_id)
     assignment.declined_at = utcnow() - dt.timedelta(hours=1)
+    assignment.state = AssignmentState.DECLINED
     conflicted = db.session.get(Assignment, third.assignment_id)
     db.session.add(
         Conflict(

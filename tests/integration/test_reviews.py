@@ -24,6 +24,7 @@ from competition.accounts.models import Role, User, UserSession
 from competition.assignment.models import (
     Assignment,
     AssignmentMethod,
+    AssignmentState,
     Conflict,
     ConflictSource,
     JuryMembership,
@@ -231,6 +232,7 @@ def assign(
         user_id=juror.id,
         method=AssignmentMethod.MANUAL,
         created_at=now - dt.timedelta(days=30),
+        state=AssignmentState.DECLINED if declined else AssignmentState.RELEASED,
         released_at=released_at or now - dt.timedelta(days=20),
         declined_at=now - dt.timedelta(days=19) if declined else None,
         decline_reason="Travelling." if declined else "",
@@ -1073,6 +1075,7 @@ def progress_world(app, world) -> dict[str, int]:  # type: ignore[no-untyped-def
         # An assignment not released yet is not counted either.
         unreleased = assign(stage, other, db.session.get(User, world.third_juror.id))
         unreleased.released_at = None
+        unreleased.state = AssignmentState.DRAFT
         lonely, _ = submitted_proposal(call, stage)
         db.session.commit()
         return {"lonely": lonely.id}
