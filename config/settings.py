@@ -66,9 +66,11 @@ class Settings:
     # A worker's claim on an outbox message; after this, the sweep takes it to belong to a dead
     # worker and sends the message again. Longer than any SMTP transaction can take.
     notification_claim_lease_seconds: int = 300
-    # A running assignment run older than this belongs to a worker that died: the officer may
-    # start again, and a redelivered task may take it over. Far longer than a run takes.
-    assignment_run_lease_seconds: int = 1800
+    # A running job (assignment run, ranking, publication) beats its heart this often; one whose
+    # last beat is older than the timeout belongs to a worker that died: its subject is free
+    # again, and a redelivered task may take it over.
+    job_heartbeat_seconds: int = 10
+    job_timeout_seconds: int = 90
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -103,10 +105,13 @@ class Settings:
                 env.get("NOTIFICATION_CLAIM_LEASE_SECONDS"),
                 cls.notification_claim_lease_seconds,
             ),
-            assignment_run_lease_seconds=_int(
-                "ASSIGNMENT_RUN_LEASE_SECONDS",
-                env.get("ASSIGNMENT_RUN_LEASE_SECONDS"),
-                cls.assignment_run_lease_seconds,
+            job_heartbeat_seconds=_int(
+                "JOB_HEARTBEAT_SECONDS",
+                env.get("JOB_HEARTBEAT_SECONDS"),
+                cls.job_heartbeat_seconds,
+            ),
+            job_timeout_seconds=_int(
+                "JOB_TIMEOUT_SECONDS", env.get("JOB_TIMEOUT_SECONDS"), cls.job_timeout_seconds
             ),
         )
         settings.check()
@@ -140,8 +145,10 @@ class Settings:
             raise ConfigError("session timeouts must be positive")
         if self.notification_claim_lease_seconds <= 0:
             raise ConfigError("NOTIFICATION_CLAIM_LEASE_SECONDS must be positive")
-        if self.assignment_run_lease_seconds <= 0:
-            raise ConfigError("ASSIGNMENT_RUN_LEASE_SECONDS must be positive")
+        if not 0 < self.job_heartbeat_seconds * 2 <= self.job_timeout_seconds:
+            raise ConfigError(
+                "JOB_HEARTBEAT_SECONDS must be positive and at most half of JOB_TIMEOUT_SECONDS"
+            )
         if self.trusted_proxies < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
 

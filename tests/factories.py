@@ -9,7 +9,9 @@ from typing import Any
 
 from competition.accounts.models import Role, User, UserRole, UserStatus
 from competition.accounts.passwords import hash_password
+from competition.db import utcnow
 from competition.extensions import db
+from competition.jobs.models import Job, JobState
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
 from competition.programmes.models import (
     Call,
@@ -167,3 +169,37 @@ def make_proposal(
     db.session.add(proposal)
     db.session.flush()
     return proposal
+
+
+def make_job(
+    kind: str,
+    stage_id: int,
+    *,
+    state: JobState,
+    started_by_id: int | None,
+    message: str = "",
+    progress: int = 0,
+    created_at: dt.datetime | None = None,
+    started_at: dt.datetime | None = None,
+    heartbeat_at: dt.datetime | None = None,
+    finished_at: dt.datetime | None = None,
+) -> Job:
+    """A job of ``kind`` on a stage as a worker would have left it."""
+    now = utcnow()
+    ended = state not in (JobState.QUEUED, JobState.RUNNING)
+    job = Job(
+        kind=kind,
+        subject=f"stage:{stage_id}",
+        state=state,
+        progress=progress,
+        message=message,
+        error="",
+        attempts=0 if state == JobState.QUEUED else 1,
+        started_by_id=started_by_id,
+        created_at=created_at or now,
+        started_at=started_at,
+        heartbeat_at=heartbeat_at,
+        finished_at=finished_at or (now if ended else None),
+    )
+    db.session.add(job)
+    return job

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from competition.core import workflow
 from competition.db import JSONData, enum_type
 from competition.extensions import db
+from competition.jobs.models import Job, JobState
 from competition.programmes.models import Topic
 
 juror_expertise = sa.Table(
@@ -110,42 +111,46 @@ class Bid(db.Model):
     updated_at: Mapped[dt.datetime]
 
 
-class RunState(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+# A run's state is its job's.
+RunState = JobState
 
 
 class AssignmentRun(db.Model):
-    """One run of the assignment engine for a stage, with progress the page can poll."""
+    """One run of the assignment engine for a stage: its options and result. Its progress and
+    state are those of its job (one active per stage)."""
 
     __tablename__ = "assignment_runs"
-    __workflow__ = workflow.JOB
-    __object_type__ = "assignment_run"
-    __table_args__ = (
-        # One active run per stage.
-        sa.Index(
-            "uq_assignment_runs_active_stage",
-            "stage_id",
-            unique=True,
-            sqlite_where=sa.text("state IN ('queued', 'running')"),
-            postgresql_where=sa.text("state IN ('queued', 'running')"),
-        ),
-        sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_is_a_percentage"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
-    state: Mapped[RunState] = mapped_column(enum_type(RunState, "run_state"))
-    progress: Mapped[int] = mapped_column(default=0)
-    message: Mapped[str] = mapped_column(sa.Text, default="")
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), unique=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
     started_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[dt.datetime]
-    started_at: Mapped[dt.datetime | None]
-    finished_at: Mapped[dt.datetime | None]
+
+    # Loaded with the run, so a page never queries for it while rendering.
+    job: Mapped[Job] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def state(self) -> JobState:
+        return self.job.state
+
+    @property
+    def progress(self) -> int:
+        return self.job.progress
+
+    @property
+    def message(self) -> str:
+        return self.job.message
+
+    @property
+    def started_at(self) -> dt.datetime | None:
+        return self.job.started_at
+
+    @property
+    def finished_at(self) -> dt.datetime | None:
+        return self.job.finished_at
 
 
 class AssignmentMethod(enum.StrEnum):

@@ -162,7 +162,7 @@ def overview(stage: Stage, *, now: dt.datetime) -> Overview:
     return Overview(
         stage=stage,
         run=run,
-        run_abandoned=run is not None and runs.is_abandoned(run, now=now),
+        run_abandoned=run is not None and runs.is_abandoned(run),
         released_at=runs.released_at(stage),
         proposals=len(proposals),
         jurors=len(jurors),

@@ -100,7 +100,7 @@ def run_status(call_id: int, stage_id: int, run_id: int):  # type: ignore[no-unt
     run = db.session.get(AssignmentRun, run_id)
     if run is None or run.stage_id != stage.id:
         abort(404)
-    abandoned = runs.is_abandoned(run, now=g.now)
+    abandoned = runs.is_abandoned(run)
     return jsonify(
         state=run.state.value,
         progress=run.progress,

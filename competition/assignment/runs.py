@@ -2,9 +2,9 @@
 the proposed assignment, its release to the jurors, and a juror declining an assignment.
 
 A run goes queued → running → done or failed. Only one run per stage is active (a partial
-unique index). The worker stores the result in one transaction, so a worker that dies leaves the
-previous state untouched; its run stays "running" until the lease (ASSIGNMENT_RUN_LEASE_SECONDS)
-runs out, after which the officer may start again and gets the same result (the engine is
+unique index on its job). The worker stores the result in one transaction, so a worker that
+dies leaves the previous state untouched; its job's heartbeat stops, and once it is older than
+JOB_TIMEOUT_SECONDS the officer may start again and gets the same result (the engine is
 deterministic). Runs are only possible until the stage's assignments are released; after that,
 changes are made one at a time and a juror who declines is replaced from the ranked alternates.
 """
@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
 
 from competition.accounts.models import User
 from competition.assignment import stage_problem
@@ -34,9 +33,11 @@ from competition.assignment.operations import refresh_automatic_conflicts
 from competition.assignment.stage_problem import Options
 from competition.audit.operations import record_event
 from competition.core import assignment as engine
-from competition.db import add_unique, operation, utcnow
+from competition.db import operation, utcnow
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
+from competition.jobs import operations as jobs
+from competition.jobs.models import ACTIVE, Job
 from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
@@ -46,33 +47,32 @@ from competition.workflow import apply_step, apply_steps
 
 log = logging.getLogger(__name__)
 
-ACTIVE = (RunState.QUEUED, RunState.RUNNING)
 MAX_DECLINE_REASON = 2000
 INTERNAL_ERROR = (
     "The run stopped because of an internal error. Start it again; if it fails again, tell the "
     "system administrators (the details are in the worker's log)."
 )
-ABANDONED = (
-    "The run stopped without finishing: its worker was interrupted. Nothing was changed; start "
-    "it again."
-)
+ABANDONED = jobs.DEAD
 
 
-def lease() -> dt.timedelta:
-    return dt.timedelta(seconds=current_app.extensions["settings"].assignment_run_lease_seconds)
+KIND = "assignment.run"
 
 
-def is_abandoned(run: AssignmentRun, *, now: dt.datetime) -> bool:
-    """Active for longer than the lease: taken to belong to a worker that died. Should a slow
+def subject(stage: Stage | int) -> str:
+    return f"stage:{stage if isinstance(stage, int) else stage.id}"
+
+
+def is_abandoned(run: AssignmentRun) -> bool:
+    """Its worker's heartbeat stopped: taken to belong to a worker that died. Should a slow
     worker still be alive, it finds the run taken over and stores nothing (``_mine``)."""
-    return run.state in ACTIVE and (run.started_at or run.created_at) < now - lease()
+    return jobs.is_dead(run.job)
 
 
 def active_run(stage: Stage) -> AssignmentRun | None:
     return db.session.scalar(
-        sa.select(AssignmentRun).where(
-            AssignmentRun.stage_id == stage.id, AssignmentRun.state.in_(ACTIVE)
-        )
+        sa.select(AssignmentRun)
+        .join(Job, Job.id == AssignmentRun.job_id)
+        .where(AssignmentRun.stage_id == stage.id, Job.state.in_(ACTIVE))
     )
 
 
@@ -115,28 +115,23 @@ def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) 
             f"Choose between 0 and {seats} seats for jurors from outside academia.",
             field="min_non_academic_seats",
         )
-    current = active_run(stage)
-    if current is not None:
-        if not is_abandoned(current, now=now):
-            raise StaleState("An assignment run for this stage is already under way.")
-        apply_step(
-            current,
-            "fail",
-            actor=actor,
-            now=now,
-            values={"message": ABANDONED, "finished_at": now},
-        )
+    job = jobs.open_job(
+        KIND,
+        subject(stage),
+        actor=actor,
+        now=now,
+        taken="An assignment run for this stage is already under way.",
+    )
     run = AssignmentRun(
         stage_id=stage.id,
-        state=RunState.QUEUED,
-        progress=0,
-        message="Waiting for a worker to start.",
+        job=job,
         params=options.as_params(),
         result={},
         started_by_id=actor.id,
         created_at=now,
     )
-    add_unique(run, taken=StaleState("An assignment run for this stage is already under way."))
+    db.session.add(run)
+    db.session.flush()
     record_event(
         actor=actor,
         action="assignment.run_started",
@@ -149,40 +144,28 @@ def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) 
     return run
 
 
-@operation
+def _job_id(run_id: int) -> int | None:
+    return db.session.scalar(sa.select(AssignmentRun.job_id).where(AssignmentRun.id == run_id))
+
+
 def _claim(run_id: int, *, now: dt.datetime) -> dt.datetime | None:
-    """Take the run for this worker: a queued one, or one whose worker died. Returns the claim
-    time, which later steps check so an overtaken worker changes nothing."""
-    run = db.session.get(AssignmentRun, run_id, with_for_update=True)
-    if run is None:
-        return None
-    if run.state == RunState.QUEUED or (
-        run.state == RunState.RUNNING and is_abandoned(run, now=now)
-    ):
-        apply_step(
-            run,
-            "start" if run.state == RunState.QUEUED else "restart",
-            actor=None,
-            now=now,
-            values={"started_at": now, "progress": 5, "message": "Started."},
-        )
-        return now
-    return None
+    """Take the run's job for this worker: a queued one, or one whose worker died. Returns the
+    claim, which later steps check so an overtaken worker changes nothing."""
+    job_id = _job_id(run_id)
+    return None if job_id is None else jobs.claim(job_id, now=now)
 
 
 def _mine(run_id: int, claimed: dt.datetime) -> AssignmentRun | None:
-    run = db.session.get(AssignmentRun, run_id, with_for_update=True, populate_existing=True)
-    if run is None or run.state != RunState.RUNNING or run.started_at != claimed:
+    run = db.session.get(AssignmentRun, run_id, populate_existing=True)
+    if run is None or jobs.mine(run.job_id, claimed) is None:
         return None
     return run
 
 
-@operation
 def _progress(run_id: int, claimed: dt.datetime, percent: int, message: str) -> None:
-    run = _mine(run_id, claimed)
-    if run is not None:
-        run.progress = percent
-        run.message = message
+    job_id = _job_id(run_id)
+    if job_id is not None:
+        jobs.report(job_id, claimed, percent, message)
 
 
 @operation
@@ -213,18 +196,8 @@ def _finish(
     after: dict[str, object],
     now: dt.datetime,
 ) -> None:
-    apply_step(
-        run,
-        "finish" if state == RunState.DONE else "fail",
-        actor=None,
-        now=now,
-        values={
-            "message": message,
-            "result": result,
-            "finished_at": now,
-            **({"progress": 100} if state == RunState.DONE else {}),
-        },
-    )
+    run.result = result
+    jobs.end(run.job, "finish" if state == RunState.DONE else "fail", now=now, message=message)
     record_event(
         actor=None, action=action, object_type="stage", object_id=run.stage_id, after=after, now=now
     )
@@ -240,6 +213,15 @@ def execute_run(run_id: int, *, clock: Callable[[], dt.datetime] = utcnow) -> Ru
     claimed = _claim(run_id, now=clock())
     if claimed is None:
         return None
+    job_id = _job_id(run_id)
+    assert job_id is not None
+    with jobs.heartbeat(job_id, claimed):
+        return _execute(run_id, claimed, clock)
+
+
+def _execute(
+    run_id: int, claimed: dt.datetime, clock: Callable[[], dt.datetime]
+) -> RunState | None:
     try:
         run = db.session.get(AssignmentRun, run_id)
         assert run is not None
@@ -437,7 +419,7 @@ def change_assignment(
     """
     require(can_manage_jury(actor, stage.call))
     run = latest_run(stage)
-    if run is not None and run.state in ACTIVE and not is_abandoned(run, now=now):
+    if run is not None and run.state in ACTIVE and not is_abandoned(run):
         raise StaleState("An assignment run is under way; wait for it to finish.")
     options = Options.from_params(run.params if run is not None else {})
     built = stage_problem.build(stage, options, only_proposals=[change.proposal_id])
@@ -558,7 +540,7 @@ def release(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     """
     require(can_manage_jury(actor, stage.call))
     run = latest_run(stage)
-    if run is not None and run.state in ACTIVE and not is_abandoned(run, now=now):
+    if run is not None and run.state in ACTIVE and not is_abandoned(run):
         raise StaleState("An assignment run is under way; wait for it to finish.")
     pending = list(
         db.session.scalars(

@@ -52,6 +52,8 @@ from competition.core import scoring
 from competition.demo.seed import PROGRAMME_SLUG
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.jobs import operations as jobs
+from competition.jobs.models import Job
 from competition.programmes.models import Call, Programme, Stage, StageKind
 from competition.proposals import operations as proposals
 from competition.proposals.models import (
@@ -970,8 +972,8 @@ class _Driver:
                 )
             except StaleState as error:
                 raise SimulationError(
-                    f"{stage.name}: {error} Start the simulation again once its lease has run "
-                    "out (ASSIGNMENT_RUN_LEASE_SECONDS)."
+                    f"{stage.name}: {error} Start the simulation again once its worker has been "
+                    "silent for JOB_TIMEOUT_SECONDS."
                 ) from error
         run_id = (run or latest).id  # type: ignore[union-attr]
         state = self.wait(
@@ -1093,11 +1095,16 @@ class _Driver:
         yield when
         stage = self._get(Stage, stage_id)
         active = db.session.scalar(
-            sa.select(Ranking.id).where(
+            sa.select(Ranking.id)
+            .join(Job, Job.id == Ranking.job_id)
+            .where(
                 Ranking.stage_id == stage_id,
-                Ranking.state.in_((SnapshotState.QUEUED, SnapshotState.RUNNING)),
+                Job.state.in_((SnapshotState.QUEUED, SnapshotState.RUNNING)),
             )
         )
+        # A ranking whose worker stopped is set aside by starting a new one.
+        if active is not None and jobs.is_dead(self._get(Ranking, active).job):
+            active = None
         if active is None:
             active = rankings.start_ranking(
                 stage, actor=self.user(OFFICER), method=RankingMethod.BIAS_MODEL, now=when
@@ -1395,12 +1402,18 @@ def _in_process() -> bool:
 
 
 def _finished_run(run_id: int) -> RunState | None:
-    state = db.session.scalar(sa.select(AssignmentRun.state).where(AssignmentRun.id == run_id))
+    state = db.session.scalar(
+        sa.select(Job.state)
+        .join(AssignmentRun, AssignmentRun.job_id == Job.id)
+        .where(AssignmentRun.id == run_id)
+    )
     return state if state in (RunState.DONE, RunState.FAILED) else None
 
 
 def _finished_ranking(ranking_id: int) -> SnapshotState | None:
-    state = db.session.scalar(sa.select(Ranking.state).where(Ranking.id == ranking_id))
+    state = db.session.scalar(
+        sa.select(Job.state).join(Ranking, Ranking.job_id == Job.id).where(Ranking.id == ranking_id)
+    )
     return state if state in (SnapshotState.DONE, SnapshotState.FAILED) else None
 
 

@@ -9,11 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.core import workflow
 from competition.db import JSONData, enum_type
 from competition.extensions import db
+from competition.jobs.models import Job, JobState
 
 
 class RankingMethod(enum.StrEnum):
@@ -22,11 +23,8 @@ class RankingMethod(enum.StrEnum):
     BIAS_MODEL = "bias_model"  # juror harshness estimated jointly with proposal quality
 
 
-class SnapshotState(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+# A ranking's state is its job's.
+SnapshotState = JobState
 
 
 class Ranking(db.Model):
@@ -34,20 +32,6 @@ class Ranking(db.Model):
     hash of every input and the code version, so anyone can recompute the same numbers."""
 
     __tablename__ = "rankings"
-    __workflow__ = workflow.JOB
-    __object_type__ = "ranking_run"
-    __table_args__ = (
-        sa.Index(
-            "uq_rankings_active_stage",
-            "stage_id",
-            unique=True,
-            sqlite_where=sa.text("state IN ('queued', 'running')"),
-            postgresql_where=sa.text("state IN ('queued', 'running')"),
-        ),
-        sa.CheckConstraint(
-            "state != 'done' OR inputs_hash IS NOT NULL", name="done_has_inputs_hash"
-        ),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stage_id: Mapped[int] = mapped_column(
@@ -55,14 +39,27 @@ class Ranking(db.Model):
     )
     method: Mapped[RankingMethod] = mapped_column(enum_type(RankingMethod, "ranking_method"))
     params: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
-    state: Mapped[SnapshotState] = mapped_column(enum_type(SnapshotState, "snapshot_state"))
-    message: Mapped[str] = mapped_column(sa.Text, default="")
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), unique=True)
     inputs_hash: Mapped[str | None] = mapped_column(sa.String(64))
     code_version: Mapped[str] = mapped_column(sa.String(80), default="")
     result: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[dt.datetime]
-    finished_at: Mapped[dt.datetime | None]
+
+    # Loaded with the ranking, so a page never queries for it while rendering.
+    job: Mapped[Job] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def state(self) -> JobState:
+        return self.job.state
+
+    @property
+    def message(self) -> str:
+        return self.job.message
+
+    @property
+    def finished_at(self) -> dt.datetime | None:
+        return self.job.finished_at
 
 
 class Outcome(enum.StrEnum):

@@ -24,6 +24,8 @@ from competition.audit.operations import record_event
 from competition.db import operation, utcnow
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.jobs import operations as jobs
+from competition.jobs.models import Job
 from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
@@ -42,9 +44,7 @@ log = logging.getLogger(__name__)
 STARTED = "decisions.publication_started"
 PUBLISHED = "decision.published"
 FAILED = "decision.publication_failed"
-# A publication still unfinished after this is taken to have lost its worker: the page offers
-# to start it again, which is safe because published decisions are skipped.
-PUBLICATION_LEASE = dt.timedelta(minutes=30)
+KIND = "selection.publish"
 
 # A proposal still in the competition; a decision closes it (reject, fund) or moves it on.
 OPEN_STATES = (ProposalState.SUBMITTED, ProposalState.ADVANCED)
@@ -111,7 +111,16 @@ def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
         },
         now=now,
     )
-    enqueue("selection.publish", stage_id=stage.id, actor_id=actor.id)
+    # A publication whose worker died frees the stage; starting again is safe because
+    # published decisions are skipped.
+    job = jobs.open_job(
+        KIND,
+        f"stage:{stage.id}",
+        actor=actor,
+        now=now,
+        taken="The decisions of this stage are being published already.",
+    )
+    enqueue("selection.publish", stage_id=stage.id, actor_id=actor.id, job_id=job.id)
     return len(waiting)
 
 
@@ -221,32 +230,66 @@ def _record_failure(decision_id: int, *, actor: User, reason: str, now: dt.datet
     )
 
 
-def publish_stage(stage_id: int, *, actor_id: int) -> int:
+def publish_stage(stage_id: int, *, actor_id: int, job_id: int) -> int:
     """The worker's part: publish each confirmed, unpublished decision of the stage in its own
-    transaction; returns how many it published now. A decision that cannot be published (the
-    proposal was withdrawn meanwhile) is left unpublished, with the reason in the audit trail,
-    and the others go ahead."""
+    transaction, reporting progress on the job; returns how many it published now. A decision
+    that cannot be published (the proposal was withdrawn meanwhile) is left unpublished, with
+    the reason in the audit trail, and the others go ahead."""
+    claimed = jobs.claim(job_id, now=utcnow())
+    if claimed is None:
+        return 0
+    with jobs.heartbeat(job_id, claimed):
+        try:
+            return _publish_all(stage_id, actor_id, job_id, claimed)
+        except Exception:
+            log.exception("publication of stage %s stopped", stage_id)
+            db.session.rollback()
+            jobs.fail_claimed(job_id, claimed, jobs.INTERNAL_ERROR)
+            return 0
+
+
+def _publish_all(stage_id: int, actor_id: int, job_id: int, claimed: dt.datetime) -> int:
     stage = db.session.get(Stage, stage_id)
     actor = db.session.get(User, actor_id)
     if stage is None or actor is None or not can_publish(actor, stage):
         log.warning("publication of stage %s by user %s refused or gone", stage_id, actor_id)
+        jobs.fail_claimed(job_id, claimed, "Not published: the stage or the permission is gone.")
         return 0
     ids = [d.id for d, _ in db.session.execute(_waiting(stage)).all()]
     db.session.commit()
-    published = 0
-    for decision_id in ids:
+    published = failed = 0
+    for number, decision_id in enumerate(ids, start=1):
         try:
             if publish_decision(decision_id, actor=actor, now=utcnow()):
                 published += 1
         except Exception as error:  # one bad decision must not hold back the others
+            failed += 1
             reason = str(error) if isinstance(error, DomainError) else "an internal error"
             if not isinstance(error, DomainError):
                 log.exception("decision %s not published", decision_id)
             else:
                 log.warning("decision %s not published: %s", decision_id, type(error).__name__)
             _record_failure(decision_id, actor=actor, reason=reason, now=utcnow())
+        if not jobs.report(
+            job_id,
+            claimed,
+            5 + 95 * number // len(ids),
+            f"{number} of {len(ids)} letters done.",
+        ):
+            return published  # taken over by another worker, which goes on from here
+    _end(job_id, claimed, published, failed)
     log.info("stage %s: %s decision(s) published", stage_id, published)
     return published
+
+
+@operation
+def _end(job_id: int, claimed: dt.datetime, published: int, failed: int) -> None:
+    job = jobs.mine(job_id, claimed)
+    if job is not None:
+        message = f"{published} letter{'' if published == 1 else 's'} published."
+        if failed:
+            message += f" {failed} could not be published."
+        jobs.end(job, "finish", now=utcnow(), message=message)
 
 
 # --- what the officer's page shows -------------------------------------------------------------
@@ -266,9 +309,11 @@ class PublicationStatus:
     # Confirmed, not yet published, per outcome in the Outcome's order.
     waiting_by_outcome: dict[Outcome, int]
     started_at: dt.datetime | None  # the latest publication's start
-    # The latest publication still has letters to send (no failure recorded for them).
+    # The latest publication's job is queued or running, and its worker alive.
     in_progress: bool
     failures: list[Failure] = field(default_factory=list)
+    progress: int = 0
+    message: str = ""
 
     @property
     def waiting(self) -> int:
@@ -304,15 +349,21 @@ def publication_status(stage: Stage) -> PublicationStatus:
                 failed[int(event.after["decision"])] = Failure(
                     str(event.after.get("reference") or ""), str(event.after.get("reason", ""))
                 )
-    queued = set((start.after or {}).get("decisions", ())) if start is not None else set()
+    job = db.session.scalar(
+        sa.select(Job)
+        .where(Job.kind == KIND, Job.subject == f"stage:{stage.id}")
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    live = job is not None and job.active and not jobs.is_dead(job)
     return PublicationStatus(
         confirmed=sum(1 for r in rows if r.confirmed_at is not None),
         published=sum(1 for r in rows if r.published_at is not None),
         unconfirmed=sum(1 for r in rows if r.confirmed_at is None),
         waiting_by_outcome={o: waiting[o] for o in Outcome if waiting[o]},
         started_at=start.occurred_at if start is not None else None,
-        in_progress=bool((queued & unpublished) - set(failed))
-        and start is not None
-        and utcnow() - start.occurred_at < PUBLICATION_LEASE,
+        in_progress=live,
         failures=[f for d, f in failed.items() if d in unpublished],
+        progress=job.progress if job is not None and live else 0,
+        message=job.message if job is not None else "",
     )

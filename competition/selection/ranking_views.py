@@ -24,6 +24,7 @@ from competition.core.ranking import InvalidRankingInput
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.forms import show_errors
+from competition.jobs import operations as jobs
 from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
@@ -96,14 +97,19 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
     newest = db.session.scalar(
         sa.select(Ranking).where(Ranking.stage_id == stage.id).order_by(Ranking.id.desc()).limit(1)
     )
-    active = newest if newest is not None and newest.state in ACTIVE else None
+    # A ranking whose worker stopped blocks nothing: the page offers to start a new one.
+    active = (
+        newest
+        if newest is not None and newest.state in ACTIVE and not jobs.is_dead(newest.job)
+        else None
+    )
     done = rankings.latest_done(stage)
     line, problem = _draw(stage, done)
     return render_template(
         "selection/overview.html",
         call=stage.call,
         stage=stage,
-        lease_minutes=int(rankings.RANKING_LEASE.total_seconds() // 60),
+        dead_after_seconds=int(jobs.timeout().total_seconds()),
         form=form or StartRankingForm(formdata=None),
         methods=RANKING_METHODS,
         method_labels=METHOD_LABELS,
@@ -150,11 +156,12 @@ def ranking_status(call_id: int, stage_id: int, ranking_id: int):  # type: ignor
     """Polled by the hub while a ranking is under way."""
     _, stage = officer_stage(call_id, stage_id)
     ranking = _ranking_of(stage, ranking_id)
+    dead = jobs.is_dead(ranking.job)
     return jsonify(
         state=ranking.state.value,
         label=STATE_LABELS[ranking.state],
-        message=ranking.message,
-        finished=ranking.state not in ACTIVE,
+        message=jobs.DEAD if dead else ranking.message,
+        finished=ranking.state not in ACTIVE or dead,
     )
 
 

@@ -17,9 +17,10 @@ from competition.accounts.models import User
 from competition.assignment.models import Assignment, Conflict
 from competition.audit.operations import record_event
 from competition.core import ranking as core
-from competition.db import add_unique, operation, utcnow
-from competition.errors import StaleState
+from competition.db import operation, utcnow
 from competition.extensions import db
+from competition.jobs import operations as jobs
+from competition.jobs.models import Job
 from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
@@ -27,13 +28,10 @@ from competition.selection.models import ConsensusScore, Ranking, RankingMethod,
 from competition.selection.permissions import can_rank
 from competition.selection.rules import rules_for
 from competition.tasks import enqueue
-from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
-# Rankings take seconds; one still queued or running after this lost its worker, and it must not
-# block the stage: starting a new one marks it failed.
-RANKING_LEASE = dt.timedelta(minutes=30)
+KIND = "selection.rank"
 
 
 def code_version() -> str:
@@ -118,7 +116,8 @@ def latest_done(stage: Stage) -> Ranking | None:
     """The stage's newest finished ranking: the one the line, the panel and decisions use."""
     return db.session.scalar(
         sa.select(Ranking)
-        .where(Ranking.stage_id == stage.id, Ranking.state == SnapshotState.DONE)
+        .join(Job, Job.id == Ranking.job_id)
+        .where(Ranking.stage_id == stage.id, Job.state == SnapshotState.DONE)
         .order_by(Ranking.id.desc())
         .limit(1)
     )
@@ -154,19 +153,25 @@ def start_ranking(
     core.RankingOptions(
         method=method.value, **{**params, "tie_rule": tuple(params.get("tie_rule", ()))}
     )  # type: ignore[arg-type]
-    _fail_abandoned(stage, now=now)
+    job = jobs.open_job(
+        KIND,
+        f"stage:{stage.id}",
+        actor=actor,
+        now=now,
+        taken="A ranking of this stage is already being computed.",
+    )
     ranking = Ranking(
         stage_id=stage.id,
         method=method,
         params=params,
-        state=SnapshotState.QUEUED,
-        message="Waiting for a worker to start.",
+        job=job,
         code_version=code_version(),
         result={},
         created_by_id=actor.id,
         created_at=now,
     )
-    add_unique(ranking, taken=StaleState("A ranking of this stage is already being computed."))
+    db.session.add(ranking)
+    db.session.flush()
     record_event(
         actor=actor,
         action="ranking.started",
@@ -179,69 +184,23 @@ def start_ranking(
     return ranking
 
 
-def _fail_abandoned(stage: Stage, *, now: dt.datetime) -> None:
-    abandoned = db.session.scalars(
-        sa.select(Ranking)
-        .where(
-            Ranking.stage_id == stage.id,
-            Ranking.state.in_((SnapshotState.QUEUED, SnapshotState.RUNNING)),
-            Ranking.created_at < now - RANKING_LEASE,
-        )
-        .with_for_update()
-    ).all()
-    for ranking in abandoned:
-        apply_step(
-            ranking,
-            "fail",
-            actor=None,
-            now=now,
-            values={
-                "message": "Abandoned: no worker finished it; a new ranking was started.",
-                "finished_at": now,
-            },
-        )
-
-
-@operation
-def _claim(ranking_id: int) -> bool:
-    ranking = db.session.get(Ranking, ranking_id, with_for_update=True)
-    if ranking is None or ranking.state != SnapshotState.QUEUED:
-        return False
-    apply_step(ranking, "start", actor=None, now=utcnow(), values={"message": "Computing."})
-    return True
-
-
-@operation
-def _finish(ranking_id: int, result: core.Ranking | None, problems: list[str]) -> None:
-    ranking = db.session.get(Ranking, ranking_id, with_for_update=True)
+def _finish(
+    ranking_id: int, claimed: dt.datetime, result: core.Ranking | None, problems: list[str]
+) -> None:
+    ranking = db.session.get(Ranking, ranking_id, populate_existing=True)
     assert ranking is not None
-    if ranking.state != SnapshotState.RUNNING:  # given up as abandoned meanwhile
+    job = jobs.mine(ranking.job_id, claimed)
+    if job is None:  # given up as dead meanwhile, and perhaps taken over
         return
     now = utcnow()
     if result is None:
-        apply_step(
-            ranking,
-            "fail",
-            actor=None,
-            now=now,
-            values={
-                "message": "The reviews cannot be ranked: " + "; ".join(problems),
-                "finished_at": now,
-            },
+        jobs.end(
+            job, "fail", now=now, message="The reviews cannot be ranked: " + "; ".join(problems)
         )
     else:
-        apply_step(
-            ranking,
-            "finish",
-            actor=None,
-            now=now,
-            values={
-                "message": "Done.",
-                "result": json.loads(result.to_json()),
-                "inputs_hash": result.inputs_hash,
-                "finished_at": now,
-            },
-        )
+        ranking.result = json.loads(result.to_json())
+        ranking.inputs_hash = result.inputs_hash
+        jobs.end(job, "finish", now=now, message="Done.")
     record_event(
         actor=None,
         action="ranking.finished",
@@ -265,24 +224,29 @@ def compute(ranking: Ranking) -> core.Ranking:
 
 
 def execute_ranking(ranking_id: int) -> SnapshotState | None:
-    """The worker's part. Running it twice does nothing the second time."""
-    if not _claim(ranking_id):
+    """The worker's part. Running it twice does nothing the second time. Whatever goes wrong,
+    the ranking ends failed with the reason, so the stage is never left blocked."""
+    job_id = db.session.scalar(sa.select(Ranking.job_id).where(Ranking.id == ranking_id))
+    claimed = jobs.claim(job_id, now=utcnow()) if job_id is not None else None
+    if job_id is None or claimed is None:
         return None
-    ranking = db.session.get(Ranking, ranking_id)
-    assert ranking is not None
-    try:
-        result = compute(ranking)
-    except core.InvalidRankingInput as error:
-        db.session.rollback()
-        _finish(ranking_id, None, list(error.problems))
-        return SnapshotState.FAILED
-    except Exception:
-        log.exception("ranking %s failed", ranking_id)
-        db.session.rollback()
-        _finish(ranking_id, None, ["an internal error; start it again"])
-        return SnapshotState.FAILED
-    _finish(ranking_id, result, [])
-    return SnapshotState.DONE
+    with jobs.heartbeat(job_id, claimed):
+        ranking = db.session.get(Ranking, ranking_id)
+        assert ranking is not None
+        try:
+            jobs.report(job_id, claimed, 20, "Computing.")
+            result = compute(ranking)
+        except core.InvalidRankingInput as error:
+            db.session.rollback()
+            operation(_finish)(ranking_id, claimed, None, list(error.problems))
+            return SnapshotState.FAILED
+        except Exception:
+            log.exception("ranking %s failed", ranking_id)
+            db.session.rollback()
+            operation(_finish)(ranking_id, claimed, None, ["an internal error; start it again"])
+            return SnapshotState.FAILED
+        operation(_finish)(ranking_id, claimed, result, [])
+        return SnapshotState.DONE
 
 
 def recompute(ranking: Ranking) -> bool:

@@ -36,6 +36,7 @@ from competition.reviews.models import Review, ReviewState
 from tests.conftest import Browser
 from tests.factories import (
     make_call,
+    make_job,
     make_organisation,
     make_programme,
     make_proposal,
@@ -348,14 +349,20 @@ def test_only_one_run_at_a_time_but_an_abandoned_run_can_be_started_again(app, w
         db.session.add(
             AssignmentRun(
                 stage_id=world.stage_id,
-                state=RunState.RUNNING,
-                progress=50,
-                message="Finding the best assignment.",
+                job=make_job(
+                    "assignment.run",
+                    world.stage_id,
+                    state=RunState.RUNNING,
+                    progress=50,
+                    message="Finding the best assignment.",
+                    started_by_id=officer_id,
+                    started_at=utcnow(),
+                    heartbeat_at=utcnow(),
+                ),
                 params={},
                 result={},
                 started_by_id=officer_id,
                 created_at=utcnow(),
-                started_at=utcnow(),
             )
         )
         db.session.commit()
@@ -366,10 +373,10 @@ def test_only_one_run_at_a_time_but_an_abandoned_run_can_be_started_again(app, w
     assert refused.status_code == 422
     assert "already under way" in text(refused)
 
-    # Past its lease the run belongs to a dead worker.
+    # Its heartbeat stopped two minutes ago: the run belongs to a dead worker.
     with app.app_context():
         run = db.session.scalar(sa.select(AssignmentRun))
-        run.started_at = utcnow() - dt.timedelta(hours=2)
+        run.job.heartbeat_at = utcnow() - dt.timedelta(minutes=2)
         db.session.commit()
     assert "stopped without finishing" in text(officer.get(world.page))
 
@@ -385,14 +392,20 @@ def test_the_page_polls_a_run_under_way(app, world):
         officer_id = db.session.scalar(sa.select(User.id).where(User.email == world.officer))
         run = AssignmentRun(
             stage_id=world.stage_id,
-            state=RunState.RUNNING,
-            progress=50,
-            message="Finding the best assignment of 6 proposals to 5 jurors.",
+            job=make_job(
+                "assignment.run",
+                world.stage_id,
+                state=RunState.RUNNING,
+                progress=50,
+                message="Finding the best assignment of 6 proposals to 5 jurors.",
+                started_by_id=officer_id,
+                started_at=utcnow(),
+                heartbeat_at=utcnow(),
+            ),
             params={},
             result={},
             started_by_id=officer_id,
             created_at=utcnow(),
-            started_at=utcnow(),
         )
         db.session.add(run)
         db.session.commit()

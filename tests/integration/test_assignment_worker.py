@@ -4,8 +4,6 @@ untouched, and starting again gives the same assignment."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import sqlalchemy as sa
 
@@ -24,7 +22,7 @@ from tests.integration.test_worker import (
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 
-LEASE = 3
+HEARTBEAT, TIMEOUT = 1, 3
 
 
 def last_run(app, world: World) -> AssignmentRun:  # type: ignore[no-untyped-def]
@@ -81,9 +79,13 @@ def test_a_worker_killed_while_storing_leaves_no_partial_assignment_and_a_re_run
     monkeypatch,
     forget_killed_tasks,  # noqa: F811
 ):
-    monkeypatch.setenv("ASSIGNMENT_RUN_LEASE_SECONDS", str(LEASE))  # for the workers
+    monkeypatch.setenv("JOB_HEARTBEAT_SECONDS", str(HEARTBEAT))  # for the workers
+    monkeypatch.setenv("JOB_TIMEOUT_SECONDS", str(TIMEOUT))
     app = make_app(
-        redis_url=redis_url, task_queue=worker_factory.queue, assignment_run_lease_seconds=LEASE
+        redis_url=redis_url,
+        task_queue=worker_factory.queue,
+        job_heartbeat_seconds=HEARTBEAT,
+        job_timeout_seconds=TIMEOUT,
     )
     with app.app_context():
         world = build_world()
@@ -131,9 +133,13 @@ def test_a_worker_killed_while_storing_leaves_no_partial_assignment_and_a_re_run
     interrupted = last_run(app, world)
     assert interrupted.id == second_run.id and interrupted.state == RunState.RUNNING
 
-    # Past the lease the page says what happened, and the officer starts again.
-    time.sleep(LEASE + 1)
-    assert "stopped without finishing" in text(officer.get(world.page))
+    # Once its heartbeat is older than the timeout the page says what happened, within two
+    # timeouts of the kill, and the officer starts again.
+    wait_until(
+        lambda: "stopped without finishing" in text(officer.get(world.page)),
+        what="the stage to be free",
+        timeout=2 * TIMEOUT,
+    )
     worker_factory()
     start(officer, world)
     wait_until(lambda: finished(app, world), what="the re-run")

@@ -29,7 +29,7 @@ from competition.selection import operations as ops
 from competition.selection import rankings
 from competition.selection.exports import berlin_wall_time
 from competition.selection.models import Outcome, Ranking, RankingMethod, SnapshotState
-from tests.factories import make_user
+from tests.factories import make_job, make_user
 from tests.helpers import as_person, text
 from tests.integration.test_assignment_runs import World
 from tests.integration.test_rankings import rank, reviewed_world
@@ -194,11 +194,15 @@ def test_the_newest_finished_ranking_is_the_one_exported(app, world):
                 stage_id=stage.id,
                 method=RankingMethod.BIAS_MODEL,
                 params={},
-                state=SnapshotState.FAILED,
-                message="The reviews cannot be ranked.",
+                job=make_job(
+                    "selection.rank",
+                    stage.id,
+                    state=SnapshotState.FAILED,
+                    message="The reviews cannot be ranked.",
+                    started_by_id=officer.id,
+                ),
                 created_by_id=officer.id,
                 created_at=utcnow(),
-                finished_at=utcnow(),
             )
         )
         db.session.commit()

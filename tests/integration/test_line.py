@@ -38,6 +38,7 @@ from competition.selection.models import (
 )
 from tests.factories import (
     make_call,
+    make_job,
     make_organisation,
     make_programme,
     make_proposal,
@@ -191,14 +192,21 @@ def build_line_world(
         stage_id=stage.id,
         method=RankingMethod.RAW,
         params={"seed": 1},
-        state=SnapshotState.DONE,
-        message="Done.",
+        job=make_job(
+            "selection.rank",
+            stage.id,
+            state=SnapshotState.DONE,
+            message="Done.",
+            progress=100,
+            started_by_id=officer.id,
+            created_at=now,
+            finished_at=now,
+        ),
         inputs_hash=result.inputs_hash,
         code_version="test",
         result=json.loads(result.to_json()),
         created_by_id=officer.id,
         created_at=now,
-        finished_at=now,
     )
     db.session.add(ranking)
     db.session.commit()

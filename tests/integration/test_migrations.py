@@ -164,3 +164,78 @@ def test_review_scores_move_from_json_into_rows_and_back_without_loss(fresh_url)
             for review, scores in JSON_SCORES.items()
         }
         db.engine.dispose()
+
+
+def _insert_runs_and_rankings_as_of_0009(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    else:
+        conn.exec_driver_sql("SET session_replication_role = replica")
+    at, later = "2026-12-01 10:00:00", "2026-12-01 10:05:00"
+    for run_id, state, progress, finished in ((1, "done", 100, later), (2, "running", 50, None)):
+        conn.execute(
+            sa.text(
+                "INSERT INTO assignment_runs (id, stage_id, state, progress, message, params,"
+                " result, started_by_id, created_at, started_at, finished_at)"
+                " VALUES (:id, 1, :state, :progress, :message, '{}', '{}', 7, :at, :at, :end)"
+            ),
+            {
+                "id": run_id,
+                "state": state,
+                "progress": progress,
+                "message": f"run {run_id}",
+                "at": at,
+                "end": finished,
+            },
+        )
+    conn.execute(
+        sa.text(
+            "INSERT INTO rankings (id, stage_id, method, params, state, message, inputs_hash,"
+            " code_version, result, created_by_id, created_at, finished_at)"
+            " VALUES (1, 1, 'raw', '{}', 'failed', 'cannot rank', NULL, 'v', '{}', 7, :at, NULL)"
+        ),
+        {"at": at},
+    )
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_runs_and_rankings_move_their_state_into_jobs_and_back(fresh_url):
+    app = create_app(testing_settings(database_url=fresh_url))
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0009_workflow")
+        with db.engine.begin() as conn:
+            _insert_runs_and_rankings_as_of_0009(conn)
+
+        upgrade(directory=MIGRATIONS, revision="0010_jobs")
+        with db.engine.connect() as conn:
+            jobs = conn.execute(
+                sa.text(
+                    "SELECT r.id, j.kind, j.subject, j.state, j.progress, j.message,"
+                    " j.started_by_id, j.finished_at IS NOT NULL FROM jobs j"
+                    " JOIN assignment_runs r ON r.job_id = j.id ORDER BY r.id"
+                )
+            ).all()
+            ranking = conn.execute(
+                sa.text(
+                    "SELECT j.kind, j.state, j.message, j.finished_at IS NOT NULL FROM jobs j"
+                    " JOIN rankings r ON r.job_id = j.id"
+                )
+            ).one()
+        assert [tuple(row) for row in jobs] == [
+            (1, "assignment.run", "stage:1", "done", 100, "run 1", 7, True),
+            (2, "assignment.run", "stage:1", "running", 50, "run 2", 7, False),
+        ]
+        # A ranking that ended without an end time gets its creation time as one.
+        assert tuple(ranking) == ("selection.rank", "failed", "cannot rank", True)
+
+        downgrade(directory=MIGRATIONS, revision="0009_workflow")
+        with db.engine.connect() as conn:
+            runs = conn.execute(
+                sa.text("SELECT id, state, progress, message FROM assignment_runs ORDER BY id")
+            ).all()
+            back = conn.execute(sa.text("SELECT state, message FROM rankings")).one()
+        assert [tuple(r) for r in runs] == [(1, "done", 100, "run 1"), (2, "running", 50, "run 2")]
+        assert tuple(back) == ("failed", "cannot rank")
+        db.engine.dispose()

@@ -29,6 +29,8 @@ from competition.audit.models import AuditEvent
 from competition.db import utcnow
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.jobs import operations as jobs
+from competition.jobs.models import Job
 from competition.notifications import mailer
 from competition.notifications.models import Notification, NotificationState
 from competition.programmes.models import ProgrammeOfficer, Stage, StageKind
@@ -456,11 +458,32 @@ def test_nothing_to_publish_is_refused(app, letters):
             start(letters)
 
 
+def publication_job(letters) -> int:  # type: ignore[no-untyped-def]
+    """A queued publication job, as starting the publication leaves one for the worker."""
+    job = jobs.open_job(
+        publication.KIND,
+        f"stage:{letters.world.stage_id}",
+        actor=None,
+        now=utcnow(),
+        taken="under way",
+    )
+    db.session.commit()
+    return job.id
+
+
+def latest_job_id() -> int:
+    return db.session.scalar(sa.select(sa.func.max(Job.id)).where(Job.kind == publication.KIND))
+
+
 def test_publishing_twice_publishes_and_mails_nothing_twice(app, letters):
     with app.app_context():
         officer = db.session.scalar(sa.select(User).where(User.email == letters.world.officer))
-        first = publication.publish_stage(letters.world.stage_id, actor_id=officer.id)
-        second = publication.publish_stage(letters.world.stage_id, actor_id=officer.id)
+        first, second = (
+            publication.publish_stage(
+                letters.world.stage_id, actor_id=officer.id, job_id=publication_job(letters)
+            )
+            for _ in range(2)
+        )
         published = (
             db.session.scalars(sa.select(AuditEvent.action)).all().count("decision.published")
         )
@@ -522,9 +545,12 @@ def test_the_task_run_three_times_on_two_workers_sends_one_letter_per_applicant(
         officer_id = db.session.scalar(
             sa.select(User.id).where(User.email == letters.world.officer)
         )
+        job_id = latest_job_id()
     task = app.extensions["celery"].tasks["selection.publish"]
     for _ in range(2):  # and twice more, as a redelivery would
-        task.apply_async(kwargs={"stage_id": letters.world.stage_id, "actor_id": officer_id})
+        task.apply_async(
+            kwargs={"stage_id": letters.world.stage_id, "actor_id": officer_id, "job_id": job_id}
+        )
 
     wait_until(lambda: finished(workers, "selection.publish") == 3, what="the three runs")
     wait_until(
@@ -586,7 +612,11 @@ def test_the_page_follows_a_publication_under_way_until_every_letter_is_out(
         officer_id = db.session.scalar(
             sa.select(User.id).where(User.email == letters.world.officer)
         )
-        assert publication.publish_stage(letters.world.stage_id, actor_id=officer_id) == 4
+        job_id = latest_job_id()
+        assert (
+            publication.publish_stage(letters.world.stage_id, actor_id=officer_id, job_id=job_id)
+            == 4
+        )
 
     done = officer.get(letters.publish_page)
     assert "Refresh" not in done.headers
@@ -597,3 +627,49 @@ def test_the_page_follows_a_publication_under_way_until_every_letter_is_out(
         ]
         is False
     )
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+def test_the_page_shows_the_jobs_progress_while_a_real_worker_publishes(
+    make_app, redis_url, worker_factory, pg_url
+):
+    from competition.audit.operations import _CHAIN_LOCK_KEY
+
+    with make_app().app_context():
+        letters = build_letters()
+    app = make_app(redis_url=redis_url, task_queue=worker_factory.queue)
+    officer = as_person(app, letters.world.officer)
+    # No worker listens yet: the publication waits in the queue.
+    assert officer.submit(letters.publish_page, {}).status_code == 303
+    # The worker needs the audit trail's lock for each letter; holding it keeps the worker in
+    # the middle of the publication for as long as the test looks.
+    holder = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with holder.connect() as lock:
+        lock.execute(sa.select(sa.func.pg_advisory_lock(_CHAIN_LOCK_KEY)))
+        lock.commit()
+        worker = worker_factory()
+
+        def running() -> bool:
+            with app.app_context():
+                job = db.session.get(Job, latest_job_id())
+                return job.state == "running"
+
+        wait_until(running, what="the worker to take the publication")
+        during = officer.get(letters.publish_page)
+        lock.execute(sa.select(sa.func.pg_advisory_unlock(_CHAIN_LOCK_KEY)))
+        lock.commit()
+    holder.dispose()
+
+    assert "Refresh" in during.headers
+    assert re.search(r'<progress id="publication-bar" max="100" value="5">', text(during))
+    assert "Started." in text(during)
+    wait_until(
+        lambda: "4 of 4 confirmed decisions published." in text(officer.get(letters.publish_page)),
+        what="every letter",
+    )
+    done = text(officer.get(letters.publish_page))
+    assert 'id="publication-bar"' not in done, worker.log()
+    with app.app_context():
+        job = db.session.get(Job, latest_job_id())
+        assert (job.state, job.progress, job.message) == ("done", 100, "4 letters published.")

@@ -16,10 +16,12 @@ from competition.assignment.models import Assignment, AssignmentState, Conflict,
 from competition.db import utcnow
 from competition.errors import StaleState
 from competition.extensions import db
+from competition.jobs import operations as jobs
 from competition.programmes.models import Criterion, Stage
 from competition.reviews.models import Review, ReviewState
 from competition.selection import rankings
 from competition.selection.models import Ranking, RankingMethod, SnapshotState
+from tests.factories import make_job
 from tests.integration.test_assignment_runs import World, build_world
 from tests.integration.test_worker import wait_until
 
@@ -153,8 +155,15 @@ def test_a_ranking_whose_worker_died_does_not_block_the_stage(ctx):
             stage_id=world.stage_id,
             method=RankingMethod.RAW,
             params={},
-            state=SnapshotState.RUNNING,
-            message="Computing.",
+            job=make_job(
+                "selection.rank",
+                world.stage_id,
+                state=SnapshotState.RUNNING,
+                message="Computing.",
+                started_by_id=officer.id,
+                created_at=utcnow() - age,
+                heartbeat_at=utcnow() - age,
+            ),
             created_by_id=officer.id,
             created_at=utcnow() - age,
         )
@@ -162,16 +171,54 @@ def test_a_ranking_whose_worker_died_does_not_block_the_stage(ctx):
         db.session.commit()
         return row
 
-    recent = left_running(dt.timedelta(minutes=5))
+    recent = left_running(dt.timedelta(seconds=5))
     with pytest.raises(StaleState, match="already being computed"):
         rank(world)
     db.session.rollback()
-    recent.created_at = utcnow() - rankings.RANKING_LEASE - dt.timedelta(minutes=1)
+    recent.job.heartbeat_at = utcnow() - jobs.timeout() - dt.timedelta(seconds=1)
     db.session.commit()
 
     fresh = rank(world)
 
     db.session.refresh(recent)
     db.session.refresh(fresh)
-    assert recent.state == SnapshotState.FAILED and "Abandoned" in recent.message
+    assert recent.state == SnapshotState.FAILED and "stopped without finishing" in recent.message
     assert fresh.state == SnapshotState.DONE, fresh.message
+
+
+def test_an_in_process_ranking_that_raises_fails_at_once_and_leaves_the_stage_free(
+    ctx, monkeypatch
+):
+    world = reviewed_world()
+
+    def broken(ranking: Ranking) -> None:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(rankings, "compute", broken)
+    failed = rank(world)
+    monkeypatch.undo()
+    fresh = rank(world)
+
+    db.session.refresh(failed)
+    db.session.refresh(fresh)
+    assert failed.state == SnapshotState.FAILED and "internal error" in failed.message
+    assert failed.job.finished_at is not None
+    assert fresh.state == SnapshotState.DONE, fresh.message
+
+
+def test_an_interrupted_in_process_ranking_is_failed_at_once(ctx, monkeypatch):
+    world = reviewed_world()
+
+    def interrupted(ranking: Ranking) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rankings, "compute", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rank(world)
+    monkeypatch.undo()
+    [stopped] = db.session.scalars(sa.select(Ranking)).all()
+    fresh = rank(world)
+
+    db.session.refresh(stopped)
+    assert stopped.state == SnapshotState.FAILED and "stopped without finishing" in stopped.message
+    assert db.session.get(Ranking, fresh.id).state == SnapshotState.DONE

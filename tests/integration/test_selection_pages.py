@@ -18,7 +18,7 @@ from competition.extensions import db
 from competition.programmes.models import Stage
 from competition.reviews.models import Review
 from competition.selection.models import LotteryRecord, Ranking, RankingMethod, SnapshotState
-from tests.factories import make_user
+from tests.factories import make_job, make_user
 from tests.helpers import as_person, text
 from tests.integration.test_assignment_runs import World
 from tests.integration.test_line import SEED, LineWorld, zone_world
@@ -70,8 +70,14 @@ def queue_ranking(app, world: World, state: SnapshotState, message: str) -> int:
             stage_id=world.stage_id,
             method=RankingMethod.BIAS_MODEL,
             params={"seed": 7},
-            state=state,
-            message=message,
+            job=make_job(
+                "selection.rank",
+                world.stage_id,
+                state=state,
+                message=message,
+                started_by_id=officer.id,
+                heartbeat_at=utcnow(),
+            ),
             code_version="test",
             result={},
             created_by_id=officer.id,

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "competition"
 LAYERS: list[set[str]] = [
     {"core"},
     {"extensions", "db", "errors", "permissions", "forms", "paging", "berlin", "logs", "tasks"},
-    {"accounts", "access", "audit", "notifications", "workflow"},
+    {"accounts", "access", "audit", "notifications", "workflow", "jobs"},
     {"organisations"},
     {"programmes"},
     {"proposals"},

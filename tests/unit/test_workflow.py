@@ -105,11 +105,12 @@ def test_a_table_that_leaves_its_states_is_refused():
 
 
 def test_the_models_store_exactly_the_states_of_their_lifecycle():
-    from competition.assignment.models import Assignment, AssignmentRun, JuryMembership
+    from competition.assignment.models import Assignment, JuryMembership
+    from competition.jobs.models import Job
     from competition.programmes.models import Call
     from competition.proposals.models import Proposal, StageSubmission
     from competition.reviews.models import Review
-    from competition.selection.models import Decision, Ranking
+    from competition.selection.models import Decision
 
     models = [
         Call,
@@ -119,8 +120,7 @@ def test_the_models_store_exactly_the_states_of_their_lifecycle():
         Assignment,
         Review,
         Decision,
-        AssignmentRun,
-        Ranking,
+        Job,
     ]
     assert {m.__workflow__.name for m in models} == {w.name for w in WORKFLOWS}
     for model in models:

@@ -15,7 +15,7 @@ def rank(ranking_id: int) -> str | None:
 
 
 @shared_task(name="selection.publish")
-def publish(*, stage_id: int, actor_id: int) -> int:
+def publish(*, stage_id: int, actor_id: int, job_id: int) -> int:
     """Publish the stage's confirmed decisions; a repeated or concurrent run publishes nothing
     twice (each decision is locked and checked in its own transaction)."""
-    return publication.publish_stage(stage_id, actor_id=actor_id)
+    return publication.publish_stage(stage_id, actor_id=actor_id, job_id=job_id)
