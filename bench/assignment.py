@@ -392,7 +392,8 @@ def run_demo_app() -> dict[str, Any]:
             env="development",
             secret_key="bench-assignment-" + "x" * 32,
             database_url=f"sqlite:///{tmp}/demo.sqlite3",
-            redis_url=None,  # tasks run in-process, right after the commit that queued them
+            redis_url=None,
+            tasks_inline=True,  # tasks run in-process, right after the commit that queued them
             demo_mode=True,
             upload_folder=f"{tmp}/uploads",
         )

@@ -64,6 +64,9 @@ def register_cli(app: Flask) -> None:
         settings = current_app.extensions["settings"]
         if not settings.demo_mode:
             raise click.ClickException("the demo is only simulated in demo mode (DEMO_MODE=1)")
+        # The simulation waits for each run, ranking and publication anyway: without a broker it
+        # runs them in this process, one after the other, rather than on threads of their own.
+        current_app.extensions["settings"] = settings.with_overrides(tasks_inline=True)
         if simulation.demo_programme() is None:
             operation(seed_demo)(password_hash=hash_password(settings.demo_password), now=utcnow())
             click.echo("Seeded the Clusters4Future demo competition.")

@@ -1,12 +1,15 @@
 """Celery wiring as in the Flask documentation: tasks run inside an app context.
 
 With REDIS_URL set, tasks go to Redis and run in a separate worker; without it they run in-process
-right after the transaction that queued them has committed.
+right after the transaction that queued them has committed: long ones (declared with
+``background=True``: assignment runs, rankings, publication) on a thread of their own, so that no
+request waits for them, unless the settings ask for everything inline (tests, the command line).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery import Celery, Task
@@ -58,10 +61,26 @@ def enqueue(task_name: str, **kwargs: Any) -> None:
     """Queue a task once the current operation has committed (never for a rolled-back change)."""
     celery: Celery = current_app.extensions["celery"]
 
-    def send() -> None:
-        celery.tasks[task_name].apply_async(kwargs=kwargs)
+    settings = current_app.extensions["settings"]
+    task = celery.tasks[task_name]
+    if settings.tasks_in_process and not settings.tasks_inline and getattr(task, "background", False):
+        on_commit(lambda: _start_thread(task, kwargs))
+    else:
+        on_commit(lambda: task.apply_async(kwargs=kwargs))
 
-    on_commit(send)
+
+def _start_thread(task: Task, kwargs: dict[str, Any]) -> None:
+    """Run a long task beside the request; its job records progress, failure and death (a thread
+    that ends with the process leaves a job whose heart stopped)."""
+
+    def run() -> None:
+        try:
+            # The task pushes its own app context, so it gets a database session of its own.
+            task.apply(kwargs=kwargs)
+        except BaseException:  # pragma: no cover  (apply keeps the task's errors to itself)
+            log.exception("background task %s failed", task.name)
+
+    threading.Thread(target=run, name=f"task {task.name}", daemon=True).start()
 
 
 def broker_state(app: Flask) -> str:

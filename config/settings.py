@@ -71,6 +71,10 @@ class Settings:
     # again, and a redelivered task may take it over.
     job_heartbeat_seconds: int = 10
     job_timeout_seconds: int = 90
+    # Without a broker, long tasks (runs, rankings, publication) run on a thread of their own so
+    # that no request waits for them; inline runs them right after the commit instead, where a
+    # caller needs the result at once (tests, the command line).
+    tasks_inline: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +117,7 @@ class Settings:
             job_timeout_seconds=_int(
                 "JOB_TIMEOUT_SECONDS", env.get("JOB_TIMEOUT_SECONDS"), cls.job_timeout_seconds
             ),
+            tasks_inline=_flag(env.get("TASKS_INLINE"), False),
         )
         settings.check()
         return settings

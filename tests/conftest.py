@@ -33,6 +33,8 @@ def testing_settings(**overrides: Any) -> Settings:
         "env": "testing",
         "secret_key": TEST_SECRET,
         "demo_password": "demo",
+        # Tests read a task's result right after the request that queued it.
+        "tasks_inline": True,
     }
     values.update(overrides)
     return Settings(**values)

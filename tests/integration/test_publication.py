@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import threading
 from dataclasses import dataclass
 from email.message import Message
 
@@ -673,3 +674,40 @@ def test_the_page_shows_the_jobs_progress_while_a_real_worker_publishes(
     with app.app_context():
         job = db.session.get(Job, latest_job_id())
         assert (job.state, job.progress, job.message) == ("done", 100, "4 letters published.")
+
+
+def test_without_a_broker_the_publication_runs_beside_the_request_not_inside_it(make_app, pg_url):
+    with make_app().app_context():
+        letters = build_letters()
+    app = make_app(tasks_inline=False)  # the embedded default: no broker, no worker
+    officer = as_person(app, letters.world.officer)
+    # Each letter locks its decision: while the test holds those locks, the publication cannot
+    # get past its first letter, so a request that waited for it would never return.
+    # The locks go after a few seconds at the latest, so a request that waits fails the test
+    # below rather than hanging it.
+    holder = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with holder.connect() as lock:
+        lock.execute(sa.select(Decision.id).with_for_update()).all()
+        release = threading.Timer(5, lock.rollback)
+        release.start()
+        assert officer.submit(letters.publish_page, {}).status_code == 303
+        during = officer.get(letters.publish_page)
+        release.cancel()
+        release.join()
+        lock.rollback()  # nothing left to end when the timer did it
+    holder.dispose()
+
+    assert "Refresh" in during.headers
+    assert 'id="publication-bar"' in text(during)
+    wait_until(
+        lambda: "4 of 4 confirmed decisions published." in text(officer.get(letters.publish_page)),
+        what="the publication's thread",
+    )
+
+    def finished() -> tuple[str, int, str | None]:
+        with app.app_context():
+            job = db.session.get(Job, latest_job_id())
+            return (job.state, job.progress, job.message)
+
+    wait_until(lambda: finished()[0] != "running", what="the publication's job to end")
+    assert finished() == ("done", 100, "4 letters published.")

@@ -10,6 +10,8 @@ def test_nothing_set_gives_the_embedded_development_defaults():
     assert settings.env == "development"
     assert settings.database_url is None
     assert settings.tasks_in_process
+    assert not settings.tasks_inline  # long tasks leave the request for a thread of their own
+    assert Settings.from_env({"TASKS_INLINE": "yes"}).tasks_inline
     assert settings.mail_backend == "dev"
     assert settings.demo_mode
 
@@ -65,6 +67,7 @@ def test_services_and_mail_come_from_the_environment():
         ("APP_ENV", "staging", "APP_ENV"),
         ("MAIL_PORT", "twenty-five", "MAIL_PORT"),
         ("MAIL_USE_TLS", "perhaps", "yes/no"),
+        ("TASKS_INLINE", "sometimes", "yes/no"),
         ("SESSION_IDLE_MINUTES", "0", "positive"),
         ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES"),
     ],

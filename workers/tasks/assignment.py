@@ -8,7 +8,7 @@ from celery import shared_task
 from competition.assignment import runs
 
 
-@shared_task(name="assignment.run")
+@shared_task(name="assignment.run", background=True)
 def run(run_id: int) -> str | None:
     state = runs.execute_run(run_id)
     return state.value if state is not None else None

@@ -8,13 +8,13 @@ from celery import shared_task
 from competition.selection import publication, rankings
 
 
-@shared_task(name="selection.rank")
+@shared_task(name="selection.rank", background=True)
 def rank(ranking_id: int) -> str | None:
     state = rankings.execute_ranking(ranking_id)
     return state.value if state is not None else None
 
 
-@shared_task(name="selection.publish")
+@shared_task(name="selection.publish", background=True)
 def publish(*, stage_id: int, actor_id: int, job_id: int) -> int:
     """Publish the stage's confirmed decisions; a repeated or concurrent run publishes nothing
     twice (each decision is locked and checked in its own transaction)."""
