@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 
 class DomainError(Exception):
     """One or more problems with what the user asked for, keyed by form field ('' for the form)."""
@@ -19,3 +22,21 @@ class PermissionDenied(DomainError):
 
 class StaleState(DomainError):
     """Someone else changed the object first; the user must reload and decide again."""
+
+
+class Problem(Protocol):
+    """What a pure plan of the core reports (e.g. ``core.decisions.Problem``)."""
+
+    @property
+    def kind(self) -> str: ...  # invalid, stale or denied
+    @property
+    def message(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+
+
+def refuse(problems: Sequence[Problem]) -> None:
+    """Raise the first of a plan's problems as the error the views know; nothing when none."""
+    for problem in problems:
+        error = {"stale": StaleState, "denied": PermissionDenied}.get(problem.kind, DomainError)
+        raise error(problem.message, field=problem.field)

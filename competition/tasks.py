@@ -63,7 +63,11 @@ def enqueue(task_name: str, **kwargs: Any) -> None:
 
     settings = current_app.extensions["settings"]
     task = celery.tasks[task_name]
-    if settings.tasks_in_process and not settings.tasks_inline and getattr(task, "background", False):
+    if (
+        settings.tasks_in_process
+        and not settings.tasks_inline
+        and getattr(task, "background", False)
+    ):
         on_commit(lambda: _start_thread(task, kwargs))
     else:
         on_commit(lambda: task.apply_async(kwargs=kwargs))

@@ -19,14 +19,15 @@ from sqlalchemy.orm import aliased
 
 from competition.accounts.models import User
 from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
-from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.core.decisions import Candidate, Waiting, plan_confirmations, plan_proposals
+from competition.errors import DomainError, refuse
 from competition.extensions import db
 from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.proposals.queries import name_matches
 from competition.selection.models import Decision, Outcome, Ranking, SnapshotState
-from competition.selection.rules import rules_for
+from competition.selection.rules import is_last_stage, rules_for
 
 PER_PAGE = 50
 
@@ -290,37 +291,39 @@ class ProposalPreview:
 
 
 def preview_proposals(
-    stage: Stage, *, proposal_ids: Iterable[int], suggested: Outcome | None
+    stage: Stage,
+    *,
+    proposal_ids: Iterable[int],
+    suggested: Outcome | None,
+    outcome: Outcome,
+    rationale: str | None = None,
 ) -> ProposalPreview:
-    """What proposing would change: the ticked proposals and, with ``suggested``, every open
-    proposal the line suggests for that outcome. Raises DomainError (at ``proposals``) for an
-    empty choice, a proposal outside the stage, or a ticked proposal already confirmed."""
+    """What proposing ``outcome`` would change: the ticked proposals and, with ``suggested``,
+    every open proposal the line suggests for that outcome. Raises what ``propose_decisions``
+    would raise for the same choice (the same plan decides), at the field concerned."""
     from competition.selection.rankings import latest_done
 
     ranking = latest_done(stage)
     ranked = ranked_rows(ranking)
     suggestions = line_suggestions(stage, ranking) if suggested else Suggestions({})
-    order = ranked_order(stage, ranked)
     ticked = set(proposal_ids)
-    unknown = ticked - set(order)
-    if unknown:
-        raise DomainError("Some of the chosen proposals are not in this stage.", field="proposals")
-    wanted = ticked | {p for p, o in suggestions.by_proposal.items() if o == suggested}
-    rows = decision_rows(stage, [p for p in order if p in wanted], ranked, suggestions)
-    confirmed = [r for r in rows if r.proposal.id in ticked and not r.open]
-    if confirmed:
-        raise StaleState(
-            "Already confirmed, so they cannot be changed here: "
-            + ", ".join(r.proposal.reference for r in confirmed)
-            + ".",
-            field="proposals",
-        )
-    chosen = [r for r in rows if r.open]
-    if not chosen:
-        raise DomainError(
-            "Choose at least one proposal that has no confirmed decision.", field="proposals"
-        )
-    return ProposalPreview(ranking=ranking, rows=chosen, left_out=[r for r in rows if not r.open])
+    lined = {p for p, o in suggestions.by_proposal.items() if o == suggested}
+    order = [p for p in ranked_order(stage, ranked) if p in ticked or p in lined]
+    rows = {r.proposal.id: r for r in decision_rows(stage, order, ranked, suggestions)}
+    plan = plan_proposals(
+        [Candidate(pid, rows[pid].proposal.reference, not rows[pid].open) for pid in order],
+        ticked,
+        suggested=lined,
+        outcome=outcome.value,
+        last_stage=stage.name if is_last_stage(stage) else "",
+        rationale=rationale,
+    )
+    refuse(plan.problems)
+    return ProposalPreview(
+        ranking=ranking,
+        rows=[rows[pid] for pid in plan.chosen],
+        left_out=[rows[pid] for pid in plan.left_out],
+    )
 
 
 # --- confirmations --------------------------------------------------------------------------------
@@ -398,37 +401,24 @@ def pending_confirmations(stage: Stage, *, viewer: User, page: int) -> Pending:
     )
 
 
-OWN_DECISION = "You proposed {}; another officer must confirm {}."
-
-
 def preview_confirmations(
     stage: Stage, *, viewer: User, decision_ids: Iterable[int] | None
 ) -> list[PendingRow]:
     """The decisions a confirmation would confirm: those chosen, or (``None``) every one the
-    viewer may confirm. Raises PermissionDenied for the viewer's own proposals, StaleState for
-    decisions no longer waiting, DomainError for an empty choice."""
-    if decision_ids is None:
-        rows = [r for r in _pending(stage, viewer=viewer) if not r.mine]
-        if not rows:
-            raise DomainError("No decision is waiting for your confirmation.", field="decisions")
-        return rows
-    wanted = set(decision_ids)
-    if not wanted:
-        raise DomainError("Choose at least one decision to confirm.", field="decisions")
+    viewer may confirm. Raises what ``confirm_decisions`` would raise for the same choice (the
+    same plan decides)."""
+    wanted = None if decision_ids is None else set(decision_ids)
     rows = _pending(stage, viewer=viewer, ids=wanted)
-    if len(rows) != len(wanted):
-        raise StaleState(
-            "Some of the chosen decisions are no longer waiting for confirmation; look at the "
-            "list again.",
-            field="decisions",
+    waiting = [
+        Waiting(
+            r.decision.id, r.proposal.reference, r.decision.proposed_by_id, r.decision.proposed_at
         )
-    mine = [r.proposal.reference for r in rows if r.mine]
-    if mine:
-        raise PermissionDenied(
-            OWN_DECISION.format(", ".join(mine), "it" if len(mine) == 1 else "them"),
-            field="decisions",
-        )
-    return rows
+        for r in rows
+    ]
+    plan = plan_confirmations(waiting, wanted, viewer=viewer.id)
+    refuse(plan.problems)
+    chosen = set(plan.chosen)
+    return [r for r in rows if r.decision.id in chosen]
 
 
 def seen_versions(versions: Iterable[str]) -> dict[int, dt.datetime]:

@@ -14,6 +14,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from competition.access import roles_required
 from competition.accounts.models import Role
+from competition.core.decisions import MIN_RATIONALE
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
 from competition.forms import show_errors
@@ -84,7 +85,7 @@ def _decisions_page(stage: Stage, *, form: ProposeForm | None = None, status: in
         q=q,
         page=page,
         me=me(),
-        min_rationale=ops.MIN_RATIONALE,
+        min_rationale=MIN_RATIONALE,
     ), status
 
 
@@ -118,7 +119,11 @@ def preview_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
     if form.validate_on_submit():
         try:
             preview = dq.preview_proposals(
-                stage, proposal_ids=form.proposals.data or [], suggested=_suggested(form)
+                stage,
+                proposal_ids=form.proposals.data or [],
+                suggested=_suggested(form),
+                outcome=Outcome(form.outcome.data),
+                rationale=form.rationale.data or "",
             )
         except DomainError as error:
             show_errors(form, error)

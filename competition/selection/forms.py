@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
-from competition.selection.operations import MAX_RATIONALE, MIN_RATIONALE
+from competition.core.decisions import MAX_RATIONALE, MIN_RATIONALE
 
 # ranking and line
 

@@ -14,8 +14,14 @@ import sqlalchemy as sa
 from competition.accounts.models import User
 from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
 from competition.audit.operations import record_event
+from competition.core.decisions import (
+    Candidate,
+    Waiting,
+    plan_confirmations,
+    plan_proposals,
+)
 from competition.db import operation
-from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.errors import refuse
 from competition.extensions import db
 from competition.permissions import require
 from competition.programmes.models import Stage
@@ -24,27 +30,6 @@ from competition.selection.models import Decision, Outcome
 from competition.selection.permissions import can_confirm_decision, can_propose_decision
 from competition.selection.rules import is_last_stage
 from competition.workflow import apply_steps
-
-MIN_RATIONALE = 10
-MAX_RATIONALE = 5000
-
-
-def _stage_proposals(stage: Stage, proposal_ids: Sequence[int]) -> list[Proposal]:
-    found = list(
-        db.session.scalars(
-            sa.select(Proposal)
-            .where(
-                Proposal.id.in_(list(proposal_ids)),
-                Proposal.call_id == stage.call_id,
-                Proposal.state.not_in(HIDDEN_FROM_JURORS),
-                in_stage(stage),
-            )
-            .order_by(Proposal.reference)
-        )
-    )
-    if len(found) != len(set(proposal_ids)):
-        raise DomainError("Some of the chosen proposals are not in this stage.", field="proposals")
-    return found
 
 
 @operation
@@ -63,24 +48,18 @@ def propose_decisions(
     Side effects: decision rows; audit ``decision.proposed`` (one event for the batch).
     """
     require(can_propose_decision(actor, stage))
-    if not proposal_ids:
-        raise DomainError("Choose at least one proposal.", field="proposals")
-    rationale = rationale.strip()
-    if len(rationale) < MIN_RATIONALE:
-        raise DomainError(
-            f"Give the reason for the decision in at least {MIN_RATIONALE} characters.",
-            field="rationale",
+    proposals = list(
+        db.session.scalars(
+            sa.select(Proposal)
+            .where(
+                Proposal.id.in_(list(proposal_ids)),
+                Proposal.call_id == stage.call_id,
+                Proposal.state.not_in(HIDDEN_FROM_JURORS),
+                in_stage(stage),
+            )
+            .order_by(Proposal.reference)
         )
-    if len(rationale) > MAX_RATIONALE:
-        raise DomainError(
-            f"Keep the rationale under {MAX_RATIONALE:,} characters.", field="rationale"
-        )
-    if outcome == Outcome.ADVANCE and is_last_stage(stage):
-        raise DomainError(
-            f"{stage.name} is the call's last stage: nothing can advance from it.",
-            field="outcome",
-        )
-    proposals = _stage_proposals(stage, proposal_ids)
+    )
     existing = {
         d.proposal_id: d
         for d in db.session.scalars(
@@ -89,13 +68,20 @@ def propose_decisions(
             .with_for_update()
         )
     }
-    confirmed = [
-        p.reference for p in proposals if existing.get(p.id) and existing[p.id].confirmed_at
-    ]
-    if confirmed:
-        raise StaleState(
-            "Already confirmed, so they cannot be changed here: " + ", ".join(confirmed) + "."
-        )
+    plan = plan_proposals(
+        [
+            Candidate(
+                p.id, p.reference, p.id in existing and existing[p.id].confirmed_at is not None
+            )
+            for p in proposals
+        ],
+        proposal_ids,
+        outcome=outcome.value,
+        last_stage=stage.name if is_last_stage(stage) else "",
+        rationale=rationale,
+    )
+    refuse(plan.problems)
+    rationale = rationale.strip()
     decisions = []
     for proposal in proposals:
         decision = existing.get(proposal.id)
@@ -143,33 +129,26 @@ def confirm_decisions(
     decisions = list(
         db.session.scalars(
             sa.select(Decision)
-            .where(Decision.stage_id == stage.id, Decision.id.in_(list(decision_ids)))
+            .where(
+                Decision.stage_id == stage.id,
+                Decision.id.in_(list(decision_ids)),
+                Decision.confirmed_at.is_(None),
+            )
             .order_by(Decision.id)
             .with_for_update()
         )
     )
-    if not decisions or len(decisions) != len(set(decision_ids)):
-        raise DomainError("Some of the chosen decisions are not in this stage.")
-    if any(d.proposed_by_id == actor.id for d in decisions):
-        raise PermissionDenied(
-            "You proposed some of these decisions; another officer must confirm them."
-        )
-    if any(d.confirmed_at is not None for d in decisions):
-        raise StaleState("Some of these decisions are already confirmed.")
-    if seen is not None:
-        changed = [d for d in decisions if seen.get(d.id) != d.proposed_at]
-        if changed:
-            references = db.session.scalars(
-                sa.select(Proposal.reference)
-                .where(Proposal.id.in_([d.proposal_id for d in changed]))
-                .order_by(Proposal.reference)
+    references = dict(
+        db.session.execute(
+            sa.select(Proposal.id, Proposal.reference).where(
+                Proposal.id.in_([d.proposal_id for d in decisions])
             )
-            raise StaleState(
-                "Proposed again with a new outcome or rationale since you looked: "
-                + ", ".join(references)
-                + ". Look at the list again.",
-                field="decisions",
-            )
+        ).all()
+    )
+    waiting = [
+        Waiting(d.id, references[d.proposal_id], d.proposed_by_id, d.proposed_at) for d in decisions
+    ]
+    refuse(plan_confirmations(waiting, decision_ids, viewer=actor.id, seen=seen).problems)
     apply_steps(
         decisions,
         "confirm",

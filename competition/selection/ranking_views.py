@@ -20,6 +20,7 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 
 from competition.access import roles_required
 from competition.accounts.models import Role, User
+from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
 from competition.errors import DomainError
 from competition.extensions import db
@@ -361,11 +362,11 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
             y=y(r.score),
             y_low=y(r.score_interval[0]),
             y_high=y(r.score_interval[1]),
-            selected=r.group == selection_line.SELECTED,
+            selected=r.group == standing.SELECTED,
             label=(
                 f"{r.reference} {r.acronym}: rank {r.rank}, score {r.score:.2f} "
                 f"({r.score_interval[0]:.2f}–{r.score_interval[1]:.2f})"
-                + (f", {noun}" if r.group == selection_line.SELECTED else "")
+                + (f", {noun}" if r.group == standing.SELECTED else "")
             ),
         )
         for r in rows
@@ -523,7 +524,7 @@ def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
                 line.committed,
                 line.budget - line.committed,
             )
-        rest = line.in_group(selection_line.NOT_SELECTED)
+        rest = line.in_group(standing.NOT_SELECTED)
         page = max(1, request.args.get("page", 1, type=int) or 1)
         start = (page - 1) * NOT_SELECTED_PER_PAGE
         not_selected = Page(
@@ -551,7 +552,7 @@ def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         attribute_labels=ATTRIBUTES,
         zone_rows=[rows_by_id[pid] for pid in line.grey_zone] if line else [],
         lottery_by=lottery_by,
-        groups=selection_line,
+        groups=standing,
     )
 
 

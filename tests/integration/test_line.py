@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from competition.accounts.models import Role, User
 from competition.audit.models import AuditEvent
+from competition.core import line as standing
 from competition.core import ranking as core
 from competition.db import utcnow
 from competition.errors import DomainError, StaleState
@@ -256,12 +257,12 @@ def test_a_target_stage_advances_the_best_fundable_proposals(ctx):
     assert world.proposals[0] not in line.explanations
     assert [row.proposal_id for row in line.rows] == world.proposals
     assert [row.group for row in line.rows] == [
-        selection_line.SELECTED,
-        selection_line.NOT_SELECTED,
-        selection_line.SELECTED,
-        selection_line.SELECTED,
-        selection_line.NOT_SELECTED,
-        selection_line.NOT_SELECTED,
+        standing.SELECTED,
+        standing.NOT_SELECTED,
+        standing.SELECTED,
+        standing.SELECTED,
+        standing.NOT_SELECTED,
+        standing.NOT_SELECTED,
     ]
 
 
@@ -282,7 +283,7 @@ def test_a_withdrawn_proposal_gets_no_suggestion(ctx):
     line = line_of(world)
 
     assert world.proposals[0] not in line.suggested
-    assert line.rows[0].group == selection_line.OUT
+    assert line.rows[0].group == standing.OUT
     # Its place goes to the next ones.
     assert [line.suggested[p] for p in world.proposals[1:]] == [Outcome.ADVANCE] * 2
 
@@ -310,11 +311,11 @@ def test_a_proposal_that_does_not_fit_the_budget_is_skipped_and_the_line_says_wh
     # The skipped one fits the whole budget: first in line if money frees up.
     assert outcomes(world, line) == [F, F, S, F, S, R]
     assert [row.group for row in line.rows][:5] == [
-        selection_line.SELECTED,
-        selection_line.SELECTED,
-        selection_line.SKIPPED,
-        selection_line.SELECTED,
-        selection_line.RESERVE,
+        standing.SELECTED,
+        standing.SELECTED,
+        standing.SKIPPED,
+        standing.SELECTED,
+        standing.RESERVE,
     ]
     assert line.explanations[world.proposals[2]] == "Requested 3.0 M€, only 1.0 M€ left"
     assert line.explanations[world.proposals[5]].startswith("Below a threshold: Excellence")
@@ -371,7 +372,7 @@ def test_the_target_caps_a_funding_line_and_money_reasons_above_it_stay(ctx):
 
     F, S = Outcome.FUND, Outcome.RESERVE
     assert outcomes(world, line) == [F, F, S, F, S, S]
-    assert line.rows[2].group == selection_line.SKIPPED
+    assert line.rows[2].group == standing.SKIPPED
     assert line.explanations[world.proposals[2]] == "Requested 3.0 M€, only 2.0 M€ left"
     for pid in world.proposals[4:]:
         assert line.explanations[pid] == "Outside the target: at most 3 proposals are funded"
@@ -390,7 +391,7 @@ def test_the_target_caps_a_funding_line_and_a_constraint_keeps_its_place(ctx):
 
     F, S = Outcome.FUND, Outcome.RESERVE
     assert outcomes(world, line) == [F, S, S, F, S, S]
-    assert line.rows[1].group == selection_line.SKIPPED
+    assert line.rows[1].group == standing.SKIPPED
     assert line.explanations[world.proposals[1]] == (
         f"Displaced by {world.references[3]} (rank 4) to meet: at least 1 funded proposal "
         "with 'eastern'"
