@@ -70,10 +70,13 @@ from competition.reviews.models import Review, ReviewState
 from competition.reviews.queries import scoring_criteria
 from competition.screening.models import ScreeningResult, Verdict
 from competition.screening.operations import record_verdict, screening_checks
-from competition.selection import line as lines
-from competition.selection import publication, rankings
+from competition.selection.decisions.operations import confirm_decisions, propose_decisions
+from competition.selection.line import queries as line_queries
 from competition.selection.models import Decision, Outcome, Ranking, RankingMethod, SnapshotState
-from competition.selection.operations import confirm_decisions, propose_decisions
+from competition.selection.publication import operations as publication_operations
+from competition.selection.publication import queries as publication_queries
+from competition.selection.ranking import operations as ranking_operations
+from competition.selection.ranking import queries as ranking_queries
 
 log = logging.getLogger(__name__)
 
@@ -1011,7 +1014,7 @@ class _Driver:
                 Assignment.declined_at.is_(None),
                 Proposal.state.not_in(HIDDEN_FROM_JURORS),
                 sa.or_(Review.id.is_(None), Review.state != ReviewState.SUBMITTED),
-                ~rankings.conflicted(),
+                ~ranking_queries.conflicted(),
             )
             .order_by(Assignment.id)
         ).all()
@@ -1089,7 +1092,7 @@ class _Driver:
             .join(Assignment, Assignment.id == Review.assignment_id)
             .where(Assignment.stage_id == stage_id)
         )
-        done = rankings.latest_done(stage)
+        done = ranking_queries.latest_done(stage)
         if done is not None and (last_review is None or done.created_at >= last_review):
             return done.id
         yield when
@@ -1106,7 +1109,7 @@ class _Driver:
         if active is not None and jobs.is_dead(self._get(Ranking, active).job):
             active = None
         if active is None:
-            active = rankings.start_ranking(
+            active = ranking_operations.start_ranking(
                 stage, actor=self.user(OFFICER), method=RankingMethod.BIAS_MODEL, now=when
             ).id
         elif _in_process():
@@ -1159,7 +1162,7 @@ class _Driver:
         yield when
         stage = self._get(Stage, stage_id)
         ranking = self._get(Ranking, ranking_id)
-        line = lines.draw(stage, ranking)
+        line = line_queries.draw(stage, ranking)
         missing = undecided - set(line.suggested)
         if missing:
             raise SimulationError(
@@ -1211,19 +1214,19 @@ class _Driver:
 
     def _publish(self, call_id: int, stage_id: int, when: dt.datetime) -> Steps[None]:
         stage = self._get(Stage, stage_id)
-        status = publication.publication_status(stage)
+        status = publication_queries.publication_status(stage)
         if status.waiting == 0:
             return
         yield when
         stage = self._get(Stage, stage_id)
         # Publishing twice publishes nothing twice; in-process, one under way was left by an
         # earlier run that stopped.
-        if _in_process() or not publication.publication_status(stage).in_progress:
+        if _in_process() or not publication_queries.publication_status(stage).in_progress:
             try:
-                publication.start_publication(stage, actor=self.user(OFFICER), now=when)
+                publication_operations.start_publication(stage, actor=self.user(OFFICER), now=when)
             except DomainError:
                 # Published meanwhile by another officer's run: nothing left is fine.
-                if publication.publication_status(self._get(Stage, stage_id)).waiting:
+                if publication_queries.publication_status(self._get(Stage, stage_id)).waiting:
                     raise
         self.wait(
             f"The publication of {stage.call.name}, {stage.name},",
@@ -1368,7 +1371,7 @@ def _section_text(proposal: Proposal, title: str) -> str:
     )
 
 
-def _rationale(stage: Stage, outcome: Outcome, line: lines.Line, ranking: Ranking) -> str:
+def _rationale(stage: Stage, outcome: Outcome, line: line_queries.Line, ranking: Ranking) -> str:
     when = _day(ranking.created_at)
     source = f"the jury's calibrated ranking of {when} (ranking {ranking.id})"
     target = stage.selection_target
@@ -1420,7 +1423,7 @@ def _finished_ranking(ranking_id: int) -> SnapshotState | None:
 def _published_all(stage_id: int) -> bool | None:
     stage = db.session.get(Stage, stage_id)
     assert stage is not None
-    status = publication.publication_status(stage)
+    status = publication_queries.publication_status(stage)
     if status.failures:
         raise SimulationError(
             f"Some decisions of {stage.name} could not be published: "

@@ -10,7 +10,8 @@ def init_app(app: Flask) -> None:
     and the published letters on a proposal's pages."""
     from competition.notifications.mailer import register_attachments
     from competition.proposals.panels import register_panel
-    from competition.selection.letters import list_published, mail_attachments
+    from competition.selection.letters.pdf import mail_attachments
+    from competition.selection.letters.queries import list_published
 
     register_attachments(app, "selection/letter", mail_attachments)
     register_panel(app, "letters", list_published)

@@ -15,10 +15,10 @@ from competition.audit.models import AuditEvent
 from competition.db import utcnow
 from competition.extensions import db
 from competition.programmes.models import ProgrammeOfficer, Stage
-from competition.selection import decision_queries
-from competition.selection import line as line_module
-from competition.selection import operations as ops
-from competition.selection.decision_queries import version_of
+from competition.selection.decisions import operations as decisions_operations
+from competition.selection.decisions import queries as decisions_queries
+from competition.selection.decisions.queries import version_of
+from competition.selection.line import queries as line_queries
 from competition.selection.models import Decision, Outcome, Ranking, SnapshotState
 from tests.conftest import Browser, csrf_from
 from tests.factories import make_user
@@ -146,7 +146,7 @@ def ranked_ids(app, world: World) -> list[int]:  # type: ignore[no-untyped-def]
 def suggested(app, world: World) -> dict[int, Outcome]:  # type: ignore[no-untyped-def]
     with app.app_context():
         stage = db.session.get(Stage, world.stage_id)
-        return dict(line_module.draw(stage, ranking_of(world)).suggested)
+        return dict(line_queries.draw(stage, ranking_of(world)).suggested)
 
 
 def references(app, ids: list[int]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -190,7 +190,7 @@ def propose_through_pages(browser: Browser, world: World, **fields: object) -> s
 
 def propose_directly(app, world: World, ids: list[int], outcome: Outcome = Outcome.ADVANCE) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
-        ops.propose_decisions(
+        decisions_operations.propose_decisions(
             db.session.get(Stage, world.stage_id),
             ids,
             outcome=outcome,
@@ -242,7 +242,7 @@ def test_search_narrows_the_list(app, world):
 
 
 def test_the_list_is_paginated_and_ticks_on_other_pages_are_kept(app, world, monkeypatch):
-    monkeypatch.setattr(decision_queries, "PER_PAGE", 4)
+    monkeypatch.setattr(decisions_queries, "PER_PAGE", 4)
     officer = as_person(app, world.officer)
     order = ranked_ids(app, world)
 
@@ -390,7 +390,7 @@ def test_a_decision_confirmed_between_preview_and_commit_is_refused_clearly(app,
     propose_directly(app, world, [target], Outcome.ADVANCE)
     with app.app_context():
         [decision] = db.session.scalars(sa.select(Decision))
-        ops.confirm_decisions(
+        decisions_operations.confirm_decisions(
             db.session.get(Stage, world.stage_id), [decision.id], actor=user(SECOND), now=utcnow()
         )
     [reference] = references(app, [target])
@@ -412,7 +412,7 @@ def test_a_confirmed_decision_is_no_longer_offered_and_is_refused(app, world):
     propose_directly(app, world, [target])
     with app.app_context():
         [decision] = db.session.scalars(sa.select(Decision))
-        ops.confirm_decisions(
+        decisions_operations.confirm_decisions(
             db.session.get(Stage, world.stage_id), [decision.id], actor=user(SECOND), now=utcnow()
         )
     officer = as_person(app, world.officer)
@@ -545,7 +545,7 @@ def test_the_applicant_sees_no_trace_of_a_decision_before_publication(app, world
     proposed = text(applicant.get(own))
     with app.app_context():
         [decision] = db.session.scalars(sa.select(Decision))
-        ops.confirm_decisions(
+        decisions_operations.confirm_decisions(
             db.session.get(Stage, world.stage_id), [decision.id], actor=user(SECOND), now=utcnow()
         )
     confirmed = text(applicant.get(own))

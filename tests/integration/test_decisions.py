@@ -14,7 +14,7 @@ from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.programmes.models import ProgrammeOfficer, Stage
 from competition.proposals.models import Proposal
-from competition.selection import operations as ops
+from competition.selection.decisions import operations as decisions_operations
 from competition.selection.models import Decision, Outcome
 from tests.factories import make_user
 from tests.integration.test_assignment_runs import World, build_world, submit
@@ -45,7 +45,7 @@ def stage_of(world: World) -> Stage:
 
 
 def propose(world: World, ids: list[int], outcome: Outcome = Outcome.ADVANCE) -> list[Decision]:
-    return ops.propose_decisions(
+    return decisions_operations.propose_decisions(
         stage_of(world),
         ids,
         outcome=outcome,
@@ -58,7 +58,7 @@ def propose(world: World, ids: list[int], outcome: Outcome = Outcome.ADVANCE) ->
 def test_a_second_officer_confirms_a_bulk_proposal(world):
     decisions = propose(world, world.proposals[:3])
 
-    count = ops.confirm_decisions(
+    count = decisions_operations.confirm_decisions(
         stage_of(world), [d.id for d in decisions], actor=user("otto@office.test"), now=utcnow()
     )
 
@@ -75,7 +75,7 @@ def test_the_proposer_cannot_confirm_their_own_decision(world):
     decisions = propose(world, world.proposals[:2])
 
     with pytest.raises(PermissionDenied, match="another officer must confirm"):
-        ops.confirm_decisions(
+        decisions_operations.confirm_decisions(
             stage_of(world), [d.id for d in decisions], actor=user(world.officer), now=utcnow()
         )
 
@@ -113,7 +113,7 @@ def test_the_database_refuses_publication_before_confirmation(world):
 
 def test_a_rationale_is_required_and_confirmed_decisions_stay(world):
     with pytest.raises(DomainError, match="at least 10 characters"):
-        ops.propose_decisions(
+        decisions_operations.propose_decisions(
             stage_of(world),
             world.proposals[:1],
             outcome=Outcome.REJECT,
@@ -123,7 +123,7 @@ def test_a_rationale_is_required_and_confirmed_decisions_stay(world):
         )
     db.session.rollback()
     decisions = propose(world, world.proposals[:1])
-    ops.confirm_decisions(
+    decisions_operations.confirm_decisions(
         stage_of(world), [d.id for d in decisions], actor=user("otto@office.test"), now=utcnow()
     )
 
@@ -136,7 +136,7 @@ def test_a_proposal_outside_the_stage_and_an_outsider_are_refused(world):
         propose(world, [world.proposals[0], 999_999])
     db.session.rollback()
     with pytest.raises(PermissionDenied):
-        ops.propose_decisions(
+        decisions_operations.propose_decisions(
             stage_of(world),
             world.proposals[:1],
             outcome=Outcome.ADVANCE,
@@ -150,7 +150,7 @@ def test_a_decision_proposed_anew_after_the_second_officer_looked_is_not_confirm
     first = propose(world, world.proposals[:2])
     shown = {d.id: d.proposed_at for d in first}
     # The proposer changes one outcome while the second officer reads the list.
-    ops.propose_decisions(
+    decisions_operations.propose_decisions(
         stage_of(world),
         world.proposals[:1],
         outcome=Outcome.REJECT,
@@ -160,7 +160,7 @@ def test_a_decision_proposed_anew_after_the_second_officer_looked_is_not_confirm
     )
 
     with pytest.raises(StaleState, match="since you looked") as refused:
-        ops.confirm_decisions(
+        decisions_operations.confirm_decisions(
             stage_of(world), list(shown), actor=user("otto@office.test"), now=utcnow(), seen=shown
         )
 
@@ -177,7 +177,7 @@ def test_a_decision_proposed_anew_after_the_second_officer_looked_is_not_confirm
     )
     fresh = {d.id: d.proposed_at for d in db.session.scalars(sa.select(Decision))}
     assert (
-        ops.confirm_decisions(
+        decisions_operations.confirm_decisions(
             stage_of(world), list(fresh), actor=user("otto@office.test"), now=utcnow(), seen=fresh
         )
         == 2
@@ -191,7 +191,7 @@ def test_nothing_advances_from_the_calls_last_stage(world):
     db.session.commit()
 
     with pytest.raises(DomainError, match="last stage") as refused:
-        ops.propose_decisions(
+        decisions_operations.propose_decisions(
             later,
             world.proposals[:1],
             outcome=Outcome.ADVANCE,

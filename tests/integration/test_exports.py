@@ -25,10 +25,10 @@ from competition.extensions import db
 from competition.programmes.models import Call, ProgrammeOfficer, Stage
 from competition.proposals.models import Proposal
 from competition.reviews.models import Review, ReviewState
-from competition.selection import operations as ops
-from competition.selection import rankings
-from competition.selection.exports import berlin_wall_time
+from competition.selection.decisions import operations as decisions_operations
+from competition.selection.exports.queries import berlin_wall_time
 from competition.selection.models import Outcome, Ranking, RankingMethod, SnapshotState
+from competition.selection.ranking import queries as ranking_queries
 from tests.factories import make_job, make_user
 from tests.helpers import as_person, text
 from tests.integration.test_assignment_runs import World
@@ -249,7 +249,7 @@ def counting_reviews(app, world: World) -> dict[tuple[str, str], dict[str, Any]]
     """(reference, juror e-mail) → what the export should show, by ``stage_inputs``' rule."""
     with app.app_context():
         stage = db.session.get(Stage, world.stage_id)
-        _, inputs, _ = rankings.stage_inputs(stage)
+        _, inputs, _ = ranking_queries.stage_inputs(stage)
         names = {c.id: c.name for c in stage.criteria}
         counted = {(r.proposal_id, r.juror_id) for r in inputs}
         expected = {}
@@ -346,7 +346,7 @@ def decide(app, world: World) -> dt.datetime:  # type: ignore[no-untyped-def]
         stage = db.session.get(Stage, world.stage_id)
         officer = db.session.scalar(sa.select(User).where(User.email == world.officer))
         second = db.session.scalar(sa.select(User).where(User.email == SECOND_OFFICER))
-        advanced = ops.propose_decisions(
+        advanced = decisions_operations.propose_decisions(
             stage,
             world.proposals[:3],
             outcome=Outcome.ADVANCE,
@@ -354,8 +354,10 @@ def decide(app, world: World) -> dt.datetime:  # type: ignore[no-untyped-def]
             actor=officer,
             now=now,
         )
-        ops.confirm_decisions(stage, [d.id for d in advanced], actor=second, now=now)
-        ops.propose_decisions(
+        decisions_operations.confirm_decisions(
+            stage, [d.id for d in advanced], actor=second, now=now
+        )
+        decisions_operations.propose_decisions(
             stage,
             world.proposals[3:4],
             outcome=Outcome.REJECT,

@@ -26,8 +26,9 @@ from competition.extensions import db
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import BudgetLine, Proposal, ProposalState, StageSubmission
-from competition.selection import line as selection_line
 from competition.selection.cli import selection_cli
+from competition.selection.line import operations as line_operations
+from competition.selection.line import queries as line_queries
 from competition.selection.models import (
     Decision,
     DecisionState,
@@ -224,11 +225,11 @@ def build_line_world(
     )
 
 
-def line_of(world: LineWorld) -> selection_line.Line:
-    return selection_line.draw(world.stage(), world.ranking())
+def line_of(world: LineWorld) -> line_queries.Line:
+    return line_queries.draw(world.stage(), world.ranking())
 
 
-def outcomes(world: LineWorld, line: selection_line.Line) -> list[Outcome]:
+def outcomes(world: LineWorld, line: line_queries.Line) -> list[Outcome]:
     return [line.suggested[pid] for pid in world.proposals]
 
 
@@ -458,7 +459,7 @@ def test_remaining_budget_subtracts_only_confirmed_funding_at_other_stages(ctx):
     funded_elsewhere(stage, 8 * M)  # this stage: the line itself decides
     db.session.commit()
 
-    assert selection_line.remaining_budget(stage) == 50 * M - 7 * M - Decimal("1234.56")
+    assert line_queries.remaining_budget(stage) == 50 * M - 7 * M - Decimal("1234.56")
     assert line_of(world).budget == 50 * M - 7 * M - Decimal("1234.56")
 
 
@@ -467,7 +468,7 @@ def test_candidates_carry_the_requested_funding_and_the_attributes(ctx):
         [Spec(requested=Decimal("2500000.01"), eastern=True), Spec(sme=True), Spec()]
     )
 
-    found = selection_line.candidates(world.stage(), world.ranking())
+    found = line_queries.candidates(world.stage(), world.ranking())
 
     assert [c.proposal_id for c in found] == world.proposals
     assert [c.requested for c in found] == [Decimal("2500000.01"), M, M]
@@ -501,7 +502,7 @@ def test_the_grey_zone_is_drawn_by_lot_once_and_the_winners_come_from_it(ctx):
     assert before.draw_plan.budget == 4 * M  # 10 M less the three secure ones
     officer = world.user(world.officer)
 
-    record = selection_line.record_lottery(
+    record = line_operations.record_lottery(
         world.stage(), world.ranking(), actor=officer, now=utcnow()
     )
 
@@ -524,7 +525,7 @@ def test_the_grey_zone_is_drawn_by_lot_once_and_the_winners_come_from_it(ctx):
     assert event.after["drawn"] == drawn and event.after["seed"] == SEED
 
     with pytest.raises(StaleState, match="already recorded"):
-        selection_line.record_lottery(world.stage(), world.ranking(), actor=officer, now=utcnow())
+        line_operations.record_lottery(world.stage(), world.ranking(), actor=officer, now=utcnow())
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LotteryRecord)) == 1
 
 
@@ -547,7 +548,7 @@ def test_a_proposal_a_constraint_needs_is_held_out_of_the_draw(ctx):
     assert line.grey_zone == world.proposals[4:]
     assert line.draw_plan.places == 1 and line.draw_plan.budget == 2 * M
     assert any(world.references[3] in note for note in line.notes)
-    record = selection_line.record_lottery(
+    record = line_operations.record_lottery(
         world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
     )
     assert world.references[3] not in record.record["candidates"]
@@ -564,7 +565,7 @@ def test_a_target_stage_draws_its_grey_zone_without_money(ctx):
     assert before.grey_zone == world.proposals[1:]
     assert before.draw_plan.places == 1 and before.draw_plan.budget is None
 
-    record = selection_line.record_lottery(
+    record = line_operations.record_lottery(
         world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
     )
 
@@ -582,7 +583,7 @@ def test_a_lottery_is_refused_when_the_rules_do_not_provide_for_one(ctx):
     world = zone_world(funding=True)
 
     with pytest.raises(DomainError, match="do not provide for a lottery"):
-        selection_line.record_lottery(
+        line_operations.record_lottery(
             world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
         )
     assert line_of(world).draw_plan is None
@@ -592,7 +593,7 @@ def test_a_draw_confirmed_on_another_grey_zone_is_refused(ctx):
     world = zone_world()
 
     with pytest.raises(StaleState, match="grey zone has changed"):
-        selection_line.record_lottery(
+        line_operations.record_lottery(
             world.stage(),
             world.ranking(),
             actor=world.user(world.officer),
@@ -604,7 +605,7 @@ def test_a_draw_confirmed_on_another_grey_zone_is_refused(ctx):
 
 def test_a_draw_made_for_another_line_is_not_applied(ctx):
     world = zone_world()
-    selection_line.record_lottery(
+    line_operations.record_lottery(
         world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
     )
     # The seed in the rules changes after the draw: the record no longer fits the line.
@@ -623,10 +624,10 @@ def test_a_draw_made_for_another_line_is_not_applied(ctx):
 
 def test_the_recorded_draw_is_re_run_by_the_command(ctx, tmp_path):
     world = zone_world()
-    record = selection_line.record_lottery(
+    record = line_operations.record_lottery(
         world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
     )
-    exported = selection_line.export_record(record)
+    exported = line_queries.export_record(record)
     path = tmp_path / "draw.json"
     path.write_text(json.dumps(exported))
     runner = ctx.test_cli_runner()

@@ -43,9 +43,10 @@ from competition.proposals.models import (
     StageSubmission,
 )
 from competition.reviews.models import Review, ReviewState
-from competition.selection import operations as decisions
-from competition.selection import publication
+from competition.selection.decisions import operations as decisions_operations
 from competition.selection.models import Decision, Outcome
+from competition.selection.publication import operations as publication_operations
+from competition.selection.publication import queries as publication_queries
 from tests.conftest import Browser, mail_text
 from tests.factories import make_user
 from tests.helpers import as_person, text
@@ -177,12 +178,12 @@ def build_letters() -> Letters:
     officer = db.session.scalar(sa.select(User).where(User.email == world.officer))
     made = {}
     for proposal_id, outcome in zip(world.proposals[:4], OUTCOMES, strict=True):
-        [decision] = decisions.propose_decisions(
+        [decision] = decisions_operations.propose_decisions(
             stage, [proposal_id], outcome=outcome, rationale=RATIONALE, actor=officer, now=now
         )
         made[proposal_id] = decision.id
-    decisions.confirm_decisions(stage, list(made.values()), actor=second, now=now)
-    [unconfirmed] = decisions.propose_decisions(
+    decisions_operations.confirm_decisions(stage, list(made.values()), actor=second, now=now)
+    [unconfirmed] = decisions_operations.propose_decisions(
         stage,
         [world.proposals[4]],
         outcome=Outcome.REJECT,
@@ -211,7 +212,7 @@ def start(letters: Letters) -> int:
     """The officer starts the publication; in-process, it is done when this returns."""
     stage = db.session.get(Stage, letters.world.stage_id)
     officer = db.session.scalar(sa.select(User).where(User.email == letters.world.officer))
-    return publication.start_publication(stage, actor=officer, now=utcnow())
+    return publication_operations.start_publication(stage, actor=officer, now=utcnow())
 
 
 def letter_mails(app) -> list[Notification]:  # type: ignore[no-untyped-def]
@@ -462,7 +463,7 @@ def test_nothing_to_publish_is_refused(app, letters):
 def publication_job(letters) -> int:  # type: ignore[no-untyped-def]
     """A queued publication job, as starting the publication leaves one for the worker."""
     job = jobs.open_job(
-        publication.KIND,
+        publication_queries.KIND,
         f"stage:{letters.world.stage_id}",
         actor=None,
         now=utcnow(),
@@ -473,14 +474,16 @@ def publication_job(letters) -> int:  # type: ignore[no-untyped-def]
 
 
 def latest_job_id() -> int:
-    return db.session.scalar(sa.select(sa.func.max(Job.id)).where(Job.kind == publication.KIND))
+    return db.session.scalar(
+        sa.select(sa.func.max(Job.id)).where(Job.kind == publication_queries.KIND)
+    )
 
 
 def test_publishing_twice_publishes_and_mails_nothing_twice(app, letters):
     with app.app_context():
         officer = db.session.scalar(sa.select(User).where(User.email == letters.world.officer))
         first, second = (
-            publication.publish_stage(
+            publication_operations.publish_stage(
                 letters.world.stage_id, actor_id=officer.id, job_id=publication_job(letters)
             )
             for _ in range(2)
@@ -499,7 +502,9 @@ def test_a_proposal_withdrawn_after_the_decision_is_reported_and_the_others_go_o
         db.session.get(Proposal, p[1]).state = ProposalState.WITHDRAWN
         db.session.commit()
         assert start(letters) == 4
-        status = publication.publication_status(db.session.get(Stage, letters.world.stage_id))
+        status = publication_queries.publication_status(
+            db.session.get(Stage, letters.world.stage_id)
+        )
         reference = db.session.get(Proposal, p[1]).reference
 
     assert (status.published, status.waiting, status.in_progress) == (3, 1, False)
@@ -615,7 +620,9 @@ def test_the_page_follows_a_publication_under_way_until_every_letter_is_out(
         )
         job_id = latest_job_id()
         assert (
-            publication.publish_stage(letters.world.stage_id, actor_id=officer_id, job_id=job_id)
+            publication_operations.publish_stage(
+                letters.world.stage_id, actor_id=officer_id, job_id=job_id
+            )
             == 4
         )
 

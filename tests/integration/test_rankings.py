@@ -19,8 +19,9 @@ from competition.extensions import db
 from competition.jobs import operations as jobs
 from competition.programmes.models import Criterion, Stage
 from competition.reviews.models import Review, ReviewState
-from competition.selection import rankings
 from competition.selection.models import Ranking, RankingMethod, SnapshotState
+from competition.selection.ranking import operations as ranking_operations
+from competition.selection.ranking import queries as ranking_queries
 from tests.factories import make_job
 from tests.integration.test_assignment_runs import World, build_world
 from tests.integration.test_worker import wait_until
@@ -67,7 +68,7 @@ def reviewed_world() -> World:
 def rank(world: World, method: RankingMethod = RankingMethod.BIAS_MODEL) -> Ranking:
     stage = db.session.get(Stage, world.stage_id)
     officer = db.session.scalar(sa.select(User).where(User.email == world.officer))
-    return rankings.start_ranking(
+    return ranking_operations.start_ranking(
         stage, actor=officer, method=method, now=utcnow(), options={"draws": 50, "min_reviews": 2}
     )
 
@@ -84,7 +85,7 @@ def test_a_stage_is_ranked_and_the_snapshot_recomputes_to_the_same_numbers(ctx, 
     order = [row["proposal_id"] for row in ranking.result["proposals"]]
     # The best-scored proposal comes first.
     assert order[0] == world.proposals[-1]
-    assert rankings.recompute(ranking)
+    assert ranking_operations.recompute(ranking)
 
 
 def test_a_changed_review_makes_the_old_snapshot_differ(ctx):
@@ -95,13 +96,13 @@ def test_a_changed_review_makes_the_old_snapshot_differ(ctx):
     review.scores = {k: "5" for k in review.scores}
     db.session.commit()
 
-    assert not rankings.recompute(ranking)
+    assert not ranking_operations.recompute(ranking)
 
 
 def test_drafts_declined_and_conflicted_reviews_do_not_count(ctx):
     world = reviewed_world()
     stage = db.session.get(Stage, world.stage_id)
-    _, before, _ = rankings.stage_inputs(stage)
+    _, before, _ = ranking_queries.stage_inputs(stage)
     first, second, third = db.session.scalars(sa.select(Review).order_by(Review.id).limit(3))
     first.state = ReviewState.DRAFT
     assignment = db.session.get(Assignment, second.assignment_id)
@@ -119,7 +120,7 @@ def test_drafts_declined_and_conflicted_reviews_do_not_count(ctx):
     )
     db.session.commit()
 
-    _, after, _ = rankings.stage_inputs(stage)
+    _, after, _ = ranking_queries.stage_inputs(stage)
 
     assert len(after) == len(before) - 3
 
@@ -143,7 +144,7 @@ def test_the_ranking_task_runs_on_a_real_worker(make_app, redis_url, worker_fact
     with app.app_context():
         ranking = db.session.get(Ranking, ranking_id)
         assert ranking.state == SnapshotState.DONE, worker.log()
-        assert rankings.recompute(ranking)
+        assert ranking_operations.recompute(ranking)
 
 
 def test_a_ranking_whose_worker_died_does_not_block_the_stage(ctx):
@@ -194,7 +195,7 @@ def test_an_in_process_ranking_that_raises_fails_at_once_and_leaves_the_stage_fr
     def broken(ranking: Ranking) -> None:
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(rankings, "compute", broken)
+    monkeypatch.setattr(ranking_operations, "compute", broken)
     failed = rank(world)
     monkeypatch.undo()
     fresh = rank(world)
@@ -212,7 +213,7 @@ def test_an_interrupted_in_process_ranking_is_failed_at_once(ctx, monkeypatch):
     def interrupted(ranking: Ranking) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rankings, "compute", interrupted)
+    monkeypatch.setattr(ranking_operations, "compute", interrupted)
     with pytest.raises(KeyboardInterrupt):
         rank(world)
     monkeypatch.undo()

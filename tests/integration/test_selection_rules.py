@@ -17,7 +17,7 @@ from competition.core.selection import MinimumCount
 from competition.extensions import db
 from competition.programmes.models import Stage
 from competition.selection.models import RankingMethod, SnapshotState
-from competition.selection.rules import rules_for
+from competition.selection.rules.queries import rules_for
 from tests.factories import make_user
 from tests.helpers import as_person, text
 from tests.integration.test_assignment_runs import World

@@ -26,7 +26,7 @@ from competition.proposals.models import (
     StageSubmission,
     SubmissionState,
 )
-from competition.selection.line import remaining_budget
+from competition.selection.line.queries import remaining_budget
 from competition.selection.models import Decision, Outcome
 from tests.integration.test_worker import wait_until
 

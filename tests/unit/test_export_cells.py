@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from competition.selection.exports import (
+from competition.selection.exports.queries import (
     Column,
     Kind,
     Table,

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from competition.selection import letters
+from competition.selection.letters import content as letters_content
+from competition.selection.letters import pdf as letters_pdf
 
 LETTER: dict[str, Any] = {
     "format": 1,
@@ -66,7 +67,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def test_the_pdf_holds_every_part_of_the_letter():
-    content = pdf_text(letters.render_pdf(LETTER))
+    content = pdf_text(letters_pdf.render_pdf(LETTER))
 
     for expected in (
         "Clusters4Future · Round 2",
@@ -86,9 +87,9 @@ def test_the_pdf_holds_every_part_of_the_letter():
 
 
 def test_without_a_unicode_font_the_core_font_approximates(monkeypatch):
-    monkeypatch.setattr(letters, "FONT_DIRS", ())
+    monkeypatch.setattr(letters_pdf, "FONT_DIRS", ())
 
-    content = pdf_text(letters.render_pdf(LETTER))
+    content = pdf_text(letters_pdf.render_pdf(LETTER))
 
     assert 'Grüner Wasserstoff für die Lausitz - "Nord"' in content  # Latin-1 keeps the umlauts
     assert "A budget of 2 MEUR is plausible." in content
@@ -96,12 +97,12 @@ def test_without_a_unicode_font_the_core_font_approximates(monkeypatch):
 
 
 def test_a_letter_without_comments_says_so():
-    content = pdf_text(letters.render_pdf({**LETTER, "comments": []}))
+    content = pdf_text(letters_pdf.render_pdf({**LETTER, "comments": []}))
     assert "The jurors left no comments for you." in content
 
 
 def test_the_same_letter_gives_the_same_pdf():
-    assert letters.render_pdf(LETTER) == letters.render_pdf(dict(LETTER))
+    assert letters_pdf.render_pdf(LETTER) == letters_pdf.render_pdf(dict(LETTER))
 
 
 @pytest.mark.parametrize(
@@ -109,10 +110,10 @@ def test_the_same_letter_gives_the_same_pdf():
     [(0, "Juror A"), (1, "Juror B"), (25, "Juror Z"), (26, "Juror AA"), (52, "Juror BA")],
 )
 def test_jurors_are_labelled_by_letter(index, label):
-    assert letters.juror_label(index) == label
+    assert letters_content.juror_label(index) == label
 
 
 def test_the_file_name_is_safe_for_any_reference():
-    assert letters.pdf_filename(LETTER) == "decision-C4F-2026-0007.pdf"
-    hostile = letters.pdf_filename({**LETTER, "reference": '"; rm -rf /\r\n'})
+    assert letters_pdf.pdf_filename(LETTER) == "decision-C4F-2026-0007.pdf"
+    hostile = letters_pdf.pdf_filename({**LETTER, "reference": '"; rm -rf /\r\n'})
     assert re.fullmatch(r"decision-[A-Za-z0-9._-]+\.pdf", hostile), hostile

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from competition.selection import publication, rankings
+from competition.selection.publication import operations as publication_operations
+from competition.selection.ranking import operations as ranking_operations
 
 
 @shared_task(name="selection.rank", background=True)
 def rank(ranking_id: int) -> str | None:
-    state = rankings.execute_ranking(ranking_id)
+    state = ranking_operations.execute_ranking(ranking_id)
     return state.value if state is not None else None
 
 
@@ -18,4 +19,4 @@ def rank(ranking_id: int) -> str | None:
 def publish(*, stage_id: int, actor_id: int, job_id: int) -> int:
     """Publish the stage's confirmed decisions; a repeated or concurrent run publishes nothing
     twice (each decision is locked and checked in its own transaction)."""
-    return publication.publish_stage(stage_id, actor_id=actor_id, job_id=job_id)
+    return publication_operations.publish_stage(stage_id, actor_id=actor_id, job_id=job_id)

@@ -17,9 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import re
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,12 +27,11 @@ from competition.assignment.models import Assignment
 from competition.berlin import berlin_time
 from competition.errors import DomainError
 from competition.extensions import db
-from competition.notifications.mailer import Attachment
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.reviews.models import Review
 from competition.selection.models import Decision, Outcome
-from competition.selection.rankings import counted_reviews, stage_inputs
+from competition.selection.ranking.queries import counted_reviews, stage_inputs
 
 # Bump when the JSON's shape changes; the templates read letters of every format they know.
 LETTER_FORMAT = 1
@@ -206,141 +203,3 @@ def build_letter(
 
 
 # --- loading ----------------------------------------------------------------------------------
-
-
-def list_published(proposal: Proposal) -> list[Decision]:
-    """The proposal's published letters, oldest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Decision)
-            .where(
-                Decision.proposal_id == proposal.id,
-                Decision.published_at.is_not(None),
-                Decision.letter.is_not(None),
-            )
-            .order_by(Decision.published_at, Decision.id)
-        )
-    )
-
-
-def find_published(proposal: Proposal, decision_id: int) -> Decision | None:
-    """The proposal's letter if it has been published; None for any other decision."""
-    return db.session.scalar(
-        sa.select(Decision).where(
-            Decision.id == decision_id,
-            Decision.proposal_id == proposal.id,
-            Decision.published_at.is_not(None),
-            Decision.letter.is_not(None),
-        )
-    )
-
-
-# --- the PDF ----------------------------------------------------------------------------------
-
-# A Unicode font where the system has one (names, quotes and dashes as typed); otherwise the PDF
-# core font, which knows Latin-1 only.
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-)
-_LATIN1_STANDINS = str.maketrans(
-    {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "...", "€": "EUR"}
-)
-
-
-def _unicode_font() -> tuple[Path, Path] | None:
-    for folder in FONT_DIRS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            return regular, bold
-    return None
-
-
-def pdf_filename(letter: dict[str, Any]) -> str:
-    reference = re.sub(r"[^A-Za-z0-9._-]+", "-", str(letter["reference"])).strip("-")
-    return f"decision-{reference or 'letter'}.pdf"
-
-
-def render_pdf(letter: dict[str, Any]) -> bytes:
-    """The letter as a PDF, from the frozen JSON alone."""
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-
-    published = dt.datetime.fromisoformat(letter["published_at"])
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(published)
-    pdf.set_title(f"{letter['headline']}: {letter['reference']}")
-    pdf.set_author(letter["programme"])
-    pdf.set_creator("Funding competitions")
-    pdf.set_auto_page_break(auto=True, margin=18)
-    fonts = _unicode_font()
-    if fonts is not None:
-        pdf.add_font("Letter", "", fonts[0])
-        pdf.add_font("Letter", "B", fonts[1])
-        family = "Letter"
-
-        def clean(text: str) -> str:
-            return text
-
-    else:
-        family = "helvetica"
-
-        def clean(text: str) -> str:
-            return text.translate(_LATIN1_STANDINS).encode("latin-1", "replace").decode("latin-1")
-
-    def para(text: str, *, size: float = 10.5, bold: bool = False, gap: float = 2) -> None:
-        pdf.set_font(family, "B" if bold else "", size)
-        pdf.multi_cell(0, size * 0.5, clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(gap)
-
-    pdf.add_page()
-    para(f"{letter['programme']} · {letter['call']}", size=9)
-    para(f"Published {berlin_time(published)}", size=9, gap=6)
-    para(letter["headline"], size=16, bold=True, gap=4)
-    para(f"{letter['reference']} {letter['acronym']}: {letter['title']}", bold=True)
-    para(f"Stage: {letter['stage']}", gap=4)
-    para(letter["explanation"], gap=4)
-    after = letter.get("next_stage")
-    if after:
-        para(f"Next stage: {after['name']}, deadline {after['deadline']}", bold=True, gap=4)
-
-    scores = letter["scores"]
-    para("Scores per criterion", size=13, bold=True)
-    para(scores["basis"], size=9.5, gap=3)
-    pdf.set_font(family, "", 10)
-    with pdf.table(
-        col_widths=(90, 35, 25, 30),
-        text_align=("LEFT", "CENTER", "CENTER", "RIGHT"),
-        first_row_as_headings=True,
-    ) as table:
-        for cells in (
-            ("Criterion", "Scale", "Weight", "Score"),
-            *(
-                (
-                    c["name"] + (" (panel consensus)" if c["consensus"] else ""),
-                    f"{c['scale_min']} to {c['scale_max']}",
-                    c["weight"],
-                    c["score"] or "no score",
-                )
-                for c in scores["criteria"]
-            ),
-        ):
-            row = table.row()
-            for cell in cells:
-                row.cell(clean(cell))
-    pdf.ln(6)
-
-    para("The jurors' comments", size=13, bold=True)
-    if not letter["comments"]:
-        para("The jurors left no comments for you.")
-    for comment in letter["comments"]:
-        para(comment["juror"], bold=True, gap=1)
-        para(comment["text"], gap=4)
-    return bytes(pdf.output())
-
-
-def mail_attachments(context: dict[str, Any]) -> list[Attachment]:
-    """The ``selection/letter`` e-mail's attachment: the frozen letter as a PDF."""
-    letter = context["letter"]
-    return [Attachment(pdf_filename(letter), "application/pdf", render_pdf(letter))]

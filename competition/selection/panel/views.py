@@ -17,10 +17,11 @@ from competition.extensions import db
 from competition.forms import show_errors
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import Proposal
-from competition.selection import decision_queries as dq
-from competition.selection import panel
 from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.decisions import queries as decisions_queries
 from competition.selection.forms import ConsensusForm, NoteForm, RemoveConsensusForm
+from competition.selection.panel import operations as panel_operations
+from competition.selection.panel import queries as panel_queries
 
 PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 
@@ -35,7 +36,7 @@ def panel_overview(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         "selection/panel.html",
         call=stage.call,
         stage=stage,
-        listing=panel.panel_list(stage, q=q, page=page),
+        listing=panel_queries.panel_list(stage, q=q, page=page),
         q=q,
     )
 
@@ -57,7 +58,7 @@ def _detail(
     failed: dict[int, ConsensusForm | RemoveConsensusForm] | None = None,
     status: int = 200,
 ):  # type: ignore[no-untyped-def]
-    detail = panel.panel_detail(stage, proposal)
+    detail = panel_queries.panel_detail(stage, proposal)
     consensus_forms: dict[int, ConsensusForm] = {}
     remove_forms: dict[int, RemoveConsensusForm] = {}
     for line in detail.criteria:
@@ -102,7 +103,7 @@ def _criterion(stage: Stage) -> Criterion:
 @roles_required(Role.OFFICER)
 def panel_proposal(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
     _, stage = officer_stage(call_id, stage_id)
-    proposal = dq.find_stage_proposal(stage, proposal_id)
+    proposal = decisions_queries.find_stage_proposal(stage, proposal_id)
     if proposal is None:
         abort(404)
     if request.method == "GET":
@@ -118,7 +119,7 @@ def panel_proposal(call_id: int, stage_id: int, proposal_id: int):  # type: igno
             if not note_form.validate_on_submit():
                 abort(400)
             try:
-                panel.add_note(
+                panel_operations.add_note(
                     stage, proposal, text=note_form.text.data or "", actor=me(), now=g.now
                 )
             except DomainError as error:
@@ -132,7 +133,7 @@ def panel_proposal(call_id: int, stage_id: int, proposal_id: int):  # type: igno
             if not form.validate_on_submit():
                 abort(400)
             try:
-                panel.record_consensus(
+                panel_operations.record_consensus(
                     stage,
                     proposal,
                     criterion,
@@ -155,7 +156,7 @@ def panel_proposal(call_id: int, stage_id: int, proposal_id: int):  # type: igno
             if not remove.validate_on_submit():
                 abort(400)
             try:
-                panel.remove_consensus(
+                panel_operations.remove_consensus(
                     stage,
                     proposal,
                     criterion,

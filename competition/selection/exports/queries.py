@@ -29,14 +29,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import aliased
 
 from competition.accounts.models import User
+from competition.accounts.queries import names_of
 from competition.assignment.models import Assignment
 from competition.berlin import BERLIN
 from competition.extensions import db
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal
 from competition.reviews.models import Review
-from competition.selection import rankings
 from competition.selection.models import Decision, Ranking, RankingMethod
+from competition.selection.ranking import queries as ranking_queries
 
 Cell = str | int | float | Decimal | bool | dt.datetime | None
 
@@ -235,7 +236,7 @@ def rankings_table(stage: Stage, ranking: Ranking) -> Table:
     )
     headers = _unique([names.get(k, f"criterion {k}") for k in criterion_ids])
     proposals = _proposals({p["proposal_id"] for p in ranked})
-    jurors = _user_names({j for p in ranked for j in p["outlier_jurors"]})
+    jurors = names_of({j for p in ranked for j in p["outlier_jurors"]})
     columns = [
         Column("Rank", Kind.INTEGER),
         Column("Expected rank", Kind.NUMBER),
@@ -323,7 +324,7 @@ def _plain(value: Any) -> Cell:
 
 
 def reviews_table(stage: Stage) -> Table:
-    """One row per review that counts (``rankings.counted_reviews``)."""
+    """One row per review that counts (``ranking_queries.counted_reviews``)."""
     criteria = list(stage.criteria)
     headers = _unique([c.name for c in criteria])
     found = db.session.execute(
@@ -331,7 +332,7 @@ def reviews_table(stage: Stage) -> Table:
         .join(Assignment, Review.assignment_id == Assignment.id)
         .join(Proposal, Proposal.id == Assignment.proposal_id)
         .join(User, User.id == Assignment.user_id)
-        .where(*rankings.counted_reviews(stage))
+        .where(*ranking_queries.counted_reviews(stage))
         .order_by(Proposal.reference, User.name, User.id)
     ).all()
     columns = (
@@ -434,9 +435,3 @@ def _proposals(ids: set[int]) -> dict[int, Proposal]:
     if not ids:
         return {}
     return {p.id: p for p in db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(ids)))}
-
-
-def _user_names(ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())

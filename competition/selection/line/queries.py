@@ -23,7 +23,6 @@ suggestion. The core names proposals by their reference, so its explanations rea
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,21 +31,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from competition.accounts.models import User
 from competition.assignment.queries import HIDDEN_FROM_JURORS
-from competition.audit.operations import record_event
 from competition.core.line import (
     LineRefused,
     Policy,
     Ranked,
     plan_line,
 )
-from competition.core.selection import Candidate, ConstraintReport, draw_lottery
-from competition.db import operation
-from competition.errors import DomainError, StaleState
+from competition.core.selection import Candidate, ConstraintReport
+from competition.errors import DomainError
 from competition.extensions import db
 from competition.organisations.models import EASTERN_STATES, Organisation, OrganisationKind
-from competition.permissions import require
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import (
     BudgetLine,
@@ -62,9 +57,7 @@ from competition.selection.models import (
     Ranking,
     SnapshotState,
 )
-from competition.selection.permissions import can_draw_line
-from competition.selection.rankings import latest_done
-from competition.selection.rules import rules_for
+from competition.selection.rules.queries import rules_for
 
 
 @dataclass(frozen=True)
@@ -206,7 +199,7 @@ def _candidate(row: dict[str, Any], proposal: _Proposal, pid: int | str) -> Cand
     )
 
 
-def _check(stage: Stage, ranking: Ranking) -> None:
+def check_ranking(stage: Stage, ranking: Ranking) -> None:
     if ranking.stage_id != stage.id:
         raise DomainError("This ranking belongs to another stage.")
     if ranking.state != SnapshotState.DONE:
@@ -223,7 +216,7 @@ def candidates(stage: Stage, ranking: Ranking) -> list[Candidate]:
     is the public funding of the proposal's submission for this stage, ``attributes`` are
     "eastern" (the coordinator is in an eastern federal state) and "sme" (an SME is in the
     consortium) where they apply, the rank interval comes from the ranking."""
-    _check(stage, ranking)
+    check_ranking(stage, ranking)
     ranked = _ranked(ranking)
     found = _proposals(stage, [r["proposal_id"] for r in ranked])
     return [_candidate(r, found[r["proposal_id"]], r["proposal_id"]) for r in _live(ranked, found)]
@@ -260,7 +253,7 @@ def remaining_budget(stage: Stage) -> Decimal:
 # --- drawing the line -----------------------------------------------------------------------
 
 
-def _record_for(ranking: Ranking) -> LotteryRecord | None:
+def recorded_draw(ranking: Ranking) -> LotteryRecord | None:
     return db.session.scalar(
         sa.select(LotteryRecord)
         .where(LotteryRecord.ranking_id == ranking.id)
@@ -269,18 +262,28 @@ def _record_for(ranking: Ranking) -> LotteryRecord | None:
     )
 
 
+def draw_or_why(stage: Stage, ranking: Ranking | None) -> tuple[Line | None, str]:
+    """The line, or why it cannot be drawn (in words for the officer)."""
+    if ranking is None:
+        return None, ""
+    try:
+        return draw(stage, ranking), ""
+    except DomainError as error:
+        return None, f"The line cannot be drawn: {error}"
+
+
 def draw(stage: Stage, ranking: Ranking) -> Line:
     """The line the ranking gives under the stage's rules; a recorded draw is reflected.
 
     Raises DomainError when the ranking is not a finished one of this stage or the rules or
     the data do not allow a line (the message says why)."""
-    _check(stage, ranking)
+    check_ranking(stage, ranking)
     rules = rules_for(stage)
     rows = [r for r in _ranked(ranking)]
     found = _proposals(stage, [r["proposal_id"] for r in rows])
     rows = [r for r in rows if r["proposal_id"] in found]  # deleted since the ranking: gone
     budget = remaining_budget(stage) if rules.funding else None
-    record = _record_for(ranking)
+    record = recorded_draw(ranking)
     try:
         plan = plan_line(
             [_as_ranked(r, found[r["proposal_id"]]) for r in rows],
@@ -372,89 +375,6 @@ def _as_ranked(row: dict[str, Any], proposal: _Proposal) -> Ranked:
         below_thresholds=tuple(row.get("below_thresholds") or ()),
         in_competition=proposal.in_competition,
     )
-
-
-# --- the lottery --------------------------------------------------------------------------
-
-
-@operation
-def record_lottery(
-    stage: Stage,
-    ranking: Ranking,
-    *,
-    actor: User,
-    now: dt.datetime,
-    candidates: Sequence[int] | None = None,
-    places: int | None = None,
-) -> LotteryRecord:
-    """Draw the grey zone's places by lot with the seed fixed in the stage's rules, and record
-    the draw so anyone can re-run it. ``candidates`` and ``places``, when given, are what the
-    officer confirmed: a grey zone that has changed since is refused.
-    Refused when the rules enable no lottery, the ranking is not the stage's newest finished
-    one, a draw is already recorded for it, or there is nothing to draw.
-    Side effects: a ``LotteryRecord``; audit ``lottery.drawn``."""
-    require(can_draw_line(actor, stage))
-    rules = rules_for(stage)
-    if not rules.lottery or not rules.lottery_seed:
-        raise DomainError("The selection rules of this stage do not provide for a lottery.")
-    # Locks the ranking so two officers confirming at once record one draw.
-    locked = db.session.get(Ranking, ranking.id, with_for_update=True)
-    if locked is None:
-        raise StaleState("This ranking no longer exists.")
-    _check(stage, locked)
-    newest = latest_done(stage)
-    if newest is None or newest.id != locked.id:
-        raise StaleState("A newer ranking exists; draw on the line of the newest one.")
-    if _record_for(locked) is not None:
-        raise StaleState("A draw is already recorded for this ranking.")
-    line = draw(stage, locked)
-    plan = line.draw_plan
-    if plan is None:
-        raise DomainError(
-            "No place on the line is uncertain enough to draw: the grey zone is empty."
-        )
-    if candidates is not None and sorted(candidates) != sorted(plan.candidates):
-        raise StaleState("The grey zone has changed since you opened this page; check it again.")
-    if places is not None and places != plan.places:
-        raise StaleState("The number of places has changed since you opened this page.")
-    reference = {row.proposal_id: row.reference for row in line.rows}
-    result = draw_lottery(
-        [reference[pid] for pid in plan.candidates],
-        plan.places,
-        plan.seed,
-        budget=plan.budget,
-        requested=(
-            {reference[pid]: amount for pid, amount in plan.requested.items()}
-            if plan.budget is not None
-            else None
-        ),
-    )
-    record = LotteryRecord(
-        stage_id=stage.id,
-        ranking_id=locked.id,
-        seed=plan.seed,
-        record=result.as_record(),
-        created_by_id=actor.id,
-        created_at=now,
-    )
-    db.session.add(record)
-    db.session.flush()
-    record_event(
-        actor=actor,
-        action="lottery.drawn",
-        object_type="stage",
-        object_id=stage.id,
-        after={
-            "draw": record.id,
-            "ranking": locked.id,
-            "seed": plan.seed,
-            "candidates": list(result.candidates),
-            "places": result.places,
-            "drawn": list(result.drawn),
-        },
-        now=now,
-    )
-    return record
 
 
 def export_record(record: LotteryRecord) -> dict[str, Any]:

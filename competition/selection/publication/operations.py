@@ -14,28 +14,25 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from competition.accounts.models import User
-from competition.audit.models import AuditEvent
 from competition.audit.operations import record_event
 from competition.db import operation, utcnow
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
 from competition.jobs import operations as jobs
-from competition.jobs.models import Job
 from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal, ProposalState
 from competition.proposals.operations import current_submission, open_next_stage
 from competition.proposals.queries import coordinator_of
-from competition.selection import letters
+from competition.selection.letters import content as letters_content
 from competition.selection.models import Decision, Outcome
 from competition.selection.permissions import can_publish
-from competition.selection.rules import is_last_stage
+from competition.selection.rules.queries import is_last_stage
 from competition.tasks import enqueue
 from competition.workflow import apply_step
 
@@ -171,7 +168,7 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
     assert stage is not None and proposal is not None
     require(can_publish(actor, stage))
     before = proposal.state
-    letter = letters.build_letter(decision, proposal=proposal, stage=stage, now=now)
+    letter = letters_content.build_letter(decision, proposal=proposal, stage=stage, now=now)
     _apply(decision, proposal, actor=actor, now=now)
     db.session.flush()
     db.session.refresh(proposal, ["state"])
@@ -293,77 +290,3 @@ def _end(job_id: int, claimed: dt.datetime, published: int, failed: int) -> None
 
 
 # --- what the officer's page shows -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Failure:
-    reference: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class PublicationStatus:
-    confirmed: int
-    published: int
-    unconfirmed: int
-    # Confirmed, not yet published, per outcome in the Outcome's order.
-    waiting_by_outcome: dict[Outcome, int]
-    started_at: dt.datetime | None  # the latest publication's start
-    # The latest publication's job is queued or running, and its worker alive.
-    in_progress: bool
-    failures: list[Failure] = field(default_factory=list)
-    progress: int = 0
-    message: str = ""
-
-    @property
-    def waiting(self) -> int:
-        return sum(self.waiting_by_outcome.values())
-
-
-def publication_status(stage: Stage) -> PublicationStatus:
-    rows = db.session.execute(
-        sa.select(
-            Decision.id, Decision.outcome, Decision.confirmed_at, Decision.published_at
-        ).where(Decision.stage_id == stage.id)
-    ).all()
-    waiting: Counter[Outcome] = Counter()
-    unpublished: set[int] = set()
-    for row in rows:
-        if row.confirmed_at is not None and row.published_at is None:
-            waiting[row.outcome] += 1
-            unpublished.add(row.id)
-    events = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(
-            AuditEvent.object_type == "stage",
-            AuditEvent.object_id == str(stage.id),
-            AuditEvent.action.in_((STARTED, FAILED)),
-        )
-        .order_by(AuditEvent.seq)
-    ).all()
-    start = next((e for e in reversed(events) if e.action == STARTED), None)
-    failed: dict[int, Failure] = {}
-    if start is not None:
-        for event in events:
-            if event.action == FAILED and event.seq > start.seq and event.after:
-                failed[int(event.after["decision"])] = Failure(
-                    str(event.after.get("reference") or ""), str(event.after.get("reason", ""))
-                )
-    job = db.session.scalar(
-        sa.select(Job)
-        .where(Job.kind == KIND, Job.subject == f"stage:{stage.id}")
-        .order_by(Job.id.desc())
-        .limit(1)
-    )
-    live = job is not None and job.active and not jobs.is_dead(job)
-    return PublicationStatus(
-        confirmed=sum(1 for r in rows if r.confirmed_at is not None),
-        published=sum(1 for r in rows if r.published_at is not None),
-        unconfirmed=sum(1 for r in rows if r.confirmed_at is None),
-        waiting_by_outcome={o: waiting[o] for o in Outcome if waiting[o]},
-        started_at=start.occurred_at if start is not None else None,
-        in_progress=live,
-        failures=[f for d, f in failed.items() if d in unpublished],
-        progress=job.progress if job is not None and live else 0,
-        message=job.message if job is not None else "",
-    )

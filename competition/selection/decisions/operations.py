@@ -28,7 +28,7 @@ from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.selection.models import Decision, Outcome
 from competition.selection.permissions import can_confirm_decision, can_propose_decision
-from competition.selection.rules import is_last_stage
+from competition.selection.rules.queries import is_last_stage
 from competition.workflow import apply_steps
 
 

@@ -19,9 +19,9 @@ from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
 from competition.forms import show_errors
 from competition.programmes.models import Stage
-from competition.selection import decision_queries as dq
-from competition.selection import operations as ops
 from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.decisions import operations as ops
+from competition.selection.decisions import queries as dq
 from competition.selection.forms import ConfirmForm, ProposeForm
 from competition.selection.models import Outcome
 

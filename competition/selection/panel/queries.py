@@ -19,26 +19,21 @@ import sqlalchemy as sa
 
 from competition.accounts.models import User
 from competition.assignment.models import Assignment, Conflict, JuryMembership, MembershipState
-from competition.audit.operations import record_event
 from competition.core import scoring
-from competition.db import add_unique, operation
-from competition.errors import DomainError, StaleState
 from competition.extensions import db
 from competition.paging import Page
-from competition.permissions import require
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import Proposal
 from competition.reviews.models import Review
-from competition.selection import decision_queries as dq
+from competition.selection.decisions import queries as decisions_queries
 from competition.selection.models import ConsensusScore, PanelNote, Ranking
-from competition.selection.permissions import can_hold_panel
-from competition.selection.rankings import counted_reviews, latest_done
+from competition.selection.ranking.queries import counted_reviews, latest_done
 
 MAX_NOTE = 5000
 MAX_REASON = 2000
 
 
-def _scoring_criterion(criterion: Criterion) -> scoring.Criterion:
+def scoring_criterion(criterion: Criterion) -> scoring.Criterion:
     return scoring.Criterion(
         key=str(criterion.id),
         name=criterion.name,
@@ -47,188 +42,6 @@ def _scoring_criterion(criterion: Criterion) -> scoring.Criterion:
         scale_max=criterion.scale_max,
         step=criterion.scale_step,
     )
-
-
-def _in_stage(stage: Stage, proposal: Proposal) -> None:
-    if dq.find_stage_proposal(stage, proposal.id) is None:
-        raise DomainError(f"{proposal.reference} is not in {stage.name}.")
-
-
-def _consensus_json(stage: Stage, row: ConsensusScore) -> dict[str, object]:
-    return {
-        "stage": stage.id,
-        "criterion": row.criterion_id,
-        "score": scoring.plain(row.score),
-        "reason": row.reason,
-    }
-
-
-# --- operations -----------------------------------------------------------------------------------
-
-
-@operation
-def add_note(
-    stage: Stage, proposal: Proposal, *, text: str, actor: User, now: dt.datetime
-) -> PanelNote:
-    """Add a discussion note to the proposal's panel record.
-    Side effects: a note row; audit ``panel.note_added``."""
-    require(can_hold_panel(actor, stage))
-    text = text.strip()
-    if not text:
-        raise DomainError("Write the note first.", field="text")
-    if len(text) > MAX_NOTE:
-        raise DomainError(f"Keep a note under {MAX_NOTE:,} characters.", field="text")
-    _in_stage(stage, proposal)
-    note = PanelNote(
-        stage_id=stage.id, proposal_id=proposal.id, text=text, author_id=actor.id, created_at=now
-    )
-    db.session.add(note)
-    db.session.flush()
-    record_event(
-        actor=actor,
-        action="panel.note_added",
-        object_type="proposal",
-        object_id=proposal.id,
-        after={"stage": stage.id, "note": note.id, "chars": len(text)},
-        now=now,
-    )
-    return note
-
-
-def _reason(reason: str, errors: dict[str, list[str]], missing: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        errors["reason"] = [missing]
-    elif len(reason) > MAX_REASON:
-        errors["reason"] = [f"Keep the reason under {MAX_REASON:,} characters."]
-    return reason
-
-
-def _criterion_of(stage: Stage, criterion: Criterion) -> None:
-    if criterion.stage_id != stage.id:
-        raise DomainError(f"{criterion.name} is not a criterion of {stage.name}.")
-
-
-def _locked(stage: Stage, proposal: Proposal, criterion: Criterion) -> ConsensusScore | None:
-    return db.session.scalar(
-        sa.select(ConsensusScore)
-        .where(
-            ConsensusScore.stage_id == stage.id,
-            ConsensusScore.proposal_id == proposal.id,
-            ConsensusScore.criterion_id == criterion.id,
-        )
-        .with_for_update()
-    )
-
-
-@operation
-def record_consensus(
-    stage: Stage,
-    proposal: Proposal,
-    criterion: Criterion,
-    *,
-    score: str | Decimal,
-    reason: str,
-    actor: User,
-    now: dt.datetime,
-) -> ConsensusScore:
-    """Record (or change) the score the jury agreed on for one criterion of the proposal. It
-    must lie on the criterion's scale; the reason is required. The same score and reason again
-    change nothing. It counts from the next ranking on.
-    Side effects: the consensus row; audit ``panel.consensus_recorded`` with before and after.
-    """
-    require(can_hold_panel(actor, stage))
-    _criterion_of(stage, criterion)
-    errors: dict[str, list[str]] = {}
-    rules = _scoring_criterion(criterion)
-    value = scoring.parse_score(score)
-    if value is None and isinstance(score, str) and score.strip():
-        errors["score"] = [f"“{score.strip()[:20]}” is not a number; {scoring.scale_words(rules)}."]
-    else:
-        problem = scoring.check_score(value, rules)
-        if problem is not None:
-            errors["score"] = [problem]
-    reason = _reason(reason, errors, "Say why the jury agreed on this score.")
-    if errors:
-        raise DomainError(errors)
-    assert value is not None
-    _in_stage(stage, proposal)
-    row = _locked(stage, proposal, criterion)
-    before = _consensus_json(stage, row) if row is not None else None
-    if row is not None and row.score == value and row.reason == reason:
-        return row
-    if row is None:
-        row = ConsensusScore(
-            stage_id=stage.id,
-            proposal_id=proposal.id,
-            criterion_id=criterion.id,
-            score=value,
-            reason=reason,
-            recorded_by_id=actor.id,
-            recorded_at=now,
-        )
-        add_unique(
-            row,
-            taken=StaleState(
-                f"Another officer recorded a consensus score for {criterion.name} at the same "
-                "time; look at it and change it if needed."
-            ),
-        )
-    else:
-        row.score = value
-        row.reason = reason
-        row.recorded_by_id = actor.id
-        row.recorded_at = now
-        db.session.flush()
-    record_event(
-        actor=actor,
-        action="panel.consensus_recorded",
-        object_type="proposal",
-        object_id=proposal.id,
-        before=before,
-        after=_consensus_json(stage, row),
-        now=now,
-    )
-    return row
-
-
-@operation
-def remove_consensus(
-    stage: Stage,
-    proposal: Proposal,
-    criterion: Criterion,
-    *,
-    reason: str,
-    actor: User,
-    now: dt.datetime,
-) -> None:
-    """Remove a consensus score, so the jurors' mean counts again from the next ranking on.
-    Side effects: the row is deleted; audit ``panel.consensus_removed`` with the removed score
-    before and the reason after."""
-    require(can_hold_panel(actor, stage))
-    _criterion_of(stage, criterion)
-    errors: dict[str, list[str]] = {}
-    reason = _reason(reason, errors, "Say why the consensus score no longer holds.")
-    if errors:
-        raise DomainError(errors)
-    row = _locked(stage, proposal, criterion)
-    if row is None:
-        raise StaleState(f"There is no consensus score for {criterion.name} any more.")
-    before = _consensus_json(stage, row)
-    db.session.delete(row)
-    db.session.flush()
-    record_event(
-        actor=actor,
-        action="panel.consensus_removed",
-        object_type="proposal",
-        object_id=proposal.id,
-        before=before,
-        after={"stage": stage.id, "criterion": criterion.id, "reason": reason},
-        now=now,
-    )
-
-
-# --- what the panel pages show --------------------------------------------------------------------
 
 
 def _stage_jurors(stage: Stage) -> sa.Select[tuple[int]]:
@@ -276,7 +89,7 @@ class ConsensusLine:
 
 
 def _consensus(
-    stage: Stage, proposal_ids: Sequence[int], ranked: dict[int, dq.Ranked]
+    stage: Stage, proposal_ids: Sequence[int], ranked: dict[int, decisions_queries.Ranked]
 ) -> dict[int, list[ConsensusLine]]:
     if not proposal_ids:
         return {}
@@ -307,7 +120,7 @@ def _consensus(
 @dataclass(frozen=True)
 class PanelRow:
     proposal: Proposal
-    ranked: dq.Ranked | None
+    ranked: decisions_queries.Ranked | None
     notes: int
     consensus: list[ConsensusLine]
     absent: list[User]
@@ -323,10 +136,10 @@ def panel_list(stage: Stage, *, q: str, page: int) -> PanelList:
     """The stage's proposals in the order of the latest ranking (the unranked after them)."""
 
     ranking = latest_done(stage)
-    ranked = dq.ranked_rows(ranking)
-    paged = dq.page_of(dq.ranked_order(stage, ranked, q=q), page)
+    ranked = decisions_queries.ranked_rows(ranking)
+    paged = decisions_queries.page_of(decisions_queries.ranked_order(stage, ranked, q=q), page)
     ids = list(paged.items)
-    proposals = dq.proposals_by_id(ids)
+    proposals = decisions_queries.proposals_by_id(ids)
     notes: dict[int, int] = (
         dict(
             db.session.execute(  # type: ignore[arg-type]
@@ -378,7 +191,7 @@ class CriterionLine:
 class PanelDetail:
     proposal: Proposal
     ranking: Ranking | None
-    ranked: dq.Ranked | None
+    ranked: decisions_queries.Ranked | None
     criteria: list[CriterionLine]
     reviews: list[ReviewLine]
     notes: list[tuple[PanelNote, User]]
@@ -391,7 +204,7 @@ def panel_detail(stage: Stage, proposal: Proposal) -> PanelDetail:
     the notes, and who is absent."""
 
     ranking = latest_done(stage)
-    ranked = dq.ranked_rows(ranking)
+    ranked = decisions_queries.ranked_rows(ranking)
     found = db.session.execute(
         sa.select(Review, User)
         .join(Assignment, Assignment.id == Review.assignment_id)
@@ -431,7 +244,7 @@ def panel_detail(stage: Stage, proposal: Proposal) -> PanelDetail:
         lines.append(
             CriterionLine(
                 criterion=criterion,
-                scale=scoring.scale_words(_scoring_criterion(criterion)),
+                scale=scoring.scale_words(scoring_criterion(criterion)),
                 mean=mean,
                 consensus=consensus.get(criterion.id),
             )

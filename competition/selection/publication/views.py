@@ -12,16 +12,14 @@ import logging
 from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
-from competition.access import roles_required, signed_in, wants_json
+from competition.access import roles_required, wants_json
 from competition.accounts.models import Role
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
 from competition.forms import show_errors
-from competition.proposals.models import Proposal
-from competition.proposals.permissions import can_view_proposal
-from competition.selection import letters, publication
 from competition.selection.blueprint import bp, me, officer_stage
-from competition.selection.models import Decision
+from competition.selection.publication import operations as publication_operations
+from competition.selection.publication import queries as publication_queries
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +43,7 @@ def publish(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         if not form.validate_on_submit():
             abort(400)
         try:
-            count = publication.start_publication(stage, actor=me(), now=g.now)
+            count = publication_operations.start_publication(stage, actor=me(), now=g.now)
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
@@ -57,7 +55,7 @@ def publish(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
                 "success",
             )
             return redirect(url_for("selection.publish", call_id=call.id, stage_id=stage.id), 303)
-    status = publication.publication_status(stage)
+    status = publication_queries.publication_status(stage)
     if wants_json():
         return jsonify(
             confirmed=status.confirmed,
@@ -72,49 +70,12 @@ def publish(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
             stage=stage,
             status=status,
             form=form,
-            outcome_labels=publication.OUTCOME_LABELS,
-            outcome_effects=publication.OUTCOME_EFFECTS,
+            outcome_labels=publication_queries.OUTCOME_LABELS,
+            outcome_effects=publication_queries.OUTCOME_EFFECTS,
         ),
         status=status_code,
     )
     if status.in_progress:
         # Reloads the page while letters go out; works without JavaScript.
         response.headers["Refresh"] = str(REFRESH_SECONDS)
-    return response
-
-
-def _published_letter(proposal_id: int, decision_id: int) -> tuple[Proposal, Decision]:
-    proposal = db.session.get(Proposal, proposal_id)
-    # Someone else's proposal, an unpublished decision and a missing one all look the same.
-    if proposal is None or not can_view_proposal(me(), proposal):
-        abort(404)
-    decision = letters.find_published(proposal, decision_id)
-    if decision is None or decision.letter is None:
-        abort(404)
-    return proposal, decision
-
-
-@bp.route("/proposals/<int:proposal_id>/letters/<int:decision_id>")
-@signed_in
-def letter(proposal_id: int, decision_id: int):  # type: ignore[no-untyped-def]
-    proposal, decision = _published_letter(proposal_id, decision_id)
-    response = Response(
-        render_template(
-            "selection/letter.html", proposal=proposal, decision=decision, letter=decision.letter
-        )
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@bp.route("/proposals/<int:proposal_id>/letters/<int:decision_id>.pdf")
-@signed_in
-def letter_pdf(proposal_id: int, decision_id: int):  # type: ignore[no-untyped-def]
-    _, decision = _published_letter(proposal_id, decision_id)
-    assert decision.letter is not None
-    response = Response(letters.render_pdf(decision.letter), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'inline; filename="{letters.pdf_filename(decision.letter)}"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
     return response

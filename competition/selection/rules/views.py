@@ -15,11 +15,12 @@ from competition.errors import DomainError
 from competition.extensions import db
 from competition.forms import show_errors
 from competition.programmes.models import Stage
-from competition.selection import rankings
-from competition.selection import rules as selection_rules
 from competition.selection.blueprint import bp, me, officer_stage
 from competition.selection.forms import SelectionRulesForm
-from competition.selection.rules import ATTRIBUTES, SelectionRules, is_last_stage, rules_for
+from competition.selection.ranking import queries as ranking_queries
+from competition.selection.rules import operations as rules_operations
+from competition.selection.rules import queries as rules_queries
+from competition.selection.rules.queries import ATTRIBUTES, SelectionRules, is_last_stage, rules_for
 
 PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 TIE_FIELDS = ("tie_rule_1", "tie_rule_2", "tie_rule_3")
@@ -118,14 +119,14 @@ def _at_fields(form: SelectionRulesForm, error: DomainError) -> DomainError:
 
 
 def _page(stage: Stage, form: SelectionRulesForm, *, status: int = 200):  # type: ignore[no-untyped-def]
-    done = rankings.latest_done(stage)
+    done = ranking_queries.latest_done(stage)
     return render_template(
         "selection/rules.html",
         call=stage.call,
         stage=stage,
         form=form,
         tie_fields=[getattr(form, name) for name in TIE_FIELDS],
-        scale=selection_rules.total_scale(stage),
+        scale=rules_queries.total_scale(stage),
         last_stage=is_last_stage(stage),
         fixed_by=done,
         attributes=ATTRIBUTES,
@@ -141,7 +142,7 @@ def edit_rules(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     form = _form(stage, request.form)
     if form.validate_on_submit():
         try:
-            selection_rules.update_rules(stage, _values(form), actor=me(), now=g.now)
+            rules_operations.update_rules(stage, _values(form), actor=me(), now=g.now)
         except DomainError as error:
             show_errors(form, _at_fields(form, error))
         else:
@@ -151,7 +152,7 @@ def edit_rules(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
             )
             return redirect(url_for("selection.rules", call_id=call_id, stage_id=stage_id))
     db.session.rollback()
-    if rankings.latest_done(stage) is not None:
+    if ranking_queries.latest_done(stage) is not None:
         # The lottery's fields are read-only now: show what is fixed, next to any refusal.
         stored = stage.selection_rules or {}
         form.lottery.data = bool(stored.get("lottery", False))

@@ -12,39 +12,36 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from competition.access import roles_required
-from competition.accounts.models import Role, User
+from competition.accounts.models import Role
+from competition.accounts.queries import names_of
 from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.forms import show_errors
 from competition.jobs import operations as jobs
-from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
-from competition.selection import line as selection_line
-from competition.selection import rankings
 from competition.selection.blueprint import bp, me, officer_stage
 from competition.selection.forms import (
     RANKING_METHODS,
-    DrawLotteryForm,
     RecomputeForm,
     StartRankingForm,
 )
+from competition.selection.line import queries as line_queries
 from competition.selection.models import (
-    LotteryRecord,
     Ranking,
     RankingMethod,
     SnapshotState,
 )
-from competition.selection.rules import ATTRIBUTES, rules_for
+from competition.selection.ranking import operations as ranking_operations
+from competition.selection.ranking import queries as ranking_queries
 
 PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 RANKINGS_PER_PAGE = 20
@@ -66,25 +63,7 @@ def _ranking_of(stage: Stage, ranking_id: int) -> Ranking:
     return ranking
 
 
-def _draw(stage: Stage, ranking: Ranking | None) -> tuple[selection_line.Line | None, str]:
-    """The line, or why it cannot be drawn."""
-    if ranking is None:
-        return None, ""
-    try:
-        return selection_line.draw(stage, ranking), ""
-    except DomainError as error:
-        return None, f"The line cannot be drawn: {error}"
-
-
 # --- the hub --------------------------------------------------------------------------------
-
-
-def _names(user_ids: Sequence[int]) -> dict[int, str]:
-    if not user_ids:
-        return {}
-    return dict(
-        db.session.execute(sa.select(User.id, User.name).where(User.id.in_(set(user_ids)))).all()
-    )
 
 
 def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
@@ -104,8 +83,8 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
         if newest is not None and newest.state in ACTIVE and not jobs.is_dead(newest.job)
         else None
     )
-    done = rankings.latest_done(stage)
-    line, problem = _draw(stage, done)
+    done = ranking_queries.latest_done(stage)
+    line, problem = line_queries.draw_or_why(stage, done)
     return render_template(
         "selection/overview.html",
         call=stage.call,
@@ -116,7 +95,7 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
         method_labels=METHOD_LABELS,
         state_labels=STATE_LABELS,
         listing=listing,
-        names=_names([r.created_by_id for r in listing.items]),
+        names=names_of([r.created_by_id for r in listing.items]),
         newest=newest,
         active=active,
         done=done,
@@ -139,7 +118,7 @@ def start_ranking(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     form = StartRankingForm()
     if form.validate_on_submit():
         try:
-            rankings.start_ranking(
+            ranking_operations.start_ranking(
                 stage, actor=me(), method=RankingMethod(form.method.data), now=g.now
             )
         except DomainError as error:
@@ -210,7 +189,7 @@ def _flag_words(flag: str, row: dict[str, Any], min_reviews: int, names: dict[in
 
 
 def _table(
-    stage: Stage, ranking: Ranking, line: selection_line.Line | None
+    stage: Stage, ranking: Ranking, line: line_queries.Line | None
 ) -> tuple[list[str], list[RankingRow]]:
     result = ranking.result
     proposals = sorted(result.get("proposals", []), key=lambda p: p["rank"])
@@ -226,7 +205,7 @@ def _table(
             )
         )
     }
-    jurors = _names([j for p in proposals for j in p.get("outlier_jurors", [])])
+    jurors = names_of([j for p in proposals for j in p.get("outlier_jurors", [])])
     min_reviews = int(result.get("options", {}).get("min_reviews", 0))
     groups = {row.proposal_id: row.group for row in line.rows} if line else {}
     rows = []
@@ -413,7 +392,7 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
     )
 
 
-def _line_after(line: selection_line.Line | None) -> int | None:
+def _line_after(line: line_queries.Line | None) -> int | None:
     return line.line_rank if line is not None and line.line_rank else None
 
 
@@ -424,7 +403,7 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     ranking = _ranking_of(stage, ranking_id)
     line, problem = (None, "")
     if ranking.state == SnapshotState.DONE:
-        line, problem = _draw(stage, ranking)
+        line, problem = line_queries.draw_or_why(stage, ranking)
     headers, rows = _table(stage, ranking, line)
     interval = float(ranking.result.get("options", {}).get("interval", 0.9))
     ranks = {r.proposal_id: r.rank for r in rows}
@@ -442,14 +421,14 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
         ranking=ranking,
         method_label=METHOD_LABELS.get(ranking.method.value, ranking.method.value),
         state_label=STATE_LABELS[ranking.state],
-        created_by=_names([ranking.created_by_id]).get(ranking.created_by_id, ""),
+        created_by=names_of([ranking.created_by_id]).get(ranking.created_by_id, ""),
         headers=headers,
         rows=rows,
         chart=chart,
         interval=f"{interval * 100:g} %",
         line=line,
         line_problem=problem,
-        newest_done=rankings.latest_done(stage),
+        newest_done=ranking_queries.latest_done(stage),
         form=RecomputeForm(formdata=None),
     )
 
@@ -459,7 +438,7 @@ def _recompute_message(ranking: Ranking) -> tuple[str, str]:
     if ranking.state != SnapshotState.DONE:
         return "Only a finished ranking can be recomputed.", "error"
     try:
-        same = rankings.recompute(ranking)
+        same = ranking_operations.recompute(ranking)
     except InvalidRankingInput as error:
         # The criteria or consensus scores have changed so that today's inputs cannot be ranked.
         return f"Today's reviews and consensus scores cannot be ranked: {error}", "error"
@@ -491,172 +470,3 @@ def recompute_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ig
     return redirect(
         url_for("selection.show_ranking", call_id=call_id, stage_id=stage_id, ranking_id=ranking_id)
     )
-
-
-# --- the line and its lottery ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Money:
-    programme_total: Decimal
-    elsewhere: Decimal  # confirmed funding at the programme's other stages
-    available: Decimal
-    committed: Decimal
-    remaining: Decimal
-
-
-@bp.route(f"{PREFIX}/line", endpoint="line")
-@roles_required(Role.OFFICER)
-def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
-    ranking = rankings.latest_done(stage)
-    line, problem = _draw(stage, ranking)
-    money = None
-    not_selected = None
-    lottery_by = ""
-    if line is not None:
-        if line.budget is not None:
-            total = stage.call.programme.total_budget
-            money = Money(
-                total,
-                total - line.budget,
-                line.budget,
-                line.committed,
-                line.budget - line.committed,
-            )
-        rest = line.in_group(standing.NOT_SELECTED)
-        page = max(1, request.args.get("page", 1, type=int) or 1)
-        start = (page - 1) * NOT_SELECTED_PER_PAGE
-        not_selected = Page(
-            rest[start : start + NOT_SELECTED_PER_PAGE], page, NOT_SELECTED_PER_PAGE, len(rest)
-        )
-        if line.lottery is not None:
-            lottery_by = _names([line.lottery.created_by_id]).get(line.lottery.created_by_id, "")
-    try:
-        rules = rules_for(stage)
-    except DomainError:
-        rules = None
-    rows_by_id = {r.proposal_id: r for r in line.rows} if line else {}
-    return render_template(
-        "selection/line.html",
-        call=stage.call,
-        stage=stage,
-        ranking=ranking,
-        method_label=METHOD_LABELS.get(ranking.method.value, "") if ranking else "",
-        line=line,
-        line_problem=problem,
-        rules=rules,
-        money=money,
-        currency=stage.call.programme.currency,
-        not_selected=not_selected,
-        attribute_labels=ATTRIBUTES,
-        zone_rows=[rows_by_id[pid] for pid in line.grey_zone] if line else [],
-        lottery_by=lottery_by,
-        groups=standing,
-    )
-
-
-def _lottery_page(
-    stage: Stage,
-    ranking: Ranking,
-    line: selection_line.Line,
-    *,
-    form: DrawLotteryForm | None = None,
-    status: int = 200,
-):  # type: ignore[no-untyped-def]
-    plan = line.draw_plan
-    assert plan is not None
-    if form is None:
-        form = DrawLotteryForm(formdata=None)
-    form.ranking_id.data = str(ranking.id)
-    form.candidates.data = ",".join(str(pid) for pid in plan.candidates)
-    form.places.data = str(plan.places)
-    rows_by_id = {r.proposal_id: r for r in line.rows}
-    return render_template(
-        "selection/lottery_confirm.html",
-        call=stage.call,
-        stage=stage,
-        ranking=ranking,
-        line=line,
-        plan=plan,
-        candidates=[rows_by_id[pid] for pid in plan.candidates],
-        currency=stage.call.programme.currency,
-        form=form,
-    ), status
-
-
-def _ints(text: str | None) -> list[int] | None:
-    try:
-        return [int(part) for part in (text or "").split(",") if part.strip()]
-    except ValueError:
-        return None
-
-
-@bp.route(f"{PREFIX}/lottery", methods=["GET", "POST"], endpoint="draw_lottery")
-@roles_required(Role.OFFICER)
-def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    """GET: what the draw will hand out, among whom, with which seed. POST: draw and record."""
-    _, stage = officer_stage(call_id, stage_id)
-    line_url = url_for("selection.line", call_id=call_id, stage_id=stage_id)
-    ranking = rankings.latest_done(stage)
-    line, problem = _draw(stage, ranking)
-    if ranking is None or line is None:
-        flash(problem or "No ranking has finished yet: there is no line to draw on.", "error")
-        return redirect(line_url)
-    if line.lottery is not None:
-        flash("The draw for this ranking is already recorded.", "info")
-        return redirect(line_url)
-    if line.draw_plan is None:
-        flash("There is nothing to draw by lot on this line.", "info")
-        return redirect(line_url)
-    if request.method == "GET":
-        return _lottery_page(stage, ranking, line)
-
-    form = DrawLotteryForm()
-    if form.validate_on_submit():
-        chosen = _ints(form.candidates.data)
-        places = _ints(form.places.data)
-        ranking_ids = _ints(form.ranking_id.data)
-        confirmed = db.session.get(Ranking, ranking_ids[0]) if ranking_ids else None
-        if confirmed is None or chosen is None or not places or confirmed.stage_id != stage.id:
-            form.form_errors.append("The form is incomplete; check the draw again.")
-        else:
-            try:
-                record = selection_line.record_lottery(
-                    stage,
-                    confirmed,
-                    actor=me(),
-                    now=g.now,
-                    candidates=chosen,
-                    places=places[0],
-                )
-            except DomainError as error:
-                show_errors(form, error)
-            else:
-                drawn = ", ".join(str(ref) for ref in record.record["drawn"]) or "none"
-                flash(f"The draw is recorded. Drawn by lot: {drawn}.", "success")
-                return redirect(line_url)
-    db.session.rollback()
-    # Show the grey zone as it is now, with the messages of the refusal.
-    ranking = rankings.latest_done(stage)
-    line, problem = _draw(stage, ranking)
-    if ranking is None or line is None or line.draw_plan is None or line.lottery is not None:
-        for message in form.form_errors:
-            flash(message, "error")
-        return redirect(line_url)
-    return _lottery_page(stage, ranking, line, form=form, status=422)
-
-
-@bp.route(f"{PREFIX}/lottery/<int:draw_id>.json", endpoint="lottery_record")
-@roles_required(Role.OFFICER)
-def lottery_record(call_id: int, stage_id: int, draw_id: int):  # type: ignore[no-untyped-def]
-    """The recorded draw, to publish and to re-run (``flask selection verify-draw FILE``)."""
-    _, stage = officer_stage(call_id, stage_id)
-    record = db.session.get(LotteryRecord, draw_id)
-    if record is None or record.stage_id != stage.id:
-        abort(404)
-    response = jsonify(selection_line.export_record(record))
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="lottery-stage-{stage.id}-draw-{record.id}.json"'
-    )
-    return response

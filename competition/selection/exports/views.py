@@ -10,16 +10,16 @@ from flask import Response, abort, g, render_template
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.berlin import BERLIN
-from competition.selection import exports
 from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.exports import queries as exports_queries
 from competition.selection.permissions import can_export
-from competition.selection.rankings import latest_done
+from competition.selection.ranking.queries import latest_done
 
 log = logging.getLogger(__name__)
 
 WRITERS = {
-    "csv": (exports.to_csv, exports.CSV_MIMETYPE),
-    "xlsx": (exports.to_xlsx, exports.XLSX_MIMETYPE),
+    "csv": (exports_queries.to_csv, exports_queries.CSV_MIMETYPE),
+    "xlsx": (exports_queries.to_xlsx, exports_queries.XLSX_MIMETYPE),
 }
 
 
@@ -27,7 +27,7 @@ WRITERS = {
 @roles_required(Role.OFFICER)
 def export(call_id: int, stage_id: int, what: str, fmt: str):  # type: ignore[no-untyped-def]
     call, stage = officer_stage(call_id, stage_id)
-    if what not in exports.WHATS or fmt not in WRITERS:
+    if what not in exports_queries.WHATS or fmt not in WRITERS:
         abort(404)
     if not can_export(me(), stage):
         abort(403)
@@ -44,13 +44,13 @@ def export(call_id: int, stage_id: int, what: str, fmt: str):  # type: ignore[no
                     "selection page first, then download it."
                 ),
             ), 409
-        table = exports.rankings_table(stage, ranking)
+        table = exports_queries.rankings_table(stage, ranking)
     elif what == "reviews":
-        table = exports.reviews_table(stage)
+        table = exports_queries.reviews_table(stage)
     else:
-        table = exports.decisions_table(stage)
+        table = exports_queries.decisions_table(stage)
     write, mimetype = WRITERS[fmt]
-    name = exports.export_filename(call, stage, what, fmt, g.now.astimezone(BERLIN).date())
+    name = exports_queries.export_filename(call, stage, what, fmt, g.now.astimezone(BERLIN).date())
     log.info("export %s.%s of stage %s by user %s", what, fmt, stage.id, me().id)
     response = Response(write(table), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -27,7 +27,7 @@ from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.proposals.queries import name_matches
 from competition.selection.models import Decision, Outcome, Ranking, SnapshotState
-from competition.selection.rules import is_last_stage, rules_for
+from competition.selection.rules.queries import is_last_stage, rules_for
 
 PER_PAGE = 50
 
@@ -101,13 +101,10 @@ class Suggestions:
 def line_suggestions(stage: Stage, ranking: Ranking | None) -> Suggestions:
     if ranking is None:
         return Suggestions({}, "No ranking has been computed yet, so the line suggests nothing.")
-    from competition.selection.line import draw
+    from competition.selection.line.queries import draw_or_why
 
-    try:
-        line = draw(stage, ranking)
-    except DomainError as error:
-        return Suggestions({}, f"The line cannot be drawn: {error}")
-    return Suggestions(dict(line.suggested))
+    line, why = draw_or_why(stage, ranking)
+    return Suggestions(dict(line.suggested) if line is not None else {}, why)
 
 
 # --- the stage's proposals in rank order ---------------------------------------------------------
@@ -248,7 +245,7 @@ def _statuses(stage: Stage) -> dict[int, str]:
 
 
 def decision_list(stage: Stage, *, q: str, page: int) -> DecisionList:
-    from competition.selection.rankings import latest_done
+    from competition.selection.ranking.queries import latest_done
 
     ranking = latest_done(stage)
     ranked = ranked_rows(ranking)
@@ -301,7 +298,7 @@ def preview_proposals(
     """What proposing ``outcome`` would change: the ticked proposals and, with ``suggested``,
     every open proposal the line suggests for that outcome. Raises what ``propose_decisions``
     would raise for the same choice (the same plan decides), at the field concerned."""
-    from competition.selection.rankings import latest_done
+    from competition.selection.ranking.queries import latest_done
 
     ranking = latest_done(stage)
     ranked = ranked_rows(ranking)
@@ -358,7 +355,7 @@ class Pending:
 
 
 def _pending(stage: Stage, *, viewer: User, ids: Iterable[int] | None = None) -> list[PendingRow]:
-    from competition.selection.rankings import latest_done
+    from competition.selection.ranking.queries import latest_done
 
     query = (
         sa.select(Decision, Proposal, User)

@@ -1,0 +1,154 @@
+"""What an applicant's decision letter says, and the letter as a PDF.
+
+``build_letter`` gathers the content once, when the decision is published; the result is frozen
+on ``Decision.letter`` and everything the applicant sees (the page, the e-mail, the PDF) is drawn
+from that JSON alone, so the three always agree and never change afterwards.
+
+Scores: per criterion, the mean of the proposal's submitted reviews that count, exactly those
+``rankings.counted_reviews`` lets into the rankings (released, not given back, no conflict),
+read at publication; a panel's consensus score replaces the mean of its criterion. The jurors'
+comments for the applicant come from the same reviews, labelled "Juror A", "Juror B", … in an
+order keyed by the application's secret, so neither names nor the order of accounts show through.
+Nothing a juror wrote for the jury alone is read here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from competition.berlin import berlin_time
+from competition.notifications.mailer import Attachment
+from competition.selection.models import Outcome
+
+# Bump when the JSON's shape changes; the templates read letters of every format they know.
+LETTER_FORMAT = 1
+
+HEADLINES = {
+    Outcome.ADVANCE: "Your proposal advances to the next stage",
+    Outcome.REJECT: "Your proposal has not been selected",
+    Outcome.FUND: "Your proposal has been selected for funding",
+    Outcome.RESERVE: "Your proposal is on the reserve list",
+}
+
+SCORES_BASIS = (
+    "Each score is the mean of the jurors' scores in the {count} submitted review{s} of your "
+    "proposal, on the criterion's scale. Where the jury's panel agreed a common score for a "
+    "criterion, that score is shown instead and marked as such."
+)
+
+
+# --- the PDF ----------------------------------------------------------------------------------
+
+# A Unicode font where the system has one (names, quotes and dashes as typed); otherwise the PDF
+# core font, which knows Latin-1 only.
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+)
+_LATIN1_STANDINS = str.maketrans(
+    {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "...", "€": "EUR"}
+)
+
+
+# --- content ----------------------------------------------------------------------------------
+
+
+def _unicode_font() -> tuple[Path, Path] | None:
+    for folder in FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+def pdf_filename(letter: dict[str, Any]) -> str:
+    reference = re.sub(r"[^A-Za-z0-9._-]+", "-", str(letter["reference"])).strip("-")
+    return f"decision-{reference or 'letter'}.pdf"
+
+
+def render_pdf(letter: dict[str, Any]) -> bytes:
+    """The letter as a PDF, from the frozen JSON alone."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
+    published = dt.datetime.fromisoformat(letter["published_at"])
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(published)
+    pdf.set_title(f"{letter['headline']}: {letter['reference']}")
+    pdf.set_author(letter["programme"])
+    pdf.set_creator("Funding competitions")
+    pdf.set_auto_page_break(auto=True, margin=18)
+    fonts = _unicode_font()
+    if fonts is not None:
+        pdf.add_font("Letter", "", fonts[0])
+        pdf.add_font("Letter", "B", fonts[1])
+        family = "Letter"
+
+        def clean(text: str) -> str:
+            return text
+
+    else:
+        family = "helvetica"
+
+        def clean(text: str) -> str:
+            return text.translate(_LATIN1_STANDINS).encode("latin-1", "replace").decode("latin-1")
+
+    def para(text: str, *, size: float = 10.5, bold: bool = False, gap: float = 2) -> None:
+        pdf.set_font(family, "B" if bold else "", size)
+        pdf.multi_cell(0, size * 0.5, clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(gap)
+
+    pdf.add_page()
+    para(f"{letter['programme']} · {letter['call']}", size=9)
+    para(f"Published {berlin_time(published)}", size=9, gap=6)
+    para(letter["headline"], size=16, bold=True, gap=4)
+    para(f"{letter['reference']} {letter['acronym']}: {letter['title']}", bold=True)
+    para(f"Stage: {letter['stage']}", gap=4)
+    para(letter["explanation"], gap=4)
+    after = letter.get("next_stage")
+    if after:
+        para(f"Next stage: {after['name']}, deadline {after['deadline']}", bold=True, gap=4)
+
+    scores = letter["scores"]
+    para("Scores per criterion", size=13, bold=True)
+    para(scores["basis"], size=9.5, gap=3)
+    pdf.set_font(family, "", 10)
+    with pdf.table(
+        col_widths=(90, 35, 25, 30),
+        text_align=("LEFT", "CENTER", "CENTER", "RIGHT"),
+        first_row_as_headings=True,
+    ) as table:
+        for cells in (
+            ("Criterion", "Scale", "Weight", "Score"),
+            *(
+                (
+                    c["name"] + (" (panel consensus)" if c["consensus"] else ""),
+                    f"{c['scale_min']} to {c['scale_max']}",
+                    c["weight"],
+                    c["score"] or "no score",
+                )
+                for c in scores["criteria"]
+            ),
+        ):
+            row = table.row()
+            for cell in cells:
+                row.cell(clean(cell))
+    pdf.ln(6)
+
+    para("The jurors' comments", size=13, bold=True)
+    if not letter["comments"]:
+        para("The jurors left no comments for you.")
+    for comment in letter["comments"]:
+        para(comment["juror"], bold=True, gap=1)
+        para(comment["text"], gap=4)
+    return bytes(pdf.output())
+
+
+def mail_attachments(context: dict[str, Any]) -> list[Attachment]:
+    """The ``selection/letter`` e-mail's attachment: the frozen letter as a PDF."""
+    letter = context["letter"]
+    return [Attachment(pdf_filename(letter), "application/pdf", render_pdf(letter))]

@@ -1,0 +1,63 @@
+"""Publishing a stage's decisions (the officer confirms, then follows the progress) and the
+applicant's decision letters, as a page and as a PDF.
+
+A letter is shown only once published, only to the proposal's contributors and the officers of
+its programme; for anyone else, and for a decision not yet published, it does not exist (404).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, abort, render_template
+
+from competition.access import signed_in
+from competition.extensions import db
+from competition.proposals.models import Proposal
+from competition.proposals.permissions import can_view_proposal
+from competition.selection.blueprint import bp, me
+from competition.selection.letters import pdf as letters_pdf
+from competition.selection.letters import queries as letters_queries
+from competition.selection.models import Decision
+
+log = logging.getLogger(__name__)
+
+# Seconds between reloads of the publication page while letters are going out.
+REFRESH_SECONDS = 3
+
+
+def _published_letter(proposal_id: int, decision_id: int) -> tuple[Proposal, Decision]:
+    proposal = db.session.get(Proposal, proposal_id)
+    # Someone else's proposal, an unpublished decision and a missing one all look the same.
+    if proposal is None or not can_view_proposal(me(), proposal):
+        abort(404)
+    decision = letters_queries.find_published(proposal, decision_id)
+    if decision is None or decision.letter is None:
+        abort(404)
+    return proposal, decision
+
+
+@bp.route("/proposals/<int:proposal_id>/letters/<int:decision_id>")
+@signed_in
+def letter(proposal_id: int, decision_id: int):  # type: ignore[no-untyped-def]
+    proposal, decision = _published_letter(proposal_id, decision_id)
+    response = Response(
+        render_template(
+            "selection/letter.html", proposal=proposal, decision=decision, letter=decision.letter
+        )
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/proposals/<int:proposal_id>/letters/<int:decision_id>.pdf")
+@signed_in
+def letter_pdf(proposal_id: int, decision_id: int):  # type: ignore[no-untyped-def]
+    _, decision = _published_letter(proposal_id, decision_id)
+    assert decision.letter is not None
+    response = Response(letters_pdf.render_pdf(decision.letter), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{letters_pdf.pdf_filename(decision.letter)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

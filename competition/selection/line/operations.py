@@ -1,0 +1,126 @@
+"""The line of a stage: which proposals a ranking suggests to advance or to fund, which are
+skipped, kept in reserve or not selected and why, the grey zone, and its draw by lot.
+
+A layer over ``core.selection``: it reads the ranking snapshot, the stage's selection rules, the
+public funding each proposal requests at the stage, the attributes the constraints count, and
+what the programme has already committed at its other stages.
+
+* A stage that draws its line by a target (``rules.funding`` false): ``select_by_target`` with
+  ``stage.selection_target``; without a target every fundable proposal advances.
+* A funding stage: ``merit_order_line`` (or ``optimal_line`` when the rules ask for it) under
+  ``remaining_budget``, with the rules' constraints. ``selection_target``, when set, caps the
+  number funded: the worst-ranked funded proposals give way, except those a constraint needs;
+  what the constraints cost is then measured against the same line without them, capped alike.
+* The grey zone: fundable proposals whose rank interval straddles the line. With a lottery in
+  the rules, the places the line gives the zone are drawn among it with the seed fixed in the
+  rules (``record_lottery``); a recorded draw replaces the zone's part of the line. Proposals a
+  constraint cannot do without are held out of the draw, so a draw never breaks a constraint.
+
+Proposals withdrawn or out of the competition since the ranking stay in the rows without a
+suggestion. The core names proposals by their reference, so its explanations read
+"C4F-0017 (rank 9)", and a lottery record lists references: what the public knows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from competition.accounts.models import User
+from competition.audit.operations import record_event
+from competition.core.selection import draw_lottery
+from competition.db import operation
+from competition.errors import DomainError, StaleState
+from competition.extensions import db
+from competition.permissions import require
+from competition.programmes.models import Stage
+from competition.selection.line.queries import check_ranking, draw, recorded_draw
+from competition.selection.models import (
+    LotteryRecord,
+    Ranking,
+)
+from competition.selection.permissions import can_draw_line
+from competition.selection.ranking.queries import latest_done
+from competition.selection.rules.queries import rules_for
+
+# --- the lottery --------------------------------------------------------------------------
+
+
+@operation
+def record_lottery(
+    stage: Stage,
+    ranking: Ranking,
+    *,
+    actor: User,
+    now: dt.datetime,
+    candidates: Sequence[int] | None = None,
+    places: int | None = None,
+) -> LotteryRecord:
+    """Draw the grey zone's places by lot with the seed fixed in the stage's rules, and record
+    the draw so anyone can re-run it. ``candidates`` and ``places``, when given, are what the
+    officer confirmed: a grey zone that has changed since is refused.
+    Refused when the rules enable no lottery, the ranking is not the stage's newest finished
+    one, a draw is already recorded for it, or there is nothing to draw.
+    Side effects: a ``LotteryRecord``; audit ``lottery.drawn``."""
+    require(can_draw_line(actor, stage))
+    rules = rules_for(stage)
+    if not rules.lottery or not rules.lottery_seed:
+        raise DomainError("The selection rules of this stage do not provide for a lottery.")
+    # Locks the ranking so two officers confirming at once record one draw.
+    locked = db.session.get(Ranking, ranking.id, with_for_update=True)
+    if locked is None:
+        raise StaleState("This ranking no longer exists.")
+    check_ranking(stage, locked)
+    newest = latest_done(stage)
+    if newest is None or newest.id != locked.id:
+        raise StaleState("A newer ranking exists; draw on the line of the newest one.")
+    if recorded_draw(locked) is not None:
+        raise StaleState("A draw is already recorded for this ranking.")
+    line = draw(stage, locked)
+    plan = line.draw_plan
+    if plan is None:
+        raise DomainError(
+            "No place on the line is uncertain enough to draw: the grey zone is empty."
+        )
+    if candidates is not None and sorted(candidates) != sorted(plan.candidates):
+        raise StaleState("The grey zone has changed since you opened this page; check it again.")
+    if places is not None and places != plan.places:
+        raise StaleState("The number of places has changed since you opened this page.")
+    reference = {row.proposal_id: row.reference for row in line.rows}
+    result = draw_lottery(
+        [reference[pid] for pid in plan.candidates],
+        plan.places,
+        plan.seed,
+        budget=plan.budget,
+        requested=(
+            {reference[pid]: amount for pid, amount in plan.requested.items()}
+            if plan.budget is not None
+            else None
+        ),
+    )
+    record = LotteryRecord(
+        stage_id=stage.id,
+        ranking_id=locked.id,
+        seed=plan.seed,
+        record=result.as_record(),
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    db.session.add(record)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="lottery.drawn",
+        object_type="stage",
+        object_id=stage.id,
+        after={
+            "draw": record.id,
+            "ranking": locked.id,
+            "seed": plan.seed,
+            "candidates": list(result.candidates),
+            "places": result.places,
+            "drawn": list(result.drawn),
+        },
+        now=now,
+    )
+    return record

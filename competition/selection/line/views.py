@@ -1,0 +1,220 @@
+"""The officers' ranking and line pages of a stage: the hub (rankings, starting one and
+following it, the line in brief), one ranking (the table and the interval chart with the
+provisional line, its provenance, recomputing it), the line (funded or advancing, skipped,
+reserve, not selected and why, the money, the constraints, the grey zone) and its lottery
+(a confirmation page, then the record to download and re-run).
+
+Stages of another programme's calls answer 404, like missing ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+
+from competition.access import roles_required
+from competition.accounts.models import Role
+from competition.accounts.queries import names_of
+from competition.core import line as standing
+from competition.errors import DomainError
+from competition.extensions import db
+from competition.forms import show_errors
+from competition.paging import Page
+from competition.programmes.models import Stage
+from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.forms import (
+    RANKING_METHODS,
+    DrawLotteryForm,
+)
+from competition.selection.line import operations as line_operations
+from competition.selection.line import queries as line_queries
+from competition.selection.models import (
+    LotteryRecord,
+    Ranking,
+    SnapshotState,
+)
+from competition.selection.ranking import queries as ranking_queries
+from competition.selection.rules.queries import ATTRIBUTES, rules_for
+
+PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
+RANKINGS_PER_PAGE = 20
+NOT_SELECTED_PER_PAGE = 50
+ACTIVE = (SnapshotState.QUEUED, SnapshotState.RUNNING)
+METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
+STATE_LABELS = {
+    SnapshotState.QUEUED: "Waiting",
+    SnapshotState.RUNNING: "Computing",
+    SnapshotState.DONE: "Done",
+    SnapshotState.FAILED: "Failed",
+}
+
+
+# --- the line and its lottery ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Money:
+    programme_total: Decimal
+    elsewhere: Decimal  # confirmed funding at the programme's other stages
+    available: Decimal
+    committed: Decimal
+    remaining: Decimal
+
+
+@bp.route(f"{PREFIX}/line", endpoint="line")
+@roles_required(Role.OFFICER)
+def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    _, stage = officer_stage(call_id, stage_id)
+    ranking = ranking_queries.latest_done(stage)
+    line, problem = line_queries.draw_or_why(stage, ranking)
+    money = None
+    not_selected = None
+    lottery_by = ""
+    if line is not None:
+        if line.budget is not None:
+            total = stage.call.programme.total_budget
+            money = Money(
+                total,
+                total - line.budget,
+                line.budget,
+                line.committed,
+                line.budget - line.committed,
+            )
+        rest = line.in_group(standing.NOT_SELECTED)
+        page = max(1, request.args.get("page", 1, type=int) or 1)
+        start = (page - 1) * NOT_SELECTED_PER_PAGE
+        not_selected = Page(
+            rest[start : start + NOT_SELECTED_PER_PAGE], page, NOT_SELECTED_PER_PAGE, len(rest)
+        )
+        if line.lottery is not None:
+            lottery_by = names_of([line.lottery.created_by_id]).get(line.lottery.created_by_id, "")
+    try:
+        rules = rules_for(stage)
+    except DomainError:
+        rules = None
+    rows_by_id = {r.proposal_id: r for r in line.rows} if line else {}
+    return render_template(
+        "selection/line.html",
+        call=stage.call,
+        stage=stage,
+        ranking=ranking,
+        method_label=METHOD_LABELS.get(ranking.method.value, "") if ranking else "",
+        line=line,
+        line_problem=problem,
+        rules=rules,
+        money=money,
+        currency=stage.call.programme.currency,
+        not_selected=not_selected,
+        attribute_labels=ATTRIBUTES,
+        zone_rows=[rows_by_id[pid] for pid in line.grey_zone] if line else [],
+        lottery_by=lottery_by,
+        groups=standing,
+    )
+
+
+def _lottery_page(
+    stage: Stage,
+    ranking: Ranking,
+    line: line_queries.Line,
+    *,
+    form: DrawLotteryForm | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    plan = line.draw_plan
+    assert plan is not None
+    if form is None:
+        form = DrawLotteryForm(formdata=None)
+    form.ranking_id.data = str(ranking.id)
+    form.candidates.data = ",".join(str(pid) for pid in plan.candidates)
+    form.places.data = str(plan.places)
+    rows_by_id = {r.proposal_id: r for r in line.rows}
+    return render_template(
+        "selection/lottery_confirm.html",
+        call=stage.call,
+        stage=stage,
+        ranking=ranking,
+        line=line,
+        plan=plan,
+        candidates=[rows_by_id[pid] for pid in plan.candidates],
+        currency=stage.call.programme.currency,
+        form=form,
+    ), status
+
+
+def _ints(text: str | None) -> list[int] | None:
+    try:
+        return [int(part) for part in (text or "").split(",") if part.strip()]
+    except ValueError:
+        return None
+
+
+@bp.route(f"{PREFIX}/lottery", methods=["GET", "POST"], endpoint="draw_lottery")
+@roles_required(Role.OFFICER)
+def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+    """GET: what the draw will hand out, among whom, with which seed. POST: draw and record."""
+    _, stage = officer_stage(call_id, stage_id)
+    line_url = url_for("selection.line", call_id=call_id, stage_id=stage_id)
+    ranking = ranking_queries.latest_done(stage)
+    line, problem = line_queries.draw_or_why(stage, ranking)
+    if ranking is None or line is None:
+        flash(problem or "No ranking has finished yet: there is no line to draw on.", "error")
+        return redirect(line_url)
+    if line.lottery is not None:
+        flash("The draw for this ranking is already recorded.", "info")
+        return redirect(line_url)
+    if line.draw_plan is None:
+        flash("There is nothing to draw by lot on this line.", "info")
+        return redirect(line_url)
+    if request.method == "GET":
+        return _lottery_page(stage, ranking, line)
+
+    form = DrawLotteryForm()
+    if form.validate_on_submit():
+        chosen = _ints(form.candidates.data)
+        places = _ints(form.places.data)
+        ranking_ids = _ints(form.ranking_id.data)
+        confirmed = db.session.get(Ranking, ranking_ids[0]) if ranking_ids else None
+        if confirmed is None or chosen is None or not places or confirmed.stage_id != stage.id:
+            form.form_errors.append("The form is incomplete; check the draw again.")
+        else:
+            try:
+                record = line_operations.record_lottery(
+                    stage,
+                    confirmed,
+                    actor=me(),
+                    now=g.now,
+                    candidates=chosen,
+                    places=places[0],
+                )
+            except DomainError as error:
+                show_errors(form, error)
+            else:
+                drawn = ", ".join(str(ref) for ref in record.record["drawn"]) or "none"
+                flash(f"The draw is recorded. Drawn by lot: {drawn}.", "success")
+                return redirect(line_url)
+    db.session.rollback()
+    # Show the grey zone as it is now, with the messages of the refusal.
+    ranking = ranking_queries.latest_done(stage)
+    line, problem = line_queries.draw_or_why(stage, ranking)
+    if ranking is None or line is None or line.draw_plan is None or line.lottery is not None:
+        for message in form.form_errors:
+            flash(message, "error")
+        return redirect(line_url)
+    return _lottery_page(stage, ranking, line, form=form, status=422)
+
+
+@bp.route(f"{PREFIX}/lottery/<int:draw_id>.json", endpoint="lottery_record")
+@roles_required(Role.OFFICER)
+def lottery_record(call_id: int, stage_id: int, draw_id: int):  # type: ignore[no-untyped-def]
+    """The recorded draw, to publish and to re-run (``flask selection verify-draw FILE``)."""
+    _, stage = officer_stage(call_id, stage_id)
+    record = db.session.get(LotteryRecord, draw_id)
+    if record is None or record.stage_id != stage.id:
+        abort(404)
+    response = jsonify(line_queries.export_record(record))
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="lottery-stage-{stage.id}-draw-{record.id}.json"'
+    )
+    return response

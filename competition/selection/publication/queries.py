@@ -1,0 +1,126 @@
+"""Publishing a stage's confirmed decisions: each applicant's letter is frozen on its decision,
+the outcome is applied to the proposal, and the coordinator gets one e-mail with the letter.
+
+An officer starts it (``start_publication``); a worker does it (``publish_stage``), one decision
+per transaction with the decision's row locked, so a second run, or two workers at once, find
+each decision already published and neither apply nor send anything twice. The outbox's key per
+decision is the backstop for the e-mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from competition.audit.models import AuditEvent
+from competition.extensions import db
+from competition.jobs import operations as jobs
+from competition.jobs.models import Job
+from competition.programmes.models import Stage
+from competition.proposals.models import ProposalState
+from competition.selection.models import Decision, Outcome
+
+log = logging.getLogger(__name__)
+
+STARTED = "decisions.publication_started"
+PUBLISHED = "decision.published"
+FAILED = "decision.publication_failed"
+KIND = "selection.publish"
+
+# A proposal still in the competition; a decision closes it (reject, fund) or moves it on.
+OPEN_STATES = (ProposalState.SUBMITTED, ProposalState.ADVANCED)
+# The proposal's step for each closing outcome.
+CLOSING = {Outcome.REJECT: "reject", Outcome.FUND: "fund"}
+
+# For the officer's confirmation: what each outcome's letter does to its proposal.
+OUTCOME_LABELS = {
+    Outcome.ADVANCE: "Advance",
+    Outcome.REJECT: "Reject",
+    Outcome.FUND: "Fund",
+    Outcome.RESERVE: "Reserve list",
+}
+OUTCOME_EFFECTS = {
+    Outcome.ADVANCE: "A draft for the next stage is prepared; the letter invites the consortium "
+    "to submit it.",
+    Outcome.REJECT: "Closed; it can no longer be edited.",
+    Outcome.FUND: "Marked as funded; it can no longer be edited.",
+    Outcome.RESERVE: "Unchanged; the letter says it is on the reserve list.",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    reference: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PublicationStatus:
+    confirmed: int
+    published: int
+    unconfirmed: int
+    # Confirmed, not yet published, per outcome in the Outcome's order.
+    waiting_by_outcome: dict[Outcome, int]
+    started_at: dt.datetime | None  # the latest publication's start
+    # The latest publication's job is queued or running, and its worker alive.
+    in_progress: bool
+    failures: list[Failure] = field(default_factory=list)
+    progress: int = 0
+    message: str = ""
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.waiting_by_outcome.values())
+
+
+def publication_status(stage: Stage) -> PublicationStatus:
+    rows = db.session.execute(
+        sa.select(
+            Decision.id, Decision.outcome, Decision.confirmed_at, Decision.published_at
+        ).where(Decision.stage_id == stage.id)
+    ).all()
+    waiting: Counter[Outcome] = Counter()
+    unpublished: set[int] = set()
+    for row in rows:
+        if row.confirmed_at is not None and row.published_at is None:
+            waiting[row.outcome] += 1
+            unpublished.add(row.id)
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.object_type == "stage",
+            AuditEvent.object_id == str(stage.id),
+            AuditEvent.action.in_((STARTED, FAILED)),
+        )
+        .order_by(AuditEvent.seq)
+    ).all()
+    start = next((e for e in reversed(events) if e.action == STARTED), None)
+    failed: dict[int, Failure] = {}
+    if start is not None:
+        for event in events:
+            if event.action == FAILED and event.seq > start.seq and event.after:
+                failed[int(event.after["decision"])] = Failure(
+                    str(event.after.get("reference") or ""), str(event.after.get("reason", ""))
+                )
+    job = db.session.scalar(
+        sa.select(Job)
+        .where(Job.kind == KIND, Job.subject == f"stage:{stage.id}")
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    live = job is not None and job.active and not jobs.is_dead(job)
+    return PublicationStatus(
+        confirmed=sum(1 for r in rows if r.confirmed_at is not None),
+        published=sum(1 for r in rows if r.published_at is not None),
+        unconfirmed=sum(1 for r in rows if r.confirmed_at is None),
+        waiting_by_outcome={o: waiting[o] for o in Outcome if waiting[o]},
+        started_at=start.occurred_at if start is not None else None,
+        in_progress=live,
+        failures=[f for d, f in failed.items() if d in unpublished],
+        progress=job.progress if job is not None and live else 0,
+        message=job.message if job is not None else "",
+    )
