@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from flask import request
 from flask_wtf import FlaskForm
 
-from competition.errors import DomainError
+from competition.errors import DomainError, PermissionDenied, StaleState
+from competition.extensions import db
+
+T = TypeVar("T")
 
 
 def show_errors(form: FlaskForm, error: DomainError) -> None:
@@ -15,3 +23,42 @@ def show_errors(form: FlaskForm, error: DomainError) -> None:
             field.errors = [*list(field.errors), *messages]
         else:
             form.form_errors.extend(messages)
+
+
+def status_for(error: DomainError) -> int:
+    """403 for what the person may not do, 409 for what changed meanwhile, else 422."""
+    if isinstance(error, PermissionDenied):
+        return 403
+    if isinstance(error, StaleState):
+        return 409
+    return 422
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """What became of a form's operation: done with its result, or not, with the status the
+    page answers with (200 for a page merely shown)."""
+
+    done: bool
+    result: T | None = None
+    error: DomainError | None = None
+    status: int = 200
+
+    @property
+    def denied(self) -> bool:
+        return isinstance(self.error, PermissionDenied)
+
+
+def attempt(form: FlaskForm, operation: Callable[[], T]) -> Attempt[T]:
+    """Run ``operation`` when the form was posted and is valid. A domain error rolls the
+    session back (nothing half-written) and lands at the form's fields; a form that does not
+    validate answers 422 with its own messages."""
+    if not form.validate_on_submit():
+        return Attempt(False, status=422 if request.method == "POST" else 200)
+    try:
+        result = operation()
+    except DomainError as error:
+        db.session.rollback()
+        show_errors(form, error)
+        return Attempt(False, error=error, status=status_for(error))
+    return Attempt(True, result)

@@ -19,6 +19,7 @@ from competition.assignment.queries import HIDDEN_FROM_JURORS, PER_PAGE, in_stag
 from competition.core import affinity as aff
 from competition.core import assignment as engine
 from competition.extensions import db
+from competition.jobs import operations as jobs
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.proposals.queries import name_matches
@@ -162,7 +163,7 @@ def overview(stage: Stage, *, now: dt.datetime) -> Overview:
     return Overview(
         stage=stage,
         run=run,
-        run_abandoned=run is not None and runs.is_abandoned(run),
+        run_abandoned=run is not None and jobs.is_dead(run.job),
         released_at=runs.released_at(stage),
         proposals=len(proposals),
         jurors=len(jurors),

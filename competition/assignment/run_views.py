@@ -18,7 +18,8 @@ from competition.assignment.models import AssignmentRun
 from competition.assignment.stage_problem import Options
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import attempt, show_errors
+from competition.jobs import operations as jobs
 from competition.programmes.models import Call, Stage
 
 bp = Blueprint("assignment", __name__)
@@ -75,21 +76,23 @@ def show_assignment(call_id: int, stage_id: int):  # type: ignore[no-untyped-def
 def start_run(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     _, stage = _officer_stage(call_id, stage_id)
     form = StartRunForm()
-    if form.validate_on_submit():
-        options = Options(
-            fairness=bool(form.fairness.data),
-            one_per_organisation=bool(form.one_per_organisation.data),
-            min_non_academic_seats=form.min_non_academic_seats.data or 0,
-        )
-        try:
-            runs.start_run(stage, actor=current_person(), options=options, now=g.now)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash("The assignment has started. This page shows its progress.", "success")
-            return redirect(_page_url(stage))
-    db.session.rollback()
-    return _page(stage, form=form, status=422)
+    started = attempt(
+        form,
+        lambda: runs.start_run(
+            stage,
+            actor=current_person(),
+            options=Options(
+                fairness=bool(form.fairness.data),
+                one_per_organisation=bool(form.one_per_organisation.data),
+                min_non_academic_seats=form.min_non_academic_seats.data or 0,
+            ),
+            now=g.now,
+        ),
+    )
+    if not started.done:
+        return _page(stage, form=form, status=started.status)
+    flash("The assignment has started. This page shows its progress.", "success")
+    return redirect(_page_url(stage))
 
 
 @bp.route("/calls/<int:call_id>/stages/<int:stage_id>/assignment/runs/<int:run_id>")
@@ -100,12 +103,12 @@ def run_status(call_id: int, stage_id: int, run_id: int):  # type: ignore[no-unt
     run = db.session.get(AssignmentRun, run_id)
     if run is None or run.stage_id != stage.id:
         abort(404)
-    abandoned = runs.is_abandoned(run)
+    abandoned = jobs.is_dead(run.job)
     return jsonify(
         state=run.state.value,
         progress=run.progress,
         message=runs.ABANDONED if abandoned else run.message,
-        finished=run.state not in runs.ACTIVE or abandoned,
+        finished=not jobs.is_live(run.job),
     )
 
 

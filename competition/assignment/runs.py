@@ -62,12 +62,6 @@ def subject(stage: Stage | int) -> str:
     return f"stage:{stage if isinstance(stage, int) else stage.id}"
 
 
-def is_abandoned(run: AssignmentRun) -> bool:
-    """Its worker's heartbeat stopped: taken to belong to a worker that died. Should a slow
-    worker still be alive, it finds the run taken over and stores nothing (``_mine``)."""
-    return jobs.is_dead(run.job)
-
-
 def active_run(stage: Stage) -> AssignmentRun | None:
     return db.session.scalar(
         sa.select(AssignmentRun)
@@ -419,7 +413,7 @@ def change_assignment(
     """
     require(can_manage_jury(actor, stage.call))
     run = latest_run(stage)
-    if run is not None and run.state in ACTIVE and not is_abandoned(run):
+    if run is not None and jobs.is_live(run.job):
         raise StaleState("An assignment run is under way; wait for it to finish.")
     options = Options.from_params(run.params if run is not None else {})
     built = stage_problem.build(stage, options, only_proposals=[change.proposal_id])
@@ -540,7 +534,7 @@ def release(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     """
     require(can_manage_jury(actor, stage.call))
     run = latest_run(stage)
-    if run is not None and run.state in ACTIVE and not is_abandoned(run):
+    if run is not None and jobs.is_live(run.job):
         raise StaleState("An assignment run is under way; wait for it to finish.")
     pending = list(
         db.session.scalars(

@@ -50,7 +50,15 @@ def last_sign_of_life(job: Job) -> dt.datetime:
 
 
 def is_dead(job: Job) -> bool:
+    """Still marked queued or running, but silent for longer than the timeout: taken to belong
+    to a worker that died. A slow worker taken for dead finds its job taken over (``mine``) and
+    stores nothing."""
     return job.state in ACTIVE and last_sign_of_life(job) < utcnow() - timeout()
+
+
+def is_live(job: Job | None) -> bool:
+    """Queued or running, and not dead: its subject is taken."""
+    return job is not None and job.state in ACTIVE and not is_dead(job)
 
 
 def active_job(kind: str, subject: str, *, lock: bool = False) -> Job | None:

@@ -15,7 +15,7 @@ from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.core import workflow
 from competition.errors import DomainError
-from competition.forms import show_errors
+from competition.forms import attempt
 from competition.organisations.models import (
     EASTERN_STATES,
     STATE_NAMES,
@@ -123,17 +123,13 @@ def _save(form: FlaskForm, run: Callable[[], Any]) -> Outcome:
     the fields (422). A change that would break submitted proposals asks for confirmation."""
     if request.method != "POST":
         return Outcome()
-    if not form.validate_on_submit():
-        return Outcome(status=422)
-    try:
-        return Outcome(saved=True, result=run())
-    except ops.RulesWouldBreak as warning:
-        show_errors(form, warning)
-        form.ask_to_confirm(len(warning.affected))  # type: ignore[attr-defined]
-        return Outcome(status=422, breaking=warning.affected)
-    except DomainError as error:
-        show_errors(form, error)
-        return Outcome(status=422)
+    saved = attempt(form, run)
+    if saved.done:
+        return Outcome(saved=True, result=saved.result)
+    if isinstance(saved.error, ops.RulesWouldBreak):
+        form.ask_to_confirm(len(saved.error.affected))  # type: ignore[attr-defined]
+        return Outcome(status=422, breaking=saved.error.affected)
+    return Outcome(status=422)
 
 
 def _to_programme(programme_id: int, anchor: str | None = None) -> Any:

@@ -7,8 +7,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
-from competition.errors import DomainError
-from competition.forms import show_errors
+from competition.forms import attempt
 from competition.programmes.models import Stage
 from competition.programmes.permissions import is_programme_officer
 from competition.proposals.models import Proposal
@@ -71,34 +70,31 @@ def screen_proposal(proposal_id: int, stage_id: int):  # type: ignore[no-untyped
     result = queries.find_result(proposal, stage)
     data = {"verdict": result.verdict.value, "reason": result.reason} if result else {}
     form = VerdictForm(data=data)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.record_verdict(
-                proposal,
-                stage,
-                actor=current_person(),
-                verdict=Verdict(form.verdict.data),
-                reason=form.reason.data or "",
-                now=g.now,
-            )
-        except DomainError as error:
-            show_errors(form, error)
-            status = 422
-            # The failed operation rolled back; show the page as it is now.
-            proposal, stage = _load(proposal_id, stage_id)
-            result = queries.find_result(proposal, stage)
-        else:
-            flash(
-                f"{proposal.reference} ({proposal.acronym}) is recorded as "
-                f"{form.verdict.data} for “{stage.name}”.",
-                "success",
-            )
-            return redirect(
-                url_for("screening.list_proposals", call_id=stage.call_id, stage_id=stage.id)
-            )
-    elif request.method == "POST":
-        status = 422
+    recorded = attempt(
+        form,
+        lambda: ops.record_verdict(
+            proposal,
+            stage,
+            actor=current_person(),
+            verdict=Verdict(form.verdict.data),
+            reason=form.reason.data or "",
+            now=g.now,
+        ),
+    )
+    if recorded.done:
+        flash(
+            f"{proposal.reference} ({proposal.acronym}) is recorded as "
+            f"{form.verdict.data} for “{stage.name}”.",
+            "success",
+        )
+        return redirect(
+            url_for("screening.list_proposals", call_id=stage.call_id, stage_id=stage.id)
+        )
+    status = recorded.status
+    if recorded.error is not None:
+        # The failed operation rolled back; show the page as it is now.
+        proposal, stage = _load(proposal_id, stage_id)
+        result = queries.find_result(proposal, stage)
     checks = ops.screening_checks(proposal, stage)
     return render_template(
         "screening/proposal.html",

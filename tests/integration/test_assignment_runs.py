@@ -370,7 +370,7 @@ def test_only_one_run_at_a_time_but_an_abandoned_run_can_be_started_again(app, w
 
     refused = start(officer, world)
 
-    assert refused.status_code == 422
+    assert refused.status_code == 409  # one is under way: a conflict, not a bad form
     assert "already under way" in text(refused)
 
     # Its heartbeat stopped two minutes ago: the run belongs to a dead worker.

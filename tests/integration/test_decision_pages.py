@@ -399,7 +399,7 @@ def test_a_decision_confirmed_between_preview_and_commit_is_refused_clearly(app,
         f"{base(world)}/decisions", data=form_data(page, f"{base(world)}/decisions")
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 409  # changed meanwhile
     shown = text(response)
     assert f"Already confirmed, so they cannot be changed here: {reference}." in shown
     assert f"{RATIONALE}</textarea>" in shown
@@ -425,7 +425,7 @@ def test_a_confirmed_decision_is_no_longer_offered_and_is_refused(app, world):
     assert f"pick-{target}" not in parse(page).boxes
     row = page.split(f'id="proposal-{target}"', 1)[1].split("</tr>", 1)[0]
     assert "confirmed by Otto" in row
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "Already confirmed" in text(response)
     assert [d.outcome for d in decisions(app)] == [Outcome.ADVANCE]
 
@@ -506,7 +506,7 @@ def test_a_decision_proposed_anew_after_the_preview_is_not_confirmed_unseen(app,
 
     response = second.client.post(confirm, data=form_data(preview_page, confirm))
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "Proposed again with a new outcome or rationale" in text(response)
     [decision] = decisions(app)
     assert decision.confirmed_at is None and decision.outcome == Outcome.REJECT

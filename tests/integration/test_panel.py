@@ -35,8 +35,16 @@ def panel_url(world: World) -> str:
     return f"{base(world)}/panel"
 
 
-def proposal_url(world: World, proposal_id: int) -> str:
-    return f"{base(world)}/panel/proposals/{proposal_id}"
+def proposal_url(world: World, proposal_id: int, action: str = "") -> str:
+    """The proposal's panel page, or where one of its forms posts (notes, consensus,
+    consensus/remove)."""
+    return f"{base(world)}/panel/proposals/{proposal_id}" + (f"/{action}" if action else "")
+
+
+def post(browser, world: World, proposal_id: int, action: str, data, **kw):  # type: ignore[no-untyped-def]
+    """Post one of the page's forms, with the page's CSRF token."""
+    kw.setdefault("page", proposal_url(world, proposal_id))
+    return browser.submit(proposal_url(world, proposal_id, action), data, **kw)
 
 
 def criteria(app, world: World) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
@@ -74,10 +82,12 @@ def consensus_rows(app) -> list[tuple[int, int, str, str]]:  # type: ignore[no-u
 
 def record(browser, world: World, proposal_id: int, criterion_id: int, score: str, reason: str):  # type: ignore[no-untyped-def]
     prefix = f"criterion-{criterion_id}"
-    return browser.submit(
-        proposal_url(world, proposal_id),
+    return post(
+        browser,
+        world,
+        proposal_id,
+        "consensus",
         {
-            "action": "consensus",
             "criterion": str(criterion_id),
             f"{prefix}-score": score,
             f"{prefix}-reason": reason,
@@ -120,10 +130,7 @@ def test_the_panel_lists_the_ranking_with_absent_jurors_notes_and_consensus(app,
     assert absent, "the world gives the partner's juror an automatic conflict"
     [(criterion_id, criterion_name), _] = criteria(app, world)
     assert (
-        officer.submit(
-            proposal_url(world, first), {"action": "note", "text": "Ask about the budget."}
-        ).status_code
-        == 303
+        post(officer, world, first, "notes", {"text": "Ask about the budget."}).status_code == 303
     )
     assert record(officer, world, first, criterion_id, "2.5", REASON).status_code == 303
 
@@ -265,14 +272,19 @@ def test_a_consensus_score_is_removed_with_a_reason_and_audited(app, world):
     record(officer, world, target, criterion_id, "2", REASON)
     prefix = f"remove-criterion-{criterion_id}"
 
-    refused = officer.submit(
-        proposal_url(world, target),
-        {"action": "remove", "criterion": str(criterion_id), f"{prefix}-reason": ""},
+    refused = post(
+        officer,
+        world,
+        target,
+        "consensus/remove",
+        {"criterion": str(criterion_id), f"{prefix}-reason": ""},
     )
-    removed = officer.submit(
-        proposal_url(world, target),
+    removed = post(
+        officer,
+        world,
+        target,
+        "consensus/remove",
         {
-            "action": "remove",
             "criterion": str(criterion_id),
             f"{prefix}-reason": "Agreed in error.",
         },
@@ -291,10 +303,8 @@ def test_notes_are_added_and_an_empty_one_is_refused(app, world):
     officer = as_person(app, world.officer)
     target = world.proposals[4]
 
-    empty = officer.submit(proposal_url(world, target), {"action": "note", "text": "   "})
-    added = officer.submit(
-        proposal_url(world, target), {"action": "note", "text": "Strong partners, thin budget."}
-    )
+    empty = post(officer, world, target, "notes", {"text": "   "})
+    added = post(officer, world, target, "notes", {"text": "Strong partners, thin budget."})
 
     assert empty.status_code == 422
     assert "Write the note first." in text(empty).split('id="text-error"', 1)[1]
@@ -318,9 +328,8 @@ def test_an_officer_of_another_programme_gets_404(app, world):
     assert other.get(panel_url(world)).status_code == 404
     assert other.get(proposal_url(world, target)).status_code == 404
     response = other.submit(
-        proposal_url(world, target),
+        proposal_url(world, target, "consensus"),
         {
-            "action": "consensus",
             "criterion": str(criterion_id),
             f"criterion-{criterion_id}-score": "1",
             f"criterion-{criterion_id}-reason": REASON,
@@ -351,7 +360,7 @@ def test_jurors_and_applicants_are_refused(app, world, who):
     assert browser.get(panel_url(world)).status_code == 403
     assert browser.get(proposal_url(world, target)).status_code == 403
     response = browser.submit(
-        proposal_url(world, target), {"action": "note", "text": "Not mine to write."}, page="/"
+        proposal_url(world, target, "notes"), {"text": "Not mine to write."}, page="/"
     )
     assert response.status_code == 403
     with app.app_context():

@@ -126,7 +126,7 @@ def test_a_ranking_under_way_is_polled_and_a_second_one_is_refused_at_the_form(a
         "message": "Waiting for a worker to start.",
         "finished": False,
     }
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert "A ranking of this stage is already being computed." in text(refused)
     assert len(rankings_of(app, world)) == 1
 

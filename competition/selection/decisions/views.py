@@ -15,9 +15,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.core.decisions import MIN_RATIONALE
-from competition.errors import DomainError, PermissionDenied
-from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import attempt
 from competition.programmes.models import Stage
 from competition.selection.blueprint import bp, me, officer_stage
 from competition.selection.decisions import operations as ops
@@ -89,10 +87,6 @@ def _decisions_page(stage: Stage, *, form: ProposeForm | None = None, status: in
     ), status
 
 
-def _status_for(error: DomainError) -> int:
-    return 403 if isinstance(error, PermissionDenied) else 422
-
-
 @bp.route(f"{PREFIX}/decisions")
 @roles_required(Role.OFFICER)
 def decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
@@ -115,31 +109,28 @@ def preview_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
     if request.form.get("edit"):
         # Back from the preview to change the choice, with everything as it was typed.
         return _decisions_page(stage, form=form)
-    status = 422
-    if form.validate_on_submit():
-        try:
-            preview = dq.preview_proposals(
-                stage,
-                proposal_ids=form.proposals.data or [],
-                suggested=_suggested(form),
-                outcome=Outcome(form.outcome.data),
-                rationale=form.rationale.data or "",
-            )
-        except DomainError as error:
-            show_errors(form, error)
-            status = _status_for(error)
-        else:
-            return render_template(
-                "selection/decisions_preview.html",
-                call=stage.call,
-                stage=stage,
-                form=form,
-                preview=preview,
-                outcome=Outcome(form.outcome.data),
-                labels=dq.OUTCOME_LABELS,
-                list_args=_list_query(),
-            )
-    return _decisions_page(stage, form=form, status=status)
+    previewed = attempt(
+        form,
+        lambda: dq.preview_proposals(
+            stage,
+            proposal_ids=form.proposals.data or [],
+            suggested=_suggested(form),
+            outcome=Outcome(form.outcome.data),
+            rationale=form.rationale.data or "",
+        ),
+    )
+    if previewed.done:
+        return render_template(
+            "selection/decisions_preview.html",
+            call=stage.call,
+            stage=stage,
+            form=form,
+            preview=previewed.result,
+            outcome=Outcome(form.outcome.data),
+            labels=dq.OUTCOME_LABELS,
+            list_args=_list_query(),
+        )
+    return _decisions_page(stage, form=form, status=previewed.status)
 
 
 @bp.route(f"{PREFIX}/decisions", methods=["POST"])
@@ -147,35 +138,29 @@ def preview_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
 def propose_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     _, stage = officer_stage(call_id, stage_id)
     form = _propose_form(stage)
-    status = 422
-    if form.validate_on_submit():
-        outcome = Outcome(form.outcome.data)
-        ranking = dq.find_done_ranking(stage, form.ranking_id.data)
-        try:
-            made = ops.propose_decisions(
-                stage,
-                form.proposals.data or [],
-                outcome=outcome,
-                rationale=form.rationale.data or "",
-                actor=me(),
-                now=g.now,
-                ranking_id=ranking.id if ranking is not None else None,
-            )
-        except DomainError as error:
-            show_errors(form, error)
-            status = _status_for(error)
-        else:
-            flash(
-                f"{_plural(len(made), 'decision')} proposed: {dq.OUTCOME_LABELS[outcome]}. "
-                "Another officer must confirm them before anything is published.",
-                "success",
-            )
-            return redirect(
-                url_for("selection.decisions", call_id=call_id, stage_id=stage_id, **_list_query()),
-                303,
-            )
-    db.session.rollback()
-    return _decisions_page(stage, form=form, status=status)
+    proposed = attempt(
+        form,
+        lambda: ops.propose_decisions(
+            stage,
+            form.proposals.data or [],
+            outcome=Outcome(form.outcome.data),
+            rationale=form.rationale.data or "",
+            actor=me(),
+            now=g.now,
+            ranking_id=getattr(dq.find_done_ranking(stage, form.ranking_id.data), "id", None),
+        ),
+    )
+    if not proposed.done or proposed.result is None:
+        return _decisions_page(stage, form=form, status=proposed.status)
+    flash(
+        f"{_plural(len(proposed.result), 'decision')} proposed: "
+        f"{dq.OUTCOME_LABELS[Outcome(form.outcome.data)]}. "
+        "Another officer must confirm them before anything is published.",
+        "success",
+    )
+    return redirect(
+        url_for("selection.decisions", call_id=call_id, stage_id=stage_id, **_list_query()), 303
+    )
 
 
 # --- confirmation ---------------------------------------------------------------------------------
@@ -224,16 +209,12 @@ def _chosen(form: ConfirmForm) -> Iterable[int] | None:
 def preview_confirmations(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     _, stage = officer_stage(call_id, stage_id)
     form = ConfirmForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            rows = dq.preview_confirmations(stage, viewer=me(), decision_ids=_chosen(form))
-        except DomainError as error:
-            show_errors(form, error)
-            status = _status_for(error)
-        else:
-            return _confirm_page(stage, form=form, preview=rows)
-    return _confirm_page(stage, form=form, status=status)
+    previewed = attempt(
+        form, lambda: dq.preview_confirmations(stage, viewer=me(), decision_ids=_chosen(form))
+    )
+    if previewed.done:
+        return _confirm_page(stage, form=form, preview=previewed.result)
+    return _confirm_page(stage, form=form, status=previewed.status)
 
 
 @bp.route(f"{PREFIX}/confirm", methods=["POST"])
@@ -241,24 +222,18 @@ def preview_confirmations(call_id: int, stage_id: int):  # type: ignore[no-untyp
 def confirm_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     _, stage = officer_stage(call_id, stage_id)
     form = ConfirmForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            seen = dq.seen_versions(form.versions.data or [])
-            count = ops.confirm_decisions(stage, list(seen), actor=me(), now=g.now, seen=seen)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-            status = _status_for(error)
-        else:
-            flash(f"{_plural(count, 'decision')} confirmed.", "success")
-            return redirect(
-                url_for("selection.confirmations", call_id=call_id, stage_id=stage_id), 303
-            )
-    db.session.rollback()
+
+    def confirm() -> int:
+        seen = dq.seen_versions(form.versions.data or [])
+        return ops.confirm_decisions(stage, list(seen), actor=me(), now=g.now, seen=seen)
+
+    confirmed = attempt(form, confirm)
+    if confirmed.done:
+        flash(f"{_plural(confirmed.result or 0, 'decision')} confirmed.", "success")
+        return redirect(url_for("selection.confirmations", call_id=call_id, stage_id=stage_id), 303)
     if not form.decisions.data and form.versions.data:
         # Keep the choice ticked on the list shown with the message.
         form.decisions.data = [
             int(v.partition("@")[0]) for v in form.versions.data if v.partition("@")[0].isdigit()
         ]
-    return _confirm_page(stage, form=form, status=status)
+    return _confirm_page(stage, form=form, status=confirmed.status)

@@ -41,7 +41,6 @@ from competition.selection.rules.queries import ATTRIBUTES, rules_for
 PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 RANKINGS_PER_PAGE = 20
 NOT_SELECTED_PER_PAGE = 50
-ACTIVE = (SnapshotState.QUEUED, SnapshotState.RUNNING)
 METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
 STATE_LABELS = {
     SnapshotState.QUEUED: "Waiting",

@@ -12,9 +12,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.core.scoring import plain
-from competition.errors import DomainError, PermissionDenied
-from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import attempt
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import Proposal
 from competition.selection.blueprint import bp, me, officer_stage
@@ -99,89 +97,100 @@ def _criterion(stage: Stage) -> Criterion:
     return found
 
 
-@bp.route(f"{PREFIX}/panel/proposals/<int:proposal_id>", methods=["GET", "POST"])
-@roles_required(Role.OFFICER)
-def panel_proposal(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
+def _panel_proposal(call_id: int, stage_id: int, proposal_id: int) -> tuple[Stage, Proposal]:
     _, stage = officer_stage(call_id, stage_id)
     proposal = decisions_queries.find_stage_proposal(stage, proposal_id)
     if proposal is None:
         abort(404)
-    if request.method == "GET":
-        return _detail(stage, proposal)
+    return stage, proposal
 
-    action = request.form.get("action")
-    note_form: NoteForm | None = None
-    failed: dict[int, ConsensusForm | RemoveConsensusForm] = {}
-    status = 422
-    try:
-        if action == "note":
-            note_form = NoteForm()
-            if not note_form.validate_on_submit():
-                abort(400)
-            try:
-                panel_operations.add_note(
-                    stage, proposal, text=note_form.text.data or "", actor=me(), now=g.now
-                )
-            except DomainError as error:
-                show_errors(note_form, error)
-                raise
-            message = "The note is added."
-        elif action == "consensus":
-            criterion = _criterion(stage)
-            form = ConsensusForm(prefix=_prefix(criterion), meta=_CHECKED)
-            failed[criterion.id] = form
-            if not form.validate_on_submit():
-                abort(400)
-            try:
-                panel_operations.record_consensus(
-                    stage,
-                    proposal,
-                    criterion,
-                    score=form.score.data or "",
-                    reason=form.reason.data or "",
-                    actor=me(),
-                    now=g.now,
-                )
-            except DomainError as error:
-                show_errors(form, error)
-                raise
-            message = (
-                f"The consensus score for {criterion.name} is recorded. It counts once a new "
-                "ranking is computed."
-            )
-        elif action == "remove":
-            criterion = _criterion(stage)
-            remove = RemoveConsensusForm(prefix=f"remove-{_prefix(criterion)}", meta=_CHECKED)
-            failed[criterion.id] = remove
-            if not remove.validate_on_submit():
-                abort(400)
-            try:
-                panel_operations.remove_consensus(
-                    stage,
-                    proposal,
-                    criterion,
-                    reason=remove.reason.data or "",
-                    actor=me(),
-                    now=g.now,
-                )
-            except DomainError as error:
-                show_errors(remove, error)
-                raise
-            message = (
-                f"The consensus score for {criterion.name} is removed. The jurors' mean counts "
-                "again once a new ranking is computed."
-            )
-        else:
-            abort(400)
-    except DomainError as error:
-        db.session.rollback()
-        if isinstance(error, PermissionDenied):
-            status = 403
-        return _detail(stage, proposal, note_form=note_form, failed=failed, status=status)
+
+def _back(stage: Stage, proposal: Proposal, message: str):  # type: ignore[no-untyped-def]
     flash(message, "success")
     return redirect(
         url_for(
-            "selection.panel_proposal", call_id=call_id, stage_id=stage_id, proposal_id=proposal_id
+            "selection.panel_proposal",
+            call_id=stage.call_id,
+            stage_id=stage.id,
+            proposal_id=proposal.id,
         ),
         303,
+    )
+
+
+@bp.route(f"{PREFIX}/panel/proposals/<int:proposal_id>")
+@roles_required(Role.OFFICER)
+def panel_proposal(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
+    stage, proposal = _panel_proposal(call_id, stage_id, proposal_id)
+    return _detail(stage, proposal)
+
+
+@bp.route(f"{PREFIX}/panel/proposals/<int:proposal_id>/notes", methods=["POST"])
+@roles_required(Role.OFFICER)
+def add_note(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
+    stage, proposal = _panel_proposal(call_id, stage_id, proposal_id)
+    form = NoteForm()
+    added = attempt(
+        form,
+        lambda: panel_operations.add_note(
+            stage, proposal, text=form.text.data or "", actor=me(), now=g.now
+        ),
+    )
+    if not added.done:
+        return _detail(stage, proposal, note_form=form, status=added.status)
+    return _back(stage, proposal, "The note is added.")
+
+
+@bp.route(f"{PREFIX}/panel/proposals/<int:proposal_id>/consensus", methods=["POST"])
+@roles_required(Role.OFFICER)
+def record_consensus(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
+    stage, proposal = _panel_proposal(call_id, stage_id, proposal_id)
+    criterion = _criterion(stage)
+    form = ConsensusForm(prefix=_prefix(criterion), meta=_CHECKED)
+    recorded = attempt(
+        form,
+        lambda: panel_operations.record_consensus(
+            stage,
+            proposal,
+            criterion,
+            score=form.score.data or "",
+            reason=form.reason.data or "",
+            actor=me(),
+            now=g.now,
+        ),
+    )
+    if not recorded.done:
+        return _detail(stage, proposal, failed={criterion.id: form}, status=recorded.status)
+    return _back(
+        stage,
+        proposal,
+        f"The consensus score for {criterion.name} is recorded. It counts once a new ranking "
+        "is computed.",
+    )
+
+
+@bp.route(f"{PREFIX}/panel/proposals/<int:proposal_id>/consensus/remove", methods=["POST"])
+@roles_required(Role.OFFICER)
+def remove_consensus(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
+    stage, proposal = _panel_proposal(call_id, stage_id, proposal_id)
+    criterion = _criterion(stage)
+    form = RemoveConsensusForm(prefix=f"remove-{_prefix(criterion)}", meta=_CHECKED)
+    removed = attempt(
+        form,
+        lambda: panel_operations.remove_consensus(
+            stage,
+            proposal,
+            criterion,
+            reason=form.reason.data or "",
+            actor=me(),
+            now=g.now,
+        ),
+    )
+    if not removed.done:
+        return _detail(stage, proposal, failed={criterion.id: form}, status=removed.status)
+    return _back(
+        stage,
+        proposal,
+        f"The consensus score for {criterion.name} is removed. The jurors' mean counts again "
+        "once a new ranking is computed.",
     )

@@ -112,7 +112,7 @@ def publication_status(stage: Stage) -> PublicationStatus:
         .order_by(Job.id.desc())
         .limit(1)
     )
-    live = job is not None and job.active and not jobs.is_dead(job)
+    live = jobs.is_live(job)
     return PublicationStatus(
         confirmed=sum(1 for r in rows if r.confirmed_at is not None),
         published=sum(1 for r in rows if r.published_at is not None),

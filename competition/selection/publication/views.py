@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from competition.access import roles_required, wants_json
 from competition.accounts.models import Role
-from competition.errors import DomainError, StaleState
-from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import attempt
 from competition.selection.blueprint import bp, me, officer_stage
 from competition.selection.publication import operations as publication_operations
 from competition.selection.publication import queries as publication_queries
@@ -40,21 +38,18 @@ def publish(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     form = PublishForm()
     status_code = 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        try:
-            count = publication_operations.start_publication(stage, actor=me(), now=g.now)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-            status_code = 409 if isinstance(error, StaleState) else 422
-        else:
+        started = attempt(
+            form, lambda: publication_operations.start_publication(stage, actor=me(), now=g.now)
+        )
+        if started.done:
+            count = started.result or 0
             flash(
                 f"{count} letter{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} "
                 "being published. This page shows the progress.",
                 "success",
             )
             return redirect(url_for("selection.publish", call_id=call.id, stage_id=stage.id), 303)
+        status_code = started.status
     status = publication_queries.publication_status(stage)
     if wants_json():
         return jsonify(

@@ -22,9 +22,8 @@ from competition.accounts.models import Role
 from competition.accounts.queries import names_of
 from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
-from competition.errors import DomainError
 from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import attempt
 from competition.jobs import operations as jobs
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
@@ -46,7 +45,6 @@ from competition.selection.ranking import queries as ranking_queries
 PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 RANKINGS_PER_PAGE = 20
 NOT_SELECTED_PER_PAGE = 50
-ACTIVE = (SnapshotState.QUEUED, SnapshotState.RUNNING)
 METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
 STATE_LABELS = {
     SnapshotState.QUEUED: "Waiting",
@@ -78,11 +76,7 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
         sa.select(Ranking).where(Ranking.stage_id == stage.id).order_by(Ranking.id.desc()).limit(1)
     )
     # A ranking whose worker stopped blocks nothing: the page offers to start a new one.
-    active = (
-        newest
-        if newest is not None and newest.state in ACTIVE and not jobs.is_dead(newest.job)
-        else None
-    )
+    active = newest if newest is not None and jobs.is_live(newest.job) else None
     done = ranking_queries.latest_done(stage)
     line, problem = line_queries.draw_or_why(stage, done)
     return render_template(
@@ -116,18 +110,16 @@ def overview(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
 def start_ranking(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     _, stage = officer_stage(call_id, stage_id)
     form = StartRankingForm()
-    if form.validate_on_submit():
-        try:
-            ranking_operations.start_ranking(
-                stage, actor=me(), method=RankingMethod(form.method.data), now=g.now
-            )
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash("The ranking has started. This page shows its progress.", "success")
-            return redirect(url_for("selection.overview", call_id=call_id, stage_id=stage_id))
-    db.session.rollback()
-    return _overview(stage, form=form, status=422)
+    started = attempt(
+        form,
+        lambda: ranking_operations.start_ranking(
+            stage, actor=me(), method=RankingMethod(form.method.data), now=g.now
+        ),
+    )
+    if not started.done:
+        return _overview(stage, form=form, status=started.status)
+    flash("The ranking has started. This page shows its progress.", "success")
+    return redirect(url_for("selection.overview", call_id=call_id, stage_id=stage_id))
 
 
 @bp.route(f"{PREFIX}/rankings/<int:ranking_id>.json", endpoint="ranking_status")
@@ -141,7 +133,7 @@ def ranking_status(call_id: int, stage_id: int, ranking_id: int):  # type: ignor
         state=ranking.state.value,
         label=STATE_LABELS[ranking.state],
         message=jobs.DEAD if dead else ranking.message,
-        finished=ranking.state not in ACTIVE or dead,
+        finished=not jobs.is_live(ranking.job),
     )
 
 
