@@ -1,0 +1,14 @@
+"""The jury: memberships, profiles, conflicts, bids, assignment runs and assignments."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """What the assignment area lends to the areas below it: jurors read the documents of the
+    proposals assigned to them."""
+    from competition.assignment.permissions import can_read_submitted
+    from competition.proposals.panels import register_reader
+
+    register_reader(app, can_read_submitted)

@@ -16,7 +16,8 @@ from competition.assignment.models import (
 from competition.extensions import db
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.models import Call
-from competition.proposals.models import Proposal
+from competition.proposals.models import Attachment, Proposal
+from competition.proposals.queries import is_submitted_attachment
 
 
 def membership(user: User, call: Call) -> JuryMembership | None:
@@ -72,6 +73,26 @@ def released_assignment(user: User, proposal: Proposal) -> Assignment | None:
             Assignment.released_at.is_not(None),
             Assignment.declined_at.is_(None),
         )
+    )
+
+
+def can_read_submitted(user: User, attachment: Attachment) -> bool:
+    """Jurors get what was submitted for the stage they review, never a draft."""
+    submission = attachment.submission
+    proposal = submission.proposal
+    if not can_review(user, proposal) or not is_submitted_attachment(attachment):
+        return False
+    return (
+        db.session.scalar(
+            sa.select(Assignment.id).where(
+                Assignment.user_id == user.id,
+                Assignment.proposal_id == proposal.id,
+                Assignment.stage_id == submission.stage_id,
+                Assignment.released_at.is_not(None),
+                Assignment.declined_at.is_(None),
+            )
+        )
+        is not None
     )
 
 

@@ -241,23 +241,6 @@ def is_submitted_attachment(attachment: Attachment) -> bool:
     )
 
 
-def assigned_for_stage(user: User, proposal: Proposal, stage_id: int) -> bool:
-    from competition.assignment.models import Assignment
-
-    return (
-        db.session.scalar(
-            sa.select(Assignment.id).where(
-                Assignment.user_id == user.id,
-                Assignment.proposal_id == proposal.id,
-                Assignment.stage_id == stage_id,
-                Assignment.released_at.is_not(None),
-                Assignment.declined_at.is_(None),
-            )
-        )
-        is not None
-    )
-
-
 def coordinator_of(proposal: Proposal) -> User | None:
     """The account that coordinates the proposal: the one its letters and notices go to."""
     return db.session.scalar(

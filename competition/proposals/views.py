@@ -27,7 +27,6 @@ from competition.access import current_person, public, roles_required, signed_in
 from competition.accounts import pending
 from competition.accounts.models import Role
 from competition.accounts.tokens import Purpose, TokenError, read_token
-from competition.assignment.permissions import can_review
 from competition.berlin import berlin_to_utc
 from competition.core import rules
 from competition.errors import DomainError, PermissionDenied, StaleState
@@ -60,7 +59,7 @@ from competition.proposals.models import (
     ProposalInvitation,
     ProposalState,
 )
-from competition.proposals.panels import load_panels
+from competition.proposals.panels import load_panels, other_reader
 from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)
@@ -488,11 +487,8 @@ def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
     if attachment is None:
         abort(404)
     proposal = attachment.submission.proposal
-    allowed = permissions.can_view_proposal(current_user, proposal) or (
-        # Jurors get what was submitted for the stage they review, never a draft.
-        can_review(current_user, proposal)
-        and queries.is_submitted_attachment(attachment)
-        and queries.assigned_for_stage(current_user, proposal, attachment.submission.stage_id)
+    allowed = permissions.can_view_proposal(current_user, proposal) or other_reader(
+        current_user, attachment
     )
     if not allowed:
         abort(404)

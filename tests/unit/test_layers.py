@@ -35,8 +35,6 @@ LAYERS: list[set[str]] = [
 KNOWN_UPWARD: set[tuple[str, str]] = {
     ("programmes/operations.py", "proposals"),
     ("programmes/queries.py", "proposals"),
-    ("proposals/queries.py", "assignment"),
-    ("proposals/views.py", "assignment"),
 }
 
 
