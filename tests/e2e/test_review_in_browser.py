@@ -15,7 +15,7 @@ from competition.assignment.models import Conflict, ConflictSource, JuryMembersh
 from competition.db import utcnow
 from competition.extensions import db
 from tests.factories import PASSWORD, make_call, make_programme, make_user
-from tests.integration.test_reviews import (
+from tests.integration.reviews_world import (
     GOOD_COMMENT,
     assign,
     review_stage,

@@ -12,7 +12,7 @@ from competition.programmes.models import Criterion
 from competition.reviews import operations as ops
 from competition.reviews.models import Review, ReviewScore, ReviewState
 from tests.helpers import as_person, in_app, text
-from tests.integration.test_reviews import (  # noqa: F401 (the fixture)
+from tests.integration.reviews_world import (  # noqa: F401 (the fixture)
     GOOD_COMMENT,
     World,
     load,
