@@ -111,6 +111,13 @@ def can_withdraw(user: User, proposal: Proposal) -> Decision:
     return ALLOWED
 
 
+def can_oversee(user: User, proposal: Proposal) -> Decision:
+    """See who acted on the proposal and its deadline extensions: an officer of its programme."""
+    if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):
+        return Decision(False, "Only officers of this programme oversee its proposals.")
+    return ALLOWED
+
+
 def can_advance(user: User, proposal: Proposal) -> Decision:
     """Open the next stage for a proposal: an officer of its programme."""
     if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):

@@ -34,7 +34,6 @@ from competition.extensions import db
 from competition.forms import show_errors
 from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
-from competition.programmes.permissions import is_programme_officer
 from competition.programmes.queries import list_programmes_run_by
 from competition.proposals import operations as ops
 from competition.proposals import permissions, queries, snapshot, storage
@@ -705,7 +704,7 @@ def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
             "own": own_total,
         }
     me = current_person()
-    is_officer = is_programme_officer(me, proposal.call.programme_id)
+    is_officer = bool(permissions.can_oversee(me, proposal))
     return render_template(
         "proposals/show.html",
         proposal=proposal,

@@ -9,12 +9,12 @@ from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.forms import attempt
 from competition.programmes.models import Stage
-from competition.programmes.permissions import is_programme_officer
 from competition.proposals.models import Proposal
 from competition.screening import operations as ops
 from competition.screening import queries
 from competition.screening.forms import VerdictForm
 from competition.screening.models import Verdict
+from competition.screening.permissions import can_screen, can_screen_stage
 
 bp = Blueprint("screening", __name__)
 
@@ -24,11 +24,7 @@ bp = Blueprint("screening", __name__)
 def list_proposals(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     stage = queries.find_stage(stage_id)
     # Another programme's stages look the same as missing ones.
-    if (
-        stage is None
-        or stage.call_id != call_id
-        or not is_programme_officer(current_person(), stage.call.programme_id)
-    ):
+    if stage is None or stage.call_id != call_id or not can_screen_stage(current_person(), stage):
         abort(404)
     status = request.args.get("status", "all")
     if status not in queries.STATUSES:
@@ -57,7 +53,7 @@ def _load(proposal_id: int, stage_id: int) -> tuple[Proposal, Stage]:
         proposal is None
         or stage is None
         or stage.call_id != proposal.call_id
-        or not is_programme_officer(current_person(), proposal.call.programme_id)
+        or not can_screen(current_person(), proposal)
     ):
         abort(404)
     return proposal, stage
