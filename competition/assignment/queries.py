@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -207,6 +207,30 @@ def in_stage(stage: Stage) -> sa.ColumnElement[bool]:
             StageSubmission.state == SubmissionState.SUBMITTED,
         )
     )
+
+
+def biddable_ids(user: User, stage: Stage, proposal_ids: Collection[int]) -> set[int]:
+    """Of these proposals, those the juror may bid on at the stage, read in one query for a
+    whole page of bids: submitted for the stage and still competing, no recorded conflict, and
+    none of the juror's organisations in the consortium."""
+    if not proposal_ids:
+        return set()
+    query = sa.select(Proposal.id).where(
+        Proposal.id.in_(list(proposal_ids)),
+        Proposal.call_id == stage.call_id,
+        Proposal.state.not_in(HIDDEN_FROM_JURORS),
+        in_stage(stage),
+        Proposal.id.not_in(conflicted_proposal_ids(user)),
+    )
+    organisations = juror_organisation_ids(user)
+    if organisations:
+        query = query.where(
+            ~sa.exists().where(
+                ConsortiumMember.proposal_id == Proposal.id,
+                ConsortiumMember.organisation_id.in_(organisations),
+            )
+        )
+    return set(db.session.scalars(query))
 
 
 def is_biddable(proposal: Proposal, stage: Stage) -> bool:

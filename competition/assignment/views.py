@@ -30,7 +30,7 @@ from competition.assignment.forms import (
 )
 from competition.assignment.jury_permissions import can_manage_jury, can_request_exclusion
 from competition.assignment.models import ConflictSource, MembershipState
-from competition.assignment.permissions import can_bid_on, can_see_call_as_juror
+from competition.assignment.permissions import can_see_call_as_juror
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
 from competition.forms import show_errors
@@ -250,17 +250,9 @@ def save_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _bids_page(call, stage, q=q, page=page, form=form, status=422)
     levels, mentioned, valid = form.chosen(request.form.items())
-    for proposal_id in mentioned:
-        proposal = queries.find_proposal(proposal_id)
-        # A proposal the juror may not see is answered like one that does not exist.
-        if (
-            proposal is None
-            or proposal.call_id != call.id
-            or not can_bid_on(me, proposal)
-            or queries.organisation_conflict(me, proposal)
-            or not queries.is_biddable(proposal, stage)
-        ):
-            abort(404)
+    # A proposal the juror may not bid on is answered like one that does not exist.
+    if not set(mentioned) <= queries.biddable_ids(me, stage, mentioned):
+        abort(404)
     if not valid:
         form.form_errors.append("Choose one of the bid levels for each proposal.")
         return _bids_page(call, stage, q=q, page=page, form=form, status=422)
