@@ -37,7 +37,7 @@ from competition.accounts.tokens import Purpose, TokenError
 from competition.db import utcnow
 from competition.errors import DomainError
 from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import attempt, show_errors
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
@@ -112,23 +112,15 @@ def register():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
     form = RegisterForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.register_applicant(
-                email=form.email.data,
-                name=form.name.data,
-                password=form.password.data,
-                now=g.now,
-            )
-        except DomainError as error:
-            show_errors(form, error)
-            status = 422
-        else:
-            return render_template("accounts/check_mail.html", email=form.email.data.lower())
-    elif request.method == "POST":
-        status = 422
-    return render_template("accounts/register.html", form=form), status
+    registered = attempt(
+        form,
+        lambda: ops.register_applicant(
+            email=form.email.data, name=form.name.data, password=form.password.data, now=g.now
+        ),
+    )
+    if registered.done:
+        return render_template("accounts/check_mail.html", email=form.email.data.lower())
+    return render_template("accounts/register.html", form=form), registered.status
 
 
 def _token_problem(error: TokenError, *, again_endpoint: str):  # type: ignore[no-untyped-def]
@@ -198,19 +190,13 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
     except TokenError as error:
         return _token_problem(error, again_endpoint="accounts.forgot_password")
     form = NewPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.reset_password(user, password=form.password.data, now=g.now)
-        except DomainError as error:
-            show_errors(form, error)
-            status = 422
-        else:
-            flash("Your password is changed. Please log in with the new password.", "success")
-            return redirect(url_for("accounts.login"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("accounts/reset.html", form=form), status
+    changed = attempt(
+        form, lambda: ops.reset_password(user, password=form.password.data, now=g.now)
+    )
+    if changed.done:
+        flash("Your password is changed. Please log in with the new password.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form), changed.status
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
@@ -226,44 +212,36 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
     form = AcceptInvitationForm()
     if request.method == "GET":
         form.name.data = user.name
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.accept_invitation(user, name=form.name.data, password=form.password.data, now=g.now)
-        except DomainError as error:
-            show_errors(form, error)
-            status = 422
-        else:
-            flash("Welcome! Your account is ready. Please log in.", "success")
-            return redirect(url_for("accounts.login"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("accounts/accept_invitation.html", form=form, user=user), status
+    accepted = attempt(
+        form,
+        lambda: ops.accept_invitation(
+            user, name=form.name.data, password=form.password.data, now=g.now
+        ),
+    )
+    if accepted.done:
+        flash("Welcome! Your account is ready. Please log in.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/accept_invitation.html", form=form, user=user), accepted.status
 
 
 @bp.route("/people/invite", methods=["GET", "POST"])
 @roles_required(Role.OFFICER)
 def invite_person():  # type: ignore[no-untyped-def]
     form = InviteForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = ops.invite_person(
-                actor=current_person(),
-                email=form.email.data,
-                name=form.name.data or "",
-                role=Role(form.role.data),
-                now=g.now,
-            )
-        except DomainError as error:
-            show_errors(form, error)
-            status = 422
-        else:
-            flash(f"Invitation sent to {user.email}.", "success")
-            return redirect(url_for("accounts.invite_person"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("accounts/invite.html", form=form), status
+    invited = attempt(
+        form,
+        lambda: ops.invite_person(
+            actor=current_person(),
+            email=form.email.data,
+            name=form.name.data or "",
+            role=Role(form.role.data),
+            now=g.now,
+        ),
+    )
+    if invited.done and invited.result is not None:
+        flash(f"Invitation sent to {invited.result.email}.", "success")
+        return redirect(url_for("accounts.invite_person"))
+    return render_template("accounts/invite.html", form=form), invited.status
 
 
 @bp.route("/admin/users")
