@@ -33,7 +33,7 @@ from competition.assignment.models import ConflictSource, MembershipState
 from competition.assignment.permissions import can_see_call_as_juror
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import attempt, show_errors
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal
 from competition.proposals.permissions import is_contributor
@@ -170,23 +170,20 @@ def declare_conflicts(call_id: int):  # type: ignore[no-untyped-def]
     rows = queries.list_proposals_for_conflict_declaration(me, call)
     open_ids = [row.proposal.id for row in rows if not row.conflicts]
     form = declaration_form(open_ids)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.declare_conflicts(
-                call, actor=me, proposal_ids_with_reasons=declared(form, open_ids), now=g.now
-            )
-        except DomainError as error:
-            show_errors(form, error)
-            status = 422
-            # The failed operation rolled back; show the page as it is now.
-            call = _juror_call(call_id)
-            rows = queries.list_proposals_for_conflict_declaration(me, call)
-        else:
-            flash("Your declaration is recorded. The call's proposals are open to you.", "success")
-            return redirect(url_for("jury.list_calls"))
-    elif request.method == "POST":
-        status = 422
+    declaration = attempt(
+        form,
+        lambda: ops.declare_conflicts(
+            call, actor=me, proposal_ids_with_reasons=declared(form, open_ids), now=g.now
+        ),
+    )
+    if declaration.done:
+        flash("Your declaration is recorded. The call's proposals are open to you.", "success")
+        return redirect(url_for("jury.list_calls"))
+    status = declaration.status
+    if declaration.error is not None:
+        # The failed operation rolled back; show the page as it is now.
+        call = _juror_call(call_id)
+        rows = queries.list_proposals_for_conflict_declaration(me, call)
     place = queries.find_membership(me, call_id)
     return render_template(
         "jury/conflicts.html",
@@ -324,23 +321,21 @@ def _refused(error: PermissionDenied, call: Call):  # type: ignore[no-untyped-de
 def invite_juror(call_id: int):  # type: ignore[no-untyped-def]
     call = _officer_call(call_id)
     form = InviteJurorForm(prefix="invite")
-    if form.validate_on_submit():
-        try:
-            ops.invite_juror_to_call(
-                call,
-                actor=current_person(),
-                email=form.email.data,
-                name=form.name.data or "",
-                now=g.now,
-            )
-        except PermissionDenied as denied:
-            return _refused(denied, call)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(f"{form.email.data.strip().lower()} is invited to the jury.", "success")
-            return redirect(url_for("jury.show_jury", call_id=call.id))
-    db.session.rollback()
+    invited = attempt(
+        form,
+        lambda: ops.invite_juror_to_call(
+            call,
+            actor=current_person(),
+            email=form.email.data,
+            name=form.name.data or "",
+            now=g.now,
+        ),
+    )
+    if invited.denied:
+        return _refused(invited.error, call)
+    if invited.done:
+        flash(f"{form.email.data.strip().lower()} is invited to the jury.", "success")
+        return redirect(url_for("jury.show_jury", call_id=call.id))
     return _jury_page(_officer_call(call_id), status=422, forms={"invite": form})
 
 
@@ -388,19 +383,17 @@ def remove_conflict(call_id: int, conflict_id: int):  # type: ignore[no-untyped-
     if conflict is None or proposal is None or proposal.call_id != call.id:
         abort(404)
     form = RemoveConflictForm(prefix=f"remove-{conflict.id}")
-    if form.validate_on_submit():
-        try:
-            ops.remove_conflict(
-                conflict, actor=current_person(), reason=form.reason.data or "", now=g.now
-            )
-        except PermissionDenied as denied:
-            return _refused(denied, call)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(f"The conflict with {proposal.reference} is removed.", "success")
-            return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
-    db.session.rollback()
+    removed = attempt(
+        form,
+        lambda: ops.remove_conflict(
+            conflict, actor=current_person(), reason=form.reason.data or "", now=g.now
+        ),
+    )
+    if removed.denied:
+        return _refused(removed.error, call)
+    if removed.done:
+        flash(f"The conflict with {proposal.reference} is removed.", "success")
+        return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
     return _jury_page(_officer_call(call_id), status=422, forms={"remove": (conflict_id, form)})
 
 
