@@ -9,6 +9,7 @@ from typing import Any
 
 from competition.accounts.models import Role, User, UserRole, UserStatus
 from competition.accounts.passwords import hash_password
+from competition.assignment.models import Assignment, AssignmentMethod, AssignmentState
 from competition.db import utcnow
 from competition.extensions import db
 from competition.jobs.models import Job, JobState
@@ -30,6 +31,7 @@ from competition.proposals.models import (
     ProposalContributor,
     ProposalState,
 )
+from competition.reviews.models import Review, ReviewState
 
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2 is slow on purpose
@@ -203,3 +205,60 @@ def make_job(
     )
     db.session.add(job)
     return job
+
+
+# A comment long enough for any stage's minimum.
+REVIEW_COMMENT = "A convincing consortium with a clear plan; the budget is well argued."
+
+
+def make_assignment(
+    stage: Stage,
+    proposal: Proposal,
+    juror: User,
+    *,
+    released_at: dt.datetime | None = None,
+    declined: bool = False,
+) -> Assignment:
+    """A hand-made assignment, released (20 days ago unless given), or declined after that."""
+    now = utcnow()
+    assignment = Assignment(
+        stage_id=stage.id,
+        proposal_id=proposal.id,
+        user_id=juror.id,
+        method=AssignmentMethod.MANUAL,
+        created_at=now - dt.timedelta(days=30),
+        state=AssignmentState.DECLINED if declined else AssignmentState.RELEASED,
+        released_at=released_at or now - dt.timedelta(days=20),
+        declined_at=now - dt.timedelta(days=19) if declined else None,
+        decline_reason="Travelling." if declined else "",
+    )
+    db.session.add(assignment)
+    db.session.flush()
+    return assignment
+
+
+def make_review(
+    assignment: Assignment | int,
+    *,
+    state: ReviewState,
+    scores: dict[str, str] | None = None,
+    comment: str = REVIEW_COMMENT,
+    jury_note: str = "",
+    confidence: int | None = 4,
+) -> Review:
+    """A review of the assignment (or its id) in ``state``; scores keyed by criterion id."""
+    now = utcnow()
+    review = Review(
+        assignment_id=assignment if isinstance(assignment, int) else assignment.id,
+        scores=scores or {},
+        comment_for_applicant=comment,
+        comment_for_jury=jury_note,
+        confidence=confidence,
+        state=state,
+        revision=1,
+        updated_at=now,
+        submitted_at=now if state == ReviewState.SUBMITTED else None,
+    )
+    db.session.add(review)
+    db.session.flush()
+    return review

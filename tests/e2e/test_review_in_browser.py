@@ -14,10 +14,9 @@ from competition.accounts.models import Role
 from competition.assignment.models import Conflict, ConflictSource, JuryMembership, MembershipState
 from competition.db import utcnow
 from competition.extensions import db
-from tests.factories import PASSWORD, make_call, make_programme, make_user
+from tests.factories import PASSWORD, make_assignment, make_call, make_programme, make_user
 from tests.integration.reviews_world import (
     GOOD_COMMENT,
-    assign,
     review_stage,
     submitted_proposal,
 )
@@ -58,8 +57,8 @@ def assigned_proposal(app) -> World:  # type: ignore[no-untyped-def]
                 conflicts_declared_at=None,
             )
         )
-        assign(stage, proposal, juror)
-        conflicted_assignment = assign(stage, conflicted, juror)
+        make_assignment(stage, proposal, juror)
+        conflicted_assignment = make_assignment(stage, conflicted, juror)
         db.session.commit()
         return World(
             email=juror.email,

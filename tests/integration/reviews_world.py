@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from competition.accounts.models import Role, User
 from competition.assignment.models import (
     Assignment,
-    AssignmentMethod,
     AssignmentState,
     Conflict,
     ConflictSource,
@@ -36,8 +35,11 @@ from competition.proposals.models import (
 from competition.reviews.models import ReminderSent, Review, ReviewState
 from tests.conftest import Browser, csrf_from
 from tests.factories import (
+    REVIEW_COMMENT,
+    make_assignment,
     make_organisation,
     make_proposal,
+    make_review,
     make_stage,
     make_topic,
     make_user,
@@ -59,7 +61,7 @@ STRATEGY = "The cluster turns the region's lignite plants into hydrogen hubs."
 MIN_COMMENT = 50
 
 
-GOOD_COMMENT = "A convincing consortium with a clear plan; the budget is well argued."
+GOOD_COMMENT = REVIEW_COMMENT
 
 
 SECRET_JURY_NOTE = "Between us: the coordinator overpromised last time."
@@ -207,57 +209,6 @@ def submitted_proposal(
     return proposal, attachment
 
 
-def assign(
-    stage: Stage,
-    proposal: Proposal,
-    juror: User,
-    *,
-    released_at: dt.datetime | None = None,
-    declined: bool = False,
-) -> Assignment:
-    now = utcnow()
-    assignment = Assignment(
-        stage_id=stage.id,
-        proposal_id=proposal.id,
-        user_id=juror.id,
-        method=AssignmentMethod.MANUAL,
-        created_at=now - dt.timedelta(days=30),
-        state=AssignmentState.DECLINED if declined else AssignmentState.RELEASED,
-        released_at=released_at or now - dt.timedelta(days=20),
-        declined_at=now - dt.timedelta(days=19) if declined else None,
-        decline_reason="Travelling." if declined else "",
-    )
-    db.session.add(assignment)
-    db.session.flush()
-    return assignment
-
-
-def put_review(
-    assignment: Assignment,
-    *,
-    state: ReviewState,
-    scores: dict[str, str] | None = None,
-    comment: str = GOOD_COMMENT,
-    jury_note: str = "",
-    confidence: int | None = 4,
-) -> Review:
-    now = utcnow()
-    review = Review(
-        assignment_id=assignment.id,
-        scores=scores or {},
-        comment_for_applicant=comment,
-        comment_for_jury=jury_note,
-        confidence=confidence,
-        state=state,
-        revision=1,
-        updated_at=now,
-        submitted_at=now if state == ReviewState.SUBMITTED else None,
-    )
-    db.session.add(review)
-    db.session.flush()
-    return review
-
-
 @pytest.fixture
 def world(app, tmp_path) -> World:  # type: ignore[no-untyped-def]
     app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
@@ -284,8 +235,8 @@ def world(app, tmp_path) -> World:  # type: ignore[no-untyped-def]
         }
         assignments = {}
         for name in ("juror", "second_juror", "third_juror", "conflicted_juror"):
-            assignments[jurors[name].email] = assign(stage, proposal, jurors[name]).id
-        assignments[jurors["declined_juror"].email] = assign(
+            assignments[jurors[name].email] = make_assignment(stage, proposal, jurors[name]).id
+        assignments[jurors["declined_juror"].email] = make_assignment(
             stage, proposal, jurors["declined_juror"], declined=True
         ).id
         # The conflict came to light after the assignment: it wins.
@@ -391,7 +342,7 @@ REFUSALS = {
 
 def submit_for(world: World, who: Person, *, note: str) -> None:
     assignment = db.session.get(Assignment, world.assignments[who.email])
-    put_review(
+    make_review(
         assignment,
         state=ReviewState.SUBMITTED,
         scores=world.scores("1", "1", "1"),
@@ -454,25 +405,25 @@ def progress_world(app, world) -> dict[str, int]:  # type: ignore[no-untyped-def
         ada = db.session.get(User, world.juror.id)
         ben = db.session.get(User, world.second_juror.id)
         full = world.scores("4", "4", "4")
-        put_review(
+        make_review(
             db.session.get(Assignment, world.assignments[world.juror.email]),
             state=ReviewState.SUBMITTED,
             scores=full,
         )
-        put_review(
+        make_review(
             db.session.get(Assignment, world.assignments[world.second_juror.email]),
             state=ReviewState.DRAFT,
         )
         # Fay's review does not count: she declined the assignment.
-        put_review(
+        make_review(
             db.session.get(Assignment, world.assignments[world.declined_juror.email]),
             state=ReviewState.SUBMITTED,
             scores=full,
         )
-        put_review(assign(stage, other, ada), state=ReviewState.DRAFT)
-        put_review(assign(stage, other, ben), state=ReviewState.SUBMITTED, scores=full)
+        make_review(make_assignment(stage, other, ada), state=ReviewState.DRAFT)
+        make_review(make_assignment(stage, other, ben), state=ReviewState.SUBMITTED, scores=full)
         # An assignment not released yet is not counted either.
-        unreleased = assign(stage, other, db.session.get(User, world.third_juror.id))
+        unreleased = make_assignment(stage, other, db.session.get(User, world.third_juror.id))
         unreleased.released_at = None
         unreleased.state = AssignmentState.DRAFT
         lonely, _ = submitted_proposal(call, stage)

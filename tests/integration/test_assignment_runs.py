@@ -32,7 +32,7 @@ from competition.extensions import db
 from competition.notifications.models import Notification
 from competition.programmes.models import Call, Stage, StageKind, Topic
 from competition.proposals.models import Proposal, StageSubmission, SubmissionState
-from competition.reviews.models import Review, ReviewState
+from competition.reviews.models import ReviewState
 from tests.conftest import Browser
 from tests.factories import (
     make_call,
@@ -40,6 +40,7 @@ from tests.factories import (
     make_organisation,
     make_programme,
     make_proposal,
+    make_review,
     make_stage,
     make_topic,
     make_user,
@@ -631,14 +632,7 @@ def test_a_juror_who_began_a_review_cannot_be_taken_off(app, world):
         assignment = db.session.scalar(
             sa.select(Assignment).where(Assignment.proposal_id == target).limit(1)
         )
-        db.session.add(
-            Review(
-                assignment_id=assignment.id,
-                scores={},
-                state=ReviewState.DRAFT,
-                updated_at=utcnow(),
-            )
-        )
+        make_review(assignment, state=ReviewState.DRAFT)
         db.session.commit()
         out = assignment.user_id
 
@@ -750,15 +744,7 @@ def test_a_submitted_review_cannot_be_given_back(app, world):
     leaver = next(j for p, j in pairs(app, world) if p == target)
     original = assignment_of(app, target, leaver)
     with app.app_context():
-        db.session.add(
-            Review(
-                assignment_id=original.id,
-                scores={},
-                state=ReviewState.SUBMITTED,
-                updated_at=utcnow(),
-                submitted_at=utcnow(),
-            )
-        )
+        make_review(original.id, state=ReviewState.SUBMITTED)
         db.session.commit()
 
     response = as_person(app, email_of(world, leaver)).submit(

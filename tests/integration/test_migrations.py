@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +19,30 @@ from tests import services
 from tests.conftest import ROOT, _admin_connection, testing_settings
 
 MIGRATIONS = str(ROOT / "migrations")
+
+
+@contextmanager
+def migrated(url: str, *, before: str, after: str, rows: Callable[[sa.Connection], None]):  # type: ignore[no-untyped-def]
+    """A database at revision ``before`` holding ``rows`` (only the rows under test: foreign
+    keys are not checked while they go in, the rest of the world would be hundreds of columns of
+    set-up; on PostgreSQL the session keeps it so for the migration that moves them), then
+    migrated to ``after``. The test reads it and may downgrade it again."""
+    app = create_app(testing_settings(database_url=url))
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision=before)
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            else:
+                conn.exec_driver_sql("SET session_replication_role = replica")
+            rows(conn)
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        upgrade(directory=MIGRATIONS, revision=after)
+        try:
+            yield
+        finally:
+            db.engine.dispose()
 
 
 def differences(app) -> list:  # type: ignore[no-untyped-def]
@@ -101,11 +127,6 @@ JSON_SCORES = {
 
 
 def _insert_reviews_as_of_0007(conn: sa.Connection) -> None:
-    # Only the rows under test: the rest of the world would be hundreds of columns of set-up.
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    else:
-        conn.exec_driver_sql("SET session_replication_role = replica")
     for criterion_id in (11, 12, 13):
         conn.execute(
             sa.text(
@@ -123,19 +144,16 @@ def _insert_reviews_as_of_0007(conn: sa.Connection) -> None:
             ).bindparams(sa.bindparam("scores", type_=sa.JSON)),
             {"id": review_id, "scores": scores, "now": "2026-12-01 10:00:00"},
         )
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 @pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
 def test_review_scores_move_from_json_into_rows_and_back_without_loss(fresh_url):
-    app = create_app(testing_settings(database_url=fresh_url))
-    with app.app_context():
-        upgrade(directory=MIGRATIONS, revision="0007_selection_rules")
-        with db.engine.begin() as conn:
-            _insert_reviews_as_of_0007(conn)
-
-        upgrade(directory=MIGRATIONS, revision="0008_review_scores")
+    with migrated(
+        fresh_url,
+        before="0007_selection_rules",
+        after="0008_review_scores",
+        rows=_insert_reviews_as_of_0007,
+    ):
         with db.engine.connect() as conn:
             rows = conn.execute(
                 sa.text("SELECT review_id, criterion_id, score FROM review_scores")
@@ -163,14 +181,9 @@ def test_review_scores_move_from_json_into_rows_and_back_without_loss(fresh_url)
             review: {k: v for k, v in scores.items() if k != "99"}
             for review, scores in JSON_SCORES.items()
         }
-        db.engine.dispose()
 
 
 def _insert_runs_and_rankings_as_of_0009(conn: sa.Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    else:
-        conn.exec_driver_sql("SET session_replication_role = replica")
     at, later = "2026-12-01 10:00:00", "2026-12-01 10:05:00"
     for run_id, state, progress, finished in ((1, "done", 100, later), (2, "running", 50, None)):
         conn.execute(
@@ -196,19 +209,16 @@ def _insert_runs_and_rankings_as_of_0009(conn: sa.Connection) -> None:
         ),
         {"at": at},
     )
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 @pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
 def test_runs_and_rankings_move_their_state_into_jobs_and_back(fresh_url):
-    app = create_app(testing_settings(database_url=fresh_url))
-    with app.app_context():
-        upgrade(directory=MIGRATIONS, revision="0009_workflow")
-        with db.engine.begin() as conn:
-            _insert_runs_and_rankings_as_of_0009(conn)
-
-        upgrade(directory=MIGRATIONS, revision="0010_jobs")
+    with migrated(
+        fresh_url,
+        before="0009_workflow",
+        after="0010_jobs",
+        rows=_insert_runs_and_rankings_as_of_0009,
+    ):
         with db.engine.connect() as conn:
             jobs = conn.execute(
                 sa.text(
@@ -238,4 +248,3 @@ def test_runs_and_rankings_move_their_state_into_jobs_and_back(fresh_url):
             back = conn.execute(sa.text("SELECT state, message FROM rankings")).one()
         assert [tuple(r) for r in runs] == [(1, "done", 100, "run 1"), (2, "running", 50, "run 2")]
         assert tuple(back) == ("failed", "cannot rank")
-        db.engine.dispose()

@@ -21,8 +21,6 @@ from pypdf import PdfReader
 from competition.accounts.models import Role, User
 from competition.assignment.models import (
     Assignment,
-    AssignmentMethod,
-    AssignmentState,
     Conflict,
     ConflictSource,
 )
@@ -48,7 +46,7 @@ from competition.selection.models import Decision, Outcome
 from competition.selection.publication import operations as publication_operations
 from competition.selection.publication import queries as publication_queries
 from tests.conftest import Browser, mail_text
-from tests.factories import make_user
+from tests.factories import make_assignment, make_review, make_user
 from tests.helpers import as_person, text
 from tests.integration.test_assignment_runs import World
 from tests.integration.test_rankings import reviewed_world
@@ -135,27 +133,18 @@ def build_letters() -> Letters:
     # A juror found conflicted after reviewing: the scores (all zero) and comment must not count.
     assigned = {db.session.get(Assignment, r.assignment_id).user_id for r in p0_reviews}
     outsider = next(j for e, j in world.jurors.items() if j not in assigned)
-    late = Assignment(
-        stage_id=stage.id,
-        proposal_id=world.proposals[0],
-        user_id=outsider,
-        method=AssignmentMethod.MANUAL,
-        created_at=now,
-        state=AssignmentState.RELEASED,
+    late = make_assignment(
+        stage,
+        db.session.get(Proposal, world.proposals[0]),
+        db.session.get(User, outsider),
         released_at=now,
     )
-    db.session.add(late)
-    db.session.flush()
-    db.session.add(
-        Review(
-            assignment_id=late.id,
-            scores={str(excellence): "0", str(impact): "0"},
-            comment_for_applicant="Conflicted reviewer's comment.",
-            confidence=3,
-            state=ReviewState.SUBMITTED,
-            updated_at=now,
-            submitted_at=now,
-        )
+    make_review(
+        late,
+        state=ReviewState.SUBMITTED,
+        scores={str(excellence): "0", str(impact): "0"},
+        comment="Conflicted reviewer's comment.",
+        confidence=3,
     )
     if not db.session.scalar(
         sa.select(Conflict.id).where(

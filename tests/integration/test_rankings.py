@@ -22,7 +22,7 @@ from competition.reviews.models import Review, ReviewState
 from competition.selection.models import Ranking, RankingMethod, SnapshotState
 from competition.selection.ranking import operations as ranking_operations
 from competition.selection.ranking import queries as ranking_queries
-from tests.factories import make_job
+from tests.factories import make_job, make_review
 from tests.integration.test_assignment_runs import World, build_world
 from tests.integration.test_worker import wait_until
 
@@ -49,17 +49,10 @@ def reviewed_world() -> World:
     criteria = [c.id for c in stage.criteria]
     for assignment in db.session.scalars(sa.select(Assignment).order_by(Assignment.id)):
         level = world.proposals.index(assignment.proposal_id) / 2
-        db.session.add(
-            Review(
-                assignment_id=assignment.id,
-                scores={
-                    str(c): str(level + (0.5 if assignment.user_id % 2 else 0)) for c in criteria
-                },
-                confidence=4,
-                state=ReviewState.SUBMITTED,
-                updated_at=utcnow(),
-                submitted_at=utcnow(),
-            )
+        make_review(
+            assignment,
+            state=ReviewState.SUBMITTED,
+            scores={str(c): str(level + (0.5 if assignment.user_id % 2 else 0)) for c in criteria},
         )
     db.session.commit()
     return world

@@ -29,6 +29,7 @@ from competition.proposals.models import (
 from competition.reviews import operations as ops
 from competition.reviews import queries
 from competition.reviews.models import ReminderSent, Review, ReviewState
+from tests.factories import make_assignment, make_review
 from tests.helpers import (
     as_person,
     in_app,
@@ -41,11 +42,9 @@ from tests.integration.reviews_world import (
     PDF,
     REQUESTS,
     STRATEGY,
-    assign,
     juror_on,
     load,
     progress_world,  # noqa: F401  (a fixture, found by name)
-    put_review,
     reminder_world,
     requests_for,
     row_counts,
@@ -226,7 +225,7 @@ def test_progress_page_costs_the_same_queries_for_few_and_many(app, world, progr
         for index in range(5):
             proposal, _ = submitted_proposal(call, stage)
             juror = juror_on(call, name=f"Extra {index}")
-            put_review(assign(stage, proposal, juror), state=ReviewState.DRAFT)
+            make_review(make_assignment(stage, proposal, juror), state=ReviewState.DRAFT)
         db.session.commit()
     many = queries_for_page(app, browser, world.progress_url)
 
@@ -317,7 +316,7 @@ def test_the_reminder_mail_links_to_the_review(ctx, world):
 def test_no_reminder_for_submitted_reviews_declined_or_conflicted_assignments(ctx, world):
     due = reminder_world(ctx, world)
     assignment = db.session.get(Assignment, world.assignments[world.second_juror.email])
-    put_review(assignment, state=ReviewState.SUBMITTED, scores=world.scores("4", "4", "4"))
+    make_review(assignment, state=ReviewState.SUBMITTED, scores=world.scores("4", "4", "4"))
     declined = db.session.get(Assignment, world.assignments[world.declined_juror.email])
     declined.released_at = due - 30 * DAY
     conflicted = db.session.get(Assignment, world.assignments[world.conflicted_juror.email])
@@ -332,7 +331,7 @@ def test_no_reminder_for_submitted_reviews_declined_or_conflicted_assignments(ct
 def test_a_draft_is_reminded_and_an_edited_submitted_review_too(ctx, world):
     due = reminder_world(ctx, world)
     assignment = db.session.get(Assignment, world.assignments[world.second_juror.email])
-    review = put_review(assignment, state=ReviewState.DRAFT)
+    review = make_review(assignment, state=ReviewState.DRAFT)
     review.submitted_at = due - 3 * DAY  # submitted once, changed since
     db.session.commit()
 

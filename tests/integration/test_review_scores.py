@@ -11,12 +11,12 @@ from competition.extensions import db
 from competition.programmes.models import Criterion
 from competition.reviews import operations as ops
 from competition.reviews.models import Review, ReviewScore, ReviewState
+from tests.factories import make_review
 from tests.helpers import as_person, in_app, text
 from tests.integration.reviews_world import (  # noqa: F401 (the fixture)
     GOOD_COMMENT,
     World,
     load,
-    put_review,
     world,
 )
 
@@ -26,8 +26,8 @@ def test_removing_a_scored_criterion_is_refused_with_how_many_reviews_use_it(app
     with app.app_context():
         first, _ = load(app, world, world.juror)
         second, _ = load(app, world, world.second_juror)
-        put_review(first, state=ReviewState.SUBMITTED, scores=world.scores("4", "3", "2"))
-        put_review(second, state=ReviewState.DRAFT, scores=world.scores("5"))
+        make_review(first, state=ReviewState.SUBMITTED, scores=world.scores("4", "3", "2"))
+        make_review(second, state=ReviewState.DRAFT, scores=world.scores("5"))
         first_id, second_id = first.id, second.id
         db.session.commit()
 
@@ -61,7 +61,7 @@ def test_removing_a_scored_criterion_is_refused_with_how_many_reviews_use_it(app
 def test_changing_a_reviews_scores_keeps_one_row_per_criterion(app, world: World):  # noqa: F811 (the fixture)
     with app.app_context():
         assignment, _ = load(app, world, world.juror)
-        review = put_review(assignment, state=ReviewState.DRAFT, scores=world.scores("4", "3"))
+        review = make_review(assignment, state=ReviewState.DRAFT, scores=world.scores("4", "3"))
         review.scores = world.scores("4.5", "3", "1")
         db.session.commit()
         review.scores = {str(world.criteria[2]): "2"}

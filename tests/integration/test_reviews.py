@@ -37,6 +37,7 @@ from competition.reviews.models import ReviewState
 from tests.conftest import csrf_from
 from tests.factories import (
     PASSWORD,
+    make_review,
 )
 from tests.helpers import (
     as_person,
@@ -53,7 +54,6 @@ from tests.integration.reviews_world import (
     load,
     post_review,
     progress_world,  # noqa: F401  (a fixture, found by name)
-    put_review,
     review_of,
     submit_for,
     world,  # noqa: F401  (a fixture, found by name)
@@ -77,7 +77,7 @@ def test_dashboard_lists_the_jurors_assignments_with_due_date_and_progress(app, 
 def test_dashboard_counts_submitted_reviews(app, world):
     with in_app(app):
         assignment = db.session.get(Assignment, world.assignments[world.juror.email])
-        put_review(assignment, state=ReviewState.SUBMITTED, scores=world.scores("4", "4", "4"))
+        make_review(assignment, state=ReviewState.SUBMITTED, scores=world.scores("4", "4", "4"))
         db.session.commit()
 
     page = text(as_person(app, world.juror).get("/reviews"))
@@ -556,7 +556,7 @@ def test_drafts_of_others_are_never_shown(app, world):
         call = db.session.get(Call, world.call_id)
         call.reviews_hidden_until_own = False
         assignment = db.session.get(Assignment, world.assignments[world.second_juror.email])
-        put_review(assignment, state=ReviewState.DRAFT, jury_note="Ben's unfinished thoughts")
+        make_review(assignment, state=ReviewState.DRAFT, jury_note="Ben's unfinished thoughts")
         db.session.commit()
 
     page = text(as_person(app, world.juror).get(world.review_url(world.juror)))
