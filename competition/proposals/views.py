@@ -31,7 +31,7 @@ from competition.berlin import berlin_to_utc
 from competition.core import rules
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import attempt, show_errors
 from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
 from competition.programmes.queries import list_programmes_run_by
@@ -105,22 +105,20 @@ def start_proposal(call_id: int):  # type: ignore[no-untyped-def]
     if call is None:
         abort(404)
     form = StartProposalForm()
-    if form.validate_on_submit():
-        try:
-            proposal = ops.start_proposal(
-                call,
-                actor=current_person(),
-                acronym=form.acronym.data,
-                title=form.title.data,
-                now=g.now,
-            )
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(
-                f"Proposal {proposal.reference} started. Your work is saved as you go.", "success"
-            )
-            return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id))
+    started = attempt(
+        form,
+        lambda: ops.start_proposal(
+            call,
+            actor=current_person(),
+            acronym=form.acronym.data,
+            title=form.title.data,
+            now=g.now,
+        ),
+    )
+    if started.done and started.result is not None:
+        proposal = started.result
+        flash(f"Proposal {proposal.reference} started. Your work is saved as you go.", "success")
+        return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id))
     stage = queries.open_stage(call, now=g.now)
     return (
         render_template(
@@ -262,25 +260,23 @@ def save_general(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = _load(proposal_id)
     form = GeneralForm()
     form.topics.choices = [(t.id, t.name) for t in queries.list_topics()]
-    if form.validate_on_submit():
-        try:
-            ops.update_general(
-                proposal,
-                actor=current_person(),
-                acronym=form.acronym.data,
-                title=form.title.data,
-                abstract=form.abstract.data or "",
-                topic_ids=list(form.topics.data or []),
-                now=g.now,
-            )
-        except PermissionDenied as denied:
-            return _refused(denied, proposal, "general")
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash("Saved.", "success")
-            return _back(proposal, "general")
-    db.session.rollback()
+    saved = attempt(
+        form,
+        lambda: ops.update_general(
+            proposal,
+            actor=current_person(),
+            acronym=form.acronym.data,
+            title=form.title.data,
+            abstract=form.abstract.data or "",
+            topic_ids=list(form.topics.data or []),
+            now=g.now,
+        ),
+    )
+    if saved.denied:
+        return _refused(saved.error, proposal, "general")
+    if saved.done:
+        flash("Saved.", "success")
+        return _back(proposal, "general")
     return _editor(proposal, status=422, forms={"general": form})
 
 
@@ -506,19 +502,17 @@ def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
 def invite_contributor(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = _load(proposal_id)
     form = InviteContributorForm()
-    if form.validate_on_submit():
-        try:
-            ops.invite_contributor(
-                proposal, actor=current_person(), email=form.email.data, now=g.now
-            )
-        except PermissionDenied as denied:
-            return _refused(denied, proposal, "contributors")
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(f"Invitation sent to {form.email.data.strip().lower()}.", "success")
-            return _back(proposal, "contributors")
-    db.session.rollback()
+    invited = attempt(
+        form,
+        lambda: ops.invite_contributor(
+            proposal, actor=current_person(), email=form.email.data, now=g.now
+        ),
+    )
+    if invited.denied:
+        return _refused(invited.error, proposal, "contributors")
+    if invited.done:
+        flash(f"Invitation sent to {form.email.data.strip().lower()}.", "success")
+        return _back(proposal, "contributors")
     return _editor(proposal, status=422, forms={"invite": form})
 
 
