@@ -20,9 +20,8 @@ from competition.assignment.forms import DeclineForm
 from competition.assignment.models import Assignment
 from competition.core import scoring
 from competition.core.rules import format_berlin
-from competition.errors import DomainError, PermissionDenied, StaleState
-from competition.extensions import db
-from competition.forms import show_errors
+from competition.errors import PermissionDenied, StaleState
+from competition.forms import attempt
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.reviews import operations as ops
@@ -294,20 +293,18 @@ def confirm_decline(assignment_id: int):  # type: ignore[no-untyped-def]
 def decline(assignment_id: int):  # type: ignore[no-untyped-def]
     assignment, proposal, stage = _load(assignment_id)
     form = DeclineForm()
-    if form.validate_on_submit():
-        try:
-            runs.decline(
-                assignment, actor=current_person(), reason=form.reason.data or "", now=g.now
-            )
-        except PermissionDenied:
-            abort(404)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(
-                f"You have given {proposal.reference} back; the programme office has been told.",
-                "success",
-            )
-            return redirect(url_for("reviews.list_assignments"))
-    db.session.rollback()
+    declined = attempt(
+        form,
+        lambda: runs.decline(
+            assignment, actor=current_person(), reason=form.reason.data or "", now=g.now
+        ),
+    )
+    if declined.denied:
+        abort(404)
+    if declined.done:
+        flash(
+            f"You have given {proposal.reference} back; the programme office has been told.",
+            "success",
+        )
+        return redirect(url_for("reviews.list_assignments"))
     return _decline_page(assignment, proposal, stage, form, status=422)
