@@ -1,6 +1,6 @@
-"""The selection area's blueprint and what all its officer pages share. Each page group is its
-own module (rankings and the line, decisions, the panel, letters, exports); ``views`` imports
-them so their routes are registered."""
+"""The selection area's blueprint and what all its officer pages share. Each page group is the
+``views`` module of its sub-package (ranking, line, panel, decisions, publication, letters,
+exports, rules); ``selection.views`` imports them so their routes are registered."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from competition.programmes.models import Call, Stage
 from competition.selection.permissions import can_see_selection
 
 bp = Blueprint("selection", __name__)
+
+# Where a stage's selection pages live.
+PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 
 
 me = current_person

@@ -41,6 +41,7 @@ RANKING_METHODS = (
         "The weighted mean of the scores exactly as the jurors gave them.",
     ),
 )
+METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
 
 
 class StartRankingForm(FlaskForm):

@@ -17,13 +17,11 @@ from competition.accounts.models import Role
 from competition.core.decisions import MIN_RATIONALE
 from competition.forms import attempt
 from competition.programmes.models import Stage
-from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.decisions import operations as ops
 from competition.selection.decisions import queries as dq
 from competition.selection.forms import ConfirmForm, ProposeForm
 from competition.selection.models import Outcome
-
-PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 
 
 def _plural(count: int, word: str) -> str:

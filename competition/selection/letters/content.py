@@ -1,11 +1,11 @@
-"""What an applicant's decision letter says, and the letter as a PDF.
+"""What an applicant's decision letter says.
 
 ``build_letter`` gathers the content once, when the decision is published; the result is frozen
 on ``Decision.letter`` and everything the applicant sees (the page, the e-mail, the PDF) is drawn
 from that JSON alone, so the three always agree and never change afterwards.
 
 Scores: per criterion, the mean of the proposal's submitted reviews that count, exactly those
-``rankings.counted_reviews`` lets into the rankings (released, not given back, no conflict),
+``ranking.queries.counted_reviews`` lets into the rankings (released, not given back, no conflict),
 read at publication; a panel's consensus score replaces the mean of its criterion. The jurors'
 comments for the applicant come from the same reviews, labelled "Juror A", "Juror B", … in an
 order keyed by the application's secret, so neither names nor the order of accounts show through.

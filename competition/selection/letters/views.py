@@ -1,13 +1,9 @@
-"""Publishing a stage's decisions (the officer confirms, then follows the progress) and the
-applicant's decision letters, as a page and as a PDF.
+"""The applicant's decision letters, as a page and as a PDF.
 
 A letter is shown only once published, only to the proposal's contributors and the officers of
-its programme; for anyone else, and for a decision not yet published, it does not exist (404).
-"""
+its programme; for anyone else, and for a decision not yet published, it does not exist (404)."""
 
 from __future__ import annotations
-
-import logging
 
 from flask import Response, abort, render_template
 
@@ -19,11 +15,6 @@ from competition.selection.blueprint import bp, me
 from competition.selection.letters import pdf as letters_pdf
 from competition.selection.letters import queries as letters_queries
 from competition.selection.models import Decision
-
-log = logging.getLogger(__name__)
-
-# Seconds between reloads of the publication page while letters are going out.
-REFRESH_SECONDS = 3
 
 
 def _published_letter(proposal_id: int, decision_id: int) -> tuple[Proposal, Decision]:

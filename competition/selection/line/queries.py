@@ -1,9 +1,9 @@
 """The line of a stage: which proposals a ranking suggests to advance or to fund, which are
 skipped, kept in reserve or not selected and why, the grey zone, and its draw by lot.
 
-A layer over ``core.selection``: it reads the ranking snapshot, the stage's selection rules, the
-public funding each proposal requests at the stage, the attributes the constraints count, and
-what the programme has already committed at its other stages.
+It reads the ranking snapshot, the stage's selection rules, the public funding each proposal
+requests at the stage, the attributes the constraints count, and what the programme has already
+committed at its other stages, and hands them to the policy in ``core.line.plan_line``:
 
 * A stage that draws its line by a target (``rules.funding`` false): ``select_by_target`` with
   ``stage.selection_target``; without a target every fundable proposal advances.
@@ -13,8 +13,9 @@ what the programme has already committed at its other stages.
   what the constraints cost is then measured against the same line without them, capped alike.
 * The grey zone: fundable proposals whose rank interval straddles the line. With a lottery in
   the rules, the places the line gives the zone are drawn among it with the seed fixed in the
-  rules (``record_lottery``); a recorded draw replaces the zone's part of the line. Proposals a
-  constraint cannot do without are held out of the draw, so a draw never breaks a constraint.
+  rules (``line.operations.record_lottery``); a recorded draw replaces the zone's part of the
+  line. Proposals a constraint cannot do without are held out of the draw, so a draw never
+  breaks a constraint.
 
 Proposals withdrawn or out of the competition since the ranking stay in the rows without a
 suggestion. The core names proposals by their reference, so its explanations read

@@ -1,11 +1,8 @@
-"""The officers' ranking and line pages of a stage: the hub (rankings, starting one and
-following it, the line in brief), one ranking (the table and the interval chart with the
-provisional line, its provenance, recomputing it), the line (funded or advancing, skipped,
-reserve, not selected and why, the money, the constraints, the grey zone) and its lottery
-(a confirmation page, then the record to download and re-run).
+"""The officers' line page (funded or advancing, skipped, reserve, not selected and why, the
+money, the constraints, the grey zone) and its lottery (a confirmation page, then the record to
+download and re-run).
 
-Stages of another programme's calls answer 404, like missing ones.
-"""
+Stages of another programme's calls answer 404, like missing ones."""
 
 from __future__ import annotations
 
@@ -23,9 +20,9 @@ from competition.extensions import db
 from competition.forms import show_errors
 from competition.paging import Page
 from competition.programmes.models import Stage
-from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.forms import (
-    RANKING_METHODS,
+    METHOD_LABELS,
     DrawLotteryForm,
 )
 from competition.selection.line import operations as line_operations
@@ -33,21 +30,11 @@ from competition.selection.line import queries as line_queries
 from competition.selection.models import (
     LotteryRecord,
     Ranking,
-    SnapshotState,
 )
 from competition.selection.ranking import queries as ranking_queries
 from competition.selection.rules.queries import ATTRIBUTES, rules_for
 
-PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
-RANKINGS_PER_PAGE = 20
 NOT_SELECTED_PER_PAGE = 50
-METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
-STATE_LABELS = {
-    SnapshotState.QUEUED: "Waiting",
-    SnapshotState.RUNNING: "Computing",
-    SnapshotState.DONE: "Done",
-    SnapshotState.FAILED: "Failed",
-}
 
 
 # --- the line and its lottery ---------------------------------------------------------------

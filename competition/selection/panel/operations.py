@@ -1,11 +1,5 @@
-"""The jury's panel meeting: discussion notes per proposal and consensus scores that replace a
-criterion's mean in the next ranking; and what the panel pages show (the ranking with notes,
-consensus scores and the jurors absent because of a conflict of interest; one proposal's
-reviews per juror).
-
-A juror with a conflict of interest on a proposal is absent from its discussion: the pages
-name them as absent and never show a review of theirs, as the ranking never counts one.
-"""
+"""The jury's panel meeting: discussion notes per proposal, and consensus scores that replace
+a criterion's mean in the next ranking (audited, on the criterion's scale and step)."""
 
 from __future__ import annotations
 

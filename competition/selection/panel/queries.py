@@ -1,11 +1,8 @@
-"""The jury's panel meeting: discussion notes per proposal and consensus scores that replace a
-criterion's mean in the next ranking; and what the panel pages show (the ranking with notes,
-consensus scores and the jurors absent because of a conflict of interest; one proposal's
-reviews per juror).
+"""What the panel pages show: the ranking with notes, consensus scores and the jurors absent
+because of a conflict of interest; one proposal's reviews per juror.
 
 A juror with a conflict of interest on a proposal is absent from its discussion: the pages
-name them as absent and never show a review of theirs, as the ranking never counts one.
-"""
+name them as absent and never show a review of theirs, as the ranking never counts one."""
 
 from __future__ import annotations
 
@@ -28,9 +25,6 @@ from competition.reviews.models import Review
 from competition.selection.decisions import queries as decisions_queries
 from competition.selection.models import ConsensusScore, PanelNote, Ranking
 from competition.selection.ranking.queries import counted_reviews, latest_done
-
-MAX_NOTE = 5000
-MAX_REASON = 2000
 
 
 def scoring_criterion(criterion: Criterion) -> scoring.Criterion:

@@ -15,13 +15,11 @@ from competition.core.scoring import plain
 from competition.forms import attempt
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import Proposal
-from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.decisions import queries as decisions_queries
 from competition.selection.forms import ConsensusForm, NoteForm, RemoveConsensusForm
 from competition.selection.panel import operations as panel_operations
 from competition.selection.panel import queries as panel_queries
-
-PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 
 
 @bp.route(f"{PREFIX}/panel", endpoint="panel")

@@ -32,36 +32,19 @@ from competition.proposals.queries import coordinator_of
 from competition.selection.letters import content as letters_content
 from competition.selection.models import Decision, Outcome
 from competition.selection.permissions import can_publish
+from competition.selection.publication.queries import FAILED, KIND, STARTED
 from competition.selection.rules.queries import is_last_stage
 from competition.tasks import enqueue
 from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
-STARTED = "decisions.publication_started"
 PUBLISHED = "decision.published"
-FAILED = "decision.publication_failed"
-KIND = "selection.publish"
 
 # A proposal still in the competition; a decision closes it (reject, fund) or moves it on.
 OPEN_STATES = (ProposalState.SUBMITTED, ProposalState.ADVANCED)
 # The proposal's step for each closing outcome.
 CLOSING = {Outcome.REJECT: "reject", Outcome.FUND: "fund"}
-
-# For the officer's confirmation: what each outcome's letter does to its proposal.
-OUTCOME_LABELS = {
-    Outcome.ADVANCE: "Advance",
-    Outcome.REJECT: "Reject",
-    Outcome.FUND: "Fund",
-    Outcome.RESERVE: "Reserve list",
-}
-OUTCOME_EFFECTS = {
-    Outcome.ADVANCE: "A draft for the next stage is prepared; the letter invites the consortium "
-    "to submit it.",
-    Outcome.REJECT: "Closed; it can no longer be edited.",
-    Outcome.FUND: "Marked as funded; it can no longer be edited.",
-    Outcome.RESERVE: "Unchanged; the letter says it is on the reserve list.",
-}
 
 
 def _waiting(stage: Stage) -> sa.Select[tuple[Decision, Proposal]]:

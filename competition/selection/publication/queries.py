@@ -1,16 +1,9 @@
-"""Publishing a stage's confirmed decisions: each applicant's letter is frozen on its decision,
-the outcome is applied to the proposal, and the coordinator gets one e-mail with the letter.
-
-An officer starts it (``start_publication``); a worker does it (``publish_stage``), one decision
-per transaction with the decision's row locked, so a second run, or two workers at once, find
-each decision already published and neither apply nor send anything twice. The outbox's key per
-decision is the backstop for the e-mail.
-"""
+"""How a stage's publication stands: confirmed, published and waiting decisions, whether its
+job is under way with its progress, and the letters that could not go out with their reasons."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -21,20 +14,12 @@ from competition.extensions import db
 from competition.jobs import operations as jobs
 from competition.jobs.models import Job
 from competition.programmes.models import Stage
-from competition.proposals.models import ProposalState
 from competition.selection.models import Decision, Outcome
 
-log = logging.getLogger(__name__)
-
 STARTED = "decisions.publication_started"
-PUBLISHED = "decision.published"
 FAILED = "decision.publication_failed"
 KIND = "selection.publish"
 
-# A proposal still in the competition; a decision closes it (reject, fund) or moves it on.
-OPEN_STATES = (ProposalState.SUBMITTED, ProposalState.ADVANCED)
-# The proposal's step for each closing outcome.
-CLOSING = {Outcome.REJECT: "reject", Outcome.FUND: "fund"}
 
 # For the officer's confirmation: what each outcome's letter does to its proposal.
 OUTCOME_LABELS = {

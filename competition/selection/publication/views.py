@@ -1,13 +1,7 @@
-"""Publishing a stage's decisions (the officer confirms, then follows the progress) and the
-applicant's decision letters, as a page and as a PDF.
-
-A letter is shown only once published, only to the proposal's contributors and the officers of
-its programme; for anyone else, and for a decision not yet published, it does not exist (404).
-"""
+"""The officer's publication page: how many letters go out per outcome, the confirmation, then
+the progress of the publication's job (also as JSON for the page's poller)."""
 
 from __future__ import annotations
-
-import logging
 
 from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -18,8 +12,6 @@ from competition.forms import attempt
 from competition.selection.blueprint import bp, me, officer_stage
 from competition.selection.publication import operations as publication_operations
 from competition.selection.publication import queries as publication_queries
-
-log = logging.getLogger(__name__)
 
 # Seconds between reloads of the publication page while letters are going out.
 REFRESH_SECONDS = 3

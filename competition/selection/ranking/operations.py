@@ -1,7 +1,7 @@
-"""Ranking snapshots of a stage: the submitted reviews aggregated and calibrated by
-competition.core.ranking, run as a background task and stored once, with the method, its
-parameters, the hash of every input and the code version. ``recompute`` proves a snapshot:
-the same inputs give the same numbers, to the last digit of the stored JSON."""
+"""Ranking snapshots of a stage: started by an officer, computed as a background job by
+``competition.core.ranking`` and stored once, with the method, its parameters, the hash of every
+input and the code version. ``recompute`` proves a snapshot: the same inputs give the same
+numbers, to the last digit of the stored JSON."""
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
-"""Ranking snapshots of a stage: the submitted reviews aggregated and calibrated by
-competition.core.ranking, run as a background task and stored once, with the method, its
-parameters, the hash of every input and the code version. ``recompute`` proves a snapshot:
-the same inputs give the same numbers, to the last digit of the stored JSON."""
+"""What a ranking reads: the reviews that count (``counted_reviews``: submitted, for a released
+assignment not given back, without a conflict), a stage's inputs with consensus scores, the
+code version, and the stage's latest finished snapshot."""
 
 from __future__ import annotations
 
-import logging
 from importlib import metadata
 
 import sqlalchemy as sa
@@ -17,10 +15,6 @@ from competition.jobs.models import Job
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
 from competition.selection.models import ConsensusScore, Ranking, SnapshotState
-
-log = logging.getLogger(__name__)
-
-KIND = "selection.rank"
 
 
 def code_version() -> str:

@@ -1,11 +1,8 @@
-"""The officers' ranking and line pages of a stage: the hub (rankings, starting one and
-following it, the line in brief), one ranking (the table and the interval chart with the
-provisional line, its provenance, recomputing it), the line (funded or advancing, skipped,
-reserve, not selected and why, the money, the constraints, the grey zone) and its lottery
-(a confirmation page, then the record to download and re-run).
+"""The officers' ranking pages of a stage: the hub (rankings, starting one and following it,
+the line in brief) and one ranking (the table and the interval chart with the provisional line,
+its provenance, recomputing it).
 
-Stages of another programme's calls answer 404, like missing ones.
-"""
+Stages of another programme's calls answer 404, like missing ones."""
 
 from __future__ import annotations
 
@@ -27,8 +24,9 @@ from competition.forms import attempt
 from competition.jobs import operations as jobs
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
-from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.forms import (
+    METHOD_LABELS,
     RANKING_METHODS,
     RecomputeForm,
     StartRankingForm,
@@ -42,10 +40,7 @@ from competition.selection.models import (
 from competition.selection.ranking import operations as ranking_operations
 from competition.selection.ranking import queries as ranking_queries
 
-PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 RANKINGS_PER_PAGE = 20
-NOT_SELECTED_PER_PAGE = 50
-METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
 STATE_LABELS = {
     SnapshotState.QUEUED: "Waiting",
     SnapshotState.RUNNING: "Computing",

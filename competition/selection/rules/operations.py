@@ -1,22 +1,5 @@
-"""A stage's selection rules, read from ``Stage.selection_rules`` (JSON set up with the call).
-
-Every key is optional. Unknown keys are refused, so a typo never silently changes a selection.
-
-    {
-      "tie_rule": [12, 13],            criterion ids: higher mean on the first, then the second
-      "confidence_weighted": false,    weight each review by the juror's stated confidence
-      "overall_threshold": 3.0,        a weighted total below this is not fundable
-      "min_reviews": 3,                fewer reviews than this are flagged
-      "funding": true,                 the line is drawn by budget (default: the call's last stage)
-      "line_method": "merit",          "merit" (rank order) or "optimal" (exact optimiser)
-      "constraints": [{"attribute": "eastern", "count": 3}],
-      "lottery": false,                draw the grey zone's places by lot
-      "lottery_seed": "…",             fixed in advance and published; required when lottery is on
-    }
-
-Attributes a constraint may name are those ``candidate_attributes`` gives a proposal: "eastern"
-(the coordinator is in an eastern federal state) and "sme" (an SME is a partner).
-"""
+"""Changing a stage's selection rules: checked against the stage's criteria and scale, audited,
+and with the lottery and its seed locked once the stage has a finished ranking."""
 
 from __future__ import annotations
 
@@ -32,25 +15,13 @@ from competition.extensions import db
 from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.selection.permissions import can_set_rules
-from competition.selection.rules.queries import MAX_SEED, rules_for, total_scale
-
-ATTRIBUTES = {
-    "eastern": "led from an eastern federal state",
-    "sme": "with an SME partner",
-}
-LINE_METHODS = ("merit", "optimal")
-KEYS = frozenset(
-    {
-        "tie_rule",
-        "confidence_weighted",
-        "overall_threshold",
-        "min_reviews",
-        "funding",
-        "line_method",
-        "constraints",
-        "lottery",
-        "lottery_seed",
-    }
+from competition.selection.rules.queries import (
+    ATTRIBUTES,
+    KEYS,
+    LINE_METHODS,
+    MAX_SEED,
+    rules_for,
+    total_scale,
 )
 
 

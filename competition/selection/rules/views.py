@@ -15,14 +15,13 @@ from competition.errors import DomainError
 from competition.extensions import db
 from competition.forms import show_errors
 from competition.programmes.models import Stage
-from competition.selection.blueprint import bp, me, officer_stage
+from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.forms import SelectionRulesForm
 from competition.selection.ranking import queries as ranking_queries
 from competition.selection.rules import operations as rules_operations
 from competition.selection.rules import queries as rules_queries
 from competition.selection.rules.queries import ATTRIBUTES, SelectionRules, is_last_stage, rules_for
 
-PREFIX = "/calls/<int:call_id>/stages/<int:stage_id>/selection"
 TIE_FIELDS = ("tie_rule_1", "tie_rule_2", "tie_rule_3")
 CONSTRAINT_MESSAGE = "Give a whole number, 0 or more, or leave it empty."
 
