@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -49,16 +49,24 @@ class Attempt(Generic[T]):
         return isinstance(self.error, PermissionDenied)
 
 
-def attempt(form: FlaskForm, operation: Callable[[], T]) -> Attempt[T]:
+def attempt(
+    form: FlaskForm, operation: Callable[[], T], *, fields: Mapping[str, str] | None = None
+) -> Attempt[T]:
     """Run ``operation`` when the form was posted and is valid. A domain error rolls the
-    session back (nothing half-written) and lands at the form's fields; a form that does not
-    validate answers 422 with its own messages."""
+    session back (nothing half-written) and lands at the form's fields (``fields`` renames the
+    operation's names for them to the form's); a form that does not validate answers 422 with
+    its own messages."""
     if not form.validate_on_submit():
         return Attempt(False, status=422 if request.method == "POST" else 200)
     try:
         result = operation()
     except DomainError as error:
         db.session.rollback()
+        if fields:
+            renamed: dict[str, list[str]] = {}
+            for name, messages in error.errors.items():
+                renamed.setdefault(fields.get(name, name), []).extend(messages)
+            error.errors = renamed
         show_errors(form, error)
         return Attempt(False, error=error, status=status_for(error))
     return Attempt(True, result)

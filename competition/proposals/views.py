@@ -329,34 +329,30 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
 def add_member(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = _load(proposal_id)
     form = MemberForm()
-    if form.validate_on_submit():
-        try:
-            ops.add_member(
-                proposal,
-                actor=current_person(),
-                organisation_id=None,
-                new_organisation=ops.NewOrganisation(
-                    name=form.organisation.data,
-                    kind=form.new_kind.data,
-                    federal_state=form.new_federal_state.data or None,
-                ),
-                role=form.role.data,
-                contact_name=form.contact_name.data or "",
-                contact_email=form.contact_email.data or "",
-                now=g.now,
-            )
-        except PermissionDenied as denied:
-            return _refused(denied, proposal, "consortium")
-        except DomainError as error:
-            error.errors = {
-                ("organisation" if k in ("new_name", "organisation_id") else k): v
-                for k, v in error.errors.items()
-            }
-            show_errors(form, error)
-        else:
-            flash(f"{form.organisation.data.strip()} added to the consortium.", "success")
-            return _back(proposal, "consortium")
-    db.session.rollback()
+    added = attempt(
+        form,
+        lambda: ops.add_member(
+            proposal,
+            actor=current_person(),
+            organisation_id=None,
+            new_organisation=ops.NewOrganisation(
+                name=form.organisation.data,
+                kind=form.new_kind.data,
+                federal_state=form.new_federal_state.data or None,
+            ),
+            role=form.role.data,
+            contact_name=form.contact_name.data or "",
+            contact_email=form.contact_email.data or "",
+            now=g.now,
+        ),
+        # The form names the organisation in one field, the operation in two.
+        fields={"new_name": "organisation", "organisation_id": "organisation"},
+    )
+    if added.denied:
+        return _refused(added.error, proposal, "consortium")
+    if added.done:
+        flash(f"{form.organisation.data.strip()} added to the consortium.", "success")
+        return _back(proposal, "consortium")
     return _editor(proposal, status=422, forms={"member": form})
 
 

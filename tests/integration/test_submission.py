@@ -215,6 +215,26 @@ def test_a_new_organisation_without_its_kind_shows_the_message_at_the_field(app)
         assert count(Organisation) == organisations
 
 
+def test_an_organisation_already_in_the_consortium_is_refused_at_the_organisation_field(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        draft = write_draft(world)
+        member = db.session.get(ConsortiumMember, draft.coordinator_member_id)
+        name = member.organisation.name
+        members = count(ConsortiumMember, ConsortiumMember.proposal_id == draft.proposal_id)
+    browser = log_in(app, world.coordinator)
+    response = post(
+        browser,
+        f"/proposals/{draft.proposal_id}/members",
+        {"organisation": name, "role": "partner"},
+    )
+    assert response.status_code == 422
+    # The operation names the organisation's id; the form shows the message at its one field.
+    assert f"{name} is already in the consortium." in field_markup(text(response), "organisation")
+    with app.app_context():
+        assert count(ConsortiumMember, ConsortiumMember.proposal_id == draft.proposal_id) == members
+
+
 def test_an_unreadable_budget_amount_shows_the_message_at_its_cell(app):  # type: ignore[no-untyped-def]
     with app.app_context():
         world = build_world()
