@@ -56,6 +56,13 @@ def _list_query() -> dict[str, object]:
     return query
 
 
+def _ticks(chosen: list[int] | None, shown: set[int]) -> tuple[set[int], list[int]]:
+    """The ticked ids, and those of them on other pages of the list: they travel with the form
+    as hidden fields, so no tick is lost when the officer pages."""
+    selected = set(chosen or [])
+    return selected, sorted(selected - shown)
+
+
 def _decisions_page(stage: Stage, *, form: ProposeForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     q, page = _search(), _page_number()
     listing = dq.decision_list(stage, q=q, page=page)
@@ -66,8 +73,7 @@ def _decisions_page(stage: Stage, *, form: ProposeForm | None = None, status: in
         for o, label in dq.OUTCOME_LABELS.items()
         if listing.suggested_open.get(o)
     ]
-    selected = set(form.proposals.data or [])
-    shown = {row.proposal.id for row in listing.rows.items}
+    selected, hidden = _ticks(form.proposals.data, {row.proposal.id for row in listing.rows.items})
     return render_template(
         "selection/decisions.html",
         call=stage.call,
@@ -75,8 +81,7 @@ def _decisions_page(stage: Stage, *, form: ProposeForm | None = None, status: in
         listing=listing,
         form=form,
         selected=selected,
-        # Ticks from other pages of the list travel with the form, so none is lost.
-        hidden_selected=sorted(selected - shown),
+        hidden_selected=hidden,
         labels=dq.OUTCOME_LABELS,
         q=q,
         page=page,
@@ -175,8 +180,7 @@ def _confirm_page(
     pending = dq.pending_confirmations(stage, viewer=me(), page=page)
     if form is None:
         form = ConfirmForm(formdata=None)
-    selected = set(form.decisions.data or [])
-    shown = {row.decision.id for row in pending.rows.items}
+    selected, hidden = _ticks(form.decisions.data, {row.decision.id for row in pending.rows.items})
     return render_template(
         "selection/confirm.html",
         call=stage.call,
@@ -185,7 +189,7 @@ def _confirm_page(
         form=form,
         preview=preview,
         selected=selected,
-        hidden_selected=sorted(selected - shown),
+        hidden_selected=hidden,
         labels=dq.OUTCOME_LABELS,
         page=page,
     ), status
