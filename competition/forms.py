@@ -58,15 +58,30 @@ def attempt(
     its own messages."""
     if not form.validate_on_submit():
         return Attempt(False, status=422 if request.method == "POST" else 200)
-    try:
-        result = operation()
-    except DomainError as error:
-        db.session.rollback()
+    outcome = perform(operation)
+    if outcome.error is not None:
+        error = outcome.error
         if fields:
             renamed: dict[str, list[str]] = {}
             for name, messages in error.errors.items():
                 renamed.setdefault(fields.get(name, name), []).extend(messages)
             error.errors = renamed
         show_errors(form, error)
+    return outcome
+
+
+def perform(operation: Callable[[], T]) -> Attempt[T]:
+    """Run ``operation``; a domain error rolls the session back (nothing half-written) and
+    comes back with the status to answer, for pages that show it their own way (a flash, a
+    cell of a table, JSON for a script)."""
+    try:
+        result = operation()
+    except DomainError as error:
+        db.session.rollback()
         return Attempt(False, error=error, status=status_for(error))
     return Attempt(True, result)
+
+
+def messages_of(error: DomainError) -> list[str]:
+    """Every message of an error, field by field, for a page that lists them together."""
+    return [message for messages in error.errors.values() for message in messages]

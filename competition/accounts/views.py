@@ -35,9 +35,8 @@ from competition.accounts.forms import (
 from competition.accounts.models import Role, User, UserStatus
 from competition.accounts.tokens import Purpose, TokenError
 from competition.db import utcnow
-from competition.errors import DomainError
 from competition.extensions import db
-from competition.forms import attempt, show_errors
+from competition.forms import attempt, perform
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
@@ -67,28 +66,27 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user, token = ops.log_in(
-                email=form.email.data,
-                password=form.password.data,
-                client_address=_client_address(),
-                now=g.now,
-            )
-        except ops.LoginRefused as refused:
-            show_errors(form, refused)
-            status = 429 if refused.throttled else 422
-        else:
-            # A fresh cookie at login: nothing from before the login carries over.
-            cookie_session.clear()
-            cookie_session.permanent = True
-            cookie_session[sessions.COOKIE_KEY] = token
-            login_user(user)
-            log.info("user %s logged in", user.id)
-            return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
-    elif request.method == "POST":
-        status = 422
+    signed = attempt(
+        form,
+        lambda: ops.log_in(
+            email=form.email.data,
+            password=form.password.data,
+            client_address=_client_address(),
+            now=g.now,
+        ),
+    )
+    if signed.result is not None:
+        user, token = signed.result
+        # A fresh cookie at login: nothing from before the login carries over.
+        cookie_session.clear()
+        cookie_session.permanent = True
+        cookie_session[sessions.COOKIE_KEY] = token
+        login_user(user)
+        log.info("user %s logged in", user.id)
+        return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
+    status = signed.status
+    if isinstance(signed.error, ops.LoginRefused) and signed.error.throttled:
+        status = 429
     return render_template("accounts/login.html", form=form, resend=EmailOnlyForm()), status
 
 
@@ -164,21 +162,18 @@ def resend_confirmation():  # type: ignore[no-untyped-def]
 @public
 def forgot_password():  # type: ignore[no-untyped-def]
     form = EmailOnlyForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.request_password_reset(
-                email=form.email.data, client_address=_client_address(), now=g.now
-            )
-        except ops.LoginRefused as refused:
-            show_errors(form, refused)
-            status = 429
-        else:
-            return render_template(
-                "accounts/check_mail.html", email=form.email.data.lower(), reset=True
-            )
-    elif request.method == "POST":
-        status = 422
+    asked = attempt(
+        form,
+        lambda: ops.request_password_reset(
+            email=form.email.data, client_address=_client_address(), now=g.now
+        ),
+    )
+    if asked.done:
+        return render_template(
+            "accounts/check_mail.html", email=form.email.data.lower(), reset=True
+        )
+    # The only refusal is the throttle.
+    status = 429 if asked.error is not None else asked.status
     return render_template("accounts/forgot.html", form=form), status
 
 
@@ -275,10 +270,11 @@ def _set_disabled(user_id: int, *, disabled: bool):  # type: ignore[no-untyped-d
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        ops.set_account_disabled(user, actor=current_person(), disabled=disabled, now=g.now)
-    except DomainError as error:
-        flash(str(error), "error")
+    changed = perform(
+        lambda: ops.set_account_disabled(user, actor=current_person(), disabled=disabled, now=g.now)
+    )
+    if changed.error is not None:
+        flash(str(changed.error), "error")
     else:
         flash(f"{user.email} is {'disabled' if disabled else 'enabled'}.", "success")
     return redirect(url_for("accounts.list_users", q=request.args.get("q", "")))

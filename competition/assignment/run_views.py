@@ -16,9 +16,8 @@ from competition.assignment.forms import ButtonForm, ChangeForm, StartRunForm
 from competition.assignment.jury_permissions import can_manage_jury
 from competition.assignment.models import AssignmentRun
 from competition.assignment.stage_problem import Options
-from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
-from competition.forms import attempt, show_errors
+from competition.forms import attempt, perform
 from competition.jobs import operations as jobs
 from competition.programmes.models import Call, Stage
 
@@ -161,39 +160,39 @@ def _int_or_none(value: object) -> int | None:
 def change(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
     _, stage = _officer_stage(call_id, stage_id)
     form = ChangeForm()
-    warnings: list[str] = []
-    if form.validate_on_submit():
-        chosen = runs.Change(
-            kind=form.kind.data,
-            proposal_id=proposal_id,
-            juror_out=_int_or_none(form.juror_out.data),
-            juror_in=form.juror_in.data,
+    chosen = runs.Change(
+        kind=form.kind.data,
+        proposal_id=proposal_id,
+        juror_out=_int_or_none(form.juror_out.data),
+        juror_in=form.juror_in.data,
+    )
+    outcome = attempt(
+        form,
+        lambda: runs.change_assignment(
+            stage,
+            chosen,
+            actor=current_person(),
+            confirmed=form.confirmed.data == "yes",
+            now=g.now,
+        ),
+    )
+    if outcome.done:
+        flash("The assignment is changed.", "success")
+        return redirect(
+            url_for(
+                "assignment.show_proposal",
+                call_id=call_id,
+                stage_id=stage_id,
+                proposal_id=proposal_id,
+            )
         )
-        try:
-            runs.change_assignment(
-                stage,
-                chosen,
-                actor=current_person(),
-                confirmed=form.confirmed.data == "yes",
-                now=g.now,
-            )
-        except runs.NeedsConfirmation as pending:
-            warnings = pending.warnings
-        except PermissionDenied:
-            abort(404)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash("The assignment is changed.", "success")
-            return redirect(
-                url_for(
-                    "assignment.show_proposal",
-                    call_id=call_id,
-                    stage_id=stage_id,
-                    proposal_id=proposal_id,
-                )
-            )
-    db.session.rollback()
+    if outcome.denied:
+        abort(404)
+    warnings: list[str] = []
+    if isinstance(outcome.error, runs.NeedsConfirmation):
+        # Asked, not refused: the warnings stand above the confirm button, not as errors.
+        warnings = outcome.error.warnings
+        form.form_errors.clear()
     return _detail(stage, proposal_id, form=form, warnings=warnings, status=422)
 
 
@@ -216,12 +215,11 @@ def release(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     _, stage = _officer_stage(call_id, stage_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    try:
-        count = runs.release(stage, actor=current_person(), now=g.now)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    outcome = perform(lambda: runs.release(stage, actor=current_person(), now=g.now))
+    if outcome.error is not None:
+        flash(str(outcome.error), "error")
     else:
+        count = outcome.result
         flash(
             f"{count} assignment{'' if count == 1 else 's'} released; each juror is told by "
             "e-mail.",

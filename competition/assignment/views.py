@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from competition.access import current_person, roles_required
-from competition.accounts.models import Role
+from competition.accounts.models import Role, User
 from competition.assignment import operations as ops
 from competition.assignment import queries
 from competition.assignment.forms import (
@@ -32,8 +32,7 @@ from competition.assignment.jury_permissions import can_manage_jury, can_request
 from competition.assignment.models import ConflictSource, MembershipState
 from competition.assignment.permissions import can_see_call_as_juror
 from competition.errors import DomainError, PermissionDenied
-from competition.extensions import db
-from competition.forms import attempt, show_errors
+from competition.forms import attempt, perform, show_errors
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal
 from competition.proposals.permissions import is_contributor
@@ -94,10 +93,13 @@ def respond_to_invitation(call_id: int):  # type: ignore[no-untyped-def]
         flash("Accept or decline the invitation.", "error")
         return redirect(url_for("jury.list_calls")), 303
     accept = form.answer.data == "accept"
-    try:
-        ops.respond_to_jury_invitation(place, actor=current_person(), accept=accept, now=g.now)
-    except DomainError as error:
-        flash(str(error), "error")
+    outcome = perform(
+        lambda: ops.respond_to_jury_invitation(
+            place, actor=current_person(), accept=accept, now=g.now
+        )
+    )
+    if outcome.error is not None:
+        flash(str(outcome.error), "error")
         return redirect(url_for("jury.list_calls")), 303
     if accept:
         flash(
@@ -137,29 +139,24 @@ def _profile_form(form: ProfileForm | None = None) -> ProfileForm:
 @roles_required(Role.JUROR)
 def edit_profile():  # type: ignore[no-untyped-def]
     form = ProfileForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.update_juror_profile(
-                current_person(),
-                actor=current_person(),
-                affiliation_id=form.affiliation_id.data,
-                former_organisation_ids=form.former_organisation_ids.data or [],
-                topic_ids=form.topic_ids.data or [],
-                max_load=form.max_load.data,
-                expertise_text=form.expertise_text.data or "",
-                now=g.now,
-            )
-        except DomainError as error:
-            show_errors(form, error)
-            status = 422
-        else:
-            flash("Your profile is saved.", "success")
-            return redirect(url_for("jury.list_calls"))
-    elif request.method == "POST":
-        status = 422
+    outcome = attempt(
+        form,
+        lambda: ops.update_juror_profile(
+            current_person(),
+            actor=current_person(),
+            affiliation_id=form.affiliation_id.data,
+            former_organisation_ids=form.former_organisation_ids.data or [],
+            topic_ids=form.topic_ids.data or [],
+            max_load=form.max_load.data,
+            expertise_text=form.expertise_text.data or "",
+            now=g.now,
+        ),
+    )
+    if outcome.done:
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("jury.list_calls"))
     form = _profile_form(form if request.method == "POST" else None)
-    return render_template("jury/profile.html", form=form), status
+    return render_template("jury/profile.html", form=form), outcome.status
 
 
 @bp.route("/jury/calls/<int:call_id>/conflicts", methods=["GET", "POST"])
@@ -253,12 +250,11 @@ def save_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     if not valid:
         form.form_errors.append("Choose one of the bid levels for each proposal.")
         return _bids_page(call, stage, q=q, page=page, form=form, status=422)
-    try:
-        saved = ops.save_bids(stage, actor=me, levels=levels, now=g.now)
-    except DomainError as error:
-        db.session.rollback()
-        show_errors(form, error)
+    outcome = perform(lambda: ops.save_bids(stage, actor=me, levels=levels, now=g.now))
+    if outcome.error is not None:
+        show_errors(form, outcome.error)
         return _bids_page(call, stage, q=q, page=page, form=form, status=422)
+    saved = outcome.result
     flash(f"Saved {saved} bid{'' if saved == 1 else 's'}.", "success")
     return redirect(
         url_for(
@@ -344,7 +340,8 @@ def invite_juror(call_id: int):  # type: ignore[no-untyped-def]
 def add_conflict(call_id: int):  # type: ignore[no-untyped-def]
     call = _officer_call(call_id)
     form = OfficerConflictForm(prefix="conflict")
-    if form.validate_on_submit():
+
+    def record() -> tuple[Proposal, User]:
         errors: dict[str, list[str]] = {}
         proposal = queries.find_proposal(form.proposal_id.data) if form.proposal_id.data else None
         juror = queries.find_user(form.juror_id.data) if form.juror_id.data else None
@@ -352,25 +349,20 @@ def add_conflict(call_id: int):  # type: ignore[no-untyped-def]
             errors["proposal_id"] = ["Choose a proposal of this call."]
         if juror is None:
             errors["juror_id"] = ["Choose a member of this call's jury."]
-        try:
-            if errors:
-                raise DomainError(errors)
-            assert proposal is not None and juror is not None
-            ops.add_officer_conflict(
-                proposal,
-                actor=current_person(),
-                juror=juror,
-                reason=form.reason.data or "",
-                now=g.now,
-            )
-        except PermissionDenied as denied:
-            return _refused(denied, call)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(f"The conflict of {juror.name} with {proposal.reference} is recorded.", "success")
-            return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
-    db.session.rollback()
+        if errors or proposal is None or juror is None:
+            raise DomainError(errors)
+        ops.add_officer_conflict(
+            proposal, actor=current_person(), juror=juror, reason=form.reason.data or "", now=g.now
+        )
+        return proposal, juror
+
+    recorded = attempt(form, record)
+    if recorded.denied:
+        return _refused(recorded.error, call)
+    if recorded.result is not None:
+        proposal, juror = recorded.result
+        flash(f"The conflict of {juror.name} with {proposal.reference} is recorded.", "success")
+        return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
     return _jury_page(_officer_call(call_id), status=422, forms={"conflict": form})
 
 
@@ -441,28 +433,26 @@ def list_exclusions(proposal_id: int):  # type: ignore[no-untyped-def]
 def request_exclusion(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = _applicant_proposal(proposal_id)
     form = ExclusionForm()
-    if form.validate_on_submit():
-        try:
-            ops.request_exclusion(
-                proposal,
-                actor=current_person(),
-                juror_email=form.juror_email.data,
-                reason=form.reason.data or "",
-                now=g.now,
-            )
-        except PermissionDenied as denied:
-            flash(str(denied), "error")
-            return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id)), 303
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash(
-                f"Noted: {form.juror_email.data.strip().lower()} will not review this proposal. "
-                "The person is not told.",
-                "success",
-            )
-            return redirect(
-                url_for("proposals.edit_proposal", proposal_id=proposal.id, _anchor="exclusions")
-            )
-    db.session.rollback()
+    noted = attempt(
+        form,
+        lambda: ops.request_exclusion(
+            proposal,
+            actor=current_person(),
+            juror_email=form.juror_email.data,
+            reason=form.reason.data or "",
+            now=g.now,
+        ),
+    )
+    if noted.denied:
+        flash(str(noted.error), "error")
+        return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id)), 303
+    if noted.done:
+        flash(
+            f"Noted: {form.juror_email.data.strip().lower()} will not review this proposal. "
+            "The person is not told.",
+            "success",
+        )
+        return redirect(
+            url_for("proposals.edit_proposal", proposal_id=proposal.id, _anchor="exclusions")
+        )
     return _exclusions_page(_applicant_proposal(proposal_id), form, status=422)

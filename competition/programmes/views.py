@@ -14,8 +14,7 @@ from flask_wtf import FlaskForm
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.core import workflow
-from competition.errors import DomainError
-from competition.forms import attempt
+from competition.forms import attempt, perform
 from competition.organisations.models import (
     EASTERN_STATES,
     STATE_NAMES,
@@ -413,10 +412,9 @@ def change_call_state(call_id: int):  # type: ignore[no-untyped-def]
     action = request.form.get("action", "")
     if not DeleteForm().validate_on_submit() or action not in workflow.ACTION_LABELS:
         abort(400)
-    try:
-        ops.change_call_state(call, actor=_actor(), action=action, now=g.now)
-    except DomainError as error:
-        flash(str(error), "error")
+    changed = perform(lambda: ops.change_call_state(call, actor=_actor(), action=action, now=g.now))
+    if changed.error is not None:
+        flash(str(changed.error), "error")
     else:
         flash(f"{call.name} is {call.state.value}.", "success")
     return _to_programme(call.programme_id, f"call-{call.id}")

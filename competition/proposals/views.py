@@ -31,7 +31,7 @@ from competition.berlin import berlin_to_utc
 from competition.core import rules
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
-from competition.forms import attempt, show_errors
+from competition.forms import attempt, messages_of, perform, show_errors, status_for
 from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
 from competition.programmes.queries import list_programmes_run_by
@@ -154,9 +154,9 @@ def _back(proposal: Proposal, anchor: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id, _anchor=anchor))
 
 
-def _refused(error: PermissionDenied, proposal: Proposal, anchor: str):  # type: ignore[no-untyped-def]
+def _refused(error: DomainError, proposal: Proposal, anchor: str):  # type: ignore[no-untyped-def]
     if wants_json():
-        return {"error": str(error)}, 403
+        return {"error": str(error)}, status_for(error)
     flash(str(error), "error")
     return _back(proposal, anchor), 303
 
@@ -291,8 +291,8 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
         if wants_json():
             return {"error": "The form is incomplete. Reload the page."}, 400
         abort(400)
-    try:
-        revision = ops.save_section(
+    saved = perform(
+        lambda: ops.save_section(
             submission,
             actor=current_person(),
             key=key,
@@ -300,19 +300,21 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
             base_revision=int(form.base_revision.data),
             now=g.now,
         )
-    except PermissionDenied as denied:
-        return _refused(denied, proposal, f"section-{key}")
-    except StaleState as stale:
-        db.session.rollback()
+    )
+    error = saved.error
+    if isinstance(error, PermissionDenied):
+        return _refused(error, proposal, f"section-{key}")
+    if isinstance(error, StaleState):
         if wants_json():
-            return {"error": str(stale), "conflict": True}, 409
-        show_errors(form, DomainError({"text": stale.errors.get(key, [str(stale)])}))
+            return {"error": str(error), "conflict": True}, 409
+        show_errors(form, DomainError({"text": error.errors.get(key, [str(error)])}))
         return _editor(proposal, status=409, forms={"sections": {key: form}})
-    except DomainError as error:
+    if error is not None:
         if wants_json():
             return {"error": str(error)}, 422
         flash(str(error), "error")
         return _back(proposal, f"section-{key}"), 303
+    revision = saved.result
     if wants_json():
         problems = ops.checklist(proposal, submission, now=g.now)
         return {
@@ -364,10 +366,9 @@ def remove_member(proposal_id: int, member_id: int):  # type: ignore[no-untyped-
     if member is None or member.proposal_id != proposal.id or not ButtonForm().validate_on_submit():
         abort(404)
     name = member.organisation.name
-    try:
-        ops.remove_member(member, actor=current_person(), now=g.now)
-    except PermissionDenied as denied:
-        return _refused(denied, proposal, "consortium")
+    removed = perform(lambda: ops.remove_member(member, actor=current_person(), now=g.now))
+    if removed.error is not None:
+        return _refused(removed.error, proposal, "consortium")
     flash(f"{name} removed from the consortium, with its budget lines.", "success")
     return _back(proposal, "consortium")
 
@@ -396,27 +397,27 @@ def save_budget(proposal_id: int):  # type: ignore[no-untyped-def]
                         own_contribution=typed[own_name],
                     )
                 )
-    try:
-        ops.save_budget(
+    saved = perform(
+        lambda: ops.save_budget(
             submission,
             actor=current_person(),
             rows=rows,
             base_revision=int(form.base_revision.data),
             now=g.now,
         )
-    except PermissionDenied as denied:
-        return _refused(denied, proposal, "budget")
-    except DomainError as error:
-        db.session.rollback()
+    )
+    if saved.denied:
+        return _refused(saved.error, proposal, "budget")
+    if saved.error is not None:
         # Messages about one amount go to its cell ("m<member>-y<year>"); the rest above the table.
-        cells = {k: v for k, v in error.errors.items() if k}
-        summary = list(error.errors.get("", []))
+        cells = {k: v for k, v in saved.error.errors.items() if k}
+        summary = list(saved.error.errors.get("", []))
         if cells:
             summary.append("Nothing was saved: correct the amounts marked in the table.")
         show_errors(form, DomainError({"": summary}))
         return _editor(
             proposal,
-            status=409 if isinstance(error, StaleState) else 422,
+            status=saved.status,
             forms={"budget": form, "budget_input": typed, "budget_errors": cells},
         )
     flash("Budget saved.", "success")
@@ -431,8 +432,8 @@ def upload_attachment(proposal_id: int, kind: str):  # type: ignore[no-untyped-d
     form = AttachmentForm()
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            ops.add_attachment(
+        added = perform(
+            lambda: ops.add_attachment(
                 submission,
                 actor=current_person(),
                 kind=kind,
@@ -440,11 +441,11 @@ def upload_attachment(proposal_id: int, kind: str):  # type: ignore[no-untyped-d
                 data=upload.read(),
                 now=g.now,
             )
-        except PermissionDenied as denied:
-            return _refused(denied, proposal, f"attachment-{kind}")
-        except DomainError as error:
-            db.session.rollback()
-            messages = [m for ms in error.errors.values() for m in ms]
+        )
+        if added.denied:
+            return _refused(added.error, proposal, f"attachment-{kind}")
+        if added.error is not None:
+            messages = messages_of(added.error)
             return _editor(proposal, status=422, forms={"attachment_errors": {kind: messages}})
         flash(f"{upload.filename} uploaded.", "success")
         return _back(proposal, f"attachment-{kind}")
@@ -463,10 +464,9 @@ def remove_attachment(proposal_id: int, attachment_id: int):  # type: ignore[no-
         or not ButtonForm().validate_on_submit()
     ):
         abort(404)
-    try:
-        ops.remove_attachment(attachment, actor=current_person(), now=g.now)
-    except PermissionDenied as denied:
-        return _refused(denied, proposal, f"attachment-{attachment.kind}")
+    removed = perform(lambda: ops.remove_attachment(attachment, actor=current_person(), now=g.now))
+    if removed.error is not None:
+        return _refused(removed.error, proposal, f"attachment-{attachment.kind}")
     flash(f"{attachment.filename} removed.", "success")
     return _back(proposal, f"attachment-{attachment.kind}")
 
@@ -527,13 +527,13 @@ def accept_contribution(token: str):  # type: ignore[no-untyped-def]
         abort(404)
     form = ButtonForm()
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            proposal = ops.accept_contributor_invitation(
-                invitation, actor=current_person(), now=g.now
-            )
-        except PermissionDenied as denied:
-            flash(str(denied), "error")
+        accepted = perform(
+            lambda: ops.accept_contributor_invitation(invitation, actor=current_person(), now=g.now)
+        )
+        if accepted.result is None:
+            flash(str(accepted.error), "error")
             return redirect(url_for("dashboard.home"))
+        proposal = accepted.result
         flash(f"You now work on {proposal.reference}.", "success")
         return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id))
     return render_template("proposals/accept_contribution.html", invitation=invitation, form=form)
@@ -551,26 +551,29 @@ def submit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                version = ops.submit_stage(
+            submitted = perform(
+                lambda: ops.submit_stage(
                     submission,
                     actor=current_person(),
                     idempotency_key=form.idempotency_key.data,
                     now=g.now,
                 )
-            except PermissionDenied as denied:
-                flash(str(denied), "error")
-                status = 403
-            except DomainError as error:
-                db.session.rollback()
-                show_errors(form, error)
-                status = 422
-            else:
+            )
+            if submitted.result is not None:
                 return redirect(
                     url_for(
-                        "proposals.show_receipt", proposal_id=proposal.id, number=version.number
+                        "proposals.show_receipt",
+                        proposal_id=proposal.id,
+                        number=submitted.result.number,
                     )
                 )
+            if submitted.denied:
+                flash(str(submitted.error), "error")
+                status = 403
+            elif submitted.error is not None:
+                # The checklist above the button says what is missing; so does a refusal.
+                show_errors(form, submitted.error)
+                status = 422
         else:
             status = 400
     form.idempotency_key.data = secrets.token_urlsafe(24)
@@ -616,20 +619,21 @@ def withdraw_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
     decision = permissions.can_withdraw(current_person(), proposal)
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            ops.withdraw_proposal(
+        withdrawn = perform(
+            lambda: ops.withdraw_proposal(
                 proposal, actor=current_person(), reason=form.reason.data or "", now=g.now
             )
-        except PermissionDenied as denied:
-            # The page states the reason; no flash repeats it.
-            decision = permissions.Decision(False, str(denied))
-            status = 403
-        except DomainError as error:
-            flash(str(error), "error")
-            status = 409
-        else:
+        )
+        if withdrawn.done:
             flash(f"{proposal.reference} is withdrawn.", "success")
             return redirect(url_for("dashboard.home"))
+        if withdrawn.denied:
+            # The page states the reason; no flash repeats it.
+            decision = permissions.Decision(False, str(withdrawn.error))
+            status = 403
+        else:
+            flash(str(withdrawn.error), "error")
+            status = 409
     return (
         render_template("proposals/withdraw.html", proposal=proposal, form=form, decision=decision),
         status,
@@ -718,8 +722,8 @@ def grant_extension(proposal_id: int):  # type: ignore[no-untyped-def]
         stage = db.session.get(Stage, form.stage_id.data)
         if stage is None or stage.call_id != proposal.call_id:
             abort(404)
-        try:
-            ops.grant_extension(
+        granted = perform(
+            lambda: ops.grant_extension(
                 proposal,
                 stage,
                 actor=current_person(),
@@ -727,10 +731,11 @@ def grant_extension(proposal_id: int):  # type: ignore[no-untyped-def]
                 reason=form.reason.data,
                 now=g.now,
             )
-        except PermissionDenied:
+        )
+        if granted.denied:
             abort(403)
-        except DomainError as error:
-            for message in (m for ms in error.errors.values() for m in ms):
+        if granted.error is not None:
+            for message in messages_of(granted.error):
                 flash(message, "error")
         else:
             flash("Deadline extended; the coordinator is told by e-mail.", "success")

@@ -20,8 +20,8 @@ from competition.assignment.forms import DeclineForm
 from competition.assignment.models import Assignment
 from competition.core import scoring
 from competition.core.rules import format_berlin
-from competition.errors import PermissionDenied, StaleState
-from competition.forms import attempt
+from competition.errors import StaleState
+from competition.forms import attempt, perform
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.reviews import operations as ops
@@ -175,8 +175,8 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
     me = current_person()
     typed = _typed_values(stage, request.form)
     submitting = form.action.data == "submit" and not wants_json()
-    try:
-        saved = ops.save_review(
+    outcome = perform(
+        lambda: ops.save_review(
             assignment,
             actor=me,
             submit=submitting,
@@ -191,15 +191,11 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
             base_revision=int(form.base_revision.data),
             now=g.now,
         )
-    except PermissionDenied as denied:
+    )
+    error = outcome.error
+    if isinstance(error, StaleState):
         if wants_json():
-            return {"error": str(denied)}, 403
-        # Shown, not saved: the juror can still copy what they typed.
-        flash(f"{denied} What you typed is shown below; it was not saved.", "error")
-        return _review_page(assignment, proposal, stage, status=403, typed=typed)
-    except StaleState as stale:
-        if wants_json():
-            return {"error": str(stale), "conflict": True}, 409
+            return {"error": str(error), "conflict": True}, 409
         message = (
             "Your review was saved meanwhile, in another window or tab. What you typed here is "
             "shown below; saving again replaces the other version."
@@ -207,6 +203,13 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
         return _review_page(
             assignment, proposal, stage, status=409, errors={"": [message]}, typed=typed
         )
+    if error is not None:
+        if wants_json():
+            return {"error": str(error)}, outcome.status
+        # Shown, not saved: the juror can still copy what they typed.
+        flash(f"{error} What you typed is shown below; it was not saved.", "error")
+        return _review_page(assignment, proposal, stage, status=outcome.status, typed=typed)
+    saved = outcome.result
     problems = dict(saved.problems)
     if wants_json():
         status = queries.review_status(saved.review)

@@ -15,9 +15,8 @@ from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.accounts.queries import names_of
 from competition.core import line as standing
-from competition.errors import DomainError
 from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import perform, show_errors
 from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage
@@ -32,7 +31,7 @@ from competition.selection.models import (
     Ranking,
 )
 from competition.selection.ranking import queries as ranking_queries
-from competition.selection.rules.queries import ATTRIBUTES, rules_for
+from competition.selection.rules.queries import ATTRIBUTES, stored_rules
 
 NOT_SELECTED_PER_PAGE = 50
 
@@ -76,10 +75,7 @@ def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         )
         if line.lottery is not None:
             lottery_by = names_of([line.lottery.created_by_id]).get(line.lottery.created_by_id, "")
-    try:
-        rules = rules_for(stage)
-    except DomainError:
-        rules = None
+    rules, _ = stored_rules(stage)
     rows_by_id = {r.proposal_id: r for r in line.rows} if line else {}
     return render_template(
         "selection/line.html",
@@ -165,8 +161,8 @@ def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         if confirmed is None or chosen is None or not places or confirmed.stage_id != stage.id:
             form.form_errors.append("The form is incomplete; check the draw again.")
         else:
-            try:
-                record = line_operations.record_lottery(
+            recorded = perform(
+                lambda: line_operations.record_lottery(
                     stage,
                     confirmed,
                     actor=me(),
@@ -174,13 +170,13 @@ def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
                     candidates=chosen,
                     places=places[0],
                 )
-            except DomainError as error:
-                show_errors(form, error)
-            else:
-                drawn = ", ".join(str(ref) for ref in record.record["drawn"]) or "none"
+            )
+            if recorded.result is not None:
+                drawn = ", ".join(str(ref) for ref in recorded.result.record["drawn"]) or "none"
                 flash(f"The draw is recorded. Drawn by lot: {drawn}.", "success")
                 return redirect(line_url)
-    db.session.rollback()
+            if recorded.error is not None:
+                show_errors(form, recorded.error)
     # Show the grey zone as it is now, with the messages of the refusal.
     ranking = ranking_queries.latest_done(stage)
     line, problem = line_queries.draw_or_why(stage, ranking)

@@ -115,6 +115,15 @@ def rules_for(stage: Stage) -> SelectionRules:
     )
 
 
+def stored_rules(stage: Stage) -> tuple[SelectionRules | None, str]:
+    """The stage's rules, or None and what does not make sense in the stored value, for a page
+    that shows the problem instead of failing."""
+    try:
+        return rules_for(stage), ""
+    except DomainError as error:
+        return None, str(error)
+
+
 MAX_SEED = 200
 
 

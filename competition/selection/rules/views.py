@@ -12,15 +12,19 @@ from flask import flash, g, redirect, render_template, request, url_for
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.errors import DomainError
-from competition.extensions import db
-from competition.forms import show_errors
+from competition.forms import perform, show_errors
 from competition.programmes.models import Stage
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.forms import SelectionRulesForm
 from competition.selection.ranking import queries as ranking_queries
 from competition.selection.rules import operations as rules_operations
 from competition.selection.rules import queries as rules_queries
-from competition.selection.rules.queries import ATTRIBUTES, SelectionRules, is_last_stage, rules_for
+from competition.selection.rules.queries import (
+    ATTRIBUTES,
+    SelectionRules,
+    is_last_stage,
+    stored_rules,
+)
 
 TIE_FIELDS = ("tie_rule_1", "tie_rule_2", "tie_rule_3")
 CONSTRAINT_MESSAGE = "Give a whole number, 0 or more, or leave it empty."
@@ -31,12 +35,11 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
     with what is wrong with them if they do not make sense."""
     problem = ""
     if formdata is None:
-        try:
-            current = rules_for(stage)
-        except DomainError as error:
-            current = SelectionRules(funding=is_last_stage(stage))
+        stored, wrong = stored_rules(stage)
+        current = stored or SelectionRules(funding=is_last_stage(stage))
+        if stored is None:
             problem = (
-                f"The stored rules do not make sense ({error}); saving this form replaces them."
+                f"The stored rules do not make sense ({wrong}); saving this form replaces them."
             )
         counts = {c.attribute: c.count for c in current.constraints}
         form = SelectionRulesForm(
@@ -140,17 +143,17 @@ def edit_rules(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         return _page(stage, _form(stage))
     form = _form(stage, request.form)
     if form.validate_on_submit():
-        try:
-            rules_operations.update_rules(stage, _values(form), actor=me(), now=g.now)
-        except DomainError as error:
-            show_errors(form, _at_fields(form, error))
+        saved = perform(
+            lambda: rules_operations.update_rules(stage, _values(form), actor=me(), now=g.now)
+        )
+        if saved.error is not None:
+            show_errors(form, _at_fields(form, saved.error))
         else:
             flash(
                 "The selection rules are saved. They take effect for the next ranking and line.",
                 "success",
             )
             return redirect(url_for("selection.rules", call_id=call_id, stage_id=stage_id))
-    db.session.rollback()
     if ranking_queries.latest_done(stage) is not None:
         # The lottery's fields are read-only now: show what is fixed, next to any refusal.
         stored = stage.selection_rules or {}
