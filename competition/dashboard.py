@@ -9,8 +9,8 @@ from flask_login import current_user
 from competition.access import public
 from competition.accounts.models import Role
 from competition.extensions import db
-from competition.programmes.queries import call_summaries, list_programmes_run_by
-from competition.proposals.queries import list_proposals_of_applicant
+from competition.programmes.queries import list_programmes_run_by
+from competition.proposals.queries import call_summaries, list_proposals_of_applicant
 from competition.tasks import broker_state
 
 bp = Blueprint("dashboard", __name__)

@@ -99,7 +99,7 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    from competition import assignment, selection
+    from competition import assignment, proposals, reviews, selection
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.assignment.run_views import bp as assignment_bp
@@ -131,6 +131,8 @@ def init_app(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
+    proposals.init_app(app)
+    reviews.init_app(app)
     assignment.init_app(app)
     selection.init_app(app)
 

@@ -42,15 +42,13 @@ from competition.programmes.models import (
     StageKind,
 )
 from competition.programmes.permissions import can_create_programme, can_manage_programme
-from competition.programmes.queries import count_reviews_scoring, stage_has_submissions
-from competition.proposals.models import (
-    Proposal,
-    ProposalState,
-    StageSubmission,
-    SubmissionState,
-    SubmissionVersion,
+from competition.programmes.uses import (
+    AffectedProposal,
+    breaking_submissions,
+    count_reviews_scoring,
+    has_proposals,
+    stage_has_submissions,
 )
-from competition.proposals.snapshot import content_problems
 from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
@@ -97,16 +95,6 @@ class AttachmentSpec:
     required: bool
     max_pages: int | None
     max_bytes: int | None
-
-
-@dataclass(frozen=True)
-class AffectedProposal:
-    """A submitted proposal whose latest version would no longer meet the proposed rules."""
-
-    reference: str
-    acronym: str
-    stage_name: str
-    problem: str
 
 
 class RulesWouldBreak(DomainError):
@@ -487,7 +475,7 @@ def _validate_call(
         )
         if other is not None:
             errors.add("reference_prefix", f"“{other}” already uses {prefix}; choose another.")
-        elif call is not None and prefix != call.reference_prefix and _has_proposals(call):
+        elif call is not None and prefix != call.reference_prefix and has_proposals(call):
             errors.add(
                 "reference_prefix",
                 f"Proposals already carry references starting with {call.reference_prefix}; "
@@ -526,13 +514,6 @@ def _validate_call(
         min_private_share=min_private_share,
         funding_rates=dict(sorted(rates.items())),
         region_scope=scope,
-    )
-
-
-def _has_proposals(call: Call) -> bool:
-    return (
-        db.session.scalar(sa.select(Proposal.id).where(Proposal.call_id == call.id).limit(1))
-        is not None
     )
 
 
@@ -648,76 +629,6 @@ def update_call(
             len(affected),
         )
     return call
-
-
-# --- what submitted proposals would fail ------------------------------------------------------
-
-
-def breaking_submissions(
-    stages: Sequence[Stage],
-    *,
-    proposed_call: Call | None = None,
-    proposed_stage: Stage | None = None,
-) -> list[AffectedProposal]:
-    """The proposals whose latest submitted version, in one of ``stages``, passes the current
-    rules less well than the proposed ones: a problem appears that it does not have now.
-
-    ``proposed_call`` stands in for the stages' call and ``proposed_stage`` for the (single)
-    stage; both are unsaved objects carrying only the rule columns. One entry per proposal,
-    ordered by reference.
-    """
-    by_id = {stage.id: stage for stage in stages}
-    if not by_id:
-        return []
-    latest = (
-        sa.select(
-            SubmissionVersion.submission_id,
-            sa.func.max(SubmissionVersion.number).label("number"),
-        )
-        .group_by(SubmissionVersion.submission_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        sa.select(
-            SubmissionVersion.content,
-            StageSubmission.stage_id,
-            Proposal.reference,
-            Proposal.acronym,
-        )
-        .join(
-            latest,
-            sa.and_(
-                SubmissionVersion.submission_id == latest.c.submission_id,
-                SubmissionVersion.number == latest.c.number,
-            ),
-        )
-        .join(StageSubmission, StageSubmission.id == SubmissionVersion.submission_id)
-        .join(Proposal, Proposal.id == StageSubmission.proposal_id)
-        .where(
-            StageSubmission.stage_id.in_(list(by_id)),
-            StageSubmission.state != SubmissionState.WITHDRAWN,
-            Proposal.state != ProposalState.WITHDRAWN,
-        )
-        .order_by(Proposal.reference, StageSubmission.stage_id)
-    )
-    affected: dict[str, AffectedProposal] = {}
-    for content, stage_id, reference, acronym in rows:
-        if reference in affected:
-            continue
-        stage = by_id[stage_id]
-        now_problems = {p.message for p in content_problems(content, stage, stage.call)}
-        new_problems = content_problems(
-            content, proposed_stage or stage, proposed_call or stage.call
-        )
-        fresh = [p for p in new_problems if p.message not in now_problems]
-        if fresh:
-            affected[reference] = AffectedProposal(
-                reference=reference,
-                acronym=acronym,
-                stage_name=stage.name,
-                problem=fresh[0].message,
-            )
-    return list(affected.values())
 
 
 # --- stages ------------------------------------------------------------------------------------

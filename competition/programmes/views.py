@@ -22,7 +22,7 @@ from competition.organisations.models import (
     OrganisationKind,
 )
 from competition.programmes import operations as ops
-from competition.programmes import queries
+from competition.programmes import queries, uses
 from competition.programmes.forms import (
     MEBIBYTE,
     CallForm,
@@ -114,7 +114,7 @@ class Outcome:
     saved: bool = False
     result: Any = None
     status: int = 200
-    breaking: list[ops.AffectedProposal] = field(default_factory=list)
+    breaking: list[uses.AffectedProposal] = field(default_factory=list)
 
 
 def _save(form: FlaskForm, run: Callable[[], Any]) -> Outcome:
@@ -167,7 +167,7 @@ def show_programme(programme_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "programmes/show.html",
         programme=programme,
-        stages_with_submissions=queries.stage_ids_with_submissions(stage_ids),
+        stages_with_submissions=uses.stage_ids_with_submissions(stage_ids),
         move_form=MoveForm(),
         state_form=DeleteForm(),
         call_actions=lambda call: workflow.actions_from(workflow.CALL, call.state.value),
@@ -311,7 +311,7 @@ def delete_stage(stage_id: int):  # type: ignore[no-untyped-def]
         form=form,
         what=f"the stage “{stage.name}” of {stage.call.name}",
         details=[f"{len(stage.criteria)} review criteria are removed with it."],
-        blocked=queries.stage_has_submissions(stage),
+        blocked=uses.stage_has_submissions(stage),
         cancel_url=url_for(
             ".show_programme", programme_id=programme_id, _anchor=f"stage-{stage.id}"
         ),

@@ -1,0 +1,17 @@
+"""Proposals: a consortium's application to a call, its consortium, budget, attachments and
+submitted versions."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """What the proposals area lends to the programmes below it: which calls and stages hold
+    material, and which submitted versions a rule change would break."""
+    from competition.programmes import uses
+    from competition.proposals import queries
+
+    uses.register(app, "proposals_in_calls", queries.proposals_in_calls)
+    uses.register(app, "stages_with_submissions", queries.stages_with_submissions)
+    uses.register(app, "breaking_submissions", queries.breaking_submissions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +14,9 @@ from sqlalchemy.orm import selectinload
 from competition.accounts.models import User
 from competition.extensions import db
 from competition.organisations.models import FederalState, Organisation
-from competition.programmes.models import Call, CallState, Stage, Topic
+from competition.programmes.models import Call, CallState, Programme, Stage, Topic
 from competition.programmes.queries import programme_ids_run_by
+from competition.programmes.uses import AffectedProposal
 from competition.proposals.models import (
     Attachment,
     ConsortiumMember,
@@ -26,9 +28,11 @@ from competition.proposals.models import (
     ProposalInvitation,
     ProposalState,
     StageSubmission,
+    SubmissionState,
     SubmissionVersion,
     proposal_topics,
 )
+from competition.proposals.snapshot import content_problems
 
 PER_PAGE = 25
 
@@ -251,3 +255,116 @@ def coordinator_of(proposal: Proposal) -> User | None:
             ProposalContributor.role == ContributorRole.COORDINATOR,
         )
     )
+
+
+# --- what a programme's set-up must respect (registered with programmes.uses) ------------------
+
+
+def proposals_in_calls(call_ids: list[int]) -> dict[int, int]:
+    """How many proposals each of ``call_ids`` holds, withdrawn ones included."""
+    if not call_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Proposal.call_id, sa.func.count())
+        .where(Proposal.call_id.in_(call_ids))
+        .group_by(Proposal.call_id)
+    )
+    return {call_id: count for call_id, count in rows}
+
+
+def stages_with_submissions(stage_ids: list[int]) -> set[int]:
+    """Those of ``stage_ids`` for which some proposal has started or submitted material."""
+    return set(
+        db.session.scalars(
+            sa.select(StageSubmission.stage_id)
+            .where(StageSubmission.stage_id.in_(stage_ids))
+            .distinct()
+        )
+    )
+
+
+def breaking_submissions(
+    stages: Sequence[Stage], proposed_call: Call | None, proposed_stage: Stage | None
+) -> list[AffectedProposal]:
+    """The proposals whose latest submitted version, in one of ``stages``, passes the current
+    rules less well than the proposed ones: a problem appears that it does not have now.
+
+    ``proposed_call`` stands in for the stages' call and ``proposed_stage`` for the (single)
+    stage. One entry per proposal, ordered by reference.
+    """
+    by_id = {stage.id: stage for stage in stages}
+    latest = (
+        sa.select(
+            SubmissionVersion.submission_id,
+            sa.func.max(SubmissionVersion.number).label("number"),
+        )
+        .group_by(SubmissionVersion.submission_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            SubmissionVersion.content,
+            StageSubmission.stage_id,
+            Proposal.reference,
+            Proposal.acronym,
+        )
+        .join(
+            latest,
+            sa.and_(
+                SubmissionVersion.submission_id == latest.c.submission_id,
+                SubmissionVersion.number == latest.c.number,
+            ),
+        )
+        .join(StageSubmission, StageSubmission.id == SubmissionVersion.submission_id)
+        .join(Proposal, Proposal.id == StageSubmission.proposal_id)
+        .where(
+            StageSubmission.stage_id.in_(list(by_id)),
+            StageSubmission.state != SubmissionState.WITHDRAWN,
+            Proposal.state != ProposalState.WITHDRAWN,
+        )
+        .order_by(Proposal.reference, StageSubmission.stage_id)
+    )
+    affected: dict[str, AffectedProposal] = {}
+    for content, stage_id, reference, acronym in rows:
+        if reference in affected:
+            continue
+        stage = by_id[stage_id]
+        now_problems = {p.message for p in content_problems(content, stage, stage.call)}
+        new_problems = content_problems(
+            content, proposed_stage or stage, proposed_call or stage.call
+        )
+        fresh = [p for p in new_problems if p.message not in now_problems]
+        if fresh:
+            affected[reference] = AffectedProposal(
+                reference=reference,
+                acronym=acronym,
+                stage_name=stage.name,
+                problem=fresh[0].message,
+            )
+    return list(affected.values())
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    call: Call
+    proposals_by_state: dict[ProposalState, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.proposals_by_state.values())
+
+
+def call_summaries(programmes: list[Programme]) -> dict[int, CallSummary]:
+    """For an officer's dashboard: each call of ``programmes`` with its proposals by state."""
+    call_ids = [call.id for programme in programmes for call in programme.calls]
+    counts: dict[int, dict[ProposalState, int]] = {call_id: {} for call_id in call_ids}
+    if call_ids:
+        rows = db.session.execute(
+            sa.select(Proposal.call_id, Proposal.state, sa.func.count())
+            .where(Proposal.call_id.in_(call_ids))
+            .group_by(Proposal.call_id, Proposal.state)
+        )
+        for call_id, state, count in rows:
+            counts[call_id][state] = count
+    calls = {call.id: call for programme in programmes for call in programme.calls}
+    return {call_id: CallSummary(calls[call_id], counts[call_id]) for call_id in call_ids}

@@ -32,7 +32,7 @@ from competition.proposals.models import (
     SubmissionVersion,
 )
 from competition.reviews import permissions
-from competition.reviews.models import Review, ReviewState
+from competition.reviews.models import Review, ReviewScore, ReviewState
 
 PER_PAGE = 25
 
@@ -530,4 +530,17 @@ def stage_progress(
         late_jurors=late_jurors,
         proposals=proposals,
         jurors=jurors,
+    )
+
+
+def reviews_scoring(criterion_id: int) -> int:
+    """How many reviews, drafts included, hold a score for the criterion (registered with
+    ``programmes.uses`` for removing a criterion)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(ReviewScore.review_id))).where(
+                ReviewScore.criterion_id == criterion_id
+            )
+        )
+        or 0
     )
