@@ -59,7 +59,7 @@ def _page(stage: Stage, *, form: StartRunForm | None = None, status: int = 200):
         proposals_page=pagination,
         rows=rows,
         q=q,
-        abandoned_message=runs.ABANDONED,
+        abandoned_message=jobs.DEAD,
     ), status
 
 
@@ -106,7 +106,7 @@ def run_status(call_id: int, stage_id: int, run_id: int):  # type: ignore[no-unt
     return jsonify(
         state=run.state.value,
         progress=run.progress,
-        message=runs.ABANDONED if abandoned else run.message,
+        message=jobs.DEAD if abandoned else run.message,
         finished=not jobs.is_live(run.job),
     )
 

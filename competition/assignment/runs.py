@@ -52,7 +52,6 @@ INTERNAL_ERROR = (
     "The run stopped because of an internal error. Start it again; if it fails again, tell the "
     "system administrators (the details are in the worker's log)."
 )
-ABANDONED = jobs.DEAD
 
 
 KIND = "assignment.run"

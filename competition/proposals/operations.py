@@ -863,9 +863,10 @@ def open_next_stage(
     """A proposal advances: its coordinator is invited to the next stage, pre-filled with the
     previous stage's sections (where the keys match) and budget.
 
-    Side effects: a draft submission for the next stage; proposal marked advanced; audit
-    ``proposal.advanced``; an invitation e-mail to the coordinator, unless ``invite`` is False
-    (a published decision letter carries the invitation itself).
+    Side effects: a draft submission for the next stage; proposal marked advanced through the
+    gateway (or, when it already is, audit ``proposal.stage_opened``); an invitation e-mail to
+    the coordinator, unless ``invite`` is False (a published decision letter carries the
+    invitation itself).
     """
     require(permissions.can_advance(actor, proposal))
     previous = current_submission(proposal)
@@ -905,15 +906,16 @@ def open_next_stage(
         stale="The proposal changed meanwhile. Reload the page and try again.",
     )
     if not moved:
-        # Already advanced (a later stage opened by hand): the opening is still recorded.
+        # Already advanced (a later stage opened by hand): no state changes, so the gateway
+        # records nothing; the opening of the stage is an event of its own.
         proposal.updated_at = now
         record_event(
             actor=actor,
-            action="proposal.advanced",
+            action="proposal.stage_opened",
             object_type="proposal",
             object_id=proposal.id,
-            before={"state": proposal.state, "stage_id": previous.stage_id},
-            after={"state": proposal.state, "stage_id": stage.id},
+            before={"stage_id": previous.stage_id},
+            after={"stage_id": stage.id},
             now=now,
         )
     coordinator = coordinator_of(proposal) if invite else None

@@ -418,18 +418,24 @@ def preview_confirmations(
     return [r for r in rows if r.decision.id in chosen]
 
 
+def _version(text: str) -> tuple[int, dt.datetime] | None:
+    head, _, at = text.partition("@")
+    try:
+        return int(head), dt.datetime.fromisoformat(at)
+    except ValueError:
+        return None
+
+
 def seen_versions(versions: Iterable[str]) -> dict[int, dt.datetime]:
     """The decisions of ``versions`` (as ``PendingRow.version`` wrote them) with the
     ``proposed_at`` the officer was shown, for ``confirm_decisions(seen=...)``."""
-    seen: dict[int, dt.datetime] = {}
-    for version in versions:
-        head, _, at = version.partition("@")
-        try:
-            seen[int(head)] = dt.datetime.fromisoformat(at)
-        except ValueError:
-            raise DomainError(
-                "Choose at least one decision to confirm.", field="decisions"
-            ) from None
-    if not seen:
+    parsed = [_version(text) for text in versions]
+    if not parsed or None in parsed:
         raise DomainError("Choose at least one decision to confirm.", field="decisions")
-    return seen
+    return dict(p for p in parsed if p is not None)
+
+
+def version_ids(versions: Iterable[str]) -> list[int]:
+    """The decisions ``versions`` name, those that can be read, to keep them ticked on a page
+    shown again with a refusal."""
+    return [p[0] for p in map(_version, versions) if p is not None]

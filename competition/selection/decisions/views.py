@@ -235,7 +235,5 @@ def confirm_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
         return redirect(url_for("selection.confirmations", call_id=call_id, stage_id=stage_id), 303)
     if not form.decisions.data and form.versions.data:
         # Keep the choice ticked on the list shown with the message.
-        form.decisions.data = [
-            int(v.partition("@")[0]) for v in form.versions.data if v.partition("@")[0].isdigit()
-        ]
+        form.decisions.data = dq.version_ids(form.versions.data)
     return _confirm_page(stage, form=form, status=confirmed.status)
