@@ -31,7 +31,6 @@ LAYERS: list[set[str]] = [
 ]
 
 
-
 def layer_of(area: str) -> int:
     for index, members in enumerate(LAYERS):
         if area in members:
