@@ -53,8 +53,10 @@ def policy_of(view: Callable[..., object]) -> Policy | None:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site paths are followed after login, never another host."""
-    if not target:
+    """Only same-site paths are followed after login, never another host. Control characters
+    (a CR/LF would split the Location header) and backslashes (browsers read ``/\\host`` as
+    ``//host``) are refused outright."""
+    if not target or any(ord(c) < 0x20 or c in "\x7f\\" for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

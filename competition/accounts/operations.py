@@ -58,17 +58,16 @@ def _send_confirmation(user: User, *, now: dt.datetime, reason: str) -> None:
 
 
 @operation
-def register_applicant(*, email: str, name: str, password: str, now: dt.datetime) -> User:
+def register_applicant(*, email: str, name: str, password: str, now: dt.datetime) -> User | None:
     """Create an applicant account waiting for e-mail confirmation.
 
-    Side effects: a user and role row; audit ``account.registered``; a confirmation e-mail.
+    For an address that already has an account nothing is created and None returned; the page
+    answers the same either way (it must not tell who has an account) and the owner is told by
+    e-mail instead. Side effects: a user and role row; audit ``account.registered``; a
+    confirmation e-mail (or, for a known address, the owner's notice).
     """
     email = normalise_email(email)
     errors: dict[str, list[str]] = {}
-    if find_user_by_email(email) is not None:
-        errors["email"] = [
-            "An account with this e-mail address already exists. Log in, or reset your password."
-        ]
     problems = passwords.password_problems(password, email=email)
     if problems:
         errors["password"] = problems
@@ -76,10 +75,23 @@ def register_applicant(*, email: str, name: str, password: str, now: dt.datetime
         errors["name"] = ["Enter your name."]
     if errors:
         raise DomainError(errors)
+    # Hashed either way, so that a known address takes as long as a new one.
+    password_hash = passwords.hash_password(password)
+    existing = find_user_by_email(email)
+    if existing is not None:
+        notify(
+            to=existing,
+            template="accounts/already_registered",
+            context={"name": existing.name},
+            # At most one notice an hour, however often the form is sent.
+            dedup_key=f"accounts.already_registered:{existing.id}:{now:%Y-%m-%dT%H}",
+            now=now,
+        )
+        return None
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         status=UserStatus.UNCONFIRMED,
         created_at=now,
     )
@@ -185,7 +197,10 @@ def log_in(*, email: str, password: str, client_address: str, now: dt.datetime) 
                 throttled=True,
             )
     user = find_user_by_email(email)
-    if user is None or not passwords.verify_password(user.password_hash, password):
+    # Verified even without a user (against a dummy hash), so that an unknown address takes as
+    # long as a wrong password and the timing does not tell which addresses have accounts.
+    matches = passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not matches:
         throttle.note([account_bucket, address_bucket], now=now, window=window)
         db.session.commit()  # the failure must count even though this operation refuses
         raise LoginRefused({"password": ["The e-mail address or password is not correct."]})

@@ -17,6 +17,7 @@ from config import Settings
 SUBJECTS = {
     "accounts/confirm_email": "Confirm your e-mail address",
     "accounts/reset_password": "Reset your password",
+    "accounts/already_registered": "You already have an account",
     "accounts/invitation": "You are invited to take part in a funding competition",
     "accounts/role_granted": "You have a new role in the funding competition system",
     "proposals/receipt": "Receipt: your proposal was submitted",
