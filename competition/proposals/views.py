@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     g,
@@ -29,6 +28,7 @@ from competition.accounts.models import Role
 from competition.accounts.tokens import Purpose, TokenError, read_token
 from competition.berlin import berlin_to_utc
 from competition.core import rules
+from competition.downloads import download
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.forms import attempt, messages_of, perform, show_errors, status_for
@@ -483,11 +483,12 @@ def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
     )
     if not allowed:
         abort(404)
-    response = Response(storage.read(attachment.storage_key), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'attachment; filename="{}"'.format(
-        attachment.filename.replace('"', "")
+    return download(
+        storage.read(attachment.storage_key),
+        filename=attachment.filename,
+        mimetype="application/pdf",
+        private=True,
     )
-    return response
 
 
 # --- Contributors -------------------------------------------------------------------------------

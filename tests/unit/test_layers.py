@@ -15,7 +15,18 @@ PACKAGE = Path(__file__).resolve().parents[2] / "competition"
 # Lowest first. Modules on one line share a layer and may import each other.
 LAYERS: list[set[str]] = [
     {"core"},
-    {"extensions", "db", "errors", "permissions", "forms", "paging", "berlin", "logs", "tasks"},
+    {
+        "extensions",
+        "db",
+        "errors",
+        "permissions",
+        "forms",
+        "paging",
+        "berlin",
+        "logs",
+        "tasks",
+        "downloads",
+    },
     {"accounts", "access", "audit", "notifications", "workflow", "jobs"},
     {"organisations"},
     {"programmes"},

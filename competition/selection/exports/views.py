@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, abort, g, render_template
+from flask import abort, g, render_template
 
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.berlin import BERLIN
+from competition.downloads import download
 from competition.selection.blueprint import bp, me, officer_stage
 from competition.selection.exports import queries as exports_queries
 from competition.selection.permissions import can_export
@@ -52,6 +53,4 @@ def export(call_id: int, stage_id: int, what: str, fmt: str):  # type: ignore[no
     write, mimetype = WRITERS[fmt]
     name = exports_queries.export_filename(call, stage, what, fmt, g.now.astimezone(BERLIN).date())
     log.info("export %s.%s of stage %s by user %s", what, fmt, stage.id, me().id)
-    response = Response(write(table), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return download(write(table), filename=name, mimetype=mimetype)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template
 
 from competition.access import signed_in
+from competition.downloads import download
 from competition.extensions import db
 from competition.proposals.models import Proposal
 from competition.proposals.permissions import can_view_proposal
@@ -46,9 +47,10 @@ def letter(proposal_id: int, decision_id: int):  # type: ignore[no-untyped-def]
 def letter_pdf(proposal_id: int, decision_id: int):  # type: ignore[no-untyped-def]
     _, decision = _published_letter(proposal_id, decision_id)
     assert decision.letter is not None
-    response = Response(letters_pdf.render_pdf(decision.letter), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'inline; filename="{letters_pdf.pdf_filename(decision.letter)}"'
+    return download(
+        letters_pdf.render_pdf(decision.letter),
+        filename=letters_pdf.pdf_filename(decision.letter),
+        mimetype="application/pdf",
+        inline=True,
+        private=True,
     )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

@@ -15,6 +15,7 @@ from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.accounts.queries import names_of
 from competition.core import line as standing
+from competition.downloads import content_disposition
 from competition.extensions import db
 from competition.forms import perform, show_errors
 from competition.paging import Page
@@ -196,7 +197,7 @@ def lottery_record(call_id: int, stage_id: int, draw_id: int):  # type: ignore[n
     if record is None or record.stage_id != stage.id:
         abort(404)
     response = jsonify(line_queries.export_record(record))
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="lottery-stage-{stage.id}-draw-{record.id}.json"'
+    response.headers["Content-Disposition"] = content_disposition(
+        f"lottery-stage-{stage.id}-draw-{record.id}.json"
     )
     return response
