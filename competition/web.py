@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from competition.access import enforce_access, policy_of, public, wants_json
 from competition.berlin import berlin_time, iso_berlin
 from competition.db import utcnow
+from competition.params import clean_query
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ def init_app(app: Flask) -> None:
     assignment.init_app(app)
     selection.init_app(app)
 
+    app.before_request(clean_query)
     app.before_request(_request_clock)
     app.before_request(enforce_access)
     app.after_request(_security_headers)

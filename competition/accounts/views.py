@@ -20,6 +20,7 @@ from flask import (
 from flask import session as cookie_session
 from flask_login import current_user, login_user, logout_user
 
+from competition import params
 from competition.access import current_person, public, roles_required, safe_next, signed_in
 from competition.accounts import operations as ops
 from competition.accounts import sessions
@@ -242,14 +243,14 @@ def invite_person():  # type: ignore[no-untyped-def]
 @bp.route("/admin/users")
 @roles_required(Role.ADMIN)
 def list_users():  # type: ignore[no-untyped-def]
-    q = request.args.get("q", "").strip()
+    q = params.text("q")
     query = sa.select(User).order_by(User.email)
     if q:
         pattern = f"%{q.lower()}%"
         query = query.where(
             sa.or_(sa.func.lower(User.email).like(pattern), sa.func.lower(User.name).like(pattern))
         )
-    page = db.paginate(query, per_page=USERS_PER_PAGE, error_out=False)
+    page = db.paginate(query, page=params.page(), per_page=USERS_PER_PAGE, error_out=False)
     return render_template("accounts/users.html", page=page, q=q, form=ConfirmForm())
 
 
@@ -277,4 +278,4 @@ def _set_disabled(user_id: int, *, disabled: bool):  # type: ignore[no-untyped-d
         flash(str(changed.error), "error")
     else:
         flash(f"{user.email} is {'disabled' if disabled else 'enabled'}.", "success")
-    return redirect(url_for("accounts.list_users", q=request.args.get("q", "")))
+    return redirect(url_for("accounts.list_users", q=params.text("q")))

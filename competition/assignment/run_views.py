@@ -7,8 +7,9 @@ Stages of another programme's calls answer 404, like missing ones.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, url_for
 
+from competition import params
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.assignment import proposed, queries, runs
@@ -39,8 +40,8 @@ def _page_url(stage: Stage, **args: object) -> str:
 
 
 def _page(stage: Stage, *, form: StartRunForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    q = request.args.get("q", "").strip()
-    page = request.args.get("page", 1, type=int) or 1
+    q = params.text("q")
+    page = params.page()
     pagination, rows = proposed.proposal_page(stage, q=q, page=page)
     overview = proposed.overview(stage, now=g.now)
     if form is None:

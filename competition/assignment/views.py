@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
+from competition import params
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role, User
 from competition.assignment import operations as ops
@@ -212,8 +213,8 @@ def list_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     me = current_person()
     if not can_see_call_as_juror(me, call):
         return _declare_first(call)
-    q = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int))
+    q = params.text("q")
+    page = params.page()
     return _bids_page(call, stage, q=q, page=page, form=BidsForm(data={"q": q, "page": page}))
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template
 
+from competition import params
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.extensions import db
@@ -24,11 +25,16 @@ def _require_dev_mailbox() -> None:
 @roles_required(Role.ADMIN)
 def list_mail():  # type: ignore[no-untyped-def]
     _require_dev_mailbox()
-    to = request.args.get("to", "").strip().lower()
+    to = params.text("to").lower()
     query = sa.select(Notification).where(Notification.state == NotificationState.SENT)
     if to:
         query = query.where(Notification.to_address.like(f"%{to}%"))
-    page = db.paginate(query.order_by(Notification.id.desc()), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        query.order_by(Notification.id.desc()),
+        page=params.page(),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     return render_template("notifications/mailbox.html", page=page, to=to)
 
 

@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from competition import params
 from competition.access import current_person, public, roles_required, signed_in, wants_json
 from competition.accounts import pending
 from competition.accounts.models import Role
@@ -63,14 +64,6 @@ from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)
 BUDGET_YEARS = 3
-
-
-def _enum_arg(name: str, enum_class):  # type: ignore[no-untyped-def]
-    value = request.args.get(name, "")
-    try:
-        return enum_class(value) if value else None
-    except ValueError:
-        return None
 
 
 # --- Public call pages -------------------------------------------------------------------------
@@ -605,7 +598,7 @@ def list_versions(proposal_id: int):  # type: ignore[no-untyped-def]
 @signed_in
 def show_receipt(proposal_id: int, number: int):  # type: ignore[no-untyped-def]
     proposal = _load(proposal_id)
-    stage_id = request.args.get("stage", type=int)
+    stage_id = params.number("stage")
     version = queries.find_version(proposal, number=number, stage_id=stage_id)
     if version is None:
         abort(404)
@@ -648,15 +641,13 @@ def withdraw_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
 @roles_required(Role.OFFICER)
 def list_proposals():  # type: ignore[no-untyped-def]
     filters = queries.ProposalFilters(
-        q=request.args.get("q", "").strip()[:100],
-        call_id=request.args.get("call", type=int),
-        topic=request.args.get("topic", "").strip(),
-        state=_enum_arg("state", ProposalState),
-        federal_state=_enum_arg("federal_state", FederalState),
+        q=params.text("q"),
+        call_id=params.number("call"),
+        topic=params.text("topic"),
+        state=params.choice("state", ProposalState),
+        federal_state=params.choice("federal_state", FederalState),
     )
-    page = queries.list_proposals_for_officer(
-        current_user, filters, page=max(1, request.args.get("page", 1, type=int))
-    )
+    page = queries.list_proposals_for_officer(current_user, filters, page=params.page())
     programmes = list_programmes_run_by(current_user)
     return render_template(
         "proposals/list.html",

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
+from competition import params
 from competition.access import current_person, roles_required, wants_json
 from competition.accounts import pending
 from competition.accounts.models import Role
@@ -244,16 +245,16 @@ def show_progress(stage_id: int):  # type: ignore[no-untyped-def]
     # Another programme's stages look the same as missing ones.
     if stage is None or not permissions.can_follow_progress(current_person(), stage):
         abort(404)
-    q = request.args.get("q", "").strip()[:100]
-    juror_q = request.args.get("jq", "").strip()[:100]
+    q = params.text("q")
+    juror_q = params.text("jq")
     late_only = request.args.get("late") == "1"
     progress = queries.stage_progress(
         stage,
         now=g.now,
         q=q,
-        page=request.args.get("page", 1, type=int),
+        page=params.page(),
         juror_q=juror_q,
-        juror_page=request.args.get("jpage", 1, type=int),
+        juror_page=params.page("jpage"),
         late_only=late_only,
     )
     return render_template(

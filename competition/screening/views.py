@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
+from competition import params
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.forms import attempt
@@ -29,10 +30,8 @@ def list_proposals(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     status = request.args.get("status", "all")
     if status not in queries.STATUSES:
         status = "all"
-    q = request.args.get("q", "").strip()[:100]
-    listing = queries.list_for_screening(
-        stage, q=q, status=status, page=max(1, request.args.get("page", 1, type=int))
-    )
+    q = params.text("q")
+    listing = queries.list_for_screening(stage, q=q, status=status, page=params.page())
     return render_template(
         "screening/list.html",
         stage=stage,

@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
         "berlin",
         "logs",
         "tasks",
+        "params",
         "downloads",
     },
     {"accounts", "access", "audit", "notifications", "workflow", "jobs"},

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from competition import params
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.core.decisions import MIN_RATIONALE
@@ -39,11 +40,11 @@ def _propose_form(stage: Stage, *, formdata: bool = True) -> ProposeForm:
 
 
 def _search() -> str:
-    return request.args.get("q", "").strip()[:100]
+    return params.text("q")
 
 
 def _page_number() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return params.page()
 
 
 def _list_query() -> dict[str, object]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
+from competition import params
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.accounts.queries import names_of
@@ -69,7 +70,7 @@ def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
                 line.budget - line.committed,
             )
         rest = line.in_group(standing.NOT_SELECTED)
-        page = max(1, request.args.get("page", 1, type=int) or 1)
+        page = params.page()
         start = (page - 1) * NOT_SELECTED_PER_PAGE
         not_selected = Page(
             rest[start : start + NOT_SELECTED_PER_PAGE], page, NOT_SELECTED_PER_PAGE, len(rest)

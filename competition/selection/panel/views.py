@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from competition import params
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.core.scoring import plain
@@ -26,8 +27,8 @@ from competition.selection.panel import queries as panel_queries
 @roles_required(Role.OFFICER)
 def panel_overview(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     _, stage = officer_stage(call_id, stage_id)
-    q = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    q = params.text("q")
+    page = params.page()
     return render_template(
         "selection/panel.html",
         call=stage.call,

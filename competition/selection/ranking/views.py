@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, url_for
 
+from competition import params
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.accounts.queries import names_of
@@ -60,7 +61,7 @@ def _ranking_of(stage: Stage, ranking_id: int) -> Ranking:
 
 
 def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = params.page()
     listing = db.paginate(
         sa.select(Ranking).where(Ranking.stage_id == stage.id).order_by(Ranking.id.desc()),
         page=page,
