@@ -15,14 +15,24 @@ import re
 from dataclasses import dataclass
 
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    PdfObject,
+    StreamObject,
+)
 
 logger = logging.getLogger(__name__)
 
 PDF_CONTENT_TYPE = "application/pdf"
 
-# Readers accept a PDF whose header appears anywhere in the first kilobyte.
+# Where other formats are recognised, to name them in the refusal.
 HEADER_WINDOW = 1024
+# Readers accept a PDF whose header appears anywhere in the first kilobyte, which lets a file be
+# two things at once (an SVG with a script whose comment holds a PDF); only byte 0 counts here.
+PDF_HEADER = b"%PDF-"
 
 # Sizes are shown as the file managers most applicants use show them (Windows: 1 MB = 2**20 bytes).
 _BYTES_PER_MB = 1024 * 1024
@@ -61,6 +71,8 @@ _FORMATS: tuple[tuple[bytes, str, str], ...] = (
 _HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"mif1", b"msf1"})
 
 _HTML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<(?:!doctype|html)", re.IGNORECASE)
+_XML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<(?:\?xml|svg)", re.IGNORECASE)
+_XFA_SCRIPT = re.compile(rb"<(?:[\w-]+:)?script\b", re.IGNORECASE)
 
 _ADVICE = {
     "executable": "check that you chose the right file and upload your document saved as PDF",
@@ -73,7 +85,18 @@ _ADVICE = {
     "not_pdf": "save or export your document as PDF and upload that file",
 }
 
-_ACTIVE_NAMES = {b"/JavaScript": "JavaScript", b"/Launch": "a command that starts another program"}
+# What a reader may do on its own when the file is opened or clicked, by action type.
+_ACTIONS = {
+    "/JavaScript": "JavaScript",
+    "/Launch": "a command that starts another program",
+    "/SubmitForm": "a form that sends data to a server",
+    "/ImportData": "a form that reads data from another file",
+    "/GoToR": "a link that opens another file, which can leak a Windows reader's credentials",
+    "/GoToE": "a link into an embedded file",
+}
+_ACTIVE_NAMES = {name.encode(): what for name, what in _ACTIONS.items()} | {
+    b"/RichMedia": "embedded media (RichMedia)"
+}
 
 
 @dataclass(frozen=True)
@@ -104,8 +127,8 @@ def check_pdf(data: bytes, *, filename: str, limits: UploadLimits) -> CheckedUpl
     """Accept `data` as a readable PDF within `limits`, or raise UploadRefused.
 
     Refusal codes: empty, too_large, executable, archive, office_document, image, html, not_pdf,
-    broken, encrypted, too_many_pages, active_content, too_complex. Nothing else is raised, whatever
-    the bytes are.
+    broken, encrypted, too_many_pages, page_count_mismatch, active_content, too_complex. Nothing
+    else is raised, whatever the bytes are.
     """
     size = len(data)
     if size == 0:
@@ -141,7 +164,7 @@ def _refuse_other_formats(data: bytes, *, filename: str) -> None:
     window = data[:HEADER_WINDOW]
     found = _identify(window)
     if found is None:
-        if b"%PDF-" in window:
+        if window.startswith(PDF_HEADER):
             return
         found = ("not_pdf", "plain text") if _is_text(window) else ("not_pdf", "")
     code, description = found
@@ -162,6 +185,8 @@ def _identify(window: bytes) -> tuple[str, str] | None:
         return "image", "a HEIC photo"
     if _HTML_START.match(window):
         return "html", "a web page (HTML)"
+    if _XML_START.match(window):
+        return "image", "an SVG image or another XML document"
     return None
 
 
@@ -226,7 +251,18 @@ def _count_pages(reader: PdfReader, *, max_pages: int | None) -> int:
             " again.",
             code="too_many_pages",
         )
+    if count != declared:
+        # Readers disagree on such a file: the jury could see other pages than the check did.
+        raise UploadRefused(
+            f"The PDF says it has {_pages(declared)} but holds {_pages(count)}, so readers may"
+            " show different pages; save or print it to a new PDF and upload that file.",
+            code="page_count_mismatch",
+        )
     return count
+
+
+def _pages(count: int) -> str:
+    return "1 page" if count == 1 else f"{count:,} pages"
 
 
 def _declared_page_count(reader: PdfReader) -> int:
@@ -293,11 +329,25 @@ def _describe_active(node: DictionaryObject) -> str | None:
     action = _name(node, "/S")
     if action == "/JavaScript" or "/JS" in node or "/JavaScript" in node:
         return "JavaScript"
-    if action == "/Launch":
-        return _ACTIVE_NAMES[b"/Launch"]
+    if action in _ACTIONS:
+        return _ACTIONS[action]
     if "/EmbeddedFiles" in node or "/EF" in node or _name(node, "/Type") == "/EmbeddedFile":
         return "embedded files"
+    if _name(node, "/Subtype") == "/RichMedia" or "/RichMediaContent" in node:
+        return _ACTIVE_NAMES[b"/RichMedia"]
+    if "/XFA" in node and _xfa_has_script(_resolve(node.get("/XFA"))):
+        return "an XFA form with scripts"
     return None
+
+
+def _xfa_has_script(xfa: PdfObject | None) -> bool:
+    """An XFA form is one stream or an array of name, stream pairs; a script is an element."""
+    parts = list(xfa) if isinstance(xfa, ArrayObject) else [xfa]
+    for part in parts:
+        stream = _resolve(part)
+        if isinstance(stream, StreamObject) and _XFA_SCRIPT.search(stream.get_data()):
+            return True
+    return False
 
 
 def _name(node: DictionaryObject, key: str) -> str | None:

