@@ -82,7 +82,17 @@ def message_id(dedup_key: str, domain: str = "competition.local") -> str:
     return f"<{digest}@{domain}>"
 
 
-def send_smtp(settings: Settings, *, to: str, message: RenderedMessage, msg_id: str) -> None:
+def send_smtp(
+    settings: Settings,
+    *,
+    to: str,
+    message: RenderedMessage,
+    msg_id: str,
+    on_accepted: Callable[[], None] | None = None,
+) -> None:
+    """Hand the message to the server. ``on_accepted`` runs as soon as the server has accepted
+    it (its reply to DATA), before QUIT: a worker that dies after that point has its message
+    recorded, so nobody sends it again. A failing QUIT does not undo an accepted message."""
     email = EmailMessage()
     email["Subject"] = message.subject
     email["From"] = settings.mail_sender
@@ -97,9 +107,17 @@ def send_smtp(settings: Settings, *, to: str, message: RenderedMessage, msg_id: 
             attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
         )
     assert settings.mail_server is not None
-    with smtplib.SMTP(settings.mail_server, settings.mail_port, timeout=30) as client:
+    client = smtplib.SMTP(settings.mail_server, settings.mail_port, timeout=30)
+    try:
         if settings.mail_use_tls:
             client.starttls()
         if settings.mail_username:
             client.login(settings.mail_username, settings.mail_password or "")
         client.send_message(email)
+        if on_accepted is not None:
+            on_accepted()
+    finally:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()

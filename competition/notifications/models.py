@@ -50,3 +50,5 @@ class Notification(db.Model):
     body_text: Mapped[str | None] = mapped_column(sa.Text)
     body_html: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When delivery was last handed to the queue: at writing, and whenever the sweep re-queues.
+    dispatched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

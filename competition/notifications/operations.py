@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 # A claim older than this is taken to belong to a worker that died mid-delivery. This is the
 # default; an instance sets its own (NOTIFICATION_CLAIM_LEASE_SECONDS), read by claim_lease().
 CLAIM_LEASE = dt.timedelta(seconds=Settings.notification_claim_lease_seconds)
-# Pending rows older than this were not dispatched (or the dispatch was lost): the sweep resends.
-SWEEP_AFTER = dt.timedelta(seconds=30)
+# A pending row handed to the queue longer ago than this lost its dispatch (the broker was away
+# at the commit, or lost the task): the sweep hands it over again. Far longer than a backlog
+# lasts, so that messages merely waiting their turn are not queued twice.
+DISPATCH_LOST_AFTER = dt.timedelta(minutes=15)
 
 
 class DeliveryBusy(Exception):
@@ -57,6 +60,7 @@ def notify(
         context=context,
         state=NotificationState.PENDING,
         created_at=now,
+        dispatched_at=now,
     )
     try:
         # A concurrent transaction may write the same key between the check and the insert; the
@@ -75,8 +79,10 @@ def claim_lease() -> dt.timedelta:
     return dt.timedelta(seconds=settings.notification_claim_lease_seconds)
 
 
-def _claim(notification_id: int, *, now: dt.datetime) -> bool:
-    result = db.session.execute(
+def _claim(notification_id: int, *, now: dt.datetime) -> int | None:
+    """Take the row for this worker; returns the claim (the attempt's number), or None when
+    it is sent, gone, or held by a live claim."""
+    claimed = db.session.scalar(
         sa.update(Notification)
         .where(
             Notification.id == notification_id,
@@ -93,21 +99,86 @@ def _claim(notification_id: int, *, now: dt.datetime) -> bool:
             claimed_at=now,
             attempts=Notification.attempts + 1,
         )
+        .returning(Notification.attempts)
+    )
+    db.session.commit()
+    return claimed
+
+
+class BookkeepingFailed(Exception):
+    """The server accepted the message but the database could not record it; the record is
+    retried on its own (``record_sent``), never the sending."""
+
+    def __init__(self, notification_id: int, claim: int, values: dict[str, Any]) -> None:
+        super().__init__(f"notification {notification_id} sent but not recorded")
+        self.notification_id = notification_id
+        self.claim = claim
+        self.values = values
+
+    def portable(self) -> dict[str, Any]:
+        """The record as plain JSON, for a task that writes it once the database is back."""
+        return {
+            key: value.isoformat() if isinstance(value, dt.datetime) else value
+            for key, value in self.values.items()
+            if key != "state"
+        }
+
+
+# Waits between tries to record a sent message while the database is away: about half a minute
+# in all, which covers a restart or a fail-over; a longer outage goes to ``record_sent``.
+RECORD_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+def record_sent(notification_id: int, claim: int, values: dict[str, Any]) -> bool:
+    """Mark the row sent for the claim that sent it; True when this call recorded it. Raises
+    the database's error when it cannot be reached."""
+    values = {**values, "state": NotificationState.SENT}
+    if isinstance(values.get("sent_at"), str):
+        values["sent_at"] = dt.datetime.fromisoformat(values["sent_at"])
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.state == NotificationState.SENDING,
+            Notification.attempts == claim,
+        )
+        .values(**values)
     )
     db.session.commit()
     return bool(result.rowcount)
+
+
+def _record_sent_retrying(notification_id: int, claim: int, values: dict[str, Any]) -> None:
+    for wait in (*RECORD_WAITS, None):
+        try:
+            record_sent(notification_id, claim, values)
+            return
+        except sa.exc.DBAPIError as exc:
+            # A dropped connection is invalidated by the rollback; the next try gets a new one.
+            db.session.rollback()
+            if wait is None:
+                raise BookkeepingFailed(notification_id, claim, values) from exc
+            log.warning(
+                "notification %s sent but not yet recorded (%s); trying again",
+                notification_id,
+                type(exc).__name__,
+            )
+            time.sleep(wait)
 
 
 def deliver(notification_id: int, *, now: dt.datetime) -> str:
     """Send one outbox message; safe to call any number of times for the same id.
 
     Returns ``sent``, or ``skipped`` when the row is gone or already sent. Raises
-    :class:`DeliveryBusy` while another worker's claim is live, and the mail error on failure
-    (the row returns to pending, so a retry or the sweep sends it later).
+    :class:`DeliveryBusy` while another worker's claim is live, the mail error when the server
+    did not accept the message (the row returns to pending, so a retry or the sweep sends it
+    later), and :class:`BookkeepingFailed` when it did but the database stayed away (the row is
+    recorded later by ``record_sent``, never sent again by this worker).
     Side effects: one e-mail (or one development-mailbox entry); the row marked sent.
     """
     settings = current_app.extensions["settings"]
-    if not _claim(notification_id, now=now):
+    claim = _claim(notification_id, now=now)
+    if claim is None:
         state = db.session.scalar(
             sa.select(Notification.state).where(Notification.id == notification_id)
         )
@@ -116,16 +187,52 @@ def deliver(notification_id: int, *, now: dt.datetime) -> str:
         return "skipped"
     row = db.session.get(Notification, notification_id)
     assert row is not None
-    msg_id = mailer.message_id(row.dedup_key)
+    msg_id, to_address = mailer.message_id(row.dedup_key), row.to_address
+    values: dict[str, Any] = {
+        "state": NotificationState.SENT,
+        "sent_at": now,
+        "message_id": msg_id,
+        "backend": settings.mail_backend,
+        "last_error": None,
+    }
+    accepted = False
+
+    def accepted_by_server() -> None:
+        nonlocal accepted
+        accepted = True
+        _record_sent_retrying(notification_id, claim, values)
+
     try:
         rendered = mailer.render(row.template, {**row.context, "base_url": settings.base_url})
+        db.session.commit()  # nothing is held open while the server answers
         if settings.mail_backend == "smtp":
-            mailer.send_smtp(settings, to=row.to_address, message=rendered, msg_id=msg_id)
+            mailer.send_smtp(
+                settings,
+                to=to_address,
+                message=rendered,
+                msg_id=msg_id,
+                on_accepted=accepted_by_server,
+            )
+        else:
+            values.update(
+                subject=rendered.subject, body_text=rendered.text, body_html=rendered.html
+            )
+            accepted_by_server()
+    except BookkeepingFailed:
+        raise
     except Exception as exc:
+        if accepted:
+            # Accepted and recorded; only the goodbye failed.
+            log.info("notification %s sent; the server's goodbye failed", notification_id)
+            return "sent"
         db.session.rollback()
         db.session.execute(
             sa.update(Notification)
-            .where(Notification.id == notification_id)
+            .where(
+                Notification.id == notification_id,
+                Notification.state == NotificationState.SENDING,
+                Notification.attempts == claim,
+            )
             .values(
                 state=NotificationState.PENDING,
                 claimed_at=None,
@@ -135,19 +242,6 @@ def deliver(notification_id: int, *, now: dt.datetime) -> str:
         db.session.commit()
         log.warning("notification %s not delivered: %s", notification_id, type(exc).__name__)
         raise
-    values: dict[str, Any] = {
-        "state": NotificationState.SENT,
-        "sent_at": now,
-        "message_id": msg_id,
-        "backend": settings.mail_backend,
-        "last_error": None,
-    }
-    if settings.mail_backend == "dev":
-        values.update(subject=rendered.subject, body_text=rendered.text, body_html=rendered.html)
-    db.session.execute(
-        sa.update(Notification).where(Notification.id == notification_id).values(**values)
-    )
-    db.session.commit()
     log.info("notification %s sent via %s", notification_id, settings.mail_backend)
     return "sent"
 
@@ -164,27 +258,37 @@ def mark_failed(notification_id: int, *, reason: str) -> None:
 
 @operation
 def sweep(*, now: dt.datetime, limit: int = 500) -> int:
-    """Queue delivery of messages whose dispatch was lost or whose worker died mid-delivery.
+    """Queue delivery of messages whose dispatch was lost or whose worker died mid-delivery;
+    a message waiting its turn in the queue is left alone.
 
-    Side effects: ``notifications.deliver`` tasks after commit. Returns how many were queued.
+    A claim past its lease is re-queued once (its ``dispatched_at`` then lies after the claim);
+    a pending row once every ``DISPATCH_LOST_AFTER``. Side effects: ``notifications.deliver``
+    tasks after commit; the rows' ``dispatched_at``. Returns how many were queued.
     """
+    lost = Notification.dispatched_at < now - DISPATCH_LOST_AFTER
     ids = db.session.scalars(
         sa.select(Notification.id)
         .where(
             sa.or_(
-                sa.and_(
-                    Notification.state == NotificationState.PENDING,
-                    Notification.created_at < now - SWEEP_AFTER,
-                ),
+                sa.and_(Notification.state == NotificationState.PENDING, lost),
                 sa.and_(
                     Notification.state == NotificationState.SENDING,
                     Notification.claimed_at < now - claim_lease(),
+                    sa.or_(Notification.dispatched_at <= Notification.claimed_at, lost),
                 ),
             )
         )
         .order_by(Notification.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
+    if ids:
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.id.in_(ids))
+            .values(dispatched_at=now)
+            .execution_options(synchronize_session=False)
+        )
     for notification_id in ids:
         enqueue("notifications.deliver", notification_id=notification_id)
     return len(ids)

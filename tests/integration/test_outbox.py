@@ -88,6 +88,9 @@ def outbox_row(user: User, *, dedup_key: str, **overrides) -> Notification:
         "created_at": utcnow(),
     }
     values.update(overrides)
+    # Handed to the queue when written, and in any case before a worker claimed it.
+    claimed_at = values.get("claimed_at") or values["created_at"]
+    values.setdefault("dispatched_at", min(values["created_at"], claimed_at))
     notification = Notification(**values)
     db.session.add(notification)
     db.session.commit()

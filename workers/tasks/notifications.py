@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import smtplib
 
+import sqlalchemy.exc
 from celery import shared_task
 
 from competition.db import utcnow
@@ -32,6 +33,17 @@ class MailError(Exception):
 def deliver(self, *, notification_id: int) -> str:  # type: ignore[no-untyped-def]
     try:
         return operations.deliver(notification_id, now=utcnow())
+    except operations.BookkeepingFailed as unrecorded:
+        # Sent: only the record is missing. Write it later; never send again.
+        if not self.request.is_eager:
+            record_sent.apply_async(
+                kwargs={
+                    "notification_id": unrecorded.notification_id,
+                    "claim": unrecorded.claim,
+                    "values": unrecorded.portable(),
+                }
+            )
+        return "unrecorded"
     except operations.DeliveryBusy as exc:
         if self.request.is_eager:
             return "busy"
@@ -45,6 +57,18 @@ def deliver(self, *, notification_id: int) -> str:  # type: ignore[no-untyped-de
             operations.mark_failed(notification_id, reason=f"{type(exc).__name__}: {exc}")
         # The full error is on the outbox row (last_error); the log gets the id and the type.
         raise MailError(f"notification {notification_id}: {type(exc).__name__}") from None
+
+
+@shared_task(
+    name="notifications.record_sent",
+    autoretry_for=(sqlalchemy.exc.DBAPIError,),
+    max_retries=60,
+    retry_backoff=2,
+    retry_backoff_max=60,
+)
+def record_sent(*, notification_id: int, claim: int, values: dict[str, object]) -> bool:
+    """A message the server accepted while the database was away: record it once it is back."""
+    return operations.record_sent(notification_id, claim, values)
 
 
 @shared_task(name="notifications.sweep")
