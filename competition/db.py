@@ -81,6 +81,18 @@ R = TypeVar("R")
 _DEPTH = "operation_depth"
 _AFTER_COMMIT = "after_commit"
 
+# How far the last operation of this session got, for a page that must say whether the work
+# was kept when the database went away: WORKING (nothing kept), COMMITTING (in doubt: the
+# connection broke during the commit), COMMITTED (kept).
+COMMIT = "commit"
+WORKING, COMMITTING, COMMITTED = "working", "committing", "committed"
+
+
+def commit_state() -> str | None:
+    """How far this session's last operation got, or None when none ran."""
+    state = _session().info.get(COMMIT)
+    return str(state) if state is not None else None
+
 
 def _session() -> Any:
     from competition.extensions import db
@@ -120,10 +132,14 @@ def operation(fn: Callable[P, R]) -> Callable[P, R]:
         session = _session()
         depth = session.info.get(_DEPTH, 0)
         session.info[_DEPTH] = depth + 1
+        if depth == 0:
+            session.info[COMMIT] = WORKING
         try:
             result = fn(*args, **kwargs)
             if depth == 0:
+                session.info[COMMIT] = COMMITTING
                 session.commit()
+                session.info[COMMIT] = COMMITTED
         except BaseException:
             if depth == 0:
                 session.rollback()

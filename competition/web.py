@@ -8,14 +8,15 @@ import logging
 import re
 from decimal import Decimal
 
-from flask import Flask, g, render_template, request
+import sqlalchemy as sa
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from competition.access import enforce_access, policy_of, public, wants_json
 from competition.berlin import berlin_time, iso_berlin
-from competition.db import utcnow
+from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
 from competition.params import clean_query
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    app.register_error_handler(sa.exc.SQLAlchemyError, _database_error)
     app.add_template_filter(berlin_time, "berlin")
     app.add_template_filter(money, "money")
     app.add_template_filter(millions, "millions")
@@ -202,6 +204,67 @@ def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
     if error.code is None or error.code < 400:
         return error
     return _render_error(error.code)
+
+
+# What a person is told when the database cannot be reached, by how far their request got.
+UNAVAILABLE = {
+    None: "Nothing was changed.",
+    WORKING: (
+        "Nothing was saved or submitted: the database could not be reached. Go back in your "
+        "browser, where your entries are still there, and send them again in a minute."
+    ),
+    COMMITTING: (
+        "The database went away while your change was being stored, so it is not certain "
+        "whether it was kept. Reload the page in a minute to see; sending it again does no "
+        "harm, as a repeated submission is recognised."
+    ),
+    COMMITTED: (
+        "Your change was saved, but the page could not be shown afterwards because the "
+        "database became unreachable. Reload the page in a minute."
+    ),
+}
+_AWAY_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _database_away(error: Exception) -> bool:
+    """The database refused or lost the connection (not a constraint, a deadlock or a bug)."""
+    if isinstance(error, sa.exc.TimeoutError | sa.exc.DisconnectionError):
+        return True
+    if not isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return error.connection_invalidated or sqlstate is None or sqlstate.startswith(_AWAY_SQLSTATES)
+
+
+def _database_error(error: sa.exc.SQLAlchemyError):  # type: ignore[no-untyped-def]
+    if not isinstance(error, Exception) or not _database_away(error):
+        return _unexpected_error(error)
+    from competition.db import commit_state
+    from competition.extensions import db
+
+    state = commit_state()
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass
+    log.warning(
+        "database unavailable on %s %s (%s, %s)",
+        request.method,
+        request.endpoint,
+        type(error).__name__,
+        state,
+    )
+    title = "Briefly unavailable"
+    text = UNAVAILABLE.get(state, UNAVAILABLE[None])
+    advice = "The service cannot reach its database at the moment. Please try again shortly."
+    headers = {"Retry-After": "30"}
+    if _wants_json():
+        saved = {COMMITTED: True, COMMITTING: None}.get(state or "", False)
+        return {"error": text, "saved": saved}, 503, headers
+    # Rendered without the context processors: the signed-in user would be read from the
+    # database that is away.
+    template = current_app.jinja_env.get_template("errors/unavailable.html")
+    return template.render(title=title, text=text, advice=advice), 503, headers
 
 
 def _unexpected_error(error: Exception):  # type: ignore[no-untyped-def]

@@ -228,6 +228,11 @@ def save_section(
     db.session.refresh(submission, ["sections", "section_revisions", "revision"])
     revisions = dict(submission.section_revisions or {})
     current = int(revisions.get(key, 0))
+    old = (submission.sections or {}).get(key, "")
+    if old == text:
+        # Nothing to save, and no conflict either: typically the same save sent again after
+        # its answer was lost, which must not show a conflict against the person's own text.
+        return current
     if base_revision != current:
         raise StaleState(
             {
@@ -237,9 +242,6 @@ def save_section(
                 ]
             }
         )
-    old = (submission.sections or {}).get(key, "")
-    if old == text:
-        return current
     sections = dict(submission.sections or {})
     sections[key] = text
     submission.sections = sections

@@ -10,6 +10,7 @@ import secrets
 from collections import defaultdict
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -309,12 +310,16 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
         return _back(proposal, f"section-{key}"), 303
     revision = saved.result
     if wants_json():
-        problems = ops.checklist(proposal, submission, now=g.now)
-        return {
-            "revision": revision,
-            "saved_at": g.now.isoformat(),
-            "problems": [{"anchor": p.anchor, "message": p.message} for p in problems],
-        }
+        answer: dict[str, object] = {"revision": revision, "saved_at": g.now.isoformat()}
+        try:
+            problems = ops.checklist(proposal, submission, now=g.now)
+        except sa.exc.DBAPIError:
+            # Saved; only the list of what is missing could not be read. The answer must say
+            # what was stored, or the next save would conflict with the person's own text.
+            db.session.rollback()
+        else:
+            answer["problems"] = [{"anchor": p.anchor, "message": p.message} for p in problems]
+        return answer
     flash("Section saved.", "success")
     return _back(proposal, f"section-{key}")
 
