@@ -639,6 +639,7 @@ def test_the_recorded_draw_is_re_run_by_the_command(ctx, tmp_path):
     assert f"Recorded winners: {winners}" in result.output
     assert f"Winners when re-run: {winners}" in result.output
     assert "They match" in result.output
+    assert "Every field of the file is the recorded draw's." in result.output
 
     checked = runner.invoke(selection_cli, ["verify-draw", str(path), "--seed", SEED])
     assert checked.exit_code == 0, checked.output
@@ -653,6 +654,53 @@ def test_the_recorded_draw_is_re_run_by_the_command(ctx, tmp_path):
     assert result.exit_code == 1
     assert "do NOT match" in result.output
     assert f"Winners when re-run: {winners}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("stage_id", 999),
+        ("ranking_id", 999),
+        ("drawn_at", "2020-01-01T00:00:00+00:00"),
+        ("proposal_ids", {}),
+        ("draw_id", 999),
+        ("comment", "added"),
+    ],
+)
+def test_the_command_refuses_a_record_whose_other_fields_were_altered(ctx, tmp_path, field, value):
+    world = zone_world()
+    record = line_operations.record_lottery(
+        world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
+    )
+    exported = line_queries.export_record(record)
+    path = tmp_path / "draw.json"
+    runner = ctx.test_cli_runner()
+    path.write_text(json.dumps(exported))
+    assert runner.invoke(selection_cli, ["verify-draw", str(path)]).exit_code == 0
+
+    path.write_text(json.dumps({**exported, field: value}))
+    result = runner.invoke(selection_cli, ["verify-draw", str(path)])
+
+    assert result.exit_code == 1, result.output
+    assert field in result.output.splitlines()[-1]
+
+
+def test_offline_the_command_re_runs_the_draw_and_names_what_it_did_not_check(ctx, tmp_path):
+    world = zone_world()
+    record = line_operations.record_lottery(
+        world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
+    )
+    path = tmp_path / "draw.json"
+    path.write_text(json.dumps(line_queries.export_record(record)))
+
+    result = ctx.test_cli_runner().invoke(selection_cli, ["verify-draw", str(path), "--offline"])
+
+    assert result.exit_code == 0, result.output
+    assert "They match" in result.output
+    assert result.output.splitlines()[-1] == (
+        "Not checked (they need this instance's database): "
+        "draw_id, stage_id, ranking_id, drawn_at, proposal_ids."
+    )
 
 
 def test_the_command_refuses_a_file_that_is_no_record(ctx, tmp_path):

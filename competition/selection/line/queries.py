@@ -378,9 +378,13 @@ def _as_ranked(row: dict[str, Any], proposal: _Proposal) -> Ranked:
     )
 
 
+CONTEXT = ("draw_id", "stage_id", "ranking_id", "drawn_at", "proposal_ids")
+
+
 def export_record(record: LotteryRecord) -> dict[str, Any]:
-    """The draw as published: the record ``verify_draw`` re-runs, plus which proposal each
-    reference is and when the draw was made."""
+    """The draw as published: the record ``verify_draw`` re-runs, plus where it was made (the
+    draw, its stage and ranking), when, and which proposal each reference is. ``CONTEXT``
+    names those; ``selection verify-draw`` checks them against the instance's database."""
     proposals = dict(
         db.session.execute(
             sa.select(Proposal.reference, Proposal.id).where(
@@ -390,6 +394,7 @@ def export_record(record: LotteryRecord) -> dict[str, Any]:
     )
     return {
         **record.record,
+        "draw_id": record.id,
         "stage_id": record.stage_id,
         "ranking_id": record.ranking_id,
         "drawn_at": record.created_at.isoformat(),
