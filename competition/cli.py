@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -85,17 +87,54 @@ def register_cli(app: Flask) -> None:
             click.echo(f"  {role:<10} {who}")
 
     @audit.command("verify")
-    def verify() -> None:
-        """Check the hash chain; name the first broken event."""
-        from competition.audit.operations import verify_chain
+    @click.option(
+        "--anchor",
+        "anchor_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="A file of anchors (from 'audit anchor'): the chain must still hold each of them.",
+    )
+    def verify(anchor_file: Path | None) -> None:
+        """Check the hash chain; name the first broken event, and every anchor it lost."""
+        from competition.audit.operations import anchor_breaks, read_anchors, verify_chain
 
         checked, found = verify_chain()
-        if found is None:
-            click.echo(f"The audit trail is intact: {checked} events checked.")
+        if found is not None:
+            raise click.ClickException(
+                f"The audit trail is broken at event {found.seq}: {found.reason}."
+            )
+        click.echo(f"The audit trail is intact: {checked} events checked.")
+        if anchor_file is None:
             return
-        raise click.ClickException(
-            f"The audit trail is broken at event {found.seq}: {found.reason}."
-        )
+        try:
+            anchors = read_anchors(anchor_file)
+        except ValueError as error:
+            raise click.ClickException(f"{anchor_file}: {error}") from error
+        problems = anchor_breaks(anchors)
+        if problems:
+            raise click.ClickException(
+                "The audit trail no longer holds what was anchored: " + "; ".join(problems) + "."
+            )
+        click.echo(f"It holds all {len(anchors)} anchors of {anchor_file}.")
+
+    @audit.command("anchor")
+    @click.option(
+        "--file",
+        "anchor_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Where to append the anchor (default: the AUDIT_ANCHOR_FILE setting).",
+    )
+    def anchor(anchor_file: Path | None) -> None:
+        """Append the chain's latest hash, with the time, to a file outside the database."""
+        from competition.audit.operations import write_anchor
+
+        target = anchor_file or current_app.extensions["settings"].audit_anchor_file
+        if target is None:
+            raise click.ClickException("Give --file, or set AUDIT_ANCHOR_FILE.")
+        written = write_anchor(Path(target), now=utcnow())
+        if written is None:
+            click.echo("The audit trail is empty: nothing to anchor.")
+            return
+        click.echo(f"Anchored event {written.seq} ({written.hash[:16]}…) in {target}.")
 
     @notifications.command("sweep")
     def sweep() -> None:

@@ -71,6 +71,9 @@ class Settings:
     # again, and a redelivered task may take it over.
     job_heartbeat_seconds: int = 10
     job_timeout_seconds: int = 90
+    # A file outside the database (other storage) where the audit chain's latest hash is
+    # appended every hour, so that a cut or rewritten chain shows (``audit verify --anchor``).
+    audit_anchor_file: str | None = None
     # Without a broker, long tasks (runs, rankings, publication) run on a thread of their own so
     # that no request waits for them; inline runs them right after the commit instead, where a
     # caller needs the result at once (tests, the command line).
@@ -118,6 +121,7 @@ class Settings:
                 "JOB_TIMEOUT_SECONDS", env.get("JOB_TIMEOUT_SECONDS"), cls.job_timeout_seconds
             ),
             tasks_inline=_flag(env.get("TASKS_INLINE"), False),
+            audit_anchor_file=env.get("AUDIT_ANCHOR_FILE") or None,
         )
         settings.check()
         return settings

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,3 +123,87 @@ def verify_chain() -> tuple[int, ChainBreak | None]:
 
     found = first_break(counted())
     return checked, found
+
+
+# --- anchors: the chain's latest hash, kept outside the database ----------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's tail at one moment: whoever holds it can later prove that the chain still
+    contains that event, so a cut tail or a rewritten history shows."""
+
+    seq: int
+    hash: str
+    written_at: dt.datetime
+
+    def line(self) -> str:
+        return json.dumps(
+            {"seq": self.seq, "hash": self.hash, "written_at": self.written_at.isoformat()},
+            sort_keys=True,
+        )
+
+    @classmethod
+    def parse(cls, line: str) -> Anchor:
+        try:
+            data = json.loads(line)
+            return cls(
+                int(data["seq"]), str(data["hash"]), dt.datetime.fromisoformat(data["written_at"])
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"not an anchor: {line.strip()[:80]!r}") from error
+
+
+def latest_anchor(*, now: dt.datetime) -> Anchor | None:
+    tail = db.session.execute(
+        sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return Anchor(tail.seq, tail.hash, now) if tail else None
+
+
+def write_anchor(path: Path, *, now: dt.datetime) -> Anchor | None:
+    """Append the chain's latest hash to ``path`` (a file outside the database, ideally on
+    other storage or mailed away), flushed to disk. None when the chain is empty."""
+    anchor = latest_anchor(now=now)
+    if anchor is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as file:
+        file.write(anchor.line() + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+    log.info("audit anchor written at event %s", anchor.seq)
+    return anchor
+
+
+def read_anchors(path: Path) -> list[Anchor]:
+    return [
+        Anchor.parse(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+
+
+def anchor_breaks(anchors: list[Anchor]) -> list[str]:
+    """For each anchor the chain no longer holds, why: its event is gone (a cut tail) or has
+    another hash (a rewritten history)."""
+    if not anchors:
+        return []
+    stored = dict(
+        db.session.execute(
+            sa.select(AuditEvent.seq, AuditEvent.hash).where(
+                AuditEvent.seq.in_({a.seq for a in anchors})
+            )
+        ).all()
+    )
+    problems = []
+    for anchor in anchors:
+        held = stored.get(anchor.seq)
+        if held is None:
+            problems.append(
+                f"event {anchor.seq}, anchored {anchor.written_at:%Y-%m-%d %H:%M} UTC, is gone"
+            )
+        elif held != anchor.hash:
+            problems.append(
+                f"event {anchor.seq}, anchored {anchor.written_at:%Y-%m-%d %H:%M} UTC, "
+                "has another hash than when it was anchored"
+            )
+    return problems

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 
 from competition.audit.models import AuditEvent
-from competition.audit.operations import record_event, verify_chain
+from competition.audit.operations import read_anchors, record_event, verify_chain
+from competition.core.audit_chain import event_hash
 from competition.db import operation, utcnow
 from competition.extensions import db
 from tests.factories import make_user
@@ -79,3 +82,75 @@ def test_a_rolled_back_change_leaves_no_event(ctx):
     except RuntimeError:
         pass
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
+
+
+# --- anchors outside the database ------------------------------------------------------------
+
+
+def anchored(app, tmp_path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "anchors" / "audit.jsonl"
+    result = app.test_cli_runner().invoke(args=["audit", "anchor", "--file", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_the_chain_holds_its_anchors_while_it_grows(app, ctx, tmp_path):
+    add_events(3, make_user())
+    path = anchored(app, tmp_path)
+    add_events(2, make_user())
+    anchored(app, tmp_path)
+
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "holds all 2 anchors" in result.output
+    assert [a.seq for a in read_anchors(path)] == [3, 5]
+
+
+def test_a_cut_tail_is_found_by_its_anchor(app, ctx, tmp_path):
+    add_events(5, make_user())
+    path = anchored(app, tmp_path)
+    # The last two events deleted: what is left is a perfectly consistent, shorter chain.
+    tamper("DELETE FROM audit_events WHERE seq > 3")
+    assert verify_chain()[1] is None
+
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", str(path)])
+
+    assert result.exit_code != 0
+    assert "event 5" in result.output and "is gone" in result.output
+
+
+def test_a_rewritten_history_is_found_by_its_anchor(app, ctx, tmp_path):
+    add_events(4, make_user())
+    path = anchored(app, tmp_path)
+    # Event 2 changed and every later hash recomputed: the chain itself verifies again.
+    rows = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
+    prev = rows[0].hash
+    changes = []
+    for event in rows[1:]:
+        after = {"value": 100} if event.seq == 2 else event.after
+        new_hash = event_hash(
+            prev_hash=prev,
+            seq=event.seq,
+            occurred_at=event.occurred_at,
+            actor_id=event.actor_id,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            before=event.before,
+            after=after,
+        )
+        changes.append((event.seq, json.dumps(after), prev, new_hash))
+        prev = new_hash
+    db.session.rollback()
+    for seq, after, prev_hash, new_hash in changes:
+        tamper(
+            f"UPDATE audit_events SET after = '{after}', prev_hash = '{prev_hash}', "
+            f"hash = '{new_hash}' WHERE seq = {seq}"
+        )
+    assert verify_chain()[1] is None
+
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", str(path)])
+
+    assert result.exit_code != 0
+    assert "event 4" in result.output and "another hash" in result.output

@@ -12,6 +12,9 @@ def test_nothing_set_gives_the_embedded_development_defaults():
     assert settings.tasks_in_process
     assert not settings.tasks_inline  # long tasks leave the request for a thread of their own
     assert Settings.from_env({"TASKS_INLINE": "yes"}).tasks_inline
+    assert settings.audit_anchor_file is None  # no anchors unless a place outside is named
+    anchors = Settings.from_env({"AUDIT_ANCHOR_FILE": "/srv/anchors/audit.jsonl"})
+    assert anchors.audit_anchor_file == "/srv/anchors/audit.jsonl"
     assert settings.mail_backend == "dev"
     assert settings.demo_mode
 

@@ -1,3 +1,3 @@
 """Importing this package registers every task."""
 
-from workers.tasks import assignment, notifications, reviews, selection  # noqa: F401
+from workers.tasks import assignment, audit, notifications, reviews, selection  # noqa: F401
