@@ -28,12 +28,15 @@ Aggregation (the same for every method).
 The score used for ranking (``method``). See REFERENCES.md, "Scores, calibration, ranking".
 
 * ``raw``: the mean of the review totals (confidence-weighted if asked); equal to the weighted
-  total. Uncertainty: bootstrap, each draw resamples every proposal's reviews with replacement.
+  total. Uncertainty: draws from the posterior of a normal model fitted to the totals (empirical
+  Bayes: quality ~ N(μ, τ²) over proposals, a review's total = quality + noise ~ N(0, σ²), σ²
+  pooled within proposals, τ² by the method of moments). A bootstrap over three reviews, used
+  before, gave 90 % rank intervals that held the true rank for only 52–69 % of proposals.
 * ``zscore``: each juror's review totals are standardised over that juror's reviews (a juror with
   one review, or who gave every proposal the same total, gets 0: "average for this juror"), then
   put back on the scale of all reviews (their overall mean and standard deviation) and averaged
-  per proposal. Uncertainty: the same bootstrap over the standardised values. Fragile with few
-  reviews per juror; kept because it is the method people know.
+  per proposal. Uncertainty: the same normal model over the standardised values. Fragile with
+  few reviews per juror; kept because it is the method people know.
 * ``bias_model`` (the default; NeurIPS since 2002, SNSF 2022): a review's total is
   ``quality(proposal) + bias(juror) + noise``, with priors quality ~ N(mean of all totals, σ_q²),
   bias ~ N(0, σ_b²), and noise ~ N(0, σ²); with ``confidence_weighted`` a review's noise variance
@@ -62,7 +65,9 @@ Draws give, per proposal, the **score interval** and **rank interval** (the cent
 share of the draws, 5 %–95 % by default) and the **expected rank**
 ER_i = 1 + Σ_k P(θ_k > θ_i) (Heyard et al. 2022), with ties within a draw counting one half, so
 the expected ranks always sum to n(n + 1)/2. An interval is widened to contain its point
-estimate if the draws' quantiles miss it (possible with a skewed bootstrap of very few reviews).
+estimate if the draws' quantiles miss it (the draws lean towards the mean of all proposals, as
+the truth does; a raw mean does not). On synthetic data the 90 % rank intervals of every method
+hold the true rank for 89–91 % of proposals (``tests/unit/test_ranking.py``).
 
 Order and ties. Proposals are ordered by the score (higher first). Scores equal to 9 decimal
 places are tied; a tie is broken by the higher mean on each criterion of ``tie_rule`` in turn,
@@ -95,7 +100,7 @@ Id = int | str
 Method = Literal["raw", "zscore", "bias_model"]
 METHODS: Final = get_args(Method)
 # Stored with every ranking; change it when a change to this module changes the numbers.
-ALGORITHM: Final = "ranking/1"
+ALGORITHM: Final = "ranking/2"
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -304,12 +309,13 @@ def rank_proposals(
     juror_draws: FloatArray | None = None
     if options.method == "raw":
         score = weighted_total
-        draws = _bootstrap(data, totals, options.draws, rng)
+        draws, variances = _posterior_draws(data, totals, options.draws, rng)
+        parameters |= variances
     elif options.method == "zscore":
         calibrated, overall_mean, overall_std = _standardise_per_juror(data, totals)
         score = _group_mean(data, calibrated)
-        draws = _bootstrap(data, calibrated, options.draws, rng)
-        parameters |= {"overall_mean": overall_mean, "overall_std": overall_std}
+        draws, variances = _posterior_draws(data, calibrated, options.draws, rng)
+        parameters |= {"overall_mean": overall_mean, "overall_std": overall_std} | variances
     else:
         fit = _fit_bias_model(data, totals, options, rng)
         score, draws = fit.quality, fit.quality_draws
@@ -655,20 +661,36 @@ def _below_thresholds(
 # --- methods -----------------------------------------------------------------------------------
 
 
-def _bootstrap(data: _Data, values: FloatArray, draws: int, rng: np.random.Generator) -> FloatArray:
-    """Draws × proposals: each draw resamples every proposal's reviews with replacement."""
-    n = len(values)
-    first = data.start[data.proposal]
-    size = data.count[data.proposal]
-    out = np.empty((draws, data.n_proposals))
-    chunk = max(1, _BOOTSTRAP_CELLS // max(n, 1))
-    for d0 in range(0, draws, chunk):
-        d1 = min(draws, d0 + chunk)
-        pick = first + np.minimum((rng.random((d1 - d0, n)) * size).astype(np.int64), size - 1)
-        w = data.confidence[pick]
-        num = np.add.reduceat(w * values[pick], data.start, axis=1)
-        out[d0:d1] = num / np.add.reduceat(w, data.start, axis=1)
-    return out
+def _posterior_draws(
+    data: _Data, values: FloatArray, draws: int, rng: np.random.Generator
+) -> tuple[FloatArray, dict[str, float | int | str]]:
+    """Draws × proposals of each proposal's true score, and the variances used.
+
+    A normal model fitted to the data (empirical Bayes): a review's value is the proposal's
+    quality plus noise, quality ~ N(μ, τ²) over proposals, noise ~ N(0, σ²/confidence). σ² is
+    the pooled variance within proposals (unbiased under the model), μ and τ² come from the
+    proposals' means by the method of moments; each is at least 1 % of the scale's range. The
+    draws come from the exact posterior of each quality. A bootstrap of three reviews cannot
+    see the spread it resamples from, so its intervals held the truth far less often than
+    they claimed (REFERENCES.md, "Scores, calibration, ranking")."""
+    n = data.n_proposals
+    w = data.confidence
+    weight = np.add.reduceat(w, data.start)
+    mean = np.add.reduceat(w * values, data.start) / weight
+    floor = (0.01 * max(data.scale_range, _EPS)) ** 2
+    df = int((data.count - 1).sum())
+    if df > 0:
+        sigma2 = float((w * (values - mean[data.proposal]) ** 2).sum() / df)
+    else:
+        sigma2 = float(values.var(ddof=1)) if len(values) >= 2 else floor
+    sigma2 = max(sigma2, floor)
+    mu = float(mean.mean())
+    tau2 = float(mean.var(ddof=1) - np.mean(sigma2 / weight)) if n >= 2 else floor
+    tau2 = max(tau2, floor)
+    posterior_var = 1.0 / (1.0 / tau2 + weight / sigma2)
+    posterior_mean = posterior_var * (mu / tau2 + weight * mean / sigma2)
+    out: FloatArray = posterior_mean + np.sqrt(posterior_var) * rng.standard_normal((draws, n))
+    return out, {"sigma_noise": sigma2**0.5, "sigma_quality": tau2**0.5, "prior_mean": mu}
 
 
 def _ranks_per_draw(draws: FloatArray) -> FloatArray:

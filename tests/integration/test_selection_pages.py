@@ -167,6 +167,7 @@ def test_the_officer_sees_the_ranking_table_and_the_chart_with_the_line(app, wor
     rows = re.findall(r'<tr id="rank-(\d+)" data-proposal="(\d+)">', page)
     assert [(int(r), int(p)) for r, p in rows] == list(enumerate(order, 1))
     assert 'id="ranking-table"' in page
+    assert "true place lies between 3 and 9 with 90 % probability" in page
     assert "Few reviews: 2, fewer than 3" in page  # two reviews each
     assert "Excellence (mean ± spread)" in page and "Impact (mean ± spread)" in page
     # The chart: one mark per proposal, the three advancing filled, the line after rank 3.
