@@ -181,6 +181,35 @@ def test_the_officer_sees_the_ranking_table_and_the_chart_with_the_line(app, wor
     assert ranking.inputs_hash in page and ranking.code_version in page
 
 
+def test_a_long_ranking_opens_on_the_page_of_the_line_with_a_chart_of_all(
+    app, world, monkeypatch
+):
+    from competition.selection.ranking import views as ranking_views
+
+    monkeypatch.setattr(ranking_views, "ROWS_PER_PAGE", 2)  # six proposals: three pages
+    officer = as_person(app, world.officer)
+    start(officer, world)
+    [ranking] = rankings_of(app, world)
+    url = f"{hub(world)}/rankings/{ranking.id}"
+
+    page = text(officer.get(url))
+
+    # The line falls after rank 3: the table opens on ranks 3-4.
+    rows = re.findall(r'<tr id="rank-(\d+)"', page)
+    assert rows == ["3", "4"]
+    assert "Page 2 of 3 (6 in all)" in page
+    summary = page[page.index('<svg id="ranking-summary"') :]
+    assert "All 6 proposals in rank order" in summary
+    assert 'id="summary-line"' in summary and 'id="summary-page"' in summary
+    detail = page[page.index('<svg id="ranking-chart"') :]
+    assert detail[: detail.index("</svg>")].count("<circle") == 2
+    assert re.search(r'id="chart-line" data-after-rank="3"', detail)
+    first = text(officer.get(f"{url}?page=1"))
+    assert re.findall(r'<tr id="rank-(\d+)"', first) == ["1", "2"]
+    beyond = text(officer.get(f"{url}?page=99"))
+    assert re.findall(r'<tr id="rank-(\d+)"', beyond) == ["5", "6"]
+
+
 def test_recomputing_a_ranking_says_whether_it_reproduces(app, world):
     officer = as_person(app, world.officer)
     start(officer, world)

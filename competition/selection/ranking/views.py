@@ -7,7 +7,7 @@ Stages of another programme's calls answer 404, like missing ones."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from competition.core.ranking import InvalidRankingInput
 from competition.extensions import db
 from competition.forms import attempt
 from competition.jobs import operations as jobs
+from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage
@@ -42,6 +43,8 @@ from competition.selection.ranking import operations as ranking_operations
 from competition.selection.ranking import queries as ranking_queries
 
 RANKINGS_PER_PAGE = 20
+# Rows of one ranking's table per page: a call of 20,000 proposals is 200 pages, not 20 MB.
+ROWS_PER_PAGE = 100
 STATE_LABELS = {
     SnapshotState.QUEUED: "Waiting",
     SnapshotState.RUNNING: "Computing",
@@ -177,10 +180,10 @@ def _flag_words(flag: str, row: dict[str, Any], min_reviews: int, names: dict[in
 
 
 def _table(
-    stage: Stage, ranking: Ranking, line: line_queries.Line | None
+    stage: Stage, ranking: Ranking, line: line_queries.Line | None, proposals: list[dict[str, Any]]
 ) -> tuple[list[str], list[RankingRow]]:
+    """The rows of ``proposals`` (one page of the ranking's result, in rank order)."""
     result = ranking.result
-    proposals = sorted(result.get("proposals", []), key=lambda p: p["rank"])
     criterion_names = {c.id: c.name for c in stage.criteria}
     columns = [k for k, _ in proposals[0]["criterion_means"]] if proposals else []
     headers = [criterion_names.get(k, f"Criterion {k}") for k in columns]
@@ -302,9 +305,15 @@ def _tick_step(count: int, most: int = 15) -> int:
 
 def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: int | None,
            zone_ranks: Sequence[int]) -> Chart | None:  # fmt: skip
+    """The detailed chart of ``rows`` (one page, consecutive ranks); the line and the grey
+    zone where they fall within it."""
     if not rows:
         return None
     n = len(rows)
+    offset = rows[0].rank - 1
+    if line_after is not None and not offset <= line_after <= offset + n:
+        line_after = None
+    zone_ranks = [r for r in zone_ranks if offset < r <= offset + n]
     step = min(36.0, max(5.0, 720.0 / n))
     left, top = 52.0, 16.0
     right = left + n * step
@@ -317,7 +326,7 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
         high = low + tick
 
     def x(rank: float) -> float:
-        return round(left + (rank - 0.5) * step, 2)
+        return round(left + (rank - offset - 0.5) * step, 2)
 
     def y(value: float) -> float:
         return round(top + (high - value) / (high - low) * _PLOT_HEIGHT, 2)
@@ -341,18 +350,19 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
     values = [low + i * tick for i in range(round((high - low) / tick) + 1)]
     y_ticks = [(y(v), f"{round(v, 2):g}") for v in values]
     every = _tick_step(n)
-    x_ticks = [(x(rank), str(rank)) for rank in [1, *range(every, n + 1, every)] if rank <= n]
-    x_ticks = list(dict.fromkeys(x_ticks))
-    line_x = round(left + line_after * step, 2) if line_after is not None else None
+    shown = [offset + 1, *range(offset + every, offset + n + 1, every)]
+    x_ticks = list(dict.fromkeys((x(rank), str(rank)) for rank in shown if rank <= offset + n))
+    line_x = round(left + (line_after - offset) * step, 2) if line_after is not None else None
     zone = None
     if zone_ranks:
         zone = (
-            round(left + (min(zone_ranks) - 1) * step, 2),
+            round(left + (min(zone_ranks) - offset - 1) * step, 2),
             round((max(zone_ranks) - min(zone_ranks) + 1) * step, 2),
         )
     share = f"{interval * 100:g} %"
+    which = f"{n} proposals" if offset == 0 else f"Ranks {offset + 1}–{offset + n}"
     description = (
-        f"{n} proposals in rank order, best on the left. Each dot is a proposal's score and "
+        f"{which} in rank order, best on the left. Each dot is a proposal's score and "
         f"each bar its {share} interval; filled dots are {noun}."
     )
     if line_after is not None:
@@ -380,6 +390,105 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
     )
 
 
+@dataclass(frozen=True)
+class Summary:
+    """All proposals at a glance when the table is paged: the scores by rank as a line, their
+    intervals as a band, the provisional line, the grey zone and the page on show."""
+
+    width: float
+    height: float
+    left: float
+    right: float
+    top: float
+    bottom: float
+    scores: str  # polyline points
+    band: str  # polygon points
+    y_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str]]
+    line_x: float | None
+    zone: tuple[float, float] | None
+    page: tuple[float, float]
+    description: str
+
+    @property
+    def plot_height(self) -> float:
+        return self.bottom - self.top
+
+
+SUMMARY_COLUMNS = 240
+
+
+def _summary(
+    proposals: list[dict[str, Any]],
+    interval: float,
+    line_after: int | None,
+    zone_ranks: Sequence[int],
+    page: tuple[int, int],
+) -> Summary:
+    """One column per group of neighbouring ranks (at most ``SUMMARY_COLUMNS``): the mean
+    score of the group and the widest interval in it."""
+    n = len(proposals)
+    per = math.ceil(n / SUMMARY_COLUMNS)
+    groups = [proposals[i : i + per] for i in range(0, n, per)]
+    step = 3.0
+    left, top = 52.0, 16.0
+    right = left + len(groups) * step
+    bottom = top + 160.0
+    low = min(p["score_interval"][0] for p in proposals)
+    high = max(p["score_interval"][1] for p in proposals)
+    tick = _value_step(high - low)
+    low, high = math.floor(low / tick) * tick, math.ceil(high / tick) * tick
+    if high - low < tick:
+        high = low + tick
+
+    def x_rank(rank: float) -> float:
+        return round(left + (rank - 1) / per * step, 2)
+
+    def y(value: float) -> float:
+        return round(top + (high - value) / (high - low) * (bottom - top), 2)
+
+    centres = [round(left + (i + 0.5) * step, 2) for i in range(len(groups))]
+    means = [sum(p["score"] for p in g) / len(g) for g in groups]
+    upper = [max(p["score_interval"][1] for p in g) for g in groups]
+    lower = [min(p["score_interval"][0] for p in g) for g in groups]
+    band = [f"{cx},{y(v)}" for cx, v in zip(centres, upper, strict=True)]
+    band += [f"{cx},{y(v)}" for cx, v in reversed(list(zip(centres, lower, strict=True)))]
+    values = [low + i * tick for i in range(round((high - low) / tick) + 1)]
+    every = _tick_step(n, most=10)
+    ranks = [1, *range(every, n + 1, every)]
+    share = f"{interval * 100:g} %"
+    description = (
+        f"All {n} proposals in rank order, best on the left: the line is their score, the band "
+        f"their {share} intervals, {per} neighbouring ranks to a column. The table below shows "
+        f"ranks {page[0]}–{page[1]}, marked in the chart."
+    )
+    if line_after is not None:
+        description += f" The dashed line after rank {line_after} is the provisional line."
+    return Summary(
+        width=round(right + 16, 2),
+        height=bottom + 36,
+        left=left,
+        right=round(right, 2),
+        top=top,
+        bottom=bottom,
+        scores=" ".join(f"{cx},{y(v)}" for cx, v in zip(centres, means, strict=True)),
+        band=" ".join(band),
+        y_ticks=[(y(v), f"{round(v, 2):g}") for v in values],
+        x_ticks=list(dict.fromkeys((x_rank(r + 0.5), str(r)) for r in ranks)),
+        line_x=x_rank(line_after + 1) if line_after is not None else None,
+        zone=_span(x_rank, min(zone_ranks), max(zone_ranks), per, step) if zone_ranks else None,
+        page=_span(x_rank, page[0], page[1], per, step),
+        description=description,
+    )
+
+
+def _span(
+    x_rank: Callable[[float], float], first: int, last: int, per: float, step: float
+) -> tuple[float, float]:
+    """Where ranks ``first``–``last`` start in the summary chart, and how wide they are."""
+    return x_rank(first), round((last - first + 1) / per * step, 2)
+
+
 def _line_after(line: line_queries.Line | None) -> int | None:
     return line.line_rank if line is not None and line.line_rank else None
 
@@ -392,16 +501,26 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     line, problem = (None, "")
     if ranking.state == SnapshotState.DONE:
         line, problem = line_queries.draw_or_why(stage, ranking)
-    headers, rows = _table(stage, ranking, line)
+    proposals = sorted(ranking.result.get("proposals", []), key=lambda p: p["rank"])
+    line_after = _line_after(line)
+    # The page with the line on it unless another is asked for: that is where decisions fall.
+    around_line = (line_after - 1) // ROWS_PER_PAGE + 1 if line_after else 1
+    number = params.number("page") or around_line
+    number = min(number, max(1, math.ceil(len(proposals) / ROWS_PER_PAGE)))
+    start = (number - 1) * ROWS_PER_PAGE
+    shown = proposals[start : start + ROWS_PER_PAGE]
+    table = Page(shown, number, ROWS_PER_PAGE, len(proposals))
+    headers, rows = _table(stage, ranking, line, shown)
     interval = float(ranking.result.get("options", {}).get("interval", 0.9))
-    ranks = {r.proposal_id: r.rank for r in rows}
-    chart = _chart(
-        rows,
-        interval,
-        line.funding if line else False,
-        _line_after(line),
-        [ranks[pid] for pid in line.grey_zone if pid in ranks] if line else [],
-    )
+    ranks = {p["proposal_id"]: p["rank"] for p in proposals}
+    zone_ranks = [ranks[pid] for pid in line.grey_zone if pid in ranks] if line else []
+    funding = line.funding if line else False
+    chart = _chart(rows, interval, funding, line_after, zone_ranks)
+    summary = None
+    if len(proposals) > ROWS_PER_PAGE and rows:
+        summary = _summary(
+            proposals, interval, line_after, zone_ranks, (rows[0].rank, rows[-1].rank)
+        )
     return render_template(
         "selection/ranking.html",
         call=stage.call,
@@ -412,7 +531,9 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
         created_by=names_of([ranking.created_by_id]).get(ranking.created_by_id, ""),
         headers=headers,
         rows=rows,
+        table=table,
         chart=chart,
+        summary=summary,
         interval=f"{interval * 100:g} %",
         line=line,
         line_problem=problem,
