@@ -42,7 +42,8 @@ class Ranking(db.Model):
     job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), unique=True)
     inputs_hash: Mapped[str | None] = mapped_column(sa.String(64))
     code_version: Mapped[str] = mapped_column(sa.String(80), default="")
-    result: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    # Megabytes for a large call: read only where it is used (ranking.queries.result_of).
+    result: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict, deferred=True)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[dt.datetime]
 

@@ -10,6 +10,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import undefer
 
 from competition.accounts.models import Role, User
 from competition.core.selection import verify_draw
@@ -40,7 +41,10 @@ def rankings_of(app, world: World) -> list[Ranking]:  # type: ignore[no-untyped-
     with app.app_context():
         found = list(
             db.session.scalars(
-                sa.select(Ranking).where(Ranking.stage_id == world.stage_id).order_by(Ranking.id)
+                sa.select(Ranking)
+                .where(Ranking.stage_id == world.stage_id)
+                .order_by(Ranking.id)
+                .options(undefer(Ranking.result))  # read after the session is gone
             )
         )
         db.session.expunge_all()

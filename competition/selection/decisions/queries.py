@@ -27,6 +27,7 @@ from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.proposals.queries import name_matches
 from competition.selection.models import Decision, Outcome, Ranking, SnapshotState
+from competition.selection.ranking.queries import result_of
 from competition.selection.rules.queries import is_last_stage, rules_for
 
 PER_PAGE = 50
@@ -69,7 +70,7 @@ def ranked_rows(ranking: Ranking | None) -> dict[int, Ranked]:
     if ranking is None:
         return {}
     rows = {}
-    for row in ranking.result.get("proposals", []):
+    for row in result_of(ranking).get("proposals", []):
         rows[int(row["proposal_id"])] = Ranked(
             rank=int(row["rank"]),
             score=float(row["score"]),

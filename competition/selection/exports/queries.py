@@ -228,7 +228,7 @@ def export_filename(call: Call, stage: Stage, what: str, fmt: str, today: dt.dat
 
 def rankings_table(stage: Stage, ranking: Ranking) -> Table:
     """One row per ranked proposal, best first, from the snapshot's stored JSON."""
-    result: dict[str, Any] = ranking.result
+    result: dict[str, Any] = ranking_queries.result_of(ranking)
     ranked: list[dict[str, Any]] = result.get("proposals", [])
     names = _criterion_names(stage)
     criterion_ids = (
@@ -294,7 +294,7 @@ def rankings_table(stage: Stage, ranking: Ranking) -> Table:
 
 
 def _about(stage: Stage, ranking: Ranking, names: dict[int, str]) -> tuple[tuple[str, Cell], ...]:
-    result = ranking.result
+    result = ranking_queries.result_of(ranking)
     about: list[tuple[str, Cell]] = [
         ("Call", stage.call.name),
         ("Stage", stage.name),

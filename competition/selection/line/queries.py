@@ -24,7 +24,6 @@ suggestion. The core names proposals by their reference, so its explanations rea
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -58,6 +57,7 @@ from competition.selection.models import (
     Ranking,
     SnapshotState,
 )
+from competition.selection.ranking.queries import result_of
 from competition.selection.rules.queries import rules_for
 
 
@@ -139,49 +139,70 @@ class _Proposal:
 
 
 def _ranked(ranking: Ranking) -> list[dict[str, Any]]:
-    return sorted(ranking.result.get("proposals", []), key=lambda p: p["rank"])
+    return sorted(result_of(ranking).get("proposals", []), key=lambda p: p["rank"])
 
 
 def _proposals(stage: Stage, ids: Sequence[int]) -> dict[int, _Proposal]:
+    """What the line needs of ``ids``, read per call (a ranking holds most of the call's
+    proposals; a list of 20,000 ids in a query costs more than the rows it would spare)."""
     if not ids:
         return {}
-    requested: dict[int, Decimal] = defaultdict(Decimal)
-    for proposal_id, amount in db.session.execute(
-        sa.select(StageSubmission.proposal_id, sa.func.sum(BudgetLine.public_funding))
-        .join(BudgetLine, BudgetLine.submission_id == StageSubmission.id)
-        .where(StageSubmission.stage_id == stage.id, StageSubmission.proposal_id.in_(ids))
-        .group_by(StageSubmission.proposal_id)
-    ):
-        requested[proposal_id] = Decimal(amount or 0).quantize(Decimal("0.01"))
-    attributes: dict[int, set[str]] = defaultdict(set)
-    for proposal_id, role, kind, state in db.session.execute(
+    wanted = set(ids)
+    requested = (
         sa.select(
-            ConsortiumMember.proposal_id,
-            ConsortiumMember.role,
-            Organisation.kind,
-            Organisation.federal_state,
+            StageSubmission.proposal_id.label("proposal_id"),
+            sa.func.sum(BudgetLine.public_funding).label("amount"),
+        )
+        .join(BudgetLine, BudgetLine.submission_id == StageSubmission.id)
+        .where(StageSubmission.stage_id == stage.id)
+        .group_by(StageSubmission.proposal_id)
+        .subquery()
+    )
+    eastern_coordinator = sa.and_(
+        ConsortiumMember.role == MemberRole.COORDINATOR,
+        Organisation.federal_state.in_(sorted(EASTERN_STATES)),
+    )
+    consortium = (
+        sa.select(
+            ConsortiumMember.proposal_id.label("proposal_id"),
+            sa.func.count().filter(eastern_coordinator).label("eastern"),
+            sa.func.count().filter(Organisation.kind == OrganisationKind.SME).label("sme"),
         )
         .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
-        .where(ConsortiumMember.proposal_id.in_(ids))
-    ):
-        if role == MemberRole.COORDINATOR and state in EASTERN_STATES:
-            attributes[proposal_id].add("eastern")
-        if kind == OrganisationKind.SME:
-            attributes[proposal_id].add("sme")
+        .join(Proposal, Proposal.id == ConsortiumMember.proposal_id)
+        .where(Proposal.call_id == stage.call_id)
+        .group_by(ConsortiumMember.proposal_id)
+        .subquery()
+    )
     found = {}
     for p in db.session.execute(
         sa.select(
-            Proposal.id, Proposal.reference, Proposal.acronym, Proposal.title, Proposal.state
-        ).where(Proposal.id.in_(ids))
+            Proposal.id,
+            Proposal.reference,
+            Proposal.acronym,
+            Proposal.title,
+            Proposal.state,
+            requested.c.amount,
+            consortium.c.eastern,
+            consortium.c.sme,
+        )
+        .outerjoin(requested, requested.c.proposal_id == Proposal.id)
+        .outerjoin(consortium, consortium.c.proposal_id == Proposal.id)
+        .where(Proposal.call_id == stage.call_id)
     ):
+        if p.id not in wanted:
+            continue
+        attributes = {"eastern"} if p.eastern else set()
+        if p.sme:
+            attributes.add("sme")
         found[p.id] = _Proposal(
             id=p.id,
             reference=p.reference,
             acronym=p.acronym,
             title=p.title,
             in_competition=p.state not in HIDDEN_FROM_JURORS,
-            requested=requested[p.id],
-            attributes=frozenset(attributes[p.id]),
+            requested=Decimal(p.amount or 0).quantize(Decimal("0.01")),
+            attributes=frozenset(attributes),
         )
     return found
 

@@ -4,7 +4,10 @@ code version, and the stage's latest finished snapshot."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from importlib import metadata
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -93,6 +96,47 @@ def stage_inputs(
         )
     ]
     return criteria, reviews, overrides
+
+
+_RESULTS: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
+_RESULTS_LOCK = threading.Lock()
+# Finished rankings kept parsed per process: a call of 20,000 proposals is ~10 MB of JSON,
+# whose parsing cost more than the rest of the ranking page.
+RESULTS_KEPT = 4
+
+
+def result_of(ranking: Ranking) -> dict[str, Any]:
+    """The ranking's stored result (read-only: shared between requests). A finished ranking
+    never changes, so it is read from the database once per process."""
+    if ranking.state != SnapshotState.DONE or not ranking.inputs_hash:
+        return ranking.result
+    key = (ranking.id, ranking.inputs_hash, ranking.code_version, ranking.created_at)
+    with _RESULTS_LOCK:
+        found = _RESULTS.get(key)
+        if found is not None:
+            _RESULTS.move_to_end(key)
+            return found
+    result = ranking.result
+    with _RESULTS_LOCK:
+        _RESULTS[key] = result
+        while len(_RESULTS) > RESULTS_KEPT:
+            _RESULTS.popitem(last=False)
+    return result
+
+
+def proposal_counts(ranking_ids: list[int]) -> dict[int, int]:
+    """How many proposals each ranking ranked, counted in the database (the results are too
+    large to load for a list of rankings)."""
+    if not ranking_ids:
+        return {}
+    if db.session.get_bind().dialect.name == "postgresql":
+        length = sa.func.jsonb_array_length(Ranking.result["proposals"])
+    else:
+        length = sa.func.json_array_length(Ranking.result, "$.proposals")
+    rows = db.session.execute(
+        sa.select(Ranking.id, sa.func.coalesce(length, 0)).where(Ranking.id.in_(ranking_ids))
+    )
+    return {ranking_id: int(count) for ranking_id, count in rows}
 
 
 def latest_done(stage: Stage) -> Ranking | None:

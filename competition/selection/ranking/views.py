@@ -89,6 +89,7 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
         state_labels=STATE_LABELS,
         listing=listing,
         names=names_of([r.created_by_id for r in listing.items]),
+        counts=ranking_queries.proposal_counts([r.id for r in listing.items]),
         newest=newest,
         active=active,
         done=done,
@@ -183,7 +184,7 @@ def _table(
     stage: Stage, ranking: Ranking, line: line_queries.Line | None, proposals: list[dict[str, Any]]
 ) -> tuple[list[str], list[RankingRow]]:
     """The rows of ``proposals`` (one page of the ranking's result, in rank order)."""
-    result = ranking.result
+    result = ranking_queries.result_of(ranking)
     criterion_names = {c.id: c.name for c in stage.criteria}
     columns = [k for k, _ in proposals[0]["criterion_means"]] if proposals else []
     headers = [criterion_names.get(k, f"Criterion {k}") for k in columns]
@@ -501,7 +502,8 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     line, problem = (None, "")
     if ranking.state == SnapshotState.DONE:
         line, problem = line_queries.draw_or_why(stage, ranking)
-    proposals = sorted(ranking.result.get("proposals", []), key=lambda p: p["rank"])
+    result = ranking_queries.result_of(ranking)
+    proposals = sorted(result.get("proposals", []), key=lambda p: p["rank"])
     line_after = _line_after(line)
     # The page with the line on it unless another is asked for: that is where decisions fall.
     around_line = (line_after - 1) // ROWS_PER_PAGE + 1 if line_after else 1
@@ -511,7 +513,7 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     shown = proposals[start : start + ROWS_PER_PAGE]
     table = Page(shown, number, ROWS_PER_PAGE, len(proposals))
     headers, rows = _table(stage, ranking, line, shown)
-    interval = float(ranking.result.get("options", {}).get("interval", 0.9))
+    interval = float(result.get("options", {}).get("interval", 0.9))
     ranks = {p["proposal_id"]: p["rank"] for p in proposals}
     zone_ranks = [ranks[pid] for pid in line.grey_zone if pid in ranks] if line else []
     funding = line.funding if line else False
@@ -535,6 +537,7 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
         chart=chart,
         summary=summary,
         interval=f"{interval * 100:g} %",
+        parameters=result.get("parameters", {}),
         line=line,
         line_problem=problem,
         newest_done=ranking_queries.latest_done(stage),
