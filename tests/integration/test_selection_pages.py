@@ -185,9 +185,7 @@ def test_the_officer_sees_the_ranking_table_and_the_chart_with_the_line(app, wor
     assert ranking.inputs_hash in page and ranking.code_version in page
 
 
-def test_a_long_ranking_opens_on_the_page_of_the_line_with_a_chart_of_all(
-    app, world, monkeypatch
-):
+def test_a_long_ranking_opens_on_the_page_of_the_line_with_a_chart_of_all(app, world, monkeypatch):
     from competition.selection.ranking import views as ranking_views
 
     monkeypatch.setattr(ranking_views, "ROWS_PER_PAGE", 2)  # six proposals: three pages
