@@ -20,7 +20,7 @@ from competition.accounts.models import Role, User
 from competition.audit.models import AuditEvent
 from competition.core import line as standing
 from competition.core import ranking as core
-from competition.db import utcnow
+from competition.db import operation, utcnow
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
 from competition.organisations.models import FederalState, OrganisationKind
@@ -38,6 +38,7 @@ from competition.selection.models import (
     RankingMethod,
     SnapshotState,
 )
+from competition.workflow import apply_step
 from tests.factories import (
     make_call,
     make_job,
@@ -287,6 +288,35 @@ def test_a_withdrawn_proposal_gets_no_suggestion(ctx):
     assert line.rows[0].group == standing.OUT
     # Its place goes to the next ones.
     assert [line.suggested[p] for p in world.proposals[1:]] == [Outcome.ADVANCE] * 2
+
+
+def test_the_pages_line_is_drawn_again_exactly_when_what_it_is_drawn_from_changes(ctx):
+    world = build_line_world([Spec(), Spec(), Spec()], rules={"funding": False}, target=2)
+
+    first, _ = line_queries.draw_or_why(world.stage(), world.ranking())
+    again, _ = line_queries.draw_or_why(world.stage(), world.ranking())
+    assert again is first  # kept: nothing changed
+    assert [first.suggested[p] for p in world.proposals] == [Outcome.ADVANCE] * 2 + [Outcome.REJECT]
+
+    # A state change (through the gateway, as every one is).
+    operation(apply_step)(
+        db.session.get(Proposal, world.proposals[0]),
+        "withdraw",
+        actor=world.user(world.officer),
+        now=utcnow(),
+    )
+    withdrawn, _ = line_queries.draw_or_why(world.stage(), world.ranking())
+    assert world.proposals[0] not in withdrawn.suggested
+    assert [withdrawn.suggested[p] for p in world.proposals[1:]] == [Outcome.ADVANCE] * 2
+
+    # A rule of the stage.
+    world.stage().selection_target = 1
+    db.session.commit()
+    narrower, _ = line_queries.draw_or_why(world.stage(), world.ranking())
+    assert [narrower.suggested[p] for p in world.proposals[1:]] == [
+        Outcome.ADVANCE,
+        Outcome.REJECT,
+    ]
 
 
 # --- funding stages -------------------------------------------------------------------------

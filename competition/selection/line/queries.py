@@ -24,14 +24,18 @@ suggestion. The core names proposals by their reference, so its explanations rea
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from competition.assignment.queries import HIDDEN_FROM_JURORS
+from competition.audit.models import StateTransition
 from competition.core.line import (
     LineRefused,
     Policy,
@@ -284,10 +288,71 @@ def recorded_draw(ranking: Ranking) -> LotteryRecord | None:
     )
 
 
+# Lines kept per app process for the pages: drawing one over 20,000 proposals takes about a
+# second, and the ranking, line, panel and decisions pages each show it.
+LINES_KEPT = 8
+
+
+def _fingerprint(stage: Stage, ranking: Ranking) -> tuple[object, ...]:
+    """Everything the line is drawn from, or a mark that changes with it: any state change
+    anywhere (every one passes the gateway and leaves a step), the call's proposals and the
+    stage's submissions as last touched (consortium, budget, texts), decisions, the ranking's
+    draws, the stage's rules and the programme's budget. Organisations are never edited."""
+    proposals = sa.select(Proposal.updated_at).where(Proposal.call_id == stage.call_id).subquery()
+    marks = [
+        sa.select(sa.func.max(StateTransition.id)),
+        sa.select(sa.func.count()).select_from(proposals),
+        sa.select(sa.func.max(proposals.c.updated_at)),
+        sa.select(sa.func.max(StageSubmission.updated_at)).where(
+            StageSubmission.stage_id == stage.id
+        ),
+        sa.select(sa.func.count()).select_from(Decision),
+        sa.select(sa.func.max(Decision.id)),
+        sa.select(sa.func.max(Decision.confirmed_at)),
+        sa.select(sa.func.max(LotteryRecord.id)).where(LotteryRecord.ranking_id == ranking.id),
+    ]
+    row = db.session.execute(sa.select(*(mark.scalar_subquery() for mark in marks))).one()
+    call = stage.call
+    return (
+        ranking.id,
+        ranking.inputs_hash,
+        tuple(str(value) for value in row),
+        repr(stage.selection_rules),
+        stage.selection_target,
+        tuple((s.id, s.position) for s in call.stages),
+        str(call.programme.total_budget),
+        call.programme.currency,
+    )
+
+
 def draw_or_why(stage: Stage, ranking: Ranking | None) -> tuple[Line | None, str]:
-    """The line, or why it cannot be drawn (in words for the officer)."""
+    """The line, or why it cannot be drawn (in words for the officer). For pages: the line is
+    drawn again only when something it is drawn from changed (``_fingerprint``); operations
+    call ``draw``, which always draws."""
     if ranking is None:
         return None, ""
+    if ranking.stage_id != stage.id or ranking.state != SnapshotState.DONE:
+        return _drawn_or_why(stage, ranking)
+    kept: OrderedDict[tuple[object, ...], tuple[Line | None, str]] = (
+        current_app.extensions.setdefault("selection_lines", OrderedDict())
+    )
+    key = _fingerprint(stage, ranking)
+    with _LINES_LOCK:
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    answer = _drawn_or_why(stage, ranking)
+    with _LINES_LOCK:
+        kept[key] = answer
+        while len(kept) > LINES_KEPT:
+            kept.popitem(last=False)
+    return answer
+
+
+_LINES_LOCK = threading.Lock()
+
+
+def _drawn_or_why(stage: Stage, ranking: Ranking) -> tuple[Line | None, str]:
     try:
         return draw(stage, ranking), ""
     except DomainError as error:
