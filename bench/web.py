@@ -129,6 +129,33 @@ def measure(
     )
 
 
+def worker_peak_mb(master_pid: int) -> float:
+    """The largest peak resident size (VmHWM) of the gunicorn master's workers."""
+    peak = 0.0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(master_pid) and "VmHWM" in fields:
+            peak = max(peak, int(fields["VmHWM"].split()[0]) / 1024)
+    return peak
+
+
+def export_seconds(port: int, path: str, cookie: str) -> float:
+    """One download of an export, in seconds."""
+    from bench.deadline_surge import Browser
+
+    browser = Browser(port)
+    browser.cookies.update(dict(part.split("=", 1) for part in cookie.split("; ")))
+    answer = browser.request("GET", path)
+    if answer.status != 200:
+        raise RuntimeError(f"GET {path} answered {answer.status}")
+    return answer.seconds
+
+
 def signed_in(port: int, email: str) -> str:
     from bench.deadline_surge import _CSRF, Browser
     from bench.large import PASSWORD
@@ -222,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             measure(key, app.port, path, cookie, seconds=seconds, connections=args.connections)
             for key, path, cookie in pages
         ]
+        exports = {
+            what: export_seconds(app.port, f"{hub}/exports/{what}.xlsx", officer)
+            for what in ("rankings", "reviews")
+        }
+        peak_mb = worker_peak_mb(app.process.pid)
     finally:
         for undo in reversed(cleanup):
             try:
@@ -252,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     figures["min_ratio"] = f"{min(ratios):.3f}"
     figures["ranking_page_ms"] = f"{ranking.p99_ms:.0f}"
     figures["ranking_page_kb"] = f"{ranking.kb:.0f}"
+    print()
+    for what, took in exports.items():
+        print(f"export {what}.xlsx: {took:.1f} s")
+        figures[f"export_{what}_s"] = f"{took:.1f}"
+    print(f"largest peak resident size of a web worker over the run: {peak_mb:.0f} MB")
+    figures["web_worker_peak_mb"] = f"{peak_mb:.0f}"
     command = " ".join(["bench/web.py", *(argv if argv is not None else sys.argv[1:])])
     print(f"\ncommand: .venv/bin/python {command}")
     print(" ".join(f"{k}={v}" for k, v in figures.items()))

@@ -19,8 +19,8 @@ from competition.selection.ranking.queries import latest_done
 log = logging.getLogger(__name__)
 
 WRITERS = {
-    "csv": (exports_queries.to_csv, exports_queries.CSV_MIMETYPE),
-    "xlsx": (exports_queries.to_xlsx, exports_queries.XLSX_MIMETYPE),
+    "csv": (exports_queries.csv_chunks, exports_queries.CSV_MIMETYPE),
+    "xlsx": (exports_queries.xlsx_chunks, exports_queries.XLSX_MIMETYPE),
 }
 
 
