@@ -5,11 +5,16 @@ text (competition.core.affinity)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import Role, User, UserStatus
@@ -170,14 +175,14 @@ def build(
             )
         )
 
+    # Every bid of the stage, also with ``only_proposals``: the affinities are then the same
+    # as the whole run's, and fitted once (``_affinities``).
     bids: dict[tuple[int, int], str] = {}
     if stage.bidding_enabled and proposal_ids:
         bids = {
             (p, j): level.value
             for p, j, level in db.session.execute(
-                sa.select(Bid.proposal_id, Bid.user_id, Bid.level).where(
-                    Bid.stage_id == stage.id, Bid.proposal_id.in_(proposal_ids)
-                )
+                sa.select(Bid.proposal_id, Bid.user_id, Bid.level).where(Bid.stage_id == stage.id)
             )
         }
     texts = [
@@ -200,7 +205,7 @@ def build(
         )
         for user, profile in jurors
     ]
-    affinities = aff.Affinities(
+    affinities = _affinities(
         texts, juror_texts, bids, weights=aff.weights_for(bidding=stage.bidding_enabled)
     )
     pairs = len(proposals) * len(jurors)
@@ -226,3 +231,43 @@ def build(
         jurors={user.id: user for user, _ in jurors},
         affinities=affinities,
     )
+
+
+# Fitted affinities kept per app process by a digest of everything they are fitted from: the
+# page of one proposal in a proposed assignment must not refit the text model of 20,000
+# proposals and 8,000 jurors on every request. Affinities are read-only once built.
+AFFINITIES_KEPT = 2
+_AFFINITIES_LOCK = threading.Lock()
+
+
+def _affinities(
+    texts: list[aff.ProposalText],
+    juror_texts: list[aff.JurorText],
+    bids: Mapping[tuple[int, int], str],
+    *,
+    weights: aff.Weights,
+) -> aff.Affinities:
+    digest = hashlib.sha256(
+        json.dumps(
+            [
+                [[t.id, sorted(t.topic_ids), t.text] for t in texts],
+                [[j.id, sorted(j.topic_ids), j.text] for j in juror_texts],
+                sorted([p, j, level] for (p, j), level in bids.items()),
+                [weights.topics, weights.bids, weights.text],
+            ],
+            separators=(",", ":"),
+        ).encode()
+    ).hexdigest()
+    kept: OrderedDict[str, aff.Affinities] = current_app.extensions.setdefault(
+        "stage_affinities", OrderedDict()
+    )
+    with _AFFINITIES_LOCK:
+        if digest in kept:
+            kept.move_to_end(digest)
+            return kept[digest]
+    fitted = aff.Affinities(texts, juror_texts, bids, weights=weights)
+    with _AFFINITIES_LOCK:
+        kept[digest] = fitted
+        while len(kept) > AFFINITIES_KEPT:
+            kept.popitem(last=False)
+    return fitted

@@ -487,6 +487,33 @@ def test_the_proposal_page_shows_jurors_and_ranked_alternates_with_reasons(app, 
     assert alternates and not current & {int(a) for a in alternates}
 
 
+def test_the_proposal_pages_fit_the_text_model_once_until_a_text_changes(app, world, monkeypatch):
+    from competition.core import affinity
+
+    fitted: list[int] = []
+
+    class Counted(affinity.Affinities):
+        def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            fitted.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(affinity, "Affinities", Counted)
+    officer = as_person(app, world.officer)
+    start(officer, world)  # the run fits them once
+    after_run = len(fitted)
+
+    for target in world.proposals[:3]:
+        assert officer.get(world.proposal_page(target)).status_code == 200
+    assert len(fitted) == after_run  # the pages reuse the run's fit
+
+    with app.app_context():
+        proposal = db.session.get(Proposal, world.proposals[0])
+        proposal.abstract = (proposal.abstract or "") + " Hydrogen storage in salt caverns."
+        db.session.commit()
+    assert officer.get(world.proposal_page(world.proposals[0])).status_code == 200
+    assert len(fitted) == after_run + 1
+
+
 def test_adding_a_conflicted_juror_is_refused_with_names_not_ids(app, world):
     officer = as_person(app, world.officer)
     start(officer, world)
