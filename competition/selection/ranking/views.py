@@ -297,6 +297,13 @@ def _value_step(span: float) -> float:
     return 10 ** math.ceil(math.log10(span))
 
 
+def _value_axis(low: float, high: float) -> tuple[float, float, float]:
+    """The score axis: ``low`` and ``high`` widened to whole steps, and the step."""
+    tick = _value_step(high - low)
+    low, high = math.floor(low / tick) * tick, math.ceil(high / tick) * tick
+    return low, max(high, low + tick), tick
+
+
 def _tick_step(count: int, most: int = 15) -> int:
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500):
         if count / step <= most:
@@ -319,12 +326,9 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
     left, top = 52.0, 16.0
     right = left + n * step
     bottom = top + _PLOT_HEIGHT
-    low = min(r.score_interval[0] for r in rows)
-    high = max(r.score_interval[1] for r in rows)
-    tick = _value_step(high - low)
-    low, high = math.floor(low / tick) * tick, math.ceil(high / tick) * tick
-    if high - low < tick:
-        high = low + tick
+    low, high, tick = _value_axis(
+        min(r.score_interval[0] for r in rows), max(r.score_interval[1] for r in rows)
+    )
 
     def x(rank: float) -> float:
         return round(left + (rank - offset - 0.5) * step, 2)
@@ -435,12 +439,10 @@ def _summary(
     left, top = 52.0, 16.0
     right = left + len(groups) * step
     bottom = top + 160.0
-    low = min(p["score_interval"][0] for p in proposals)
-    high = max(p["score_interval"][1] for p in proposals)
-    tick = _value_step(high - low)
-    low, high = math.floor(low / tick) * tick, math.ceil(high / tick) * tick
-    if high - low < tick:
-        high = low + tick
+    low, high, tick = _value_axis(
+        min(p["score_interval"][0] for p in proposals),
+        max(p["score_interval"][1] for p in proposals),
+    )
 
     def x_rank(rank: float) -> float:
         return round(left + (rank - 1) / per * step, 2)
