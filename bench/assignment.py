@@ -543,6 +543,86 @@ def run_demo_app() -> dict[str, Any]:
     return figures
 
 
+# --- a large call through the application ------------------------------------------------------
+
+APP_LARGE = "app-large"
+APP_LARGE_SIZES = {"quick": (2_000, 800), "full": (20_000, 8_000)}
+
+
+def run_app_large(proposals: int, jurors: int) -> dict[str, Any]:
+    """A call of ``proposals`` submitted proposals and ``jurors`` accepted jurors with profiles
+    (``bench/large.py``) on PostgreSQL, assigned three jurors each by ``runs.start_run`` as an
+    officer starts it, in-process: conflicts refreshed, affinities built from the proposals'
+    text and topics and the jurors' expertise, solved, rows stored. Building the data is not
+    measured."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    sys.path.insert(0, str(ROOT))
+    from bench.large import OFFICER, build, drop_database, fresh_database
+    from competition import create_app
+    from competition.accounts.models import User
+    from competition.assignment import runs, stage_problem
+    from competition.assignment.models import Assignment as AssignmentRow
+    from competition.assignment.models import AssignmentRun, RunState
+    from competition.db import utcnow
+    from competition.extensions import db
+    from competition.programmes.models import Stage
+    from config.settings import Settings
+
+    name = f"bench_assign_{secrets.token_hex(4)}"
+    url = fresh_database(name)
+    try:
+        world = build(url, proposals=proposals, jurors=jurors, reviewed=False)
+        app = create_app(
+            Settings(
+                env="testing",
+                secret_key="bench-assignment-" + "x" * 32,
+                database_url=url,
+                tasks_inline=True,
+            )
+        )
+        with app.app_context():
+            stage = db.session.get(Stage, world.stage_id)
+            officer = db.session.scalar(sa.select(User).where(User.email == OFFICER))
+            assert stage is not None and officer is not None
+            _reset_peak()
+            t0 = time.perf_counter()
+            run_id = runs.start_run(
+                stage, actor=officer, options=stage_problem.Options(), now=utcnow()
+            ).id
+            seconds = time.perf_counter() - t0
+            peak = _peak_mb()
+            db.session.expire_all()
+            run = db.session.get(AssignmentRun, run_id)
+            assert run is not None
+            if run.state != RunState.DONE:
+                raise RuntimeError(f"run {run_id} ended {run.state}: {run.message}")
+            stored = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AssignmentRow)
+                .where(AssignmentRow.stage_id == stage.id)
+            )
+            phases = run.result["seconds"]
+            figures = {
+                "proposals": proposals,
+                "jurors": jurors,
+                "seconds": round(seconds, 1),
+                "peak_mb": round(peak),
+                "build_s": round(phases["build"], 1),
+                "solve_s": round(phases["solve"], 1),
+                "store_s": round(phases["store"], 1),
+                "stored_rows": stored,
+                "optimal": bool(run.result["optimal"]),
+            }
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop_database(name)
+    return figures
+
+
 # --- report ------------------------------------------------------------------------------------
 
 COLUMNS = [
@@ -580,10 +660,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="demo, 2,000 × 600 and demo-app")
     parser.add_argument("--seed", type=int, default=20260501)
-    parser.add_argument("--only", choices=sorted([*SIZES, DEMO_APP]), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--only",
+        choices=sorted([*SIZES, DEMO_APP, *(f"{APP_LARGE}-{k}" for k in APP_LARGE_SIZES)]),
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args()
     if args.only:  # the child process: one instance, figures as JSON
-        if args.only == DEMO_APP:
+        if args.only.startswith(APP_LARGE):
+            size = APP_LARGE_SIZES[args.only.removeprefix(f"{APP_LARGE}-")]
+            print(json.dumps(run_app_large(*size)))
+        elif args.only == DEMO_APP:
             print(json.dumps(run_demo_app()))
         else:
             print(json.dumps(run_instance(args.only, args.seed)))
@@ -640,6 +727,24 @@ def main() -> int:
                 f"{r['conflicts_in_db']:,} conflict rows assigned, highest load "
                 f"{r['max_load_seen']}"
             )
+    large_size = "quick" if args.quick else "full"
+    child = subprocess.run(
+        [sys.executable, __file__, "--only", f"{APP_LARGE}-{large_size}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        print(child.stdout + child.stderr, file=sys.stderr)
+        return 2
+    large = json.loads(child.stdout.strip().splitlines()[-1])
+    print(
+        f"{APP_LARGE}: {large['proposals']:,} proposals × {large['jurors']:,} jurors on "
+        f"PostgreSQL, start_run end to end {large['seconds']:.1f} s (build "
+        f"{large['build_s']:.1f}, solve {large['solve_s']:.1f}, store {large['store_s']:.1f}), "
+        f"peak {large['peak_mb']} MB, {large['stored_rows']:,} rows stored, "
+        f"optimal={large['optimal']}"
+    )
     print()
     print(
         "build = synthetic inputs + scoring all pairs and keeping the candidates; solve = "
@@ -681,6 +786,9 @@ def main() -> int:
         "greedy_min_pair_affinity", "greedy_empty_seats",
     ):  # fmt: skip
         figures[f"demo_app_{renamed.get(key, key)}"] = app[key]
+    figures["app_large_proposals"] = large["proposals"]
+    figures["app_large_s"] = large["seconds"]
+    figures["app_large_peak_mb"] = large["peak_mb"]
     print(
         " ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in figures.items())
     )

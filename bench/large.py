@@ -91,9 +91,17 @@ def _text(rng: random.Random, words: int) -> str:
 
 
 def build(
-    database_url: str, *, proposals: int, jurors: int, seed: int = 1, rank: bool = True
+    database_url: str,
+    *,
+    proposals: int,
+    jurors: int,
+    seed: int = 1,
+    rank: bool = True,
+    reviewed: bool = True,
 ) -> World:
-    """Fill an empty, migrated database; returns what the benchmarks need to find again."""
+    """Fill an empty, migrated database; returns what the benchmarks need to find again.
+    ``reviewed=False`` leaves the stage before its assignment: no assignments, no reviews, no
+    ranking."""
     from competition import create_app
     from competition.accounts.passwords import hash_password
     from competition.extensions import db
@@ -415,13 +423,18 @@ def build(
         _insert(conn, t["jury_memberships"], memberships)
         _insert(conn, t["juror_profiles"], profiles)
 
+        if not reviewed:
+            rank = False
+            juror_ids_to_assign: list[int] = []
+        else:
+            juror_ids_to_assign = juror_ids
         # Three or four reviewers per proposal, spread evenly over the jurors.
         harshness = {uid: rng.gauss(0, 0.4) for uid in juror_ids}
         queue = juror_ids[:]
         rng.shuffle(queue)
         cursor = 0
         assignments, reviews, scores = [], [], []
-        for pid in proposal_ids:
+        for pid in proposal_ids if juror_ids_to_assign else ():
             chosen: list[int] = []
             for _ in range(rng.choice((3, 4))):
                 while True:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Collection, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from competition.accounts.models import Role, User, UserStatus
 from competition.accounts.operations import find_user_by_email, invite_person, normalise_email
@@ -373,21 +374,24 @@ def refresh_automatic_conflicts(
     # Flushed now, so that a savepoint rolled back below cannot take these changes with it.
     db.session.flush()
     added = [key for key in desired if key not in existing]
-    for user_id, proposal_id in added:
-        conflict = Conflict(
-            user_id=user_id,
-            proposal_id=proposal_id,
-            source=ConflictSource.AUTOMATIC,
-            reason=desired[(user_id, proposal_id)],
-            created_by_id=None,
-            created_at=now,
-        )
-        try:
-            # A concurrent refresh may have written the same row; ours is then not needed.
-            with db.session.begin_nested():
-                db.session.add(conflict)
-        except sa.exc.IntegrityError:
-            log.info("automatic conflict for proposal %s written concurrently", proposal_id)
+    rows = [
+        {
+            "user_id": user_id,
+            "proposal_id": proposal_id,
+            "source": ConflictSource.AUTOMATIC,
+            "reason": desired[(user_id, proposal_id)],
+            "created_by_id": None,
+            "created_at": now,
+        }
+        for user_id, proposal_id in added
+    ]
+    # In bulk (a large call has a hundred thousand); a row a concurrent refresh wrote first is
+    # skipped, as ours is then not needed.
+    insert = (
+        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    for start in range(0, len(rows), 5000):
+        db.session.execute(insert(Conflict).on_conflict_do_nothing(), rows[start : start + 5000])
     db.session.flush()
     if added or removed:
         record_event(
