@@ -66,12 +66,16 @@ def attachments_for(template: str, context: dict[str, object]) -> tuple[Attachme
     return tuple(build(context))
 
 
-def render(template: str, context: dict[str, object]) -> RenderedMessage:
+def render(
+    template: str, context: dict[str, object], *, with_attachments: bool = True
+) -> RenderedMessage:
+    """The message; ``with_attachments=False`` leaves out the files (the development mailbox
+    keeps text and HTML only, and a decision letter's PDF takes a moment to draw)."""
     return RenderedMessage(
         subject=SUBJECTS[template],
         text=render_template(f"emails/{template}.txt", **context),
         html=render_template(f"emails/{template}.html", **context),
-        attachments=attachments_for(template, context),
+        attachments=attachments_for(template, context) if with_attachments else (),
     )
 
 

@@ -203,7 +203,11 @@ def deliver(notification_id: int, *, now: dt.datetime) -> str:
         _record_sent_retrying(notification_id, claim, values)
 
     try:
-        rendered = mailer.render(row.template, {**row.context, "base_url": settings.base_url})
+        rendered = mailer.render(
+            row.template,
+            {**row.context, "base_url": settings.base_url},
+            with_attachments=settings.mail_backend == "smtp",
+        )
         db.session.commit()  # nothing is held open while the server answers
         if settings.mail_backend == "smtp":
             mailer.send_smtp(
