@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"command: .venv/bin/python bench/mail_kill.py {' '.join(argv or sys.argv[1:])}")
     print(
         f"messages={n} kills={kills} sent={sent} distinct={len(received)} duplicates={twice} "
-        f"duplicates_per_1000={1000 * twice / n:.1f} duplicates_per_kill={twice / max(kills, 1):.2f}"
+        f"duplicates_per_1000={1000 * twice / n:.1f} "
+        f"duplicates_per_kill={twice / max(kills, 1):.2f}"
     )
     return 0 if sent == n and len(received) == n else 1
 
