@@ -313,6 +313,7 @@ def test_the_pages_line_is_drawn_again_exactly_when_what_it_is_drawn_from_change
     world.stage().selection_target = 1
     db.session.commit()
     narrower, _ = line_queries.draw_or_why(world.stage(), world.ranking())
+    assert narrower is not withdrawn
     assert [narrower.suggested[p] for p in world.proposals[1:]] == [
         Outcome.ADVANCE,
         Outcome.REJECT,
@@ -740,3 +741,21 @@ def test_the_command_refuses_a_file_that_is_no_record(ctx, tmp_path):
     result = ctx.test_cli_runner().invoke(selection_cli, ["verify-draw", str(path)])
 
     assert result.exit_code != 0 and "Not a lottery record" in result.output
+
+
+def test_a_kept_line_shows_its_recorded_draw_after_the_session_that_drew_it_committed(ctx):
+    world = zone_world()
+    record = line_operations.record_lottery(
+        world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
+    )
+    drawn_at, record_id = record.created_at, record.id
+
+    line, _ = line_queries.draw_or_why(world.stage(), world.ranking())
+    db.session.commit()  # expires everything still in the session
+    db.session.remove()
+    again, _ = line_queries.draw_or_why(world.stage(), world.ranking())
+
+    assert again is line
+    assert again.lottery is not None
+    assert (again.lottery.id, again.lottery.created_at) == (record_id, drawn_at)
+    assert again.lottery.record["drawn"]

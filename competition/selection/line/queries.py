@@ -342,6 +342,11 @@ def draw_or_why(stage: Stage, ranking: Ranking | None) -> tuple[Line | None, str
             kept.move_to_end(key)
             return kept[key]
     answer = _drawn_or_why(stage, ranking)
+    line = answer[0]
+    if line is not None and line.lottery is not None:
+        # Kept beyond this request: out of its session, so that no later commit there
+        # expires the draw's columns (they are all loaded).
+        db.session.expunge(line.lottery)
     with _LINES_LOCK:
         kept[key] = answer
         while len(kept) > LINES_KEPT:
