@@ -560,8 +560,7 @@ def run_app_large(proposals: int, jurors: int) -> dict[str, Any]:
     import sqlalchemy as sa
 
     sys.path.insert(0, str(ROOT))
-    from bench.large import OFFICER, build, drop_database, fresh_database
-    from competition import create_app
+    from bench.large import OFFICER, bench_app, build, drop_database, fresh_database
     from competition.accounts.models import User
     from competition.assignment import runs, stage_problem
     from competition.assignment.models import Assignment as AssignmentRow
@@ -569,20 +568,12 @@ def run_app_large(proposals: int, jurors: int) -> dict[str, Any]:
     from competition.db import utcnow
     from competition.extensions import db
     from competition.programmes.models import Stage
-    from config.settings import Settings
 
     name = f"bench_assign_{secrets.token_hex(4)}"
     url = fresh_database(name)
     try:
         world = build(url, proposals=proposals, jurors=jurors, reviewed=False)
-        app = create_app(
-            Settings(
-                env="testing",
-                secret_key="bench-assignment-" + "x" * 32,
-                database_url=url,
-                tasks_inline=True,
-            )
-        )
+        app = bench_app(url)
         with app.app_context():
             stage = db.session.get(Stage, world.stage_id)
             officer = db.session.scalar(sa.select(User).where(User.email == OFFICER))
@@ -656,6 +647,21 @@ def print_table(results: list[dict[str, Any]]) -> None:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
 
 
+def _in_child(name: str, seed: int) -> dict[str, Any] | None:
+    """One instance in a fresh process (its memory figures its own); None when it failed."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--only", name, "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        print(child.stdout + child.stderr, file=sys.stderr)
+        return None
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="demo, 2,000 × 600 and demo-app")
@@ -683,17 +689,10 @@ def main() -> int:
     )
     results = []
     for name in (*(QUICK if args.quick else FULL), DEMO_APP):
-        child = subprocess.run(
-            [sys.executable, __file__, "--only", name, "--seed", str(args.seed)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if child.returncode != 0:
-            print(child.stdout + child.stderr, file=sys.stderr)
+        r = _in_child(name, args.seed)
+        if r is None:
             return 2
-        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
-        r = results[-1]
+        results.append(r)
         if name == DEMO_APP:
             r["diagnostics"].insert(0, "round-1 outlines, default options: loads and conflicts")
         print(
@@ -727,17 +726,9 @@ def main() -> int:
                 f"{r['conflicts_in_db']:,} conflict rows assigned, highest load "
                 f"{r['max_load_seen']}"
             )
-    large_size = "quick" if args.quick else "full"
-    child = subprocess.run(
-        [sys.executable, __file__, "--only", f"{APP_LARGE}-{large_size}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if child.returncode != 0:
-        print(child.stdout + child.stderr, file=sys.stderr)
+    large = _in_child(f"{APP_LARGE}-{'quick' if args.quick else 'full'}", args.seed)
+    if large is None:
         return 2
-    large = json.loads(child.stdout.strip().splitlines()[-1])
     print(
         f"{APP_LARGE}: {large['proposals']:,} proposals × {large['jurors']:,} jurors on "
         f"PostgreSQL, start_run end to end {large['seconds']:.1f} s (build "

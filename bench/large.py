@@ -90,6 +90,21 @@ def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
+def bench_app(database_url: str) -> Any:
+    """The app on ``database_url`` for a benchmark: tasks run inline, right after the commit."""
+    from competition import create_app
+    from config import Settings
+
+    return create_app(
+        Settings(
+            env="testing",
+            secret_key="bench-" + "k" * 40,
+            database_url=database_url,
+            tasks_inline=True,
+        )
+    )
+
+
 def build(
     database_url: str,
     *,
@@ -102,20 +117,11 @@ def build(
     """Fill an empty, migrated database; returns what the benchmarks need to find again.
     ``reviewed=False`` leaves the stage before its assignment: no assignments, no reviews, no
     ranking."""
-    from competition import create_app
     from competition.accounts.passwords import hash_password
     from competition.extensions import db
-    from config import Settings
 
     rng = random.Random(seed)
-    app = create_app(
-        Settings(
-            env="testing",
-            secret_key="bench-" + "k" * 40,
-            database_url=database_url,
-            tasks_inline=True,
-        )
-    )
+    app = bench_app(database_url)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     password_hash = hash_password(PASSWORD)
     t = {name: db.metadata.tables[name] for name in db.metadata.tables}
@@ -526,13 +532,11 @@ def fresh_database(name: str) -> str:
     from flask_migrate import upgrade
 
     from bench.deadline_surge import admin, database_url
-    from competition import create_app
     from competition.extensions import db
-    from config import Settings
 
     admin(f'CREATE DATABASE "{name}"')
     url = database_url(name)
-    app = create_app(Settings(env="testing", secret_key="bench-" + "k" * 40, database_url=url))
+    app = bench_app(url)
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         db.engine.dispose()

@@ -38,20 +38,12 @@ RUNNER = ROOT / "bench" / "load.mjs"
 # --- The ceiling: a bare Flask page with one SELECT -----------------------------------------
 # Served by the second gunicorn as ``bench.web:bare_app``.
 
-_connection: Any = None
-
-
-def _bare_db() -> Any:
-    global _connection
-    if _connection is None or _connection.closed:
-        import psycopg
-
-        _connection = psycopg.connect(os.environ["BENCH_BARE_DSN"], autocommit=True)
-    return _connection
-
 
 def _make_bare() -> Any:
     from flask import Flask
+
+    # The surge benchmark's connection: one per worker, from BENCH_BARE_DSN.
+    from bench.deadline_surge import _bare_db
 
     bare = Flask("bare")
 

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import Role, User, UserStatus
@@ -30,6 +27,7 @@ from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
 from competition.core import affinity as aff
 from competition.core import assignment as engine
 from competition.extensions import db
+from competition.kept import kept
 from competition.organisations.models import Organisation, OrganisationKind
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
@@ -237,7 +235,6 @@ def build(
 # page of one proposal in a proposed assignment must not refit the text model of 20,000
 # proposals and 8,000 jurors on every request. Affinities are read-only once built.
 AFFINITIES_KEPT = 2
-_AFFINITIES_LOCK = threading.Lock()
 
 
 def _affinities(
@@ -258,16 +255,9 @@ def _affinities(
             separators=(",", ":"),
         ).encode()
     ).hexdigest()
-    kept: OrderedDict[str, aff.Affinities] = current_app.extensions.setdefault(
-        "stage_affinities", OrderedDict()
+    return kept(
+        "stage_affinities",
+        digest,
+        lambda: aff.Affinities(texts, juror_texts, bids, weights=weights),
+        size=AFFINITIES_KEPT,
     )
-    with _AFFINITIES_LOCK:
-        if digest in kept:
-            kept.move_to_end(digest)
-            return kept[digest]
-    fitted = aff.Affinities(texts, juror_texts, bids, weights=weights)
-    with _AFFINITIES_LOCK:
-        kept[digest] = fitted
-        while len(kept) > AFFINITIES_KEPT:
-            kept.popitem(last=False)
-    return fitted

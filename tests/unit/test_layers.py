@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
         "tasks",
         "params",
         "downloads",
+        "kept",
     },
     {"accounts", "access", "audit", "notifications", "workflow", "jobs"},
     {"organisations"},

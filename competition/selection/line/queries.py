@@ -24,15 +24,12 @@ suggestion. The core names proposals by their reference, so its explanations rea
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from competition.assignment.queries import HIDDEN_FROM_JURORS
 from competition.audit.models import StateTransition
@@ -45,6 +42,7 @@ from competition.core.line import (
 from competition.core.selection import Candidate, ConstraintReport
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.kept import kept
 from competition.organisations.models import EASTERN_STATES, Organisation, OrganisationKind
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import (
@@ -333,28 +331,16 @@ def draw_or_why(stage: Stage, ranking: Ranking | None) -> tuple[Line | None, str
         return None, ""
     if ranking.stage_id != stage.id or ranking.state != SnapshotState.DONE:
         return _drawn_or_why(stage, ranking)
-    kept: OrderedDict[tuple[object, ...], tuple[Line | None, str]] = (
-        current_app.extensions.setdefault("selection_lines", OrderedDict())
-    )
-    key = _fingerprint(stage, ranking)
-    with _LINES_LOCK:
-        if key in kept:
-            kept.move_to_end(key)
-            return kept[key]
-    answer = _drawn_or_why(stage, ranking)
-    line = answer[0]
-    if line is not None and line.lottery is not None:
-        # Kept beyond this request: out of its session, so that no later commit there
-        # expires the draw's columns (they are all loaded).
-        db.session.expunge(line.lottery)
-    with _LINES_LOCK:
-        kept[key] = answer
-        while len(kept) > LINES_KEPT:
-            kept.popitem(last=False)
-    return answer
 
+    def make() -> tuple[Line | None, str]:
+        answer = _drawn_or_why(stage, ranking)
+        if answer[0] is not None and answer[0].lottery is not None:
+            # Kept beyond this request: out of its session, so that no later commit there
+            # expires the draw's columns (they are all loaded).
+            db.session.expunge(answer[0].lottery)
+        return answer
 
-_LINES_LOCK = threading.Lock()
+    return kept("selection_lines", _fingerprint(stage, ranking), make, size=LINES_KEPT)
 
 
 def _drawn_or_why(stage: Stage, ranking: Ranking) -> tuple[Line | None, str]:

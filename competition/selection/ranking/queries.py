@@ -4,8 +4,6 @@ code version, and the stage's latest finished snapshot."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from importlib import metadata
 from typing import Any
 
@@ -15,6 +13,7 @@ from competition.assignment.models import Assignment, Conflict
 from competition.core import ranking as core
 from competition.extensions import db
 from competition.jobs.models import Job
+from competition.kept import kept
 from competition.programmes.models import Stage
 from competition.reviews.models import Review, ReviewState
 from competition.selection.models import ConsensusScore, Ranking, SnapshotState
@@ -98,8 +97,6 @@ def stage_inputs(
     return criteria, reviews, overrides
 
 
-_RESULTS: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
-_RESULTS_LOCK = threading.Lock()
 # Finished rankings kept parsed per process: a call of 20,000 proposals is ~10 MB of JSON,
 # whose parsing cost more than the rest of the ranking page.
 RESULTS_KEPT = 4
@@ -111,17 +108,7 @@ def result_of(ranking: Ranking) -> dict[str, Any]:
     if ranking.state != SnapshotState.DONE or not ranking.inputs_hash:
         return ranking.result
     key = (ranking.id, ranking.inputs_hash, ranking.code_version, ranking.created_at)
-    with _RESULTS_LOCK:
-        found = _RESULTS.get(key)
-        if found is not None:
-            _RESULTS.move_to_end(key)
-            return found
-    result = ranking.result
-    with _RESULTS_LOCK:
-        _RESULTS[key] = result
-        while len(_RESULTS) > RESULTS_KEPT:
-            _RESULTS.popitem(last=False)
-    return result
+    return kept("ranking_results", key, lambda: ranking.result, size=RESULTS_KEPT)
 
 
 def proposal_counts(ranking_ids: list[int]) -> dict[int, int]:
