@@ -95,14 +95,25 @@ def register_cli(app: Flask) -> None:
     )
     def verify(anchor_file: Path | None) -> None:
         """Check the hash chain; name the first broken event, and every anchor it lost."""
-        from competition.audit.operations import anchor_breaks, read_anchors, verify_chain
+        from competition.audit.operations import (
+            anchor_breaks,
+            chain_pending,
+            read_anchors,
+            unchained_count,
+            verify_chain,
+        )
+        from competition.extensions import db
 
+        chain_pending(db.engine)
         checked, found = verify_chain()
         if found is not None:
             raise click.ClickException(
                 f"The audit trail is broken at event {found.seq}: {found.reason}."
             )
         click.echo(f"The audit trail is intact: {checked} events checked.")
+        waiting = unchained_count()
+        if waiting:
+            click.echo(f"{waiting} newer events are being chained right now; verify again later.")
         if anchor_file is None:
             return
         try:

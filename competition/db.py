@@ -112,6 +112,25 @@ def add_unique(row: Any, *, taken: Exception) -> None:
         raise taken from None
 
 
+_REMEMBERED = "remembered"
+
+
+def remembered(key: tuple[Any, ...], read: Callable[[], R]) -> R:
+    """``read()`` once per session until the session next writes, commits or rolls back: a
+    page and the operation it calls ask the same permission question several times."""
+    answers = _session().info.setdefault(_REMEMBERED, {})
+    if key not in answers:
+        answers[key] = read()
+    return answers[key]  # type: ignore[no-any-return]
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _forget_remembered(session: sa.orm.Session, *_: Any) -> None:
+    session.info.pop(_REMEMBERED, None)
+
+
 def on_commit(callback: Callable[[], None]) -> None:
     """Run ``callback`` once the outermost operation has committed; drop it on rollback."""
     session = _session()

@@ -14,10 +14,21 @@ from competition.extensions import db
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_object", "object_type", "object_id"),
+        # The events still waiting for their place in the chain, found without a scan.
+        sa.Index(
+            "ix_audit_events_unchained",
+            "id",
+            postgresql_where=sa.text("seq IS NULL"),
+            sqlite_where=sa.text("seq IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(unique=True)
+    # Requests insert events without their place in the chain; the chainer sets ``seq``,
+    # ``prev_hash`` and ``hash`` once, after the commit (the database allows that one update).
+    seq: Mapped[int | None] = mapped_column(unique=True)
     occurred_at: Mapped[dt.datetime]
     # Accounts are disabled, never deleted, so the actor of a hashed event never changes.
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -26,8 +37,8 @@ class AuditEvent(db.Model):
     object_id: Mapped[str] = mapped_column(sa.String(60))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
-    prev_hash: Mapped[str] = mapped_column(sa.String(64))
-    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
 
 class StateTransition(db.Model):

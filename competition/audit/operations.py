@@ -27,8 +27,13 @@ from competition.extensions import db
 
 log = logging.getLogger(__name__)
 
-# Any constant works; it names the one lock that orders all appends on PostgreSQL.
+# Any constant works; it names the lock that lets one chainer at a time extend the chain on
+# PostgreSQL (on SQLite the database's single writer does the same).
 _CHAIN_LOCK_KEY = 7_340_021
+# Set on a session that inserted events, so that its commit chains them.
+_UNCHAINED = "audit_unchained"
+# Events chained in one transaction of the chainer.
+CHAIN_BATCH = 500
 
 
 def record_event(
@@ -41,46 +46,109 @@ def record_event(
     after: dict[str, Any] | None = None,
     now: dt.datetime,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction.
+    """Insert one event inside the caller's transaction, not yet chained.
 
-    On PostgreSQL a transaction-scoped advisory lock orders concurrent appends, so two
-    transactions can never chain onto the same tail; the unique ``seq`` is the backstop.
+    Concurrent requests only insert, so none waits for another; after the commit
+    :func:`chain_pending` gives the committed events their place in the chain, in the order
+    the chainer finds them. An event rolled back with its change never enters the chain.
     """
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CHAIN_LOCK_KEY)))
-    tail = session.execute(
-        sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev_hash = (tail.seq + 1, tail.hash) if tail else (1, GENESIS_HASH)
-    before_json = to_jsonable(before) if before is not None else None
-    after_json = to_jsonable(after) if after is not None else None
-    actor_id = actor.id if actor is not None else None
     event = AuditEvent(
-        seq=seq,
         occurred_at=now,
-        actor_id=actor_id,
+        actor_id=actor.id if actor is not None else None,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        before=before_json,
-        after=after_json,
-        prev_hash=prev_hash,
-        hash=event_hash(
-            prev_hash=prev_hash,
-            seq=seq,
-            occurred_at=now,
-            actor_id=actor_id,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            before=before_json,
-            after=after_json,
-        ),
+        before=to_jsonable(before) if before is not None else None,
+        after=to_jsonable(after) if after is not None else None,
     )
     session.add(event)
     session.flush()
+    session.info[_UNCHAINED] = True
     return event
+
+
+def chain_batch(connection: sa.Connection, *, limit: int | None = CHAIN_BATCH) -> int:
+    """Chain up to ``limit`` committed unchained events inside the caller's transaction, which
+    must be the only chainer (see :func:`chain_pending`). Returns how many were chained."""
+    table = AuditEvent.__table__
+    tail = connection.execute(
+        sa.select(table.c.seq, table.c.hash)
+        .where(table.c.seq.is_not(None))
+        .order_by(table.c.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev_hash = (tail.seq, tail.hash) if tail else (0, GENESIS_HASH)
+    pending = connection.execute(
+        sa.select(table).where(table.c.seq.is_(None)).order_by(table.c.id).limit(limit)
+    ).all()
+    if not pending:
+        return 0
+    changes = []
+    for row in pending:
+        seq += 1
+        digest = event_hash(
+            prev_hash=prev_hash,
+            seq=seq,
+            occurred_at=row.occurred_at,
+            actor_id=row.actor_id,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            before=row.before,
+            after=row.after,
+        )
+        changes.append({"row_id": row.id, "seq": seq, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    connection.execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("row_id"))
+        .values(
+            seq=sa.bindparam("seq"), prev_hash=sa.bindparam("prev_hash"), hash=sa.bindparam("hash")
+        ),
+        changes,
+    )
+    return len(changes)
+
+
+def chain_pending(engine: sa.Engine) -> int:
+    """Chain every committed unchained event, in transactions of :data:`CHAIN_BATCH`.
+
+    On PostgreSQL a chainer that finds another at work leaves at once: the one at work, the
+    next commit with events, or the periodic task chains what it leaves behind."""
+    chained = 0
+    while True:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                taken = connection.execute(
+                    sa.select(sa.func.pg_try_advisory_xact_lock(_CHAIN_LOCK_KEY))
+                ).scalar_one()
+                if not taken:
+                    return chained
+            done = chain_batch(connection)
+        chained += done
+        if done < CHAIN_BATCH:
+            return chained
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _chain_after_commit(session: sa.orm.Session) -> None:
+    if not session.info.pop(_UNCHAINED, False):
+        return
+    try:
+        chain_pending(session.get_bind().engine)
+    except Exception:
+        # The events are committed; the next chainer gives them their place.
+        log.exception("chaining audit events failed")
+
+
+def unchained_count() -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
+        )
+        or 0
+    )
 
 
 def _entries(batch_size: int = 2000) -> Iterator[ChainEntry]:
@@ -156,7 +224,10 @@ class Anchor:
 
 def latest_anchor(*, now: dt.datetime) -> Anchor | None:
     tail = db.session.execute(
-        sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        sa.select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
     ).first()
     return Anchor(tail.seq, tail.hash, now) if tail else None
 
@@ -164,6 +235,7 @@ def latest_anchor(*, now: dt.datetime) -> Anchor | None:
 def write_anchor(path: Path, *, now: dt.datetime) -> Anchor | None:
     """Append the chain's latest hash to ``path`` (a file outside the database, ideally on
     other storage or mailed away), flushed to disk. None when the chain is empty."""
+    chain_pending(db.engine)
     anchor = latest_anchor(now=now)
     if anchor is None:
         return None

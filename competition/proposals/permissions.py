@@ -8,6 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from competition.accounts.models import Role, User
+from competition.db import remembered
 from competition.extensions import db
 from competition.permissions import ALLOWED, Decision
 from competition.programmes import permissions as programme_permissions
@@ -35,11 +36,14 @@ EDITABLE_STATES = frozenset({ProposalState.DRAFT, ProposalState.SUBMITTED, Propo
 
 
 def contributor_role(user: User, proposal: Proposal) -> ContributorRole | None:
-    return db.session.scalar(
-        sa.select(ProposalContributor.role).where(
-            ProposalContributor.user_id == user.id,
-            ProposalContributor.proposal_id == proposal.id,
-        )
+    return remembered(
+        ("contributor_role", user.id, proposal.id),
+        lambda: db.session.scalar(
+            sa.select(ProposalContributor.role).where(
+                ProposalContributor.user_id == user.id,
+                ProposalContributor.proposal_id == proposal.id,
+            )
+        ),
     )
 
 
@@ -48,11 +52,14 @@ def is_contributor(user: User, proposal: Proposal) -> bool:
 
 
 def extension_for(proposal: Proposal, stage: Stage) -> dt.datetime | None:
-    return db.session.scalar(
-        sa.select(DeadlineExtension.closes_at).where(
-            DeadlineExtension.proposal_id == proposal.id,
-            DeadlineExtension.stage_id == stage.id,
-        )
+    return remembered(
+        ("extension_for", proposal.id, stage.id),
+        lambda: db.session.scalar(
+            sa.select(DeadlineExtension.closes_at).where(
+                DeadlineExtension.proposal_id == proposal.id,
+                DeadlineExtension.stage_id == stage.id,
+            )
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
 from competition.extensions import db
@@ -126,6 +126,19 @@ def find_proposal_for_page(proposal_id: int) -> Proposal | None:
             selectinload(Proposal.submissions).selectinload(StageSubmission.stage),
             selectinload(Proposal.submissions).selectinload(StageSubmission.attachments),
             selectinload(Proposal.call).selectinload(Call.stages),
+        )
+    )
+
+
+def find_proposal_to_submit(proposal_id: int) -> Proposal | None:
+    """What the permission check and the submission's choice need; the submit reads the rest
+    itself, after it has locked the submission."""
+    return db.session.scalar(
+        sa.select(Proposal)
+        .where(Proposal.id == proposal_id)
+        .options(
+            joinedload(Proposal.call),
+            selectinload(Proposal.submissions).joinedload(StageSubmission.stage),
         )
     )
 

@@ -30,6 +30,7 @@ from competition.accounts.models import Role
 from competition.accounts.tokens import Purpose, TokenError, read_token
 from competition.berlin import berlin_to_utc
 from competition.core import rules
+from competition.db import operation
 from competition.downloads import download
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
@@ -129,8 +130,9 @@ def start_proposal(call_id: int):  # type: ignore[no-untyped-def]
 # --- Loading with the object check ---------------------------------------------------------------
 
 
-def _load(proposal_id: int) -> Proposal:
-    proposal = queries.find_proposal_for_page(proposal_id)
+def _load(proposal_id: int, *, for_submit: bool = False) -> Proposal:
+    find = queries.find_proposal_to_submit if for_submit else queries.find_proposal_for_page
+    proposal = find(proposal_id)
     # Not found and not allowed look the same: nobody learns which proposals exist.
     if proposal is None or not permissions.can_view_proposal(current_user, proposal):
         abort(404)
@@ -544,26 +546,31 @@ def accept_contribution(token: str):  # type: ignore[no-untyped-def]
 @bp.route("/proposals/<int:proposal_id>/submit", methods=["GET", "POST"])
 @roles_required(Role.APPLICANT)
 def submit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
-    proposal = _load(proposal_id)
-    submission = _submission(proposal)
     form = SubmitForm()
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
+            # At a deadline everyone posts at once: the submit itself reads only what it
+            # freezes; the whole page is loaded only when it has to be shown again.
+            proposal = _load(proposal_id, for_submit=True)
+            submission = _submission(proposal)
+            # The version's number is read before the commit, which would expire it.
             submitted = perform(
-                lambda: ops.submit_stage(
-                    submission,
-                    actor=current_person(),
-                    idempotency_key=form.idempotency_key.data,
-                    now=g.now,
+                operation(
+                    lambda: (
+                        ops.submit_stage(
+                            submission,
+                            actor=current_person(),
+                            idempotency_key=form.idempotency_key.data,
+                            now=g.now,
+                        ).number
+                    )
                 )
             )
             if submitted.result is not None:
                 return redirect(
                     url_for(
-                        "proposals.show_receipt",
-                        proposal_id=proposal.id,
-                        number=submitted.result.number,
+                        "proposals.show_receipt", proposal_id=proposal_id, number=submitted.result
                     )
                 )
             if submitted.denied:
@@ -575,6 +582,8 @@ def submit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
                 status = 422
         else:
             status = 400
+    proposal = _load(proposal_id)
+    submission = _submission(proposal)
     form.idempotency_key.data = secrets.token_urlsafe(24)
     return (
         render_template(

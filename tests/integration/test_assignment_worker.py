@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from competition.assignment import stage_problem
 from competition.assignment.models import Assignment, AssignmentRun, RunState
-from competition.audit.operations import _CHAIN_LOCK_KEY
 from competition.core import assignment as engine
 from competition.extensions import db
 from competition.jobs import operations as jobs
@@ -101,30 +100,30 @@ def test_a_worker_killed_while_storing_leaves_no_partial_assignment_and_a_re_run
     before = pairs(app, world)
     first_worker.stop()
 
-    # The second run is queued while no worker is there. The test then holds the lock that
-    # orders audit events, which the worker needs at the very end of storing: it will have
+    # The second run is queued while no worker is there. The test then holds a lock that lets
+    # nobody add an audit event, which the worker does at the very end of storing: it will have
     # deleted the old rows and inserted the new ones, in a transaction not yet committed.
     start(officer, world)
     second_run = last_run(app, world)
     assert second_run.state == RunState.QUEUED
     holder = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
     with holder.connect() as lock:
-        lock.execute(sa.select(sa.func.pg_advisory_lock(_CHAIN_LOCK_KEY)))
-        lock.commit()
+        lock.execute(sa.text("LOCK TABLE audit_events IN SHARE MODE"))
         doomed = worker_factory()
 
         def worker_waits_on_the_lock() -> bool:
             waiting = lock.execute(
-                sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'relation'"
+                    " AND relation = 'audit_events'::regclass AND NOT granted"
+                )
             ).scalar_one()
-            lock.commit()
             return waiting > 0
 
         wait_until(worker_waits_on_the_lock, what="the worker to be storing")
         assert last_run(app, world).progress == 90
         doomed.stop(kill=True)
         assert doomed.process.returncode == -9
-        lock.execute(sa.select(sa.func.pg_advisory_unlock(_CHAIN_LOCK_KEY)))
         lock.commit()
     holder.dispose()
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import sqlalchemy as sa
 
 from competition.audit.models import AuditEvent
-from competition.audit.operations import read_anchors, record_event, verify_chain
+from competition.audit.operations import (
+    _CHAIN_LOCK_KEY,
+    read_anchors,
+    record_event,
+    verify_chain,
+)
 from competition.core.audit_chain import event_hash
 from competition.db import operation, utcnow
 from competition.extensions import db
@@ -154,3 +160,73 @@ def test_a_rewritten_history_is_found_by_its_anchor(app, ctx, tmp_path):
 
     assert result.exit_code != 0
     assert "event 4" in result.output and "another hash" in result.output
+
+
+# --- many writers: requests insert, one chainer extends the chain ----------------------------
+
+
+def test_a_request_recording_an_event_does_not_wait_for_another_still_open(app, ctx):
+    actor = make_user()
+    db.session.commit()
+    actor_id = actor.id
+    opened, release = threading.Event(), threading.Event()
+
+    def slow_request() -> None:
+        with app.app_context():
+
+            @operation
+            def change() -> None:
+                record_event(
+                    actor=db.session.get(type(actor), actor_id),
+                    action="test.slow",
+                    object_type="thing",
+                    object_id=1,
+                    now=utcnow(),
+                )
+                opened.set()
+                release.wait(30)
+
+            change()
+            db.session.remove()
+
+    slow = threading.Thread(target=slow_request)
+    slow.start()
+    assert opened.wait(30)
+    quick = threading.Thread(target=lambda: add_events_in(app, 1))
+    quick.start()
+    quick.join(20)
+    # The quick request committed while the slow one still holds its uncommitted event.
+    finished_first = not quick.is_alive()
+    release.set()
+    slow.join(30)
+    quick.join(30)
+    assert finished_first
+
+    events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [(e.seq, e.action) for e in events] == [(1, "test.changed"), (2, "test.slow")]
+    assert verify_chain() == (2, None)
+
+
+def add_events_in(app, n: int) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        add_events(n, None)
+        db.session.remove()
+
+
+def test_events_a_busy_chainer_leaves_behind_are_chained_by_the_periodic_task(app, ctx, pg_url):
+    from workers.tasks.audit import chain
+
+    holder = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with holder.connect() as other_chainer:
+        other_chainer.execute(sa.select(sa.func.pg_advisory_lock(_CHAIN_LOCK_KEY)))
+        add_events(2, make_user())
+        assert [e.seq for e in db.session.scalars(sa.select(AuditEvent))] == [None, None]
+        assert verify_chain() == (0, None)
+        other_chainer.execute(sa.select(sa.func.pg_advisory_unlock(_CHAIN_LOCK_KEY)))
+    holder.dispose()
+    db.session.rollback()
+
+    assert chain() == 2
+
+    assert verify_chain() == (2, None)
+    assert chain() == 0

@@ -107,13 +107,63 @@ def test_the_database_refuses_to_change_an_audit_event(dialect, tmp_path, pg_url
         operation(record_event)(
             actor=None, action="test.event", object_type="test", object_id=1, now=utcnow()
         )
-        for statement in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events"):
+        assert db.session.execute(sa.text("SELECT seq FROM audit_events")).scalar_one() == 1
+        for statement in (
+            "UPDATE audit_events SET action = 'x'",
+            "UPDATE audit_events SET seq = 2",
+            "UPDATE audit_events SET seq = NULL, prev_hash = NULL, hash = NULL",
+            "DELETE FROM audit_events",
+        ):
             with pytest.raises(sa.exc.DatabaseError, match="append-only"):
                 db.session.execute(sa.text(statement))
             db.session.rollback()
+        db.session.execute(
+            sa.text(
+                "INSERT INTO audit_events (occurred_at, action, object_type, object_id)"
+                " VALUES (:at, 'test.waiting', 'test', '2')"
+            ),
+            {"at": utcnow() if dialect == "postgresql" else "2026-12-05 10:00:00.000000"},
+        )
+        db.session.commit()
+        waiting = "UPDATE audit_events SET seq = 2, prev_hash = 'a', hash = 'b'"
+        # An unchained event gets its place once, and nothing else of it may change with it.
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            db.session.execute(sa.text(waiting + ", action = 'x' WHERE seq IS NULL"))
+        db.session.rollback()
+        db.session.execute(sa.text(waiting + " WHERE seq IS NULL"))
+        db.session.commit()
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            db.session.execute(sa.text("UPDATE audit_events SET hash = 'c' WHERE seq = 2"))
+        db.session.rollback()
         if dialect == "postgresql":
             db.session.execute(sa.text("TRUNCATE audit_events"))
             db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_events_left_unchained_are_chained_by_a_downgrade(fresh_url):
+    from competition.audit.operations import verify_chain
+
+    app = create_app(testing_settings(database_url=fresh_url))
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        with db.engine.begin() as conn:
+            for n in range(3):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO audit_events (occurred_at, action, object_type, object_id)"
+                        " VALUES (:at, 'test.waiting', 'test', :n)"
+                    ),
+                    {"at": f"2026-12-05 10:00:0{n}", "n": str(n)},
+                )
+        downgrade(directory=MIGRATIONS, revision="0011_dispatched")
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT seq FROM audit_events ORDER BY id")).all()
+        assert [r.seq for r in rows] == [1, 2, 3]
+        assert verify_chain() == (3, None)
+        db.session.remove()
+        upgrade(directory=MIGRATIONS)
         db.engine.dispose()
 
 

@@ -1,4 +1,5 @@
-"""Periodic: the audit chain's latest hash, written outside the database."""
+"""Periodic: events chained that commits left waiting, and the chain's latest hash written
+outside the database."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ from pathlib import Path
 from celery import shared_task
 from flask import current_app
 
-from competition.audit.operations import write_anchor
+from competition.audit.operations import chain_pending, write_anchor
 from competition.db import utcnow
+from competition.extensions import db
 from workers.locks import run_exclusively
+
+
+@shared_task(name="audit.chain")
+def chain() -> int:
+    """Chain events that no commit chained (its chainer found another at work, or failed).
+    Returns how many were chained."""
+    return chain_pending(db.engine)
 
 
 @shared_task(name="audit.anchor")

@@ -81,13 +81,13 @@ def publication_status(stage: Stage) -> PublicationStatus:
             AuditEvent.object_id == str(stage.id),
             AuditEvent.action.in_((STARTED, FAILED)),
         )
-        .order_by(AuditEvent.seq)
+        .order_by(AuditEvent.id)
     ).all()
     start = next((e for e in reversed(events) if e.action == STARTED), None)
     failed: dict[int, Failure] = {}
     if start is not None:
         for event in events:
-            if event.action == FAILED and event.seq > start.seq and event.after:
+            if event.action == FAILED and event.id > start.id and event.after:
                 failed[int(event.after["decision"])] = Failure(
                     str(event.after.get("reference") or ""), str(event.after.get("reason", ""))
                 )
