@@ -60,22 +60,25 @@ def user_for_cookie(
     token = cookie_session.get(COOKIE_KEY)
     if not token or not user_id.isdigit():
         return None
-    row = db.session.scalar(
-        sa.select(UserSession).where(
+    # Every signed-in request asks this: the session and its user come in one query.
+    found = db.session.execute(
+        sa.select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(
             UserSession.token_hash == _hash(token),
             UserSession.user_id == int(user_id),
             UserSession.ended_at.is_(None),
         )
-    )
-    if row is None:
+    ).first()
+    if found is None:
         return None
+    row, user = found
     expired = None
     if now - row.last_seen_at > idle:
         expired = "idle"
     elif now - row.created_at > absolute:
         expired = "absolute"
-    user = db.session.get(User, row.user_id)
-    if expired or user is None or not user.is_active:
+    if expired or not user.is_active:
         row.ended_at = now
         row.end_reason = expired or "account inactive"
         db.session.commit()

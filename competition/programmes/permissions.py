@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from competition.accounts.models import Role, User
+from competition.db import remembered
 from competition.extensions import db
 from competition.permissions import Decision
 from competition.programmes.models import Programme, ProgrammeOfficer
@@ -12,14 +13,17 @@ from competition.programmes.models import Programme, ProgrammeOfficer
 
 def runs_programme(user: User, programme_id: int) -> bool:
     """Whether ``user`` is one of the officers who run the programme."""
-    return (
-        db.session.scalar(
-            sa.select(ProgrammeOfficer.id).where(
-                ProgrammeOfficer.user_id == user.id,
-                ProgrammeOfficer.programme_id == programme_id,
+    return remembered(
+        ("runs_programme", user.id, programme_id),
+        lambda: (
+            db.session.scalar(
+                sa.select(ProgrammeOfficer.id).where(
+                    ProgrammeOfficer.user_id == user.id,
+                    ProgrammeOfficer.programme_id == programme_id,
+                )
             )
-        )
-        is not None
+            is not None
+        ),
     )
 
 

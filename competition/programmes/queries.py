@@ -22,6 +22,19 @@ def list_programmes_run_by(officer: User) -> list[Programme]:
     )
 
 
+def list_calls_run_by(officer: User) -> list[tuple[int, str]]:
+    """(id, name) of the calls in the officer's programmes, for a filter's choices."""
+    return [
+        (row.id, row.name)
+        for row in db.session.execute(
+            sa.select(Call.id, Call.name)
+            .join(Programme, Programme.id == Call.programme_id)
+            .where(Call.programme_id.in_(programme_ids_run_by(officer)))
+            .order_by(Programme.name, Call.round_number, Call.id)
+        )
+    ]
+
+
 def find_programme(programme_id: int) -> Programme | None:
     return db.session.get(Programme, programme_id)
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
 from competition.extensions import db
 from competition.organisations.models import FederalState, Organisation
+from competition.paging import Page
 from competition.programmes.models import Call, CallState, Programme, Stage, Topic
 from competition.programmes.queries import programme_ids_run_by
 from competition.programmes.uses import AffectedProposal
@@ -64,18 +65,38 @@ def name_matches(q: str) -> list[sa.ColumnElement[bool]]:
     return [_contains(c, q) for c in (Proposal.reference, Proposal.acronym, Proposal.title)]
 
 
-def list_proposals_for_officer(officer: User, filters: ProposalFilters, *, page: int) -> Pagination:
-    query = (
-        sa.select(Proposal)
-        .join(Call, Proposal.call_id == Call.id)
-        .where(Call.programme_id.in_(programme_ids_run_by(officer)))
-    )
+@dataclass(frozen=True)
+class ProposalRow:
+    """One line of the officers' proposal list."""
+
+    id: int
+    reference: str
+    acronym: str
+    title: str
+    state: ProposalState
+    coordinator: str | None
+    coordinator_state: FederalState | None
+    partners: int
+    topics: tuple[str, ...]
+
+
+def list_proposals_for_officer(
+    officer: User, filters: ProposalFilters, *, page: int
+) -> Page[ProposalRow]:
+    """A page of the proposals in the officer's programmes, by reference. Plain rows, read in
+    three queries (the page, the count, the page's topics): the list is the officers' most
+    used page and a call can hold 20,000 proposals."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        Proposal.call_id.in_(
+            sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer)))
+        )
+    ]
     if filters.call_id is not None:
-        query = query.where(Proposal.call_id == filters.call_id)
+        conditions.append(Proposal.call_id == filters.call_id)
     if filters.state is not None:
-        query = query.where(Proposal.state == filters.state)
+        conditions.append(Proposal.state == filters.state)
     if filters.topic:
-        query = query.where(
+        conditions.append(
             Proposal.id.in_(
                 sa.select(proposal_topics.c.proposal_id)
                 .join(Topic, Topic.id == proposal_topics.c.topic_id)
@@ -88,22 +109,73 @@ def list_proposals_for_officer(officer: User, filters: ProposalFilters, *, page:
         .where(ConsortiumMember.role == MemberRole.COORDINATOR)
     )
     if filters.federal_state is not None:
-        query = query.where(
+        conditions.append(
             Proposal.id.in_(coordinator.where(Organisation.federal_state == filters.federal_state))
         )
     if filters.q:
-        query = query.where(
-            sa.or_(
-                *name_matches(filters.q),
-                Proposal.id.in_(
+        # One id set per column, so that each can use its trigram index on PostgreSQL.
+        conditions.append(
+            Proposal.id.in_(
+                sa.union(
+                    *(sa.select(Proposal.id).where(match) for match in name_matches(filters.q)),
                     sa.select(ConsortiumMember.proposal_id)
                     .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
-                    .where(_contains(Organisation.name, filters.q))
-                ),
+                    .where(_contains(Organisation.name, filters.q)),
+                )
             )
         )
-    query = _with_list_data(query.order_by(Proposal.reference))
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*conditions)) or 0
+    lead = sa.orm.aliased(ConsortiumMember)
+    partners = (
+        sa.select(sa.func.count(ConsortiumMember.id))
+        .where(ConsortiumMember.proposal_id == Proposal.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            Proposal.id,
+            Proposal.reference,
+            Proposal.acronym,
+            Proposal.title,
+            Proposal.state,
+            Organisation.name,
+            Organisation.federal_state,
+            partners,
+        )
+        .select_from(Proposal)
+        .outerjoin(
+            lead, sa.and_(lead.proposal_id == Proposal.id, lead.role == MemberRole.COORDINATOR)
+        )
+        .outerjoin(Organisation, Organisation.id == lead.organisation_id)
+        .where(*conditions)
+        .order_by(Proposal.reference)
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    topics: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        for proposal_id, name in db.session.execute(
+            sa.select(proposal_topics.c.proposal_id, Topic.name)
+            .join(Topic, Topic.id == proposal_topics.c.topic_id)
+            .where(proposal_topics.c.proposal_id.in_([row.id for row in rows]))
+            .order_by(Topic.name)
+        ):
+            topics[proposal_id].append(name)
+    items = [
+        ProposalRow(
+            id=row[0],
+            reference=row[1],
+            acronym=row[2],
+            title=row[3],
+            state=row[4],
+            coordinator=row[5],
+            coordinator_state=row[6],
+            partners=row[7],
+            topics=tuple(topics[row[0]]),
+        )
+        for row in rows
+    ]
+    return Page(items=items, page=page, per_page=PER_PAGE, total=total)
 
 
 def list_proposals_of_applicant(user: User) -> list[Proposal]:

@@ -37,7 +37,7 @@ from competition.extensions import db
 from competition.forms import attempt, messages_of, perform, show_errors, status_for
 from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
-from competition.programmes.queries import list_programmes_run_by
+from competition.programmes.queries import list_calls_run_by
 from competition.proposals import operations as ops
 from competition.proposals import permissions, queries, snapshot, storage
 from competition.proposals.forms import (
@@ -662,12 +662,11 @@ def list_proposals():  # type: ignore[no-untyped-def]
         federal_state=params.choice("federal_state", FederalState),
     )
     page = queries.list_proposals_for_officer(current_user, filters, page=params.page())
-    programmes = list_programmes_run_by(current_user)
     return render_template(
         "proposals/list.html",
         page=page,
         filters=filters,
-        calls=[call for programme in programmes for call in programme.calls],
+        calls=list_calls_run_by(current_user),
         topics=queries.list_topics(),
         states=list(ProposalState),
         federal_states=list(FederalState),

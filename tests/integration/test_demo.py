@@ -224,6 +224,28 @@ def test_the_proposal_list_filters_by_topic_and_federal_state(seeded, browser):
     assert f'id="result-count">{expected} proposal' in page
 
 
+def test_the_proposal_list_finds_a_partner_by_name_and_shows_each_consortium(seeded, browser):
+    first = db.session.scalar(sa.select(Proposal).where(Proposal.reference == "C4F1-001"))
+    coordinator = first.members[0].organisation
+    partner = first.members[-1].organisation
+    fragment = partner.name[1:9].upper()
+    matching = [
+        p
+        for p in db.session.scalars(sa.select(Proposal))
+        if any(fragment.lower() in text.lower() for text in (p.reference, p.acronym, p.title))
+        or any(fragment.lower() in m.organisation.name.lower() for m in p.members)
+    ]
+    browser.login("officer@demo.test", "demo")
+
+    page = browser.get("/proposals", query_string={"q": fragment}).get_data(as_text=True)
+
+    assert f'id="result-count">{len(matching)} proposal' in page
+    row = page[page.index(">C4F1-001</a>") :].split("</tr>")[0]
+    assert coordinator.name in row and f"({coordinator.federal_state.label})" in row
+    assert f"<td>{len(first.members)}</td>" in row
+    assert ", ".join(sorted(t.name for t in first.topics)) in row
+
+
 def test_the_proposal_list_is_paginated(seeded, browser):
     browser.login("officer@demo.test", "demo")
     first = browser.get("/proposals").get_data(as_text=True)

@@ -23,6 +23,7 @@ from competition.core.ranking import InvalidRankingInput
 from competition.extensions import db
 from competition.forms import attempt
 from competition.jobs import operations as jobs
+from competition.kept import kept
 from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
@@ -421,10 +422,45 @@ class Summary:
 
 
 SUMMARY_COLUMNS = 240
+# Rankings whose rank order and summary columns are kept per process.
+RANKED_KEPT = 4
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A ranking's proposals in rank order and the columns of its summary chart: the same for
+    every page of a finished ranking, so made once per process (shared: never changed)."""
+
+    proposals: list[dict[str, Any]]
+    ranks: dict[int, int]
+    per: int
+    means: list[float]
+    upper: list[float]
+    lower: list[float]
+
+
+def _ranked(ranking: Ranking, result: dict[str, Any]) -> Ranked:
+    def make() -> Ranked:
+        proposals = sorted(result.get("proposals", []), key=lambda p: p["rank"])
+        per = max(1, math.ceil(len(proposals) / SUMMARY_COLUMNS))
+        groups = [proposals[i : i + per] for i in range(0, len(proposals), per)]
+        return Ranked(
+            proposals=proposals,
+            ranks={p["proposal_id"]: p["rank"] for p in proposals},
+            per=per,
+            means=[sum(p["score"] for p in g) / len(g) for g in groups],
+            upper=[max(p["score_interval"][1] for p in g) for g in groups],
+            lower=[min(p["score_interval"][0] for p in g) for g in groups],
+        )
+
+    if ranking.state != SnapshotState.DONE or not ranking.inputs_hash:
+        return make()
+    key = (ranking.id, ranking.inputs_hash, ranking.code_version, ranking.created_at)
+    return kept("ranked", key, make, size=RANKED_KEPT)
 
 
 def _summary(
-    proposals: list[dict[str, Any]],
+    ranked: Ranked,
     interval: float,
     line_after: int | None,
     zone_ranks: Sequence[int],
@@ -432,17 +468,13 @@ def _summary(
 ) -> Summary:
     """One column per group of neighbouring ranks (at most ``SUMMARY_COLUMNS``): the mean
     score of the group and the widest interval in it."""
-    n = len(proposals)
-    per = math.ceil(n / SUMMARY_COLUMNS)
-    groups = [proposals[i : i + per] for i in range(0, n, per)]
+    n, per = len(ranked.proposals), ranked.per
+    means, upper, lower = ranked.means, ranked.upper, ranked.lower
     step = 3.0
     left, top = 52.0, 16.0
-    right = left + len(groups) * step
+    right = left + len(means) * step
     bottom = top + 160.0
-    low, high, tick = _value_axis(
-        min(p["score_interval"][0] for p in proposals),
-        max(p["score_interval"][1] for p in proposals),
-    )
+    low, high, tick = _value_axis(min(lower), max(upper))
 
     def x_rank(rank: float) -> float:
         return round(left + (rank - 1) / per * step, 2)
@@ -450,10 +482,7 @@ def _summary(
     def y(value: float) -> float:
         return round(top + (high - value) / (high - low) * (bottom - top), 2)
 
-    centres = [round(left + (i + 0.5) * step, 2) for i in range(len(groups))]
-    means = [sum(p["score"] for p in g) / len(g) for g in groups]
-    upper = [max(p["score_interval"][1] for p in g) for g in groups]
-    lower = [min(p["score_interval"][0] for p in g) for g in groups]
+    centres = [round(left + (i + 0.5) * step, 2) for i in range(len(means))]
     band = [f"{cx},{y(v)}" for cx, v in zip(centres, upper, strict=True)]
     band += [f"{cx},{y(v)}" for cx, v in reversed(list(zip(centres, lower, strict=True)))]
     values = [low + i * tick for i in range(round((high - low) / tick) + 1)]
@@ -505,7 +534,8 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     if ranking.state == SnapshotState.DONE:
         line, problem = line_queries.draw_or_why(stage, ranking)
     result = ranking_queries.result_of(ranking)
-    proposals = sorted(result.get("proposals", []), key=lambda p: p["rank"])
+    ranked = _ranked(ranking, result)
+    proposals = ranked.proposals
     line_after = _line_after(line)
     # The page with the line on it unless another is asked for: that is where decisions fall.
     around_line = (line_after - 1) // ROWS_PER_PAGE + 1 if line_after else 1
@@ -516,15 +546,13 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     table = Page(shown, number, ROWS_PER_PAGE, len(proposals))
     headers, rows = _table(stage, ranking, line, shown)
     interval = float(result.get("options", {}).get("interval", 0.9))
-    ranks = {p["proposal_id"]: p["rank"] for p in proposals}
+    ranks = ranked.ranks
     zone_ranks = [ranks[pid] for pid in line.grey_zone if pid in ranks] if line else []
     funding = line.funding if line else False
     chart = _chart(rows, interval, funding, line_after, zone_ranks)
     summary = None
     if len(proposals) > ROWS_PER_PAGE and rows:
-        summary = _summary(
-            proposals, interval, line_after, zone_ranks, (rows[0].rank, rows[-1].rank)
-        )
+        summary = _summary(ranked, interval, line_after, zone_ranks, (rows[0].rank, rows[-1].rank))
     return render_template(
         "selection/ranking.html",
         call=stage.call,
