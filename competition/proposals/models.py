@@ -41,8 +41,7 @@ class ProposalState(enum.StrEnum):
 class Proposal(db.Model):
     __tablename__ = "proposals"
     __workflow__ = workflow.PROPOSAL
-    # The line's pages ask for the call's newest change on every request. The search's
-    # trigram indexes (PostgreSQL, migration 0013) are on expressions and not described here.
+    # The line's pages ask for the call's newest change on every request.
     __table_args__ = (sa.Index("ix_proposals_call_id_updated_at", "call_id", "updated_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -113,15 +113,14 @@ def list_proposals_for_officer(
             Proposal.id.in_(coordinator.where(Organisation.federal_state == filters.federal_state))
         )
     if filters.q:
-        # One id set per column, so that each can use its trigram index on PostgreSQL.
         conditions.append(
-            Proposal.id.in_(
-                sa.union(
-                    *(sa.select(Proposal.id).where(match) for match in name_matches(filters.q)),
+            sa.or_(
+                *name_matches(filters.q),
+                Proposal.id.in_(
                     sa.select(ConsortiumMember.proposal_id)
                     .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
-                    .where(_contains(Organisation.name, filters.q)),
-                )
+                    .where(_contains(Organisation.name, filters.q))
+                ),
             )
         )
     total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*conditions)) or 0
