@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app competition
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test install install-test browser
+.PHONY: demo test install install-test browser catalogue
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,11 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pybabel compile --statistics -d competition/translations
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pybabel compile --statistics -d competition/translations
 
 # Debian's Chromium for the browser tests (test tools cannot download their own browser here).
 browser:
@@ -42,3 +44,11 @@ test: install-test browser
 	$(BIN)/mypy competition/core competition/berlin.py competition/workflow.py
 	$(BIN)/python -m pytest
 
+
+## After marking texts for translation: bring the German catalogue up to date, then translate
+## every new entry in competition/translations/de/LC_MESSAGES/messages.po (the tests check).
+catalogue: $(BIN)/python
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o competition/translations/messages.pot \
+	  --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i competition/translations/messages.pot -d competition/translations \
+	  --no-fuzzy-matching --ignore-obsolete --omit-header

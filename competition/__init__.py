@@ -89,8 +89,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     celery_init_app(app)
 
-    from competition import web
+    from competition import i18n, web
 
+    i18n.init_app(app)
     web.init_app(app)
     return app
 

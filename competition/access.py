@@ -9,6 +9,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from competition.accounts.models import Role, User
@@ -77,7 +78,7 @@ def enforce_access() -> object | None:
         return None
     if not current_user.is_authenticated:
         if request.method == "GET":
-            flash("Please log in to continue.", "info")
+            flash(_("Please log in to continue."), "info")
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
         if request.form and request.accept_mimetypes.best != "application/json":
             return _keep_input_and_ask_to_log_in()
@@ -97,12 +98,14 @@ def _keep_input_and_ask_to_log_in() -> object:
     # Flask-Login leaves the account's id in the cookie when the server ends its session.
     if pending.keep(request.path, request.form, user_id=session.get("_user_id"), now=utcnow()):
         flash(
-            "Your session had ended, so nothing was saved yet. Log in again: what you typed is "
-            "kept and shown to you again.",
+            _(
+                "Your session had ended, so nothing was saved yet. Log in again: what you typed "
+                "is kept and shown to you again."
+            ),
             "info",
         )
     else:
-        flash("Please log in to continue.", "info")
+        flash(_("Please log in to continue."), "info")
     back = safe_next(urlsplit(request.referrer or "").path) or "/"
     return redirect(url_for("accounts.login", next=back))
 

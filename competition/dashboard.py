@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from competition.access import public
@@ -25,10 +25,17 @@ def home():  # type: ignore[no-untyped-def]
     if current_user.has_role(Role.OFFICER):
         programmes = list_programmes_run_by(current_user)
         context["programmes"] = programmes
-        context["summaries"] = call_summaries(programmes)
+        context["summaries"] = call_summaries(programmes, now=g.now)
     if current_user.has_role(Role.APPLICANT):
         context["my_proposals"] = list_proposals_of_applicant(current_user)
     return render_template("dashboard/home.html", **context)
+
+
+@bp.route("/favicon.ico")
+@public
+def favicon():  # type: ignore[no-untyped-def]
+    """Browsers and feed readers ask here whatever the page names; send them to the icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.route("/healthz")

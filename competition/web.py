@@ -9,7 +9,11 @@ import re
 from decimal import Decimal
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal
 from flask import Flask, current_app, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
@@ -17,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from competition.access import enforce_access, policy_of, public, wants_json
 from competition.berlin import berlin_time, iso_berlin
 from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
+from competition.i18n import current_language
 from competition.params import clean_query
 
 log = logging.getLogger(__name__)
@@ -34,15 +39,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# Lazy: read in the language of the request that fails.
 ERROR_TEXT = {
-    400: ("Bad request", "The request could not be understood."),
-    401: ("Please log in", "Your session has ended. Log in again to continue."),
-    403: ("Not allowed", "You do not have permission to open this page."),
-    404: ("Not found", "There is no page at this address."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    413: ("Too large", "The upload is larger than the limit."),
-    429: ("Too many attempts", "Please wait a few minutes before trying again."),
-    500: ("Something went wrong", "The error has been logged. Please try again."),
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    401: (_l("Please log in"), _l("Your session has ended. Log in again to continue.")),
+    403: (_l("Not allowed"), _l("You do not have permission to open this page.")),
+    404: (_l("Not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("Too large"), _l("The upload is larger than the limit.")),
+    429: (_l("Too many attempts"), _l("Please wait a few minutes before trying again.")),
+    500: (_l("Something went wrong"), _l("The error has been logged. Please try again.")),
 }
 
 
@@ -52,15 +58,17 @@ def time_left(deadline: dt.datetime | None) -> str:
         return "–"
     seconds = int((deadline - utcnow()).total_seconds())
     if seconds <= 0:
-        return "closed"
+        return _("closed")
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days} day{'s' if days != 1 else ''}, {hours} h"
+        return ngettext("%(num)d day, %(hours)d h", "%(num)d days, %(hours)d h", days, hours=hours)
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else "less than a minute"
+        return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    if minutes:
+        return _("%(minutes)d min", minutes=minutes)
+    return _("less than a minute")
 
 
 def plain_amount(value: Decimal | None) -> str:
@@ -74,21 +82,47 @@ def state_name(code: str) -> str:
     from competition.organisations.models import STATE_NAMES, FederalState
 
     try:
-        return STATE_NAMES[FederalState(code)]
+        return str(STATE_NAMES[FederalState(code)])
+    except ValueError:
+        return code
+
+
+def kind_name(code: str) -> str:
+    """An organisation kind kept as its code (a frozen version), named for people."""
+    from competition.organisations.models import OrganisationKind
+
+    try:
+        return OrganisationKind(code).label
+    except ValueError:
+        return code
+
+
+def member_role_name(code: str) -> str:
+    from competition.proposals.models import MemberRole
+
+    try:
+        return MemberRole(code).label
     except ValueError:
         return code
 
 
 def money(value: Decimal | int | None, currency: str = "EUR") -> str:
+    """``1.200.000 €`` in German, ``1 200 000 EUR`` in English."""
     if value is None:
         return "–"
+    if current_language() == "de":
+        sign = "€" if currency == "EUR" else currency
+        return f"{format_decimal(Decimal(value), format='#,##0', locale='de')}\u00a0{sign}"
     return f"{Decimal(value):,.0f} {currency}".replace(",", "\u202f")
 
 
 def millions(value: Decimal | int | None) -> str:
     if value is None:
         return "–"
-    return f"{Decimal(value) / Decimal(1_000_000):,.1f} million euro"
+    amount = Decimal(value) / Decimal(1_000_000)
+    if current_language() == "de":
+        return f"{format_decimal(amount, format='#,##0.0', locale='de')}\u00a0Mio.\u00a0€"
+    return f"{amount:,.1f} million euro"
 
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -154,6 +188,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(time_left, "time_left")
     app.add_template_filter(plain_amount, "plain_amount")
     app.add_template_filter(state_name, "state_name")
+    app.add_template_filter(kind_name, "kind_name")
+    app.add_template_filter(member_role_name, "member_role_name")
     app.jinja_env.globals["policy_of"] = policy_of
     app.context_processor(lambda: {"settings": app.extensions["settings"]})
 
@@ -186,7 +222,7 @@ def _wants_json() -> bool:
 
 
 def _render_error(status: int, detail: str | None = None):  # type: ignore[no-untyped-def]
-    title, text = ERROR_TEXT.get(status, ERROR_TEXT[500])
+    title, text = (str(part) for part in ERROR_TEXT.get(status, ERROR_TEXT[500]))
     if _wants_json():
         return {"error": title, "detail": detail or text}, status
     return render_template("errors/error.html", status=status, title=title, text=detail or text), (
@@ -196,7 +232,8 @@ def _render_error(status: int, detail: str | None = None):  # type: ignore[no-un
 
 def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
     return _render_error(
-        400, "This form has expired or was sent from another site. Reload the page and try again."
+        400,
+        _("This form has expired or was sent from another site. Reload the page and try again."),
     )
 
 
@@ -207,18 +244,19 @@ def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
 
 
 # What a person is told when the database cannot be reached, by how far their request got.
+# Lazy: read in the language of the request.
 UNAVAILABLE = {
-    None: "Nothing was changed.",
-    WORKING: (
+    None: _l("Nothing was changed."),
+    WORKING: _l(
         "Nothing was saved or submitted: the database could not be reached. Go back in your "
         "browser, where your entries are still there, and send them again in a minute."
     ),
-    COMMITTING: (
+    COMMITTING: _l(
         "The database went away while your change was being stored, so it is not certain "
         "whether it was kept. Reload the page in a minute to see; sending it again does no "
         "harm, as a repeated submission is recognised."
     ),
-    COMMITTED: (
+    COMMITTED: _l(
         "Your change was saved, but the page could not be shown afterwards because the "
         "database became unreachable. Reload the page in a minute."
     ),
@@ -254,9 +292,9 @@ def _database_error(error: sa.exc.SQLAlchemyError):  # type: ignore[no-untyped-d
         type(error).__name__,
         state,
     )
-    title = "Briefly unavailable"
-    text = UNAVAILABLE.get(state, UNAVAILABLE[None])
-    advice = "The service cannot reach its database at the moment. Please try again shortly."
+    title = _("Briefly unavailable")
+    text = str(UNAVAILABLE.get(state, UNAVAILABLE[None]))
+    advice = _("The service cannot reach its database at the moment. Please try again shortly.")
     headers = {"Retry-After": "30"}
     if _wants_json():
         saved = {COMMITTED: True, COMMITTING: None}.get(state or "", False)

@@ -40,6 +40,16 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+LOCALES = ("de", "en")
+
+
+def _locale(value: str | None) -> str:
+    value = (value or Settings.default_locale).strip().lower()
+    if value not in LOCALES:
+        raise ConfigError(f"DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -78,6 +88,10 @@ class Settings:
     # that no request waits for them; inline runs them right after the commit instead, where a
     # caller needs the result at once (tests, the command line).
     tasks_inline: bool = False
+    # The language of pages and mail for anyone who has not chosen one (``de`` or ``en``).
+    # English until the messages written in Python (flashes, form labels, refusals) have their
+    # German too; then ``de``.
+    default_locale: str = "en"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +136,7 @@ class Settings:
             ),
             tasks_inline=_flag(env.get("TASKS_INLINE"), False),
             audit_anchor_file=env.get("AUDIT_ANCHOR_FILE") or None,
+            default_locale=_locale(env.get("DEFAULT_LOCALE")),
         )
         settings.check()
         return settings

@@ -35,6 +35,8 @@ def testing_settings(**overrides: Any) -> Settings:
         "demo_password": "demo",
         # Tests read a task's result right after the request that queued it.
         "tasks_inline": True,
+        # The tests read the English pages; the German ones are tested by name.
+        "default_locale": "en",
     }
     values.update(overrides)
     return Settings(**values)
@@ -268,6 +270,7 @@ def worker_env(*, pg_url: str, redis_url: str, queue: str, smtp: Mailbox | None)
         REDIS_URL=redis_url,
         TASK_QUEUE=queue,
         PYTHONUNBUFFERED="1",
+        DEFAULT_LOCALE="en",
     )
     if smtp is not None:
         env.update(MAIL_SERVER=smtp.host, MAIL_PORT=str(smtp.port))

@@ -1,5 +1,7 @@
 """Account forms: shape only. Rules (duplicates, password strength) live in the operations."""
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -12,12 +14,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
-def _email_field(label: str = "E-mail address") -> EmailField:
+def _email_field(label: LazyString | None = None) -> EmailField:
     return EmailField(
-        label,
+        label or _l("E-mail address"),
         validators=[
-            DataRequired("Enter your e-mail address."),
-            Email("Enter a valid e-mail address, like name@example.org."),
+            DataRequired(_l("Enter your e-mail address.")),
+            Email(_l("Enter a valid e-mail address, like name@example.org.")),
             Length(max=254),
         ],
     )
@@ -27,23 +29,26 @@ class LoginForm(FlaskForm):
     # No address-shape check here: any stored address must be able to log in, including ones at
     # reserved domains (the demo accounts live at demo.test, which the Email validator refuses).
     email = EmailField(
-        "E-mail address", validators=[DataRequired("Enter your e-mail address."), Length(max=254)]
+        _l("E-mail address"),
+        validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254)],
     )
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
     next = HiddenField()
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=200)])
+    name = StringField(
+        _l("Full name"), validators=[DataRequired(_l("Enter your name.")), Length(max=200)]
+    )
     email = _email_field()
     password = PasswordField(
-        "Password", validators=[DataRequired("Choose a password."), Length(max=200)]
+        _l("Password"), validators=[DataRequired(_l("Choose a password.")), Length(max=200)]
     )
     confirm = PasswordField(
-        "Repeat the password",
+        _l("Repeat the password"),
         validators=[
-            DataRequired("Repeat the password."),
-            EqualTo("password", "The passwords differ."),
+            DataRequired(_l("Repeat the password.")),
+            EqualTo("password", _l("The passwords differ.")),
         ],
     )
 
@@ -54,26 +59,29 @@ class EmailOnlyForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password", validators=[DataRequired("Choose a password."), Length(max=200)]
+        _l("New password"), validators=[DataRequired(_l("Choose a password.")), Length(max=200)]
     )
     confirm = PasswordField(
-        "Repeat the password",
+        _l("Repeat the password"),
         validators=[
-            DataRequired("Repeat the password."),
-            EqualTo("password", "The passwords differ."),
+            DataRequired(_l("Repeat the password.")),
+            EqualTo("password", _l("The passwords differ.")),
         ],
     )
 
 
 class AcceptInvitationForm(NewPasswordForm):
-    name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=200)])
+    name = StringField(
+        _l("Full name"), validators=[DataRequired(_l("Enter your name.")), Length(max=200)]
+    )
 
 
 class InviteForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=200)])
-    email = _email_field("Their e-mail address")
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    email = _email_field(_l("Their e-mail address"))
     role = SelectField(
-        "Role", choices=[SelectChoice("juror", "Juror"), SelectChoice("officer", "Officer")]
+        _l("Role"),
+        choices=[SelectChoice("juror", _l("Juror")), SelectChoice("officer", _l("Officer"))],
     )
 
 

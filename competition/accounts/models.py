@@ -40,6 +40,8 @@ class User(db.Model):
     organisation_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organisations.id", ondelete="SET NULL")
     )
+    # The language the person chose for pages, mail and letters; none: the deployment's.
+    locale: Mapped[str | None] = mapped_column(sa.String(5))
 
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

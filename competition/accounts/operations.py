@@ -11,6 +11,7 @@ import logging
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from competition.accounts import passwords, sessions, throttle
 from competition.accounts.models import Role, User, UserRole, UserStatus
@@ -72,7 +73,7 @@ def register_applicant(*, email: str, name: str, password: str, now: dt.datetime
     if problems:
         errors["password"] = problems
     if not name.strip():
-        errors["name"] = ["Enter your name."]
+        errors["name"] = [_("Enter your name.")]
     if errors:
         raise DomainError(errors)
     # Hashed either way, so that a known address takes as long as a new one.
@@ -128,10 +129,10 @@ def user_for_token(purpose: Purpose, token: str) -> User:
     content = read_token(_secret(), purpose, token)
     user = db.session.get(User, content.user_id)
     if user is None:
-        raise TokenError("This link is not valid.", expired=False)
+        raise TokenError(_("This link is not valid."), expired=False)
     bound = user.password_hash if purpose == Purpose.RESET_PASSWORD else user.email
     if content.fingerprint != fingerprint(bound):
-        raise TokenError("This link has already been used or is no longer valid.", expired=False)
+        raise TokenError(_("This link has already been used or is no longer valid."), expired=False)
     return user
 
 
@@ -190,8 +191,11 @@ def log_in(*, email: str, password: str, client_address: str, now: dt.datetime) 
             raise LoginRefused(
                 {
                     "": [
-                        f"Too many failed attempts. Try again in {wait} minutes, or reset your "
-                        "password."
+                        _(
+                            "Too many failed attempts. Try again in %(wait)s minutes, or reset "
+                            "your password.",
+                            wait=wait,
+                        )
                     ]
                 },
                 throttled=True,
@@ -203,21 +207,25 @@ def log_in(*, email: str, password: str, client_address: str, now: dt.datetime) 
     if user is None or not matches:
         throttle.note([account_bucket, address_bucket], now=now, window=window)
         db.session.commit()  # the failure must count even though this operation refuses
-        raise LoginRefused({"password": ["The e-mail address or password is not correct."]})
+        raise LoginRefused({"password": [_("The e-mail address or password is not correct.")]})
     if user.status == UserStatus.UNCONFIRMED:
         raise LoginRefused(
             {
                 "email": [
-                    "Confirm your e-mail address first: open the link we sent you, or ask "
-                    "for a new one below."
+                    _(
+                        "Confirm your e-mail address first: open the link we sent you, or ask "
+                        "for a new one below."
+                    )
                 ]
             }
         )
     if user.status == UserStatus.INVITED:
-        raise LoginRefused({"email": ["Accept your invitation first, using the link we sent you."]})
+        raise LoginRefused(
+            {"email": [_("Accept your invitation first, using the link we sent you.")]}
+        )
     if user.status == UserStatus.DISABLED:
         raise LoginRefused(
-            {"email": ["This account is disabled. Please contact the programme office."]}
+            {"email": [_("This account is disabled. Please contact the programme office.")]}
         )
     assert user.password_hash is not None
     if passwords.needs_rehash(user.password_hash):
@@ -257,7 +265,8 @@ def request_password_reset(*, email: str, client_address: str, now: dt.datetime)
         wait = throttle.retry_after(name, limit=limit, window=window, now=now)
         if wait is not None:
             raise LoginRefused(
-                {"": [f"Too many reset requests. Try again in {wait} minutes."]}, throttled=True
+                {"": [_("Too many reset requests. Try again in %(wait)s minutes.", wait=wait)]},
+                throttled=True,
             )
     throttle.note([account_bucket, address_bucket], now=now, window=window)
     user = find_user_by_email(email)
@@ -300,16 +309,22 @@ def invite_person(*, actor: User, email: str, name: str, role: Role, now: dt.dat
     ``account.role_granted``; one e-mail.
     """
     if not actor.has_role(Role.OFFICER):
-        raise PermissionDenied("Only officers can invite people.")
+        raise PermissionDenied(_("Only officers can invite people."))
     if role not in INVITABLE_ROLES:
-        raise DomainError({"role": ["Choose juror or officer."]})
+        raise DomainError({"role": [_("Choose juror or officer.")]})
     email = normalise_email(email)
     user = find_user_by_email(email)
     if user is not None:
         if role in user.roles:
-            raise DomainError({"email": [f"{email} already has the {role.value} role."]})
+            # One sentence per role (only these two can be invited), so each reads well in German.
+            already = (
+                _("%(email)s already has the juror role.", email=email)
+                if role == Role.JUROR
+                else _("%(email)s already has the officer role.", email=email)
+            )
+            raise DomainError({"email": [already]})
         if user.status == UserStatus.DISABLED:
-            raise DomainError({"email": ["This account is disabled; enable it first."]})
+            raise DomainError({"email": [_("This account is disabled; enable it first.")]})
         before = _user_state(user)
         user.role_rows.append(UserRole(role=role, granted_at=now))
         db.session.flush()
@@ -334,7 +349,7 @@ def invite_person(*, actor: User, email: str, name: str, role: Role, now: dt.dat
             )
         return user
     if not name.strip():
-        raise DomainError({"name": ["Enter the person's name."]})
+        raise DomainError({"name": [_("Enter the person's name.")]})
     user = User(email=email, name=name.strip(), status=UserStatus.INVITED, created_at=now)
     user.role_rows.append(UserRole(role=role, granted_at=now))
     db.session.add(user)
@@ -369,13 +384,13 @@ def accept_invitation(user: User, *, name: str, password: str, now: dt.datetime)
     Side effects: audit ``account.invitation_accepted``.
     """
     if user.status != UserStatus.INVITED:
-        raise DomainError("This invitation has already been accepted. Please log in.")
+        raise DomainError(_("This invitation has already been accepted. Please log in."))
     errors: dict[str, list[str]] = {}
     problems = passwords.password_problems(password, email=user.email)
     if problems:
         errors["password"] = problems
     if not name.strip():
-        errors["name"] = ["Enter your name."]
+        errors["name"] = [_("Enter your name.")]
     if errors:
         raise DomainError(errors)
     user.name = name.strip()
@@ -400,9 +415,9 @@ def set_account_disabled(user: User, *, actor: User, disabled: bool, now: dt.dat
     Side effects: sessions ended; audit ``account.disabled`` / ``account.enabled``.
     """
     if not actor.has_role(Role.ADMIN):
-        raise PermissionDenied("Only administrators can disable accounts.")
+        raise PermissionDenied(_("Only administrators can disable accounts."))
     if user.id == actor.id:
-        raise DomainError("You cannot disable your own account.")
+        raise DomainError(_("You cannot disable your own account."))
     before = _user_state(user)
     if disabled:
         if user.status == UserStatus.DISABLED:
@@ -422,3 +437,13 @@ def set_account_disabled(user: User, *, actor: User, disabled: bool, now: dt.dat
         after=_user_state(user),
         now=now,
     )
+
+
+@operation
+def choose_language(user: User, locale: str) -> None:
+    """Pages, mail and letters for ``user`` in ``locale`` from now on."""
+    from competition.i18n import LANGUAGES
+
+    if locale not in LANGUAGES:
+        raise DomainError(_("Choose one of the offered languages."))
+    user.locale = locale

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
@@ -30,7 +31,7 @@ def needs_rehash(stored_hash: str) -> bool:
 def password_problems(password: str, *, email: str = "") -> list[str]:
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters.")
+        problems.append(_("Use at least %(count)d characters.", count=MIN_LENGTH))
     if email and password.strip().lower() == email.strip().lower():
-        problems.append("Do not use your e-mail address as the password.")
+        problems.append(_("Do not use your e-mail address as the password."))
     return problems

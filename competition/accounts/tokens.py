@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 
@@ -64,9 +65,9 @@ def read_token(
     try:
         data: Any = serializer.loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise TokenError("This link has expired.", expired=True) from exc
+        raise TokenError(_("This link has expired."), expired=True) from exc
     except BadSignature as exc:
-        raise TokenError("This link is not valid.", expired=False) from exc
+        raise TokenError(_("This link is not valid."), expired=False) from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
-        raise TokenError("This link is not valid.", expired=False)
+        raise TokenError(_("This link is not valid."), expired=False)
     return TokenContent(user_id=data["u"], fingerprint=str(data.get("f", "")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -18,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask import session as cookie_session
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from competition import params
@@ -38,6 +40,7 @@ from competition.accounts.tokens import Purpose, TokenError
 from competition.db import utcnow
 from competition.extensions import db
 from competition.forms import attempt, perform
+from competition.i18n import LANGUAGES, SESSION_KEY
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
@@ -79,7 +82,12 @@ def login():  # type: ignore[no-untyped-def]
     if signed.result is not None:
         user, token = signed.result
         # A fresh cookie at login: nothing from before the login carries over.
+        language = user.locale or cookie_session.get(SESSION_KEY)
         cookie_session.clear()
+        if language in LANGUAGES:
+            # The account's language, or the one chosen before signing in: the one thing that
+            # carries over, so that public pages speak it too.
+            cookie_session[SESSION_KEY] = language
         cookie_session.permanent = True
         cookie_session[sessions.COOKIE_KEY] = token
         login_user(user)
@@ -89,6 +97,32 @@ def login():  # type: ignore[no-untyped-def]
     if isinstance(signed.error, ops.LoginRefused) and signed.error.throttled:
         status = 429
     return render_template("accounts/login.html", form=form, resend=EmailOnlyForm()), status
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def choose_language():  # type: ignore[no-untyped-def]
+    """The switch in the header: kept in the session, and on the account of a signed-in
+    person so that mail and letters follow it."""
+    locale = request.form.get("locale", "")
+    if locale not in LANGUAGES:
+        abort(400)
+    cookie_session[SESSION_KEY] = locale
+    if current_user.is_authenticated:
+        perform(lambda: ops.choose_language(current_person(), locale))
+    # Back to the page the switch was on (the same-origin Referer), which the page itself
+    # does not repeat: a page must not differ by the address it was asked for.
+    back = request.form.get("next") or _same_site_path(request.referrer)
+    return redirect(safe_next(back) or url_for("dashboard.home"), 303)
+
+
+def _same_site_path(address: str | None) -> str | None:
+    if not address:
+        return None
+    parts = urlsplit(address)
+    if parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -101,7 +135,7 @@ def logout():  # type: ignore[no-untyped-def]
     )
     logout_user()
     cookie_session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
 
 
@@ -142,9 +176,9 @@ def confirm_email(token: str):  # type: ignore[no-untyped-def]
     except TokenError as error:
         return _token_problem(error, again_endpoint="accounts.resend_confirmation")
     if ops.confirm_email(user, now=g.now):
-        flash("Your e-mail address is confirmed. You can log in now.", "success")
+        flash(_("Your e-mail address is confirmed. You can log in now."), "success")
     else:
-        flash("Your e-mail address was already confirmed. Please log in.", "info")
+        flash(_("Your e-mail address was already confirmed. Please log in."), "info")
     return redirect(url_for("accounts.login"))
 
 
@@ -190,7 +224,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
         form, lambda: ops.reset_password(user, password=form.password.data, now=g.now)
     )
     if changed.done:
-        flash("Your password is changed. Please log in with the new password.", "success")
+        flash(_("Your password is changed. Please log in with the new password."), "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form), changed.status
 
@@ -203,7 +237,7 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
     except TokenError as error:
         return _token_problem(error, again_endpoint="accounts.login")
     if user.status != UserStatus.INVITED:
-        flash("This invitation has already been accepted. Please log in.", "info")
+        flash(_("This invitation has already been accepted. Please log in."), "info")
         return redirect(url_for("accounts.login"))
     form = AcceptInvitationForm()
     if request.method == "GET":
@@ -215,7 +249,7 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
         ),
     )
     if accepted.done:
-        flash("Welcome! Your account is ready. Please log in.", "success")
+        flash(_("Welcome! Your account is ready. Please log in."), "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/accept_invitation.html", form=form, user=user), accepted.status
 
@@ -235,7 +269,7 @@ def invite_person():  # type: ignore[no-untyped-def]
         ),
     )
     if invited.done and invited.result is not None:
-        flash(f"Invitation sent to {invited.result.email}.", "success")
+        flash(_("Invitation sent to %(email)s.", email=invited.result.email), "success")
         return redirect(url_for("accounts.invite_person"))
     return render_template("accounts/invite.html", form=form), invited.status
 
@@ -277,5 +311,10 @@ def _set_disabled(user_id: int, *, disabled: bool):  # type: ignore[no-untyped-d
     if changed.error is not None:
         flash(str(changed.error), "error")
     else:
-        flash(f"{user.email} is {'disabled' if disabled else 'enabled'}.", "success")
+        done = (
+            _("%(email)s is disabled.", email=user.email)
+            if disabled
+            else _("%(email)s is enabled.", email=user.email)
+        )
+        flash(done, "success")
     return redirect(url_for("accounts.list_users", q=params.text("q")))

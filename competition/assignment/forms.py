@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,10 +26,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from competition.assignment.models import BidLevel
 
 BID_LABELS = {
-    BidLevel.EAGER: "Eager",
-    BidLevel.WILLING: "Willing",
-    BidLevel.NEUTRAL: "Neutral",
-    BidLevel.NOT_WILLING: "Not willing",
+    BidLevel.EAGER: _l("Eager"),
+    BidLevel.WILLING: _l("Willing"),
+    BidLevel.NEUTRAL: _l("Neutral"),
+    BidLevel.NOT_WILLING: _l("Not willing"),
 }
 
 
@@ -47,21 +49,21 @@ class ButtonForm(FlaskForm):
 
 
 class RespondForm(FlaskForm):
-    answer = HiddenField(validators=[AnyOf(["accept", "decline"], "Accept or decline.")])
+    answer = HiddenField(validators=[AnyOf(["accept", "decline"], _l("Accept or decline."))])
 
 
 class ProfileForm(FlaskForm):
     affiliation_id = SelectField(
-        "Your current organisation", coerce=_optional_int, validate_choice=False
+        _l("Your current organisation"), coerce=_optional_int, validate_choice=False
     )
     former_organisation_ids = SelectMultipleField(
-        "Organisations you worked for in the last three years",
+        _l("Organisations you worked for in the last three years"),
         coerce=int,
         validate_choice=False,
     )
-    topic_ids = MultiCheckboxField("Your expertise", coerce=int, validate_choice=False)
-    max_load = IntegerField("The most proposals you will review", validators=[Optional()])
-    expertise_text = TextAreaField("Your expertise in your own words")
+    topic_ids = MultiCheckboxField(_l("Your expertise"), coerce=int, validate_choice=False)
+    max_load = IntegerField(_l("The most proposals you will review"), validators=[Optional()])
+    expertise_text = TextAreaField(_l("Your expertise in your own words"))
 
 
 def declaration_form(proposal_ids: Iterable[int]) -> FlaskForm:
@@ -74,9 +76,9 @@ def declaration_form(proposal_ids: Iterable[int]) -> FlaskForm:
         setattr(
             DeclarationForm,
             f"conflict_{proposal_id}",
-            BooleanField("I have a conflict of interest with this proposal"),
+            BooleanField(_l("I have a conflict of interest with this proposal")),
         )
-        setattr(DeclarationForm, f"reason_{proposal_id}", TextAreaField("Reason"))
+        setattr(DeclarationForm, f"reason_{proposal_id}", TextAreaField(_l("Reason")))
     return DeclarationForm()
 
 
@@ -125,53 +127,55 @@ class BidsForm(FlaskForm):
 
 
 class InviteJurorForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=200)])
+    name = StringField(_l("Name"), validators=[Length(max=200)])
     email = EmailField(
-        "E-mail address",
-        validators=[DataRequired("Enter the juror's e-mail address."), Length(max=254)],
+        _l("E-mail address"),
+        validators=[DataRequired(_l("Enter the juror's e-mail address.")), Length(max=254)],
     )
 
 
 class OfficerConflictForm(FlaskForm):
-    juror_id = SelectField("Juror", coerce=_optional_int, validate_choice=False)
-    proposal_id = SelectField("Proposal", coerce=_optional_int, validate_choice=False)
-    reason = TextAreaField("Reason")
+    juror_id = SelectField(_l("Juror"), coerce=_optional_int, validate_choice=False)
+    proposal_id = SelectField(_l("Proposal"), coerce=_optional_int, validate_choice=False)
+    reason = TextAreaField(_l("Reason"))
 
 
 class RemoveConflictForm(FlaskForm):
-    reason = StringField("Why remove it")
+    reason = StringField(_l("Why remove it"))
 
 
 class ExclusionForm(FlaskForm):
     juror_email = EmailField(
-        "Their e-mail address",
-        validators=[DataRequired("Enter the person's e-mail address."), Length(max=254)],
+        _l("Their e-mail address"),
+        validators=[DataRequired(_l("Enter the person's e-mail address.")), Length(max=254)],
     )
-    reason = TextAreaField("Reason")
+    reason = TextAreaField(_l("Reason"))
 
 
 def bid_choices() -> list[SelectChoice]:
-    return [SelectChoice("", "No bid")] + [
+    return [SelectChoice("", _("No bid"))] + [
         SelectChoice(level.value, label) for level, label in BID_LABELS.items()
     ]
 
 
 class StartRunForm(FlaskForm):
-    fairness = BooleanField("Lift the weakest match first (fairness)")
-    one_per_organisation = BooleanField("At most one juror from the same organisation per proposal")
+    fairness = BooleanField(_l("Lift the weakest match first (fairness)"))
+    one_per_organisation = BooleanField(
+        _l("At most one juror from the same organisation per proposal")
+    )
     min_non_academic_seats = IntegerField(
-        "Seats per proposal for jurors from outside academia",
+        _l("Seats per proposal for jurors from outside academia"),
         default=0,
         validators=[Optional()],
     )
 
 
 class ChangeForm(FlaskForm):
-    kind = HiddenField(validators=[AnyOf(["add", "remove", "swap"], "Choose a change.")])
+    kind = HiddenField(validators=[AnyOf(["add", "remove", "swap"], _l("Choose a change."))])
     juror_out = HiddenField()
-    juror_in = SelectField("Juror", coerce=_optional_int, validate_choice=False)
+    juror_in = SelectField(_l("Juror"), coerce=_optional_int, validate_choice=False)
     confirmed = HiddenField()
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField("Why you give this proposal back", validators=[Length(max=2000)])
+    reason = TextAreaField(_l("Why you give this proposal back"), validators=[Length(max=2000)])

@@ -4,6 +4,8 @@ are shared with the review pages; these are the officer's and the applicant's si
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from competition.accounts.models import User
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.models import Call
@@ -16,7 +18,7 @@ def can_manage_jury(user: User, call: Call) -> Decision:
     """Invite jurors, see the jury's overview, set and remove conflicts: an officer of the
     programme the call belongs to."""
     if not is_programme_officer(user, call.programme_id):
-        return Decision(False, "Only officers of this call's programme manage its jury.")
+        return Decision(False, _("Only officers of this call's programme manage its jury."))
     return ALLOWED
 
 
@@ -24,7 +26,7 @@ def can_request_exclusion(user: User, proposal: Proposal) -> Decision:
     """Name a person the consortium asks to keep off its proposal: the coordinator, until a
     decision."""
     if contributor_role(user, proposal) != ContributorRole.COORDINATOR:
-        return Decision(False, "Only the coordinator can ask to exclude a juror.")
+        return Decision(False, _("Only the coordinator can ask to exclude a juror."))
     if proposal.state in DECIDED_STATES:
-        return Decision(False, "The proposal is closed.")
+        return Decision(False, _("The proposal is closed."))
     return ALLOWED

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Collection, Mapping
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
 from competition.accounts.models import Role, User, UserStatus
@@ -53,20 +54,20 @@ def _require_member(actor: User, call: Call) -> JuryMembership:
     """An accepted place on the call's jury, or PermissionDenied."""
     place = membership(actor, call) if actor.has_role(Role.JUROR) else None
     if place is None or place.state != MembershipState.ACCEPTED:
-        raise PermissionDenied("You are not on this call's jury.")
+        raise PermissionDenied(_("You are not on this call's jury."))
     return place
 
 
-def _reason_problem(reason: str, *, missing: str = "Give a reason.") -> str | None:
+def _reason_problem(reason: str, *, missing: str | None = None) -> str | None:
     if not reason.strip():
-        return missing
+        return missing if missing is not None else _("Give a reason.")
     if len(reason) > MAX_REASON:
-        return f"Keep the reason under {MAX_REASON} characters."
+        return _("Keep the reason under %(limit)s characters.", limit=MAX_REASON)
     return None
 
 
 def _valid_email(address: str) -> bool:
-    local, _, domain = address.partition("@")
+    local, _at, domain = address.partition("@")
     return bool(local) and "." in domain and " " not in address and len(address) <= 254
 
 
@@ -88,13 +89,19 @@ def invite_juror_to_call(
     require(can_manage_jury(actor, call))
     address = normalise_email(email)
     if not _valid_email(address):
-        raise DomainError({"email": ["Enter a valid e-mail address, like name@example.org."]})
+        raise DomainError({"email": [_("Enter a valid e-mail address, like name@example.org.")]})
     user = find_user_by_email(address)
     if user is not None:
         if membership(user, call) is not None:
-            raise DomainError({"email": [f"{address} has already been invited to this jury."]})
+            raise DomainError(
+                {
+                    "email": [
+                        _("%(address)s has already been invited to this jury.", address=address)
+                    ]
+                }
+            )
         if user.status == UserStatus.DISABLED:
-            raise DomainError({"email": ["This account is disabled; enable it first."]})
+            raise DomainError({"email": [_("This account is disabled; enable it first.")]})
     if user is None or not user.has_role(Role.JUROR):
         user = invite_person(actor=actor, email=address, name=name, role=Role.JUROR, now=now)
     place = JuryMembership(
@@ -105,7 +112,10 @@ def invite_juror_to_call(
         invited_at=now,
     )
     add_unique(
-        place, taken=DomainError({"email": [f"{address} has already been invited to this jury."]})
+        place,
+        taken=DomainError(
+            {"email": [_("%(address)s has already been invited to this jury.", address=address)]}
+        ),
     )
     record_event(
         actor=actor,
@@ -184,7 +194,7 @@ def respond_to_jury_invitation(
     ``jury.declined``; on accepting, the juror's automatic conflicts for the call.
     """
     if actor.id != place.user_id or not actor.has_role(Role.JUROR):
-        raise PermissionDenied("This invitation is not yours.")
+        raise PermissionDenied(_("This invitation is not yours."))
     action = "accept" if accept else "decline"
     try:
         moved = apply_step(
@@ -194,10 +204,15 @@ def respond_to_jury_invitation(
             now=now,
             values={"responded_at": now},
             event=f"jury.{workflow.MEMBERSHIP.past[action]}",
-            stale="Your answer was recorded meanwhile, in another window. Reload the page.",
+            stale=_("Your answer was recorded meanwhile, in another window. Reload the page."),
         )
     except StepRefused:
-        raise DomainError(f"You have already {place.state.value} this invitation.") from None
+        already = (
+            _("You have already accepted this invitation.")
+            if place.state == MembershipState.ACCEPTED
+            else _("You have already declined this invitation.")
+        )
+        raise DomainError(already) from None
     if not moved:
         return place
     if accept:
@@ -239,7 +254,7 @@ def update_juror_profile(
     conflicts refreshed on every call where they accepted a place.
     """
     if actor.id != user.id or not user.has_role(Role.JUROR):
-        raise PermissionDenied("Only jurors keep a juror profile, and only their own.")
+        raise PermissionDenied(_("Only jurors keep a juror profile, and only their own."))
     errors: dict[str, list[str]] = {}
     former = sorted({int(o) for o in former_organisation_ids} - {affiliation_id})
     wanted = set(former) | ({affiliation_id} if affiliation_id is not None else set())
@@ -249,21 +264,25 @@ def update_juror_profile(
         else set()
     )
     if affiliation_id is not None and affiliation_id not in known:
-        errors["affiliation_id"] = ["Choose your organisation from the list."]
+        errors["affiliation_id"] = [_("Choose your organisation from the list.")]
     if set(former) - known:
-        errors["former_organisation_ids"] = ["Choose former organisations from the list."]
+        errors["former_organisation_ids"] = [_("Choose former organisations from the list.")]
     topics = (
         list(db.session.scalars(sa.select(Topic).where(Topic.id.in_(set(topic_ids)))))
         if topic_ids
         else []
     )
     if len(topics) != len(set(topic_ids)):
-        errors["topic_ids"] = ["Choose topics from the list."]
+        errors["topic_ids"] = [_("Choose topics from the list.")]
     if max_load is not None and not 1 <= max_load <= MAX_LOAD_LIMIT:
-        errors["max_load"] = [f"Enter a number from 1 to {MAX_LOAD_LIMIT}, or leave it empty."]
+        errors["max_load"] = [
+            _("Enter a number from 1 to %(limit)s, or leave it empty.", limit=MAX_LOAD_LIMIT)
+        ]
     text = expertise_text.strip()
     if len(text) > MAX_EXPERTISE_TEXT:
-        errors["expertise_text"] = [f"Keep this under {MAX_EXPERTISE_TEXT} characters."]
+        errors["expertise_text"] = [
+            _("Keep this under %(limit)s characters.", limit=MAX_EXPERTISE_TEXT)
+        ]
     if errors:
         raise DomainError(errors)
     profile = queries.find_profile(user)
@@ -352,7 +371,7 @@ def refresh_automatic_conflicts(
         for candidate, is_current in [(current, True), *((o, False) for o in former)]:
             if candidate is None:
                 continue
-            for proposal_id, _, name, role in members.get(candidate, []):
+            for proposal_id, _org, name, role in members.get(candidate, []):
                 desired.setdefault(
                     (user_id, proposal_id), _automatic_reason(name, role, current=is_current)
                 )
@@ -424,9 +443,11 @@ def declare_conflicts(
     errors: dict[str, list[str]] = {}
     for proposal_id, reason in proposal_ids_with_reasons.items():
         if proposal_id not in declarable:
-            errors[""] = ["One of the proposals is not part of this call."]
+            errors[""] = [_("One of the proposals is not part of this call.")]
             continue
-        problem = _reason_problem(reason, missing="Say why you have a conflict with this proposal.")
+        problem = _reason_problem(
+            reason, missing=_("Say why you have a conflict with this proposal.")
+        )
         if problem:
             errors[f"reason_{proposal_id}"] = [problem]
     if errors:
@@ -483,7 +504,7 @@ def add_officer_conflict(
     require(can_manage_jury(actor, call))
     errors: dict[str, list[str]] = {}
     if membership(juror, call) is None:
-        errors["juror_id"] = ["Choose a member of this call's jury."]
+        errors["juror_id"] = [_("Choose a member of this call's jury.")]
     elif (
         db.session.scalar(
             sa.select(Conflict.id).where(
@@ -494,7 +515,9 @@ def add_officer_conflict(
         )
         is not None
     ):
-        errors["juror_id"] = [f"An officer has already recorded this conflict for {juror.name}."]
+        errors["juror_id"] = [
+            _("An officer has already recorded this conflict for %(name)s.", name=juror.name)
+        ]
     problem = _reason_problem(reason)
     if problem:
         errors["reason"] = [problem]
@@ -511,7 +534,14 @@ def add_officer_conflict(
     add_unique(
         conflict,
         taken=DomainError(
-            {"juror_id": [f"An officer has already recorded this conflict for {juror.name}."]}
+            {
+                "juror_id": [
+                    _(
+                        "An officer has already recorded this conflict for %(name)s.",
+                        name=juror.name,
+                    )
+                ]
+            }
         ),
     )
     record_event(
@@ -540,8 +570,10 @@ def remove_conflict(conflict: Conflict, *, actor: User, reason: str, now: dt.dat
     require(can_manage_jury(actor, proposal.call))
     if conflict.source == ConflictSource.AUTOMATIC:
         raise DomainError(
-            "An automatic conflict follows from the juror's organisations and cannot be "
-            "removed. It goes away when the juror's profile or the consortium changes."
+            _(
+                "An automatic conflict follows from the juror's organisations and cannot be "
+                "removed. It goes away when the juror's profile or the consortium changes."
+            )
         )
     problem = _reason_problem(reason)
     if problem:
@@ -581,13 +613,13 @@ def request_exclusion(
     address = normalise_email(juror_email)
     errors: dict[str, list[str]] = {}
     if not _valid_email(address):
-        errors["juror_email"] = ["Enter a valid e-mail address, like name@example.org."]
+        errors["juror_email"] = [_("Enter a valid e-mail address, like name@example.org.")]
     problem = _reason_problem(reason)
     if problem:
         errors["reason"] = [problem]
     if errors:
         raise DomainError(errors)
-    duplicate = DomainError({"juror_email": ["You have already asked to exclude this person."]})
+    duplicate = DomainError({"juror_email": [_("You have already asked to exclude this person.")]})
     user = find_user_by_email(address)
     row: Conflict | ExclusionRequest
     if user is not None:
@@ -631,12 +663,12 @@ def save_bid(
     """The juror's preference for reviewing a proposal at a stage; a second bid replaces the
     first. Side effects: the bid row; audit ``bid.saved`` when the level changed."""
     if not stage.bidding_enabled or stage.call_id != proposal.call_id:
-        raise PermissionDenied("Bidding is not open for this stage.")
+        raise PermissionDenied(_("Bidding is not open for this stage."))
     require(can_bid_on(actor, proposal))
     if queries.organisation_conflict(actor, proposal):
-        raise PermissionDenied("You have a conflict of interest with this proposal.")
+        raise PermissionDenied(_("You have a conflict of interest with this proposal."))
     if not queries.is_biddable(proposal, stage):
-        raise PermissionDenied("This proposal is not open for bids at this stage.")
+        raise PermissionDenied(_("This proposal is not open for bids at this stage."))
     bid = db.session.scalar(
         sa.select(Bid).where(
             Bid.stage_id == stage.id, Bid.proposal_id == proposal.id, Bid.user_id == actor.id
@@ -692,6 +724,6 @@ def save_bids(
     for proposal_id, level in sorted(levels.items()):
         proposal = db.session.get(Proposal, proposal_id)
         if proposal is None:
-            raise PermissionDenied("This proposal is not open for bids at this stage.")
+            raise PermissionDenied(_("This proposal is not open for bids at this stage."))
         save_bid(proposal, stage, actor=actor, level=level, now=now)
     return len(levels)

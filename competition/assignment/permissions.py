@@ -5,6 +5,7 @@ proposals assigned to them and released."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.assignment.models import (
@@ -46,12 +47,12 @@ def conflicted_proposal_ids(user: User) -> sa.Select[tuple[int]]:
 
 def can_see_call_as_juror(user: User, call: Call) -> Decision:
     if not user.has_role(Role.JUROR):
-        return Decision(False, "Only jurors take part in the jury.")
+        return Decision(False, _("Only jurors take part in the jury."))
     place = membership(user, call)
     if place is None or place.state != MembershipState.ACCEPTED:
-        return Decision(False, "You are not on this call's jury.")
+        return Decision(False, _("You are not on this call's jury."))
     if place.conflicts_declared_at is None:
-        return Decision(False, "Declare your conflicts of interest first.")
+        return Decision(False, _("Declare your conflicts of interest first."))
     return ALLOWED
 
 
@@ -61,7 +62,7 @@ def can_bid_on(user: User, proposal: Proposal) -> Decision:
     if not decision:
         return decision
     if has_conflict(user, proposal):
-        return Decision(False, "You have a conflict of interest with this proposal.")
+        return Decision(False, _("You have a conflict of interest with this proposal."))
     return ALLOWED
 
 
@@ -102,5 +103,5 @@ def can_review(user: User, proposal: Proposal) -> Decision:
     if not decision:
         return decision
     if released_assignment(user, proposal) is None:
-        return Decision(False, "This proposal is not assigned to you.")
+        return Decision(False, _("This proposal is not assigned to you."))
     return ALLOWED

@@ -8,6 +8,8 @@ Stages of another programme's calls answer 404, like missing ones.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from competition import params
 from competition.access import current_person, roles_required
@@ -67,14 +69,14 @@ def _page(stage: Stage, *, form: StartRunForm | None = None, status: int = 200):
 @bp.route("/calls/<int:call_id>/stages/<int:stage_id>/assignment")
 @roles_required(Role.OFFICER)
 def show_assignment(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = _officer_stage(call_id, stage_id)
+    _call, stage = _officer_stage(call_id, stage_id)
     return _page(stage)
 
 
 @bp.route("/calls/<int:call_id>/stages/<int:stage_id>/assignment/runs", methods=["POST"])
 @roles_required(Role.OFFICER)
 def start_run(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = _officer_stage(call_id, stage_id)
+    _call, stage = _officer_stage(call_id, stage_id)
     form = StartRunForm()
     started = attempt(
         form,
@@ -91,7 +93,7 @@ def start_run(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     )
     if not started.done:
         return _page(stage, form=form, status=started.status)
-    flash("The assignment has started. This page shows its progress.", "success")
+    flash(_("The assignment has started. This page shows its progress."), "success")
     return redirect(_page_url(stage))
 
 
@@ -99,7 +101,7 @@ def start_run(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
 @roles_required(Role.OFFICER)
 def run_status(call_id: int, stage_id: int, run_id: int):  # type: ignore[no-untyped-def]
     """Polled by the page while a run is under way."""
-    _, stage = _officer_stage(call_id, stage_id)
+    _call, stage = _officer_stage(call_id, stage_id)
     run = db.session.get(AssignmentRun, run_id)
     if run is None or run.stage_id != stage.id:
         abort(404)
@@ -142,7 +144,7 @@ def _detail(
 @bp.route("/calls/<int:call_id>/stages/<int:stage_id>/assignment/proposals/<int:proposal_id>")
 @roles_required(Role.OFFICER)
 def show_proposal(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
-    _, stage = _officer_stage(call_id, stage_id)
+    _call, stage = _officer_stage(call_id, stage_id)
     return _detail(stage, proposal_id)
 
 
@@ -159,7 +161,7 @@ def _int_or_none(value: object) -> int | None:
 )
 @roles_required(Role.OFFICER)
 def change(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-untyped-def]
-    _, stage = _officer_stage(call_id, stage_id)
+    _call, stage = _officer_stage(call_id, stage_id)
     form = ChangeForm()
     chosen = runs.Change(
         kind=form.kind.data,
@@ -178,7 +180,7 @@ def change(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-un
         ),
     )
     if outcome.done:
-        flash("The assignment is changed.", "success")
+        flash(_("The assignment is changed."), "success")
         return redirect(
             url_for(
                 "assignment.show_proposal",
@@ -200,7 +202,7 @@ def change(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-un
 @bp.route("/calls/<int:call_id>/stages/<int:stage_id>/assignment/release")
 @roles_required(Role.OFFICER)
 def confirm_release(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = _officer_stage(call_id, stage_id)
+    _call, stage = _officer_stage(call_id, stage_id)
     return render_template(
         "jury/assignment_release.html",
         call=stage.call,
@@ -213,7 +215,7 @@ def confirm_release(call_id: int, stage_id: int):  # type: ignore[no-untyped-def
 @bp.route("/calls/<int:call_id>/stages/<int:stage_id>/assignment/release", methods=["POST"])
 @roles_required(Role.OFFICER)
 def release(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = _officer_stage(call_id, stage_id)
+    _call, stage = _officer_stage(call_id, stage_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     outcome = perform(lambda: runs.release(stage, actor=current_person(), now=g.now))
@@ -222,8 +224,11 @@ def release(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     else:
         count = outcome.result
         flash(
-            f"{count} assignment{'' if count == 1 else 's'} released; each juror is told by "
-            "e-mail.",
+            ngettext(
+                "%(num)d assignment released; each juror is told by e-mail.",
+                "%(num)d assignments released; each juror is told by e-mail.",
+                count,
+            ),
             "success",
         )
     return redirect(_page_url(stage))

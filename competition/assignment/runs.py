@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.assignment import stage_problem
@@ -36,6 +37,7 @@ from competition.core import assignment as engine
 from competition.db import operation, utcnow
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
+from competition.i18n import number
 from competition.jobs import operations as jobs
 from competition.jobs.models import ACTIVE, Job
 from competition.notifications.operations import notify
@@ -99,13 +101,18 @@ def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) 
     require(can_manage_jury(actor, stage.call))
     if released_at(stage) is not None:
         raise DomainError(
-            "The assignments of this stage have been released to the jurors. Change them one "
-            "at a time instead of running the assignment again."
+            _(
+                "The assignments of this stage have been released to the jurors. Change them one "
+                "at a time instead of running the assignment again."
+            )
         )
     seats = stage.reviewers_per_proposal
     if not 0 <= options.min_non_academic_seats <= seats:
         raise DomainError(
-            f"Choose between 0 and {seats} seats for jurors from outside academia.",
+            _(
+                "Choose between 0 and %(seats)s seats for jurors from outside academia.",
+                seats=seats,
+            ),
             field="min_non_academic_seats",
         )
     job = jobs.open_job(
@@ -113,7 +120,7 @@ def start_run(stage: Stage, *, actor: User, options: Options, now: dt.datetime) 
         subject(stage),
         actor=actor,
         now=now,
-        taken="An assignment run for this stage is already under way.",
+        taken=_("An assignment run for this stage is already under way."),
     )
     run = AssignmentRun(
         stage_id=stage.id,
@@ -413,11 +420,11 @@ def change_assignment(
     require(can_manage_jury(actor, stage.call))
     run = latest_run(stage)
     if run is not None and jobs.is_live(run.job):
-        raise StaleState("An assignment run is under way; wait for it to finish.")
+        raise StaleState(_("An assignment run is under way; wait for it to finish."))
     options = Options.from_params(run.params if run is not None else {})
     built = stage_problem.build(stage, options, only_proposals=[change.proposal_id])
     if change.proposal_id not in built.proposals:
-        raise DomainError("This proposal is not in the stage's assignment.", field="proposal")
+        raise DomainError(_("This proposal is not in the stage's assignment."), field="proposal")
     current = active_assignments(stage)
     pairs = [(a.proposal_id, a.user_id) for a in current]
     arguments: dict[str, tuple[int, ...]] = {}
@@ -428,7 +435,7 @@ def change_assignment(
     elif change.kind == "swap" and change.juror_out is not None and change.juror_in is not None:
         arguments["swap"] = (change.proposal_id, change.juror_out, change.juror_in)
     else:
-        raise DomainError("Choose the jurors for this change.", field="juror_in")
+        raise DomainError(_("Choose the jurors for this change."), field="juror_in")
     issues = engine.check_change(pairs, built.problem, **arguments)  # type: ignore[arg-type]
     blocking = [_sentence(i.message) for i in issues if i.blocking]
     if blocking:
@@ -447,10 +454,17 @@ def change_assignment(
         )
         review = _review_started(removed)
         if review is not None:
-            done = "submitted" if review.state == ReviewState.SUBMITTED else "begun"
+            name = built.jurors[removed.user_id].name
             raise DomainError(
-                f"{built.jurors[removed.user_id].name} has already {done} a review of this "
-                "proposal, so they stay on it."
+                _(
+                    "%(name)s has already submitted a review of this proposal, so they stay on it.",
+                    name=name,
+                )
+                if review.state == ReviewState.SUBMITTED
+                else _(
+                    "%(name)s has already begun a review of this proposal, so they stay on it.",
+                    name=name,
+                )
             )
         db.session.delete(removed)
         db.session.flush()
@@ -534,7 +548,7 @@ def release(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     require(can_manage_jury(actor, stage.call))
     run = latest_run(stage)
     if run is not None and jobs.is_live(run.job):
-        raise StaleState("An assignment run is under way; wait for it to finish.")
+        raise StaleState(_("An assignment run is under way; wait for it to finish."))
     pending = list(
         db.session.scalars(
             sa.select(Assignment)
@@ -548,7 +562,7 @@ def release(stage: Stage, *, actor: User, now: dt.datetime) -> int:
         )
     )
     if not pending:
-        raise StaleState("There is nothing to release: every assignment is already out.")
+        raise StaleState(_("There is nothing to release: every assignment is already out."))
     by_juror: dict[int, list[Assignment]] = {}
     for assignment in pending:
         by_juror.setdefault(assignment.user_id, []).append(assignment)
@@ -562,7 +576,7 @@ def release(stage: Stage, *, actor: User, now: dt.datetime) -> int:
         object_type="stage",
         object_id=stage.id,
         detail={"assignments": len(pending), "jurors": len(by_juror)},
-        stale="Another officer released these assignments meanwhile. Reload the page.",
+        stale=_("Another officer released these assignments meanwhile. Reload the page."),
     )
     jurors = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(by_juror)))}
     for user_id in sorted(by_juror):
@@ -585,18 +599,19 @@ def decline(
     audit ``assignment.declined``.
     """
     if assignment.user_id != actor.id or assignment.released_at is None:
-        raise PermissionDenied("This proposal is not assigned to you.")
+        raise PermissionDenied(_("This proposal is not assigned to you."))
     if assignment.declined_at is not None:
-        raise StaleState("You have already given this assignment back.")
+        raise StaleState(_("You have already given this assignment back."))
     review = _review_started(assignment)
     if review is not None and review.submitted_at is not None:
-        raise DomainError("You have submitted your review of this proposal; it stays assigned.")
+        raise DomainError(_("You have submitted your review of this proposal; it stays assigned."))
     reason = reason.strip()
     if not reason:
-        raise DomainError("Say briefly why, so the programme office can plan.", field="reason")
+        raise DomainError(_("Say briefly why, so the programme office can plan."), field="reason")
     if len(reason) > MAX_DECLINE_REASON:
         raise DomainError(
-            f"Keep the reason under {MAX_DECLINE_REASON:,} characters.", field="reason"
+            _("Keep the reason under %(limit)s characters.", limit=number(MAX_DECLINE_REASON, 0)),
+            field="reason",
         )
     stage = db.session.get(Stage, assignment.stage_id)
     assert stage is not None
@@ -608,7 +623,7 @@ def decline(
         now=now,
         values={"declined_at": now, "decline_reason": reason},
         detail={"proposal": assignment.proposal_id, "reason_chars": len(reason)},
-        stale="You have already given this assignment back.",
+        stale=_("You have already given this assignment back."),
     )
 
     run = db.session.get(AssignmentRun, assignment.run_id) if assignment.run_id else None

@@ -9,6 +9,9 @@ form, call one operation, flash, redirect; domain errors come back at the fields
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from competition import params
 from competition.access import current_person, roles_required
@@ -41,10 +44,10 @@ from competition.proposals.permissions import is_contributor
 bp = Blueprint("jury", __name__)
 
 SOURCE_LABELS = {
-    ConflictSource.AUTOMATIC: "Automatic",
-    ConflictSource.DECLARED: "Declared by the juror",
-    ConflictSource.OFFICER: "Set by an officer",
-    ConflictSource.APPLICANT: "Asked by the consortium",
+    ConflictSource.AUTOMATIC: _l("Automatic"),
+    ConflictSource.DECLARED: _l("Declared by the juror"),
+    ConflictSource.OFFICER: _l("Set by an officer"),
+    ConflictSource.APPLICANT: _l("Asked by the consortium"),
 }
 
 
@@ -91,7 +94,7 @@ def respond_to_invitation(call_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     form = RespondForm()
     if not form.validate_on_submit():
-        flash("Accept or decline the invitation.", "error")
+        flash(_("Accept or decline the invitation."), "error")
         return redirect(url_for("jury.list_calls")), 303
     accept = form.answer.data == "accept"
     outcome = perform(
@@ -104,12 +107,14 @@ def respond_to_invitation(call_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("jury.list_calls")), 303
     if accept:
         flash(
-            "Thank you for joining the jury. Check your profile, then declare your conflicts of "
-            "interest: the call's proposals open after that.",
+            _(
+                "Thank you for joining the jury. Check your profile, then declare your conflicts "
+                "of interest: the call's proposals open after that."
+            ),
             "success",
         )
         return redirect(url_for("jury.declare_conflicts", call_id=call_id))
-    flash("You declined the invitation.", "success")
+    flash(_("You declined the invitation."), "success")
     return redirect(url_for("jury.list_calls"))
 
 
@@ -130,7 +135,7 @@ def _profile_form(form: ProfileForm | None = None) -> ProfileForm:
         )
         form = ProfileForm(data=data)
     organisations = queries.list_organisations()
-    form.affiliation_id.choices = [("", "Choose…")] + [(o.id, o.name) for o in organisations]
+    form.affiliation_id.choices = [("", _("Choose…"))] + [(o.id, o.name) for o in organisations]
     form.former_organisation_ids.choices = [(o.id, o.name) for o in organisations]
     form.topic_ids.choices = [(t.id, t.name) for t in queries.list_topics()]
     return form
@@ -154,7 +159,7 @@ def edit_profile():  # type: ignore[no-untyped-def]
         ),
     )
     if outcome.done:
-        flash("Your profile is saved.", "success")
+        flash(_("Your profile is saved."), "success")
         return redirect(url_for("jury.list_calls"))
     form = _profile_form(form if request.method == "POST" else None)
     return render_template("jury/profile.html", form=form), outcome.status
@@ -175,7 +180,7 @@ def declare_conflicts(call_id: int):  # type: ignore[no-untyped-def]
         ),
     )
     if declaration.done:
-        flash("Your declaration is recorded. The call's proposals are open to you.", "success")
+        flash(_("Your declaration is recorded. The call's proposals are open to you."), "success")
         return redirect(url_for("jury.list_calls"))
     status = declaration.status
     if declaration.error is not None:
@@ -202,7 +207,7 @@ def _bidding(call_id: int, stage_id: int) -> tuple[Call, Stage]:
 
 
 def _declare_first(call: Call):  # type: ignore[no-untyped-def]
-    flash("Declare your conflicts of interest first; then the call's proposals open.", "info")
+    flash(_("Declare your conflicts of interest first; then the call's proposals open."), "info")
     return redirect(url_for("jury.declare_conflicts", call_id=call.id))
 
 
@@ -249,14 +254,14 @@ def save_bids(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     if not set(mentioned) <= queries.biddable_ids(me, stage, mentioned):
         abort(404)
     if not valid:
-        form.form_errors.append("Choose one of the bid levels for each proposal.")
+        form.form_errors.append(_("Choose one of the bid levels for each proposal."))
         return _bids_page(call, stage, q=q, page=page, form=form, status=422)
     outcome = perform(lambda: ops.save_bids(stage, actor=me, levels=levels, now=g.now))
     if outcome.error is not None:
         show_errors(form, outcome.error)
         return _bids_page(call, stage, q=q, page=page, form=form, status=422)
     saved = outcome.result
-    flash(f"Saved {saved} bid{'' if saved == 1 else 's'}.", "success")
+    flash(ngettext("Saved %(num)d bid.", "Saved %(num)d bids.", saved), "success")
     return redirect(
         url_for(
             "jury.list_bids",
@@ -275,10 +280,10 @@ def _jury_page(call: Call, *, status: int = 200, forms: dict | None = None):  # 
     forms = dict(forms or {})
     overview = queries.jury_overview(call)
     conflict_form = forms.get("conflict") or OfficerConflictForm(prefix="conflict")
-    conflict_form.juror_id.choices = [("", "Choose…")] + [
+    conflict_form.juror_id.choices = [("", _("Choose…"))] + [
         (row.user.id, f"{row.user.name} ({row.user.email})") for row in overview.jurors
     ]
-    conflict_form.proposal_id.choices = [("", "Choose…")] + [
+    conflict_form.proposal_id.choices = [("", _("Choose…"))] + [
         (p.id, f"{p.reference} {p.acronym}: {p.title}") for p in overview.proposals
     ]
     remove_forms = {
@@ -331,7 +336,10 @@ def invite_juror(call_id: int):  # type: ignore[no-untyped-def]
     if invited.denied:
         return _refused(invited.error, call)
     if invited.done:
-        flash(f"{form.email.data.strip().lower()} is invited to the jury.", "success")
+        flash(
+            _("%(address)s is invited to the jury.", address=form.email.data.strip().lower()),
+            "success",
+        )
         return redirect(url_for("jury.show_jury", call_id=call.id))
     return _jury_page(_officer_call(call_id), status=422, forms={"invite": form})
 
@@ -347,9 +355,9 @@ def add_conflict(call_id: int):  # type: ignore[no-untyped-def]
         proposal = queries.find_proposal(form.proposal_id.data) if form.proposal_id.data else None
         juror = queries.find_user(form.juror_id.data) if form.juror_id.data else None
         if proposal is None or proposal.call_id != call.id:
-            errors["proposal_id"] = ["Choose a proposal of this call."]
+            errors["proposal_id"] = [_("Choose a proposal of this call.")]
         if juror is None:
-            errors["juror_id"] = ["Choose a member of this call's jury."]
+            errors["juror_id"] = [_("Choose a member of this call's jury.")]
         if errors or proposal is None or juror is None:
             raise DomainError(errors)
         ops.add_officer_conflict(
@@ -362,7 +370,14 @@ def add_conflict(call_id: int):  # type: ignore[no-untyped-def]
         return _refused(recorded.error, call)
     if recorded.result is not None:
         proposal, juror = recorded.result
-        flash(f"The conflict of {juror.name} with {proposal.reference} is recorded.", "success")
+        flash(
+            _(
+                "The conflict of %(name)s with %(reference)s is recorded.",
+                name=juror.name,
+                reference=proposal.reference,
+            ),
+            "success",
+        )
         return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
     return _jury_page(_officer_call(call_id), status=422, forms={"conflict": form})
 
@@ -385,7 +400,10 @@ def remove_conflict(call_id: int, conflict_id: int):  # type: ignore[no-untyped-
     if removed.denied:
         return _refused(removed.error, call)
     if removed.done:
-        flash(f"The conflict with {proposal.reference} is removed.", "success")
+        flash(
+            _("The conflict with %(reference)s is removed.", reference=proposal.reference),
+            "success",
+        )
         return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
     return _jury_page(_officer_call(call_id), status=422, forms={"remove": (conflict_id, form)})
 
@@ -398,7 +416,14 @@ def refresh_conflicts(call_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         abort(400)
     added, removed = ops.refresh_automatic_conflicts(call, now=g.now)
-    flash(f"Automatic conflicts brought up to date: {added} added, {removed} removed.", "success")
+    flash(
+        _(
+            "Automatic conflicts brought up to date: %(added)s added, %(removed)s removed.",
+            added=added,
+            removed=removed,
+        ),
+        "success",
+    )
     return redirect(url_for("jury.show_jury", call_id=call.id, _anchor="conflicts"))
 
 
@@ -449,8 +474,10 @@ def request_exclusion(proposal_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id)), 303
     if noted.done:
         flash(
-            f"Noted: {form.juror_email.data.strip().lower()} will not review this proposal. "
-            "The person is not told.",
+            _(
+                "Noted: %(address)s will not review this proposal. The person is not told.",
+                address=form.juror_email.data.strip().lower(),
+            ),
             "success",
         )
         return redirect(

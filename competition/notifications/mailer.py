@@ -11,25 +11,26 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from flask import Flask, current_app, render_template
+from flask_babel import lazy_gettext as _
 
 from config import Settings
 
 SUBJECTS = {
-    "accounts/confirm_email": "Confirm your e-mail address",
-    "accounts/reset_password": "Reset your password",
-    "accounts/already_registered": "You already have an account",
-    "accounts/invitation": "You are invited to take part in a funding competition",
-    "accounts/role_granted": "You have a new role in the funding competition system",
-    "proposals/receipt": "Receipt: your proposal was submitted",
-    "proposals/withdrawn": "Your proposal has been withdrawn",
-    "proposals/extension": "Your deadline has been extended",
-    "proposals/next_stage": "Your proposal advances: you are invited to the next stage",
-    "proposals/contributor_invitation": "You are invited to work on a proposal",
-    "screening/ineligible": "Your proposal did not pass the eligibility check",
-    "reviews/reminder": "Reminder: your review is due",
-    "jury/invitation": "You are invited to a competition jury",
-    "jury/assignments": "Proposals for you to review",
-    "selection/letter": "The decision on your proposal",
+    "accounts/confirm_email": _("Confirm your e-mail address"),
+    "accounts/reset_password": _("Reset your password"),
+    "accounts/already_registered": _("You already have an account"),
+    "accounts/invitation": _("You are invited to take part in a funding competition"),
+    "accounts/role_granted": _("You have a new role in the funding competition system"),
+    "proposals/receipt": _("Receipt: your proposal was submitted"),
+    "proposals/withdrawn": _("Your proposal has been withdrawn"),
+    "proposals/extension": _("Your deadline has been extended"),
+    "proposals/next_stage": _("Your proposal advances: you are invited to the next stage"),
+    "proposals/contributor_invitation": _("You are invited to work on a proposal"),
+    "screening/ineligible": _("Your proposal did not pass the eligibility check"),
+    "reviews/reminder": _("Reminder: your review is due"),
+    "jury/invitation": _("You are invited to a competition jury"),
+    "jury/assignments": _("Proposals for you to review"),
+    "selection/letter": _("The decision on your proposal"),
 }
 
 
@@ -72,7 +73,7 @@ def render(
     """The message; ``with_attachments=False`` leaves out the files (the development mailbox
     keeps text and HTML only, and a decision letter's PDF takes a moment to draw)."""
     return RenderedMessage(
-        subject=SUBJECTS[template],
+        subject=str(SUBJECTS[template]),
         text=render_template(f"emails/{template}.txt", **context),
         html=render_template(f"emails/{template}.html", **context),
         attachments=attachments_for(template, context) if with_attachments else (),

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 
 from competition.accounts.models import User
 from competition.db import operation
@@ -202,12 +203,20 @@ def deliver(notification_id: int, *, now: dt.datetime) -> str:
         accepted = True
         _record_sent_retrying(notification_id, claim, values)
 
+    # In the recipient's language; a message to an address without an account (an invitation)
+    # in the deployment's.
+    locale = (
+        db.session.scalar(sa.select(User.locale).where(User.id == row.user_id))
+        if row.user_id is not None
+        else None
+    )
     try:
-        rendered = mailer.render(
-            row.template,
-            {**row.context, "base_url": settings.base_url},
-            with_attachments=settings.mail_backend == "smtp",
-        )
+        with force_locale(locale or settings.default_locale):
+            rendered = mailer.render(
+                row.template,
+                {**row.context, "base_url": settings.base_url},
+                with_attachments=settings.mail_backend == "smtp",
+            )
         db.session.commit()  # nothing is held open while the server answers
         if settings.mail_backend == "smtp":
             mailer.send_smtp(

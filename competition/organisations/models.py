@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from competition.db import enum_type, utcnow
@@ -22,16 +23,17 @@ class OrganisationKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return KIND_LABELS[self]
+        return str(KIND_LABELS[self])
 
 
+# Lazy: each is read in the language of the page, mail or letter that shows it.
 KIND_LABELS = {
-    OrganisationKind.UNIVERSITY: "University",
-    OrganisationKind.RESEARCH_INSTITUTE: "Research institute",
-    OrganisationKind.LARGE_ENTERPRISE: "Large enterprise",
-    OrganisationKind.SME: "SME",
-    OrganisationKind.START_UP: "Start-up",
-    OrganisationKind.SOCIETY: "Society / public body",
+    OrganisationKind.UNIVERSITY: _("University"),
+    OrganisationKind.RESEARCH_INSTITUTE: _("Research institute"),
+    OrganisationKind.LARGE_ENTERPRISE: _("Large enterprise"),
+    OrganisationKind.SME: _("SME"),
+    OrganisationKind.START_UP: _("Start-up"),
+    OrganisationKind.SOCIETY: _("Society / public body"),
 }
 
 
@@ -57,26 +59,26 @@ class FederalState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return STATE_NAMES[self]
+        return str(STATE_NAMES[self])
 
 
 STATE_NAMES = {
-    FederalState.BW: "Baden-Württemberg",
-    FederalState.BY: "Bavaria",
-    FederalState.BE: "Berlin",
-    FederalState.BB: "Brandenburg",
-    FederalState.HB: "Bremen",
-    FederalState.HH: "Hamburg",
-    FederalState.HE: "Hesse",
-    FederalState.MV: "Mecklenburg-Western Pomerania",
-    FederalState.NI: "Lower Saxony",
-    FederalState.NW: "North Rhine-Westphalia",
-    FederalState.RP: "Rhineland-Palatinate",
-    FederalState.SL: "Saarland",
-    FederalState.SN: "Saxony",
-    FederalState.ST: "Saxony-Anhalt",
-    FederalState.SH: "Schleswig-Holstein",
-    FederalState.TH: "Thuringia",
+    FederalState.BW: _("Baden-Württemberg"),
+    FederalState.BY: _("Bavaria"),
+    FederalState.BE: _("Berlin"),
+    FederalState.BB: _("Brandenburg"),
+    FederalState.HB: _("Bremen"),
+    FederalState.HH: _("Hamburg"),
+    FederalState.HE: _("Hesse"),
+    FederalState.MV: _("Mecklenburg-Western Pomerania"),
+    FederalState.NI: _("Lower Saxony"),
+    FederalState.NW: _("North Rhine-Westphalia"),
+    FederalState.RP: _("Rhineland-Palatinate"),
+    FederalState.SL: _("Saarland"),
+    FederalState.SN: _("Saxony"),
+    FederalState.ST: _("Saxony-Anhalt"),
+    FederalState.SH: _("Schleswig-Holstein"),
+    FederalState.TH: _("Thuringia"),
 }
 
 # The eastern federal states, as used by region-scoped calls.

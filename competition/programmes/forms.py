@@ -8,11 +8,13 @@ competition.programmes.operations.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -29,21 +31,31 @@ from wtforms import (
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from competition.organisations.models import EASTERN_STATES, FederalState, OrganisationKind
-from competition.programmes.models import Call, Criterion, Programme, Stage, StageKind
+from competition.core.amounts import AmountError, parse_amount
+from competition.i18n import current_language
+from competition.organisations.models import (
+    EASTERN_STATES,
+    STATE_NAMES,
+    FederalState,
+    OrganisationKind,
+)
+from competition.programmes.models import (
+    STAGE_KIND_LABELS,
+    Call,
+    Criterion,
+    Programme,
+    Stage,
+    StageKind,
+)
 from competition.programmes.operations import AttachmentSpec, SectionSpec, plain
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MEBIBYTE = 1024 * 1024
 HUNDRED = Decimal(100)
 
-SECTION_FORMAT = "write 'Title | max characters', e.g. 'Cluster strategy | 12000'"
-ATTACHMENT_FORMAT = (
-    "write 'Title | required or optional | max pages | max MB', "
-    "e.g. 'Letters of intent | optional | 20 | 10'"
-)
 _NO_LIMIT = {"", "-", "–", "none", "no limit", "unlimited"}
-_GROUPED_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_NOT_A_NUMBER = _l("Enter a number, like 2.5.")
+_NOT_A_WHOLE_NUMBER = _l("Enter a whole number, like 3.")
 
 
 # --- fields ------------------------------------------------------------------------------------
@@ -57,11 +69,11 @@ class NumberField(Field):
 
     def __init__(
         self,
-        label: str | None = None,
+        label: str | LazyString | None = None,
         validators: Any = None,
         *,
         kind: str = "number",
-        invalid_message: str = "Enter a number, like 2.5.",
+        invalid_message: str | LazyString = _NOT_A_NUMBER,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("render_kw", {"inputmode": "decimal"})
@@ -82,12 +94,12 @@ class NumberField(Field):
         if not text:
             return
         if self.kind == "money":
-            if text.upper().endswith("EUR"):
-                text = text[:-3]
-            if "," in text:
-                if not _GROUPED_THOUSANDS.match(text):
-                    raise ValueError(self.invalid_message)
-                text = text.replace(",", "")
+            # As people of the page's language write amounts: 630.000.000 in German.
+            try:
+                self.data = parse_amount(text, current_language())
+            except AmountError as error:
+                raise ValueError(self.invalid_message) from error
+            return
         else:
             if self.kind == "percent" and text.endswith("%"):
                 text = text[:-1]
@@ -104,10 +116,10 @@ class NumberField(Field):
 class WholeNumberField(IntegerField):
     def __init__(
         self,
-        label: str | None = None,
+        label: str | LazyString | None = None,
         validators: Any = None,
         *,
-        invalid_message: str = "Enter a whole number, like 3.",
+        invalid_message: str | LazyString = _NOT_A_WHOLE_NUMBER,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("render_kw", {"inputmode": "numeric"})
@@ -130,13 +142,13 @@ class WholeNumberField(IntegerField):
 class BerlinDateTimeField(DateTimeLocalField):
     """A date and time typed as the clocks in Berlin show it; ``data`` is aware (Berlin)."""
 
-    def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
+    def __init__(self, label: str | LazyString, validators: Any = None, **kwargs: Any) -> None:
         super().__init__(
             label,
             validators,
             format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%dT%H:%M:%S"],
             tz=BERLIN,
-            invalid_value_message="Enter a date and time, like 30.06.2026 12:00.",
+            invalid_value_message=_l("Enter a date and time, like 30.06.2026 12:00."),
             **kwargs,
         )
 
@@ -149,8 +161,10 @@ class BerlinDateTimeField(DateTimeLocalField):
         back = value.astimezone(dt.UTC).astimezone(BERLIN)
         if back.replace(tzinfo=None) != value.replace(tzinfo=None):
             raise ValidationError(
-                "This time does not exist in Berlin: the clocks go forward that night. "
-                "Choose another time."
+                _(
+                    "This time does not exist in Berlin: the clocks go forward that night. "
+                    "Choose another time."
+                )
             )
 
     @property
@@ -158,21 +172,23 @@ class BerlinDateTimeField(DateTimeLocalField):
         return self.data.astimezone(dt.UTC) if self.data is not None else None
 
 
-def _money(label: str, *validators: Any) -> NumberField:
+def _money(label: LazyString, *validators: Any) -> NumberField:
     return NumberField(
         label,
         list(validators),
         kind="money",
-        invalid_message="Enter an amount in euro, like 45000000 or 45,000,000.00.",
+        invalid_message=_l("Enter an amount in euro, like 45000000 or 45,000,000.00."),
     )
 
 
-def _percent(label: str, *validators: Any, description: str = "") -> NumberField:
+def _percent(
+    label: LazyString, *validators: Any, description: str | LazyString = ""
+) -> NumberField:
     return NumberField(
         label,
         list(validators),
         kind="percent",
-        invalid_message="Enter a percentage, like 85 or 12.5.",
+        invalid_message=_l("Enter a percentage, like 85 or 12.5."),
         description=description,
     )
 
@@ -190,18 +206,20 @@ def _percent_of(fraction: Any) -> Decimal | None:
 
 class ProgrammeForm(FlaskForm):
     name = StringField(
-        "Name",
-        validators=[InputRequired("Enter a name for the programme."), Length(max=200)],
+        _l("Name"),
+        validators=[InputRequired(_l("Enter a name for the programme.")), Length(max=200)],
     )
     slug = StringField(
-        "Short name for addresses",
+        _l("Short name for addresses"),
         validators=[Optional(), Length(max=80)],
-        description="Lower-case letters, digits and hyphens, like clusters4future. "
-        "Left empty, it is made from the name.",
+        description=_l(
+            "Lower-case letters, digits and hyphens, like clusters4future. "
+            "Left empty, it is made from the name."
+        ),
     )
-    description = TextAreaField("Description", validators=[Length(max=5000)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     total_budget = _money(
-        "Total budget (EUR)", InputRequired("Enter the programme's total budget in euro.")
+        _l("Total budget (EUR)"), InputRequired(_l("Enter the programme's total budget in euro."))
     )
 
     def fill(self, programme: Programme) -> None:
@@ -225,7 +243,7 @@ class ProgrammeForm(FlaskForm):
 class ConfirmBreakingMixin:
     """The tick box shown when a change would make submitted proposals fail the rules."""
 
-    confirm_breaking = BooleanField("I understand and want to save the change anyway")
+    confirm_breaking = BooleanField(_l("I understand and want to save the change anyway"))
     affected_count = HiddenField()
 
     def confirmed_count(self) -> int | None:
@@ -241,48 +259,53 @@ class ConfirmBreakingMixin:
         self.confirm_breaking.data = False  # type: ignore[attr-defined]
 
 
-EASTERN_NAMES = ", ".join(sorted(state.label for state in EASTERN_STATES))
+def _eastern_states_label() -> str:
+    """Read when the page shows it, so that the states are named in the page's language."""
+    names = ", ".join(sorted(state.label for state in EASTERN_STATES))
+    return _("All eastern federal states (%(states)s)", states=names)
 
 
 class CallForm(ConfirmBreakingMixin, FlaskForm):
     name = StringField(
-        "Name", validators=[InputRequired("Enter a name for the call."), Length(max=200)]
+        _l("Name"), validators=[InputRequired(_l("Enter a name for the call.")), Length(max=200)]
     )
     round_number = WholeNumberField(
-        "Round",
-        validators=[InputRequired("Enter the round number, like 1 for the first round.")],
-        invalid_message="Enter the round as a whole number, like 1.",
+        _l("Round"),
+        validators=[InputRequired(_l("Enter the round number, like 1 for the first round."))],
+        invalid_message=_l("Enter the round as a whole number, like 1."),
     )
     reference_prefix = StringField(
-        "Prefix of proposal references",
-        validators=[InputRequired("Enter a prefix, like C4F1."), Length(max=20)],
-        description="Proposals are numbered C4F1-0001, C4F1-0002, … for the prefix C4F1.",
+        _l("Prefix of proposal references"),
+        validators=[InputRequired(_l("Enter a prefix, like C4F1.")), Length(max=20)],
+        description=_l("Proposals are numbered C4F1-0001, C4F1-0002, … for the prefix C4F1."),
     )
-    description = TextAreaField("Description", validators=[Length(max=20000)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
     max_public_funding_per_proposal = _money(
-        "Maximum public funding per proposal (EUR)", Optional()
+        _l("Maximum public funding per proposal (EUR)"), Optional()
     )
     min_private_share = _percent(
-        "Minimum private co-funding share of the consortium (%)",
+        _l("Minimum private co-funding share of the consortium (%)"),
         Optional(),
-        description="Own and private contributions as a share of the total budget, e.g. 85 for "
-        "an alliance funded 15 % publicly and 85 % by industry. Empty: no minimum.",
+        description=_l(
+            "Own and private contributions as a share of the total budget, e.g. 85 for "
+            "an alliance funded 15 % publicly and 85 % by industry. Empty: no minimum."
+        ),
     )
     region_scope = SelectMultipleField(
-        "Federal states the coordinator must be based in",
-        choices=[SelectChoice(state.value, state.label) for state in FederalState],
+        _l("Federal states the coordinator must be based in"),
+        choices=[SelectChoice(state.value, STATE_NAMES[state]) for state in FederalState],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,  # the operation names unknown codes
     )
-    eastern_states = BooleanField(f"All eastern federal states ({EASTERN_NAMES})")
+    eastern_states = BooleanField(LazyString(_eastern_states_label))
 
     @classmethod
     def rate_fields(cls) -> list[tuple[OrganisationKind, str]]:
         return [(kind, f"funding_rate_{kind.value}") for kind in OrganisationKind]
 
     def rates(self) -> list[Field]:
-        return [getattr(self, name) for _, name in self.rate_fields()]
+        return [getattr(self, name) for _kind, name in self.rate_fields()]
 
     def fill(self, call: Call) -> None:
         self.name.data = call.name
@@ -314,23 +337,19 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
         }
 
 
-_KIND_PLURALS = {
-    OrganisationKind.UNIVERSITY: "universities",
-    OrganisationKind.RESEARCH_INSTITUTE: "research institutes",
-    OrganisationKind.LARGE_ENTERPRISE: "large enterprises",
-    OrganisationKind.SME: "SMEs",
-    OrganisationKind.START_UP: "start-ups",
-    OrganisationKind.SOCIETY: "societies and public bodies",
+_RATE_LABELS = {
+    OrganisationKind.UNIVERSITY: _l("Funding rate for universities (%)"),
+    OrganisationKind.RESEARCH_INSTITUTE: _l("Funding rate for research institutes (%)"),
+    OrganisationKind.LARGE_ENTERPRISE: _l("Funding rate for large enterprises (%)"),
+    OrganisationKind.SME: _l("Funding rate for SMEs (%)"),
+    OrganisationKind.START_UP: _l("Funding rate for start-ups (%)"),
+    OrganisationKind.SOCIETY: _l("Funding rate for societies and public bodies (%)"),
 }
 
 # One optional field per kind of organisation: the highest share of a partner's costs that is
 # publicly funded.
 for _kind, _name in CallForm.rate_fields():
-    setattr(
-        CallForm,
-        _name,
-        _percent(f"Funding rate for {_KIND_PLURALS.get(_kind, _kind.label)} (%)", Optional()),
-    )
+    setattr(CallForm, _name, _percent(_RATE_LABELS[_kind], Optional()))
 
 
 # --- stages ------------------------------------------------------------------------------------
@@ -353,20 +372,33 @@ def parse_sections(text: str) -> tuple[list[SectionSpec], list[str]]:
             continue
         parts = [part.strip() for part in line.split("|")]
         if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-            errors.append(f"Line {number}: {SECTION_FORMAT}.")
+            errors.append(
+                _(
+                    "Line %(number)s: write 'Title | max characters', "
+                    "e.g. 'Cluster strategy | 12000'.",
+                    number=number,
+                )
+            )
             continue
         max_chars = _whole(parts[1], "characters", "chars")
         if max_chars is None or max_chars < 1:
             errors.append(
-                f"Line {number}: the maximum must be a whole number of characters, "
-                f"e.g. '{parts[0]} | 12000'."
+                _(
+                    "Line %(number)s: the maximum must be a whole number of characters, "
+                    "e.g. '%(title)s | 12000'.",
+                    number=number,
+                    title=parts[0],
+                )
             )
             continue
         required = True
         if len(parts) == 3:
             if parts[2].lower() not in ("required", "optional"):
                 errors.append(
-                    f"Line {number}: after the maximum, write only 'required' or 'optional'."
+                    _(
+                        "Line %(number)s: after the maximum, write only 'required' or 'optional'.",
+                        number=number,
+                    )
                 )
                 continue
             required = parts[2].lower() == "required"
@@ -409,14 +441,24 @@ def parse_attachments(text: str) -> tuple[list[AttachmentSpec], list[str]]:
             continue
         parts = [part.strip() for part in line.split("|")]
         if not 2 <= len(parts) <= 4 or not parts[0]:
-            errors.append(f"Line {number}: {ATTACHMENT_FORMAT}.")
+            errors.append(
+                _(
+                    "Line %(number)s: write 'Title | required or optional | max pages | max MB', "
+                    "e.g. 'Letters of intent | optional | 20 | 10'.",
+                    number=number,
+                )
+            )
             continue
         parts += [""] * (4 - len(parts))
         title, need, pages_text, size_text = parts
         if need.lower() not in ("required", "optional"):
             errors.append(
-                f"Line {number}: the second part must be 'required' or 'optional'; "
-                f"{ATTACHMENT_FORMAT}."
+                _(
+                    "Line %(number)s: the second part must be 'required' or 'optional'; "
+                    "write 'Title | required or optional | max pages | max MB', "
+                    "e.g. 'Letters of intent | optional | 20 | 10'.",
+                    number=number,
+                )
             )
             continue
         problems = []
@@ -424,17 +466,23 @@ def parse_attachments(text: str) -> tuple[list[AttachmentSpec], list[str]]:
         if pages_text.lower() not in _NO_LIMIT:
             max_pages = _whole(pages_text, "pages", "page")
             if max_pages is None or max_pages < 1:
-                problems.append("the page limit must be a whole number of pages, or '-' for none")
+                problems.append(
+                    _("the page limit must be a whole number of pages, or '-' for none")
+                )
         max_bytes = None
         if size_text.lower() not in _NO_LIMIT:
             max_bytes = _megabytes_to_bytes(size_text)
             if max_bytes is None:
                 problems.append(
-                    "the size limit must be a number of MB with at most two decimals, "
-                    "like 10 or 2.5, or '-' for none"
+                    _(
+                        "the size limit must be a number of MB with at most two decimals, "
+                        "like 10 or 2.5, or '-' for none"
+                    )
                 )
         if problems:
-            errors.append(f"Line {number}: {'; '.join(problems)}.")
+            errors.append(
+                _("Line %(number)s: %(problems)s.", number=number, problems="; ".join(problems))
+            )
             continue
         specs.append(
             AttachmentSpec(
@@ -467,58 +515,62 @@ def format_attachments(rules: list[dict[str, Any]]) -> str:
 
 class StageForm(ConfirmBreakingMixin, FlaskForm):
     kind = SelectField(
-        "Kind of stage",
-        choices=[SelectChoice(kind.value, kind.label) for kind in StageKind],
-        validators=[InputRequired("Choose the kind of stage.")],
+        _l("Kind of stage"),
+        choices=[SelectChoice(kind.value, STAGE_KIND_LABELS[kind.value]) for kind in StageKind],
+        validators=[InputRequired(_l("Choose the kind of stage."))],
     )
     name = StringField(
-        "Name", validators=[InputRequired("Enter a name for the stage."), Length(max=200)]
+        _l("Name"), validators=[InputRequired(_l("Enter a name for the stage.")), Length(max=200)]
     )
     opens_at = BerlinDateTimeField(
-        "Submission opens (Berlin time)",
-        validators=[InputRequired("Enter when submission opens.")],
+        _l("Submission opens (Berlin time)"),
+        validators=[InputRequired(_l("Enter when submission opens."))],
     )
     closes_at = BerlinDateTimeField(
-        "Submission closes (Berlin time)",
-        validators=[InputRequired("Enter when submission closes.")],
+        _l("Submission closes (Berlin time)"),
+        validators=[InputRequired(_l("Enter when submission closes."))],
     )
     sections = TextAreaField(
-        "Narrative sections",
+        _l("Narrative sections"),
         validators=[Length(max=20000)],
-        description="One section per line: 'Title | max characters', e.g. "
-        "'Cluster strategy | 12000'. Add '| optional' for a section that may stay empty.",
+        description=_l(
+            "One section per line: 'Title | max characters', e.g. "
+            "'Cluster strategy | 12000'. Add '| optional' for a section that may stay empty."
+        ),
         render_kw={"rows": 6},
     )
     attachment_rules = TextAreaField(
-        "Documents to attach (PDF)",
+        _l("Documents to attach (PDF)"),
         validators=[Length(max=20000)],
-        description="One document per line: 'Title | required or optional | max pages | "
-        "max MB', e.g. 'Letters of intent | optional | 20 | 10'. Write '-' for no limit.",
+        description=_l(
+            "One document per line: 'Title | required or optional | max pages | "
+            "max MB', e.g. 'Letters of intent | optional | 20 | 10'. Write '-' for no limit."
+        ),
         render_kw={"rows": 4},
     )
     reviewers_per_proposal = WholeNumberField(
-        "Jurors per proposal",
-        validators=[InputRequired("Enter how many jurors review each proposal.")],
+        _l("Jurors per proposal"),
+        validators=[InputRequired(_l("Enter how many jurors review each proposal."))],
         default=3,
     )
     max_load_per_juror = WholeNumberField(
-        "Maximum proposals per juror",
-        validators=[InputRequired("Enter how many proposals a juror reviews at most.")],
+        _l("Maximum proposals per juror"),
+        validators=[InputRequired(_l("Enter how many proposals a juror reviews at most."))],
         default=10,
     )
     selection_target = WholeNumberField(
-        "Selection target",
+        _l("Selection target"),
         validators=[Optional()],
-        description="How many proposals advance from this stage; empty if not fixed.",
+        description=_l("How many proposals advance from this stage; empty if not fixed."),
     )
 
     def validate_sections(self, field: Field) -> None:
-        _, errors = parse_sections(field.data or "")
+        errors = parse_sections(field.data or "")[1]
         if errors:
             raise ValidationError(" ".join(errors))
 
     def validate_attachment_rules(self, field: Field) -> None:
-        _, errors = parse_attachments(field.data or "")
+        errors = parse_attachments(field.data or "")[1]
         if errors:
             raise ValidationError(" ".join(errors))
 
@@ -553,32 +605,37 @@ class StageForm(ConfirmBreakingMixin, FlaskForm):
 
 class CriterionForm(FlaskForm):
     name = StringField(
-        "Name", validators=[InputRequired("Enter a name for the criterion."), Length(max=200)]
+        _l("Name"),
+        validators=[InputRequired(_l("Enter a name for the criterion.")), Length(max=200)],
     )
     description = TextAreaField(
-        "Description for jurors", validators=[Length(max=5000)], render_kw={"rows": 3}
+        _l("Description for jurors"), validators=[Length(max=5000)], render_kw={"rows": 3}
     )
     weight = NumberField(
-        "Weight",
-        [InputRequired("Enter a weight, like 1.")],
+        _l("Weight"),
+        [InputRequired(_l("Enter a weight, like 1."))],
         default=Decimal(1),
-        description="Relative to the other criteria of this stage: 2 counts twice as much as 1.",
+        description=_l(
+            "Relative to the other criteria of this stage: 2 counts twice as much as 1."
+        ),
     )
     scale_min = NumberField(
-        "Lowest score", [InputRequired("Enter the lowest score.")], default=Decimal(0)
+        _l("Lowest score"), [InputRequired(_l("Enter the lowest score."))], default=Decimal(0)
     )
     scale_max = NumberField(
-        "Highest score", [InputRequired("Enter the highest score.")], default=Decimal(5)
+        _l("Highest score"), [InputRequired(_l("Enter the highest score."))], default=Decimal(5)
     )
     scale_step = NumberField(
-        "Step between scores",
-        [InputRequired("Enter the step between scores.")],
+        _l("Step between scores"),
+        [InputRequired(_l("Enter the step between scores."))],
         default=Decimal("0.5"),
     )
     threshold = NumberField(
-        "Threshold (optional)",
+        _l("Threshold (optional)"),
         [Optional()],
-        description="Proposals scoring below this on the criterion are flagged; empty for none.",
+        description=_l(
+            "Proposals scoring below this on the criterion are flagged; empty for none."
+        ),
     )
 
     def fill(self, criterion: Criterion) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.core import workflow
@@ -109,9 +110,14 @@ class StageKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"outline": "Outline", "full_proposal": "Full proposal", "hearing": "Hearing"}[
-            self.value
-        ]
+        return str(STAGE_KIND_LABELS[self.value])
+
+
+STAGE_KIND_LABELS = {
+    "outline": _("Outline"),
+    "full_proposal": _("Full proposal"),
+    "hearing": _("Hearing"),
+}
 
 
 class Stage(db.Model):

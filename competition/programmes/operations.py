@@ -17,12 +17,14 @@ import datetime as dt
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -30,6 +32,7 @@ from competition.core import workflow
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
+from competition.i18n import number
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.permissions import Decision
 from competition.programmes.models import (
@@ -102,16 +105,14 @@ class RulesWouldBreak(DomainError):
 
     def __init__(self, affected: list[AffectedProposal]) -> None:
         self.affected = affected
-        count = len(affected)
-        noun = "proposal" if count == 1 else "proposals"
-        super().__init__(
-            {
-                "confirm_breaking": [
-                    f"{count} submitted {noun} would no longer meet the rules. "
-                    "Tick the box to save the change anyway."
-                ]
-            }
+        message = ngettext(
+            "%(num)d submitted proposal would no longer meet the rules. "
+            "Tick the box to save the change anyway.",
+            "%(num)d submitted proposals would no longer meet the rules. "
+            "Tick the box to save the change anyway.",
+            len(affected),
         )
+        super().__init__({"confirm_breaking": [message]})
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ class _Errors:
 
 def _require(decision: Decision) -> None:
     if not decision:
-        raise PermissionDenied(f"You may not do this: {decision.reason}.")
+        raise PermissionDenied(_("You may not do this: %(reason)s.", reason=decision.reason))
 
 
 def _require_aware(moment: dt.datetime, name: str) -> None:
@@ -176,15 +177,18 @@ def _keyed(
     return [key for key in keys if key is not None]
 
 
-def _check_money(errors: _Errors, field: str, value: Decimal | None, what: str) -> None:
+def _check_money(
+    errors: _Errors, field: str, value: Decimal | None, *, negative: str, too_large: str
+) -> None:
+    """``negative`` and ``too_large`` are the messages for an amount below 0 or too large."""
     if value is None:
         return
     if not value.is_finite() or value < 0:
-        errors.add(field, f"Enter {what} of 0 euro or more.")
+        errors.add(field, negative)
     elif value >= MAX_MONEY:
-        errors.add(field, f"Enter {what} below one trillion euro.")
+        errors.add(field, too_large)
     elif _decimals(value) > 2:
-        errors.add(field, "Use at most two decimal places (cents).")
+        errors.add(field, _("Use at most two decimal places (cents)."))
 
 
 def _check_share(errors: _Errors, field: str, value: Decimal | None) -> None:
@@ -192,38 +196,51 @@ def _check_share(errors: _Errors, field: str, value: Decimal | None) -> None:
     if value is None:
         return
     if not value.is_finite() or value < 0 or value > 1:
-        errors.add(field, "Enter a percentage between 0 and 100 %.")
+        errors.add(field, _("Enter a percentage between 0 and 100 %."))
     elif _decimals(value) > 4:
-        errors.add(field, "Use at most two decimal places in the percentage.")
+        errors.add(field, _("Use at most two decimal places in the percentage."))
 
 
-def _check_count(errors: _Errors, field: str, value: int | None, what: str) -> None:
+def _check_count(
+    errors: _Errors,
+    field: str,
+    value: int | None,
+    *,
+    too_small: str,
+    too_large: Callable[[str], str],
+) -> None:
+    """``too_large`` makes the message from the highest number allowed, as written."""
     if value is None:
         return
     if value < 1:
-        errors.add(field, f"{what} must be at least 1.")
+        errors.add(field, too_small)
     elif value > MAX_COUNT:
-        errors.add(field, f"{what} must be at most {MAX_COUNT:,}.")
+        errors.add(field, too_large(number(MAX_COUNT, 0)))
 
 
-def _check_text(errors: _Errors, field: str, value: str, what: str, max_length: int) -> None:
+def _check_text(errors: _Errors, field: str, value: str, missing: str, max_length: int) -> None:
     if not value.strip():
-        errors.add(field, f"Enter {what}.")
+        errors.add(field, missing)
     elif len(value.strip()) > max_length:
-        errors.add(field, f"Use at most {max_length} characters.")
+        errors.add(field, _("Use at most %(max)s characters.", max=max_length))
 
 
-def _check_title(errors: _Errors, field: str, title: str, noun: str) -> None:
-    """A section's or document's title, already stripped."""
+def _check_title(errors: _Errors, field: str, title: str, missing: str) -> None:
+    """A section's or document's title, already stripped; ``missing`` says it needs one."""
     if not title:
-        errors.add(field, f"Every {noun} needs a title.")
+        errors.add(field, missing)
     elif len(title) > 200:
-        errors.add(field, f"“{title[:40]}…”: use at most 200 characters for a title.")
+        errors.add(
+            field, _("“%(title)s…”: use at most 200 characters for a title.", title=title[:40])
+        )
 
 
-def _check_distinct(errors: _Errors, field: str, titles: Sequence[str], noun: str) -> None:
+def _check_distinct(
+    errors: _Errors, field: str, titles: Sequence[str], twice: Callable[[str], str]
+) -> None:
+    """``twice`` makes the message for a title listed twice."""
     for title in _duplicates(titles):
-        errors.add(field, f"“{title}” is listed twice; give each {noun} its own title.")
+        errors.add(field, twice(title))
 
 
 def _used_elsewhere(query: sa.Select[Any], id_column: Any, own: Any | None) -> Any:
@@ -284,24 +301,35 @@ def _validate_programme(
     *, name: str, slug: str, total_budget: Decimal | None, programme: Programme | None
 ) -> None:
     errors = _Errors()
-    _check_text(errors, "name", name, "a name for the programme", 200)
+    _check_text(errors, "name", name, _("Enter a name for the programme."), 200)
     if not slug:
-        errors.add("slug", "Enter a short name for addresses, like clusters4future.")
+        errors.add("slug", _("Enter a short name for addresses, like clusters4future."))
     elif len(slug) > 80 or not _PROGRAMME_SLUG.match(slug):
         errors.add(
             "slug",
-            "Use at most 80 lower-case letters, digits and single hyphens, like clusters4future.",
+            _(
+                "Use at most 80 lower-case letters, digits and single hyphens, "
+                "like clusters4future."
+            ),
         )
     else:
         taken = _used_elsewhere(
             sa.select(Programme.id).where(Programme.slug == slug), Programme.id, programme
         )
         if taken is not None:
-            errors.add("slug", f"Another programme already uses “{slug}”; choose another.")
+            errors.add(
+                "slug", _("Another programme already uses “%(slug)s”; choose another.", slug=slug)
+            )
     if total_budget is None:
-        errors.add("total_budget", "Enter the programme's total budget in euro.")
+        errors.add("total_budget", _("Enter the programme's total budget in euro."))
     else:
-        _check_money(errors, "total_budget", total_budget, "a total budget")
+        _check_money(
+            errors,
+            "total_budget",
+            total_budget,
+            negative=_("Enter a total budget of 0 euro or more."),
+            too_large=_("Enter a total budget below one trillion euro."),
+        )
     errors.raise_if_any()
 
 
@@ -442,11 +470,11 @@ def _validate_call(
     region_scope: Iterable[str],
 ) -> _CallValues:
     errors = _Errors()
-    _check_text(errors, "name", name, "a name for the call", 200)
+    _check_text(errors, "name", name, _("Enter a name for the call."), 200)
     if round_number is None:
-        errors.add("round_number", "Enter the round number, like 1 for the first round.")
+        errors.add("round_number", _("Enter the round number, like 1 for the first round."))
     elif round_number < 1 or round_number > 1000:
-        errors.add("round_number", "The round number must be between 1 and 1,000.")
+        errors.add("round_number", _("The round number must be between 1 and 1,000."))
     else:
         other = _used_elsewhere(
             sa.select(Call.name).where(
@@ -458,41 +486,52 @@ def _validate_call(
         if other is not None:
             errors.add(
                 "round_number",
-                f"Round {round_number} of this programme is already “{other}”; "
-                "choose another number.",
+                _(
+                    "Round %(round)s of this programme is already “%(name)s”; "
+                    "choose another number.",
+                    round=round_number,
+                    name=other,
+                ),
             )
     prefix = reference_prefix.strip().upper()
     if not prefix:
-        errors.add("reference_prefix", "Enter a prefix for proposal references, like C4F1.")
+        errors.add("reference_prefix", _("Enter a prefix for proposal references, like C4F1."))
     elif len(prefix) > 20 or not _REFERENCE_PREFIX.match(prefix):
         errors.add(
             "reference_prefix",
-            "Use at most 20 letters, digits and hyphens, starting with a letter or digit.",
+            _("Use at most 20 letters, digits and hyphens, starting with a letter or digit."),
         )
     else:
         other = _used_elsewhere(
             sa.select(Call.name).where(Call.reference_prefix == prefix), Call.id, call
         )
         if other is not None:
-            errors.add("reference_prefix", f"“{other}” already uses {prefix}; choose another.")
+            errors.add(
+                "reference_prefix",
+                _("“%(name)s” already uses %(prefix)s; choose another.", name=other, prefix=prefix),
+            )
         elif call is not None and prefix != call.reference_prefix and has_proposals(call):
             errors.add(
                 "reference_prefix",
-                f"Proposals already carry references starting with {call.reference_prefix}; "
-                "the prefix can no longer change.",
+                _(
+                    "Proposals already carry references starting with %(prefix)s; "
+                    "the prefix can no longer change.",
+                    prefix=call.reference_prefix,
+                ),
             )
     _check_money(
         errors,
         "max_public_funding_per_proposal",
         max_public_funding_per_proposal,
-        "a maximum",
+        negative=_("Enter a maximum of 0 euro or more."),
+        too_large=_("Enter a maximum below one trillion euro."),
     )
     _check_share(errors, "min_private_share", min_private_share)
     kinds = {kind.value for kind in OrganisationKind}
     rates: dict[str, str] = {}
     for kind, rate in funding_rates.items():
         if kind not in kinds:
-            errors.add("", f"“{kind}” is not a kind of organisation.")
+            errors.add("", _("“%(kind)s” is not a kind of organisation.", kind=kind))
             continue
         if rate is None:
             continue
@@ -503,7 +542,10 @@ def _validate_call(
     scope = sorted(set(region_scope))
     unknown = [code for code in scope if code not in states]
     if unknown:
-        errors.add("region_scope", f"Not a German federal state: {', '.join(unknown)}.")
+        errors.add(
+            "region_scope",
+            _("Not a German federal state: %(codes)s.", codes=", ".join(unknown)),
+        )
     errors.raise_if_any()
     return _CallValues(
         name=name.strip(),
@@ -695,51 +737,95 @@ def _validate_stage(
     except ValueError:
         stage_kind = None
     if stage_kind is None:
-        errors.add("kind", "Choose the kind of stage: outline, full proposal or hearing.")
-    _check_text(errors, "name", name, "a name for the stage", 200)
+        errors.add("kind", _("Choose the kind of stage: outline, full proposal or hearing."))
+    _check_text(errors, "name", name, _("Enter a name for the stage."), 200)
     if opens_at is None:
-        errors.add("opens_at", "Enter when submission opens.")
+        errors.add("opens_at", _("Enter when submission opens."))
     else:
         _require_aware(opens_at, "opens_at")
     if closes_at is None:
-        errors.add("closes_at", "Enter when submission closes.")
+        errors.add("closes_at", _("Enter when submission closes."))
     else:
         _require_aware(closes_at, "closes_at")
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
-        errors.add("closes_at", "The window must close after it opens.")
+        errors.add("closes_at", _("The window must close after it opens."))
 
     titles = [s.title.strip() for s in sections]
     for spec, title in zip(sections, titles, strict=True):
-        _check_title(errors, "sections", title, "section")
+        _check_title(errors, "sections", title, _("Every section needs a title."))
         if spec.max_chars < 1 or spec.max_chars > MAX_SECTION_CHARS:
             errors.add(
                 "sections",
-                f"“{title}”: the limit must be between 1 and {MAX_SECTION_CHARS:,} characters.",
+                _(
+                    "“%(title)s”: the limit must be between 1 and %(max)s characters.",
+                    title=title,
+                    max=number(MAX_SECTION_CHARS, 0),
+                ),
             )
-    _check_distinct(errors, "sections", titles, "section")
+    _check_distinct(
+        errors,
+        "sections",
+        titles,
+        lambda title: _(
+            "“%(title)s” is listed twice; give each section its own title.", title=title
+        ),
+    )
 
     attachment_titles = [a.title.strip() for a in attachment_rules]
     for spec, title in zip(attachment_rules, attachment_titles, strict=True):
-        _check_title(errors, "attachment_rules", title, "document")
+        _check_title(errors, "attachment_rules", title, _("Every document needs a title."))
         if spec.max_pages is not None and not 1 <= spec.max_pages <= MAX_PAGES:
             errors.add(
                 "attachment_rules",
-                f"“{title}”: the page limit must be between 1 and {MAX_PAGES:,}, or none.",
+                _(
+                    "“%(title)s”: the page limit must be between 1 and %(max)s, or none.",
+                    title=title,
+                    max=number(MAX_PAGES, 0),
+                ),
             )
         if spec.max_bytes is not None and not 1 <= spec.max_bytes <= MAX_BYTES:
             errors.add(
                 "attachment_rules",
-                f"“{title}”: the size limit must be more than 0 and at most 2,047 MB, or none.",
+                _(
+                    "“%(title)s”: the size limit must be more than 0 and at most 2,047 MB, "
+                    "or none.",
+                    title=title,
+                ),
             )
-    _check_distinct(errors, "attachment_rules", attachment_titles, "document")
+    _check_distinct(
+        errors,
+        "attachment_rules",
+        attachment_titles,
+        lambda title: _(
+            "“%(title)s” is listed twice; give each document its own title.", title=title
+        ),
+    )
 
     if reviewers_per_proposal is None:
-        errors.add("reviewers_per_proposal", "Enter how many jurors review each proposal.")
-    _check_count(errors, "reviewers_per_proposal", reviewers_per_proposal, "Jurors per proposal")
+        errors.add("reviewers_per_proposal", _("Enter how many jurors review each proposal."))
+    _check_count(
+        errors,
+        "reviewers_per_proposal",
+        reviewers_per_proposal,
+        too_small=_("Jurors per proposal must be at least 1."),
+        too_large=lambda most: _("Jurors per proposal must be at most %(max)s.", max=most),
+    )
     if max_load_per_juror is None:
-        errors.add("max_load_per_juror", "Enter how many proposals a juror reviews at most.")
-    _check_count(errors, "max_load_per_juror", max_load_per_juror, "The maximum load")
-    _check_count(errors, "selection_target", selection_target, "The selection target")
+        errors.add("max_load_per_juror", _("Enter how many proposals a juror reviews at most."))
+    _check_count(
+        errors,
+        "max_load_per_juror",
+        max_load_per_juror,
+        too_small=_("The maximum load must be at least 1."),
+        too_large=lambda most: _("The maximum load must be at most %(max)s.", max=most),
+    )
+    _check_count(
+        errors,
+        "selection_target",
+        selection_target,
+        too_small=_("The selection target must be at least 1."),
+        too_large=lambda most: _("The selection target must be at most %(max)s.", max=most),
+    )
     errors.raise_if_any()
     assert stage_kind is not None and opens_at is not None and closes_at is not None
     assert reviewers_per_proposal is not None and max_load_per_juror is not None
@@ -903,8 +989,11 @@ def remove_stage(stage: Stage, *, actor: User, now: dt.datetime) -> None:
     _managed(actor, stage.call.programme)
     if stage_has_submissions(stage):
         raise DomainError(
-            f"Proposals have already started or submitted material for “{stage.name}”; "
-            "the stage can no longer be removed."
+            _(
+                "Proposals have already started or submitted material for “%(name)s”; "
+                "the stage can no longer be removed.",
+                name=stage.name,
+            )
         )
     before = {
         **_stage_state(stage),
@@ -948,7 +1037,9 @@ def _move(
 ) -> bool:
     """Swap ``item`` with its neighbour in ``siblings``; False when it is already at that end."""
     if offset not in (-1, 1):
-        raise DomainError(f"A {kind} moves one place up or down.")
+        if kind == "stage":
+            raise DomainError(_("A stage moves one place up or down."))
+        raise DomainError(_("A criterion moves one place up or down."))
     other = _neighbour(siblings, item, offset)
     if other is None:
         return False
@@ -1005,56 +1096,69 @@ def _validate_criterion(
     threshold: Decimal | None,
 ) -> None:
     errors = _Errors()
-    _check_text(errors, "name", name, "a name for the criterion", 200)
+    _check_text(errors, "name", name, _("Enter a name for the criterion."), 200)
     if name.strip():
         others = [c for c in stage.criteria if c is not criterion]
         if any(c.name.strip().casefold() == name.strip().casefold() for c in others):
-            errors.add("name", f"This stage already has a criterion “{name.strip()}”.")
+            errors.add(
+                "name", _("This stage already has a criterion “%(name)s”.", name=name.strip())
+            )
     if weight is None:
-        errors.add("weight", "Enter a weight, like 1.")
+        errors.add("weight", _("Enter a weight, like 1."))
     elif not weight.is_finite() or weight <= 0:
-        errors.add("weight", "The weight must be more than 0.")
+        errors.add("weight", _("The weight must be more than 0."))
     elif weight >= MAX_WEIGHT:
-        errors.add("weight", "The weight must be below 1,000.")
+        errors.add("weight", _("The weight must be below 1,000."))
     elif _decimals(weight) > 3:
-        errors.add("weight", "Use at most three decimal places.")
+        errors.add("weight", _("Use at most three decimal places."))
 
     readable: dict[str, Decimal] = {}
-    for field, value, what in (
-        ("scale_min", scale_min, "the lowest score"),
-        ("scale_max", scale_max, "the highest score"),
-        ("scale_step", scale_step, "the step between scores"),
+    for field, value, missing in (
+        ("scale_min", scale_min, _("Enter the lowest score.")),
+        ("scale_max", scale_max, _("Enter the highest score.")),
+        ("scale_step", scale_step, _("Enter the step between scores.")),
         ("threshold", threshold, None),
     ):
         if value is None:
-            if what is not None:
-                errors.add(field, f"Enter {what}.")
+            if missing is not None:
+                errors.add(field, missing)
             continue
         if not value.is_finite() or abs(value) >= MAX_SCALE:
-            errors.add(field, "Enter a number between -9,999.99 and 9,999.99.")
+            errors.add(field, _("Enter a number between -9,999.99 and 9,999.99."))
         elif _decimals(value) > 2:
-            errors.add(field, "Use at most two decimal places.")
+            errors.add(field, _("Use at most two decimal places."))
         else:
             readable[field] = value
     low, high = readable.get("scale_min"), readable.get("scale_max")
     step = readable.get("scale_step")
     if low is not None and high is not None and high <= low:
-        errors.add("scale_max", f"The highest score must be above the lowest ({plain(low)}).")
+        errors.add(
+            "scale_max",
+            _("The highest score must be above the lowest (%(lowest)s).", lowest=plain(low)),
+        )
     if step is not None and step <= 0:
-        errors.add("scale_step", "The step must be more than 0.")
+        errors.add("scale_step", _("The step must be more than 0."))
     elif step is not None and low is not None and high is not None and high > low:
         if (high - low) % step != 0:
             errors.add(
                 "scale_step",
-                f"The step must divide the range from {plain(low)} to {plain(high)} evenly, "
-                f"like 0.5 or 1.",
+                _(
+                    "The step must divide the range from %(lowest)s to %(highest)s evenly, "
+                    "like 0.5 or 1.",
+                    lowest=plain(low),
+                    highest=plain(high),
+                ),
             )
     limit = readable.get("threshold")
     if limit is not None and low is not None and high is not None and high > low:
         if not low <= limit <= high:
             errors.add(
                 "threshold",
-                f"The threshold must lie on the scale, from {plain(low)} to {plain(high)}.",
+                _(
+                    "The threshold must lie on the scale, from %(lowest)s to %(highest)s.",
+                    lowest=plain(low),
+                    highest=plain(high),
+                ),
             )
     errors.raise_if_any()
 
@@ -1172,9 +1276,14 @@ def remove_criterion(criterion: Criterion, *, actor: User, now: dt.datetime) -> 
     scored = count_reviews_scoring(criterion)
     if scored:
         raise DomainError(
-            f"{scored} review{'s' if scored != 1 else ''} already "
-            f"score{'s' if scored == 1 else ''} “{criterion.name}”; the criterion can no longer "
-            "be removed. Change its name or description instead."
+            ngettext(
+                "%(num)d review already scores “%(name)s”; the criterion can no longer "
+                "be removed. Change its name or description instead.",
+                "%(num)d reviews already score “%(name)s”; the criterion can no longer "
+                "be removed. Change its name or description instead.",
+                scored,
+                name=criterion.name,
+            )
         )
     before = {**_criterion_state(criterion), "stage_id": criterion.stage_id}
     criterion_id = criterion.id
@@ -1216,13 +1325,18 @@ def change_call_state(call: Call, *, actor: User, action: str, now: dt.datetime)
     try:
         target = workflow.next_state(workflow.CALL, call.state.value, action)
     except workflow.IllegalStep:
-        raise DomainError(f"A {call.state.value} call cannot be changed that way.") from None
+        refusals = {
+            CallState.DRAFT: _("A draft call cannot be changed that way."),
+            CallState.PUBLISHED: _("A published call cannot be changed that way."),
+            CallState.CLOSED: _("A closed call cannot be changed that way."),
+        }
+        raise DomainError(refusals[call.state]) from None
     if target == CallState.PUBLISHED and not call.stages:
-        raise DomainError("Add at least one stage before publishing the call.")
+        raise DomainError(_("Add at least one stage before publishing the call."))
     apply_step(
         call,
         action,
         actor=actor,
         now=now,
-        stale="Another officer changed this call meanwhile. Reload and try again.",
+        stale=_("Another officer changed this call meanwhile. Reload and try again."),
     )

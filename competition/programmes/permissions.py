@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.db import remembered
@@ -34,12 +35,12 @@ def is_programme_officer(user: User, programme_id: int) -> bool:
 
 def can_create_programme(user: User) -> Decision:
     if not user.has_role(Role.OFFICER):
-        return Decision(False, "only officers set up programmes")
+        return Decision(False, _("only officers set up programmes"))
     return Decision(True)
 
 
 def can_manage_programme(user: User, programme: Programme) -> Decision:
     """Change the programme, its calls, stages and criteria: an officer who runs it."""
     if not is_programme_officer(user, programme.id):
-        return Decision(False, "only officers of this programme set it up")
+        return Decision(False, _("only officers of this programme set it up"))
     return Decision(True)

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -32,10 +34,17 @@ from competition.programmes.forms import (
     ProgrammeForm,
     StageForm,
 )
-from competition.programmes.models import Call, Criterion, Programme, Stage
+from competition.programmes.models import Call, CallState, Criterion, Programme, Stage
 from competition.programmes.permissions import can_manage_programme
 
 bp = Blueprint("programmes", __name__)
+
+# The buttons that change a call's state, by the workflow's actions (workflow.ACTION_LABELS).
+CALL_ACTION_LABELS = {
+    "publish": _l("Publish the call"),
+    "close": _l("Close the call"),
+    "reopen": _l("Reopen the call"),
+}
 
 
 # --- how rules read on the pages ------------------------------------------------------------
@@ -64,7 +73,7 @@ def plain_number(value: Decimal | None) -> str:
 @bp.app_template_filter("region_name")
 def region_name(code: str) -> str:
     try:
-        return STATE_NAMES[FederalState(code)]
+        return str(STATE_NAMES[FederalState(code)])
     except ValueError:
         return code
 
@@ -152,7 +161,10 @@ def new_programme():  # type: ignore[no-untyped-def]
     form = ProgrammeForm()
     outcome = _save(form, lambda: ops.create_programme(actor=_actor(), now=g.now, **form.values()))
     if outcome.saved:
-        flash(f"Programme “{outcome.result.name}” created. Add its first call.", "success")
+        flash(
+            _("Programme “%(name)s” created. Add its first call.", name=outcome.result.name),
+            "success",
+        )
         return _to_programme(outcome.result.id)
     return render_template(
         "programmes/programme_form.html", form=form, programme=None
@@ -171,7 +183,7 @@ def show_programme(programme_id: int):  # type: ignore[no-untyped-def]
         move_form=MoveForm(),
         state_form=DeleteForm(),
         call_actions=lambda call: workflow.actions_from(workflow.CALL, call.state.value),
-        action_labels=workflow.ACTION_LABELS,
+        action_labels=CALL_ACTION_LABELS,
         kind_labels={kind.value: kind.label for kind in OrganisationKind},
     )
 
@@ -188,7 +200,7 @@ def edit_programme(programme_id: int):  # type: ignore[no-untyped-def]
         lambda: ops.update_programme(programme, actor=_actor(), now=g.now, **form.values()),
     )
     if outcome.saved:
-        flash("Programme saved.", "success")
+        flash(_("Programme saved."), "success")
         return _to_programme(programme.id)
     return render_template(
         "programmes/programme_form.html", form=form, programme=programme
@@ -220,7 +232,7 @@ def new_call(programme_id: int):  # type: ignore[no-untyped-def]
         form, lambda: ops.create_call(programme, actor=_actor(), now=g.now, **form.values())
     )
     if outcome.saved:
-        flash(f"Call “{outcome.result.name}” created. Add its stages.", "success")
+        flash(_("Call “%(name)s” created. Add its stages.", name=outcome.result.name), "success")
         return _to_programme(programme.id, f"call-{outcome.result.id}")
     return _call_page(form, programme, None, outcome)
 
@@ -243,7 +255,7 @@ def edit_call(call_id: int):  # type: ignore[no-untyped-def]
         ),
     )
     if outcome.saved:
-        flash("Call saved.", "success")
+        flash(_("Call saved."), "success")
         return _to_programme(call.programme_id, f"call-{call.id}")
     return _call_page(form, call.programme, call, outcome)
 
@@ -268,7 +280,10 @@ def new_stage(call_id: int):  # type: ignore[no-untyped-def]
     form = StageForm()
     outcome = _save(form, lambda: ops.add_stage(call, actor=_actor(), now=g.now, **form.values()))
     if outcome.saved:
-        flash(f"Stage “{outcome.result.name}” added. Add its review criteria.", "success")
+        flash(
+            _("Stage “%(name)s” added. Add its review criteria.", name=outcome.result.name),
+            "success",
+        )
         return _to_programme(call.programme_id, f"stage-{outcome.result.id}")
     return _stage_page(form, call, None, outcome)
 
@@ -291,7 +306,7 @@ def edit_stage(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         ),
     )
     if outcome.saved:
-        flash("Stage saved.", "success")
+        flash(_("Stage saved."), "success")
         return _to_programme(stage.call.programme_id, f"stage-{stage.id}")
     return _stage_page(form, stage.call, stage, outcome)
 
@@ -304,13 +319,13 @@ def delete_stage(stage_id: int):  # type: ignore[no-untyped-def]
     programme_id = stage.call.programme_id
     outcome = _save(form, lambda: ops.remove_stage(stage, actor=_actor(), now=g.now))
     if outcome.saved:
-        flash("Stage removed.", "success")
+        flash(_("Stage removed."), "success")
         return _to_programme(programme_id)
     return render_template(
         "programmes/confirm_delete.html",
         form=form,
-        what=f"the stage “{stage.name}” of {stage.call.name}",
-        details=[f"{len(stage.criteria)} review criteria are removed with it."],
+        what=_("the stage “%(stage)s” of %(call)s", stage=stage.name, call=stage.call.name),
+        details=[_("%(num)s review criteria are removed with it.", num=len(stage.criteria))],
         blocked=uses.stage_has_submissions(stage),
         cancel_url=url_for(
             ".show_programme", programme_id=programme_id, _anchor=f"stage-{stage.id}"
@@ -349,7 +364,7 @@ def new_criterion(stage_id: int):  # type: ignore[no-untyped-def]
         form, lambda: ops.add_criterion(stage, actor=_actor(), now=g.now, **form.values())
     )
     if outcome.saved:
-        flash(f"Criterion “{outcome.result.name}” added.", "success")
+        flash(_("Criterion “%(name)s” added.", name=outcome.result.name), "success")
         return _to_programme(stage.call.programme_id, f"stage-{stage.id}")
     return _criterion_page(form, stage, None, outcome)
 
@@ -366,7 +381,7 @@ def edit_criterion(criterion_id: int):  # type: ignore[no-untyped-def]
         lambda: ops.update_criterion(criterion, actor=_actor(), now=g.now, **form.values()),
     )
     if outcome.saved:
-        flash("Criterion saved.", "success")
+        flash(_("Criterion saved."), "success")
         return _to_programme(criterion.stage.call.programme_id, f"stage-{criterion.stage_id}")
     return _criterion_page(form, criterion.stage, criterion, outcome)
 
@@ -380,12 +395,16 @@ def delete_criterion(criterion_id: int):  # type: ignore[no-untyped-def]
     form = DeleteForm()
     outcome = _save(form, lambda: ops.remove_criterion(criterion, actor=_actor(), now=g.now))
     if outcome.saved:
-        flash("Criterion removed.", "success")
+        flash(_("Criterion removed."), "success")
         return _to_programme(programme_id, f"stage-{stage.id}")
     return render_template(
         "programmes/confirm_delete.html",
         form=form,
-        what=f"the criterion “{criterion.name}” of the stage “{stage.name}”",
+        what=_(
+            "the criterion “%(criterion)s” of the stage “%(stage)s”",
+            criterion=criterion.name,
+            stage=stage.name,
+        ),
         details=[],
         blocked=False,
         cancel_url=url_for(
@@ -416,5 +435,10 @@ def change_call_state(call_id: int):  # type: ignore[no-untyped-def]
     if changed.error is not None:
         flash(str(changed.error), "error")
     else:
-        flash(f"{call.name} is {call.state.value}.", "success")
+        changed_to = {
+            CallState.DRAFT: _("%(name)s is draft.", name=call.name),
+            CallState.PUBLISHED: _("%(name)s is published.", name=call.name),
+            CallState.CLOSED: _("%(name)s is closed.", name=call.name),
+        }
+        flash(changed_to[call.state], "success")
     return _to_programme(call.programme_id, f"call-{call.id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -18,12 +19,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from competition.organisations.models import STATE_NAMES, OrganisationKind
+from competition.organisations.models import KIND_LABELS, STATE_NAMES, OrganisationKind
 
 
 class StartProposalForm(FlaskForm):
-    acronym = StringField("Acronym", validators=[DataRequired("Enter an acronym."), Length(max=40)])
-    title = StringField("Title", validators=[DataRequired("Enter a title."), Length(max=300)])
+    acronym = StringField(
+        _l("Acronym"), validators=[DataRequired(_l("Enter an acronym.")), Length(max=40)]
+    )
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=300)]
+    )
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -32,45 +37,52 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class GeneralForm(FlaskForm):
-    acronym = StringField("Acronym", validators=[DataRequired("Enter an acronym."), Length(max=40)])
-    title = StringField("Title", validators=[DataRequired("Enter a title."), Length(max=300)])
-    abstract = TextAreaField("Abstract")
-    topics = MultiCheckboxField("Topics", coerce=int, validate_choice=False)
+    acronym = StringField(
+        _l("Acronym"), validators=[DataRequired(_l("Enter an acronym.")), Length(max=40)]
+    )
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=300)]
+    )
+    abstract = TextAreaField(_l("Abstract"))
+    topics = MultiCheckboxField(_l("Topics"), coerce=int, validate_choice=False)
 
 
 class SectionForm(FlaskForm):
-    text = TextAreaField("Text")
+    text = TextAreaField(_l("Text"))
     base_revision = HiddenField(validators=[DataRequired()])
 
 
-KIND_CHOICES = [SelectChoice("", "Choose…")] + [
-    SelectChoice(k.value, k.label) for k in OrganisationKind
+KIND_CHOICES = [SelectChoice("", _l("Choose…"))] + [
+    SelectChoice(k.value, KIND_LABELS[k]) for k in OrganisationKind
 ]
-STATE_CHOICES = [SelectChoice("", "Choose…")] + [
+STATE_CHOICES = [SelectChoice("", _l("Choose…"))] + [
     SelectChoice(s.value, name) for s, name in STATE_NAMES.items()
 ]
 
 
 class MemberForm(FlaskForm):
     organisation = StringField(
-        "Organisation",
-        validators=[DataRequired("Enter the organisation's name or choose it from the list.")],
+        _l("Organisation"),
+        validators=[DataRequired(_l("Enter the organisation's name or choose it from the list."))],
     )
     # Checked by the operation, and only when the organisation is new to the registry.
     new_kind = SelectField(
-        "Kind (for a new organisation)", choices=KIND_CHOICES, validate_choice=False
+        _l("Kind (for a new organisation)"), choices=KIND_CHOICES, validate_choice=False
     )
     new_federal_state = SelectField(
-        "Federal state (for a new organisation)", choices=STATE_CHOICES, validate_choice=False
+        _l("Federal state (for a new organisation)"), choices=STATE_CHOICES, validate_choice=False
     )
     role = SelectField(
-        "Role",
-        choices=[SelectChoice("partner", "Partner"), SelectChoice("coordinator", "Coordinator")],
+        _l("Role"),
+        choices=[
+            SelectChoice("partner", _l("Partner")),
+            SelectChoice("coordinator", _l("Coordinator")),
+        ],
     )
-    contact_name = StringField("Contact person", validators=[Length(max=200)])
+    contact_name = StringField(_l("Contact person"), validators=[Length(max=200)])
     contact_email = EmailField(
-        "Contact e-mail",
-        validators=[Optional(), Email("Enter a valid e-mail address."), Length(max=254)],
+        _l("Contact e-mail"),
+        validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254)],
     )
 
 
@@ -85,15 +97,15 @@ class BudgetForm(FlaskForm):
 
 
 class AttachmentForm(FlaskForm):
-    file = FileField("PDF file", validators=[FileRequired("Choose a PDF file to upload.")])
+    file = FileField(_l("PDF file"), validators=[FileRequired(_l("Choose a PDF file to upload."))])
 
 
 class InviteContributorForm(FlaskForm):
     email = EmailField(
-        "E-mail address",
+        _l("E-mail address"),
         validators=[
-            DataRequired("Enter the e-mail address."),
-            Email("Enter a valid e-mail address."),
+            DataRequired(_l("Enter the e-mail address.")),
+            Email(_l("Enter a valid e-mail address.")),
             Length(max=254),
         ],
     )
@@ -104,14 +116,14 @@ class SubmitForm(FlaskForm):
 
 
 class WithdrawForm(FlaskForm):
-    reason = TextAreaField("Reason (optional)", validators=[Length(max=1000)])
+    reason = TextAreaField(_l("Reason (optional)"), validators=[Length(max=1000)])
 
 
 class ExtensionForm(FlaskForm):
-    stage_id = IntegerField("Stage", validators=[DataRequired()])
+    stage_id = IntegerField(_l("Stage"), validators=[DataRequired()])
     closes_at = DateTimeLocalField(
-        "New deadline (Europe/Berlin)",
+        _l("New deadline (Europe/Berlin)"),
         format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired("Enter the new deadline.")],
+        validators=[DataRequired(_l("Enter the new deadline."))],
     )
-    reason = TextAreaField("Reason", validators=[DataRequired("Give the reason.")])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give the reason."))])

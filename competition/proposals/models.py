@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.core import workflow
@@ -35,7 +36,34 @@ class ProposalState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(PROPOSAL_STATE_LABELS[self])
+
+    @property
+    def in_sentence(self) -> str:
+        """The state as a sentence names it ("The proposal is withdrawn."): the label in lower
+        case in English; German needs its own words, not its labels lower-cased."""
+        return str(PROPOSAL_STATE_IN_SENTENCE[self])
+
+
+PROPOSAL_STATE_LABELS = {
+    ProposalState.DRAFT: _("Draft"),
+    ProposalState.SUBMITTED: _("Submitted"),
+    ProposalState.WITHDRAWN: _("Withdrawn"),
+    ProposalState.INELIGIBLE: _("Ineligible"),
+    ProposalState.ADVANCED: _("Advanced"),
+    ProposalState.REJECTED: _("Rejected"),
+    ProposalState.FUNDED: _("Funded"),
+}
+
+PROPOSAL_STATE_IN_SENTENCE = {
+    ProposalState.DRAFT: _("draft"),
+    ProposalState.SUBMITTED: _("submitted"),
+    ProposalState.WITHDRAWN: _("withdrawn"),
+    ProposalState.INELIGIBLE: _("ineligible"),
+    ProposalState.ADVANCED: _("advanced"),
+    ProposalState.REJECTED: _("rejected"),
+    ProposalState.FUNDED: _("funded"),
+}
 
 
 class Proposal(db.Model):
@@ -77,6 +105,13 @@ class Proposal(db.Model):
 class MemberRole(enum.StrEnum):
     COORDINATOR = "coordinator"
     PARTNER = "partner"
+
+    @property
+    def label(self) -> str:
+        return str(MEMBER_ROLE_LABELS[self])
+
+
+MEMBER_ROLE_LABELS = {MemberRole.COORDINATOR: _("Coordinator"), MemberRole.PARTNER: _("Partner")}
 
 
 class ConsortiumMember(db.Model):

@@ -11,19 +11,22 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.audit.operations import record_event
 from competition.core import rules
+from competition.core.amounts import AmountError, parse_amount
 from competition.core.uploads import UploadLimits, UploadRefused, check_pdf
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
+from competition.i18n import number
 from competition.notifications.operations import notify
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
 from competition.permissions import require
@@ -89,17 +92,17 @@ def start_proposal(
     Side effects: proposal, contributor and stage-submission rows; audit ``proposal.started``.
     """
     if not actor.has_role(Role.APPLICANT):
-        raise PermissionDenied("Only applicants can start proposals.")
+        raise PermissionDenied(_("Only applicants can start proposals."))
     errors: dict[str, list[str]] = {}
     if not acronym.strip():
-        errors["acronym"] = ["Enter an acronym."]
+        errors["acronym"] = [_("Enter an acronym.")]
     if not title.strip():
-        errors["title"] = ["Enter a title."]
+        errors["title"] = [_("Enter a title.")]
     stage = call.stages[0] if call.stages else None
     if call.state != CallState.PUBLISHED or stage is None:
-        errors[""] = ["This call is not open for proposals."]
+        errors[""] = [_("This call is not open for proposals.")]
     elif not stage.opens_at <= now <= stage.closes_at:
-        errors[""] = ["The submission window of this call is not open."]
+        errors[""] = [_("The submission window of this call is not open.")]
     if errors:
         raise DomainError(errors)
     assert stage is not None
@@ -157,18 +160,24 @@ def update_general(
     require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     errors: dict[str, list[str]] = {}
     if not acronym.strip():
-        errors["acronym"] = ["Enter an acronym."]
+        errors["acronym"] = [_("Enter an acronym.")]
     elif len(acronym.strip()) > 40:
-        errors["acronym"] = ["Use at most 40 characters."]
+        errors["acronym"] = [_("Use at most 40 characters.")]
     if not title.strip():
-        errors["title"] = ["Enter a title."]
+        errors["title"] = [_("Enter a title.")]
     elif len(title.strip()) > 300:
-        errors["title"] = ["Use at most 300 characters."]
+        errors["title"] = [_("Use at most 300 characters.")]
     if len(abstract) > 5000:
-        errors["abstract"] = [f"The abstract has {len(abstract):,} characters; at most 5,000."]
+        errors["abstract"] = [
+            _(
+                "The abstract has %(count)s characters; at most %(limit)s.",
+                count=number(len(abstract), 0),
+                limit=number(5000, 0),
+            )
+        ]
     topics = db.session.scalars(sa.select(Topic).where(Topic.id.in_(topic_ids))).all()
     if len(topics) != len(set(topic_ids)):
-        errors["topics"] = ["Choose topics from the list."]
+        errors["topics"] = [_("Choose topics from the list.")]
     if errors:
         raise DomainError(errors)
     before = {
@@ -220,7 +229,7 @@ def save_section(
     require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     section_keys = {s["key"] for s in submission.stage.required_sections or ()}
     if key not in section_keys:
-        raise DomainError("This stage has no such section.")
+        raise DomainError(_("This stage has no such section."))
     # Lock the row: two saves of one section must not both pass the revision check.
     db.session.execute(
         sa.select(StageSubmission.id).where(StageSubmission.id == submission.id).with_for_update()
@@ -237,8 +246,10 @@ def save_section(
         raise StaleState(
             {
                 key: [
-                    "Someone else saved this section while you were editing. Your text is "
-                    "kept below; compare it with the saved version and save again."
+                    _(
+                        "Someone else saved this section while you were editing. Your text is "
+                        "kept below; compare it with the saved version and save again."
+                    )
                 ]
             }
         )
@@ -300,27 +311,29 @@ def add_member(
     if organisation_id is not None:
         organisation = db.session.get(Organisation, organisation_id)
         if organisation is None:
-            errors["organisation_id"] = ["Choose an organisation from the list."]
+            errors["organisation_id"] = [_("Choose an organisation from the list.")]
     elif new_organisation is not None:
         organisation, org_errors = _new_organisation(new_organisation, now=now)
         errors.update(org_errors)
     else:
-        errors["organisation_id"] = ["Choose an organisation, or enter a new one."]
+        errors["organisation_id"] = [_("Choose an organisation, or enter a new one.")]
     try:
         member_role = MemberRole(role)
     except ValueError:
-        errors["role"] = ["Choose coordinator or partner."]
+        errors["role"] = [_("Choose coordinator or partner.")]
         member_role = MemberRole.PARTNER
     if member_role == MemberRole.COORDINATOR and any(
         m.role == MemberRole.COORDINATOR for m in proposal.members
     ):
-        errors["role"] = ["The consortium already has a coordinator."]
+        errors["role"] = [_("The consortium already has a coordinator.")]
     if organisation is not None and any(
         m.organisation_id == organisation.id for m in proposal.members
     ):
-        errors["organisation_id"] = [f"{organisation.name} is already in the consortium."]
+        errors["organisation_id"] = [
+            _("%(organisation)s is already in the consortium.", organisation=organisation.name)
+        ]
     if len(contact_name) > 200 or len(contact_email) > 254:
-        errors["contact_name"] = ["The contact details are too long."]
+        errors["contact_name"] = [_("The contact details are too long.")]
     if errors:
         raise DomainError(errors)
     assert organisation is not None
@@ -350,7 +363,9 @@ def _new_organisation(
     """The registry's organisation of that name, or a new one from the details given."""
     name = " ".join(data.name.split())
     if not name:
-        return None, {"new_name": ["Enter the organisation's name, or choose one from the list."]}
+        return None, {
+            "new_name": [_("Enter the organisation's name, or choose one from the list.")]
+        }
     existing = db.session.scalar(
         sa.select(Organisation).where(
             sa.func.lower(Organisation.name) == name.lower(), Organisation.country == data.country
@@ -362,14 +377,14 @@ def _new_organisation(
     try:
         kind = OrganisationKind(data.kind)
     except ValueError:
-        errors["new_kind"] = ["New organisation: choose its kind."]
+        errors["new_kind"] = [_("New organisation: choose its kind.")]
         kind = OrganisationKind.SME
     state: FederalState | None = None
     if data.country == "DE":
         try:
             state = FederalState(data.federal_state or "")
         except ValueError:
-            errors["new_federal_state"] = ["New organisation: choose its federal state."]
+            errors["new_federal_state"] = [_("New organisation: choose its federal state.")]
     if errors:
         return None, errors
     organisation = Organisation(
@@ -417,28 +432,6 @@ class BudgetInput:
     own_contribution: str
 
 
-def _amount(text: str) -> Decimal | None:
-    cleaned = text.strip().replace(" ", "").replace("\u202f", "").replace("€", "")
-    if not cleaned:
-        return Decimal(0)
-    # Accept 1,234,567.89 and 1.234.567,89 as people type them.
-    if "," in cleaned and "." in cleaned:
-        if cleaned.rfind(",") > cleaned.rfind("."):
-            cleaned = cleaned.replace(".", "").replace(",", ".")
-        else:
-            cleaned = cleaned.replace(",", "")
-    elif "," in cleaned:
-        head, _, tail = cleaned.rpartition(",")
-        cleaned = f"{head.replace(',', '')}.{tail}" if len(tail) <= 2 else cleaned.replace(",", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    if not value.is_finite():
-        return None
-    return value
-
-
 @operation
 def save_budget(
     submission: StageSubmission,
@@ -447,9 +440,11 @@ def save_budget(
     rows: list[BudgetInput],
     base_revision: int,
     now: dt.datetime,
+    locale: str = "de",
 ) -> None:
-    """Replace the budget table. Amounts are checked for shape here; the call's rules (caps,
-    co-funding share, funding rates) are shown by the checklist and enforced at submission.
+    """Replace the budget table, the amounts read as people of ``locale`` write them. Amounts are
+    checked for shape here; the call's rules (caps, co-funding share, funding rates) are shown
+    by the checklist and enforced at submission.
 
     Raises StaleState when the consortium, budget or attachments changed since the page loaded.
     Side effects: budget rows; audit ``submission.budget_saved`` with the totals.
@@ -464,8 +459,10 @@ def save_budget(
         raise StaleState(
             {
                 "": [
-                    "The consortium or budget was changed by someone else while you were editing. "
-                    "Your numbers are kept below; check them and save again."
+                    _(
+                        "The consortium or budget was changed by someone else while you were "
+                        "editing. Your numbers are kept below; check them and save again."
+                    )
                 ]
             }
         )
@@ -475,27 +472,42 @@ def save_budget(
     for row in rows:
         field = f"m{row.member_id}-y{row.year}"
         if row.member_id not in member_ids:
-            errors[field] = ["This organisation is not in the consortium."]
+            errors[field] = [_("This organisation is not in the consortium.")]
             continue
         if not 1 <= row.year <= 10:
-            errors[field] = ["Budget years run from 1 to 10."]
+            errors[field] = [_("Budget years run from 1 to 10.")]
             continue
-        public = _amount(row.public_funding)
-        own = _amount(row.own_contribution)
-        problems = []
-        for label, value in (("public funding", public), ("own contribution", own)):
-            if value is None:
-                problems.append(f"Enter the {label} as a number of euro, e.g. 125000.")
-            elif value < 0:
-                problems.append(f"The {label} cannot be negative.")
+        problems: list[str] = []
+        amounts: list[Decimal] = []
+        for is_public, text in ((True, row.public_funding), (False, row.own_contribution)):
+            try:
+                value = parse_amount(text, locale) or Decimal(0)
+            except AmountError as error:
+                problems.append(_amount_unreadable(is_public, str(error)))
+                continue
+            amounts.append(value)
+            if value < 0:
+                problems.append(
+                    _("The public funding cannot be negative.")
+                    if is_public
+                    else _("The own contribution cannot be negative.")
+                )
             elif value != value.quantize(Decimal("0.01")):
-                problems.append(f"Give the {label} in whole cents at most.")
+                problems.append(
+                    _("Give the public funding in whole cents at most.")
+                    if is_public
+                    else _("Give the own contribution in whole cents at most.")
+                )
             elif value >= Decimal("1e12"):
-                problems.append(f"The {label} is too large.")
+                problems.append(
+                    _("The public funding is too large.")
+                    if is_public
+                    else _("The own contribution is too large.")
+                )
         if problems:
             errors[field] = problems
             continue
-        assert public is not None and own is not None
+        public, own = amounts
         parsed.append((row.member_id, row.year, public, own))
     if errors:
         raise DomainError(errors)
@@ -525,6 +537,14 @@ def save_budget(
         after={"public": after.public, "own": after.own},
         now=now,
     )
+
+
+def _amount_unreadable(is_public: bool, error: str) -> str:
+    """An amount that could not be read, with the reason the parser gives (in English: the
+    parser lives in the core)."""
+    if is_public:
+        return _("The public funding: %(error)s", error=error)
+    return _("The own contribution: %(error)s", error=error)
 
 
 def _budget_rows(submission: StageSubmission) -> tuple[rules.BudgetRow, ...]:
@@ -560,7 +580,7 @@ def add_attachment(
     require(permissions.can_edit_submission(actor, proposal, submission, now=now))
     rule = next((a for a in submission.stage.attachment_rules or () if a["key"] == kind), None)
     if rule is None:
-        raise DomainError({"file": ["This stage does not ask for that document."]})
+        raise DomainError({"file": [_("This stage does not ask for that document.")]})
     try:
         checked = check_pdf(
             data,
@@ -676,7 +696,7 @@ def submit_stage(
     """
     key = idempotency_key.strip()
     if not 16 <= len(key) <= 64:
-        raise DomainError("The form is incomplete. Reload the page and submit again.")
+        raise DomainError(_("The form is incomplete. Reload the page and submit again."))
     # One submit at a time per submission: concurrent posts queue here.
     db.session.execute(
         sa.select(StageSubmission.id).where(StageSubmission.id == submission.id).with_for_update()
@@ -686,7 +706,7 @@ def submit_stage(
     )
     if earlier is not None:
         if earlier.submission_id != submission.id or earlier.submitted_by_id != actor.id:
-            raise DomainError("The form is incomplete. Reload the page and submit again.")
+            raise DomainError(_("The form is incomplete. Reload the page and submit again."))
         return earlier
     proposal = submission.proposal
     require(permissions.can_submit(actor, proposal, submission, now=now))
@@ -720,7 +740,7 @@ def submit_stage(
     )
     db.session.add(version)
     db.session.flush()
-    stale = "The proposal changed meanwhile. Reload the page and submit again."
+    stale = _("The proposal changed meanwhile. Reload the page and submit again.")
     apply_step(
         submission,
         "submit" if submission.state == SubmissionState.DRAFT else "resubmit",
@@ -766,7 +786,7 @@ def withdraw_proposal(proposal: Proposal, *, actor: User, reason: str, now: dt.d
     ``proposal.withdrawn``; a confirmation e-mail.
     """
     require(permissions.can_withdraw(actor, proposal))
-    stale = "The proposal changed meanwhile. Reload the page and decide again."
+    stale = _("The proposal changed meanwhile. Reload the page and decide again.")
     apply_step(
         proposal,
         "withdraw",
@@ -806,15 +826,15 @@ def grant_extension(
     require(permissions.can_grant_extension(actor, proposal))
     errors: dict[str, list[str]] = {}
     if stage.call_id != proposal.call_id:
-        errors[""] = ["That stage belongs to another call."]
+        errors[""] = [_("That stage belongs to another call.")]
     if closes_at <= stage.closes_at:
         errors.setdefault("closes_at", []).append(
-            "The new deadline must be later than the stage's deadline."
+            _("The new deadline must be later than the stage's deadline.")
         )
     if closes_at <= now:
-        errors.setdefault("closes_at", []).append("The new deadline must be in the future.")
+        errors.setdefault("closes_at", []).append(_("The new deadline must be in the future."))
     if not reason.strip():
-        errors["reason"] = ["Give the reason; it is kept in the audit trail."]
+        errors["reason"] = [_("Give the reason; it is kept in the audit trail.")]
     if errors:
         raise DomainError(errors)
     extension = db.session.scalar(
@@ -873,12 +893,12 @@ def open_next_stage(
     require(permissions.can_advance(actor, proposal))
     previous = current_submission(proposal)
     if previous is None:
-        raise DomainError("The proposal has no submission to advance from.")
+        raise DomainError(_("The proposal has no submission to advance from."))
     later = [s for s in proposal.call.stages if s.position > previous.stage.position]
     if not later:
-        raise DomainError("This is the call's last stage.")
+        raise DomainError(_("This is the call's last stage."))
     if proposal.state in permissions.DECIDED_STATES:
-        raise DomainError(f"The proposal is {proposal.state.label.lower()}.")
+        raise DomainError(_("The proposal is %(state)s.", state=proposal.state.in_sentence))
     stage = later[0]
     keys = {s["key"] for s in stage.required_sections or ()}
     submission = StageSubmission(
@@ -905,7 +925,7 @@ def open_next_stage(
         now=now,
         values={"updated_at": now},
         detail={"from_stage_id": previous.stage_id, "stage_id": stage.id},
-        stale="The proposal changed meanwhile. Reload the page and try again.",
+        stale=_("The proposal changed meanwhile. Reload the page and try again."),
     )
     if not moved:
         # Already advanced (a later stage opened by hand): no state changes, so the gateway
@@ -954,14 +974,16 @@ def invite_contributor(
     address = email.strip().lower()
     existing_user = db.session.scalar(sa.select(User).where(User.email == address))
     if existing_user is not None and permissions.is_contributor(existing_user, proposal):
-        raise DomainError({"email": [f"{address} already works on this proposal."]})
+        raise DomainError(
+            {"email": [_("%(address)s already works on this proposal.", address=address)]}
+        )
     invitation = db.session.scalar(
         sa.select(ProposalInvitation).where(
             ProposalInvitation.proposal_id == proposal.id, ProposalInvitation.email == address
         )
     )
     if invitation is not None and invitation.accepted_at is None:
-        raise DomainError({"email": [f"{address} has already been invited."]})
+        raise DomainError({"email": [_("%(address)s has already been invited.", address=address)]})
     if invitation is None:
         invitation = ProposalInvitation(
             proposal_id=proposal.id, email=address, invited_by_id=actor.id, created_at=now
@@ -1010,10 +1032,13 @@ def accept_contributor_invitation(
     """
     if actor.email != invitation.email:
         raise PermissionDenied(
-            f"This invitation was sent to {invitation.email}. Log in with that address."
+            _(
+                "This invitation was sent to %(address)s. Log in with that address.",
+                address=invitation.email,
+            )
         )
     if not actor.has_role(Role.APPLICANT):
-        raise PermissionDenied("Only applicant accounts can work on proposals.")
+        raise PermissionDenied(_("Only applicant accounts can work on proposals."))
     proposal = db.session.get(Proposal, invitation.proposal_id)
     assert proposal is not None
     if invitation.accepted_at is not None or permissions.is_contributor(actor, proposal):

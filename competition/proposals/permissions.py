@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.db import remembered
@@ -70,9 +71,9 @@ def deadline_for(proposal: Proposal, stage: Stage) -> dt.datetime:
 
 def window_decision(proposal: Proposal, stage: Stage, *, now: dt.datetime) -> Decision:
     if now < stage.opens_at:
-        return Decision(False, "The submission window has not opened yet.")
+        return Decision(False, _("The submission window has not opened yet."))
     if now > deadline_for(proposal, stage):
-        return Decision(False, "The deadline has passed; the proposal can no longer be changed.")
+        return Decision(False, _("The deadline has passed; the proposal can no longer be changed."))
     return ALLOWED
 
 
@@ -88,9 +89,15 @@ def can_edit_submission(
     user: User, proposal: Proposal, submission: StageSubmission, *, now: dt.datetime
 ) -> Decision:
     if not is_contributor(user, proposal):
-        return Decision(False, "Only members of the consortium can edit this proposal.")
+        return Decision(False, _("Only members of the consortium can edit this proposal."))
     if proposal.state not in EDITABLE_STATES or submission.state == SubmissionState.WITHDRAWN:
-        return Decision(False, f"The proposal is {proposal.state.label.lower()}; it is read-only.")
+        return Decision(
+            False,
+            _(
+                "The proposal is %(state)s; it is read-only.",
+                state=proposal.state.in_sentence,
+            ),
+        )
     return window_decision(proposal, submission.stage, now=now)
 
 
@@ -98,43 +105,45 @@ def can_submit(
     user: User, proposal: Proposal, submission: StageSubmission, *, now: dt.datetime
 ) -> Decision:
     if contributor_role(user, proposal) != ContributorRole.COORDINATOR:
-        return Decision(False, "Only the coordinator can submit the proposal.")
+        return Decision(False, _("Only the coordinator can submit the proposal."))
     return can_edit_submission(user, proposal, submission, now=now)
 
 
 def can_manage_consortium_access(user: User, proposal: Proposal) -> Decision:
     if contributor_role(user, proposal) != ContributorRole.COORDINATOR:
-        return Decision(False, "Only the coordinator can invite contributors.")
+        return Decision(False, _("Only the coordinator can invite contributors."))
     if proposal.state in DECIDED_STATES:
-        return Decision(False, "The proposal is closed.")
+        return Decision(False, _("The proposal is closed."))
     return ALLOWED
 
 
 def can_withdraw(user: User, proposal: Proposal) -> Decision:
     if contributor_role(user, proposal) != ContributorRole.COORDINATOR:
-        return Decision(False, "Only the coordinator can withdraw the proposal.")
+        return Decision(False, _("Only the coordinator can withdraw the proposal."))
     if proposal.state in DECIDED_STATES:
-        return Decision(False, "A decision has been made; the proposal can no longer be withdrawn.")
+        return Decision(
+            False, _("A decision has been made; the proposal can no longer be withdrawn.")
+        )
     return ALLOWED
 
 
 def can_oversee(user: User, proposal: Proposal) -> Decision:
     """See who acted on the proposal and its deadline extensions: an officer of its programme."""
     if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):
-        return Decision(False, "Only officers of this programme oversee its proposals.")
+        return Decision(False, _("Only officers of this programme oversee its proposals."))
     return ALLOWED
 
 
 def can_advance(user: User, proposal: Proposal) -> Decision:
     """Open the next stage for a proposal: an officer of its programme."""
     if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):
-        return Decision(False, "Only officers of this programme can advance proposals.")
+        return Decision(False, _("Only officers of this programme can advance proposals."))
     return ALLOWED
 
 
 def can_grant_extension(user: User, proposal: Proposal) -> Decision:
     if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):
-        return Decision(False, "Only officers of this programme can extend a deadline.")
+        return Decision(False, _("Only officers of this programme can extend a deadline."))
     if proposal.state in DECIDED_STATES:
-        return Decision(False, "A decision has been made on this proposal.")
+        return Decision(False, _("A decision has been made on this proposal."))
     return ALLOWED

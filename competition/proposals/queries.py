@@ -432,13 +432,36 @@ def breaking_submissions(
 class CallSummary:
     call: Call
     proposals_by_state: dict[ProposalState, int]
+    # The stage taking proposals now, else the next to open, else the last (closed).
+    stage: Stage | None
+    stage_status: str  # "open", "upcoming" or "closed"
 
     @property
     def total(self) -> int:
         return sum(self.proposals_by_state.values())
 
+    @property
+    def submitted(self) -> int:
+        """Proposals handed in and not withdrawn, whatever was decided on them since."""
+        return sum(
+            count
+            for state, count in self.proposals_by_state.items()
+            if state not in (ProposalState.DRAFT, ProposalState.WITHDRAWN)
+        )
 
-def call_summaries(programmes: list[Programme]) -> dict[int, CallSummary]:
+
+def current_stage(call: Call, *, now: dt.datetime) -> tuple[Stage | None, str]:
+    stages = sorted(call.stages, key=lambda s: s.position)
+    for stage in stages:
+        if stage.opens_at <= now <= stage.closes_at:
+            return stage, "open"
+    upcoming = [s for s in stages if s.opens_at > now]
+    if upcoming:
+        return min(upcoming, key=lambda s: s.opens_at), "upcoming"
+    return (stages[-1], "closed") if stages else (None, "closed")
+
+
+def call_summaries(programmes: list[Programme], *, now: dt.datetime) -> dict[int, CallSummary]:
     """For an officer's dashboard: each call of ``programmes`` with its proposals by state."""
     call_ids = [call.id for programme in programmes for call in programme.calls]
     counts: dict[int, dict[ProposalState, int]] = {call_id: {} for call_id in call_ids}
@@ -451,4 +474,8 @@ def call_summaries(programmes: list[Programme]) -> dict[int, CallSummary]:
         for call_id, state, count in rows:
             counts[call_id][state] = count
     calls = {call.id: call for programme in programmes for call in programme.calls}
-    return {call_id: CallSummary(calls[call_id], counts[call_id]) for call_id in call_ids}
+    summaries = {}
+    for call_id in call_ids:
+        stage, status = current_stage(calls[call_id], now=now)
+        summaries[call_id] = CallSummary(calls[call_id], counts[call_id], stage, status)
+    return summaries

@@ -21,6 +21,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from competition import params
@@ -35,6 +37,7 @@ from competition.downloads import download
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.forms import attempt, messages_of, perform, show_errors, status_for
+from competition.i18n import current_language
 from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
 from competition.programmes.queries import list_calls_run_by
@@ -112,7 +115,13 @@ def start_proposal(call_id: int):  # type: ignore[no-untyped-def]
     )
     if started.done and started.result is not None:
         proposal = started.result
-        flash(f"Proposal {proposal.reference} started. Your work is saved as you go.", "success")
+        flash(
+            _(
+                "Proposal %(reference)s started. Your work is saved as you go.",
+                reference=proposal.reference,
+            ),
+            "success",
+        )
         return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id))
     stage = queries.open_stage(call, now=g.now)
     return (
@@ -271,7 +280,7 @@ def save_general(proposal_id: int):  # type: ignore[no-untyped-def]
     if saved.denied:
         return _refused(saved.error, proposal, "general")
     if saved.done:
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
         return _back(proposal, "general")
     return _editor(proposal, status=422, forms={"general": form})
 
@@ -285,7 +294,7 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
     form = SectionForm()
     if not form.validate_on_submit() or not (form.base_revision.data or "").isdigit():
         if wants_json():
-            return {"error": "The form is incomplete. Reload the page."}, 400
+            return {"error": _("The form is incomplete. Reload the page.")}, 400
         abort(400)
     saved = perform(
         lambda: ops.save_section(
@@ -322,7 +331,7 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
         else:
             answer["problems"] = [{"anchor": p.anchor, "message": p.message} for p in problems]
         return answer
-    flash("Section saved.", "success")
+    flash(_("Section saved."), "success")
     return _back(proposal, f"section-{key}")
 
 
@@ -353,7 +362,13 @@ def add_member(proposal_id: int):  # type: ignore[no-untyped-def]
     if added.denied:
         return _refused(added.error, proposal, "consortium")
     if added.done:
-        flash(f"{form.organisation.data.strip()} added to the consortium.", "success")
+        flash(
+            _(
+                "%(organisation)s added to the consortium.",
+                organisation=form.organisation.data.strip(),
+            ),
+            "success",
+        )
         return _back(proposal, "consortium")
     return _editor(proposal, status=422, forms={"member": form})
 
@@ -369,7 +384,13 @@ def remove_member(proposal_id: int, member_id: int):  # type: ignore[no-untyped-
     removed = perform(lambda: ops.remove_member(member, actor=current_person(), now=g.now))
     if removed.error is not None:
         return _refused(removed.error, proposal, "consortium")
-    flash(f"{name} removed from the consortium, with its budget lines.", "success")
+    flash(
+        _(
+            "%(organisation)s removed from the consortium, with its budget lines.",
+            organisation=name,
+        ),
+        "success",
+    )
     return _back(proposal, "consortium")
 
 
@@ -404,6 +425,7 @@ def save_budget(proposal_id: int):  # type: ignore[no-untyped-def]
             rows=rows,
             base_revision=int(form.base_revision.data),
             now=g.now,
+            locale=current_language(),
         )
     )
     if saved.denied:
@@ -413,14 +435,14 @@ def save_budget(proposal_id: int):  # type: ignore[no-untyped-def]
         cells = {k: v for k, v in saved.error.errors.items() if k}
         summary = list(saved.error.errors.get("", []))
         if cells:
-            summary.append("Nothing was saved: correct the amounts marked in the table.")
+            summary.append(_("Nothing was saved: correct the amounts marked in the table."))
         show_errors(form, DomainError({"": summary}))
         return _editor(
             proposal,
             status=saved.status,
             forms={"budget": form, "budget_input": typed, "budget_errors": cells},
         )
-    flash("Budget saved.", "success")
+    flash(_("Budget saved."), "success")
     return _back(proposal, "budget")
 
 
@@ -447,7 +469,7 @@ def upload_attachment(proposal_id: int, kind: str):  # type: ignore[no-untyped-d
         if added.error is not None:
             messages = messages_of(added.error)
             return _editor(proposal, status=422, forms={"attachment_errors": {kind: messages}})
-        flash(f"{upload.filename} uploaded.", "success")
+        flash(_("%(filename)s uploaded.", filename=upload.filename), "success")
         return _back(proposal, f"attachment-{kind}")
     messages = [m for ms in form.errors.values() for m in ms]
     return _editor(proposal, status=422, forms={"attachment_errors": {kind: messages}})
@@ -467,7 +489,7 @@ def remove_attachment(proposal_id: int, attachment_id: int):  # type: ignore[no-
     removed = perform(lambda: ops.remove_attachment(attachment, actor=current_person(), now=g.now))
     if removed.error is not None:
         return _refused(removed.error, proposal, f"attachment-{attachment.kind}")
-    flash(f"{attachment.filename} removed.", "success")
+    flash(_("%(filename)s removed.", filename=attachment.filename), "success")
     return _back(proposal, f"attachment-{attachment.kind}")
 
 
@@ -508,7 +530,10 @@ def invite_contributor(proposal_id: int):  # type: ignore[no-untyped-def]
     if invited.denied:
         return _refused(invited.error, proposal, "contributors")
     if invited.done:
-        flash(f"Invitation sent to {form.email.data.strip().lower()}.", "success")
+        flash(
+            _("Invitation sent to %(address)s.", address=form.email.data.strip().lower()),
+            "success",
+        )
         return _back(proposal, "contributors")
     return _editor(proposal, status=422, forms={"invite": form})
 
@@ -535,7 +560,7 @@ def accept_contribution(token: str):  # type: ignore[no-untyped-def]
             flash(str(accepted.error), "error")
             return redirect(url_for("dashboard.home"))
         proposal = accepted.result
-        flash(f"You now work on {proposal.reference}.", "success")
+        flash(_("You now work on %(reference)s.", reference=proposal.reference), "success")
         return redirect(url_for("proposals.edit_proposal", proposal_id=proposal.id))
     return render_template("proposals/accept_contribution.html", invitation=invitation, form=form)
 
@@ -633,7 +658,7 @@ def withdraw_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
             )
         )
         if withdrawn.done:
-            flash(f"{proposal.reference} is withdrawn.", "success")
+            flash(_("%(reference)s is withdrawn.", reference=proposal.reference), "success")
             return redirect(url_for("dashboard.home"))
         if withdrawn.denied:
             # The page states the reason; no flash repeats it.
@@ -675,13 +700,13 @@ def list_proposals():  # type: ignore[no-untyped-def]
 
 # How each step of a proposal's lifecycle reads in its history.
 STEP_LABELS = {
-    "submit": "Submitted",
-    "withdraw": "Withdrawn by the coordinator",
-    "screen_out": "Found ineligible at screening",
-    "readmit": "Re-admitted to the review",
-    "advance": "Invited to the next stage",
-    "reject": "Not selected",
-    "fund": "Selected for funding",
+    "submit": _l("Submitted"),
+    "withdraw": _l("Withdrawn by the coordinator"),
+    "screen_out": _l("Found ineligible at screening"),
+    "readmit": _l("Re-admitted to the review"),
+    "advance": _l("Invited to the next stage"),
+    "reject": _l("Not selected"),
+    "fund": _l("Selected for funding"),
 }
 
 
@@ -743,7 +768,7 @@ def grant_extension(proposal_id: int):  # type: ignore[no-untyped-def]
             for message in messages_of(granted.error):
                 flash(message, "error")
         else:
-            flash("Deadline extended; the coordinator is told by e-mail.", "success")
+            flash(_("Deadline extended; the coordinator is told by e-mail."), "success")
     else:
         for message in (m for ms in form.errors.values() for m in ms):
             flash(str(message), "error")

@@ -4,6 +4,7 @@ and competition.reviews.operations."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional, Regexp
@@ -15,11 +16,12 @@ MAX_DRAFT_CHARS = 100_000
 class ReviewForm(FlaskForm):
     base_revision = HiddenField(validators=[Regexp(r"^\d{1,9}$")])
     comment_for_applicant = TextAreaField(
-        "Comments for the applicant", validators=[Optional(), Length(max=MAX_DRAFT_CHARS)]
+        _l("Comments for the applicant"), validators=[Optional(), Length(max=MAX_DRAFT_CHARS)]
     )
     comment_for_jury = TextAreaField(
-        "Confidential comments for the jury", validators=[Optional(), Length(max=MAX_DRAFT_CHARS)]
+        _l("Confidential comments for the jury"),
+        validators=[Optional(), Length(max=MAX_DRAFT_CHARS)],
     )
-    confidence = StringField("Your confidence", validators=[Optional(), Length(max=10)])
+    confidence = StringField(_l("Your confidence"), validators=[Optional(), Length(max=10)])
     # Which button was pressed: save a draft, or submit.
     action = StringField(validators=[Optional(), AnyOf(["save", "submit"])])

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from competition.accounts.models import User, UserStatus
 from competition.assignment.models import Assignment, Conflict, JuryMembership, MembershipState
@@ -22,6 +24,7 @@ from competition.core import scoring
 from competition.db import operation
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import number
 from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
@@ -142,8 +145,10 @@ def save_review_draft(
     current = review.revision if review is not None else 0
     if base_revision != current:
         raise StaleState(
-            "Your review was saved meanwhile, in another window or tab. Reload the page to see "
-            "the saved version; copy anything you typed here first."
+            _(
+                "Your review was saved meanwhile, in another window or tab. Reload the page to "
+                "see the saved version; copy anything you typed here first."
+            )
         )
     problems: dict[str, list[str]] = {}
     new_scores = dict(review.scores or {}) if review is not None else {}
@@ -158,8 +163,12 @@ def save_review_draft(
         value = scoring.parse_score(raw)
         if value is None:
             problems[name] = [
-                f"{criterion.name}: “{raw[: scoring.MAX_SCORE_CHARS]}” is not a number and was "
-                f"not saved; {scoring.scale_words(criterion)}."
+                _(
+                    "%(criterion)s: “%(value)s” is not a number and was not saved; %(scale)s.",
+                    criterion=criterion.name,
+                    value=raw[: scoring.MAX_SCORE_CHARS],
+                    scale=scoring.scale_words(criterion),
+                )
             ]
             continue
         new_scores[criterion.key] = scoring.plain(value)
@@ -168,7 +177,7 @@ def save_review_draft(
             problems[name] = [problem]
     new_confidence, understood = _parse_confidence(confidence)
     if not understood:
-        problems["confidence"] = ["Choose your confidence from 1 (low) to 5 (high)."]
+        problems["confidence"] = [_("Choose your confidence from 1 (low) to 5 (high).")]
         new_confidence = review.confidence if review is not None else None
     applicant_text = _normalise(comment_for_applicant)
     jury_text = _normalise(comment_for_jury)
@@ -216,7 +225,7 @@ def review_problems(review: Review | None, stage: Stage) -> dict[str, list[str]]
     errors: dict[str, list[str]] = {}
     criteria = queries.scoring_criteria(stage)
     if not criteria:
-        errors[""] = ["This stage has no criteria yet; the programme office sets them up."]
+        errors[""] = [_("This stage has no criteria yet; the programme office sets them up.")]
     scores = (review.scores or {}) if review is not None else {}
     for key, message in scoring.validate_scores(scores, criteria).items():
         errors[score_field(key)] = [message]
@@ -224,21 +233,31 @@ def review_problems(review: Review | None, stage: Stage) -> dict[str, list[str]]
     minimum = stage.min_comment_chars
     if len(comment) < minimum:
         errors["comment_for_applicant"] = [
-            f"Write at least {minimum:,} characters for the applicant; there are "
-            f"{len(comment):,} so far."
+            _(
+                "Write at least %(minimum)s characters for the applicant; there are %(count)s "
+                "so far.",
+                minimum=number(minimum, 0),
+                count=number(len(comment), 0),
+            )
         ]
     elif len(comment) > MAX_COMMENT_CHARS:
         errors["comment_for_applicant"] = [
-            f"Keep the comment for the applicant to {MAX_COMMENT_CHARS:,} characters; there are "
-            f"{len(comment):,}."
+            _(
+                "Keep the comment for the applicant to %(limit)s characters; there are %(count)s.",
+                limit=number(MAX_COMMENT_CHARS, 0),
+                count=number(len(comment), 0),
+            )
         ]
     if review is not None and len(review.comment_for_jury) > MAX_COMMENT_CHARS:
         errors["comment_for_jury"] = [
-            f"Keep the comment for the jury to {MAX_COMMENT_CHARS:,} characters; there are "
-            f"{len(review.comment_for_jury):,}."
+            _(
+                "Keep the comment for the jury to %(limit)s characters; there are %(count)s.",
+                limit=number(MAX_COMMENT_CHARS, 0),
+                count=number(len(review.comment_for_jury), 0),
+            )
         ]
     if review is None or review.confidence is None:
-        errors["confidence"] = ["Say how confident you are in this review, from 1 to 5."]
+        errors["confidence"] = [_("Say how confident you are in this review, from 1 to 5.")]
     return errors
 
 
@@ -322,7 +341,7 @@ def save_review(
     )
     if not submit:
         return ReviewSaved(saved.review, saved.revision, saved.problems, submitted=False)
-    _, stage = _context(assignment)
+    _proposal, stage = _context(assignment)
     already = saved.review is not None and saved.review.state == ReviewState.SUBMITTED
     # What could not be saved at all is said first; the typed text stays in the fields.
     merged = {key: list(messages) for key, messages in saved.problems.items()}
@@ -346,16 +365,16 @@ class ReminderStep:
     before_due: dt.timedelta
     # "soon" or "last": which wording the mail uses.
     kind: str
-    # For the officers' page: when it goes out.
+    # For the officers' page: when it goes out (translated when shown).
     label: str
 
 
 # Every step lies before the due date: the review phase ends then and the review becomes
 # read-only, so a reminder after it would ask for something the juror can no longer do.
 REMINDER_STEPS = (
-    ReminderStep(1, dt.timedelta(days=7), "soon", "a week before the due date"),
-    ReminderStep(2, dt.timedelta(days=2), "soon", "two days before"),
-    ReminderStep(3, dt.timedelta(hours=12), "last", "twelve hours before"),
+    ReminderStep(1, dt.timedelta(days=7), "soon", _l("a week before the due date")),
+    ReminderStep(2, dt.timedelta(days=2), "soon", _l("two days before")),
+    ReminderStep(3, dt.timedelta(hours=12), "last", _l("twelve hours before")),
 )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext as _
+
 from competition.accounts.models import User
 from competition.assignment import permissions as jury
 from competition.assignment.models import Assignment
@@ -20,8 +22,10 @@ def review_phase(stage: Stage, *, now: dt.datetime) -> Decision:
     if stage.reviews_due_at is not None and now > stage.reviews_due_at:
         return Decision(
             False,
-            f"The review phase closed on {format_berlin(stage.reviews_due_at)}; "
-            "your review is read-only.",
+            _(
+                "The review phase closed on %(when)s; your review is read-only.",
+                when=format_berlin(stage.reviews_due_at),
+            ),
         )
     return ALLOWED
 
@@ -30,9 +34,9 @@ def can_open_review(user: User, assignment: Assignment, proposal: Proposal) -> D
     """The review page of one assignment: the juror's own, released, not declined assignment of
     a proposal they have no conflict with. Views answer 404 when this is refused."""
     if assignment.user_id != user.id:
-        return Decision(False, "This proposal is not assigned to you.")
+        return Decision(False, _("This proposal is not assigned to you."))
     if assignment.released_at is None or assignment.declined_at is not None:
-        return Decision(False, "This proposal is not assigned to you.")
+        return Decision(False, _("This proposal is not assigned to you."))
     return jury.can_review(user, proposal)
 
 
@@ -49,7 +53,7 @@ def can_write_review(
 def can_follow_progress(user: User, stage: Stage) -> Decision:
     """The review progress of a stage: officers who run its programme."""
     if not programme_permissions.is_programme_officer(user, stage.call.programme_id):
-        return Decision(False, "Only officers of this programme follow its review progress.")
+        return Decision(False, _("Only officers of this programme follow its review progress."))
     return ALLOWED
 
 
@@ -63,5 +67,5 @@ def can_see_other_reviews(
     if not decision:
         return decision
     if proposal.call.reviews_hidden_until_own and not own_submitted:
-        return Decision(False, "The other reviews are shown once you have submitted your own.")
+        return Decision(False, _("The other reviews are shown once you have submitted your own."))
     return ALLOWED

@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
@@ -221,10 +223,10 @@ def review_status(review: Review | None) -> str:
 
 
 STATUS_LABELS = {
-    "not_started": "Not started",
-    "draft": "Draft",
-    "changed": "Changed, not submitted again",
-    "submitted": "Submitted",
+    "not_started": _l("Not started"),
+    "draft": _l("Draft"),
+    "changed": _l("Changed, not submitted again"),
+    "submitted": _l("Submitted"),
 }
 
 
@@ -331,7 +333,7 @@ def list_other_reviews(
             total = None  # the criteria changed after the review was submitted
         result.append(
             OtherReview(
-                label=f"Reviewer {number}",
+                label=_("Reviewer %(number)s", number=number),
                 scores=[ScoreLine(c.name, str(scores.get(c.key, "–"))) for c in criteria],
                 total=total,
                 confidence=review.confidence,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from competition import params
 from competition.access import current_person, roles_required, wants_json
@@ -171,7 +172,7 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
     form = ReviewForm()
     if not form.validate_on_submit():
         if wants_json():
-            return {"error": "The form is incomplete. Reload the page."}, 400
+            return {"error": _("The form is incomplete. Reload the page.")}, 400
         abort(400)
     me = current_person()
     typed = _typed_values(stage, request.form)
@@ -197,7 +198,7 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
     if isinstance(error, StaleState):
         if wants_json():
             return {"error": str(error), "conflict": True}, 409
-        message = (
+        message = _(
             "Your review was saved meanwhile, in another window or tab. What you typed here is "
             "shown below; saving again replaces the other version."
         )
@@ -208,7 +209,10 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
         if wants_json():
             return {"error": str(error)}, outcome.status
         # Shown, not saved: the juror can still copy what they typed.
-        flash(f"{error} What you typed is shown below; it was not saved.", "error")
+        flash(
+            _("%(error)s What you typed is shown below; it was not saved.", error=str(error)),
+            "error",
+        )
         return _review_page(assignment, proposal, stage, status=outcome.status, typed=typed)
     saved = outcome.result
     problems = dict(saved.problems)
@@ -219,19 +223,23 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
             "saved_at": g.now.isoformat(),
             "problems": problems,
             "status": status,
-            "status_label": queries.STATUS_LABELS[status],
+            "status_label": str(queries.STATUS_LABELS[status]),
         }
     if saved.submitted:
         due = stage.reviews_due_at
         flash(
-            "Your review is submitted."
-            + (f" You can change it until {format_berlin(due)}." if due else ""),
+            _(
+                "Your review is submitted. You can change it until %(when)s.",
+                when=format_berlin(due),
+            )
+            if due
+            else _("Your review is submitted."),
             "success",
         )
         return redirect(url_for("reviews.edit_review", assignment_id=assignment.id), 303)
     if problems:
         return _review_page(assignment, proposal, stage, status=422, errors=problems, typed=typed)
-    flash("Draft saved.", "success")
+    flash(_("Draft saved."), "success")
     return redirect(url_for("reviews.edit_review", assignment_id=assignment.id), 303)
 
 
@@ -307,7 +315,10 @@ def decline(assignment_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     if declined.done:
         flash(
-            f"You have given {proposal.reference} back; the programme office has been told.",
+            _(
+                "You have given %(reference)s back; the programme office has been told.",
+                reference=proposal.reference,
+            ),
             "success",
         )
         return redirect(url_for("reviews.list_assignments"))

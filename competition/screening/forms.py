@@ -1,5 +1,6 @@
 """Screening forms: shape only. That ineligible needs a reason is the operation's rule."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired
@@ -9,11 +10,11 @@ from competition.screening.models import Verdict
 
 class VerdictForm(FlaskForm):
     verdict = RadioField(
-        "Verdict",
+        _l("Verdict"),
         choices=[
-            SelectChoice(Verdict.ELIGIBLE.value, "Eligible"),
-            SelectChoice(Verdict.INELIGIBLE.value, "Ineligible"),
+            SelectChoice(Verdict.ELIGIBLE.value, _l("Eligible")),
+            SelectChoice(Verdict.INELIGIBLE.value, _l("Ineligible")),
         ],
-        validators=[InputRequired("Choose eligible or ineligible.")],
+        validators=[InputRequired(_l("Choose eligible or ineligible."))],
     )
-    reason = TextAreaField("Reason")
+    reason = TextAreaField(_l("Reason"))

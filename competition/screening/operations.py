@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import User
@@ -17,6 +18,7 @@ from competition.audit.operations import record_event
 from competition.db import operation
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import number
 from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
@@ -62,9 +64,9 @@ def screening_refusal(proposal: Proposal, checks: ScreeningChecks) -> str | None
         SubmissionState.WITHDRAWN
     )
     if proposal.state == ProposalState.WITHDRAWN or withdrawn:
-        return "The proposal has been withdrawn; it cannot be screened."
+        return _("The proposal has been withdrawn; it cannot be screened.")
     if checks.version is None:
-        return "Nothing has been submitted for this stage; there is nothing to screen."
+        return _("Nothing has been submitted for this stage; there is nothing to screen.")
     return None
 
 
@@ -108,7 +110,7 @@ def record_verdict(
     """
     require(can_screen(actor, proposal))
     if stage.call_id != proposal.call_id:
-        raise DomainError("That stage belongs to another call.")
+        raise DomainError(_("That stage belongs to another call."))
     # One verdict at a time per proposal: a second officer's verdict waits here for the first,
     # then sees it (and the proposal's state) as it is now.
     db.session.execute(sa.select(Proposal.id).where(Proposal.id == proposal.id).with_for_update())
@@ -130,15 +132,21 @@ def record_verdict(
     if refusal is not None:
         errors[""] = [refusal]
     elif state_after is None:
+        state = state_before.in_sentence
         errors[""] = [
-            f"The proposal is {state_before.label.lower()}; "
-            f"it can no longer be found {verdict.value}."
+            _("The proposal is %(state)s; it can no longer be found ineligible.", state=state)
+            if verdict == Verdict.INELIGIBLE
+            else _("The proposal is %(state)s; it can no longer be found eligible.", state=state)
         ]
     if verdict == Verdict.INELIGIBLE and not reason:
-        errors["reason"] = ["Give the reason; the coordinator receives it by e-mail."]
+        errors["reason"] = [_("Give the reason; the coordinator receives it by e-mail.")]
     elif len(reason) > REASON_MAX_CHARS:
         errors["reason"] = [
-            f"The reason has {len(reason):,} characters; use at most {REASON_MAX_CHARS:,}."
+            _(
+                "The reason has %(count)s characters; use at most %(limit)s.",
+                count=number(len(reason), 0),
+                limit=number(REASON_MAX_CHARS, 0),
+            )
         ]
     if errors:
         raise DomainError(errors)
@@ -177,7 +185,7 @@ def record_verdict(
             reason=reason,
             values={"updated_at": now},
             detail={"stage_id": stage.id},
-            stale="The proposal changed meanwhile. Reload the page and decide again.",
+            stale=_("The proposal changed meanwhile. Reload the page and decide again."),
         )
     db.session.flush()
     record_event(

@@ -16,6 +16,9 @@ from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from competition.accounts.models import User
@@ -36,8 +39,13 @@ from competition.screening.models import ScreeningResult
 PER_PAGE = 25
 
 CHECK_KEYS = ("complete", "on_time", "budget", "scope")
-CHECK_LABELS: Mapping[str, str] = MappingProxyType(
-    {"complete": "Complete", "on_time": "On time", "budget": "Budget rules", "scope": "Scope"}
+CHECK_LABELS: Mapping[str, LazyString] = MappingProxyType(
+    {
+        "complete": _l("Complete"),
+        "on_time": _l("On time"),
+        "budget": _l("Budget rules"),
+        "scope": _l("Scope"),
+    }
 )
 
 # Which screening question each problem code of competition.core.rules answers. A code missing
@@ -77,13 +85,13 @@ CHECK_OF_CODE: Mapping[str, str] = MappingProxyType(
 )
 
 STATUSES = ("all", "unscreened", "eligible", "ineligible", "flagged")
-STATUS_LABELS: Mapping[str, str] = MappingProxyType(
+STATUS_LABELS: Mapping[str, LazyString] = MappingProxyType(
     {
-        "all": "All",
-        "unscreened": "Unscreened",
-        "eligible": "Eligible",
-        "ineligible": "Ineligible",
-        "flagged": "Flagged",
+        "all": _l("All"),
+        "unscreened": _l("Unscreened"),
+        "eligible": _l("Eligible"),
+        "ineligible": _l("Ineligible"),
+        "flagged": _l("Flagged"),
     }
 )
 
@@ -99,7 +107,7 @@ class Check:
 
     @property
     def label(self) -> str:
-        return CHECK_LABELS[self.key]
+        return str(CHECK_LABELS[self.key])
 
 
 @dataclass(frozen=True)
@@ -150,13 +158,13 @@ def evaluate(
 ) -> ScreeningChecks:
     """The checks of a loaded version under the stage's and call's current rules. No queries."""
     if version is None:
-        nothing = ("Not checked: nothing has been submitted for this stage.",)
+        nothing = (_("Not checked: nothing has been submitted for this stage."),)
         return ScreeningChecks(
             submission=submission,
             version=None,
             deadline=deadline,
             extended=deadline != stage.closes_at,
-            complete=Check("complete", False, ("Nothing has been submitted for this stage.",)),
+            complete=Check("complete", False, (_("Nothing has been submitted for this stage."),)),
             on_time=Check("on_time", False, nothing),
             budget=Check("budget", False, nothing),
             scope=Check("scope", False, nothing),
@@ -166,10 +174,20 @@ def evaluate(
         messages[CHECK_OF_CODE.get(problem.code, "complete")].append(problem.message)
     extended = deadline != stage.closes_at
     if version.submitted_at > deadline:
-        which = "extended deadline" if extended else "deadline"
+        submitted_at = rules.format_berlin(version.submitted_at)
+        closed_at = rules.format_berlin(deadline)
         messages["on_time"].append(
-            f"Submitted at {rules.format_berlin(version.submitted_at)}, after the {which} "
-            f"of {rules.format_berlin(deadline)}."
+            _(
+                "Submitted at %(submitted)s, after the extended deadline of %(deadline)s.",
+                submitted=submitted_at,
+                deadline=closed_at,
+            )
+            if extended
+            else _(
+                "Submitted at %(submitted)s, after the deadline of %(deadline)s.",
+                submitted=submitted_at,
+                deadline=closed_at,
+            )
         )
     checks = {key: Check(key, not found, tuple(found)) for key, found in messages.items()}
     return ScreeningChecks(

@@ -4,6 +4,7 @@ one proposal's checklist with the verdict form."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from competition import params
 from competition.access import current_person, roles_required
@@ -77,9 +78,11 @@ def screen_proposal(proposal_id: int, stage_id: int):  # type: ignore[no-untyped
         ),
     )
     if recorded.done:
+        names = {"reference": proposal.reference, "acronym": proposal.acronym, "stage": stage.name}
         flash(
-            f"{proposal.reference} ({proposal.acronym}) is recorded as "
-            f"{form.verdict.data} for “{stage.name}”.",
+            _("%(reference)s (%(acronym)s) is recorded as ineligible for “%(stage)s”.", **names)
+            if form.verdict.data == Verdict.INELIGIBLE
+            else _("%(reference)s (%(acronym)s) is recorded as eligible for “%(stage)s”.", **names),
             "success",
         )
         return redirect(

@@ -3,6 +3,9 @@ operations' business."""
 
 from __future__ import annotations
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,6 +21,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from competition.core.decisions import MAX_RATIONALE, MIN_RATIONALE
+from competition.i18n import number
 
 # ranking and line
 
@@ -25,20 +29,24 @@ from competition.core.decisions import MAX_RATIONALE, MIN_RATIONALE
 RANKING_METHODS = (
     (
         "bias_model",
-        "Bias model (recommended)",
-        "Estimates each juror's harshness or leniency together with each proposal's quality, "
-        "so a proposal is not helped or hurt by who happened to review it.",
+        _l("Bias model (recommended)"),
+        _l(
+            "Estimates each juror's harshness or leniency together with each proposal's "
+            "quality, so a proposal is not helped or hurt by who happened to review it."
+        ),
     ),
     (
         "zscore",
-        "Per-juror z-scores",
-        "Puts each juror's totals on a common scale before averaging; unreliable for jurors "
-        "with few reviews.",
+        _l("Per-juror z-scores"),
+        _l(
+            "Puts each juror's totals on a common scale before averaging; unreliable for "
+            "jurors with few reviews."
+        ),
     ),
     (
         "raw",
-        "Raw means",
-        "The weighted mean of the scores exactly as the jurors gave them.",
+        _l("Raw means"),
+        _l("The weighted mean of the scores exactly as the jurors gave them."),
     ),
 )
 METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
@@ -46,14 +54,14 @@ METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
 
 class StartRankingForm(FlaskForm):
     method = RadioField(
-        "Method",
+        _l("Method"),
         choices=[SelectChoice(value, label) for value, label, _ in RANKING_METHODS],
         default="bias_model",
         validate_choice=False,
         validators=[
             AnyOf(
                 [value for value, _, _ in RANKING_METHODS],
-                message="Choose one of the three methods.",
+                message=_l("Choose one of the three methods."),
             )
         ],
     )
@@ -83,24 +91,31 @@ class ProposeForm(FlaskForm):
     one outcome and one rationale. The same fields carry the choice from the preview to the
     commit."""
 
-    proposals = SelectMultipleField("Proposals", coerce=int, validate_choice=False)
+    proposals = SelectMultipleField(_l("Proposals"), coerce=int, validate_choice=False)
     suggested = SelectField(
-        "Also choose every proposal the line suggests as", validate_choice=False, default=""
+        _l("Also choose every proposal the line suggests as"), validate_choice=False, default=""
     )
     outcome = SelectField(
-        "Outcome", validators=[InputRequired("Choose the outcome.")], validate_choice=True
+        _l("Outcome"), validators=[InputRequired(_l("Choose the outcome."))], validate_choice=True
     )
     rationale = TextAreaField(
-        "Rationale",
+        _l("Rationale"),
         filters=[_stripped],
         validators=[
             Length(
                 min=MIN_RATIONALE,
-                message=f"Give the reason for the decision in at least {MIN_RATIONALE} characters.",
+                message=_l(
+                    "Give the reason for the decision in at least %(count)d characters.",
+                    count=MIN_RATIONALE,
+                ),
             ),
             Length(
                 max=MAX_RATIONALE,
-                message=f"Keep the rationale under {MAX_RATIONALE:,} characters.",
+                message=_l(
+                    "Keep the rationale under %(count)s characters.",
+                    # The thousands written as the page's language writes them.
+                    count=LazyString(number, MAX_RATIONALE, 0),
+                ),
             ),
         ],
     )
@@ -111,30 +126,30 @@ class ConfirmForm(FlaskForm):
     """Choosing decisions to confirm (``scope`` all: every one the officer may confirm), and
     carrying the versions the officer saw from the preview to the commit."""
 
-    decisions = SelectMultipleField("Decisions", coerce=int, validate_choice=False)
+    decisions = SelectMultipleField(_l("Decisions"), coerce=int, validate_choice=False)
     scope = HiddenField(default="selected", validators=[AnyOf(["selected", "all"])])
-    versions = SelectMultipleField("Versions", validate_choice=False)
+    versions = SelectMultipleField(_l("Versions"), validate_choice=False)
 
 
 class NoteForm(FlaskForm):
-    text = TextAreaField("Note for the panel's record")
+    text = TextAreaField(_l("Note for the panel's record"))
 
 
 class ConsensusForm(FlaskForm):
-    score = StringField("Consensus score")
-    reason = TextAreaField("Why the jury agreed on it")
+    score = StringField(_l("Consensus score"))
+    reason = TextAreaField(_l("Why the jury agreed on it"))
 
 
 class RemoveConsensusForm(FlaskForm):
-    reason = StringField("Why remove it")
+    reason = StringField(_l("Why remove it"))
 
 
 # selection rules
 
-LINE_BY = (("target", "By the selection target"), ("budget", "By budget"))
+LINE_BY = (("target", _l("By the selection target")), ("budget", _l("By budget")))
 LINE_METHOD_CHOICES = (
-    ("merit", "Merit order (recommended)"),
-    ("optimal", "Exact optimiser"),
+    ("merit", _l("Merit order (recommended)")),
+    ("optimal", _l("Exact optimiser")),
 )
 
 
@@ -149,47 +164,47 @@ class SelectionRulesForm(FlaskForm):
     """The stage's selection rules as an officer sets them; the tie rule's selects are filled
     with the stage's criteria by the view. Shape only: ``rules.update_rules`` judges."""
 
-    tie_rule_1 = SelectField("First", coerce=str, default="")
-    tie_rule_2 = SelectField("Then", coerce=str, default="")
-    tie_rule_3 = SelectField("Finally", coerce=str, default="")
-    confidence_weighted = BooleanField("Weight each review by the juror's stated confidence")
-    overall_threshold = StringField("Overall threshold", filters=[_stripped])
-    min_reviews = StringField("Minimum reviews", filters=[_stripped], default="3")
+    tie_rule_1 = SelectField(_l("First"), coerce=str, default="")
+    tie_rule_2 = SelectField(_l("Then"), coerce=str, default="")
+    tie_rule_3 = SelectField(_l("Finally"), coerce=str, default="")
+    confidence_weighted = BooleanField(_l("Weight each review by the juror's stated confidence"))
+    overall_threshold = StringField(_l("Overall threshold"), filters=[_stripped])
+    min_reviews = StringField(_l("Minimum reviews"), filters=[_stripped], default="3")
     line_by = RadioField(
-        "How the line is drawn",
+        _l("How the line is drawn"),
         choices=[SelectChoice(v, label) for v, label in LINE_BY],
-        validators=[AnyOf([v for v, _ in LINE_BY], message="Choose target or budget.")],
+        validators=[AnyOf([v for v, _ in LINE_BY], message=_l("Choose target or budget."))],
         validate_choice=False,
     )
     line_method = RadioField(
-        "For a budget line",
+        _l("For a budget line"),
         choices=[SelectChoice(v, label) for v, label in LINE_METHOD_CHOICES],
         default="merit",
         validators=[
             AnyOf(
                 [v for v, _ in LINE_METHOD_CHOICES],
-                message="Choose merit order or the exact optimiser.",
+                message=_l("Choose merit order or the exact optimiser."),
             )
         ],
         validate_choice=False,
     )
     constraint_eastern = StringField(
-        "At least this many funded proposals led from an eastern federal state",
+        _l("At least this many funded proposals led from an eastern federal state"),
         filters=[_stripped],
     )
     constraint_sme = StringField(
-        "At least this many funded proposals with an SME partner", filters=[_stripped]
+        _l("At least this many funded proposals with an SME partner"), filters=[_stripped]
     )
-    lottery = BooleanField("Draw the places in the grey zone by lot")
-    lottery_seed = StringField("Seed", filters=[_stripped])
+    lottery = BooleanField(_l("Draw the places in the grey zone by lot"))
+    lottery_seed = StringField(_l("Seed"), filters=[_stripped])
 
     def validate_overall_threshold(self, field: Field) -> None:
         if field.data and _number(field.data) is None:
-            raise ValidationError("The threshold must be a number, such as 3.5.")
+            raise ValidationError(_("The threshold must be a number, such as 3.5."))
 
     def validate_min_reviews(self, field: Field) -> None:
         if not (field.data or "").isdecimal() or int(field.data) < 1:
-            raise ValidationError("Give a whole number, 1 or more.")
+            raise ValidationError(_("Give a whole number, 1 or more."))
 
     def validate_constraint_eastern(self, field: Field) -> None:
         _whole_or_empty(field)
@@ -203,4 +218,4 @@ class SelectionRulesForm(FlaskForm):
 
 def _whole_or_empty(field: Field) -> None:
     if field.data and not field.data.isdecimal():
-        raise ValidationError("Give a whole number, 0 or more, or leave it empty.")
+        raise ValidationError(_("Give a whole number, 0 or more, or leave it empty."))

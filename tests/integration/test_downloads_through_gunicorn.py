@@ -47,6 +47,7 @@ def gunicorn(app, pg_url):  # type: ignore[no-untyped-def]
         "DATABASE_URL": pg_url,
         "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
         "TASKS_INLINE": "true",
+        "DEFAULT_LOCALE": "en",
         "BASE_URL": f"http://127.0.0.1:{port}",
     }
     env.pop("REDIS_URL", None)

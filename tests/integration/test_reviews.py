@@ -116,6 +116,12 @@ def test_review_page_shows_the_frozen_proposal_and_a_form_from_the_criteria(app,
     assert 'name="comment_for_applicant"' in page and 'name="comment_for_jury"' in page
     assert [f'value="{n}"' in page for n in range(1, 6)] == [True] * 5
     assert "review.js" in page
+    # The consortium reads in words, never in the codes the version keeps.
+    consortium = page[page.index("<table", page.index("Consortium")) :].split("</table>")[0]
+    assert "<td>Coordinator</td><td>University</td>" in consortium
+    assert not re.search(
+        r"<td>(coordinator|partner|university|research_institute|sme)</td>", consortium
+    )
 
 
 def test_the_assigned_juror_may_download_the_proposals_documents(app, world):

@@ -434,6 +434,18 @@ def test_health_check_reports_database_and_broker(app):
     assert response.get_json() == {"database": "ok", "broker": "in-process", "status": "ok"}
 
 
+def test_every_page_names_its_icon_and_the_usual_address_leads_to_it(app):
+    client = app.test_client()
+
+    page = client.get("/login").get_data(as_text=True)
+    moved = client.get("/favicon.ico")
+    icon = client.get(moved.headers["Location"])
+
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page
+    assert moved.status_code == 301 and moved.headers["Location"] == "/static/favicon.svg"
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
 # --- errors -------------------------------------------------------------------------------
 
 

@@ -259,8 +259,9 @@ def test_an_unreadable_budget_amount_shows_the_message_at_its_cell(app):  # type
     cell = field_markup(page, f"public-m{partner}-y1")
     assert 'aria-invalid="true"' in cell
     assert "Nothing was saved: correct the amounts marked in the table." in page
-    assert "Enter the public funding as a number of euro, e.g. 125000." in field_markup(
-        page, f"own-m{partner}-y1"
+    assert (
+        "The public funding: Write the amount in full, with digits only, like 1,200,000.00"
+        in field_markup(page, f"own-m{partner}-y1")
     )
     # What was typed stays in the table, so nothing has to be entered twice.
     assert 'value="lots"' in cell

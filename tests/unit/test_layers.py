@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
         "params",
         "downloads",
         "kept",
+        "i18n",
     },
     {"accounts", "access", "audit", "notifications", "workflow", "jobs"},
     {"organisations"},

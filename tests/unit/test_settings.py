@@ -17,6 +17,8 @@ def test_nothing_set_gives_the_embedded_development_defaults():
     assert anchors.audit_anchor_file == "/srv/anchors/audit.jsonl"
     assert settings.mail_backend == "dev"
     assert settings.demo_mode
+    assert settings.default_locale == "en"
+    assert Settings.from_env({"DEFAULT_LOCALE": "DE"}).default_locale == "de"
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -73,6 +75,7 @@ def test_services_and_mail_come_from_the_environment():
         ("TASKS_INLINE", "sometimes", "yes/no"),
         ("SESSION_IDLE_MINUTES", "0", "positive"),
         ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES"),
+        ("DEFAULT_LOCALE", "fr", "DEFAULT_LOCALE"),
     ],
 )
 def test_malformed_values_are_refused_with_the_setting_named(name, value, message):

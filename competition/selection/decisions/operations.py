@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
@@ -159,6 +160,6 @@ def confirm_decisions(
         object_type="stage",
         object_id=stage.id,
         detail={"decisions": [d.id for d in decisions]},
-        stale="Some of these decisions are already confirmed.",
+        stale=_("Some of these decisions are already confirmed."),
     )
     return len(decisions)

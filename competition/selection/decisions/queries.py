@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from competition.accounts.models import User
@@ -33,10 +35,10 @@ from competition.selection.rules.queries import is_last_stage, rules_for
 PER_PAGE = 50
 
 OUTCOME_LABELS = {
-    Outcome.ADVANCE: "Advance to the next stage",
-    Outcome.FUND: "Fund",
-    Outcome.RESERVE: "Reserve list",
-    Outcome.REJECT: "Reject",
+    Outcome.ADVANCE: _l("Advance to the next stage"),
+    Outcome.FUND: _l("Fund"),
+    Outcome.RESERVE: _l("Reserve list"),
+    Outcome.REJECT: _l("Reject"),
 }
 # The order outcomes are grouped in on the confirmation page.
 OUTCOME_ORDER = {outcome: n for n, outcome in enumerate(OUTCOME_LABELS)}
@@ -101,7 +103,7 @@ class Suggestions:
 
 def line_suggestions(stage: Stage, ranking: Ranking | None) -> Suggestions:
     if ranking is None:
-        return Suggestions({}, "No ranking has been computed yet, so the line suggests nothing.")
+        return Suggestions({}, _("No ranking has been computed yet, so the line suggests nothing."))
     from competition.selection.line.queries import draw_or_why
 
     line, why = draw_or_why(stage, ranking)
@@ -432,7 +434,7 @@ def seen_versions(versions: Iterable[str]) -> dict[int, dt.datetime]:
     ``proposed_at`` the officer was shown, for ``confirm_decisions(seen=...)``."""
     parsed = [_version(text) for text in versions]
     if not parsed or None in parsed:
-        raise DomainError("Choose at least one decision to confirm.", field="decisions")
+        raise DomainError(_("Choose at least one decision to confirm."), field="decisions")
     return dict(p for p in parsed if p is not None)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from competition import params
 from competition.access import roles_required
@@ -25,15 +27,13 @@ from competition.selection.forms import ConfirmForm, ProposeForm
 from competition.selection.models import Outcome
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _propose_form(stage: Stage, *, formdata: bool = True) -> ProposeForm:
     form = ProposeForm() if formdata else ProposeForm(formdata=None)
     outcomes = dq.outcomes_for(stage)
-    form.outcome.choices = [("", "Choose…")] + [(o.value, dq.OUTCOME_LABELS[o]) for o in outcomes]
-    form.suggested.choices = [("", "No, only the ticked proposals")] + [
+    form.outcome.choices = [("", _("Choose…"))] + [
+        (o.value, dq.OUTCOME_LABELS[o]) for o in outcomes
+    ]
+    form.suggested.choices = [("", _("No, only the ticked proposals"))] + [
         (o.value, dq.OUTCOME_LABELS[o]) for o in dq.OUTCOME_LABELS
     ]
     return form
@@ -69,8 +69,16 @@ def _decisions_page(stage: Stage, *, form: ProposeForm | None = None, status: in
     listing = dq.decision_list(stage, q=q, page=page)
     if form is None:
         form = _propose_form(stage, formdata=False)
-    form.suggested.choices = [("", "No, only the ticked proposals")] + [
-        (o.value, f"{label} ({_plural(listing.suggested_open[o], 'proposal')} not yet confirmed)")
+    form.suggested.choices = [("", _("No, only the ticked proposals"))] + [
+        (
+            o.value,
+            ngettext(
+                "%(outcome)s (%(num)d proposal not yet confirmed)",
+                "%(outcome)s (%(num)d proposals not yet confirmed)",
+                listing.suggested_open[o],
+                outcome=str(label),
+            ),
+        )
         for o, label in dq.OUTCOME_LABELS.items()
         if listing.suggested_open.get(o)
     ]
@@ -94,7 +102,7 @@ def _decisions_page(stage: Stage, *, form: ProposeForm | None = None, status: in
 @bp.route(f"{PREFIX}/decisions")
 @roles_required(Role.OFFICER)
 def decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     return _decisions_page(stage)
 
 
@@ -108,7 +116,7 @@ def _suggested(form: ProposeForm) -> Outcome | None:
 @bp.route(f"{PREFIX}/decisions/preview", methods=["POST"])
 @roles_required(Role.OFFICER)
 def preview_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     form = _propose_form(stage)
     if request.form.get("edit"):
         # Back from the preview to change the choice, with everything as it was typed.
@@ -140,7 +148,7 @@ def preview_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
 @bp.route(f"{PREFIX}/decisions", methods=["POST"])
 @roles_required(Role.OFFICER)
 def propose_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     form = _propose_form(stage)
     proposed = attempt(
         form,
@@ -157,9 +165,14 @@ def propose_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
     if not proposed.done or proposed.result is None:
         return _decisions_page(stage, form=form, status=proposed.status)
     flash(
-        f"{_plural(len(proposed.result), 'decision')} proposed: "
-        f"{dq.OUTCOME_LABELS[Outcome(form.outcome.data)]}. "
-        "Another officer must confirm them before anything is published.",
+        ngettext(
+            "%(num)d decision proposed: %(outcome)s. Another officer must confirm them before "
+            "anything is published.",
+            "%(num)d decisions proposed: %(outcome)s. Another officer must confirm them before "
+            "anything is published.",
+            len(proposed.result),
+            outcome=str(dq.OUTCOME_LABELS[Outcome(form.outcome.data)]),
+        ),
         "success",
     )
     return redirect(
@@ -199,7 +212,7 @@ def _confirm_page(
 @bp.route(f"{PREFIX}/confirm")
 @roles_required(Role.OFFICER)
 def confirmations(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     return _confirm_page(stage)
 
 
@@ -210,7 +223,7 @@ def _chosen(form: ConfirmForm) -> Iterable[int] | None:
 @bp.route(f"{PREFIX}/confirm/preview", methods=["POST"])
 @roles_required(Role.OFFICER)
 def preview_confirmations(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     form = ConfirmForm()
     previewed = attempt(
         form, lambda: dq.preview_confirmations(stage, viewer=me(), decision_ids=_chosen(form))
@@ -223,7 +236,7 @@ def preview_confirmations(call_id: int, stage_id: int):  # type: ignore[no-untyp
 @bp.route(f"{PREFIX}/confirm", methods=["POST"])
 @roles_required(Role.OFFICER)
 def confirm_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     form = ConfirmForm()
 
     def confirm() -> int:
@@ -232,7 +245,14 @@ def confirm_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
 
     confirmed = attempt(form, confirm)
     if confirmed.done:
-        flash(f"{_plural(confirmed.result or 0, 'decision')} confirmed.", "success")
+        flash(
+            ngettext(
+                "%(num)d decision confirmed.",
+                "%(num)d decisions confirmed.",
+                confirmed.result or 0,
+            ),
+            "success",
+        )
         return redirect(url_for("selection.confirmations", call_id=call_id, stage_id=stage_id), 303)
     if not form.decisions.data and form.versions.data:
         # Keep the choice ticked on the list shown with the message.

@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -52,9 +54,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TIME_ZONE_NOTE = "(Europe/Berlin)"
 
 METHOD_LABELS = {
-    RankingMethod.RAW: "Raw means",
-    RankingMethod.ZSCORE: "Per-juror z-scores",
-    RankingMethod.BIAS_MODEL: "Bias model (quality + juror bias + noise)",
+    RankingMethod.RAW: _l("Raw means"),
+    RankingMethod.ZSCORE: _l("Per-juror z-scores"),
+    RankingMethod.BIAS_MODEL: _l("Bias model (quality + juror bias + noise)"),
 }
 
 
@@ -90,12 +92,16 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """One export: a sheet of typed cells, and for a ranking what produced it."""
+    """One export: a sheet of typed cells, and for a ranking what produced it. Every text a
+    person reads is plain ``str`` in the language of the request that built the table: the
+    writers run while the file streams, after the request."""
 
     name: str
     columns: tuple[Column, ...]
     rows: list[tuple[Cell, ...]]
     about: tuple[tuple[str, Cell], ...] = field(default=())
+    # The "About" sheet's name and its two column headers.
+    about_names: tuple[str, str, str] = ("About", "Item", "Value")
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -163,9 +169,10 @@ def xlsx_chunks(table: Table) -> Iterator[bytes]:
     workbook = Workbook(write_only=True)
     _fill(workbook.create_sheet(table.name), table.columns, table.rows)
     if table.about:
+        sheet_name, item_header, value_header = table.about_names
         _fill(
-            workbook.create_sheet("About"),
-            (Column("Item"), Column("Value", Kind.LONG_TEXT)),
+            workbook.create_sheet(sheet_name),
+            (Column(item_header), Column(value_header, Kind.LONG_TEXT)),
             [(name, value) for name, value in table.about],
         )
     with tempfile.TemporaryFile() as file:
@@ -258,32 +265,35 @@ def rankings_table(stage: Stage, ranking: Ranking) -> Table:
     criterion_ids = (
         [k for k, _ in ranked[0]["criterion_means"]] if ranked else [c.id for c in stage.criteria]
     )
-    headers = _unique([names.get(k, f"criterion {k}") for k in criterion_ids])
+    headers = _unique([names[k] if k in names else _criterion(k) for k in criterion_ids])
     proposals = _proposals({p["proposal_id"] for p in ranked})
     jurors = names_of({j for p in ranked for j in p["outlier_jurors"]})
     columns = [
-        Column("Rank", Kind.INTEGER),
-        Column("Expected rank", Kind.NUMBER),
-        Column("Rank interval from", Kind.INTEGER),
-        Column("Rank interval to", Kind.INTEGER),
-        Column("Reference"),
-        Column("Acronym"),
-        Column("Title"),
-        Column("Reviews", Kind.INTEGER),
-        Column("Score", Kind.NUMBER),
-        Column("Score interval from", Kind.NUMBER),
-        Column("Score interval to", Kind.NUMBER),
-        Column("Weighted total", Kind.NUMBER),
+        Column(_("Rank"), Kind.INTEGER),
+        Column(_("Expected rank"), Kind.NUMBER),
+        Column(_("Rank interval from"), Kind.INTEGER),
+        Column(_("Rank interval to"), Kind.INTEGER),
+        Column(_("Reference")),
+        Column(_("Acronym")),
+        Column(_("Title")),
+        Column(_("Reviews"), Kind.INTEGER),
+        Column(_("Score"), Kind.NUMBER),
+        Column(_("Score interval from"), Kind.NUMBER),
+        Column(_("Score interval to"), Kind.NUMBER),
+        Column(_("Weighted total"), Kind.NUMBER),
     ]
     for header in headers:
-        columns += [Column(f"{header} mean", Kind.NUMBER), Column(f"{header} spread", Kind.NUMBER)]
+        columns += [
+            Column(_("%(criterion)s mean", criterion=header), Kind.NUMBER),
+            Column(_("%(criterion)s spread", criterion=header), Kind.NUMBER),
+        ]
     columns += [
-        Column("Fundable", Kind.YES_NO),
-        Column("Below thresholds"),
-        Column("Flags"),
-        Column("Outlier jurors"),
-        Column("Tie broken by"),
-        Column("Consensus overrides"),
+        Column(_("Fundable"), Kind.YES_NO),
+        Column(_("Below thresholds")),
+        Column(_("Flags")),
+        Column(_("Outlier jurors")),
+        Column(_("Tie broken by")),
+        Column(_("Consensus overrides")),
     ]
     rows: list[tuple[Cell, ...]] = []
     for p in ranked:
@@ -309,32 +319,42 @@ def rankings_table(stage: Stage, ranking: Ranking) -> Table:
                 p["fundable"],
                 "; ".join(p["below_thresholds"]),
                 "; ".join(p["flags"]),
-                "; ".join(jurors.get(j, f"juror {j}") for j in p["outlier_jurors"]),
+                "; ".join(
+                    jurors[j] if j in jurors else _("juror %(id)s", id=j)
+                    for j in p["outlier_jurors"]
+                ),
                 p["tie_broken_by"],
-                "; ".join(names.get(k, f"criterion {k}") for k in p["overridden"]),
+                "; ".join(names[k] if k in names else _criterion(k) for k in p["overridden"]),
             )
         )
-    return Table("Rankings", tuple(columns), rows, _about(stage, ranking, names))
+    return Table(
+        _("Rankings"),
+        tuple(columns),
+        rows,
+        _about(stage, ranking, names),
+        (_("About"), _("Item"), _("Value")),
+    )
 
 
 def _about(stage: Stage, ranking: Ranking, names: dict[int, str]) -> tuple[tuple[str, Cell], ...]:
     result = ranking_queries.result_of(ranking)
     about: list[tuple[str, Cell]] = [
-        ("Call", stage.call.name),
-        ("Stage", stage.name),
-        ("Ranking", ranking.id),
-        ("Method", METHOD_LABELS.get(ranking.method, ranking.method.value)),
-        (f"Computed at {TIME_ZONE_NOTE}", ranking.finished_at),
-        ("Inputs hash (SHA-256)", ranking.inputs_hash),
-        ("Code version", ranking.code_version),
-        ("Proposals ranked", len(result.get("proposals", []))),
+        (_("Call"), stage.call.name),
+        (_("Stage"), stage.name),
+        (_("Ranking"), ranking.id),
+        (_("Method"), str(METHOD_LABELS.get(ranking.method, ranking.method.value))),
+        (_("Computed at %(zone)s", zone=TIME_ZONE_NOTE), ranking.finished_at),
+        (_("Inputs hash (SHA-256)"), ranking.inputs_hash),
+        (_("Code version"), ranking.code_version),
+        (_("Proposals ranked"), len(result.get("proposals", []))),
     ]
     for key, value in sorted(result.get("options", {}).items()):
         if key == "tie_rule":
-            value = " then ".join(names.get(k, f"criterion {k}") for k in value) or None
-        about.append((f"Option: {key}", _plain(value)))
+            then = " " + _("then") + " "
+            value = then.join(names[k] if k in names else _criterion(k) for k in value) or None
+        about.append((_("Option: %(key)s", key=key), _plain(value)))
     for key, value in sorted(result.get("parameters", {}).items()):
-        about.append((f"Estimated: {key}", _plain(value)))
+        about.append((_("Estimated: %(key)s", key=key), _plain(value)))
     return tuple(about)
 
 
@@ -383,15 +403,15 @@ def reviews_table(stage: Stage) -> Table:
         .order_by(Proposal.reference, User.name, User.id)
     ).all()
     columns = (
-        Column("Reference"),
-        Column("Acronym"),
-        Column("Juror"),
-        Column("Juror e-mail"),
+        Column(_("Reference")),
+        Column(_("Acronym")),
+        Column(_("Juror")),
+        Column(_("Juror e-mail")),
         *(Column(header, Kind.SCORE) for header in headers),
-        Column("Confidence", Kind.INTEGER),
-        Column("Comment for the applicant", Kind.LONG_TEXT),
-        Column("Comment for the jury", Kind.LONG_TEXT),
-        Column(f"Submitted at {TIME_ZONE_NOTE}", Kind.TIME),
+        Column(_("Confidence"), Kind.INTEGER),
+        Column(_("Comment for the applicant"), Kind.LONG_TEXT),
+        Column(_("Comment for the jury"), Kind.LONG_TEXT),
+        Column(_("Submitted at %(zone)s", zone=TIME_ZONE_NOTE), Kind.TIME),
     )
     rows: list[tuple[Cell, ...]] = [
         (
@@ -407,7 +427,7 @@ def reviews_table(stage: Stage) -> Table:
         )
         for r in found
     ]
-    return Table("Reviews", columns, rows)
+    return Table(_("Reviews"), columns, rows)
 
 
 def _score(value: Any) -> Decimal | None:
@@ -434,15 +454,15 @@ def decisions_table(stage: Stage) -> Table:
         .order_by(Proposal.reference)
     ).all()
     columns = (
-        Column("Reference"),
-        Column("Acronym"),
-        Column("Outcome"),
-        Column("Rationale", Kind.LONG_TEXT),
-        Column("Proposed by"),
-        Column(f"Proposed at {TIME_ZONE_NOTE}", Kind.TIME),
-        Column("Confirmed by"),
-        Column(f"Confirmed at {TIME_ZONE_NOTE}", Kind.TIME),
-        Column(f"Published at {TIME_ZONE_NOTE}", Kind.TIME),
+        Column(_("Reference")),
+        Column(_("Acronym")),
+        Column(_("Outcome")),
+        Column(_("Rationale"), Kind.LONG_TEXT),
+        Column(_("Proposed by")),
+        Column(_("Proposed at %(zone)s", zone=TIME_ZONE_NOTE), Kind.TIME),
+        Column(_("Confirmed by")),
+        Column(_("Confirmed at %(zone)s", zone=TIME_ZONE_NOTE), Kind.TIME),
+        Column(_("Published at %(zone)s", zone=TIME_ZONE_NOTE), Kind.TIME),
     )
     rows: list[tuple[Cell, ...]] = [
         (
@@ -458,10 +478,15 @@ def decisions_table(stage: Stage) -> Table:
         )
         for decision, reference, acronym, proposed_by, confirmed_by in found
     ]
-    return Table("Decisions", columns, rows)
+    return Table(_("Decisions"), columns, rows)
 
 
 # --- shared ----------------------------------------------------------------------------------
+
+
+def _criterion(criterion_id: object) -> str:
+    """A criterion no longer in the stage, by its id."""
+    return _("criterion %(id)s", id=criterion_id)
 
 
 def _criterion_names(stage: Stage) -> dict[int, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, g, render_template
+from flask_babel import gettext as _
 
 from competition.access import roles_required
 from competition.accounts.models import Role
@@ -39,10 +40,11 @@ def export(call_id: int, stage_id: int, what: str, fmt: str):  # type: ignore[no
             return render_template(
                 "errors/error.html",
                 status=409,
-                title="No ranking yet",
-                text=(
-                    f"{stage.name} has no finished ranking yet. Compute a ranking on the "
-                    "selection page first, then download it."
+                title=_("No ranking yet"),
+                text=_(
+                    "%(stage)s has no finished ranking yet. Compute a ranking on the "
+                    "selection page first, then download it.",
+                    stage=stage.name,
                 ),
             ), 409
         table = exports_queries.rankings_table(stage, ranking)

@@ -22,6 +22,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from competition.assignment.models import Assignment
 from competition.berlin import berlin_time
@@ -36,18 +39,27 @@ from competition.selection.ranking.queries import counted_reviews, stage_inputs
 # Bump when the JSON's shape changes; the templates read letters of every format they know.
 LETTER_FORMAT = 1
 
+# The letter's texts are written in the language of the request that publishes it and frozen
+# with it (``str`` of the lazy headline), never translated again afterwards.
 HEADLINES = {
-    Outcome.ADVANCE: "Your proposal advances to the next stage",
-    Outcome.REJECT: "Your proposal has not been selected",
-    Outcome.FUND: "Your proposal has been selected for funding",
-    Outcome.RESERVE: "Your proposal is on the reserve list",
+    Outcome.ADVANCE: _l("Your proposal advances to the next stage"),
+    Outcome.REJECT: _l("Your proposal has not been selected"),
+    Outcome.FUND: _l("Your proposal has been selected for funding"),
+    Outcome.RESERVE: _l("Your proposal is on the reserve list"),
 }
 
-SCORES_BASIS = (
-    "Each score is the mean of the jurors' scores in the {count} submitted review{s} of your "
-    "proposal, on the criterion's scale. Where the jury's panel agreed a common score for a "
-    "criterion, that score is shown instead and marked as such."
-)
+
+def scores_basis(count: int) -> str:
+    """What the letter's scores are, for ``count`` submitted reviews."""
+    return ngettext(
+        "Each score is the mean of the jurors' scores in the %(num)d submitted review of your "
+        "proposal, on the criterion's scale. Where the jury's panel agreed a common score for a "
+        "criterion, that score is shown instead and marked as such.",
+        "Each score is the mean of the jurors' scores in the %(num)d submitted reviews of your "
+        "proposal, on the criterion's scale. Where the jury's panel agreed a common score for a "
+        "criterion, that score is shown instead and marked as such.",
+        count,
+    )
 
 
 # --- content ----------------------------------------------------------------------------------
@@ -73,7 +85,7 @@ def juror_label(index: int) -> str:
     while index:
         index, rest = divmod(index - 1, 26)
         letters = chr(ord("A") + rest) + letters
-    return f"Juror {letters}"
+    return _("Juror %(letters)s", letters=letters)
 
 
 def _order_key(proposal_id: int, juror_id: int) -> str:
@@ -91,31 +103,37 @@ def _next_stage(stage: Stage) -> Stage | None:
 def _explanation(outcome: Outcome, stage: Stage, after: Stage | None) -> str:
     if outcome == Outcome.ADVANCE:
         assert after is not None
-        return (
-            f"The jury has assessed your proposal and the programme has decided that it "
-            f"advances from the stage “{stage.name}” to “{after.name}”. You are invited to "
-            f"submit the proposal for that stage by {berlin_time(after.closes_at)}. A draft "
+        return _(
+            "The jury has assessed your proposal and the programme has decided that it "
+            "advances from the stage “%(stage)s” to “%(next_stage)s”. You are invited to "
+            "submit the proposal for that stage by %(deadline)s. A draft "
             "has been prepared from your submission: sections that continue are filled in, "
-            "and the budget is carried over. Please review and complete it before the deadline."
+            "and the budget is carried over. Please review and complete it before the deadline.",
+            stage=stage.name,
+            next_stage=after.name,
+            deadline=berlin_time(after.closes_at),
         )
     if outcome == Outcome.REJECT:
-        return (
-            f"The jury has assessed your proposal and the programme has decided that it does not "
-            f"continue beyond the stage “{stage.name}” of {stage.call.name}. The proposal is now "
+        return _(
+            "The jury has assessed your proposal and the programme has decided that it does not "
+            "continue beyond the stage “%(stage)s” of %(call)s. The proposal is now "
             "closed and can no longer be changed. The scores and the jurors' comments below "
-            "explain the assessment; we hope they are useful for your work."
+            "explain the assessment; we hope they are useful for your work.",
+            stage=stage.name,
+            call=stage.call.name,
         )
     if outcome == Outcome.FUND:
-        return (
+        return _(
             "The jury has assessed your proposal and the programme has decided to fund it. "
             "Congratulations. The proposal is now closed for editing; you will receive "
             "separate information about the funding agreement and the next steps."
         )
-    return (
-        f"The jury has assessed your proposal and the programme has placed it on the reserve "
-        f"list of the stage “{stage.name}”. It has not been selected for now. Should a place "
+    return _(
+        "The jury has assessed your proposal and the programme has placed it on the reserve "
+        "list of the stage “%(stage)s”. It has not been selected for now. Should a place "
         "become free, proposals on the reserve list may still be selected, and we will write "
-        "to you again. Until then nothing is required from you."
+        "to you again. Until then nothing is required from you.",
+        stage=stage.name,
     )
 
 
@@ -162,7 +180,7 @@ def _scores_and_comments(
     count = len(counted)
     scores = {
         "reviews": count,
-        "basis": SCORES_BASIS.format(count=count, s="" if count == 1 else "s"),
+        "basis": scores_basis(count),
         "criteria": criteria,
     }
     return scores, comments
@@ -174,7 +192,9 @@ def build_letter(
     """The letter's content as JSON, to be frozen on the decision at publication."""
     after = _next_stage(stage) if decision.outcome == Outcome.ADVANCE else None
     if decision.outcome == Outcome.ADVANCE and after is None:
-        raise DomainError(f"{stage.name} is the call's last stage; nothing advances from it.")
+        raise DomainError(
+            _("%(stage)s is the call's last stage; nothing advances from it.", stage=stage.name)
+        )
     scores, comments = _scores_and_comments(proposal, stage)
     return {
         "format": LETTER_FORMAT,
@@ -185,7 +205,7 @@ def build_letter(
         "call": stage.call.name,
         "stage": stage.name,
         "outcome": decision.outcome.value,
-        "headline": HEADLINES[decision.outcome],
+        "headline": str(HEADLINES[decision.outcome]),
         "explanation": _explanation(decision.outcome, stage, after),
         "next_stage": (
             {

@@ -1,5 +1,6 @@
 """The letter as a PDF (fpdf2), drawn from the frozen letter alone, and as the attachment of the
-letter's e-mail."""
+letter's e-mail. Its headings are in the reader's language (the attachment's in the recipient's);
+the letter's own words stay as they were frozen."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
+
+from flask_babel import gettext as _
 
 from competition.berlin import berlin_time
 from competition.notifications.mailer import Attachment
@@ -75,17 +78,25 @@ def render_pdf(letter: dict[str, Any]) -> bytes:
 
     pdf.add_page()
     para(f"{letter['programme']} · {letter['call']}", size=9)
-    para(f"Published {berlin_time(published)}", size=9, gap=6)
+    para(_("Published %(when)s", when=berlin_time(published)), size=9, gap=6)
     para(letter["headline"], size=16, bold=True, gap=4)
     para(f"{letter['reference']} {letter['acronym']}: {letter['title']}", bold=True)
-    para(f"Stage: {letter['stage']}", gap=4)
+    para(_("Stage: %(stage)s", stage=letter["stage"]), gap=4)
     para(letter["explanation"], gap=4)
     after = letter.get("next_stage")
     if after:
-        para(f"Next stage: {after['name']}, deadline {after['deadline']}", bold=True, gap=4)
+        para(
+            _(
+                "Next stage: %(stage)s, deadline %(deadline)s",
+                stage=after["name"],
+                deadline=after["deadline"],
+            ),
+            bold=True,
+            gap=4,
+        )
 
     scores = letter["scores"]
-    para("Scores per criterion", size=13, bold=True)
+    para(_("Scores per criterion"), size=13, bold=True)
     para(scores["basis"], size=9.5, gap=3)
     pdf.set_font(family, "", 10)
     with pdf.table(
@@ -94,13 +105,13 @@ def render_pdf(letter: dict[str, Any]) -> bytes:
         first_row_as_headings=True,
     ) as table:
         for cells in (
-            ("Criterion", "Scale", "Weight", "Score"),
+            (_("Criterion"), _("Scale"), _("Weight"), _("Score")),
             *(
                 (
-                    c["name"] + (" (panel consensus)" if c["consensus"] else ""),
-                    f"{c['scale_min']} to {c['scale_max']}",
+                    c["name"] + (" " + _("(panel consensus)") if c["consensus"] else ""),
+                    _("%(min)s to %(max)s", min=c["scale_min"], max=c["scale_max"]),
                     c["weight"],
-                    c["score"] or "no score",
+                    c["score"] or _("no score"),
                 )
                 for c in scores["criteria"]
             ),
@@ -110,9 +121,9 @@ def render_pdf(letter: dict[str, Any]) -> bytes:
                 row.cell(clean(cell))
     pdf.ln(6)
 
-    para("The jurors' comments", size=13, bold=True)
+    para(_("The jurors' comments"), size=13, bold=True)
     if not letter["comments"]:
-        para("The jurors left no comments for you.")
+        para(_("The jurors left no comments for you."))
     for comment in letter["comments"]:
         para(comment["juror"], bold=True, gap=1)
         para(comment["text"], gap=4)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from flask_babel import gettext as _
+
 from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.core.selection import draw_lottery
@@ -45,27 +47,27 @@ def record_lottery(
     require(can_draw_line(actor, stage))
     rules = rules_for(stage)
     if not rules.lottery or not rules.lottery_seed:
-        raise DomainError("The selection rules of this stage do not provide for a lottery.")
+        raise DomainError(_("The selection rules of this stage do not provide for a lottery."))
     # Locks the ranking so two officers confirming at once record one draw.
     locked = db.session.get(Ranking, ranking.id, with_for_update=True)
     if locked is None:
-        raise StaleState("This ranking no longer exists.")
+        raise StaleState(_("This ranking no longer exists."))
     check_ranking(stage, locked)
     newest = latest_done(stage)
     if newest is None or newest.id != locked.id:
-        raise StaleState("A newer ranking exists; draw on the line of the newest one.")
+        raise StaleState(_("A newer ranking exists; draw on the line of the newest one."))
     if recorded_draw(locked) is not None:
-        raise StaleState("A draw is already recorded for this ranking.")
+        raise StaleState(_("A draw is already recorded for this ranking."))
     line = draw(stage, locked)
     plan = line.draw_plan
     if plan is None:
         raise DomainError(
-            "No place on the line is uncertain enough to draw: the grey zone is empty."
+            _("No place on the line is uncertain enough to draw: the grey zone is empty.")
         )
     if candidates is not None and sorted(candidates) != sorted(plan.candidates):
-        raise StaleState("The grey zone has changed since you opened this page; check it again.")
+        raise StaleState(_("The grey zone has changed since you opened this page; check it again."))
     if places is not None and places != plan.places:
-        raise StaleState("The number of places has changed since you opened this page.")
+        raise StaleState(_("The number of places has changed since you opened this page."))
     reference = {row.proposal_id: row.reference for row in line.rows}
     result = draw_lottery(
         [reference[pid] for pid in plan.candidates],

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.assignment.queries import HIDDEN_FROM_JURORS
 from competition.audit.models import StateTransition
@@ -42,6 +43,7 @@ from competition.core.line import (
 from competition.core.selection import Candidate, ConstraintReport
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import current_language
 from competition.kept import kept
 from competition.organisations.models import EASTERN_STATES, Organisation, OrganisationKind
 from competition.programmes.models import Call, Stage
@@ -225,9 +227,9 @@ def _candidate(row: dict[str, Any], proposal: _Proposal, pid: int | str) -> Cand
 
 def check_ranking(stage: Stage, ranking: Ranking) -> None:
     if ranking.stage_id != stage.id:
-        raise DomainError("This ranking belongs to another stage.")
+        raise DomainError(_("This ranking belongs to another stage."))
     if ranking.state != SnapshotState.DONE:
-        raise DomainError("This ranking has not finished; the line needs a finished one.")
+        raise DomainError(_("This ranking has not finished; the line needs a finished one."))
 
 
 def _live(rows: list[dict[str, Any]], found: Mapping[int, _Proposal]) -> list[dict[str, Any]]:
@@ -332,22 +334,30 @@ def draw_or_why(stage: Stage, ranking: Ranking | None) -> tuple[Line | None, str
     if ranking.stage_id != stage.id or ranking.state != SnapshotState.DONE:
         return _drawn_or_why(stage, ranking)
 
-    def make() -> tuple[Line | None, str]:
-        answer = _drawn_or_why(stage, ranking)
-        if answer[0] is not None and answer[0].lottery is not None:
+    language = current_language()
+
+    def make() -> tuple[Line | None, str, str]:
+        line, why = _drawn_or_why(stage, ranking)
+        if line is not None and line.lottery is not None:
             # Kept beyond this request: out of its session, so that no later commit there
             # expires the draw's columns (they are all loaded).
-            db.session.expunge(answer[0].lottery)
-        return answer
+            db.session.expunge(line.lottery)
+        return line, why, language
 
-    return kept("selection_lines", _fingerprint(stage, ranking), make, size=LINES_KEPT)
+    line, why, said_in = kept(
+        "selection_lines", _fingerprint(stage, ranking), make, size=LINES_KEPT
+    )
+    if line is None and said_in != language:
+        # A refusal kept from a request in another language: said again in this one's.
+        return _drawn_or_why(stage, ranking)
+    return line, why
 
 
 def _drawn_or_why(stage: Stage, ranking: Ranking) -> tuple[Line | None, str]:
     try:
         return draw(stage, ranking), ""
     except DomainError as error:
-        return None, f"The line cannot be drawn: {error}"
+        return None, _("The line cannot be drawn: %(problem)s", problem=str(error))
 
 
 def draw(stage: Stage, ranking: Ranking) -> Line:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from competition import params
 from competition.access import roles_required
@@ -53,7 +54,7 @@ class Money:
 @bp.route(f"{PREFIX}/line", endpoint="line")
 @roles_required(Role.OFFICER)
 def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     ranking = ranking_queries.latest_done(stage)
     line, problem = line_queries.draw_or_why(stage, ranking)
     money = None
@@ -77,7 +78,7 @@ def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         )
         if line.lottery is not None:
             lottery_by = names_of([line.lottery.created_by_id]).get(line.lottery.created_by_id, "")
-    rules, _ = stored_rules(stage)
+    rules, _problem = stored_rules(stage)
     rows_by_id = {r.proposal_id: r for r in line.rows} if line else {}
     return render_template(
         "selection/line.html",
@@ -138,18 +139,18 @@ def _ints(text: str | None) -> list[int] | None:
 @roles_required(Role.OFFICER)
 def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     """GET: what the draw will hand out, among whom, with which seed. POST: draw and record."""
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     line_url = url_for("selection.line", call_id=call_id, stage_id=stage_id)
     ranking = ranking_queries.latest_done(stage)
     line, problem = line_queries.draw_or_why(stage, ranking)
     if ranking is None or line is None:
-        flash(problem or "No ranking has finished yet: there is no line to draw on.", "error")
+        flash(problem or _("No ranking has finished yet: there is no line to draw on."), "error")
         return redirect(line_url)
     if line.lottery is not None:
-        flash("The draw for this ranking is already recorded.", "info")
+        flash(_("The draw for this ranking is already recorded."), "info")
         return redirect(line_url)
     if line.draw_plan is None:
-        flash("There is nothing to draw by lot on this line.", "info")
+        flash(_("There is nothing to draw by lot on this line."), "info")
         return redirect(line_url)
     if request.method == "GET":
         return _lottery_page(stage, ranking, line)
@@ -161,7 +162,7 @@ def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         ranking_ids = _ints(form.ranking_id.data)
         confirmed = db.session.get(Ranking, ranking_ids[0]) if ranking_ids else None
         if confirmed is None or chosen is None or not places or confirmed.stage_id != stage.id:
-            form.form_errors.append("The form is incomplete; check the draw again.")
+            form.form_errors.append(_("The form is incomplete; check the draw again."))
         else:
             recorded = perform(
                 lambda: line_operations.record_lottery(
@@ -174,8 +175,8 @@ def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
                 )
             )
             if recorded.result is not None:
-                drawn = ", ".join(str(ref) for ref in recorded.result.record["drawn"]) or "none"
-                flash(f"The draw is recorded. Drawn by lot: {drawn}.", "success")
+                drawn = ", ".join(str(ref) for ref in recorded.result.record["drawn"]) or _("none")
+                flash(_("The draw is recorded. Drawn by lot: %(drawn)s.", drawn=drawn), "success")
                 return redirect(line_url)
             if recorded.error is not None:
                 show_errors(form, recorded.error)
@@ -193,7 +194,7 @@ def draw_lottery(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
 @roles_required(Role.OFFICER)
 def lottery_record(call_id: int, stage_id: int, draw_id: int):  # type: ignore[no-untyped-def]
     """The recorded draw, to publish and to re-run (``flask selection verify-draw FILE``)."""
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     record = db.session.get(LotteryRecord, draw_id)
     if record is None or record.stage_id != stage.id:
         abort(404)

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -14,6 +15,7 @@ from competition.core import scoring
 from competition.db import add_unique, operation
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import number
 from competition.permissions import require
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import Proposal
@@ -28,7 +30,9 @@ MAX_REASON = 2000
 
 def _in_stage(stage: Stage, proposal: Proposal) -> None:
     if decisions_queries.find_stage_proposal(stage, proposal.id) is None:
-        raise DomainError(f"{proposal.reference} is not in {stage.name}.")
+        raise DomainError(
+            _("%(reference)s is not in %(stage)s.", reference=proposal.reference, stage=stage.name)
+        )
 
 
 def _consensus_json(stage: Stage, row: ConsensusScore) -> dict[str, object]:
@@ -52,9 +56,11 @@ def add_note(
     require(can_hold_panel(actor, stage))
     text = text.strip()
     if not text:
-        raise DomainError("Write the note first.", field="text")
+        raise DomainError(_("Write the note first."), field="text")
     if len(text) > MAX_NOTE:
-        raise DomainError(f"Keep a note under {MAX_NOTE:,} characters.", field="text")
+        raise DomainError(
+            _("Keep a note under %(count)s characters.", count=number(MAX_NOTE, 0)), field="text"
+        )
     _in_stage(stage, proposal)
     note = PanelNote(
         stage_id=stage.id, proposal_id=proposal.id, text=text, author_id=actor.id, created_at=now
@@ -77,13 +83,21 @@ def _reason(reason: str, errors: dict[str, list[str]], missing: str) -> str:
     if not reason:
         errors["reason"] = [missing]
     elif len(reason) > MAX_REASON:
-        errors["reason"] = [f"Keep the reason under {MAX_REASON:,} characters."]
+        errors["reason"] = [
+            _("Keep the reason under %(count)s characters.", count=number(MAX_REASON, 0))
+        ]
     return reason
 
 
 def _criterion_of(stage: Stage, criterion: Criterion) -> None:
     if criterion.stage_id != stage.id:
-        raise DomainError(f"{criterion.name} is not a criterion of {stage.name}.")
+        raise DomainError(
+            _(
+                "%(criterion)s is not a criterion of %(stage)s.",
+                criterion=criterion.name,
+                stage=stage.name,
+            )
+        )
 
 
 def _locked(stage: Stage, proposal: Proposal, criterion: Criterion) -> ConsensusScore | None:
@@ -120,12 +134,18 @@ def record_consensus(
     rules = scoring_criterion(criterion)
     value = scoring.parse_score(score)
     if value is None and isinstance(score, str) and score.strip():
-        errors["score"] = [f"“{score.strip()[:20]}” is not a number; {scoring.scale_words(rules)}."]
+        errors["score"] = [
+            _(
+                "“%(value)s” is not a number; %(scale)s.",
+                value=score.strip()[:20],
+                scale=scoring.scale_words(rules),
+            )
+        ]
     else:
         problem = scoring.check_score(value, rules)
         if problem is not None:
             errors["score"] = [problem]
-    reason = _reason(reason, errors, "Say why the jury agreed on this score.")
+    reason = _reason(reason, errors, _("Say why the jury agreed on this score."))
     if errors:
         raise DomainError(errors)
     assert value is not None
@@ -147,8 +167,11 @@ def record_consensus(
         add_unique(
             row,
             taken=StaleState(
-                f"Another officer recorded a consensus score for {criterion.name} at the same "
-                "time; look at it and change it if needed."
+                _(
+                    "Another officer recorded a consensus score for %(criterion)s at the same "
+                    "time; look at it and change it if needed.",
+                    criterion=criterion.name,
+                )
             ),
         )
     else:
@@ -185,12 +208,14 @@ def remove_consensus(
     require(can_hold_panel(actor, stage))
     _criterion_of(stage, criterion)
     errors: dict[str, list[str]] = {}
-    reason = _reason(reason, errors, "Say why the consensus score no longer holds.")
+    reason = _reason(reason, errors, _("Say why the consensus score no longer holds."))
     if errors:
         raise DomainError(errors)
     row = _locked(stage, proposal, criterion)
     if row is None:
-        raise StaleState(f"There is no consensus score for {criterion.name} any more.")
+        raise StaleState(
+            _("There is no consensus score for %(criterion)s any more.", criterion=criterion.name)
+        )
     before = _consensus_json(stage, row)
     db.session.delete(row)
     db.session.flush()

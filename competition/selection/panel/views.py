@@ -8,6 +8,7 @@ Stages of another programme's calls answer 404, like missing ones.
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from competition import params
 from competition.access import roles_required
@@ -26,7 +27,7 @@ from competition.selection.panel import queries as panel_queries
 @bp.route(f"{PREFIX}/panel", endpoint="panel")
 @roles_required(Role.OFFICER)
 def panel_overview(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     q = params.text("q")
     page = params.page()
     return render_template(
@@ -97,7 +98,7 @@ def _criterion(stage: Stage) -> Criterion:
 
 
 def _panel_proposal(call_id: int, stage_id: int, proposal_id: int) -> tuple[Stage, Proposal]:
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     proposal = decisions_queries.find_stage_proposal(stage, proposal_id)
     if proposal is None:
         abort(404)
@@ -137,7 +138,7 @@ def add_note(call_id: int, stage_id: int, proposal_id: int):  # type: ignore[no-
     )
     if not added.done:
         return _detail(stage, proposal, note_form=form, status=added.status)
-    return _back(stage, proposal, "The note is added.")
+    return _back(stage, proposal, _("The note is added."))
 
 
 @bp.route(f"{PREFIX}/panel/proposals/<int:proposal_id>/consensus", methods=["POST"])
@@ -163,8 +164,11 @@ def record_consensus(call_id: int, stage_id: int, proposal_id: int):  # type: ig
     return _back(
         stage,
         proposal,
-        f"The consensus score for {criterion.name} is recorded. It counts once a new ranking "
-        "is computed.",
+        _(
+            "The consensus score for %(criterion)s is recorded. It counts once a new ranking "
+            "is computed.",
+            criterion=criterion.name,
+        ),
     )
 
 
@@ -190,6 +194,9 @@ def remove_consensus(call_id: int, stage_id: int, proposal_id: int):  # type: ig
     return _back(
         stage,
         proposal,
-        f"The consensus score for {criterion.name} is removed. The jurors' mean counts again "
-        "once a new ranking is computed.",
+        _(
+            "The consensus score for %(criterion)s is removed. The jurors' mean counts again "
+            "once a new ranking is computed.",
+            criterion=criterion.name,
+        ),
     )

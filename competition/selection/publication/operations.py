@@ -16,6 +16,7 @@ import logging
 from collections import Counter
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -71,14 +72,17 @@ def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
     require(can_publish(actor, stage))
     waiting = db.session.execute(_waiting(stage)).all()
     if not waiting:
-        raise DomainError("There are no confirmed decisions waiting to be published.")
+        raise DomainError(_("There are no confirmed decisions waiting to be published."))
     if is_last_stage(stage):
         stuck = [p.reference for d, p in waiting if d.outcome == Outcome.ADVANCE]
         if stuck:
             raise DomainError(
-                f"{stage.name} is the call's last stage, so nothing can advance from it: "
-                + ", ".join(stuck)
-                + ". Change these decisions before publishing."
+                _(
+                    "%(stage)s is the call's last stage, so nothing can advance from it: "
+                    "%(references)s. Change these decisions before publishing.",
+                    stage=stage.name,
+                    references=", ".join(stuck),
+                )
             )
     record_event(
         actor=actor,
@@ -98,7 +102,7 @@ def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
         f"stage:{stage.id}",
         actor=actor,
         now=now,
-        taken="The decisions of this stage are being published already.",
+        taken=_("The decisions of this stage are being published already."),
     )
     enqueue("selection.publish", stage_id=stage.id, actor_id=actor.id, job_id=job.id)
     return len(waiting)

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from competition.audit.models import AuditEvent
 from competition.extensions import db
@@ -23,17 +24,18 @@ KIND = "selection.publish"
 
 # For the officer's confirmation: what each outcome's letter does to its proposal.
 OUTCOME_LABELS = {
-    Outcome.ADVANCE: "Advance",
-    Outcome.REJECT: "Reject",
-    Outcome.FUND: "Fund",
-    Outcome.RESERVE: "Reserve list",
+    Outcome.ADVANCE: _l("Advance"),
+    Outcome.REJECT: _l("Reject"),
+    Outcome.FUND: _l("Fund"),
+    Outcome.RESERVE: _l("Reserve list"),
 }
 OUTCOME_EFFECTS = {
-    Outcome.ADVANCE: "A draft for the next stage is prepared; the letter invites the consortium "
-    "to submit it.",
-    Outcome.REJECT: "Closed; it can no longer be edited.",
-    Outcome.FUND: "Marked as funded; it can no longer be edited.",
-    Outcome.RESERVE: "Unchanged; the letter says it is on the reserve list.",
+    Outcome.ADVANCE: _l(
+        "A draft for the next stage is prepared; the letter invites the consortium to submit it."
+    ),
+    Outcome.REJECT: _l("Closed; it can no longer be edited."),
+    Outcome.FUND: _l("Marked as funded; it can no longer be edited."),
+    Outcome.RESERVE: _l("Unchanged; the letter says it is on the reserve list."),
 }
 
 

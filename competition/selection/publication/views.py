@@ -4,6 +4,7 @@ the progress of the publication's job (also as JSON for the page's poller)."""
 from __future__ import annotations
 
 from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 
 from competition.access import roles_required, wants_json
@@ -36,8 +37,11 @@ def publish(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         if started.done:
             count = started.result or 0
             flash(
-                f"{count} letter{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} "
-                "being published. This page shows the progress.",
+                ngettext(
+                    "%(num)d letter is being published. This page shows the progress.",
+                    "%(num)d letters are being published. This page shows the progress.",
+                    count,
+                ),
                 "success",
             )
             return redirect(url_for("selection.publish", call_id=call.id, stage_id=stage.id), 303)

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -66,7 +67,7 @@ def start_ranking(
         f"stage:{stage.id}",
         actor=actor,
         now=now,
-        taken="A ranking of this stage is already being computed.",
+        taken=_("A ranking of this stage is already being computed."),
     )
     ranking = Ranking(
         stage_id=stage.id,

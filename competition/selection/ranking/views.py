@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, g, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from competition import params
 from competition.access import roles_required
@@ -47,10 +49,10 @@ RANKINGS_PER_PAGE = 20
 # Rows of one ranking's table per page: a call of 20,000 proposals is 200 pages, not 20 MB.
 ROWS_PER_PAGE = 100
 STATE_LABELS = {
-    SnapshotState.QUEUED: "Waiting",
-    SnapshotState.RUNNING: "Computing",
-    SnapshotState.DONE: "Done",
-    SnapshotState.FAILED: "Failed",
+    SnapshotState.QUEUED: _l("Waiting"),
+    SnapshotState.RUNNING: _l("Computing"),
+    SnapshotState.DONE: _l("Done"),
+    SnapshotState.FAILED: _l("Failed"),
 }
 
 
@@ -102,14 +104,14 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
 @bp.route(PREFIX, endpoint="overview")
 @roles_required(Role.OFFICER)
 def overview(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     return _overview(stage)
 
 
 @bp.route(f"{PREFIX}/rankings", methods=["POST"], endpoint="start_ranking")
 @roles_required(Role.OFFICER)
 def start_ranking(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     form = StartRankingForm()
     started = attempt(
         form,
@@ -119,7 +121,7 @@ def start_ranking(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     )
     if not started.done:
         return _overview(stage, form=form, status=started.status)
-    flash("The ranking has started. This page shows its progress.", "success")
+    flash(_("The ranking has started. This page shows its progress."), "success")
     return redirect(url_for("selection.overview", call_id=call_id, stage_id=stage_id))
 
 
@@ -127,12 +129,12 @@ def start_ranking(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
 @roles_required(Role.OFFICER)
 def ranking_status(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[no-untyped-def]
     """Polled by the hub while a ranking is under way."""
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     ranking = _ranking_of(stage, ranking_id)
     dead = jobs.is_dead(ranking.job)
     return jsonify(
         state=ranking.state.value,
-        label=STATE_LABELS[ranking.state],
+        label=str(STATE_LABELS[ranking.state]),
         message=jobs.DEAD if dead else ranking.message,
         finished=not jobs.is_live(ranking.job),
     )
@@ -171,14 +173,25 @@ class RankingRow:
 
 def _flag_words(flag: str, row: dict[str, Any], min_reviews: int, names: dict[int, str]) -> str:
     if flag == "few reviews":
-        return f"Few reviews: {row['n_reviews']}, fewer than {min_reviews}"
+        return _(
+            "Few reviews: %(count)s, fewer than %(minimum)s",
+            count=row["n_reviews"],
+            minimum=min_reviews,
+        )
     if flag == "disagreement":
-        return "The jurors disagree: their totals are far apart"
+        return _("The jurors disagree: their totals are far apart")
     if flag.startswith("outlier juror "):
         juror = flag.removeprefix("outlier juror ")
         who = names.get(int(juror)) if juror.isdigit() else None
-        return f"{who or 'A juror'} scored far from the other jurors"
+        if not who:
+            return _("A juror scored far from the other jurors")
+        return _("%(name)s scored far from the other jurors", name=who)
     return flag
+
+
+def _criterion_name(names: dict[int, str], key: int) -> str:
+    """The criterion's name; a criterion deleted since the ranking by its id."""
+    return names[key] if key in names else _("Criterion %(id)s", id=key)
 
 
 def _table(
@@ -188,7 +201,7 @@ def _table(
     result = ranking_queries.result_of(ranking)
     criterion_names = {c.id: c.name for c in stage.criteria}
     columns = [k for k, _ in proposals[0]["criterion_means"]] if proposals else []
-    headers = [criterion_names.get(k, f"Criterion {k}") for k in columns]
+    headers = [_criterion_name(criterion_names, k) for k in columns]
     ids = [p["proposal_id"] for p in proposals]
     found = {
         p.id: p
@@ -209,7 +222,7 @@ def _table(
         rows.append(
             RankingRow(
                 proposal_id=p["proposal_id"],
-                reference=known.reference if known else f"Proposal {p['proposal_id']}",
+                reference=known.reference if known else _("Proposal %(id)s", id=p["proposal_id"]),
                 acronym=known.acronym if known else "",
                 title=known.title if known else "",
                 rank=p["rank"],
@@ -221,7 +234,7 @@ def _table(
                 n_reviews=p["n_reviews"],
                 criteria=[
                     CriterionCell(
-                        name=criterion_names.get(k, f"Criterion {k}"),
+                        name=_criterion_name(criterion_names, k),
                         mean=mean,
                         spread=spreads.get(k),
                         consensus=k in overridden,
@@ -337,7 +350,7 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
     def y(value: float) -> float:
         return round(top + (high - value) / (high - low) * _PLOT_HEIGHT, 2)
 
-    noun = "funded" if funding else "advancing"
+    noun = _("funded") if funding else _("advancing")
     marks = [
         Mark(
             x=x(r.rank),
@@ -346,8 +359,15 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
             y_high=y(r.score_interval[1]),
             selected=r.group == standing.SELECTED,
             label=(
-                f"{r.reference} {r.acronym}: rank {r.rank}, score {r.score:.2f} "
-                f"({r.score_interval[0]:.2f}–{r.score_interval[1]:.2f})"
+                _(
+                    "%(reference)s %(acronym)s: rank %(rank)s, score %(score)s (%(low)s–%(high)s)",
+                    reference=r.reference,
+                    acronym=r.acronym,
+                    rank=r.rank,
+                    score=format(r.score, ".2f"),
+                    low=format(r.score_interval[0], ".2f"),
+                    high=format(r.score_interval[1], ".2f"),
+                )
                 + (f", {noun}" if r.group == standing.SELECTED else "")
             ),
         )
@@ -366,19 +386,43 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
             round((max(zone_ranks) - min(zone_ranks) + 1) * step, 2),
         )
     share = f"{interval * 100:g} %"
-    which = f"{n} proposals" if offset == 0 else f"Ranks {offset + 1}–{offset + n}"
-    description = (
-        f"{which} in rank order, best on the left. Each dot is a proposal's score and "
-        f"each bar its {share} interval; filled dots are {noun}."
-    )
-    if line_after is not None:
-        description += f" The dashed line after rank {line_after} is the provisional line."
-        if any(mark.selected and r.rank > line_after for mark, r in zip(marks, rows, strict=True)):
-            description += f" Filled dots below it are {noun} to meet a constraint."
-    if zone is not None:
-        description += (
-            f" The shaded band marks the grey zone (ranks {min(zone_ranks)}–{max(zone_ranks)})."
+    sentences = [
+        _("%(count)s proposals in rank order, best on the left.", count=n)
+        if offset == 0
+        else _(
+            "Ranks %(first)s–%(last)s in rank order, best on the left.",
+            first=offset + 1,
+            last=offset + n,
+        ),
+        _(
+            "Each dot is a proposal's score and each bar its %(share)s interval; filled dots "
+            "are funded.",
+            share=share,
         )
+        if funding
+        else _(
+            "Each dot is a proposal's score and each bar its %(share)s interval; filled dots "
+            "are advancing.",
+            share=share,
+        ),
+    ]
+    if line_after is not None:
+        sentences.append(_provisional_line(line_after))
+        if any(mark.selected and r.rank > line_after for mark, r in zip(marks, rows, strict=True)):
+            sentences.append(
+                _("Filled dots below it are funded to meet a constraint.")
+                if funding
+                else _("Filled dots below it are advancing to meet a constraint.")
+            )
+    if zone is not None:
+        sentences.append(
+            _(
+                "The shaded band marks the grey zone (ranks %(first)s–%(last)s).",
+                first=min(zone_ranks),
+                last=max(zone_ranks),
+            )
+        )
+    description = " ".join(sentences)
     return Chart(
         width=round(right + 16, 2),
         height=bottom + 36,
@@ -394,6 +438,10 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
         zone=zone,
         description=description,
     )
+
+
+def _provisional_line(line_after: int) -> str:
+    return _("The dashed line after rank %(rank)s is the provisional line.", rank=line_after)
 
 
 @dataclass(frozen=True)
@@ -489,13 +537,23 @@ def _summary(
     every = _tick_step(n, most=10)
     ranks = [1, *range(every, n + 1, every)]
     share = f"{interval * 100:g} %"
-    description = (
-        f"All {n} proposals in rank order, best on the left: the line is their score, the band "
-        f"their {share} intervals, {per} neighbouring ranks to a column. The table below shows "
-        f"ranks {page[0]}–{page[1]}, marked in the chart."
-    )
+    sentences = [
+        _(
+            "All %(count)s proposals in rank order, best on the left: the line is their score, "
+            "the band their %(share)s intervals, %(per)s neighbouring ranks to a column.",
+            count=n,
+            share=share,
+            per=per,
+        ),
+        _(
+            "The table below shows ranks %(first)s–%(last)s, marked in the chart.",
+            first=page[0],
+            last=page[1],
+        ),
+    ]
     if line_after is not None:
-        description += f" The dashed line after rank {line_after} is the provisional line."
+        sentences.append(_provisional_line(line_after))
+    description = " ".join(sentences)
     return Summary(
         width=round(right + 16, 2),
         height=bottom + 36,
@@ -528,7 +586,7 @@ def _line_after(line: line_queries.Line | None) -> int | None:
 @bp.route(f"{PREFIX}/rankings/<int:ranking_id>", endpoint="show_ranking")
 @roles_required(Role.OFFICER)
 def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     ranking = _ranking_of(stage, ranking_id)
     line, problem = (None, "")
     if ranking.state == SnapshotState.DONE:
@@ -578,22 +636,32 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
 def _recompute_message(ranking: Ranking) -> tuple[str, str]:
     """What recomputing the ranking found, and the flash category to say it with."""
     if ranking.state != SnapshotState.DONE:
-        return "Only a finished ranking can be recomputed.", "error"
+        return _("Only a finished ranking can be recomputed."), "error"
     try:
         same = ranking_operations.recompute(ranking)
     except InvalidRankingInput as error:
         # The criteria or consensus scores have changed so that today's inputs cannot be ranked.
-        return f"Today's reviews and consensus scores cannot be ranked: {error}", "error"
+        return (
+            _(
+                "Today's reviews and consensus scores cannot be ranked: %(problem)s",
+                problem=str(error),
+            ),
+            "error",
+        )
     if same:
         return (
-            "Recomputed from today's reviews and consensus scores: the same inputs and the "
-            "same numbers, to the last digit.",
+            _(
+                "Recomputed from today's reviews and consensus scores: the same inputs and the "
+                "same numbers, to the last digit."
+            ),
             "success",
         )
     return (
-        "Recomputed from today's reviews and consensus scores: the result differs. The "
-        "reviews, consensus scores or criteria have changed since this ranking, or the "
-        "code that computes it has.",
+        _(
+            "Recomputed from today's reviews and consensus scores: the result differs. The "
+            "reviews, consensus scores or criteria have changed since this ranking, or the "
+            "code that computes it has."
+        ),
         "error",
     )
 
@@ -603,7 +671,7 @@ def _recompute_message(ranking: Ranking) -> tuple[str, str]:
 )
 @roles_required(Role.OFFICER)
 def recompute_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     ranking = _ranking_of(stage, ranking_id)
     if not RecomputeForm().validate_on_submit():
         abort(400)

@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext as _
+
 from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.db import operation
@@ -44,11 +46,11 @@ def _check(stage: Stage, rules: dict[str, Any]) -> dict[str, list[str]]:
     for item in rules.get("tie_rule", ()):
         if item not in names:
             errors.setdefault("tie_rule", []).append(
-                "The tie rule may only name this stage's criteria."
+                _("The tie rule may only name this stage's criteria.")
             )
         elif item in seen:
             errors.setdefault("tie_rule", []).append(
-                f"{names[item]} is named twice; name each criterion once."
+                _("%(criterion)s is named twice; name each criterion once.", criterion=names[item])
             )
         seen.add(item)
     threshold = rules.get("overall_threshold")
@@ -59,32 +61,46 @@ def _check(stage: Stage, rules: dict[str, Any]) -> dict[str, list[str]]:
             value = None
         scale = total_scale(stage)
         if value is None or not value.is_finite():
-            errors["overall_threshold"] = ["The threshold must be a number."]
+            errors["overall_threshold"] = [_("The threshold must be a number.")]
         elif scale is not None and not scale[0] <= value <= scale[1]:
             errors["overall_threshold"] = [
-                f"The threshold must lie on the weighted-total scale, {scale[0]:g} to {scale[1]:g}."
+                _(
+                    "The threshold must lie on the weighted-total scale, %(low)s to %(high)s.",
+                    low=format(scale[0], "g"),
+                    high=format(scale[1], "g"),
+                )
             ]
     if "min_reviews" in rules:
         count = _whole(rules["min_reviews"])
         if count is None or count < 1:
-            errors["min_reviews"] = ["The minimum number of reviews is a whole number, 1 or more."]
+            errors["min_reviews"] = [
+                _("The minimum number of reviews is a whole number, 1 or more.")
+            ]
     if rules.get("line_method", "merit") not in LINE_METHODS:
-        errors["line_method"] = ["Choose merit order or the exact optimiser."]
+        errors["line_method"] = [_("Choose merit order or the exact optimiser.")]
     for item in rules.get("constraints", ()):
         attribute = item.get("attribute") if isinstance(item, dict) else None
         if attribute not in ATTRIBUTES:
             errors.setdefault("constraints", []).append(
-                f"A constraint names {attribute!r}; known: {', '.join(sorted(ATTRIBUTES))}."
+                _(
+                    "A constraint names %(attribute)s; known: %(known)s.",
+                    attribute=repr(attribute),
+                    known=", ".join(sorted(ATTRIBUTES)),
+                )
             )
             continue
         count = _whole(item.get("count"))
         if count is None or count < 0:
-            errors[f"constraints.{attribute}"] = ["Give a whole number, 0 or more."]
+            errors[f"constraints.{attribute}"] = [_("Give a whole number, 0 or more.")]
     seed = rules.get("lottery_seed")
     if seed is not None and (not isinstance(seed, str) or len(seed) > MAX_SEED):
-        errors["lottery_seed"] = [f"The seed is text of at most {MAX_SEED} characters."]
+        errors["lottery_seed"] = [
+            _("The seed is text of at most %(count)d characters.", count=MAX_SEED)
+        ]
     elif rules.get("lottery") and not seed:
-        errors["lottery_seed"] = ["A lottery needs its seed, fixed now and published in advance."]
+        errors["lottery_seed"] = [
+            _("A lottery needs its seed, fixed now and published in advance.")
+        ]
     return errors
 
 
@@ -104,7 +120,7 @@ def update_rules(
     require(can_set_rules(actor, stage))
     unknown = sorted(set(values) - KEYS)
     if unknown:
-        raise DomainError(f"Unknown selection rules: {', '.join(unknown)}.")
+        raise DomainError(_("Unknown selection rules: %(keys)s.", keys=", ".join(unknown)))
     before = {k: v for k, v in (stage.selection_rules or {}).items() if k in KEYS}
     after = dict(before)
     for key, value in values.items():
@@ -114,7 +130,7 @@ def update_rules(
             after[key] = value
     errors = _check(stage, after)
     if latest_done(stage) is not None:
-        fixed = "A ranking has finished: the lottery and its seed are fixed."
+        fixed = _("A ranking has finished: the lottery and its seed are fixed.")
         if bool(after.get("lottery", False)) != bool(before.get("lottery", False)):
             errors.setdefault("lottery", []).append(fixed)
         if (after.get("lottery_seed") or None) != (before.get("lottery_seed") or None):

@@ -24,13 +24,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from competition.core.selection import MinimumCount
 from competition.errors import DomainError
 from competition.programmes.models import Stage
 
 ATTRIBUTES = {
-    "eastern": "led from an eastern federal state",
-    "sme": "with an SME partner",
+    "eastern": _l("led from an eastern federal state"),
+    "sme": _l("with an SME partner"),
 }
 LINE_METHODS = ("merit", "optimal")
 KEYS = frozenset(
@@ -79,28 +82,43 @@ def rules_for(stage: Stage) -> SelectionRules:
     raw = dict(stage.selection_rules or {})
     unknown = sorted(set(raw) - KEYS)
     if unknown:
-        raise DomainError(f"Unknown selection rules for {stage.name}: {', '.join(unknown)}.")
+        raise DomainError(
+            _(
+                "Unknown selection rules for %(stage)s: %(keys)s.",
+                stage=stage.name,
+                keys=", ".join(unknown),
+            )
+        )
     criterion_ids = {c.id for c in stage.criteria}
     tie_rule = tuple(int(c) for c in raw.get("tie_rule", ()))
     if not set(tie_rule) <= criterion_ids:
-        raise DomainError(f"The tie rule of {stage.name} names a criterion of another stage.")
+        raise DomainError(
+            _("The tie rule of %(stage)s names a criterion of another stage.", stage=stage.name)
+        )
     method = raw.get("line_method", "merit")
     if method not in LINE_METHODS:
-        raise DomainError(f"The line method of {stage.name} must be merit or optimal.")
+        raise DomainError(
+            _("The line method of %(stage)s must be merit or optimal.", stage=stage.name)
+        )
     constraints = []
     for item in raw.get("constraints", ()):
         attribute = item.get("attribute")
         if attribute not in ATTRIBUTES:
             raise DomainError(
-                f"A constraint of {stage.name} names {attribute!r}; known: "
-                + ", ".join(sorted(ATTRIBUTES))
-                + "."
+                _(
+                    "A constraint of %(stage)s names %(attribute)s; known: %(known)s.",
+                    stage=stage.name,
+                    attribute=repr(attribute),
+                    known=", ".join(sorted(ATTRIBUTES)),
+                )
             )
         constraints.append(MinimumCount(attribute=attribute, count=int(item.get("count", 0))))
     lottery = bool(raw.get("lottery", False))
     seed = raw.get("lottery_seed")
     if lottery and not seed:
-        raise DomainError(f"The lottery of {stage.name} needs a seed fixed in advance.")
+        raise DomainError(
+            _("The lottery of %(stage)s needs a seed fixed in advance.", stage=stage.name)
+        )
     threshold = raw.get("overall_threshold")
     return SelectionRules(
         tie_rule=tie_rule,

@@ -8,6 +8,8 @@ Stages of another programme's calls answer 404, like missing ones.
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from competition.access import roles_required
 from competition.accounts.models import Role
@@ -27,7 +29,7 @@ from competition.selection.rules.queries import (
 )
 
 TIE_FIELDS = ("tie_rule_1", "tie_rule_2", "tie_rule_3")
-CONSTRAINT_MESSAGE = "Give a whole number, 0 or more, or leave it empty."
+CONSTRAINT_MESSAGE = _l("Give a whole number, 0 or more, or leave it empty.")
 
 
 def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
@@ -38,8 +40,9 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
         stored, wrong = stored_rules(stage)
         current = stored or SelectionRules(funding=is_last_stage(stage))
         if stored is None:
-            problem = (
-                f"The stored rules do not make sense ({wrong}); saving this form replaces them."
+            problem = _(
+                "The stored rules do not make sense (%(problem)s); saving this form replaces them.",
+                problem=wrong,
             )
         counts = {c.attribute: c.count for c in current.constraints}
         form = SelectionRulesForm(
@@ -60,7 +63,7 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
             getattr(form, name).data = str(criterion)
     else:
         form = SelectionRulesForm()
-    choices = [("", "None"), *((str(c.id), c.name) for c in stage.criteria)]
+    choices = [("", _("None")), *((str(c.id), c.name) for c in stage.criteria)]
     for name in TIE_FIELDS:
         getattr(form, name).choices = choices
     if problem:
@@ -77,7 +80,7 @@ def _values(form: SelectionRulesForm) -> dict[str, object]:
     def whole(name: str) -> int:
         text = getattr(form, name).data
         if not text.isdecimal():
-            errors[name] = [CONSTRAINT_MESSAGE]
+            errors[name] = [str(CONSTRAINT_MESSAGE)]
             return 0
         return int(text)
 
@@ -138,7 +141,7 @@ def _page(stage: Stage, form: SelectionRulesForm, *, status: int = 200):  # type
 @bp.route(f"{PREFIX}/rules", methods=["GET", "POST"], endpoint="rules")
 @roles_required(Role.OFFICER)
 def edit_rules(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
-    _, stage = officer_stage(call_id, stage_id)
+    _call, stage = officer_stage(call_id, stage_id)
     if request.method == "GET":
         return _page(stage, _form(stage))
     form = _form(stage, request.form)
@@ -150,7 +153,7 @@ def edit_rules(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
             show_errors(form, _at_fields(form, saved.error))
         else:
             flash(
-                "The selection rules are saved. They take effect for the next ranking and line.",
+                _("The selection rules are saved. They take effect for the next ranking and line."),
                 "success",
             )
             return redirect(url_for("selection.rules", call_id=call_id, stage_id=stage_id))

@@ -1,0 +1,92 @@
+"""German and English: which language a request speaks, its catalogues, and numbers, amounts
+and dates as people of that language write them. Times are always Europe/Berlin."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from flask import Flask, current_app, g, has_request_context, session
+from flask_babel import Babel, get_locale
+
+log = logging.getLogger(__name__)
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+# Each language named in itself, as the switch in the header offers it.
+LANGUAGES = {"de": "Deutsch", "en": "English"}
+SESSION_KEY = "locale"
+
+
+def select_locale() -> str:
+    """The signed-in person's choice, else the choice made before signing in, else the
+    deployment's default. Never the browser's header alone: a shared office computer in
+    English must not turn a German applicant's pages English."""
+    if has_request_context():
+        # Only a person already loaded for this request: loading one here would ask the
+        # database, which the page saying that the database is away must not do.
+        user = g.get("_login_user")
+        if user is not None and user.is_authenticated and user.locale in LANGUAGES:
+            return str(user.locale)
+        chosen = session.get(SESSION_KEY)
+        if chosen in LANGUAGES:
+            return str(chosen)
+    return str(current_app.extensions["settings"].default_locale)
+
+
+def current_language() -> str:
+    return str(get_locale() or current_app.extensions["settings"].default_locale)
+
+
+def compile_catalogues(directory: Path = TRANSLATIONS) -> None:
+    """Compile every catalogue whose ``.mo`` is missing or older than its ``.po`` (compiled
+    files are never committed; installing or starting the app makes them)."""
+    for po_path in directory.glob("*/LC_MESSAGES/*.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as source:
+            catalogue = read_po(source, locale=po_path.parent.parent.name)
+        temporary = mo_path.with_suffix(".mo.tmp")
+        try:
+            with temporary.open("wb") as target:
+                write_mo(target, catalogue, use_fuzzy=False)
+            temporary.replace(mo_path)
+        except OSError as error:
+            # A read-only installation has its catalogues compiled at install (make install).
+            log.warning("could not compile %s: %s", po_path, error)
+            continue
+        log.info("compiled %s", mo_path)
+
+
+def number(value: Decimal | float | int | None, digits: int = 1) -> str:
+    """A score or a share: ``3,5`` in German, ``3.5`` in English."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=current_language())
+
+
+def percent(value: Decimal | float | int | None, digits: int = 1) -> str:
+    """A share given in per cent: ``42,9 %`` in German, ``42.9%`` in English."""
+    if value is None:
+        return "–"
+    shown = number(value, digits)
+    return f"{shown}\u00a0%" if current_language() == "de" else f"{shown}%"
+
+
+def init_app(app: Flask) -> None:
+    compile_catalogues()
+    Babel(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=lambda: "Europe/Berlin",
+        default_translation_directories=str(TRANSLATIONS),
+    )
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["current_language"] = current_language
+    app.add_template_filter(number, "number")
+    app.add_template_filter(percent, "percent")
