@@ -4,6 +4,7 @@ and dates as people of that language write them. Times are always Europe/Berlin.
 from __future__ import annotations
 
 import logging
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -50,7 +51,8 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> None:
             continue
         with po_path.open("rb") as source:
             catalogue = read_po(source, locale=po_path.parent.parent.name)
-        temporary = mo_path.with_suffix(".mo.tmp")
+        # Each process its own file: several workers may start at once.
+        temporary = mo_path.with_name(f"{mo_path.name}.{os.getpid()}.tmp")
         try:
             with temporary.open("wb") as target:
                 write_mo(target, catalogue, use_fuzzy=False)

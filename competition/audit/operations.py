@@ -68,6 +68,19 @@ def record_event(
     return event
 
 
+def _hashed(row: Any) -> dict[str, Any]:
+    """What of a stored event its hash covers, besides its place in the chain."""
+    return {
+        "occurred_at": row.occurred_at,
+        "actor_id": row.actor_id,
+        "action": row.action,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "before": row.before,
+        "after": row.after,
+    }
+
+
 def chain_batch(connection: sa.Connection, *, limit: int | None = CHAIN_BATCH) -> int:
     """Chain up to ``limit`` committed unchained events inside the caller's transaction, which
     must be the only chainer (see :func:`chain_pending`). Returns how many were chained."""
@@ -87,17 +100,7 @@ def chain_batch(connection: sa.Connection, *, limit: int | None = CHAIN_BATCH) -
     changes = []
     for row in pending:
         seq += 1
-        digest = event_hash(
-            prev_hash=prev_hash,
-            seq=seq,
-            occurred_at=row.occurred_at,
-            actor_id=row.actor_id,
-            action=row.action,
-            object_type=row.object_type,
-            object_id=row.object_id,
-            before=row.before,
-            after=row.after,
-        )
+        digest = event_hash(prev_hash=prev_hash, seq=seq, **_hashed(row))
         changes.append({"row_id": row.id, "seq": seq, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
     connection.execute(
@@ -163,18 +166,7 @@ def _entries(batch_size: int = 2000) -> Iterator[ChainEntry]:
         if not rows:
             return
         for row in rows:
-            yield ChainEntry(
-                seq=row.seq,
-                occurred_at=row.occurred_at,
-                actor_id=row.actor_id,
-                action=row.action,
-                object_type=row.object_type,
-                object_id=row.object_id,
-                before=row.before,
-                after=row.after,
-                prev_hash=row.prev_hash,
-                hash=row.hash,
-            )
+            yield ChainEntry(seq=row.seq, prev_hash=row.prev_hash, hash=row.hash, **_hashed(row))
         last_seq = rows[-1].seq
         db.session.expunge_all()
 
