@@ -48,7 +48,7 @@ test: install-test browser
 ## After marking texts for translation: bring the German catalogue up to date, then translate
 ## every new entry in competition/translations/de/LC_MESSAGES/messages.po (the tests check).
 catalogue: $(BIN)/python
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o competition/translations/messages.pot \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ -k Nn_:1,2 -o competition/translations/messages.pot \
 	  --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i competition/translations/messages.pot -d competition/translations \
 	  --no-fuzzy-matching --ignore-obsolete --omit-header

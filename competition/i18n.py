@@ -12,7 +12,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_request_context, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext, ngettext
+
+from competition.core.texts import Text, load
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,33 @@ def percent(value: Decimal | float | int | None, digits: int = 1) -> str:
     return f"{shown}\u00a0%" if current_language() == "de" else f"{shown}%"
 
 
+def say(text: Text | str | None) -> str:
+    """A core ``Text`` (or one stored with ``Text.dumps``) in the reader's language; its
+    numbers written the reader's way."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        text = load(text)
+    values = {name: _said(value) for name, value in text.params.items()}
+    if text.plural is not None:
+        return str(ngettext(text.msgid, text.plural, text.count or 0, **values))
+    if not values:
+        return str(gettext(text.msgid)) if text.msgid else ""
+    return str(gettext(text.msgid, **values))
+
+
+def _said(value: object) -> object:
+    if isinstance(value, Text):
+        return say(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return number(value, 0)
+    if isinstance(value, Decimal):
+        return number(value, 2)
+    return value
+
+
 def init_app(app: Flask) -> None:
     compile_catalogues()
     Babel(
@@ -92,3 +121,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_language"] = current_language
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
+    app.add_template_filter(say, "say")

@@ -1,0 +1,36 @@
+"""The core's texts reach each reader in their language, also after being stored."""
+
+from __future__ import annotations
+
+import pytest
+from flask_babel import force_locale
+
+from competition.core.texts import N_, Nn_, Text, load
+from competition.i18n import say
+
+
+def test_a_text_reads_as_english_without_translation():
+    assert str(N_("Upload %(name)s.", name="the CVs")) == "Upload the CVs."
+    assert str(Nn_("%(num)s seat", "%(num)s seats", 3)) == "3 seats"
+    assert str(Nn_("%(num)s seat", "%(num)s seats", 1)) == "1 seat"
+
+
+def test_a_stored_text_comes_back_with_its_values_and_nested_texts():
+    inner = N_("Energy systems")
+    text = Nn_("%(num)s proposal in %(topic)s", "%(num)s proposals in %(topic)s", 2, topic=inner)
+    assert load(text.dumps()) == text
+
+
+def test_a_text_stored_as_plain_english_before_reads_as_itself():
+    assert load("Assigning jurors") == Text("Assigning jurors")
+    assert load('{"t": broken') == Text('{"t": broken')
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("en", "Keep the rationale under 20,000 characters."), ("de", "20.000")],
+)
+def test_said_texts_write_numbers_the_readers_way(app, locale, expected):
+    text = N_("Keep the rationale under %(limit)s characters.", limit=20_000)
+    with app.test_request_context(), force_locale(locale):
+        assert expected in say(text.dumps())
