@@ -151,20 +151,20 @@ KIND_COUNT_LABELS = {
 }
 
 OUTLINE_SECTIONS = [
-    {"key": "strategy", "title": "Cluster strategy", "max_chars": 12000},
-    {"key": "consortium", "title": "Consortium and partners", "max_chars": 6000},
-    {"key": "impact", "title": "Expected impact", "max_chars": 6000},
+    {"key": "strategy", "title": "Clusterstrategie", "max_chars": 12000},
+    {"key": "consortium", "title": "Verbund und Partner", "max_chars": 6000},
+    {"key": "impact", "title": "Erwartete Wirkung", "max_chars": 6000},
 ]
 FULL_SECTIONS = [
-    {"key": "strategy", "title": "Cluster strategy", "max_chars": 20000},
-    {"key": "consortium", "title": "Consortium and partners", "max_chars": 10000},
-    {"key": "impact", "title": "Expected impact", "max_chars": 10000},
-    {"key": "work_plan", "title": "Work plan", "max_chars": 30000},
+    {"key": "strategy", "title": "Clusterstrategie", "max_chars": 20000},
+    {"key": "consortium", "title": "Verbund und Partner", "max_chars": 10000},
+    {"key": "impact", "title": "Erwartete Wirkung", "max_chars": 10000},
+    {"key": "work_plan", "title": "Arbeitsplan", "max_chars": 30000},
 ]
 OUTLINE_ATTACHMENTS = [
     {
         "key": "letters",
-        "title": "Letters of intent",
+        "title": "Absichtserklärungen",
         "required": False,
         "max_pages": 20,
         "max_bytes": 10_485_760,
@@ -173,14 +173,14 @@ OUTLINE_ATTACHMENTS = [
 FULL_ATTACHMENTS = [
     {
         "key": "budget_plan",
-        "title": "Detailed budget plan",
+        "title": "Ausführlicher Finanzplan",
         "required": True,
         "max_pages": 30,
         "max_bytes": 10_485_760,
     },
     {
         "key": "cvs",
-        "title": "CVs of key persons",
+        "title": "Lebensläufe der Schlüsselpersonen",
         "required": True,
         "max_pages": 40,
         "max_bytes": 20_971_520,
@@ -189,38 +189,39 @@ FULL_ATTACHMENTS = [
 # (name, weight, description, threshold); every criterion is scored 0..5 in steps of 0.5.
 REVIEW_CRITERIA: tuple[tuple[str, str, str, str | None], ...] = (
     (
-        "Excellence and innovation",
+        "Exzellenz und Innovation",
         "0.4",
-        "How far the cluster's research and innovation go beyond the state of the art.",
+        "Wie weit Forschung und Innovation des Clusters über den Stand der Technik hinausgehen.",
         "3",
     ),
     (
-        "Cluster strategy and structure",
+        "Clusterstrategie und -struktur",
         "0.3",
-        "How convincing the shared strategy, the governance and the partners' roles are.",
+        "Wie überzeugend die gemeinsame Strategie, die Steuerung und die Rollen der Partner sind.",
         "3",
     ),
     (
-        "Impact and transfer",
+        "Wirkung und Transfer",
         "0.3",
-        "How likely the cluster is to create value, jobs and transfer in its region and beyond.",
+        "Wie wahrscheinlich das Cluster Wertschöpfung, Arbeitsplätze und Transfer in seiner "
+        "Region und darüber hinaus schafft.",
         "3",
     ),
 )
 HEARING_CRITERIA: tuple[tuple[str, str, str, str | None], ...] = (
     (
-        "Overall impression",
+        "Gesamteindruck",
         "1",
-        "The jury's overall judgement of the cluster after the pitch and the discussion.",
+        "Das Gesamturteil der Jury über das Cluster nach Präsentation und Diskussion.",
         None,
     ),
 )
 
 PROGRAMME_DESCRIPTION = (
-    "Clusters4Future is a federal competition for regional innovation networks in which science, "
-    "industry and society work together on the technologies of tomorrow. Winning clusters are "
-    "funded for up to nine years in three phases of three years, each ending with an interim "
-    "evaluation."
+    "Clusters4Future ist ein Wettbewerb des Bundes für regionale Innovationsnetzwerke, in denen "
+    "Wissenschaft, Wirtschaft und Gesellschaft gemeinsam an den Technologien von morgen arbeiten. "
+    "Die Gewinner-Cluster werden bis zu neun Jahre in drei Phasen von je drei Jahren gefördert; "
+    "jede Phase endet mit einer Zwischenevaluation."
 )
 
 
@@ -258,9 +259,9 @@ ROUNDS = (
         submitted_by=_utc(2026, 6, 30, 10),
         rush_share=0.6,
         description=(
-            "First round of Clusters4Future. Consortia submit an outline; the jury selects "
-            "finalists, who receive funding for a six-month concept phase and then submit a full "
-            "proposal and pitch it to the jury."
+            "Erste Runde von Clusters4Future. Verbünde reichen eine Skizze ein; die Jury wählt "
+            "Finalisten aus, die eine sechsmonatige Konzeptionsphase gefördert bekommen, danach "
+            "einen Vollantrag einreichen und ihn der Jury vorstellen."
         ),
     ),
     RoundSpec(
@@ -276,8 +277,8 @@ ROUNDS = (
         submitted_by=ROUND_2_SUBMITTED_BY,
         rush_share=0.2,
         description=(
-            "Second round of Clusters4Future, open to new consortia and to consortia that were "
-            "not selected in the first round. The procedure is the same as in round 1."
+            "Zweite Runde von Clusters4Future, offen für neue Verbünde und für Verbünde, die in "
+            "der ersten Runde nicht ausgewählt wurden. Das Verfahren entspricht dem der Runde 1."
         ),
     ),
 )
@@ -612,7 +613,7 @@ def _call(programme: Programme, spec: RoundSpec) -> Call:
         Stage(
             position=1,
             kind=StageKind.OUTLINE,
-            name="Outline (sketch)",
+            name="Skizze",
             opens_at=spec.outline[0],
             closes_at=spec.outline[1],
             required_sections=copy.deepcopy(OUTLINE_SECTIONS),
@@ -626,7 +627,7 @@ def _call(programme: Programme, spec: RoundSpec) -> Call:
         Stage(
             position=2,
             kind=StageKind.FULL_PROPOSAL,
-            name="Full proposal (strategy and budget)",
+            name="Vollantrag (Strategie und Finanzplan)",
             opens_at=spec.full[0],
             closes_at=spec.full[1],
             required_sections=copy.deepcopy(FULL_SECTIONS),
@@ -639,7 +640,7 @@ def _call(programme: Programme, spec: RoundSpec) -> Call:
         Stage(
             position=3,
             kind=StageKind.HEARING,
-            name="Jury hearing",
+            name="Jury-Anhörung",
             opens_at=spec.hearing[0],
             closes_at=spec.hearing[1],
             required_sections=[],
@@ -653,7 +654,7 @@ def _call(programme: Programme, spec: RoundSpec) -> Call:
     return Call(
         programme=programme,
         round_number=spec.number,
-        name=f"Clusters4Future – round {spec.number}",
+        name=f"Clusters4Future – Runde {spec.number}",
         reference_prefix=spec.prefix,
         description=spec.description,
         state=CallState.PUBLISHED,

@@ -177,7 +177,7 @@ def test_the_officer_first_page_names_the_programme_and_its_rounds(seeded, brows
     page = browser.get("/").get_data(as_text=True)
     assert "Clusters4Future" in page
     assert "630.0 million euro" in page
-    assert "round 1" in page and "round 2" in page
+    assert "Runde 1" in page and "Runde 2" in page
     assert ">137<" in page and ">117<" in page
 
 
