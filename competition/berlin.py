@@ -6,14 +6,19 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
+# The zone as German readers name it: Mitteleuropäische (Sommer-)Zeit.
+GERMAN_ZONE_NAMES = {"CET": "MEZ", "CEST": "MESZ"}
 
 
-def berlin_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+def berlin_time(
+    value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M", *, german: bool = False
+) -> str:
     """Every time a person reads is shown in Europe/Berlin, with the zone named."""
     if value is None:
         return "–"
     local = value.astimezone(BERLIN)
-    return f"{local.strftime(fmt)} {local.tzname()}"
+    zone = local.tzname() or ""
+    return f"{local.strftime(fmt)} {GERMAN_ZONE_NAMES.get(zone, zone) if german else zone}"
 
 
 def berlin_to_utc(local: dt.datetime) -> dt.datetime:
@@ -26,6 +31,8 @@ def utc_to_berlin_input(value: dt.datetime) -> dt.datetime:
     return value.astimezone(BERLIN).replace(tzinfo=None)
 
 
-def iso_berlin(value: str | None) -> str:
+def iso_berlin(value: str | None, *, german: bool = False) -> str:
     """An ISO timestamp kept in an e-mail's context, shown in Europe/Berlin."""
-    return berlin_time(dt.datetime.fromisoformat(value), "%d.%m.%Y %H:%M:%S") if value else "–"
+    if not value:
+        return "–"
+    return berlin_time(dt.datetime.fromisoformat(value), "%d.%m.%Y %H:%M:%S", german=german)

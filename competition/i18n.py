@@ -3,6 +3,7 @@ and dates as people of that language write them. Times are always Europe/Berlin.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from decimal import Decimal
@@ -11,9 +12,10 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from flask import Flask, current_app, g, has_request_context, session
+from flask import Flask, current_app, g, has_app_context, has_request_context, session
 from flask_babel import Babel, get_locale, gettext, ngettext
 
+from competition.berlin import berlin_time, iso_berlin
 from competition.core.texts import Text, load
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,15 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> None:
         log.info("compiled %s", mo_path)
 
 
+def local_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+    """A time in Europe/Berlin with its zone as the reader names it (MEZ/MESZ, CET/CEST)."""
+    return berlin_time(value, fmt, german=has_app_context() and current_language() == "de")
+
+
+def local_iso_time(value: str | None) -> str:
+    return iso_berlin(value, german=current_language() == "de")
+
+
 def number(value: Decimal | float | int | None, digits: int = 1) -> str:
     """A score or a share: ``3,5`` in German, ``3.5`` in English."""
     if value is None:
@@ -102,6 +113,8 @@ def _said(value: object) -> object:
         return say(value)
     if isinstance(value, bool):
         return value
+    if isinstance(value, dt.datetime):
+        return local_time(value)
     if isinstance(value, int):
         return number(value, 0)
     if isinstance(value, Decimal):
@@ -122,3 +135,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(say, "say")
+    app.add_template_filter(local_time, "berlin")
+    app.add_template_filter(local_iso_time, "iso_berlin")

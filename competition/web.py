@@ -19,7 +19,6 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from competition.access import enforce_access, policy_of, public, wants_json
-from competition.berlin import berlin_time, iso_berlin
 from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
 from competition.i18n import current_language
 from competition.params import clean_query
@@ -180,11 +179,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.register_error_handler(sa.exc.SQLAlchemyError, _database_error)
-    app.add_template_filter(berlin_time, "berlin")
     app.add_template_filter(money, "money")
     app.add_template_filter(millions, "millions")
     app.add_template_filter(linkify, "linkify")
-    app.add_template_filter(iso_berlin, "iso_berlin")
     app.add_template_filter(time_left, "time_left")
     app.add_template_filter(plain_amount, "plain_amount")
     app.add_template_filter(state_name, "state_name")

@@ -2,20 +2,24 @@
 
 The core must not import the translation machinery, and some of its words are stored (a job's
 progress, a conflict's reason) and read later by someone of another language. So the core
-returns a ``Text``: the English message id and its values. The web layer translates it for the
-reader (``competition.i18n.say``); ``str()`` gives the English, for logs and the command line.
+returns a ``Text``: the English message id and its values (times shown in Europe/Berlin). The
+web layer translates it for the reader (``competition.i18n.say``); ``str()`` gives the English,
+for logs and the command line.
 Mark ids with ``N_`` (or ``Nn_`` for plurals) so the catalogue finds them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _STORED = '{"t":'
+_BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ def load(stored: str | None) -> Text:
 def english(value: Any) -> Any:
     if isinstance(value, Text):
         return value.render()
+    if isinstance(value, dt.datetime):
+        local = value.astimezone(_BERLIN)
+        return f"{local:%d.%m.%Y %H:%M} {local.tzname()}"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
         return f"{value:,}"
     return value
@@ -82,10 +89,14 @@ def _stored_value(value: Any) -> Any:
         return {"text": json.loads(value.dumps())}
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, dt.datetime):
+        return {"time": value.isoformat()}
     return value
 
 
 def _loaded_value(value: Any) -> Any:
     if isinstance(value, dict) and "text" in value:
         return load(json.dumps(value["text"], ensure_ascii=False))
+    if isinstance(value, dict) and "time" in value:
+        return dt.datetime.fromisoformat(value["time"])
     return value

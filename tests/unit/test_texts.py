@@ -21,6 +21,15 @@ def test_a_stored_text_comes_back_with_its_values_and_nested_texts():
     assert load(text.dumps()) == text
 
 
+def test_a_time_in_a_text_reads_in_berlin_and_survives_storing(app):
+    import datetime as dt
+
+    text = N_("The deadline passed at %(time)s.", time=dt.datetime(2026, 6, 30, 10, tzinfo=dt.UTC))
+    assert str(text) == "The deadline passed at 30.06.2026 12:00 CEST."
+    with app.test_request_context(), force_locale("de"):
+        assert say(load(text.dumps())).endswith("30.06.2026 12:00 MESZ.")
+
+
 def test_a_text_stored_as_plain_english_before_reads_as_itself():
     assert load("Assigning jurors") == Text("Assigning jurors")
     assert load('{"t": broken') == Text('{"t": broken')
@@ -34,3 +43,20 @@ def test_said_texts_write_numbers_the_readers_way(app, locale, expected):
     text = N_("Keep the rationale under %(limit)s characters.", limit=20_000)
     with app.test_request_context(), force_locale(locale):
         assert expected in say(text.dumps())
+
+
+@pytest.mark.parametrize(
+    ("locale", "winter", "summer"),
+    [
+        ("en", "15.01.2027 00:00 CET", "30.06.2026 12:00 CEST"),
+        ("de", "15.01.2027 00:00 MEZ", "30.06.2026 12:00 MESZ"),
+    ],
+)
+def test_times_name_their_zone_as_the_reader_does(app, locale, winter, summer):
+    import datetime as dt
+
+    from competition.i18n import local_time
+
+    with app.test_request_context(), force_locale(locale):
+        assert local_time(dt.datetime(2027, 1, 14, 23, 0, tzinfo=dt.UTC)) == winter
+        assert local_time(dt.datetime(2026, 6, 30, 10, 0, tzinfo=dt.UTC)) == summer

@@ -27,9 +27,9 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from competition.assignment.models import Assignment
-from competition.berlin import berlin_time
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import local_time
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.reviews.models import Review
@@ -111,7 +111,7 @@ def _explanation(outcome: Outcome, stage: Stage, after: Stage | None) -> str:
             "and the budget is carried over. Please review and complete it before the deadline.",
             stage=stage.name,
             next_stage=after.name,
-            deadline=berlin_time(after.closes_at),
+            deadline=local_time(after.closes_at),
         )
     if outcome == Outcome.REJECT:
         return _(
@@ -211,7 +211,7 @@ def build_letter(
             {
                 "name": after.name,
                 "closes_at": after.closes_at.isoformat(),
-                "deadline": berlin_time(after.closes_at),
+                "deadline": local_time(after.closes_at),
             }
             if after
             else None

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from competition.berlin import berlin_time
+from competition.i18n import local_time
 from competition.notifications.mailer import Attachment
 
 # --- the PDF ----------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def render_pdf(letter: dict[str, Any]) -> bytes:
 
     pdf.add_page()
     para(f"{letter['programme']} · {letter['call']}", size=9)
-    para(_("Published %(when)s", when=berlin_time(published)), size=9, gap=6)
+    para(_("Published %(when)s", when=local_time(published)), size=9, gap=6)
     para(letter["headline"], size=16, bold=True, gap=4)
     para(f"{letter['reference']} {letter['acronym']}: {letter['title']}", bold=True)
     para(_("Stage: %(stage)s", stage=letter["stage"]), gap=4)
