@@ -91,7 +91,7 @@ class Settings:
     # The language of pages and mail for anyone who has not chosen one (``de`` or ``en``).
     # English until the messages written in Python (flashes, form labels, refusals) have their
     # German too; then ``de``.
-    default_locale: str = "en"
+    default_locale: str = "de"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

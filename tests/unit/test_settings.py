@@ -17,7 +17,7 @@ def test_nothing_set_gives_the_embedded_development_defaults():
     assert anchors.audit_anchor_file == "/srv/anchors/audit.jsonl"
     assert settings.mail_backend == "dev"
     assert settings.demo_mode
-    assert settings.default_locale == "en"
+    assert settings.default_locale == "de"
     assert Settings.from_env({"DEFAULT_LOCALE": "DE"}).default_locale == "de"
 
 
