@@ -51,4 +51,4 @@ catalogue: $(BIN)/python
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ -k Nn_:1,2 -o competition/translations/messages.pot \
 	  --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i competition/translations/messages.pot -d competition/translations \
-	  --no-fuzzy-matching --ignore-obsolete --omit-header
+	  --no-fuzzy-matching --ignore-obsolete --width 100 --ignore-pot-creation-date
