@@ -195,6 +195,13 @@ READ_ONLY_BECAUSE = {
 }
 
 
+# How the editor names the people working on a proposal.
+CONTRIBUTOR_ROLES = {
+    ContributorRole.COORDINATOR: _l("coordinator"),
+    ContributorRole.CONTRIBUTOR: _l("contributor"),
+}
+
+
 def _read_only_because(proposal: Proposal, submission, can_edit) -> str | None:  # type: ignore[no-untyped-def]
     """One sentence saying why the editor is read-only, or None while it can be edited."""
     if can_edit:
@@ -292,6 +299,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             organisation_names=queries.list_organisation_names(),
             invitations=queries.list_invitations(proposal),
             contributors=queries.list_contributors(proposal),
+            contributor_roles=CONTRIBUTOR_ROLES,
             kept=kept,
             federal_states=list(FederalState),
             **load_panels(proposal),

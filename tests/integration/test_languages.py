@@ -156,7 +156,7 @@ def test_an_autosave_answers_with_the_servers_berlin_time_in_the_persons_languag
     assert answer.json["to_do"].endswith(to_do)
 
 
-def test_the_editors_script_finds_its_words_on_the_page_in_the_readers_language(app):  # type: ignore[no-untyped-def]
+def test_a_german_applicant_reads_the_editor_and_its_scripts_words_in_german(app):  # type: ignore[no-untyped-def]
     with app.app_context():
         world = build_world()
         draft = write_draft(world, complete=False)
@@ -174,6 +174,7 @@ def test_the_editors_script_finds_its_words_on_the_page_in_the_readers_language(
     # The counters' sentence, with the place for the count and the limit written the German way.
     assert 'data-text="{count} von 2.000 Zeichen"' in page
     assert 'data-text="{count} von 5.000 Zeichen"' in page
+    assert "(Koordination)</span>" in page
 
 
 def test_an_amount_in_millions_is_refused_at_its_cell_and_nothing_is_saved(app):
