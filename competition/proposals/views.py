@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from competition import params
@@ -30,14 +31,14 @@ from competition.access import current_person, public, roles_required, signed_in
 from competition.accounts import pending
 from competition.accounts.models import Role
 from competition.accounts.tokens import Purpose, TokenError, read_token
-from competition.berlin import berlin_to_utc
+from competition.berlin import BERLIN, berlin_to_utc
 from competition.core import rules
 from competition.db import operation
 from competition.downloads import download
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.forms import attempt, messages_of, perform, show_errors, status_for
-from competition.i18n import current_language
+from competition.i18n import current_language, say
 from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
 from competition.programmes.queries import list_calls_run_by
@@ -63,12 +64,16 @@ from competition.proposals.models import (
     Proposal,
     ProposalInvitation,
     ProposalState,
+    SubmissionState,
 )
 from competition.proposals.panels import load_panels, other_reader
 from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)
 BUDGET_YEARS = 3
+# The abstract's limit, as ops.update_general checks it. Handed to the template as a value: a
+# literal there would be formatted once, when the template is compiled, in that request's language.
+ABSTRACT_MAX_CHARS = 5000
 
 
 # --- Public call pages -------------------------------------------------------------------------
@@ -176,6 +181,61 @@ def _budget_grid(submission, years: int) -> dict[tuple[int, int], tuple[Decimal,
     return grid
 
 
+# What a closed proposal's editor says instead of its controls: the state in the applicant's
+# words, where the permission's reason ("The proposal is rejected; it is read-only.") only names it.
+READ_ONLY_BECAUSE = {
+    ProposalState.WITHDRAWN: _l("This proposal was withdrawn; it can no longer be changed."),
+    ProposalState.REJECTED: _l("This proposal was not selected; it can no longer be changed."),
+    ProposalState.INELIGIBLE: _l(
+        "This proposal did not pass the formal check; it can no longer be changed."
+    ),
+    ProposalState.FUNDED: _l(
+        "This proposal was selected for funding; it can no longer be changed."
+    ),
+}
+
+
+# How the editor names the people working on a proposal.
+CONTRIBUTOR_ROLES = {
+    ContributorRole.COORDINATOR: _l("coordinator"),
+    ContributorRole.CONTRIBUTOR: _l("contributor"),
+}
+
+
+def _read_only_because(proposal: Proposal, submission, can_edit) -> str | None:  # type: ignore[no-untyped-def]
+    """One sentence saying why the editor is read-only, or None while it can be edited."""
+    if can_edit:
+        return None
+    if submission.state == SubmissionState.WITHDRAWN:
+        return str(READ_ONLY_BECAUSE[ProposalState.WITHDRAWN])
+    because = READ_ONLY_BECAUSE.get(proposal.state)
+    # Otherwise the stage's window (not yet open, deadline passed) says it best.
+    return str(because) if because is not None else str(can_edit.reason)
+
+
+def _to_do(problems: list) -> str:  # type: ignore[type-arg]
+    """The checklist's first line, shown on the page and sent with each autosave."""
+    if not problems:
+        return _("Everything the call asks for is there.")
+    return ngettext("%(num)d thing to do:", "%(num)d things to do:", len(problems))
+
+
+def _editor_texts() -> dict[str, str]:
+    """What the editor's script writes, in the reader's language: the page hands them over,
+    the script never has words of its own."""
+    return {
+        "saving": _("Saving…"),
+        "unsaved": _("Not saved yet"),
+        "not_saved": _("Not saved."),
+        "offline": _(
+            "Not saved: no connection. Your text stays here; it is saved when you press Save."
+        ),
+        "session_ended": _(
+            "Your session has ended. Your text stays here; press Save to log in and keep it."
+        ),
+    }
+
+
 def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
     """The editing page: every part of the proposal with the checklist beside it."""
     submission = _submission(proposal)
@@ -184,7 +244,8 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
     problems = ops.checklist(proposal, submission, now=g.now)
     by_anchor: dict[str, list[str]] = defaultdict(list)
     for problem in problems:
-        by_anchor[problem.anchor].append(problem.message)
+        by_anchor[problem.anchor].append(say(problem.message))
+    can_edit = permissions.can_edit_submission(me, proposal, submission, now=g.now)
     forms = dict(forms or {})
     general = forms.get("general") or GeneralForm(
         data={
@@ -209,14 +270,18 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             submission=submission,
             stage=submission.stage,
             deadline=permissions.deadline_for(proposal, submission.stage),
-            can_edit=permissions.can_edit_submission(me, proposal, submission, now=g.now),
+            can_edit=can_edit,
+            read_only_because=_read_only_because(proposal, submission, can_edit),
             can_submit=permissions.can_submit(me, proposal, submission, now=g.now),
             is_coordinator=permissions.contributor_role(me, proposal)
             == ContributorRole.COORDINATOR,
             # The lifecycle's next steps from here that this person may take.
             actions=offered(proposal, {"withdraw": bool(permissions.can_withdraw(me, proposal))}),
             problems=problems,
+            to_do=_to_do(problems),
             problems_at=by_anchor,
+            script_texts=_editor_texts(),
+            abstract_max_chars=ABSTRACT_MAX_CHARS,
             general=general,
             section_forms=forms.get("sections", {}),
             member_form=forms.get("member") or _member_form(proposal),
@@ -234,6 +299,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             organisation_names=queries.list_organisation_names(),
             invitations=queries.list_invitations(proposal),
             contributors=queries.list_contributors(proposal),
+            contributor_roles=CONTRIBUTOR_ROLES,
             kept=kept,
             federal_states=list(FederalState),
             **load_panels(proposal),
@@ -321,7 +387,14 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
         return _back(proposal, f"section-{key}"), 303
     revision = saved.result
     if wants_json():
-        answer: dict[str, object] = {"revision": revision, "saved_at": g.now.isoformat()}
+        answer: dict[str, object] = {
+            "revision": revision,
+            "saved_at": g.now.isoformat(),
+            # The server's clock in Berlin, 24-hour: the browser's clock and zone may differ.
+            "saved_note": _(
+                "Saved at %(time)s", time=g.now.astimezone(BERLIN).strftime("%H:%M:%S")
+            ),
+        }
         try:
             problems = ops.checklist(proposal, submission, now=g.now)
         except sa.exc.DBAPIError:
@@ -329,7 +402,8 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
             # what was stored, or the next save would conflict with the person's own text.
             db.session.rollback()
         else:
-            answer["problems"] = [{"anchor": p.anchor, "message": p.message} for p in problems]
+            answer["problems"] = [{"anchor": p.anchor, "message": say(p.message)} for p in problems]
+            answer["to_do"] = _to_do(problems)
         return answer
     flash(_("Section saved."), "success")
     return _back(proposal, f"section-{key}")

@@ -2,13 +2,19 @@
 (function () {
   "use strict";
 
+  // Every word the script writes comes from the page, in the reader's language.
+  var source = document.getElementById("editor-texts");
+  var texts = source ? JSON.parse(source.textContent) : {};
+  var language = document.documentElement.lang || "en";
+
   // Character counters for fields with a limit.
   document.querySelectorAll("[data-maxchars]").forEach(function (field) {
     var counter = document.getElementById(field.getAttribute("aria-describedby").split(" ")[0]);
     var max = parseInt(field.getAttribute("data-maxchars"), 10);
+    if (!counter || !counter.hasAttribute("data-text")) { return; }
     function update() {
       var length = field.value.replace(/\r\n/g, "\n").length;
-      counter.textContent = length.toLocaleString("en") + " of " + max.toLocaleString("en") + " characters";
+      counter.textContent = counter.getAttribute("data-text").replace("{count}", length.toLocaleString(language));
       counter.classList.toggle("over", length > max);
     }
     field.addEventListener("input", update);
@@ -16,7 +22,7 @@
   });
 
   // After a save, the checklist and the notes at each part show what is still to do.
-  function showProblems(problems) {
+  function showProblems(problems, toDo) {
     var byAnchor = {};
     problems.forEach(function (p) { (byAnchor[p.anchor] = byAnchor[p.anchor] || []).push(p.message); });
     document.querySelectorAll("ul.problems[data-for]").forEach(function (list) {
@@ -29,11 +35,10 @@
     if (!body) { return; }
     body.replaceChildren();
     var intro = document.createElement("p");
+    intro.textContent = toDo;
     if (!problems.length) {
-      intro.className = "ok"; intro.textContent = "Everything the call asks for is there.";
-      body.appendChild(intro); return;
+      intro.className = "ok"; body.appendChild(intro); return;
     }
-    intro.textContent = problems.length + (problems.length === 1 ? " thing" : " things") + " to do:";
     var list = document.createElement("ol"); list.className = "checklist";
     problems.forEach(function (p) {
       var item = document.createElement("li"), link = document.createElement("a");
@@ -52,7 +57,7 @@
     function save() {
       if (saving) { dirty = true; return; }
       saving = true; dirty = false;
-      status.textContent = "Saving…";
+      status.textContent = texts.saving;
       fetch(form.action, {
         method: "POST", body: new FormData(form), credentials: "same-origin",
         headers: { "Accept": "application/json" }
@@ -61,23 +66,24 @@
       }).then(function (result) {
         if (result.ok) {
           revision.value = result.data.revision;
-          status.textContent = "Saved at " + new Date(result.data.saved_at).toLocaleTimeString();
-          if (result.data.problems) { showProblems(result.data.problems); }
+          // The server's time of the save, written by the server: not the browser's clock.
+          status.textContent = result.data.saved_note;
+          if (result.data.problems) { showProblems(result.data.problems, result.data.to_do); }
         } else if (result.status === 401) {
-          status.textContent = "Your session has ended. Your text stays here; press Save to log in and keep it.";
+          status.textContent = texts.session_ended;
         } else {
-          status.textContent = result.data.error || "Not saved.";
+          status.textContent = result.data.error || texts.not_saved;
           if (result.data.conflict) { form.classList.add("conflict"); return; }
         }
       }).catch(function () {
-        status.textContent = "Not saved: no connection. Your text stays here; it is saved when you press Save.";
+        status.textContent = texts.offline;
       }).finally(function () {
         saving = false;
         if (dirty) { schedule(); }
       });
     }
     function schedule() { clearTimeout(timer); timer = setTimeout(save, 1500); }
-    textarea.addEventListener("input", function () { status.textContent = "Not saved yet"; schedule(); });
+    textarea.addEventListener("input", function () { status.textContent = texts.unsaved; schedule(); });
   });
 
   // A submit button sends once: a second click while the first is under way does nothing.

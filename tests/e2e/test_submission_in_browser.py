@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from competition.accounts.models import Role, User
+from competition.berlin import BERLIN
 from competition.db import utcnow
 from competition.extensions import db
 from competition.programmes.models import Call, Stage
@@ -84,6 +85,8 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
     live_server.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
     world = open_call(live_server)
     base = live_server.base_url
+    # A common office laptop's screen.
+    page.set_viewport_size({"width": 1366, "height": 768})
     log_in(page, base, world["email"])
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Open calls").click()
@@ -101,7 +104,15 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
 
     # The section is saved by the page's script a moment after typing stops.
     page.locator("#text-strategy").fill("We connect the region's grids.")
-    expect(page.locator("#status-strategy")).to_contain_text("Saved at", timeout=15_000)
+    status = page.locator("#status-strategy")
+    expect(status).to_have_text(re.compile(r"^Saved at \d\d:\d\d:\d\d$"), timeout=15_000)
+    # The server's time in Berlin, 24-hour, whatever the browser's clock and zone.
+    saved = dt.datetime.strptime(status.inner_text(), "Saved at %H:%M:%S").time()
+    berlin = dt.datetime.now(BERLIN)
+    moments = [
+        dt.datetime.combine(berlin.date() + dt.timedelta(days=d), saved, BERLIN) for d in (-1, 0)
+    ]
+    assert min(abs((berlin - moment).total_seconds()) for moment in moments) < 120
 
     consortium = page.locator("#consortium")
     organisation = consortium.get_by_role("combobox", name="Organisation", exact=True)
@@ -126,6 +137,16 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
     page.get_by_label("Neue Netze GmbH, year 1, own contribution").fill("40000")
     page.get_by_role("button", name="Save the budget").click()
     expect(page.get_by_text("Budget saved.")).to_be_visible()
+    # Three years for two partners fit in the budget's card: what does not fit scrolls inside it.
+    edges = page.evaluate(
+        """() => ({
+            card: document.getElementById("budget").getBoundingClientRect().right,
+            table: document.querySelector("#budget .scroll").getBoundingClientRect().right,
+            page: document.documentElement.scrollWidth,
+            window: window.innerWidth,
+        })"""
+    )
+    assert edges["table"] <= edges["card"] and edges["page"] <= edges["window"], edges
 
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(upload_samples.pdf_with_pages(2))
@@ -133,6 +154,12 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
     attachment.locator("#file-cv").set_input_files(str(cv))
     attachment.get_by_role("button", name="Upload").click()
     expect(page.get_by_text("cv.pdf uploaded.")).to_be_visible()
+    # Far down the page, the list of its parts is still in view.
+    page.locator("#exclusions").scroll_into_view_if_needed()
+    parts = page.get_by_role("navigation", name="Parts of the proposal")
+    expect(parts).to_be_in_viewport()
+    parts.get_by_role("link", name="Budget").click()
+    expect(page.locator("#budget-h")).to_be_in_viewport()
 
     checklist = page.locator("aside.editor-side")
     expect(checklist).to_contain_text("Everything the call asks for is there.")

@@ -3,12 +3,16 @@ amounts read and shown the way the person's language writes them."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from competition.accounts.models import User
+from competition.berlin import BERLIN
 from competition.extensions import db
 from competition.proposals.models import BudgetLine
 from tests.conftest import Browser, csrf_from
@@ -21,6 +25,7 @@ from tests.integration.submission_world import (
     log_in,
     mails,
     post,
+    section_url,
     submit,
     text,
     write_draft,
@@ -119,7 +124,57 @@ def test_a_budget_typed_the_german_way_is_saved_and_shown_the_german_way(app):
             (Decimal("80000.00"), Decimal("40000.00")),
             (Decimal("1200000.00"), Decimal("300000.50")),
         ]
-    assert "1.200.000\u00a0€" in text(browser.get(editor(draft)))
+    shown = text(browser.get(editor(draft)))
+    assert "1.200.000\u00a0€" in shown
+    assert "Summe 1.620.000\u00a0€; Anteil privater Mittel 21\u00a0%." in shown
+
+
+@pytest.mark.parametrize(
+    ("locale", "saved", "to_do"),
+    [("en", "Saved at", "things to do:"), ("de", "Gespeichert um", "Punkte zu erledigen:")],
+)
+def test_an_autosave_answers_with_the_servers_berlin_time_in_the_persons_language(
+    app, locale, saved, to_do
+):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        draft = write_draft(world, complete=False)
+    browser = log_in(app, world.coordinator)
+    choose(browser, locale, editor(draft))
+
+    answer = post(
+        browser,
+        section_url(draft),
+        {"text": "Unsere Strategie.", "base_revision": "0"},
+        headers={"Accept": "application/json"},
+    )
+
+    assert answer.status_code == 200
+    # 24-hour Berlin time by the server's clock: the script only places the sentence.
+    at = dt.datetime.fromisoformat(answer.json["saved_at"]).astimezone(BERLIN)
+    assert answer.json["saved_note"] == f"{saved} {at:%H:%M:%S}"
+    assert answer.json["to_do"].endswith(to_do)
+
+
+def test_a_german_applicant_reads_the_editor_and_its_scripts_words_in_german(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        draft = write_draft(world, complete=False)
+    browser = log_in(app, world.coordinator)
+    choose(browser, "de", editor(draft))
+
+    page = text(browser.get(editor(draft)))
+
+    block = re.search(r'<script type="application/json" id="editor-texts">(.*?)</script>', page)
+    assert block, "the page hands its script no texts"
+    texts = json.loads(block.group(1))
+    assert texts["saving"] == "Wird gespeichert …"
+    assert texts["unsaved"] == "Noch nicht gespeichert"
+    assert texts["offline"].startswith("Nicht gespeichert: keine Verbindung.")
+    # The counters' sentence, with the place for the count and the limit written the German way.
+    assert 'data-text="{count} von 2.000 Zeichen"' in page
+    assert 'data-text="{count} von 5.000 Zeichen"' in page
+    assert "(Koordination)</span>" in page
 
 
 def test_an_amount_in_millions_is_refused_at_its_cell_and_nothing_is_saved(app):

@@ -46,6 +46,7 @@ from tests.factories import (
 from tests.integration.submission_world import (
     ATTACHMENTS,
     CONFLICT_TEXT,
+    DEADLINE_TEXT,
     KEPT_TEXT,
     STRATEGY,
     add_applicant,
@@ -59,6 +60,7 @@ from tests.integration.submission_world import (
     form_value,
     log_in,
     mails,
+    passed_deadline,
     post,
     section_url,
     sections_of,
@@ -142,7 +144,7 @@ def test_the_coordinator_withdraws_after_a_confirmation_page(app):  # type: igno
         assert len(mails("proposals/withdrawn")) == 1
 
     page = text(browser.get(editor(draft)))
-    assert "The proposal is withdrawn; it is read-only." in page
+    assert "This proposal was withdrawn; it can no longer be changed." in page
     edited = post(browser, section_url(draft), {"text": "Changed.", "base_revision": "1"})
     assert edited.status_code == 303
     resubmitted = post(
@@ -191,6 +193,44 @@ def test_a_decided_proposal_cannot_be_withdrawn(app, decided):  # type: ignore[n
     with app.app_context():
         assert db.session.get(Proposal, draft.proposal_id).state == decided
         assert mails("proposals/withdrawn") == []
+
+
+@pytest.mark.parametrize(
+    ("state", "because"),
+    [
+        (ProposalState.SUBMITTED, DEADLINE_TEXT),
+        (ProposalState.WITHDRAWN, "This proposal was withdrawn; it can no longer be changed."),
+        (ProposalState.REJECTED, "This proposal was not selected; it can no longer be changed."),
+        (
+            ProposalState.INELIGIBLE,
+            "This proposal did not pass the formal check; it can no longer be changed.",
+        ),
+        (
+            ProposalState.FUNDED,
+            "This proposal was selected for funding; it can no longer be changed.",
+        ),
+    ],
+)
+def test_a_closed_proposal_opens_without_editing_controls_and_says_why(app, state, because):  # type: ignore[no-untyped-def]
+    world, draft = passed_deadline(app)
+    with app.app_context():
+        closes_at = db.session.get(Stage, world.stage_id).closes_at
+        submit(draft, world.coordinator, now=closes_at - dt.timedelta(minutes=1))
+        db.session.get(Proposal, draft.proposal_id).state = state
+        db.session.commit()
+    browser = log_in(app, world.coordinator)
+
+    page = text(browser.get(editor(draft)))
+
+    assert re.search(
+        rf'<p class="flash flash-info" role="status" id="read-only">{re.escape(because)}</p>', page
+    )
+    for control in ("Save", "Save the budget", "Upload", "Add to the consortium", "Remove"):
+        assert f">{control}</button>" not in page, control
+    assert "Review and submit" not in page
+    assert "Before you submit" not in page and 'id="checklist-body"' not in page
+    # What was written stays readable.
+    assert STRATEGY in page
 
 
 # --- contributors -------------------------------------------------------------------------------

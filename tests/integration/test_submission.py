@@ -336,6 +336,35 @@ def test_the_checklist_links_every_missing_part_and_submission_is_refused(app): 
         assert db.session.get(Proposal, draft.proposal_id).state == ProposalState.DRAFT
 
 
+def test_the_editor_lists_its_parts_in_a_navigation_that_leads_to_each(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        draft = write_draft(world, complete=False)
+    browser = log_in(app, world.coordinator)
+    page = text(browser.get(editor(draft)))
+
+    navigation = re.search(
+        r'<nav class="editor-nav" aria-label="Parts of the proposal">(.*?)</nav>', page, re.S
+    )
+    assert navigation, "the editor has no navigation of its parts"
+    links = re.findall(r'<a href="#([^"]+)">([^<]+)</a>', navigation.group(1))
+    assert links == [
+        ("general", "General"),
+        ("section-strategy", "Strategy"),
+        ("section-partners", "Partners"),
+        ("consortium", "Consortium"),
+        ("budget", "Budget"),
+        ("attachments", "Documents"),
+        ("contributors", "People working on this proposal"),
+        ("exclusions", "Jurors to exclude"),
+        ("checklist", "Before you submit"),
+    ]
+    for anchor, _name in links:
+        assert page.count(f'id="{anchor}"') == 1, f"the link to #{anchor} leads nowhere"
+    # Reached before the parts themselves, by keyboard as by eye.
+    assert page.index('class="editor-nav"') < page.index('id="general"')
+
+
 def test_the_checklist_lists_broken_rules_and_clears_when_they_are_fixed(app):  # type: ignore[no-untyped-def]
     with app.app_context():
         world = build_world()
