@@ -1,14 +1,17 @@
 """The letter as a PDF (fpdf2), drawn from the frozen letter alone, and as the attachment of the
-letter's e-mail. Its headings are in the reader's language (the attachment's in the recipient's);
-the letter's own words stay as they were frozen."""
+letter's e-mail. Its headings are in the letter's language, the recipient's at publication, so
+that the document reads as one; a letter frozen before letters kept their language has them in
+the reader's. The letter's own words stay as they were frozen."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from competition.berlin import berlin_time
@@ -46,6 +49,12 @@ def pdf_filename(letter: dict[str, Any]) -> str:
 
 def render_pdf(letter: dict[str, Any]) -> bytes:
     """The letter as a PDF, from the frozen JSON alone."""
+    language = letter.get("language")
+    with force_locale(language) if language else nullcontext():
+        return _draw(letter)
+
+
+def _draw(letter: dict[str, Any]) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
