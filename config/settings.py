@@ -92,6 +92,9 @@ class Settings:
     # English until the messages written in Python (flashes, form labels, refusals) have their
     # German too; then ``de``.
     default_locale: str = "en"
+    # Where the operator keeps the texts of the Impressum, the privacy policy and the
+    # accessibility statement (``impressum.de.md`` …); the instance folder's ``legal/`` without.
+    legal_folder: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +140,7 @@ class Settings:
             tasks_inline=_flag(env.get("TASKS_INLINE"), False),
             audit_anchor_file=env.get("AUDIT_ANCHOR_FILE") or None,
             default_locale=_locale(env.get("DEFAULT_LOCALE")),
+            legal_folder=env.get("LEGAL_FOLDER") or None,
         )
         settings.check()
         return settings

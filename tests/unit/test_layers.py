@@ -38,7 +38,7 @@ LAYERS: list[set[str]] = [
     {"screening"},
     {"assignment", "reviews"},
     {"selection"},
-    {"dashboard"},
+    {"dashboard", "legal"},
     {"demo"},
     {"cli"},
     {"web"},
