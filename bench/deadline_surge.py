@@ -581,7 +581,7 @@ def seed(n: int, *, closes_in_minutes: float) -> Seed:
             {"key": "cv", "title": "CVs", "required": True, "max_pages": 5, "max_bytes": 10**6}
         ],
     )
-    topic = Topic(slug="surge-topic", name="Surge topic")
+    topic = Topic(slug="surge-topic", name_en="Surge topic", name_de="Thema Lastspitze")
     coordinator_org = Organisation(
         name="Surge University", kind=OrganisationKind.UNIVERSITY, federal_state=FederalState.SN
     )

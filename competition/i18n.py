@@ -46,6 +46,13 @@ def current_language() -> str:
     return str(get_locale() or current_app.extensions["settings"].default_locale)
 
 
+def language_of(locale: str | None) -> str:
+    """The language to write to a person in, given the one kept on their account (if any)."""
+    if locale in LANGUAGES:
+        return str(locale)
+    return str(current_app.extensions["settings"].default_locale)
+
+
 def compile_catalogues(directory: Path = TRANSLATIONS) -> None:
     """Compile every catalogue whose ``.mo`` is missing or older than its ``.po`` (compiled
     files are never committed; installing or starting the app makes them)."""

@@ -141,6 +141,7 @@ def init_app(app: Flask) -> None:
     from competition.assignment.views import bp as jury_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
+    from competition.legal.views import bp as legal_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
@@ -163,6 +164,7 @@ def init_app(app: Flask) -> None:
         assignment_bp,
         reviews_bp,
         selection_bp,
+        legal_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

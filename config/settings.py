@@ -89,9 +89,10 @@ class Settings:
     # caller needs the result at once (tests, the command line).
     tasks_inline: bool = False
     # The language of pages and mail for anyone who has not chosen one (``de`` or ``en``).
-    # English until the messages written in Python (flashes, form labels, refusals) have their
-    # German too; then ``de``.
     default_locale: str = "de"
+    # Where the operator keeps the texts of the Impressum, the privacy policy and the
+    # accessibility statement (``impressum.de.md`` …); the instance folder's ``legal/`` without.
+    legal_folder: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +138,7 @@ class Settings:
             tasks_inline=_flag(env.get("TASKS_INLINE"), False),
             audit_anchor_file=env.get("AUDIT_ANCHOR_FILE") or None,
             default_locale=_locale(env.get("DEFAULT_LOCALE")),
+            legal_folder=env.get("LEGAL_FOLDER") or None,
         )
         settings.check()
         return settings

@@ -64,7 +64,7 @@ class JurorProfile(db.Model):
     max_load: Mapped[int | None]
     updated_at: Mapped[dt.datetime]
 
-    topics: Mapped[list[Topic]] = relationship(secondary=juror_expertise, order_by=Topic.name)
+    topics: Mapped[list[Topic]] = relationship(secondary=juror_expertise, order_by=Topic.name_en)
 
 
 class ConflictSource(enum.StrEnum):

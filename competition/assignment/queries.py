@@ -127,7 +127,7 @@ def list_organisations() -> list[Organisation]:
 
 
 def list_topics() -> list[Topic]:
-    return list(db.session.scalars(sa.select(Topic).order_by(Topic.name)))
+    return sorted(db.session.scalars(sa.select(Topic)), key=lambda t: t.name.casefold())
 
 
 def organisation_ids_of_jurors(user_ids: Sequence[int]) -> dict[int, tuple[int | None, list[int]]]:
@@ -265,7 +265,13 @@ def list_proposals_for_juror(
                 Proposal.id.in_(
                     sa.select(proposal_topics.c.proposal_id)
                     .join(Topic, Topic.id == proposal_topics.c.topic_id)
-                    .where(sa.func.lower(Topic.name).contains(needle, autoescape=True))
+                    .where(
+                        # Found by either name: a juror may search in the other language.
+                        sa.or_(
+                            sa.func.lower(Topic.name_en).contains(needle, autoescape=True),
+                            sa.func.lower(Topic.name_de).contains(needle, autoescape=True),
+                        )
+                    )
                 ),
             )
         )

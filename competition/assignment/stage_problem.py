@@ -195,8 +195,9 @@ def build(
         aff.JurorText(
             id=user.id,
             topic_ids=frozenset(t.id for t in profile.topics) if profile else frozenset(),
+            # The English names: a run must not depend on the language of whoever starts it.
             text=(
-                profile.expertise_text + "\n" + " ".join(t.name for t in profile.topics)
+                profile.expertise_text + "\n" + " ".join(t.name_en for t in profile.topics)
                 if profile
                 else ""
             ),

@@ -430,28 +430,33 @@ LAST_NAMES: Final[tuple[str, ...]] = (
 
 # --- topics and proposal vocabulary -------------------------------------------------------------
 
-# (slug, name): the five thematic clusters of the programme.
-CLUSTERS: Final[tuple[tuple[str, str], ...]] = (
-    ("energy", "Energy technology"),
-    ("health", "Healthcare"),
-    ("ict-media", "ICT, media and creative industries"),
-    ("photonics", "Optics and photonics"),
-    ("mobility", "Transport, mobility and logistics"),
+# (slug, English name, German name): the five thematic clusters of the programme.
+CLUSTERS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("energy", "Energy technology", "Energietechnik"),
+    ("health", "Healthcare", "Gesundheitswirtschaft"),
+    ("ict-media", "ICT, media and creative industries", "IKT, Medien und Kreativwirtschaft"),
+    ("photonics", "Optics and photonics", "Optik und Photonik"),
+    ("mobility", "Transport, mobility and logistics", "Verkehr, Mobilität und Logistik"),
 )
 
-# (slug, name, cluster slug): finer topics that sharpen a proposal's profile.
-FINE_TOPICS: Final[tuple[tuple[str, str, str], ...]] = (
-    ("hydrogen", "Hydrogen and fuel cells", "energy"),
-    ("batteries", "Batteries and energy storage", "energy"),
-    ("smart-grids", "Smart grids", "energy"),
-    ("medical-imaging", "Medical imaging", "health"),
-    ("digital-health", "Digital health", "health"),
-    ("ai", "Artificial intelligence", "ict-media"),
-    ("creative-tech", "Creative technologies and media", "ict-media"),
-    ("quantum", "Quantum technologies", "photonics"),
-    ("lasers", "Laser technology", "photonics"),
-    ("autonomous-driving", "Autonomous driving", "mobility"),
-    ("logistics", "Logistics and supply chains", "mobility"),
+# (slug, English name, German name, cluster slug): finer topics that sharpen a proposal's profile.
+FINE_TOPICS: Final[tuple[tuple[str, str, str, str], ...]] = (
+    ("hydrogen", "Hydrogen and fuel cells", "Wasserstoff und Brennstoffzellen", "energy"),
+    ("batteries", "Batteries and energy storage", "Batterien und Energiespeicher", "energy"),
+    ("smart-grids", "Smart grids", "Intelligente Stromnetze", "energy"),
+    ("medical-imaging", "Medical imaging", "Medizinische Bildgebung", "health"),
+    ("digital-health", "Digital health", "Digitale Gesundheit", "health"),
+    ("ai", "Artificial intelligence", "Künstliche Intelligenz", "ict-media"),
+    (
+        "creative-tech",
+        "Creative technologies and media",
+        "Kreativtechnologien und Medien",
+        "ict-media",
+    ),
+    ("quantum", "Quantum technologies", "Quantentechnologien", "photonics"),
+    ("lasers", "Laser technology", "Lasertechnik", "photonics"),
+    ("autonomous-driving", "Autonomous driving", "Autonomes Fahren", "mobility"),
+    ("logistics", "Logistics and supply chains", "Logistik und Lieferketten", "mobility"),
 )
 
 TECHNOLOGIES: Final[dict[str, tuple[str, ...]]] = {

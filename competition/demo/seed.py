@@ -499,11 +499,13 @@ def _freeze_versions(proposals: list[Proposal]) -> None:
 
 def _topics() -> dict[str, Topic]:
     """The five clusters and the finer topics; rows that already exist are reused."""
-    wanted = [(slug, name) for slug, name in names.CLUSTERS]
-    wanted += [(slug, name) for slug, name, _cluster in names.FINE_TOPICS]
-    slugs = [slug for slug, _ in wanted]
+    wanted = list(names.CLUSTERS)
+    wanted += [(slug, en, de) for slug, en, de, _cluster in names.FINE_TOPICS]
+    slugs = [slug for slug, _en, _de in wanted]
     found = {t.slug: t for t in db.session.scalars(sa.select(Topic).where(Topic.slug.in_(slugs)))}
-    topics = {slug: found.get(slug) or Topic(slug=slug, name=name) for slug, name in wanted}
+    topics = {
+        slug: found.get(slug) or Topic(slug=slug, name_en=en, name_de=de) for slug, en, de in wanted
+    }
     db.session.add_all(t for t in topics.values() if t.slug not in found)
     return topics
 
@@ -773,7 +775,7 @@ class _Jury:
         cluster = rng.choices(list(CLUSTER_WEIGHTS), weights=list(CLUSTER_WEIGHTS.values()))[0]
         counts, weights = zip(*JUROR_TOPIC_COUNTS, strict=True)
         wanted = rng.choices(counts, weights=weights)[0]
-        fine = [slug for slug, _name, parent in names.FINE_TOPICS if parent == cluster]
+        fine = [slug for slug, _en, _de, parent in names.FINE_TOPICS if parent == cluster]
         slugs = [cluster, *rng.sample(fine, min(wanted - 1, len(fine)))]
         if len(slugs) < wanted:
             slugs.append(rng.choice([c for c in CLUSTER_WEIGHTS if c != cluster]))
@@ -784,8 +786,8 @@ class _Jury:
         cluster = slugs[0]
         side = "academic" if org.kind in ACADEMIC else "industry"
         opening = rng.choice(names.EXPERTISE_OPENINGS[side]).format(
-            field=_lower_first(self.topics[cluster].name),
-            topics=_join_names([_lower_first(self.topics[slug].name) for slug in slugs[1:]]),
+            field=_lower_first(self.topics[cluster].name_en),
+            topics=_join_names([_lower_first(self.topics[slug].name_en) for slug in slugs[1:]]),
             tech=_lower_first(rng.choice(names.TECHNOLOGIES[cluster])),
             application=rng.choice(names.APPLICATIONS[cluster]),
         )
@@ -880,7 +882,7 @@ class _ProposalBuilder:
         rng = self.rng
         cluster = rng.choices(list(CLUSTER_WEIGHTS), weights=list(CLUSTER_WEIGHTS.values()))[0]
         topic_slugs = [cluster]
-        fine = [slug for slug, _name, parent in names.FINE_TOPICS if parent == cluster]
+        fine = [slug for slug, _en, _de, parent in names.FINE_TOPICS if parent == cluster]
         if rng.random() < 0.6:
             topic_slugs.append(rng.choice(fine))
         if rng.random() < 0.25:

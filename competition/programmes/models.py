@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from competition.core import workflow
 from competition.db import JSONData, enum_type, utcnow
 from competition.extensions import db
+from competition.i18n import current_language
 
 
 class Topic(db.Model):
@@ -23,7 +24,20 @@ class Topic(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    # Empty until someone gives it: the English name stands in for German readers meanwhile.
+    name_de: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+
+    def name_in(self, language: str) -> str:
+        """The topic's name in ``language`` (``de`` or ``en``), else in the other one."""
+        if language == "de":
+            return self.name_de or self.name_en
+        return self.name_en or self.name_de
+
+    @property
+    def name(self) -> str:
+        """The name in the reader's language."""
+        return self.name_in(current_language())
 
 
 class Programme(db.Model):

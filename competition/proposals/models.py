@@ -88,7 +88,7 @@ class Proposal(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     call: Mapped[Call] = relationship()
-    topics: Mapped[list[Topic]] = relationship(secondary=proposal_topics, order_by=Topic.name)
+    topics: Mapped[list[Topic]] = relationship(secondary=proposal_topics, order_by=Topic.name_en)
     members: Mapped[list[ConsortiumMember]] = relationship(
         back_populates="proposal",
         cascade="all, delete-orphan",

@@ -153,13 +153,13 @@ def list_proposals_for_officer(
     ).all()
     topics: dict[int, list[str]] = defaultdict(list)
     if rows:
-        for proposal_id, name in db.session.execute(
-            sa.select(proposal_topics.c.proposal_id, Topic.name)
+        for proposal_id, topic in db.session.execute(
+            sa.select(proposal_topics.c.proposal_id, Topic)
             .join(Topic, Topic.id == proposal_topics.c.topic_id)
             .where(proposal_topics.c.proposal_id.in_([row.id for row in rows]))
-            .order_by(Topic.name)
+            .order_by(Topic.name_en)
         ):
-            topics[proposal_id].append(name)
+            topics[proposal_id].append(topic.name)
     items = [
         ProposalRow(
             id=row[0],
@@ -312,7 +312,7 @@ def list_extensions(proposal: Proposal) -> list[DeadlineExtension]:
 
 
 def list_topics() -> list[Topic]:
-    return list(db.session.scalars(sa.select(Topic).order_by(Topic.name)))
+    return sorted(db.session.scalars(sa.select(Topic)), key=lambda t: t.name.casefold())
 
 
 def is_submitted_attachment(attachment: Attachment) -> bool:

@@ -43,7 +43,7 @@ from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
 from competition.programmes.queries import list_calls_run_by
 from competition.proposals import operations as ops
-from competition.proposals import permissions, queries, snapshot, storage
+from competition.proposals import permissions, queries, receipt, snapshot, storage
 from competition.proposals.forms import (
     AttachmentForm,
     BudgetForm,
@@ -716,6 +716,23 @@ def show_receipt(proposal_id: int, number: int):  # type: ignore[no-untyped-def]
     if version is None:
         abort(404)
     return render_template("proposals/receipt.html", proposal=proposal, version=version)
+
+
+@bp.route("/proposals/<int:proposal_id>/versions/<int:number>.pdf")
+@signed_in
+def download_receipt(proposal_id: int, number: int):  # type: ignore[no-untyped-def]
+    # Whoever may see the receipt page, and nobody else (404 as there).
+    proposal = _load(proposal_id)
+    version = queries.find_version(proposal, number=number, stage_id=params.number("stage"))
+    if version is None:
+        abort(404)
+    return download(
+        receipt.render_receipt_pdf(proposal, version),
+        filename=receipt.receipt_filename(version),
+        mimetype="application/pdf",
+        inline=True,
+        private=True,
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/withdraw", methods=["GET", "POST"])

@@ -24,7 +24,7 @@ from competition.assignment.models import Assignment, Conflict, JuryMembership, 
 from competition.core import rules, scoring
 from competition.extensions import db
 from competition.paging import Page
-from competition.programmes.models import Call, Stage
+from competition.programmes.models import Call, Stage, Topic
 from competition.proposals import snapshot
 from competition.proposals.models import (
     Proposal,
@@ -150,6 +150,17 @@ class FrozenProposal:
     attachments: Sequence[dict[str, Any]]
 
 
+def _topic_names(slugs: Sequence[str]) -> tuple[str, ...]:
+    """A version freezes its topics' slugs; the reader sees their names, in their language (a
+    topic deleted since keeps its slug)."""
+    if not slugs:
+        return ()
+    found = {
+        t.slug: t.name for t in db.session.scalars(sa.select(Topic).where(Topic.slug.in_(slugs)))
+    }
+    return tuple(sorted((found.get(slug, slug) for slug in slugs), key=str.casefold))
+
+
 def frozen_proposal(version: SubmissionVersion, stage: Stage) -> FrozenProposal:
     content = version.content
     titles = {s["key"]: s["title"] for s in stage.required_sections or ()}
@@ -178,7 +189,7 @@ def frozen_proposal(version: SubmissionVersion, stage: Stage) -> FrozenProposal:
         title=proposal.get("title", ""),
         acronym=proposal.get("acronym", ""),
         abstract=proposal.get("abstract", ""),
-        topics=tuple(proposal.get("topics") or ()),
+        topics=_topic_names(proposal.get("topics") or ()),
         sections=sections,
         members=members,
         totals=totals,

@@ -298,3 +298,38 @@ def test_runs_and_rankings_move_their_state_into_jobs_and_back(fresh_url):
             back = conn.execute(sa.text("SELECT state, message FROM rankings")).one()
         assert [tuple(r) for r in runs] == [(1, "done", 100, "run 1"), (2, "running", 50, "run 2")]
         assert tuple(back) == ("failed", "cannot rank")
+
+
+def _insert_topics_as_of_0014(conn: sa.Connection) -> None:
+    conn.execute(
+        sa.text("INSERT INTO topics (id, slug, name) VALUES (1, 'lasers', 'Laser technology')")
+    )
+    conn.execute(
+        sa.text("INSERT INTO topics (id, slug, name) VALUES (2, 'weaving', 'Smart textiles')")
+    )
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_topic_names_become_english_and_the_demo_topics_get_their_german_names(fresh_url):
+    with migrated(
+        fresh_url,
+        before="0014_user_locale",
+        after="0015_topic_names",
+        rows=_insert_topics_as_of_0014,
+    ):
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT slug, name_en, name_de FROM topics ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("lasers", "Laser technology", "Lasertechnik"),
+            ("weaving", "Smart textiles", ""),
+        ]
+
+        downgrade(directory=MIGRATIONS, revision="0014_user_locale")
+        with db.engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT slug, name FROM topics ORDER BY id")).all()
+        assert [tuple(row) for row in back] == [
+            ("lasers", "Laser technology"),
+            ("weaving", "Smart textiles"),
+        ]

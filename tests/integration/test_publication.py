@@ -282,6 +282,42 @@ def test_the_letter_gives_means_per_criterion_and_anonymous_comments_and_no_juro
     assert [set(c) for c in frozen["comments"]] == [{"juror", "text"}] * 2
 
 
+def test_an_english_officer_publishes_and_a_german_coordinator_gets_a_german_letter(app, letters):
+    p0, p1 = letters.world.proposals[:2]
+    with app.app_context():
+        for email, locale in ((letters.world.officer, "en"), (letters.coordinators[p0], "de")):
+            db.session.scalar(sa.select(User).where(User.email == email)).locale = locale
+        db.session.commit()
+    officer = as_person(app, letters.world.officer)
+
+    assert officer.submit(letters.publish_page, {}).status_code == 303
+
+    applicant = as_person(app, letters.coordinators[p0])
+    page = text(applicant.get(letters.letter_url(p0)))
+    pdf = pdf_text(applicant.get(letters.letter_url(p0) + ".pdf").data)
+    mails = {m.to_address: m for m in letter_mails(app)}
+    mail = mails[letters.coordinators[p0]]
+    with app.app_context():
+        rendered = mailer.render(mail.template, {**mail.context, "base_url": "http://x"})
+    attachment = pdf_text(rendered.attachments[0].data)
+    for where, content in {
+        "page": page,
+        "pdf": pdf,
+        "mail text": mail.body_text,
+        "mail html": mail.body_html,
+        "attachment": attachment,
+    }.items():
+        assert "Ihr Antrag kommt in die nächste Stufe" in content, where
+        assert " je kriterium" in content.lower(), where
+        assert "Your proposal advances" not in content, where
+    # The officer reads the letter as it was sent, on a page of their own language.
+    seen = text(officer.get(letters.letter_url(p0)))
+    assert '<article class="letter" lang="de">' in seen and "Ihr Antrag kommt" in seen
+    assert "Download as PDF" in seen
+    # A coordinator who chose no language gets the deployment's (English here).
+    assert "Your proposal has not been selected" in mails[letters.coordinators[p1]].body_text
+
+
 def test_the_proposal_page_links_to_published_letters_only(app, letters):
     p0 = letters.world.proposals[0]
     applicant = as_person(app, letters.coordinators[p0])

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from competition import pdf as documents
 from competition.selection.letters import content as letters_content
 from competition.selection.letters import pdf as letters_pdf
 
@@ -87,7 +88,7 @@ def test_the_pdf_holds_every_part_of_the_letter():
 
 
 def test_without_a_unicode_font_the_core_font_approximates(monkeypatch):
-    monkeypatch.setattr(letters_pdf, "FONT_DIRS", ())
+    monkeypatch.setattr(documents, "FONT_DIRS", ())
 
     content = pdf_text(letters_pdf.render_pdf(LETTER))
 

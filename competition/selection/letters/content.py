@@ -39,7 +39,7 @@ from competition.selection.ranking.queries import counted_reviews, stage_inputs
 # Bump when the JSON's shape changes; the templates read letters of every format they know.
 LETTER_FORMAT = 1
 
-# The letter's texts are written in the language of the request that publishes it and frozen
+# The letter's texts are written in the recipient's language (publication forces it) and frozen
 # with it (``str`` of the lazy headline), never translated again afterwards.
 HEADLINES = {
     Outcome.ADVANCE: _l("Your proposal advances to the next stage"),
@@ -187,9 +187,11 @@ def _scores_and_comments(
 
 
 def build_letter(
-    decision: Decision, *, proposal: Proposal, stage: Stage, now: dt.datetime
+    decision: Decision, *, proposal: Proposal, stage: Stage, now: dt.datetime, language: str
 ) -> dict[str, Any]:
-    """The letter's content as JSON, to be frozen on the decision at publication."""
+    """The letter's content as JSON, to be frozen on the decision at publication; its texts in
+    the language of the moment, which the caller sets to ``language``, kept with the letter so
+    that its page and PDF head it in the same language."""
     after = _next_stage(stage) if decision.outcome == Outcome.ADVANCE else None
     if decision.outcome == Outcome.ADVANCE and after is None:
         raise DomainError(
@@ -219,6 +221,7 @@ def build_letter(
         "scores": scores,
         "comments": comments,
         "published_at": now.isoformat(),
+        "language": language,
     }
 
 

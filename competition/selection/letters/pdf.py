@@ -1,42 +1,21 @@
 """The letter as a PDF (fpdf2), drawn from the frozen letter alone, and as the attachment of the
-letter's e-mail. Its headings are in the reader's language (the attachment's in the recipient's);
-the letter's own words stay as they were frozen."""
+letter's e-mail. Its headings are in the letter's language, the recipient's at publication, so
+that the document reads as one; a letter frozen before letters kept their language has them in
+the reader's. The letter's own words stay as they were frozen."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
+from contextlib import nullcontext
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from competition.i18n import local_time
 from competition.notifications.mailer import Attachment
-
-# --- the PDF ----------------------------------------------------------------------------------
-
-# A Unicode font where the system has one (names, quotes and dashes as typed); otherwise the PDF
-# core font, which knows Latin-1 only.
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-)
-_LATIN1_STANDINS = str.maketrans(
-    {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "...", "€": "EUR"}
-)
-
-
-# --- content ----------------------------------------------------------------------------------
-
-
-def _unicode_font() -> tuple[Path, Path] | None:
-    for folder in FONT_DIRS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            return regular, bold
-    return None
+from competition.pdf import Document
 
 
 def pdf_filename(letter: dict[str, Any]) -> str:
@@ -46,37 +25,19 @@ def pdf_filename(letter: dict[str, Any]) -> str:
 
 def render_pdf(letter: dict[str, Any]) -> bytes:
     """The letter as a PDF, from the frozen JSON alone."""
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
+    language = letter.get("language")
+    with force_locale(language) if language else nullcontext():
+        return _draw(letter)
 
+
+def _draw(letter: dict[str, Any]) -> bytes:
     published = dt.datetime.fromisoformat(letter["published_at"])
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(published)
-    pdf.set_title(f"{letter['headline']}: {letter['reference']}")
-    pdf.set_author(letter["programme"])
-    pdf.set_creator("Funding competitions")
-    pdf.set_auto_page_break(auto=True, margin=18)
-    fonts = _unicode_font()
-    if fonts is not None:
-        pdf.add_font("Letter", "", fonts[0])
-        pdf.add_font("Letter", "B", fonts[1])
-        family = "Letter"
-
-        def clean(text: str) -> str:
-            return text
-
-    else:
-        family = "helvetica"
-
-        def clean(text: str) -> str:
-            return text.translate(_LATIN1_STANDINS).encode("latin-1", "replace").decode("latin-1")
-
-    def para(text: str, *, size: float = 10.5, bold: bool = False, gap: float = 2) -> None:
-        pdf.set_font(family, "B" if bold else "", size)
-        pdf.multi_cell(0, size * 0.5, clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(gap)
-
-    pdf.add_page()
+    document = Document(
+        title=f"{letter['headline']}: {letter['reference']}",
+        author=letter["programme"],
+        created=published,
+    )
+    para, clean = document.para, document.clean
     para(f"{letter['programme']} · {letter['call']}", size=9)
     para(_("Published %(when)s", when=local_time(published)), size=9, gap=6)
     para(letter["headline"], size=16, bold=True, gap=4)
@@ -98,8 +59,8 @@ def render_pdf(letter: dict[str, Any]) -> bytes:
     scores = letter["scores"]
     para(_("Scores per criterion"), size=13, bold=True)
     para(scores["basis"], size=9.5, gap=3)
-    pdf.set_font(family, "", 10)
-    with pdf.table(
+    document.font(10)
+    with document.table(
         col_widths=(90, 35, 25, 30),
         text_align=("LEFT", "CENTER", "CENTER", "RIGHT"),
         first_row_as_headings=True,
@@ -119,7 +80,7 @@ def render_pdf(letter: dict[str, Any]) -> bytes:
             row = table.row()
             for cell in cells:
                 row.cell(clean(cell))
-    pdf.ln(6)
+    document.pdf.ln(6)
 
     para(_("The jurors' comments"), size=13, bold=True)
     if not letter["comments"]:
@@ -127,7 +88,7 @@ def render_pdf(letter: dict[str, Any]) -> bytes:
     for comment in letter["comments"]:
         para(comment["juror"], bold=True, gap=1)
         para(comment["text"], gap=4)
-    return bytes(pdf.output())
+    return document.output()
 
 
 def mail_attachments(context: dict[str, Any]) -> list[Attachment]:

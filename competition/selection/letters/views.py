@@ -5,7 +5,11 @@ its programme; for anyone else, and for a decision not yet published, it does no
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import Response, abort, render_template
+from flask_babel import force_locale
+from markupsafe import Markup
 
 from competition.access import signed_in
 from competition.downloads import download
@@ -33,9 +37,19 @@ def _published_letter(proposal_id: int, decision_id: int) -> tuple[Proposal, Dec
 @signed_in
 def letter(proposal_id: int, decision_id: int):  # type: ignore[no-untyped-def]
     proposal, decision = _published_letter(proposal_id, decision_id)
+    letter = decision.letter
+    assert letter is not None
+    # The letter as it was sent, in its language; the page around it in the reader's.
+    language = letter.get("language")
+    with force_locale(language) if language else nullcontext():
+        body = render_template("selection/_letter_body.html", letter=letter)
     response = Response(
         render_template(
-            "selection/letter.html", proposal=proposal, decision=decision, letter=decision.letter
+            "selection/letter.html",
+            proposal=proposal,
+            decision=decision,
+            letter=letter,
+            body=Markup(body),
         )
     )
     response.headers["Cache-Control"] = "private, no-store"

@@ -16,6 +16,7 @@ import logging
 from collections import Counter
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from competition.accounts.models import User
@@ -23,6 +24,7 @@ from competition.audit.operations import record_event
 from competition.db import operation, utcnow
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import language_of
 from competition.jobs import operations as jobs
 from competition.notifications.operations import notify
 from competition.permissions import require
@@ -137,7 +139,8 @@ def _apply(decision: Decision, proposal: Proposal, *, actor: User, now: dt.datet
 def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool:
     """Publish one confirmed decision; False when it is already published (or gone).
 
-    Side effects: ``Decision.letter`` frozen and ``published_at`` set; the outcome applied
+    Side effects: ``Decision.letter`` frozen, in the coordinator's language (the deployment's
+    default without one), and ``published_at`` set; the outcome applied
     (advance: the next stage's draft, without its own e-mail; reject/fund: the proposal closed;
     reserve: nothing); audit ``decision.published``; the letter e-mailed to the coordinator.
     """
@@ -155,7 +158,13 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
     assert stage is not None and proposal is not None
     require(can_publish(actor, stage))
     before = proposal.state
-    letter = letters_content.build_letter(decision, proposal=proposal, stage=stage, now=now)
+    coordinator = coordinator_of(proposal)
+    # Written in the coordinator's language, whoever publishes: the letter is frozen as sent.
+    language = language_of(coordinator.locale if coordinator else None)
+    with force_locale(language):
+        letter = letters_content.build_letter(
+            decision, proposal=proposal, stage=stage, now=now, language=language
+        )
     _apply(decision, proposal, actor=actor, now=now)
     db.session.flush()
     db.session.refresh(proposal, ["state"])
@@ -177,7 +186,6 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
             ).hexdigest(),
         },
     )
-    coordinator = coordinator_of(proposal)
     if coordinator is not None:
         notify(
             to=coordinator,

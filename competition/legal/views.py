@@ -1,0 +1,48 @@
+"""The legal pages: open to everyone, signed in or not, at addresses that do not change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template
+from flask_babel import lazy_gettext as _l
+
+from competition.access import public
+from competition.i18n import current_language
+from competition.legal import texts
+
+bp = Blueprint("legal", __name__)
+
+TITLES = {
+    "impressum": _l("Legal notice"),
+    "datenschutz": _l("Privacy policy"),
+    "barrierefreiheit": _l("Accessibility statement"),
+}
+
+
+def legal_folder() -> Path:
+    configured = current_app.extensions["settings"].legal_folder
+    return Path(configured) if configured else Path(current_app.instance_path) / "legal"
+
+
+def _page(page: str):  # type: ignore[no-untyped-def]
+    text = texts.find_text(page, language=current_language(), folder=legal_folder())
+    return render_template("legal/page.html", page=page, title=str(TITLES[page]), text=text)
+
+
+@bp.route("/impressum")
+@public
+def show_legal_notice():  # type: ignore[no-untyped-def]
+    return _page("impressum")
+
+
+@bp.route("/datenschutz")
+@public
+def show_privacy_policy():  # type: ignore[no-untyped-def]
+    return _page("datenschutz")
+
+
+@bp.route("/barrierefreiheit")
+@public
+def show_accessibility_statement():  # type: ignore[no-untyped-def]
+    return _page("barrierefreiheit")
