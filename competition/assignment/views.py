@@ -9,6 +9,7 @@ form, call one operation, flash, redirect; domain errors come back at the fields
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -51,6 +52,22 @@ SOURCE_LABELS = {
     ConflictSource.OFFICER: _l("Set by an officer"),
     ConflictSource.APPLICANT: _l("Asked by the consortium"),
 }
+
+MEMBERSHIP_LABELS = {
+    MembershipState.INVITED: _l("Invited"),
+    MembershipState.ACCEPTED: _l("Accepted"),
+    MembershipState.DECLINED: _l("Declined"),
+}
+
+
+def _membership_counts(counts: Mapping[MembershipState, int]) -> list[str]:
+    """The jury page's head count, in words: '1 invited', '3 accepted', '0 declined'."""
+    n = {state: counts.get(state, 0) for state in MembershipState}
+    return [
+        ngettext("%(num)d invited", "%(num)d invited", n[MembershipState.INVITED]),
+        ngettext("%(num)d accepted", "%(num)d accepted", n[MembershipState.ACCEPTED]),
+        ngettext("%(num)d declined", "%(num)d declined", n[MembershipState.DECLINED]),
+    ]
 
 
 # --- loading with the object checks ------------------------------------------------------------
@@ -341,7 +358,8 @@ def _jury_page(call: Call, *, status: int = 200, forms: dict | None = None):  # 
         button=ButtonForm(),
         source_labels=SOURCE_LABELS,
         sources=list(ConflictSource),
-        states=list(MembershipState),
+        membership_counts=_membership_counts(overview.states),
+        membership_labels=MEMBERSHIP_LABELS,
     ), status
 
 
