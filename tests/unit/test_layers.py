@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
         "downloads",
         "kept",
         "i18n",
+        "prose",
     },
     {"accounts", "access", "audit", "notifications", "workflow", "jobs"},
     {"organisations"},
