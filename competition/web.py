@@ -22,6 +22,7 @@ from competition.access import enforce_access, policy_of, public, wants_json
 from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
 from competition.i18n import current_language
 from competition.params import clean_query
+from competition.prose import prose
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(state_name, "state_name")
     app.add_template_filter(kind_name, "kind_name")
     app.add_template_filter(member_role_name, "member_role_name")
+    app.add_template_filter(prose, "prose")
     app.jinja_env.globals["policy_of"] = policy_of
     app.context_processor(lambda: {"settings": app.extensions["settings"]})
 

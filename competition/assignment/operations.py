@@ -429,11 +429,18 @@ def refresh_automatic_conflicts(
 
 @operation
 def declare_conflicts(
-    call: Call, *, actor: User, proposal_ids_with_reasons: Mapping[int, str], now: dt.datetime
+    call: Call,
+    *,
+    actor: User,
+    proposal_ids_with_reasons: Mapping[int, str],
+    now: dt.datetime,
+    finished: bool = True,
 ) -> JuryMembership:
     """The juror declares conflicts with the call's proposals, each with a reason. Declaring none
     is a declaration too: it opens the call's other pages. Declarations add to earlier ones;
-    only an officer removes a declared conflict.
+    only an officer removes a declared conflict. Not ``finished`` (one page of the form saved
+    on the way through a long call): the conflicts are kept, the call stays closed until the
+    juror sends the whole declaration.
 
     Side effects: declared conflict rows; the automatic ones refreshed; ``conflicts_declared_at``
     set on the first declaration; audit ``conflicts.declared``.
@@ -479,7 +486,7 @@ def declare_conflicts(
                 )
         except sa.exc.IntegrityError:
             log.info("declared conflict with proposal %s written concurrently", proposal_id)
-    first = place.conflicts_declared_at is None
+    first = finished and place.conflicts_declared_at is None
     if first:
         place.conflicts_declared_at = now
     db.session.flush()

@@ -32,6 +32,7 @@ from competition.assignment.models import (
 from competition.assignment.permissions import conflicted_proposal_ids
 from competition.extensions import db
 from competition.organisations.models import Organisation
+from competition.paging import Page
 from competition.programmes.models import Call, Stage, Topic
 from competition.proposals.models import (
     ConsortiumMember,
@@ -301,34 +302,107 @@ class DeclarationRow:
         return [member.organisation.name for member in self.proposal.members]
 
 
+# The conflict form's page: short enough to read, long enough that a call of 150 proposals
+# takes eight pages, not eighty.
+DECLARATION_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class DeclarationFilters:
+    """What the juror narrowed the conflict form to. Only what the form shows anyway is
+    searched: reference, acronym, title and the consortium's organisations."""
+
+    q: str = ""
+    topic_id: int | None = None
+    organisation_id: int | None = None
+    only_conflicts: bool = False
+
+
+@dataclass(frozen=True)
+class Declaration:
+    rows: Page[DeclarationRow]
+    open_ids: frozenset[int]  # every listed proposal the juror can still declare a conflict with
+    conflicts: int  # listed proposals with one of the juror's own conflicts
+    topics: Sequence[Topic]
+    organisations: Sequence[Organisation]  # those taking part in a listed proposal
+
+
 # Conflicts the juror knows of themselves: their organisations and their own declaration.
 OWN_SOURCES = (ConflictSource.AUTOMATIC, ConflictSource.DECLARED)
 
 
-def list_proposals_for_conflict_declaration(user: User, call: Call) -> list[DeclarationRow]:
-    """Every submitted proposal of the call with its consortium's organisations and the juror's
-    own conflicts (automatic and declared). The one list a juror sees before declaring: titles,
-    acronyms and organisations are what a juror needs to recognise a conflict.
+def list_proposals_for_conflict_declaration(
+    user: User, call: Call, filters: DeclarationFilters | None = None, *, page: int = 1
+) -> Declaration:
+    """A page of the call's submitted proposals, the juror's own conflicts (automatic and
+    declared) first, each with its consortium's organisations and those conflicts. Titles,
+    acronyms and organisations are what a juror needs to recognise a conflict, and all this
+    page ever tells.
 
     A proposal the juror was kept off by an officer or the consortium is not listed at all
     (unless one of the juror's own conflicts explains it anyway): the juror learns neither the
-    proposal nor that someone asked to exclude them."""
+    proposal nor that someone asked to exclude them. The topic filter finds only proposals the
+    juror has no conflict with, so that it never tells a conflicted juror a proposal's topic."""
+    filters = filters or DeclarationFilters()
     others = sa.select(Conflict.proposal_id).where(
         Conflict.user_id == user.id, Conflict.source.not_in(OWN_SOURCES)
     )
     own = sa.select(Conflict.proposal_id).where(
         Conflict.user_id == user.id, Conflict.source.in_(OWN_SOURCES)
     )
+    listed: list[sa.ColumnElement[bool]] = [
+        Proposal.call_id == call.id,
+        Proposal.state.not_in(NOT_DECLARABLE),
+        sa.or_(Proposal.id.not_in(others), Proposal.id.in_(own)),
+    ]
+    members_named = sa.select(ConsortiumMember.proposal_id).join(
+        Organisation, Organisation.id == ConsortiumMember.organisation_id
+    )
+    conditions = list(listed)
+    if filters.q:
+        needle = filters.q.lower()
+        conditions.append(
+            sa.or_(
+                *(
+                    sa.func.lower(column).contains(needle, autoescape=True)
+                    for column in (Proposal.reference, Proposal.acronym, Proposal.title)
+                ),
+                Proposal.id.in_(
+                    members_named.where(
+                        sa.func.lower(Organisation.name).contains(needle, autoescape=True)
+                    )
+                ),
+            )
+        )
+    if filters.organisation_id is not None:
+        conditions.append(
+            Proposal.id.in_(
+                sa.select(ConsortiumMember.proposal_id).where(
+                    ConsortiumMember.organisation_id == filters.organisation_id
+                )
+            )
+        )
+    if filters.topic_id is not None:
+        conditions += [
+            Proposal.id.in_(
+                sa.select(proposal_topics.c.proposal_id).where(
+                    proposal_topics.c.topic_id == filters.topic_id
+                )
+            ),
+            Proposal.id.not_in(sa.select(Conflict.proposal_id).where(Conflict.user_id == user.id)),
+        ]
+    if filters.only_conflicts:
+        conditions.append(Proposal.id.in_(own))
+    total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*conditions)) or 0
+    page = min(page, max(1, -(-total // DECLARATION_PER_PAGE)))
     proposals = list(
         db.session.scalars(
             sa.select(Proposal)
-            .where(
-                Proposal.call_id == call.id,
-                Proposal.state.not_in(NOT_DECLARABLE),
-                sa.or_(Proposal.id.not_in(others), Proposal.id.in_(own)),
-            )
+            .where(*conditions)
             .options(selectinload(Proposal.members))
-            .order_by(Proposal.reference)
+            .order_by(sa.case((Proposal.id.in_(own), 0), else_=1), Proposal.reference)
+            .limit(DECLARATION_PER_PAGE)
+            .offset((page - 1) * DECLARATION_PER_PAGE)
         )
     )
     by_proposal: dict[int, list[Conflict]] = defaultdict(list)
@@ -343,7 +417,36 @@ def list_proposals_for_conflict_declaration(user: User, call: Call) -> list[Decl
             .order_by(Conflict.id)
         ):
             by_proposal[conflict.proposal_id].append(conflict)
-    return [DeclarationRow(p, by_proposal.get(p.id, [])) for p in proposals]
+    open_ids = frozenset(
+        db.session.scalars(sa.select(Proposal.id).where(*listed, Proposal.id.not_in(own)))
+    )
+    conflicts = (
+        db.session.scalar(
+            sa.select(sa.func.count(Proposal.id)).where(*listed, Proposal.id.in_(own))
+        )
+        or 0
+    )
+    organisations = list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .where(
+                Organisation.id.in_(
+                    sa.select(ConsortiumMember.organisation_id)
+                    .join(Proposal, Proposal.id == ConsortiumMember.proposal_id)
+                    .where(*listed)
+                )
+            )
+            .order_by(Organisation.name)
+        )
+    )
+    rows = [DeclarationRow(p, by_proposal.get(p.id, [])) for p in proposals]
+    return Declaration(
+        rows=Page(rows, page=page, per_page=DECLARATION_PER_PAGE, total=total),
+        open_ids=open_ids,
+        conflicts=conflicts,
+        topics=list_topics(),
+        organisations=organisations,
+    )
 
 
 def declarable_proposal_ids(call: Call) -> set[int]:

@@ -8,6 +8,9 @@ form, call one operation, flash, redirect; domain errors come back at the fields
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -49,6 +52,22 @@ SOURCE_LABELS = {
     ConflictSource.OFFICER: _l("Set by an officer"),
     ConflictSource.APPLICANT: _l("Asked by the consortium"),
 }
+
+MEMBERSHIP_LABELS = {
+    MembershipState.INVITED: _l("Invited"),
+    MembershipState.ACCEPTED: _l("Accepted"),
+    MembershipState.DECLINED: _l("Declined"),
+}
+
+
+def _membership_counts(counts: Mapping[MembershipState, int]) -> list[str]:
+    """The jury page's head count, in words: '1 invited', '3 accepted', '0 declined'."""
+    n = {state: counts.get(state, 0) for state in MembershipState}
+    return [
+        ngettext("%(num)d invited", "%(num)d invited", n[MembershipState.INVITED]),
+        ngettext("%(num)d accepted", "%(num)d accepted", n[MembershipState.ACCEPTED]),
+        ngettext("%(num)d declined", "%(num)d declined", n[MembershipState.DECLINED]),
+    ]
 
 
 # --- loading with the object checks ------------------------------------------------------------
@@ -165,37 +184,73 @@ def edit_profile():  # type: ignore[no-untyped-def]
     return render_template("jury/profile.html", form=form), outcome.status
 
 
+# The tick box and the reason of one proposal in the conflict form.
+_DECLARATION_FIELD = re.compile(r"^(?:conflict|reason)_(\d{1,10})$")
+# What the conflict form's page is narrowed to; kept across a save.
+_DECLARATION_ARGS = ("q", "topic", "organisation", "conflicts", "page")
+
+
+def _declaration_filters() -> queries.DeclarationFilters:
+    return queries.DeclarationFilters(
+        q=params.text("q"),
+        topic_id=params.number("topic"),
+        organisation_id=params.number("organisation"),
+        only_conflicts=request.args.get("conflicts") == "1",
+    )
+
+
 @bp.route("/jury/calls/<int:call_id>/conflicts", methods=["GET", "POST"])
 @roles_required(Role.JUROR)
 def declare_conflicts(call_id: int):  # type: ignore[no-untyped-def]
     call = _juror_call(call_id)
     me = current_person()
-    rows = queries.list_proposals_for_conflict_declaration(me, call)
-    open_ids = [row.proposal.id for row in rows if not row.conflicts]
+    filters, page = _declaration_filters(), params.page()
+    listing = queries.list_proposals_for_conflict_declaration(me, call, filters, page=page)
+    # The form posts one page: the proposals shown on it, and any other the post names (the list
+    # may have moved since it was shown), as long as the juror can still declare a conflict.
+    posted = {int(m.group(1)) for name in request.form if (m := _DECLARATION_FIELD.match(name))}
+    shown = {row.proposal.id for row in listing.rows.items if not row.conflicts}
+    open_ids = sorted(shown | (posted & listing.open_ids))
     form = declaration_form(open_ids)
+    # Before the first declaration, a page can be saved on the way; sending opens the call.
+    finished = "save_page" not in request.form
     declaration = attempt(
         form,
         lambda: ops.declare_conflicts(
-            call, actor=me, proposal_ids_with_reasons=declared(form, open_ids), now=g.now
+            call,
+            actor=me,
+            proposal_ids_with_reasons=declared(form, open_ids),
+            now=g.now,
+            finished=finished,
         ),
     )
-    if declaration.done:
+    kept = {k: v for k, v in request.args.items() if k in _DECLARATION_ARGS and v}
+    if declaration.done and finished:
         flash(_("Your declaration is recorded. The call's proposals are open to you."), "success")
         return redirect(url_for("jury.list_calls"))
-    status = declaration.status
+    if declaration.done:
+        flash(
+            _(
+                "This page is saved. When you have looked through every page, send your "
+                "declaration: the call's proposals open after that."
+            ),
+            "success",
+        )
+        return redirect(url_for("jury.declare_conflicts", call_id=call.id, **kept))
     if declaration.error is not None:
         # The failed operation rolled back; show the page as it is now.
         call = _juror_call(call_id)
-        rows = queries.list_proposals_for_conflict_declaration(me, call)
-    place = queries.find_membership(me, call_id)
+        listing = queries.list_proposals_for_conflict_declaration(me, call, filters, page=page)
     return render_template(
         "jury/conflicts.html",
         call=call,
-        rows=rows,
+        listing=listing,
+        filters=filters,
+        kept=kept,
         form=form,
-        place=place,
+        place=queries.find_membership(me, call_id),
         source_labels=SOURCE_LABELS,
-    ), status
+    ), declaration.status
 
 
 def _bidding(call_id: int, stage_id: int) -> tuple[Call, Stage]:
@@ -303,7 +358,8 @@ def _jury_page(call: Call, *, status: int = 200, forms: dict | None = None):  # 
         button=ButtonForm(),
         source_labels=SOURCE_LABELS,
         sources=list(ConflictSource),
-        states=list(MembershipState),
+        membership_counts=_membership_counts(overview.states),
+        membership_labels=MEMBERSHIP_LABELS,
     ), status
 
 

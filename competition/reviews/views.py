@@ -20,6 +20,7 @@ from competition.accounts.models import Role
 from competition.assignment import runs
 from competition.assignment.forms import DeclineForm
 from competition.assignment.models import Assignment
+from competition.berlin import berlin_time
 from competition.core import scoring
 from competition.core.rules import format_berlin
 from competition.errors import StaleState
@@ -221,6 +222,9 @@ def edit_review(assignment_id: int):  # type: ignore[no-untyped-def]
         return {
             "revision": saved.revision,
             "saved_at": g.now.isoformat(),
+            # The page's script shows this as it is: 24-hour Europe/Berlin, whatever the
+            # browser's clock and zone.
+            "saved_at_shown": berlin_time(g.now, "%H:%M:%S"),
             "problems": problems,
             "status": status,
             "status_label": str(queries.STATUS_LABELS[status]),

@@ -5,15 +5,24 @@
   var form = document.querySelector("form[data-review-autosave]");
   if (!form) { return; }
 
+  // Every text this script writes comes from the page, in the reader's language; numbers are
+  // written the page language's way.
+  var language = document.documentElement.lang || "en";
+  function said(name, values) {
+    var text = form.getAttribute("data-text-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) { text = text.split("{" + key + "}").join(values[key]); });
+    return text;
+  }
+
   // Character counters: how much is written, and the minimum the call asks for.
+  var plural = new Intl.PluralRules(language);
   form.querySelectorAll("textarea[data-minchars]").forEach(function (field) {
     var counter = document.getElementById(field.getAttribute("aria-describedby").split(" ")[0]);
-    var min = parseInt(field.getAttribute("data-minchars"), 10);
     function update() {
       var length = field.value.replace(/\r\n/g, "\n").trim().length;
-      var text = length.toLocaleString("en") + (length === 1 ? " character" : " characters");
-      if (min > 0) { text += " (at least " + min.toLocaleString("en") + ")"; }
-      counter.textContent = text;
+      var which = plural.select(length) === "one" ? "data-count-one" : "data-count-other";
+      var text = field.getAttribute(which) || "";
+      counter.textContent = text.split("{count}").join(length.toLocaleString(language));
     }
     field.addEventListener("input", update);
     update();
@@ -38,7 +47,7 @@
     if (stopped) { return; }
     if (saving) { dirty = true; return; }
     saving = true; dirty = false;
-    status.textContent = "Saving…";
+    status.textContent = said("saving");
     var data = new FormData(form);
     data.set("action", "save");
     // Not form.action: the buttons are named "action", and would shadow the attribute.
@@ -50,7 +59,8 @@
     }).then(function (result) {
       if (result.ok) {
         revision.value = result.data.revision;
-        var text = "Saved at " + new Date(result.data.saved_at).toLocaleTimeString();
+        // The time as the server wrote it: 24-hour, Europe/Berlin, whatever the browser's zone.
+        var text = said("saved", { time: result.data.saved_at_shown });
         var problems = problemText(result.data.problems);
         status.textContent = problems ? text + ". " + problems : text;
         if (badge && result.data.status) {
@@ -58,13 +68,13 @@
           badge.className = "badge badge-review-" + result.data.status;
         }
       } else if (result.status === 401) {
-        status.textContent = "Your session has ended. Your text stays here; press Save draft to log in and keep it.";
+        status.textContent = said("session-ended");
       } else {
-        status.textContent = result.data.error || "Not saved.";
+        status.textContent = result.data.error || said("not-saved");
         if (result.data.conflict || result.status === 403) { stopped = true; form.classList.add("conflict"); }
       }
     }).catch(function () {
-      status.textContent = "Not saved: no connection. Your text stays here; it is saved when you press Save draft.";
+      status.textContent = said("offline");
     }).finally(function () {
       saving = false;
       if (pendingSubmit) {
@@ -76,7 +86,7 @@
     });
   }
   function schedule() { clearTimeout(timer); timer = setTimeout(save, 1500); }
-  function changed() { if (!stopped) { status.textContent = "Not saved yet"; schedule(); } }
+  function changed() { if (!stopped) { status.textContent = said("unsaved"); schedule(); } }
 
   // Typing, choosing a score and choosing a confidence all fire "input".
   form.addEventListener("input", changed);

@@ -8,6 +8,8 @@ import pytest
 from flask import url_for
 
 from competition.accounts.models import Role
+from competition.assignment.models import JuryMembership, MembershipState
+from competition.db import utcnow
 from competition.extensions import db
 from tests.conftest import Browser
 from tests.factories import (
@@ -30,6 +32,8 @@ PARAMETERS = (
     "jq",
     "to",
     "topic",
+    "organisation",
+    "conflicts",
     "call",
     "stage",
     "state",
@@ -57,6 +61,16 @@ def world(app):  # type: ignore[no-untyped-def]
         call = make_call(programme)
         stage = make_stage(call)
         proposal = make_proposal(call, coordinator=person)
+        # On the call's jury, so that the juror's pages (the conflict form) are reached too.
+        db.session.add(
+            JuryMembership(
+                call_id=call.id,
+                user_id=person.id,
+                state=MembershipState.ACCEPTED,
+                invited_at=utcnow(),
+                responded_at=utcnow(),
+            )
+        )
         db.session.commit()
         ids = {
             "programme_id": programme.id,
@@ -96,5 +110,11 @@ def test_no_page_fails_on_a_hostile_query_string(app, world, value):
     assert failed == []
     assert reached >= 10, "the pages were refused, not reached"
     # The lists the probes broke answer with a page, not an error.
-    for url in ("/proposals", "/admin/users", f"/stages/{ids['stage_id']}/review-progress"):
+    conflicts = f"/jury/calls/{ids['call_id']}/conflicts"
+    for url in (
+        "/proposals",
+        "/admin/users",
+        f"/stages/{ids['stage_id']}/review-progress",
+        conflicts,
+    ):
         assert browser.get(f"{url}?{query}").status_code == 200, url

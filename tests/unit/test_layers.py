@@ -30,6 +30,7 @@ LAYERS: list[set[str]] = [
         "kept",
         "i18n",
         "pdf",
+        "prose",
     },
     {"accounts", "access", "audit", "notifications", "workflow", "jobs"},
     {"organisations"},
