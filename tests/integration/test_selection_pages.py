@@ -5,6 +5,7 @@ download. Other programmes' officers get 404; jurors and applicants are refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -16,6 +17,7 @@ from competition.accounts.models import Role, User
 from competition.core.selection import verify_draw
 from competition.db import utcnow
 from competition.extensions import db
+from competition.jobs import operations as jobs
 from competition.programmes.models import Stage
 from competition.reviews.models import Review
 from competition.selection.models import LotteryRecord, Ranking, RankingMethod, SnapshotState
@@ -133,6 +135,31 @@ def test_a_ranking_under_way_is_polled_and_a_second_one_is_refused_at_the_form(a
     assert refused.status_code == 409
     assert "A ranking of this stage is already being computed." in text(refused)
     assert len(rankings_of(app, world)) == 1
+
+
+def test_a_ranking_left_running_by_a_stopped_process_shows_as_interrupted_and_starts_again(
+    app, world
+):
+    ranking_id = queue_ranking(app, world, SnapshotState.RUNNING, "Computing.")
+    with app.app_context():
+        job = db.session.get(Ranking, ranking_id).job
+        job.heartbeat_at = utcnow() - jobs.timeout() - dt.timedelta(seconds=1)
+        db.session.commit()
+    officer = as_person(app, world.officer)
+
+    page = text(officer.get(hub(world)))
+    status = officer.get(f"{hub(world)}/rankings/{ranking_id}.json").get_json()
+    again = officer.submit(f"{hub(world)}/rankings", {"method": "bias_model"}, page=hub(world))
+
+    assert "The latest ranking was interrupted" in page
+    assert 'id="start-again"' in page
+    assert "data-status-url" not in page
+    assert re.search(rf'id="ranking-{ranking_id}">.*?<td>Interrupted', page, re.S)
+    assert status["label"] == "Interrupted" and status["finished"] is True
+    assert again.status_code == 302
+    interrupted, fresh = rankings_of(app, world)
+    assert interrupted.state == SnapshotState.FAILED
+    assert fresh.state == SnapshotState.DONE, fresh.message
 
 
 def test_a_failed_ranking_shows_its_reasons(app, world):
