@@ -24,6 +24,7 @@ from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
 from competition.extensions import db
 from competition.forms import attempt
+from competition.i18n import percent
 from competition.jobs import operations as jobs
 from competition.kept import kept
 from competition.paging import Page
@@ -31,6 +32,7 @@ from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.forms import (
+    METHOD_EXPLANATIONS,
     METHOD_LABELS,
     RANKING_METHODS,
     RecomputeForm,
@@ -626,14 +628,15 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
         stage=stage,
         ranking=ranking,
         method_label=METHOD_LABELS.get(ranking.method.value, ranking.method.value),
-        state_label=STATE_LABELS[ranking.state],
+        method_explained=METHOD_EXPLANATIONS.get(ranking.method.value, ""),
+        state_label=_state_label(ranking),
         created_by=names_of([ranking.created_by_id]).get(ranking.created_by_id, ""),
         headers=headers,
         rows=rows,
         table=table,
         chart=chart,
         summary=summary,
-        interval=f"{interval * 100:g} %",
+        interval=percent(interval * 100, 0),
         parameters=result.get("parameters", {}),
         line=line,
         line_problem=problem,
