@@ -54,6 +54,10 @@ class ProposalRow:
         return sum(s.assignment.affinity for s in self.seats)
 
     @property
+    def mean_fit(self) -> float | None:
+        return self.total_affinity / len(self.seats) if self.seats else None
+
+    @property
     def short(self) -> int:
         return max(0, self.needed - len(self.seats))
 
@@ -95,6 +99,19 @@ class Overview:
     @property
     def largest_bin(self) -> int:
         return max((b.count for b in self.histogram), default=0)
+
+    @property
+    def mean_fit(self) -> float | None:
+        """How well the jurors' expertise fits their proposals, on average (0 to 1)."""
+        return self.total_affinity / self.pairs if self.pairs else None
+
+    @property
+    def run_mean_fit(self) -> float | None:
+        """The same for the last run's result, as the run found it."""
+        result = self.run.result if self.run is not None else None
+        if not result or not result.get("pairs"):
+            return None
+        return float(result["total_affinity"]) / int(result["pairs"])
 
 
 def _rows(stage: Stage, proposals: Sequence[Proposal]) -> list[ProposalRow]:

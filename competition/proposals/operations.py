@@ -47,7 +47,7 @@ from competition.proposals.models import (
     SubmissionState,
     SubmissionVersion,
 )
-from competition.proposals.queries import coordinator_of
+from competition.proposals.queries import coordinator_of, open_stage
 from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,8 @@ def start_proposal(
         errors[""] = [_("This call is not open for proposals.")]
     elif not stage.opens_at <= now <= stage.closes_at:
         errors[""] = [_("The submission window of this call is not open.")]
+    elif open_stage(call, now=now) is None:
+        errors[""] = [_("This call takes no new proposals: its selection has been announced.")]
     if errors:
         raise DomainError(errors)
     assert stage is not None

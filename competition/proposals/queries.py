@@ -220,12 +220,38 @@ class OpenStage:
     stage: Stage
 
 
+# States a proposal reaches only when a decision on it is published: once one of a call's
+# proposals is in one of them, the selection of its first stage has been announced and that
+# stage takes no new proposals, whatever its window says.
+DECIDED = (ProposalState.ADVANCED, ProposalState.REJECTED, ProposalState.FUNDED)
+
+
+def _takes_new_proposals(now: dt.datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """Conditions on ``Stage`` joined with its ``Call``: the stage new proposals start in. Only a
+    published call's first stage does (later stages take the invited finalists' proposals, which
+    is no open call), while its window is open and before any of its decisions are published."""
+    first = (
+        sa.select(sa.func.min(Stage.position))
+        .where(Stage.call_id == Call.id)
+        .correlate(Call)
+        .scalar_subquery()
+    )
+    decided = sa.select(Proposal.id).where(Proposal.call_id == Call.id, Proposal.state.in_(DECIDED))
+    return (
+        Call.state == CallState.PUBLISHED,
+        Stage.position == first,
+        Stage.opens_at <= now,
+        Stage.closes_at >= now,
+        ~decided.correlate(Call).exists(),
+    )
+
+
 def list_open_stages(*, now: dt.datetime) -> list[OpenStage]:
-    """Published calls whose current stage takes submissions now, soonest deadline first."""
+    """The open calls: stages that take new proposals now, soonest deadline first."""
     stages = db.session.scalars(
         sa.select(Stage)
         .join(Call, Stage.call_id == Call.id)
-        .where(Call.state == CallState.PUBLISHED, Stage.opens_at <= now, Stage.closes_at >= now)
+        .where(*_takes_new_proposals(now))
         .options(selectinload(Stage.call).selectinload(Call.programme))
         .order_by(Stage.closes_at)
     ).all()
@@ -244,11 +270,13 @@ def find_published_call(call_id: int) -> Call | None:
 
 
 def open_stage(call: Call, *, now: dt.datetime) -> Stage | None:
-    """The stage new proposals start in, if its window is open: always the call's first."""
-    first = call.stages[0] if call.stages else None
-    if first is not None and first.opens_at <= now <= first.closes_at:
-        return first
-    return None
+    """The stage new proposals start in (the call's first), if it takes them now: the same rule
+    as the open calls."""
+    return db.session.scalar(
+        sa.select(Stage)
+        .join(Call, Stage.call_id == Call.id)
+        .where(Call.id == call.id, *_takes_new_proposals(now))
+    )
 
 
 def list_organisation_names() -> list[str]:

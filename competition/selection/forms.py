@@ -37,7 +37,7 @@ RANKING_METHODS = (
     ),
     (
         "zscore",
-        _l("Per-juror z-scores"),
+        _l("Each juror's scores on a common scale"),
         _l(
             "Puts each juror's totals on a common scale before averaging; unreliable for "
             "jurors with few reviews."
@@ -50,6 +50,7 @@ RANKING_METHODS = (
     ),
 )
 METHOD_LABELS = {value: label for value, label, _ in RANKING_METHODS}
+METHOD_EXPLANATIONS = {value: explanation for value, _, explanation in RANKING_METHODS}
 
 
 class StartRankingForm(FlaskForm):
@@ -149,7 +150,7 @@ class RemoveConsensusForm(FlaskForm):
 LINE_BY = (("target", _l("By the selection target")), ("budget", _l("By budget")))
 LINE_METHOD_CHOICES = (
     ("merit", _l("Merit order (recommended)")),
-    ("optimal", _l("Exact optimiser")),
+    ("optimal", _l("Highest total score within the budget")),
 )
 
 
@@ -183,7 +184,7 @@ class SelectionRulesForm(FlaskForm):
         validators=[
             AnyOf(
                 [v for v, _ in LINE_METHOD_CHOICES],
-                message=_l("Choose merit order or the exact optimiser."),
+                message=_l("Choose merit order or the highest total score within the budget."),
             )
         ],
         validate_choice=False,

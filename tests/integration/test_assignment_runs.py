@@ -268,6 +268,14 @@ def test_the_officer_runs_the_assignment_and_sees_the_proposed_result(app, world
     page = text(officer.get(world.page))
     assert "proven optimal" in page
     assert 'id="loads"' in page and 'id="histogram"' in page and 'id="weakest"' in page
+    # In an officer's words; the solver and its sums only behind "Details".
+    seen = re.sub(r"<details.*?</details>", "", page, flags=re.S)
+    assert "The best possible match of expertise, proven optimal." in seen
+    assert "fits their proposals by" in seen
+    for record in ("total affinity", "Total affinity", run.result["method"]):
+        assert record not in seen, record
+    details = page[page.index('<details id="run-details">') :]
+    assert "<summary>Details</summary>" in details and run.result["method"] in details
     assert "Release to the jurors" in page
     assert [e.after["run"] for e in events(app, "assignment.run_finished")] == [run.id]
 

@@ -190,6 +190,38 @@ def test_edit_forms_show_times_in_berlin_and_save_them_in_utc(app, officer_brows
     assert "Cluster strategy | 1000" in form
 
 
+@pytest.mark.parametrize(
+    ("opens", "closes", "zone"),
+    [
+        ("2026-06-01T00:00", "2027-07-01T00:00", "CEST"),
+        ("2026-11-01T00:00", "2027-01-15T00:00", "CET"),
+    ],
+)
+def test_a_window_typed_at_midnight_reads_midnight_on_every_page(
+    app, officer_browser, setup, opens, closes, zone
+):
+    edit = f"/calls/{setup.call_id}/stages/{setup.stage_id}/edit"
+    data = {**OUTLINE, "opens_at": opens, "closes_at": closes}
+    data["sections"] = "Cluster strategy | 1000"
+
+    response = officer_browser.submit(edit, data)
+
+    assert response.status_code == 302, text(response)
+    opened = dt.datetime.fromisoformat(opens).strftime("%d.%m.%Y")
+    shown = f"{opened} 00:00 {zone}"
+    closing = dt.datetime.fromisoformat(closes).strftime("%d.%m.%Y")
+    closed = f"{closing} 00:00 {'CEST' if zone == 'CEST' else 'CET'}"
+    form = text(officer_browser.get(edit))
+    assert f'value="{opens}"' in form and f'value="{closes}"' in form
+    assert f"Currently open from {shown} until {closed}." in form
+    assert f"{shown} – {closed}" in text(officer_browser.get(f"/programmes/{setup.programme_id}"))
+    call_page = text(officer_browser.get(f"/calls/{setup.call_id}"))
+    assert shown in call_page and closed in call_page
+    assert closed in text(officer_browser.get("/calls"))
+    for page in (form, call_page):
+        assert f"{opened} 02:00" not in page and f"{opened} 01:00" not in page
+
+
 def test_programme_and_call_edits_are_saved_and_audited(app, officer_browser, setup):
     response = officer_browser.submit(
         f"/programmes/{setup.programme_id}/edit",

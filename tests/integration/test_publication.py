@@ -382,6 +382,26 @@ def test_outcomes_are_applied_and_each_coordinator_gets_one_letter_and_nothing_e
     assert "reserve list" in reserve["explanation"]
 
 
+def test_a_publication_started_on_a_simulated_day_dates_its_letters_on_that_day(app, letters):
+    """The demo's simulation publishes on its own calendar: the letters, the publication and
+    its job's end carry the simulated day, not the machine's."""
+    simulated = utcnow() + dt.timedelta(days=15)
+    with app.app_context():
+        stage = db.session.get(Stage, letters.world.stage_id)
+        officer = db.session.scalar(sa.select(User).where(User.email == letters.world.officer))
+        publication_operations.start_publication(stage, actor=officer, now=simulated)
+
+        published = db.session.scalars(
+            sa.select(Decision).where(Decision.published_at.is_not(None))
+        ).all()
+        job = db.session.scalar(sa.select(Job).order_by(Job.id.desc()).limit(1))
+        stamps = [d.published_at for d in published] + [job.finished_at]
+        letter_dates = {d.letter["published_at"] for d in published}
+    assert len(published) == 4
+    assert all(simulated <= stamp < simulated + dt.timedelta(minutes=5) for stamp in stamps)
+    assert letter_dates == {d.isoformat() for d in stamps[:-1]}
+
+
 def test_a_rejected_proposal_can_no_longer_be_edited(app, letters):
     with app.app_context():
         start(letters)

@@ -140,6 +140,24 @@ def test_the_ranking_task_runs_on_a_real_worker(make_app, redis_url, worker_fact
         assert ranking_operations.recompute(ranking)
 
 
+def test_a_ranking_started_on_a_simulated_day_ends_on_that_day(ctx):
+    """The demo's simulation ranks on its own calendar: the ranking must not read "started in
+    March, finished in December"."""
+    world = reviewed_world()
+    stage = db.session.get(Stage, world.stage_id)
+    officer = db.session.scalar(sa.select(User).where(User.email == world.officer))
+    simulated = utcnow() + dt.timedelta(days=110)
+
+    ranking = ranking_operations.start_ranking(
+        stage, actor=officer, method=RankingMethod.RAW, now=simulated, options={"min_reviews": 2}
+    )
+
+    db.session.refresh(ranking)
+    assert ranking.state == SnapshotState.DONE, ranking.message
+    assert ranking.created_at == simulated
+    assert simulated <= ranking.finished_at < simulated + dt.timedelta(minutes=5)
+
+
 def test_a_ranking_whose_worker_died_does_not_block_the_stage(ctx):
     world = reviewed_world()
     officer = db.session.scalar(sa.select(User).where(User.email == world.officer))

@@ -5,20 +5,24 @@ download. Other programmes' officers get 404; jurors and applicants are refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
 import pytest
 import sqlalchemy as sa
+from babel.numbers import format_decimal
 from sqlalchemy.orm import undefer
 
 from competition.accounts.models import Role, User
 from competition.core.selection import verify_draw
 from competition.db import utcnow
 from competition.extensions import db
+from competition.jobs import operations as jobs
 from competition.programmes.models import Stage
 from competition.reviews.models import Review
 from competition.selection.models import LotteryRecord, Ranking, RankingMethod, SnapshotState
+from tests.conftest import csrf_from
 from tests.factories import make_job, make_user
 from tests.helpers import as_person, text
 from tests.integration.test_assignment_runs import World
@@ -135,6 +139,31 @@ def test_a_ranking_under_way_is_polled_and_a_second_one_is_refused_at_the_form(a
     assert len(rankings_of(app, world)) == 1
 
 
+def test_a_ranking_left_running_by_a_stopped_process_shows_as_interrupted_and_starts_again(
+    app, world
+):
+    ranking_id = queue_ranking(app, world, SnapshotState.RUNNING, "Computing.")
+    with app.app_context():
+        job = db.session.get(Ranking, ranking_id).job
+        job.heartbeat_at = utcnow() - jobs.timeout() - dt.timedelta(seconds=1)
+        db.session.commit()
+    officer = as_person(app, world.officer)
+
+    page = text(officer.get(hub(world)))
+    status = officer.get(f"{hub(world)}/rankings/{ranking_id}.json").get_json()
+    again = officer.submit(f"{hub(world)}/rankings", {"method": "bias_model"}, page=hub(world))
+
+    assert "The latest ranking was interrupted" in page
+    assert 'id="start-again"' in page
+    assert "data-status-url" not in page
+    assert re.search(rf'id="ranking-{ranking_id}">.*?<td>Interrupted', page, re.S)
+    assert status["label"] == "Interrupted" and status["finished"] is True
+    assert again.status_code == 302
+    interrupted, fresh = rankings_of(app, world)
+    assert interrupted.state == SnapshotState.FAILED
+    assert fresh.state == SnapshotState.DONE, fresh.message
+
+
 def test_a_failed_ranking_shows_its_reasons(app, world):
     queue_ranking(
         app,
@@ -171,7 +200,7 @@ def test_the_officer_sees_the_ranking_table_and_the_chart_with_the_line(app, wor
     rows = re.findall(r'<tr id="rank-(\d+)" data-proposal="(\d+)">', page)
     assert [(int(r), int(p)) for r, p in rows] == list(enumerate(order, 1))
     assert 'id="ranking-table"' in page
-    assert "true place lies between 3 and 9 with 90 % probability" in page
+    assert "true place lies between 3 and 9 with 90% probability" in page
     assert "Few reviews: 2, fewer than 3" in page  # two reviews each
     assert "Excellence (mean ± spread)" in page and "Impact (mean ± spread)" in page
     # The chart: one mark per proposal, the three advancing filled, the line after rank 3.
@@ -183,6 +212,46 @@ def test_the_officer_sees_the_ranking_table_and_the_chart_with_the_line(app, wor
     assert "after rank 3 is the provisional line" in chart
     assert page.count(">Advances</td>") == 3
     assert ranking.inputs_hash in page and ranking.code_version in page
+
+
+def outside_details(page: str) -> str:
+    """What a reader sees before opening any <details> disclosure."""
+    return re.sub(r"<details.*?</details>", "", page, flags=re.S)
+
+
+def test_the_ranking_page_says_in_plain_words_how_it_was_computed_the_record_behind_details(
+    app, world
+):
+    officer = as_person(app, world.officer)
+    start(officer, world, method="bias_model")
+    [ranking] = rankings_of(app, world)
+
+    page = text(officer.get(f"{hub(world)}/rankings/{ranking.id}"))
+    seen = outside_details(page)
+
+    assert "<summary>Details</summary>" in page
+    assert "harshness or leniency" in words(seen)
+    for record in ("tie_rule", "seed =", ranking.inputs_hash, "sigma", "iterations"):
+        assert record not in seen, record
+    details = page[page.index('<details id="ranking-details">') :]
+    assert ranking.inputs_hash in details and "seed =" in details
+
+
+def test_a_german_officer_reads_scores_and_shares_the_german_way(app, world):
+    officer = as_person(app, world.officer)
+    start(officer, world, method="raw")
+    [ranking] = rankings_of(app, world)
+    page = officer.get(f"{hub(world)}/rankings/{ranking.id}").get_data(as_text=True)
+    officer.client.post(
+        "/language", data={"locale": "de", "next": "/", "csrf_token": csrf_from(page)}
+    )
+
+    german = text(officer.get(f"{hub(world)}/rankings/{ranking.id}"))
+
+    first = ranking.result["proposals"][0]
+    score = format_decimal(first["score"], format="#,##0.##", locale="de")
+    assert re.search(rf'id="rank-1"[^>]*>.*?{re.escape(score)} \(', german, re.S)
+    assert "90 %" in german
 
 
 def test_a_long_ranking_opens_on_the_page_of_the_line_with_a_chart_of_all(app, world, monkeypatch):

@@ -4,6 +4,7 @@ decision delivered once, an intact audit trail, and a second run that changes no
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from decimal import Decimal
 
@@ -13,6 +14,8 @@ import sqlalchemy as sa
 from competition.accounts.models import User
 from competition.audit.models import AuditEvent
 from competition.audit.operations import verify_chain
+from competition.db import utcnow
+from competition.errors import DomainError
 from competition.extensions import db
 from competition.notifications.mailer import message_id
 from competition.notifications.models import Notification, NotificationState
@@ -26,8 +29,10 @@ from competition.proposals.models import (
     StageSubmission,
     SubmissionState,
 )
+from competition.proposals.operations import start_proposal
 from competition.selection.line.queries import remaining_budget
-from competition.selection.models import Decision, Outcome
+from competition.selection.models import Decision, Outcome, Ranking
+from tests.conftest import Browser
 from tests.integration.test_worker import wait_until
 
 # Generous: a slow machine must not fail this test. Letters carry a PDF each.
@@ -188,3 +193,43 @@ def test_the_simulation_is_refused_outside_demo_mode(make_app):
     assert "demo mode" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 0
+
+
+@pytest.mark.postgres
+def test_after_the_simulation_no_decided_stage_is_an_open_call_and_dates_follow_its_calendar(
+    make_app, tmp_path
+):
+    """Whatever day the simulation runs on: round 1's full proposal (for invited finalists) and
+    round 2's outline (decisions published) are no open calls, and rankings, publications and
+    letters carry the simulated days."""
+    app = make_app(upload_folder=str(tmp_path / "uploads"))
+    simulate(app)
+
+    page = Browser(app.test_client()).get("/calls").get_data(as_text=True)
+    with app.app_context():
+        calls = db.session.scalars(sa.select(Call)).all()
+        assert calls and not [call.name for call in calls if call.name in page]
+        second = next(call for call in calls if call.round_number == 2)
+        applicant = db.session.scalar(
+            sa.select(User)
+            .join(ProposalContributor, ProposalContributor.user_id == User.id)
+            .where(ProposalContributor.role == ContributorRole.COORDINATOR)
+            .limit(1)
+        )
+        with pytest.raises(DomainError, match="selection has been announced"):
+            start_proposal(second, actor=applicant, acronym="LATE", title="Late", now=utcnow())
+        db.session.rollback()
+
+        rankings = db.session.scalars(sa.select(Ranking)).all()
+        assert rankings
+        for ranking in rankings:
+            assert ranking.created_at <= ranking.finished_at
+            assert ranking.finished_at - ranking.created_at < dt.timedelta(hours=1)
+        published = db.session.scalars(
+            sa.select(Decision).where(Decision.published_at.is_not(None))
+        ).all()
+        assert published
+        for decision in published:
+            assert decision.confirmed_at <= decision.published_at
+            assert decision.published_at - decision.confirmed_at < dt.timedelta(days=30)
+            assert decision.letter["published_at"] == decision.published_at.isoformat()

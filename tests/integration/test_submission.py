@@ -26,7 +26,7 @@ from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
 from competition.notifications.models import NotificationState
 from competition.organisations.models import Organisation
-from competition.programmes.models import Stage
+from competition.programmes.models import Call, Programme, Stage, StageKind
 from competition.proposals import operations as ops
 from competition.proposals import snapshot
 from competition.proposals.models import (
@@ -41,8 +41,12 @@ from competition.proposals.models import (
     SubmissionState,
     SubmissionVersion,
 )
+from competition.proposals.queries import list_open_stages, open_stage
 from tests.factories import (
+    make_call,
     make_programme,
+    make_proposal,
+    make_stage,
     make_user,
 )
 from tests.integration.submission_world import (
@@ -115,6 +119,62 @@ def test_an_applicant_starts_a_proposal_from_the_call_page(app):  # type: ignore
         assert [s.stage_id for s in proposal.submissions] == [world.stage_id]
         reference = proposal.reference
     assert f"{reference}: GRID" in page
+
+
+def test_open_calls_list_only_first_stages_taking_new_proposals(app):  # type: ignore[no-untyped-def]
+    """A full-proposal stage open to the invited finalists is no open call, and a first stage
+    whose decisions are published is closed although its window still runs."""
+    now = utcnow()
+    window = {"opens_at": now - dt.timedelta(days=1), "closes_at": now + dt.timedelta(days=57)}
+    with app.app_context():
+        world = build_world()
+        programme = db.session.get(Programme, world.programme_id)
+        finalists_only = make_call(programme, name="Round 1")
+        closed = {"opens_at": now - dt.timedelta(days=90), "closes_at": now - dt.timedelta(days=9)}
+        make_stage(finalists_only, **closed)
+        make_stage(finalists_only, kind=StageKind.FULL_PROPOSAL, name="Full proposal", **window)
+        announced = make_call(programme, name="Round 2")
+        make_stage(announced, **window)
+        make_proposal(announced, state=ProposalState.REJECTED)
+        make_proposal(announced, state=ProposalState.ADVANCED)
+        db.session.commit()
+
+        listed = [(e.call.name, e.stage.name) for e in list_open_stages(now=now)]
+        first_open = open_stage(db.session.get(Call, world.call_id), now=now)
+        assert open_stage(finalists_only, now=now) is None
+        assert open_stage(announced, now=now) is None
+        open_call = db.session.get(Call, world.call_id).name
+    assert listed == [(open_call, "Outline")]
+    assert first_open is not None and first_open.id == world.stage_id
+    page = text(log_in(app, world.coordinator).get("/calls"))
+    assert open_call in page
+    assert "Round 1" not in page and "Round 2" not in page
+
+
+def test_a_proposal_cannot_be_started_once_the_selection_is_announced(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        call = db.session.get(Call, world.call_id)
+        make_proposal(call, state=ProposalState.REJECTED)
+        db.session.commit()
+        with pytest.raises(DomainError, match="selection has been announced"):
+            ops.start_proposal(
+                call, actor=user(world.coordinator), acronym="LATE", title="Late", now=utcnow()
+            )
+        db.session.rollback()
+    browser = log_in(app, world.coordinator)
+    call_page = text(browser.get(f"/calls/{world.call_id}"))
+    response = post(
+        browser,
+        f"/calls/{world.call_id}/proposals",
+        {"acronym": "LATE", "title": "Late"},
+    )
+
+    assert "Start a proposal" not in call_page
+    assert response.status_code == 422
+    assert "selection has been announced" in text(response)
+    with app.app_context():
+        assert count(Proposal, Proposal.acronym == "LATE") == 0
 
 
 # --- saving each part: errors at the field, nothing saved ---------------------------------------

@@ -55,7 +55,7 @@ TIME_ZONE_NOTE = "(Europe/Berlin)"
 
 METHOD_LABELS = {
     RankingMethod.RAW: _l("Raw means"),
-    RankingMethod.ZSCORE: _l("Per-juror z-scores"),
+    RankingMethod.ZSCORE: _l("Each juror's scores on a common scale"),
     RankingMethod.BIAS_MODEL: _l("Bias model (quality + juror bias + noise)"),
 }
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -26,12 +27,14 @@ from competition.errors import DomainError, StaleState
 from competition.extensions import db
 from competition.i18n import language_of
 from competition.jobs import operations as jobs
+from competition.jobs.models import Job
 from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal, ProposalState
 from competition.proposals.operations import current_submission, open_next_stage
 from competition.proposals.queries import coordinator_of
+from competition.selection.clock import on_callers_clock
 from competition.selection.letters import content as letters_content
 from competition.selection.models import Decision, Outcome
 from competition.selection.permissions import can_publish
@@ -106,7 +109,13 @@ def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
         now=now,
         taken=_("The decisions of this stage are being published already."),
     )
-    enqueue("selection.publish", stage_id=stage.id, actor_id=actor.id, job_id=job.id)
+    enqueue(
+        "selection.publish",
+        stage_id=stage.id,
+        actor_id=actor.id,
+        job_id=job.id,
+        requested_at=now.isoformat(),
+    )
     return len(waiting)
 
 
@@ -222,17 +231,27 @@ def _record_failure(decision_id: int, *, actor: User, reason: str, now: dt.datet
     )
 
 
-def publish_stage(stage_id: int, *, actor_id: int, job_id: int) -> int:
+def publish_stage(
+    stage_id: int, *, actor_id: int, job_id: int, requested_at: dt.datetime | None = None
+) -> int:
     """The worker's part: publish each confirmed, unpublished decision of the stage in its own
     transaction, reporting progress on the job; returns how many it published now. A decision
     that cannot be published (the proposal was withdrawn meanwhile) is left unpublished, with
-    the reason in the audit trail, and the others go ahead."""
+    the reason in the audit trail, and the others go ahead. Letters and publications are dated
+    on the clock of the officer who started it (``requested_at``, see ``selection.clock``)."""
     claimed = jobs.claim(job_id, now=utcnow())
     if claimed is None:
         return 0
+    opened_at = db.session.scalar(sa.select(Job.created_at).where(Job.id == job_id))
+    db.session.commit()
+    assert opened_at is not None
+
+    def now() -> dt.datetime:
+        return on_callers_clock(requested_at, opened_at)
+
     with jobs.heartbeat(job_id, claimed):
         try:
-            return _publish_all(stage_id, actor_id, job_id, claimed)
+            return _publish_all(stage_id, actor_id, job_id, claimed, now)
         except Exception:
             log.exception("publication of stage %s stopped", stage_id)
             db.session.rollback()
@@ -240,7 +259,13 @@ def publish_stage(stage_id: int, *, actor_id: int, job_id: int) -> int:
             return 0
 
 
-def _publish_all(stage_id: int, actor_id: int, job_id: int, claimed: dt.datetime) -> int:
+def _publish_all(
+    stage_id: int,
+    actor_id: int,
+    job_id: int,
+    claimed: dt.datetime,
+    now: Callable[[], dt.datetime],
+) -> int:
     stage = db.session.get(Stage, stage_id)
     actor = db.session.get(User, actor_id)
     if stage is None or actor is None or not can_publish(actor, stage):
@@ -252,7 +277,7 @@ def _publish_all(stage_id: int, actor_id: int, job_id: int, claimed: dt.datetime
     published = failed = 0
     for number, decision_id in enumerate(ids, start=1):
         try:
-            if publish_decision(decision_id, actor=actor, now=utcnow()):
+            if publish_decision(decision_id, actor=actor, now=now()):
                 published += 1
         except Exception as error:  # one bad decision must not hold back the others
             failed += 1
@@ -261,7 +286,7 @@ def _publish_all(stage_id: int, actor_id: int, job_id: int, claimed: dt.datetime
                 log.exception("decision %s not published", decision_id)
             else:
                 log.warning("decision %s not published: %s", decision_id, type(error).__name__)
-            _record_failure(decision_id, actor=actor, reason=reason, now=utcnow())
+            _record_failure(decision_id, actor=actor, reason=reason, now=now())
         if not jobs.report(
             job_id,
             claimed,
@@ -269,19 +294,19 @@ def _publish_all(stage_id: int, actor_id: int, job_id: int, claimed: dt.datetime
             f"{number} of {len(ids)} letters done.",
         ):
             return published  # taken over by another worker, which goes on from here
-    _end(job_id, claimed, published, failed)
+    _end(job_id, claimed, published, failed, now())
     log.info("stage %s: %s decision(s) published", stage_id, published)
     return published
 
 
 @operation
-def _end(job_id: int, claimed: dt.datetime, published: int, failed: int) -> None:
+def _end(job_id: int, claimed: dt.datetime, published: int, failed: int, now: dt.datetime) -> None:
     job = jobs.mine(job_id, claimed)
     if job is not None:
         message = f"{published} letter{'' if published == 1 else 's'} published."
         if failed:
             message += f" {failed} could not be published."
-        jobs.end(job, "finish", now=utcnow(), message=message)
+        jobs.end(job, "finish", now=now, message=message)
 
 
 # --- what the officer's page shows -------------------------------------------------------------

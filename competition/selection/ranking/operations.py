@@ -21,6 +21,7 @@ from competition.extensions import db
 from competition.jobs import operations as jobs
 from competition.permissions import require
 from competition.programmes.models import Stage
+from competition.selection.clock import on_callers_clock
 from competition.selection.models import Ranking, RankingMethod, SnapshotState
 from competition.selection.permissions import can_rank
 from competition.selection.ranking.queries import code_version, stage_inputs
@@ -101,7 +102,7 @@ def _finish(
     job = jobs.mine(ranking.job_id, claimed)
     if job is None:  # given up as dead meanwhile, and perhaps taken over
         return
-    now = utcnow()
+    now = on_callers_clock(ranking.created_at, job.created_at)
     if result is None:
         jobs.end(
             job, "fail", now=now, message="The reviews cannot be ranked: " + "; ".join(problems)

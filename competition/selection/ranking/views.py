@@ -24,6 +24,7 @@ from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
 from competition.extensions import db
 from competition.forms import attempt
+from competition.i18n import percent
 from competition.jobs import operations as jobs
 from competition.kept import kept
 from competition.paging import Page
@@ -31,6 +32,7 @@ from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.forms import (
+    METHOD_EXPLANATIONS,
     METHOD_LABELS,
     RANKING_METHODS,
     RecomputeForm,
@@ -54,6 +56,13 @@ STATE_LABELS = {
     SnapshotState.DONE: _l("Done"),
     SnapshotState.FAILED: _l("Failed"),
 }
+# A ranking still marked queued or running whose worker has not been heard of for longer than
+# the timeout (killed, or the process that would have run it stopped).
+INTERRUPTED = _l("Interrupted")
+
+
+def _state_label(ranking: Ranking) -> str:
+    return str(INTERRUPTED if jobs.is_dead(ranking.job) else STATE_LABELS[ranking.state])
 
 
 def _ranking_of(stage: Stage, ranking_id: int) -> Ranking:
@@ -77,8 +86,9 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
     newest = db.session.scalar(
         sa.select(Ranking).where(Ranking.stage_id == stage.id).order_by(Ranking.id.desc()).limit(1)
     )
-    # A ranking whose worker stopped blocks nothing: the page offers to start a new one.
+    # A ranking whose worker stopped blocks nothing: the page says so and offers to start again.
     active = newest if newest is not None and jobs.is_live(newest.job) else None
+    interrupted = newest if newest is not None and jobs.is_dead(newest.job) else None
     done = ranking_queries.latest_done(stage)
     line, problem = line_queries.draw_or_why(stage, done)
     return render_template(
@@ -89,12 +99,13 @@ def _overview(stage: Stage, *, form: StartRankingForm | None = None, status: int
         form=form or StartRankingForm(formdata=None),
         methods=RANKING_METHODS,
         method_labels=METHOD_LABELS,
-        state_labels=STATE_LABELS,
+        state_label=_state_label,
         listing=listing,
-        names=names_of([r.created_by_id for r in listing.items]),
+        names=names_of([r.created_by_id for r in [*listing.items, *([newest] if newest else [])]]),
         counts=ranking_queries.proposal_counts([r.id for r in listing.items]),
         newest=newest,
         active=active,
+        interrupted=interrupted,
         done=done,
         line=line,
         line_problem=problem,
@@ -134,7 +145,7 @@ def ranking_status(call_id: int, stage_id: int, ranking_id: int):  # type: ignor
     dead = jobs.is_dead(ranking.job)
     return jsonify(
         state=ranking.state.value,
-        label=str(STATE_LABELS[ranking.state]),
+        label=_state_label(ranking),
         message=jobs.DEAD if dead else ranking.message,
         finished=not jobs.is_live(ranking.job),
     )
@@ -617,14 +628,15 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
         stage=stage,
         ranking=ranking,
         method_label=METHOD_LABELS.get(ranking.method.value, ranking.method.value),
-        state_label=STATE_LABELS[ranking.state],
+        method_explained=METHOD_EXPLANATIONS.get(ranking.method.value, ""),
+        state_label=_state_label(ranking),
         created_by=names_of([ranking.created_by_id]).get(ranking.created_by_id, ""),
         headers=headers,
         rows=rows,
         table=table,
         chart=chart,
         summary=summary,
-        interval=f"{interval * 100:g} %",
+        interval=percent(interval * 100, 0),
         parameters=result.get("parameters", {}),
         line=line,
         line_problem=problem,

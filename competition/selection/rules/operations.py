@@ -77,7 +77,9 @@ def _check(stage: Stage, rules: dict[str, Any]) -> dict[str, list[str]]:
                 _("The minimum number of reviews is a whole number, 1 or more.")
             ]
     if rules.get("line_method", "merit") not in LINE_METHODS:
-        errors["line_method"] = [_("Choose merit order or the exact optimiser.")]
+        errors["line_method"] = [
+            _("Choose merit order or the highest total score within the budget.")
+        ]
     for item in rules.get("constraints", ()):
         attribute = item.get("attribute") if isinstance(item, dict) else None
         if attribute not in ATTRIBUTES:
