@@ -34,3 +34,10 @@ def test_said_texts_write_numbers_the_readers_way(app, locale, expected):
     text = N_("Keep the rationale under %(limit)s characters.", limit=20_000)
     with app.test_request_context(), force_locale(locale):
         assert expected in say(text.dumps())
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("en", "12,000 pages"), ("de", "12.000 Seiten")])
+def test_a_plural_text_is_said_with_its_count_written_the_readers_way(app, locale, expected):
+    text = Nn_("%(num)s page", "%(num)s pages", 12_000)
+    with app.test_request_context(), force_locale(locale):
+        assert say(text) == expected
