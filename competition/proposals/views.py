@@ -37,7 +37,7 @@ from competition.downloads import download
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.forms import attempt, messages_of, perform, show_errors, status_for
-from competition.i18n import current_language
+from competition.i18n import current_language, say
 from competition.organisations.models import FederalState
 from competition.programmes.models import Stage
 from competition.programmes.queries import list_calls_run_by
@@ -184,7 +184,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
     problems = ops.checklist(proposal, submission, now=g.now)
     by_anchor: dict[str, list[str]] = defaultdict(list)
     for problem in problems:
-        by_anchor[problem.anchor].append(problem.message)
+        by_anchor[problem.anchor].append(say(problem.message))
     forms = dict(forms or {})
     general = forms.get("general") or GeneralForm(
         data={
@@ -329,7 +329,7 @@ def save_section(proposal_id: int, key: str):  # type: ignore[no-untyped-def]
             # what was stored, or the next save would conflict with the person's own text.
             db.session.rollback()
         else:
-            answer["problems"] = [{"anchor": p.anchor, "message": p.message} for p in problems]
+            answer["problems"] = [{"anchor": p.anchor, "message": say(p.message)} for p in problems]
         return answer
     flash(_("Section saved."), "success")
     return _back(proposal, f"section-{key}")
