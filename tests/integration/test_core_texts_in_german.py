@@ -1,5 +1,5 @@
 """What the core says reaches a German reader in German: the applicant's checklist, amounts and
-uploads refused, the officer's decisions and line."""
+uploads refused, the juror's scores, the officer's decisions and line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ import sqlalchemy as sa
 from competition.accounts.models import User
 from competition.extensions import db
 from tests.helpers import as_person
+from tests.integration.reviews_world import (
+    GOOD_COMMENT,
+    field_error,
+    post_review,
+    world,  # noqa: F401  (a fixture, found by name)
+)
 from tests.integration.submission_world import (
     build_world,
     editor,
@@ -141,3 +147,65 @@ def test_the_line_kept_for_an_english_officer_says_why_in_german_to_a_german_one
     assert "Requested 3.0 M€, only 1.0 M€ left" in english
     assert "Beantragt 3,0 Mio. €, nur noch 1,0 Mio. € übrig" in german
     assert "Requested" not in german
+
+
+def test_a_german_juror_reads_the_scale_and_a_scores_problem_in_german(app, world):  # noqa: F811
+    with app.app_context():
+        speaks_german(world.juror.email)
+    browser = as_person(app, world.juror)
+    data = world.form(
+        "4.3", "4", "4", base_revision="0", comment_for_applicant=GOOD_COMMENT, action="submit"
+    )
+    data["confidence"] = "4"
+
+    page = text(browser.get(world.review_url(world.juror)))
+    refused = post_review(browser, world, world.juror, data)
+
+    assert "verwenden Sie Schritte von 0,5 zwischen 0 und 5" in page
+    assert refused.status_code == 422
+    error = field_error(text(refused), f"score-{world.criteria[0]}")
+    assert error == "Excellence: verwenden Sie Schritte von 0,5 zwischen 0 und 5."
+
+
+def test_a_step_refused_by_the_workflow_is_explained_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    from competition.db import utcnow
+    from competition.proposals.models import Proposal, ProposalState
+    from competition.workflow import StepRefused, apply_step
+    from tests.factories import make_proposal
+
+    with app.test_request_context():
+        proposal = make_proposal(state=ProposalState.WITHDRAWN)
+        db.session.commit()
+        refused = []
+        for locale in ("en", "de"):
+            with force_locale(locale), pytest.raises(StepRefused) as caught:
+                apply_step(
+                    db.session.get(Proposal, proposal.id), "advance", actor=None, now=utcnow()
+                )
+            refused.append(str(caught.value))
+            db.session.rollback()
+
+    assert refused == [
+        "This proposal is withdrawn; it cannot be advanced now.",
+        "Dieser Antrag ist zurückgezogen; er kann jetzt nicht in die nächste Stufe übernommen "
+        "werden.",
+    ]
+
+
+def test_a_german_officer_reads_why_no_assignment_exists_in_german(make_app):
+    from tests.integration.test_assignment_runs import build_world as assignment_world
+    from tests.integration.test_assignment_runs import start
+
+    app = make_app()
+    with app.app_context():
+        world = assignment_world(seats=5)  # 5 jurors, one with a conflict on the first proposal
+        speaks_german(world.officer)
+    officer = as_person(app, world.officer)
+
+    start(officer, world)
+
+    page = text(officer.get(world.page))
+    assert "hat nur 4 Gutachter*innen ohne Interessenkonflikt für 5 Plätze" in page
+    assert "without a conflict" not in page
