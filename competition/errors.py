@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from competition.core.texts import Text
+from competition.i18n import say
+
 
 class DomainError(Exception):
     """One or more problems with what the user asked for, keyed by form field ('' for the form)."""
@@ -30,7 +33,7 @@ class Problem(Protocol):
     @property
     def kind(self) -> str: ...  # invalid, stale or denied
     @property
-    def message(self) -> str: ...
+    def message(self) -> Text | str: ...
     @property
     def field(self) -> str: ...
 
@@ -39,4 +42,4 @@ def refuse(problems: Sequence[Problem]) -> None:
     """Raise the first of a plan's problems as the error the views know; nothing when none."""
     for problem in problems:
         error = {"stale": StaleState, "denied": PermissionDenied}.get(problem.kind, DomainError)
-        raise error(problem.message, field=problem.field)
+        raise error(say(problem.message), field=problem.field)

@@ -13,7 +13,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_app_context, has_request_context, session
-from flask_babel import Babel, get_locale, gettext, ngettext
+from flask_babel import Babel, get_locale, get_translations, gettext
 
 from competition.berlin import berlin_time, iso_berlin
 from competition.core.texts import Text, load
@@ -100,16 +100,24 @@ def percent(value: Decimal | float | int | None, digits: int = 1) -> str:
     return f"{shown}\u00a0%" if current_language() == "de" else f"{shown}%"
 
 
-def say(text: Text | str | None) -> str:
+def say(text: Text | str | None, capital: bool = False) -> str:
     """A core ``Text`` (or one stored with ``Text.dumps``) in the reader's language; its
-    numbers written the reader's way."""
+    numbers written the reader's way. ``capital``: a clause shown as a sentence of its own
+    starts with a capital letter (only the translation can be given one)."""
     if text is None:
         return ""
+    said = _say(text)
+    return said[:1].upper() + said[1:] if capital else said
+
+
+def _say(text: Text | str) -> str:
     if isinstance(text, str):
         text = load(text)
     values = {name: _said(value) for name, value in text.params.items()}
     if text.plural is not None:
-        return str(ngettext(text.msgid, text.plural, text.count or 0, **values))
+        # Not flask_babel's ngettext: it would put the count in again, as ``num``, unformatted.
+        form = get_translations().ngettext(text.msgid, text.plural, text.count or 0)
+        return str(form % values)
     if not values:
         return str(gettext(text.msgid)) if text.msgid else ""
     return str(gettext(text.msgid, **values))
@@ -124,8 +132,15 @@ def _said(value: object) -> object:
         return local_time(value)
     if isinstance(value, int):
         return number(value, 0)
-    if isinstance(value, Decimal):
-        return number(value, 2)
+    if isinstance(value, Decimal) and value.is_finite():
+        # As many decimals as the core gave: an amount keeps its cents (1.200.000,00), a share
+        # its one decimal (84,6).
+        places = max(0, -int(value.as_tuple().exponent))
+        return format_decimal(
+            value,
+            format="#,##0" + ("." + "0" * places if places else ""),
+            locale=current_language(),
+        )
     return value
 
 

@@ -24,6 +24,7 @@ from competition.audit.operations import record_event
 from competition.core import workflow as tables
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import say
 
 
 class StepRefused(DomainError):
@@ -47,18 +48,11 @@ def state_of(obj: Any) -> str:
     return str(obj.state.value if hasattr(obj.state, "value") else obj.state)
 
 
-def _noun(workflow: tables.Workflow) -> str:
-    return workflow.name.replace("_", " ")
-
-
 def _target(workflow: tables.Workflow, state: str, action: str) -> str | None:
     try:
         return tables.step(workflow, state, action)
     except tables.IllegalStep:
-        raise StepRefused(
-            f"This {_noun(workflow)} is {state.replace('_', ' ')}; it cannot be "
-            f"{workflow.past[action].replace('_', ' ')} now."
-        ) from None
+        raise StepRefused(say(tables.refusal(workflow, state, action))) from None
 
 
 def _move(
@@ -94,11 +88,7 @@ def _move(
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != len(ids):
-            raise StaleState(
-                stale
-                or f"Someone else changed this {_noun(workflow)} meanwhile. Reload the page and "
-                "try again."
-            )
+            raise StaleState(stale or say(tables.changed_meanwhile(workflow)))
         state_type = model.__table__.c.state.type
         for obj in members:
             set_committed_value(obj, "state", state_type.python_type(target))

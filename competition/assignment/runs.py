@@ -37,7 +37,7 @@ from competition.core import assignment as engine
 from competition.db import operation, utcnow
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
-from competition.i18n import number
+from competition.i18n import number, say
 from competition.jobs import operations as jobs
 from competition.jobs.models import ACTIVE, Job
 from competition.notifications.operations import notify
@@ -261,7 +261,8 @@ def _execute(
             run_id,
             claimed,
             "No assignment obeys all the rules. Change what the reasons name and start again.",
-            reasons=error.reasons,
+            # Kept as texts: each officer reads them in their own language.
+            reasons=[reason.dumps() for reason in error.reasons],
             now=clock(),
         )
         return RunState.FAILED
@@ -437,10 +438,10 @@ def change_assignment(
     else:
         raise DomainError(_("Choose the jurors for this change."), field="juror_in")
     issues = engine.check_change(pairs, built.problem, **arguments)  # type: ignore[arg-type]
-    blocking = [_sentence(i.message) for i in issues if i.blocking]
+    blocking = [_sentence(say(i.message)) for i in issues if i.blocking]
     if blocking:
         raise DomainError({"": blocking})
-    warnings = [_sentence(i.message) for i in issues if not i.blocking]
+    warnings = [_sentence(say(i.message)) for i in issues if not i.blocking]
     if warnings and not confirmed:
         raise NeedsConfirmation(warnings)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from competition.core.texts import N_, Text
+
 # Which mark separates thousands and which the cents, by the language of the form.
 SEPARATORS = {"de": (".", ","), "en": (",", ".")}
 _SPACES = re.compile(r"[\s\u00a0\u202f']+")
@@ -15,7 +17,12 @@ _WORDS = re.compile(r"[^\d.,+-]")
 
 
 class AmountError(ValueError):
-    """Why a text is not an amount, in words for the person who typed it."""
+    """Why a text is not an amount, in words for the person who typed it: ``text``, shown with
+    ``say``; ``str()`` gives the English."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 def example(locale: str) -> str:
@@ -38,25 +45,35 @@ def parse_amount(text: str, locale: str = "de") -> Decimal | None:
         return None
     if _WORDS.search(cleaned):
         raise AmountError(
-            f"Write the amount in full, with digits only, like {example(language)} "
-            "(not in millions or with words)."
+            N_(
+                "Write the amount in full, with digits only, like %(example)s "
+                "(not in millions or with words).",
+                example=example(language),
+            )
         )
     whole, _, cents = cleaned.partition(point)
     if point in cents or thousands in cents:
-        raise AmountError(f"Write the amount like {example(language)}.")
+        raise AmountError(_write_like(language))
     if thousands in whole:
         sign = whole[0] if whole[:1] in "+-" and whole[:1] else ""
         groups = whole[len(sign) :].split(thousands)
         if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
             raise AmountError(
-                f"Separate thousands in groups of three, like {example(language)}, "
-                "or leave the separators out."
+                N_(
+                    "Separate thousands in groups of three, like %(example)s, "
+                    "or leave the separators out.",
+                    example=example(language),
+                )
             )
         whole = sign + "".join(groups)
     try:
         value = Decimal(f"{whole or '0'}.{cents or '0'}")
     except InvalidOperation:
-        raise AmountError(f"Write the amount like {example(language)}.") from None
+        raise AmountError(_write_like(language)) from None
     if not value.is_finite():
-        raise AmountError(f"Write the amount like {example(language)}.")
+        raise AmountError(_write_like(language))
     return value
+
+
+def _write_like(language: str) -> Text:
+    return N_("Write the amount like %(example)s.", example=example(language))

@@ -79,6 +79,8 @@ from numpy.typing import NDArray
 from ortools.graph.python import max_flow, min_cost_flow  # type: ignore[import-untyped]
 from ortools.sat.python import cp_model
 
+from competition.core.texts import N_, Nn_, Text
+
 log = logging.getLogger(__name__)
 
 IntArray = NDArray[np.int64]
@@ -217,17 +219,19 @@ class Assignment:
 
 
 class Infeasible(ValueError):
-    """No assignment obeys all rules. `reasons` says why, in words a user can act on."""
+    """No assignment obeys all rules. `reasons` says why, in words a user can act on (shown
+    with ``say``; ``str()`` gives the English)."""
 
-    def __init__(self, reasons: Sequence[str]) -> None:
+    def __init__(self, reasons: Sequence[Text]) -> None:
         self.reasons = list(reasons)
-        super().__init__("; ".join(self.reasons))
+        super().__init__("; ".join(map(str, self.reasons)))
 
 
 @dataclass(frozen=True)
 class ChangeIssue:
     code: str
-    message: str
+    # A clause: shown with ``say(..., capital=True)``; ``str()`` gives the English.
+    message: Text
     # Blocking issues break a hard rule (conflict, maximum load, organisation); the others
     # (seats short, minimum load, non-academic share) are allowed but should be shown.
     blocking: bool
@@ -240,13 +244,32 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
 
 
-def _id_list(ids: Sequence[int | str]) -> str:
+def _id_list(ids: Sequence[int | str]) -> Text | str:
     shown = [str(i) for i in ids[:_MAX_IDS_SHOWN]]
     if len(ids) > _MAX_IDS_SHOWN:
-        return ", ".join(shown) + f" and {len(ids) - _MAX_IDS_SHOWN:,} more"
+        return N_(
+            "%(list)s and %(more)s more", list=", ".join(shown), more=len(ids) - _MAX_IDS_SHOWN
+        )
     if len(shown) <= 1:
         return "".join(shown)
-    return ", ".join(shown[:-1]) + " and " + shown[-1]
+    return N_("%(list)s and %(last)s", list=", ".join(shown[:-1]), last=shown[-1])
+
+
+def _seats(n: int) -> Text:
+    return Nn_("%(num)s seat", "%(num)s seats", int(n))
+
+
+def _jurors(n: int) -> Text:
+    return Nn_("%(num)s juror", "%(num)s jurors", int(n))
+
+
+def _proposals(n: int) -> Text:
+    return Nn_("%(num)s proposal", "%(num)s proposals", int(n))
+
+
+def _org_rule(one_org: bool) -> Text | str:
+    """Added to a reason when the organisation rule applies."""
+    return N_(" with at most one juror per organisation") if one_org else ""
 
 
 def _score(value: int) -> str:
@@ -507,24 +530,32 @@ def _allowed(idx: _Index, p0: int, p1: int, S: FloatArray, tau: int) -> BoolArra
 # --- pre-checks: the obvious reasons, in plain words -------------------------------------------
 
 
-def _prechecks(idx: _Index) -> list[str]:
-    reasons: list[str] = []
+def _prechecks(idx: _Index) -> list[Text]:
+    reasons: list[Text] = []
     P, J = idx.P, idx.J
     seats, usable = idx.seats, idx.usable
-    lines: list[str] = []
+    lines: list[Text] = []
     for j in np.flatnonzero(idx.min_load > idx.max_load).tolist():
         lines.append(
-            f"juror {idx.labels.juror(idx.j_ids[j])} has a minimum load of {idx.min_load[j]} above "
-            f"the maximum load of {idx.max_load[j]}"
+            N_(
+                "juror %(juror)s has a minimum load of %(min)s above the maximum load of %(max)s",
+                juror=idx.labels.juror(idx.j_ids[j]),
+                min=int(idx.min_load[j]),
+                max=int(idx.max_load[j]),
+            )
         )
     reasons += _capped(lines, "jurors")
     lines = []
     if idx.sector_rule:
         for p in np.flatnonzero((seats > 0) & (seats < idx.k_na)).tolist():
             lines.append(
-                f"proposal {idx.labels.proposal(idx.p_ids[p])} has "
-                f"{_plural(int(seats[p]), 'seat')} but "
-                f"{idx.k_na} must go to jurors from outside academia"
+                N_(
+                    "proposal %(proposal)s has %(seats)s but %(needed)s must go to jurors from "
+                    "outside academia",
+                    proposal=idx.labels.proposal(idx.p_ids[p]),
+                    seats=_seats(int(seats[p])),
+                    needed=int(idx.k_na),
+                )
             )
     reasons += _capped(lines, "proposals")
     total = int(seats.sum())
@@ -532,12 +563,22 @@ def _prechecks(idx: _Index) -> list[str]:
     needed = f"{P:,} × {int(seats[0]):,}" if uniform else f"{total:,}"
     capacity = int(idx.max_load.sum())
     if capacity < total:
-        reasons.append(f"total capacity {_plural(capacity, 'seat')} < {needed} needed")
+        reasons.append(
+            N_(
+                "total capacity %(capacity)s < %(needed)s needed",
+                capacity=_seats(capacity),
+                needed=needed,
+            )
+        )
     minimum = int(idx.min_load.sum())
     if minimum > total:
         reasons.append(
-            f"minimum loads add up to {minimum:,} reviews > {needed} seats to fill; "
-            "lower some minimum loads"
+            N_(
+                "minimum loads add up to %(minimum)s reviews > %(needed)s seats to fill; "
+                "lower some minimum loads",
+                minimum=minimum,
+                needed=needed,
+            )
         )
     if idx.sector_rule:
         na_cap = int(idx.max_load[idx.nonacad].sum())
@@ -545,8 +586,12 @@ def _prechecks(idx: _Index) -> list[str]:
         if na_cap < na_need:
             shown = f"{int((seats > 0).sum()):,} × {idx.k_na}" if uniform else f"{na_need:,}"
             reasons.append(
-                f"jurors from outside academia can take {_plural(na_cap, 'seat')} in total "
-                f"< {shown} needed"
+                N_(
+                    "jurors from outside academia can take %(capacity)s in total < %(needed)s "
+                    "needed",
+                    capacity=_seats(na_cap),
+                    needed=shown,
+                )
             )
     if P == 0 or J == 0:
         return reasons
@@ -561,11 +606,23 @@ def _prechecks(idx: _Index) -> list[str]:
     lines = []
     for p in np.flatnonzero((seats > 0) & (free < seats)).tolist():
         n = int(free[p])
-        have = "no juror" if n == 0 else f"only {_plural(n, 'juror')}"
-        lines.append(
-            f"proposal {idx.labels.proposal(idx.p_ids[p])} has {have} without a conflict for "
-            f"{_plural(int(seats[p]), 'seat')}"
-        )
+        if n == 0:
+            lines.append(
+                N_(
+                    "proposal %(proposal)s has no juror without a conflict for %(seats)s",
+                    proposal=idx.labels.proposal(idx.p_ids[p]),
+                    seats=_seats(int(seats[p])),
+                )
+            )
+        else:
+            lines.append(
+                N_(
+                    "proposal %(proposal)s has only %(jurors)s without a conflict for %(seats)s",
+                    proposal=idx.labels.proposal(idx.p_ids[p]),
+                    jurors=_jurors(n),
+                    seats=_seats(int(seats[p])),
+                )
+            )
     reasons += _capped(lines, "proposals")
     short = set(np.flatnonzero((seats > 0) & (free < seats)).tolist())
 
@@ -575,9 +632,13 @@ def _prechecks(idx: _Index) -> list[str]:
     lines = []
     for j in np.flatnonzero(idx.min_load > free_j).tolist():
         lines.append(
-            f"juror {idx.labels.juror(idx.j_ids[j])} must review at least {idx.min_load[j]} "
-            "proposals but has "
-            f"no conflict with only {int(free_j[j])}"
+            N_(
+                "juror %(juror)s must review at least %(min)s proposals but has no conflict "
+                "with only %(free)s",
+                juror=idx.labels.juror(idx.j_ids[j]),
+                min=int(idx.min_load[j]),
+                free=int(free_j[j]),
+            )
         )
 
     reasons += _capped(lines, "jurors")
@@ -607,10 +668,15 @@ def _prechecks(idx: _Index) -> list[str]:
             if p in short:
                 continue
             lines.append(
-                f"proposal {idx.labels.proposal(idx.p_ids[p])} needs "
-                f"{_plural(int(seats[p]), 'juror')} from "
-                f"different organisations, but its jurors without a conflict come from only "
-                f"{_plural(int(distinct[p]), 'organisation')}"
+                Nn_(
+                    "proposal %(proposal)s needs %(jurors)s from different organisations, but "
+                    "its jurors without a conflict come from only %(num)s organisation",
+                    "proposal %(proposal)s needs %(jurors)s from different organisations, but "
+                    "its jurors without a conflict come from only %(num)s organisations",
+                    int(distinct[p]),
+                    proposal=idx.labels.proposal(idx.p_ids[p]),
+                    jurors=_jurors(int(seats[p])),
+                )
             )
     reasons += _capped(lines, "proposals")
     lines = []
@@ -618,24 +684,63 @@ def _prechecks(idx: _Index) -> list[str]:
         na = units(idx.nonacad)
         for p in np.flatnonzero(with_seats & (na < idx.k_na)).tolist():
             n = int(na[p])
-            what = "organisations" if idx.one_org else "jurors"
-            have = f"none of its {what}" if n == 0 else f"only {n:,} of its {what}"
             lines.append(
-                f"proposal {idx.labels.proposal(idx.p_ids[p])} needs "
-                f"{_plural(idx.k_na, 'juror')} from outside "
-                f"academia, but {have} without a conflict {'is' if n <= 1 else 'are'} "
-                "from outside academia"
+                _non_academic_short(
+                    idx.labels.proposal(idx.p_ids[p]), _jurors(int(idx.k_na)), n, idx.one_org
+                )
             )
     reasons += _capped(lines, "proposals")
     return reasons
 
 
-def _capped(lines: list[str], noun: str) -> list[str]:
+def _non_academic_short(proposal: str, needed: Text, n: int, one_org: bool) -> Text:
+    if one_org and n == 0:
+        return N_(
+            "proposal %(proposal)s needs %(needed)s from outside academia, but none of its "
+            "organisations without a conflict is from outside academia",
+            proposal=proposal,
+            needed=needed,
+        )
+    if n == 0:
+        return N_(
+            "proposal %(proposal)s needs %(needed)s from outside academia, but none of its "
+            "jurors without a conflict is from outside academia",
+            proposal=proposal,
+            needed=needed,
+        )
+    if one_org:
+        return Nn_(
+            "proposal %(proposal)s needs %(needed)s from outside academia, but only %(num)s "
+            "of its organisations without a conflict is from outside academia",
+            "proposal %(proposal)s needs %(needed)s from outside academia, but only %(num)s "
+            "of its organisations without a conflict are from outside academia",
+            n,
+            proposal=proposal,
+            needed=needed,
+        )
+    return Nn_(
+        "proposal %(proposal)s needs %(needed)s from outside academia, but only %(num)s of its "
+        "jurors without a conflict is from outside academia",
+        "proposal %(proposal)s needs %(needed)s from outside academia, but only %(num)s of its "
+        "jurors without a conflict are from outside academia",
+        n,
+        proposal=proposal,
+        needed=needed,
+    )
+
+
+def _capped(lines: list[Text], noun: Literal["jurors", "proposals"]) -> list[Text]:
     """At most _MAX_IDS_SHOWN reasons of one kind, then how many more there are."""
     if len(lines) <= _MAX_IDS_SHOWN:
         return lines
     more = len(lines) - _MAX_IDS_SHOWN
-    return [*lines[:_MAX_IDS_SHOWN], f"and {more:,} more {noun} like these"]
+    if noun == "jurors":
+        tail = Nn_("and %(num)s more juror like these", "and %(num)s more jurors like these", more)
+    else:
+        tail = Nn_(
+            "and %(num)s more proposal like these", "and %(num)s more proposals like these", more
+        )
+    return [*lines[:_MAX_IDS_SHOWN], tail]
 
 
 # --- candidates --------------------------------------------------------------------------------
@@ -1217,7 +1322,7 @@ def _feasible(
 # --- explaining infeasibility ------------------------------------------------------------------
 
 
-def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = False) -> list[str]:
+def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = False) -> list[Text]:
     """Which rule makes the problem infeasible, with the proposals or jurors involved (from the
     minimum cut of the failing max-flow). Each rule is tried on its own first, then all
     together. `mixed`: the organisation rule and the non-academic share cross (see _solve_cpsat)
@@ -1225,7 +1330,7 @@ def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = Fals
     notes: list[str] = []
     P, J = idx.P, idx.J
     net, cut = _feasible(idx, scores, cands, 0, notes, min_loads=False, sector=False)
-    rule = " with at most one juror per organisation" if idx.one_org else ""
+    rule = _org_rule(idx.one_org)
     if not cut.feasible:
         sink = ~cut.source_side
         props = np.flatnonzero(sink[net.prop_node]).tolist()
@@ -1234,19 +1339,37 @@ def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = Fals
         into = cut.flows[net.tails.size :][to_sink]
         filled = int(into[sink[cut.extra_tails[to_sink]]].sum())
         full = [int(idx.j_ids[j]) for j in range(J) if sink[1 + j]]
-        reason = (
-            f"{'proposal' if len(props) == 1 else 'proposals'} "
-            f"{_id_list([idx.labels.proposal(idx.p_ids[p]) for p in props])} need "
-            f"{_plural(need, 'seat')} together, but the jurors without a conflict can fill "
-            f"only {filled:,} of them{rule}"
-        )
+        named = _id_list([idx.labels.proposal(idx.p_ids[p]) for p in props])
         if full:
-            reason += (
-                f"; the other jurors who could review them "
-                f"({_id_list([idx.labels.juror(j) for j in full])}) are at their "
-                "maximum load"
+            return [
+                Nn_(
+                    "proposal %(proposals)s needs %(seats)s together, but the jurors without a "
+                    "conflict can fill only %(filled)s of them%(rule)s; the other jurors who "
+                    "could review them (%(jurors)s) are at their maximum load",
+                    "proposals %(proposals)s need %(seats)s together, but the jurors without a "
+                    "conflict can fill only %(filled)s of them%(rule)s; the other jurors who "
+                    "could review them (%(jurors)s) are at their maximum load",
+                    len(props),
+                    proposals=named,
+                    seats=_seats(need),
+                    filled=filled,
+                    rule=rule,
+                    jurors=_id_list([idx.labels.juror(j) for j in full]),
+                )
+            ]
+        return [
+            Nn_(
+                "proposal %(proposals)s needs %(seats)s together, but the jurors without a "
+                "conflict can fill only %(filled)s of them%(rule)s",
+                "proposals %(proposals)s need %(seats)s together, but the jurors without a "
+                "conflict can fill only %(filled)s of them%(rule)s",
+                len(props),
+                proposals=named,
+                seats=_seats(need),
+                filled=filled,
+                rule=rule,
             )
-        return [reason]
+        ]
     if int(idx.min_load.sum()):
         net, cut = _feasible(idx, scores, cands, 0, notes, sector=False)
         if not cut.feasible:
@@ -1260,12 +1383,20 @@ def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = Fals
                 cut.extra_heads, [1 + j for j in short])].sum())  # fmt: skip
             reachable = [int(idx.p_ids[p]) for p in range(P) if src[net.prop_node[p]]]
             return [
-                f"the minimum loads of {'juror' if len(short) == 1 else 'jurors'} "
-                f"{_id_list([idx.labels.juror(idx.j_ids[j]) for j in short])} add up to "
-                f"{_plural(need, 'review')}, but only {placed:,} can be placed: the "
-                f"proposals they may review "
-                f"({_id_list([idx.labels.proposal(p) for p in reachable])}) have too few seats"
-                f"{rule}; lower these minimum loads"
+                Nn_(
+                    "the minimum loads of juror %(jurors)s add up to %(reviews)s, but only "
+                    "%(placed)s can be placed: the proposals they may review (%(proposals)s) "
+                    "have too few seats%(rule)s; lower these minimum loads",
+                    "the minimum loads of jurors %(jurors)s add up to %(reviews)s, but only "
+                    "%(placed)s can be placed: the proposals they may review (%(proposals)s) "
+                    "have too few seats%(rule)s; lower these minimum loads",
+                    len(short),
+                    jurors=_id_list([idx.labels.juror(idx.j_ids[j]) for j in short]),
+                    reviews=Nn_("%(num)s review", "%(num)s reviews", need),
+                    placed=placed,
+                    proposals=_id_list([idx.labels.proposal(p) for p in reachable]),
+                    rule=rule,
+                )
             ]
     if idx.sector_rule:
         net, cut = _feasible(idx, scores, cands, 0, notes, min_loads=False, org=not mixed)
@@ -1279,24 +1410,44 @@ def _diagnose(idx: _Index, scores: _Scores, cands: _Cands, *, mixed: bool = Fals
                 cut.flows[net.tails.size :][to_sink & np.isin(cut.extra_tails, nodes)].sum()
             )
             return [
-                f"{'proposal' if len(props) == 1 else 'proposals'} "
-                f"{_id_list([idx.labels.proposal(idx.p_ids[p]) for p in props])} need "
-                f"{_plural(need, 'juror')} from outside academia together, but only "
-                f"{filled:,} can be assigned: the non-academic jurors without a conflict are "
-                f"at their maximum loads{rule}"
+                Nn_(
+                    "proposal %(proposals)s needs %(jurors)s from outside academia together, "
+                    "but only %(filled)s can be assigned: the non-academic jurors without a "
+                    "conflict are at their maximum loads%(rule)s",
+                    "proposals %(proposals)s need %(jurors)s from outside academia together, "
+                    "but only %(filled)s can be assigned: the non-academic jurors without a "
+                    "conflict are at their maximum loads%(rule)s",
+                    len(props),
+                    proposals=_id_list([idx.labels.proposal(idx.p_ids[p]) for p in props]),
+                    jurors=_jurors(need),
+                    filled=filled,
+                    rule=rule,
+                )
             ]
-    if mixed:
-        scope = "" if cands.complete else " among the candidate pairs"
+    if mixed and cands.complete:
         return [
-            "no assignment meets the one-juror-per-organisation rule and the non-academic "
-            f"share together{scope}, although each can be met on its own"
+            N_(
+                "no assignment meets the one-juror-per-organisation rule and the non-academic "
+                "share together, although each can be met on its own"
+            )
+        ]
+    if mixed:
+        return [
+            N_(
+                "no assignment meets the one-juror-per-organisation rule and the non-academic "
+                "share together among the candidate pairs, although each can be met on its own"
+            )
         ]
     net, cut = _feasible(idx, scores, cands, 0, notes)
     return [
-        f"each rule can be met on its own, but not all together: at most {cut.flow:,} of "
-        f"the {cut.demand:,} seats can be filled when the minimum loads and the non-academic "
-        "share apply at once; lower some minimum loads, raise maximum loads or reduce the "
-        "non-academic share"
+        N_(
+            "each rule can be met on its own, but not all together: at most %(flow)s of the "
+            "%(demand)s seats can be filled when the minimum loads and the non-academic share "
+            "apply at once; lower some minimum loads, raise maximum loads or reduce the "
+            "non-academic share",
+            flow=int(cut.flow),
+            demand=int(cut.demand),
+        )
     ]
 
 
@@ -1540,10 +1691,10 @@ def _solve_cpsat(
     )
 
 
-def _cpsat_reasons(idx: _Index, scores: _Scores, cands: _Cands, status: int) -> list[str]:
+def _cpsat_reasons(idx: _Index, scores: _Scores, cands: _Cands, status: int) -> list[Text]:
     if status == cp_model.INFEASIBLE:
         return _diagnose(idx, scores, cands, mixed=True)
-    return ["the integer program found no assignment within its time limit"]
+    return [N_("the integer program found no assignment within its time limit")]
 
 
 def _result(
@@ -1696,10 +1847,10 @@ def check_change(
     issues: list[ChangeIssue] = []
     name = problem.labels
 
-    def block(code: str, message: str) -> None:
+    def block(code: str, message: Text) -> None:
         issues.append(ChangeIssue(code, message, True))
 
-    def warn(code: str, message: str) -> None:
+    def warn(code: str, message: Text) -> None:
         issues.append(ChangeIssue(code, message, False))
 
     in_id: int | None
@@ -1712,15 +1863,23 @@ def check_change(
         assert swap is not None
         p_id, out_id, in_id = swap
     if p_id not in proposals:
-        block("unknown_proposal", f"there is no proposal {name.proposal(p_id)} in this assignment")
+        block(
+            "unknown_proposal",
+            N_(
+                "there is no proposal %(proposal)s in this assignment", proposal=name.proposal(p_id)
+            ),
+        )
         return issues
     for who in (in_id, out_id):
         if who is not None and who not in jurors:
-            block("unknown_juror", f"there is no juror {name.juror(who)} in this assignment")
+            block(
+                "unknown_juror",
+                N_("there is no juror %(juror)s in this assignment", juror=name.juror(who)),
+            )
     if issues:
         return issues
     if in_id is not None and in_id == out_id:
-        block("same_juror", f"juror {name.juror(in_id)} would replace themselves")
+        block("same_juror", N_("juror %(juror)s would replace themselves", juror=name.juror(in_id)))
         return issues
     seats = proposals[p_id].seats
     others = [j for j in on.get(p_id, []) if j != out_id]
@@ -1729,35 +1888,56 @@ def check_change(
         if (p_id, out_id) not in current:
             block(
                 "not_assigned",
-                f"juror {name.juror(out_id)} is not assigned to proposal {name.proposal(p_id)}",
+                N_(
+                    "juror %(juror)s is not assigned to proposal %(proposal)s",
+                    juror=name.juror(out_id),
+                    proposal=name.proposal(p_id),
+                ),
             )
         else:
             after = load.get(out_id, 0) - 1
             if after < jurors[out_id].min_load:
                 warn(
                     "below_min_load",
-                    f"juror {name.juror(out_id)} would review {_plural(after, 'proposal')}, below "
-                    f"their minimum load of {jurors[out_id].min_load}",
+                    N_(
+                        "juror %(juror)s would review %(proposals)s, below their minimum load "
+                        "of %(min)s",
+                        juror=name.juror(out_id),
+                        proposals=_proposals(after),
+                        min=jurors[out_id].min_load,
+                    ),
                 )
     if in_id is not None:
         juror = jurors[in_id]
         if (p_id, in_id) in current:
             block(
                 "already_assigned",
-                f"juror {name.juror(in_id)} is already assigned to proposal {name.proposal(p_id)}",
+                N_(
+                    "juror %(juror)s is already assigned to proposal %(proposal)s",
+                    juror=name.juror(in_id),
+                    proposal=name.proposal(p_id),
+                ),
             )
         if _is_conflict(problem.conflicts, p_id, in_id):
             block(
                 "conflict",
-                f"juror {name.juror(in_id)} has a conflict of interest with proposal "
-                f"{name.proposal(p_id)}",
+                N_(
+                    "juror %(juror)s has a conflict of interest with proposal %(proposal)s",
+                    juror=name.juror(in_id),
+                    proposal=name.proposal(p_id),
+                ),
             )
         after = load.get(in_id, 0) + 1
         if after > juror.max_load:
             block(
                 "above_max_load",
-                f"juror {name.juror(in_id)} would review {_plural(after, 'proposal')}, above their "
-                f"maximum load of {juror.max_load}",
+                N_(
+                    "juror %(juror)s would review %(proposals)s, above their maximum load of "
+                    "%(max)s",
+                    juror=name.juror(in_id),
+                    proposals=_proposals(after),
+                    max=juror.max_load,
+                ),
             )
         if problem.one_per_organisation and juror.organisation_id is not None:
             same = [
@@ -1768,21 +1948,37 @@ def check_change(
             if same:
                 block(
                     "same_organisation",
-                    f"proposal {name.proposal(p_id)} already has juror {name.juror(same[0])} from "
-                    f"organisation {name.organisation(juror.organisation_id)}, the "
-                    f"organisation of juror {name.juror(in_id)}",
+                    N_(
+                        "proposal %(proposal)s already has juror %(other)s from organisation "
+                        "%(organisation)s, the organisation of juror %(juror)s",
+                        proposal=name.proposal(p_id),
+                        other=name.juror(same[0]),
+                        organisation=name.organisation(juror.organisation_id),
+                        juror=name.juror(in_id),
+                    ),
                 )
     final = others + ([in_id] if in_id is not None and in_id not in others else [])
     if out_id is not None and (p_id, out_id) not in current:
         return issues
     if len(final) < seats and in_id is None:
         warn(
-            "seats_short", f"proposal {name.proposal(p_id)} now has {len(final)} of {seats} jurors"
+            "seats_short",
+            N_(
+                "proposal %(proposal)s now has %(have)s of %(seats)s jurors",
+                proposal=name.proposal(p_id),
+                have=len(final),
+                seats=seats,
+            ),
         )
     if len(final) > seats:
         warn(
             "seats_over",
-            f"proposal {name.proposal(p_id)} would have {len(final)} jurors for {seats} seats",
+            N_(
+                "proposal %(proposal)s would have %(have)s jurors for %(seats)s seats",
+                proposal=name.proposal(p_id),
+                have=len(final),
+                seats=seats,
+            ),
         )
     k = problem.min_non_academic_seats if seats > 0 else 0
     if k:
@@ -1791,8 +1987,13 @@ def check_change(
         if after_na < k and after_na < before:
             warn(
                 "non_academic_short",
-                f"proposal {name.proposal(p_id)} would have {after_na} of {k} required jurors from "
-                "outside academia",
+                N_(
+                    "proposal %(proposal)s would have %(have)s of %(needed)s required jurors "
+                    "from outside academia",
+                    proposal=name.proposal(p_id),
+                    have=after_na,
+                    needed=k,
+                ),
             )
     return issues
 

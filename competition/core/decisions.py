@@ -11,6 +11,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from competition.core.texts import N_, Nn_, Text
+
 MIN_RATIONALE = 10
 MAX_RATIONALE = 5000
 
@@ -18,13 +20,12 @@ MAX_RATIONALE = 5000
 # denied: the person may not do this (four eyes).
 Kind = Literal["invalid", "stale", "denied"]
 
-OWN_DECISION = "You proposed {}; another officer must confirm {}."
-
 
 @dataclass(frozen=True)
 class Problem:
     kind: Kind
-    message: str
+    # Shown with ``say``; ``str()`` gives the English.
+    message: Text
     field: str = ""
 
 
@@ -61,27 +62,35 @@ def plan_proposals(
     if rationale is not None:
         length = len(rationale.strip())
         if length < MIN_RATIONALE:
-            message = f"Give the reason for the decision in at least {MIN_RATIONALE} characters."
+            message = N_(
+                "Give the reason for the decision in at least %(min)s characters.",
+                min=MIN_RATIONALE,
+            )
             problems.append(Problem("invalid", message, "rationale"))
         elif length > MAX_RATIONALE:
-            message = f"Keep the rationale under {MAX_RATIONALE:,} characters."
+            message = N_("Keep the rationale under %(limit)s characters.", limit=MAX_RATIONALE)
             problems.append(Problem("invalid", message, "rationale"))
     if outcome == "advance" and last_stage:
-        message = f"{last_stage} is the call's last stage: nothing can advance from it."
+        message = N_(
+            "%(stage)s is the call's last stage: nothing can advance from it.", stage=last_stage
+        )
         problems.append(Problem("invalid", message, "outcome"))
     known = {c.proposal_id for c in stage}
     ticked = set(ticked)
     if ticked - known:
-        message = "Some of the chosen proposals are not in this stage."
+        message = N_("Some of the chosen proposals are not in this stage.")
         problems.append(Problem("invalid", message, "proposals"))
     wanted = [c for c in stage if c.proposal_id in ticked or c.proposal_id in set(suggested)]
     confirmed = [c.reference for c in wanted if c.confirmed and c.proposal_id in ticked]
     if confirmed:
-        message = "Already confirmed, so they cannot be changed here: " + ", ".join(confirmed)
-        problems.append(Problem("stale", message + ".", "proposals"))
+        message = N_(
+            "Already confirmed, so they cannot be changed here: %(references)s.",
+            references=", ".join(confirmed),
+        )
+        problems.append(Problem("stale", message, "proposals"))
     chosen = tuple(c.proposal_id for c in wanted if not c.confirmed)
     if not chosen and not confirmed:
-        message = "Choose at least one proposal that has no confirmed decision."
+        message = N_("Choose at least one proposal that has no confirmed decision.")
         problems.append(Problem("invalid", message, "proposals"))
     left_out = tuple(c.proposal_id for c in wanted if c.confirmed)
     return ProposalPlan(chosen, left_out, tuple(problems))
@@ -117,32 +126,37 @@ def plan_confirmations(
     if chosen is None:
         theirs = [w for w in waiting if w.proposed_by != viewer]
         if not theirs:
-            message = "No decision is waiting for your confirmation."
+            message = N_("No decision is waiting for your confirmation.")
             return ConfirmationPlan((), (Problem("invalid", message, "decisions"),))
         return ConfirmationPlan(tuple(w.decision_id for w in theirs), ())
     wanted = set(chosen)
     if not wanted:
-        message = "Choose at least one decision to confirm."
+        message = N_("Choose at least one decision to confirm.")
         return ConfirmationPlan((), (Problem("invalid", message, "decisions"),))
     rows = [w for w in waiting if w.decision_id in wanted]
     problems = []
     if len(rows) != len(wanted):
-        message = (
+        message = N_(
             "Some of the chosen decisions are no longer waiting for confirmation; look at the "
             "list again."
         )
         problems.append(Problem("stale", message, "decisions"))
     mine = [w.reference for w in rows if w.proposed_by == viewer]
     if mine:
-        message = OWN_DECISION.format(", ".join(mine), "it" if len(mine) == 1 else "them")
+        message = Nn_(
+            "You proposed %(references)s; another officer must confirm it.",
+            "You proposed %(references)s; another officer must confirm them.",
+            len(mine),
+            references=", ".join(mine),
+        )
         problems.append(Problem("denied", message, "decisions"))
     if seen is not None:
         changed = sorted(w.reference for w in rows if seen.get(w.decision_id) != w.proposed_at)
         if changed:
-            message = (
+            message = N_(
                 "Proposed again with a new outcome or rationale since you looked: "
-                + ", ".join(changed)
-                + ". Look at the list again."
+                "%(references)s. Look at the list again.",
+                references=", ".join(changed),
             )
             problems.append(Problem("stale", message, "decisions"))
     return ConfirmationPlan(tuple(w.decision_id for w in rows), tuple(problems))

@@ -40,6 +40,8 @@ from competition.core.selection import (
     optimal_line,
     select_by_target,
 )
+from competition.core.texts import N_, Nn_, Text
+from competition.core.wording import joined
 
 # How many fundable proposals below a funding line form the reserve list.
 RESERVE_SIZE = 5
@@ -126,7 +128,8 @@ class Placement:
     reference: str
     group: str  # SELECTED, SKIPPED, RESERVE, NOT_SELECTED or OUT
     suggested: Suggestion | None  # None for a proposal no longer in the competition
-    why: str | None  # why it is not selected; None when it is
+    # Why it is not selected (None when it is): a clause, started with a capital when shown.
+    why: Text | None
     in_grey_zone: bool
     drawn: bool  # won the recorded draw
 
@@ -137,7 +140,7 @@ class LinePlan:
     committed: Decimal  # requested public funding of those suggested "fund"
     grey_zone: tuple[str, ...]
     reports: tuple[ConstraintReport, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Text, ...]
     draw: DrawInputs | None  # None: no lottery, or nothing to draw
     draw_applied: bool  # a recorded draw made on the same inputs is reflected
     line_rank: int  # the provisional line lies below this rank (0: nothing selected)
@@ -155,14 +158,16 @@ class _Draft:
 
     selected: list[str]
     group: dict[str, str]
-    why: dict[str, str]
+    why: dict[str, Text]
     reports: list[ConstraintReport] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
 
-def _not_fundable(row: Ranked) -> str:
+def _not_fundable(row: Ranked) -> Text:
     below = row.below_thresholds
-    return "below a threshold: " + "; ".join(below) if below else NOT_FUNDABLE
+    if not below:
+        return NOT_FUNDABLE
+    return N_("below a threshold: %(thresholds)s", thresholds="; ".join(below))
 
 
 def _by_target(policy: Policy, cands: list[Candidate], ranked: Mapping[str, Ranked]) -> _Draft:
@@ -176,12 +181,14 @@ def _by_target(policy: Policy, cands: list[Candidate], ranked: Mapping[str, Rank
         draft.group[ref] = NOT_SELECTED
         draft.why[ref] = _not_fundable(ranked[ref]) if out.reason == NOT_FUNDABLE else out.reason
     if target is None:
-        draft.notes.append("This stage has no selection target: every fundable proposal advances.")
+        draft.notes.append(
+            N_("This stage has no selection target: every fundable proposal advances.")
+        )
     else:
         draft.notes.extend(chosen.notes)
     if policy.constraints:
         draft.notes.append(
-            "The constraints apply to funding lines; this stage's line is drawn by its target."
+            N_("The constraints apply to funding lines; this stage's line is drawn by its target.")
         )
     return draft
 
@@ -231,10 +238,10 @@ def _needs(constraints: Sequence[MinimumCount]) -> dict[str, int]:
     return need
 
 
-def _places(places: int) -> str:
+def _places(places: int) -> Text:
     if places < 0:
-        return f"{-places} place{'' if places == -1 else 's'} better"
-    return f"{places} place{'' if places == 1 else 's'}"
+        return Nn_("%(num)s place better", "%(num)s places better", -places)
+    return Nn_("%(num)s place", "%(num)s places", places)
 
 
 def _cap(
@@ -267,7 +274,10 @@ def _cap(
         # The constraints need more places than the target has: the target wins.
         removed += [c for c in reversed(funded) if c not in removed][:excess]
         draft.notes.append(
-            f"The target of {target} leaves too few places to meet every constraint."
+            N_(
+                "The target of %(target)s leaves too few places to meet every constraint.",
+                target=target,
+            )
         )
     kept = [c for c in funded if c not in removed]
     kept_refs = {str(c.proposal_id) for c in kept}
@@ -284,7 +294,7 @@ def _cap(
         (c for c in merit if str(c.proposal_id) not in kept_refs), key=lambda c: -c.rank
     )
     swaps: dict[str, list[Swap]] = defaultdict(list)
-    paired: dict[str, str] = {}
+    paired: dict[str, Text] = {}
     for came, out in zip(incoming, displaced, strict=False):
         attribute = next((a for a in need if a in came.attributes), "")
         if not attribute:
@@ -298,11 +308,20 @@ def _cap(
                 funded_rank=came.rank,
                 displaced=((out.proposal_id, out.rank),),
                 places=places,
-                message=f"{came.label} funded instead of {out.label}: {_places(places)}",
+                message=N_(
+                    "%(proposal)s funded instead of %(displaced)s: %(places)s",
+                    proposal=came.label,
+                    displaced=out.label,
+                    places=_places(places),
+                ),
             )
         )
-        paired[str(out.proposal_id)] = f"displaced by {came.label} to meet: {constraint.describe()}"
-    outside = f"outside the target: at most {target} proposals are funded"
+        paired[str(out.proposal_id)] = N_(
+            "displaced by %(proposal)s to meet: %(constraint)s",
+            proposal=came.label,
+            constraint=constraint.describe(),
+        )
+    outside = N_("outside the target: at most %(target)s proposals are funded", target=target)
     below: list[str] = []
     for cand in cands:
         ref = str(cand.proposal_id)
@@ -328,22 +347,42 @@ def _cap(
     for constraint in constraints:
         mine = tuple(swaps.get(constraint.attribute, []))
         have = sum(1 for c in kept if constraint.attribute in c.attributes)
-        head = constraint.describe()
-        head = head[0].upper() + head[1:]
+        head = constraint.heading()
         total = sum(s.places for s in mine)
         if have >= constraint.count and not mine:
-            message = (
-                f"{head}: met by the merit order within the target of {target} ({have} funded)."
+            message = N_(
+                "%(constraint)s: met by the merit order within the target of %(target)s "
+                "(%(have)s funded).",
+                constraint=head,
+                target=target,
+                have=have,
             )
         elif have >= constraint.count:
-            message = (
-                f"{head}: met within the target of {target} by {len(mine)} "
-                f"swap{'' if len(mine) == 1 else 's'}, costing {_places(total)} in the ranking: "
-                + "; ".join(s.message for s in mine)
-                + "."
+            swaps_made: Text | None = None
+            for s in mine:
+                swaps_made = (
+                    s.message
+                    if swaps_made is None
+                    else N_("%(a)s; %(b)s", a=swaps_made, b=s.message)
+                )
+            message = Nn_(
+                "%(constraint)s: met within the target of %(target)s by %(num)s swap, costing "
+                "%(places)s in the ranking: %(swaps)s.",
+                "%(constraint)s: met within the target of %(target)s by %(num)s swaps, costing "
+                "%(places)s in the ranking: %(swaps)s.",
+                len(mine),
+                constraint=head,
+                target=target,
+                places=_places(total),
+                swaps=swaps_made,
             )
         else:
-            message = f"{head}: cannot be met within the target of {target}: {have} funded."
+            message = N_(
+                "%(constraint)s: cannot be met within the target of %(target)s: %(have)s funded.",
+                constraint=head,
+                target=target,
+                have=have,
+            )
         reports.append(
             ConstraintReport(constraint, have >= constraint.count, have, mine, total, message)
         )
@@ -390,9 +429,11 @@ def _apply_draw(draft: _Draft, drawn: LotteryDraw, funding: bool) -> None:
     winners = set(map(str, drawn.drawn))
     skipped = set(map(str, drawn.skipped))
     members = list(map(str, drawn.candidates))
-    lost = (
-        f"lost the draw among the grey zone ({drawn.places} "
-        f"place{'' if drawn.places == 1 else 's'} for {len(members)} proposals)"
+    lost = Nn_(
+        "lost the draw among the grey zone (%(num)s place for %(count)s proposals)",
+        "lost the draw among the grey zone (%(num)s places for %(count)s proposals)",
+        drawn.places,
+        count=len(members),
     )
     for ref in members:
         if ref in winners:
@@ -401,7 +442,7 @@ def _apply_draw(draft: _Draft, drawn: LotteryDraw, funding: bool) -> None:
             continue
         draft.group[ref] = RESERVE if funding else NOT_SELECTED
         draft.why[ref] = (
-            "drawn by lot, but its request did not fit the money left for the draw"
+            N_("drawn by lot, but its request did not fit the money left for the draw")
             if ref in skipped
             else lost
         )
@@ -429,8 +470,12 @@ def plan_line(
         if budget < 0:
             draft.notes.insert(
                 0,
-                f"Funding confirmed at other stages exceeds the programme's budget by "
-                f"{-budget:,.2f} {policy.currency}: nothing is left for this line.",
+                N_(
+                    "Funding confirmed at other stages exceeds the programme's budget by "
+                    "%(amount)s %(currency)s: nothing is left for this line.",
+                    amount=(-budget).quantize(Decimal("0.01")),
+                    currency=policy.currency,
+                ),
             )
     else:
         draft = _by_target(policy, cands, by_ref)
@@ -444,7 +489,10 @@ def plan_line(
     if policy.lottery_seed and members and places:
         if held:
             draft.notes.append(
-                "Held out of the draw because a constraint needs them: " + ", ".join(held) + "."
+                N_(
+                    "Held out of the draw because a constraint needs them: %(references)s.",
+                    references=joined(held),
+                )
             )
         inputs = DrawInputs(policy.lottery_seed, tuple(members), places, money, requested)
     drawn_refs: set[str] = set()
@@ -460,8 +508,10 @@ def plan_line(
             applied = True
         else:
             draft.notes.append(
-                "The draw recorded for this ranking was made among another grey zone, places, "
-                "budget or seed than the line has now; its result is not applied."
+                N_(
+                    "The draw recorded for this ranking was made among another grey zone, "
+                    "places, budget or seed than the line has now; its result is not applied."
+                )
             )
 
     spendable = max(budget, Decimal(0)) if policy.funding and budget is not None else None
@@ -471,13 +521,11 @@ def plan_line(
     for r in ranked:
         ref = r.reference
         if not r.in_competition:
-            gone = "Withdrawn or out of the competition since the ranking"
+            gone = N_("Withdrawn or out of the competition since the ranking")
             placements.append(Placement(ref, OUT, None, gone, in_grey_zone=False, drawn=False))
             continue
         group = draft.group[ref]
         why = draft.why.get(ref)
-        if why is not None:
-            why = why[0].upper() + why[1:]
         suggested = _suggestion(group, r, policy.funding, spendable)
         if suggested == "fund":
             committed += r.requested

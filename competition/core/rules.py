@@ -16,6 +16,9 @@ from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from competition.core.texts import N_, Nn_, Text
+from competition.core.wording import joined, money, percent
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 # Generous precision and no traps: sums and ratios of any amounts a person can type stay exact,
@@ -27,36 +30,37 @@ _SHARE = Context(prec=28, rounding=ROUND_HALF_UP, traps=[])
 _ZERO = Decimal("0")
 _CENT = Decimal("0.01")
 _HUNDRED = Decimal("100")
+_TENTH = Decimal("0.1")
 
 WindowState = Literal["not_open", "open", "closed"]
 
-# English names for messages; the core may not import the models that hold the enums.
-_STATE_NAMES: Mapping[str, str] = {
-    "DE-BW": "Baden-Württemberg",
-    "DE-BY": "Bavaria",
-    "DE-BE": "Berlin",
-    "DE-BB": "Brandenburg",
-    "DE-HB": "Bremen",
-    "DE-HH": "Hamburg",
-    "DE-HE": "Hesse",
-    "DE-MV": "Mecklenburg-Western Pomerania",
-    "DE-NI": "Lower Saxony",
-    "DE-NW": "North Rhine-Westphalia",
-    "DE-RP": "Rhineland-Palatinate",
-    "DE-SL": "Saarland",
-    "DE-SN": "Saxony",
-    "DE-ST": "Saxony-Anhalt",
-    "DE-SH": "Schleswig-Holstein",
-    "DE-TH": "Thuringia",
+# Names for messages; the core may not import the models that hold the enums.
+_STATE_NAMES: Mapping[str, Text] = {
+    "DE-BW": N_("Baden-Württemberg"),
+    "DE-BY": N_("Bavaria"),
+    "DE-BE": N_("Berlin"),
+    "DE-BB": N_("Brandenburg"),
+    "DE-HB": N_("Bremen"),
+    "DE-HH": N_("Hamburg"),
+    "DE-HE": N_("Hesse"),
+    "DE-MV": N_("Mecklenburg-Western Pomerania"),
+    "DE-NI": N_("Lower Saxony"),
+    "DE-NW": N_("North Rhine-Westphalia"),
+    "DE-RP": N_("Rhineland-Palatinate"),
+    "DE-SL": N_("Saarland"),
+    "DE-SN": N_("Saxony"),
+    "DE-ST": N_("Saxony-Anhalt"),
+    "DE-SH": N_("Schleswig-Holstein"),
+    "DE-TH": N_("Thuringia"),
 }
 
-_KIND_PLURALS: Mapping[str, str] = {
-    "university": "universities",
-    "research_institute": "research institutes",
-    "large_enterprise": "large enterprises",
-    "sme": "SMEs",
-    "start_up": "start-ups",
-    "society": "societies and public bodies",
+_KIND_PLURALS: Mapping[str, Text] = {
+    "university": N_("universities"),
+    "research_institute": N_("research institutes"),
+    "large_enterprise": N_("large enterprises"),
+    "sme": N_("SMEs"),
+    "start_up": N_("start-ups"),
+    "society": N_("societies and public bodies"),
 }
 
 
@@ -142,7 +146,8 @@ class ProposalDraft:
 @dataclass(frozen=True)
 class Problem:
     code: str
-    message: str
+    # Shown with ``say``; ``str()`` gives the English.
+    message: Text
     # An HTML id on the editing page: "general", "section-<key>", "consortium", "budget",
     # "attachment-<key>", "member-<key>".
     anchor: str
@@ -183,37 +188,50 @@ def format_share(value: Decimal, *, decimals: int = 1) -> str:
 def _percent(value: Decimal, decimals: int, rounding: str) -> str:
     if not value.is_finite():
         return f"{value} %"
+    return f"{_percent_value(value, decimals, rounding)} %"
+
+
+def _percent_value(value: Decimal, decimals: int, rounding: str) -> Decimal:
+    """The share in per cent as it is shown: rounded, without trailing zeros ('85', '84.6')."""
     with localcontext(_EXACT):
-        percent = (value * _HUNDRED).quantize(Decimal(1).scaleb(-decimals), rounding=rounding)
-    text = _strip_zeros(percent)
-    return f"{'0' if text == '-0' else text} %"
+        shown = (value * _HUNDRED).quantize(Decimal(1).scaleb(-decimals), rounding=rounding)
+    text = _strip_zeros(shown)
+    return Decimal("0" if text == "-0" else text)
 
 
-def _distinct_shares(actual: Decimal, limit: Decimal) -> tuple[str, str]:
-    """Both shares formatted so that unequal values never read as equal: rounded half up where
+def _distinct_shares(actual: Decimal, limit: Decimal) -> tuple[Text, Text]:
+    """Both shares shown so that unequal values never read as equal: rounded half up where
     that tells them apart ('84.6 %' against '85 %'), otherwise each rounded away from the other
     ('84.99 %' against '85 %', never '85 %' against '85 %')."""
     for decimals in (1, 2):
-        shown = format_share(actual, decimals=decimals), format_share(limit, decimals=decimals)
+        shown = (
+            _percent_value(actual, decimals, ROUND_HALF_UP),
+            _percent_value(limit, decimals, ROUND_HALF_UP),
+        )
         if shown[0] != shown[1] or actual == limit:
-            return shown
+            return percent(shown[0]), percent(shown[1])
     if actual < limit:
-        return _percent(actual, 2, ROUND_FLOOR), _percent(limit, 2, ROUND_CEILING)
-    return _percent(actual, 2, ROUND_CEILING), _percent(limit, 2, ROUND_FLOOR)
+        low, high = _percent_value(actual, 2, ROUND_FLOOR), _percent_value(limit, 2, ROUND_CEILING)
+        return percent(low), percent(high)
+    high, low = _percent_value(actual, 2, ROUND_CEILING), _percent_value(limit, 2, ROUND_FLOOR)
+    return percent(high), percent(low)
 
 
-def _format_size(size_bytes: int) -> str:
+def _format_size(size_bytes: int) -> Text:
     mib = Decimal(size_bytes) / Decimal(1024 * 1024)
     if mib >= 1:
-        return f"{_strip_zeros(mib.quantize(Decimal('0.1'), ROUND_HALF_UP))} MB"
+        return N_("%(size)s MB", size=Decimal(_strip_zeros(mib.quantize(_TENTH, ROUND_HALF_UP))))
     kib = Decimal(size_bytes) / Decimal(1024)
-    return f"{_strip_zeros(kib.quantize(Decimal('0.1'), ROUND_HALF_UP))} KB"
+    return N_("%(size)s KB", size=Decimal(_strip_zeros(kib.quantize(_TENTH, ROUND_HALF_UP))))
 
 
-def _distinct_sizes(actual: int, limit: int) -> tuple[str, str]:
+def _distinct_sizes(actual: int, limit: int) -> tuple[Text, Text]:
     shown = _format_size(actual), _format_size(limit)
     if shown[0] == shown[1]:
-        return f"{actual:,} bytes", f"{limit:,} bytes"
+        return (
+            Nn_("%(num)s byte", "%(num)s bytes", actual),
+            Nn_("%(num)s byte", "%(num)s bytes", limit),
+        )
     return shown
 
 
@@ -222,16 +240,12 @@ def _strip_zeros(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
-
-
-def _state_name(code: str) -> str:
+def _state_name(code: str) -> Text | str:
     return _STATE_NAMES.get(code, code)
 
 
-def _kind_plural(kind: str) -> str:
-    return _KIND_PLURALS.get(kind, f"organisations of kind “{kind}”")
+def _kind_plural(kind: str) -> Text:
+    return _KIND_PLURALS.get(kind) or N_("organisations of kind “%(kind)s”", kind=kind)
 
 
 def format_berlin(moment: dt.datetime) -> str:
@@ -252,13 +266,15 @@ def check_general(draft: ProposalDraft) -> list[Problem]:
     """Title, acronym, abstract and at least one topic."""
     problems: list[Problem] = []
     if not draft.title.strip():
-        problems.append(Problem("title_missing", "Enter a title for the proposal.", "general"))
+        problems.append(Problem("title_missing", N_("Enter a title for the proposal."), "general"))
     if not draft.acronym.strip():
-        problems.append(Problem("acronym_missing", "Enter an acronym for the proposal.", "general"))
+        problems.append(
+            Problem("acronym_missing", N_("Enter an acronym for the proposal."), "general")
+        )
     if not draft.abstract.strip():
-        problems.append(Problem("abstract_missing", "Write an abstract.", "general"))
+        problems.append(Problem("abstract_missing", N_("Write an abstract."), "general"))
     if draft.topic_count < 1:
-        problems.append(Problem("no_topic", "Choose at least one topic.", "general"))
+        problems.append(Problem("no_topic", N_("Choose at least one topic."), "general"))
     return problems
 
 
@@ -285,7 +301,7 @@ def check_sections(
                 problems.append(
                     Problem(
                         "section_missing",
-                        f"“{rule.title}” is empty; this section is required.",
+                        N_("“%(title)s” is empty; this section is required.", title=rule.title),
                         anchor,
                     )
                 )
@@ -295,8 +311,12 @@ def check_sections(
             problems.append(
                 Problem(
                     "section_too_long",
-                    f"“{rule.title}” is {length:,} characters long; "
-                    f"the limit is {rule.max_chars:,}.",
+                    N_(
+                        "“%(title)s” is %(length)s characters long; the limit is %(limit)s.",
+                        title=rule.title,
+                        length=length,
+                        limit=rule.max_chars,
+                    ),
                     anchor,
                 )
             )
@@ -320,17 +340,20 @@ def check_consortium(members: Sequence[Member], rules: CallRules) -> list[Proble
         problems.append(
             Problem(
                 "no_coordinator",
-                "Mark one organisation of the consortium as coordinator.",
+                N_("Mark one organisation of the consortium as coordinator."),
                 "consortium",
             )
         )
     elif len(coordinators) > 1:
-        names = ", ".join(m.name for m in coordinators)
         problems.append(
             Problem(
                 "too_many_coordinators",
-                f"{len(coordinators)} organisations are marked as coordinator ({names}); "
-                "a consortium has exactly one.",
+                N_(
+                    "%(count)s organisations are marked as coordinator (%(names)s); "
+                    "a consortium has exactly one.",
+                    count=len(coordinators),
+                    names=joined([m.name for m in coordinators]),
+                ),
                 "consortium",
             )
         )
@@ -338,8 +361,13 @@ def check_consortium(members: Sequence[Member], rules: CallRules) -> list[Proble
         problems.append(
             Problem(
                 "too_few_partners",
-                f"The consortium has {_plural(len(members), 'organisation')}; "
-                "it needs a coordinator and at least one partner.",
+                Nn_(
+                    "The consortium has %(num)s organisation; "
+                    "it needs a coordinator and at least one partner.",
+                    "The consortium has %(num)s organisations; "
+                    "it needs a coordinator and at least one partner.",
+                    len(members),
+                ),
                 "consortium",
             )
         )
@@ -348,29 +376,49 @@ def check_consortium(members: Sequence[Member], rules: CallRules) -> list[Proble
         seen.setdefault(_name_key(member.name), []).append(member)
     for group in seen.values():
         if len(group) > 1:
-            times = "twice" if len(group) == 2 else f"{len(group)} times"
+            if len(group) == 2:
+                listed = N_(
+                    "“%(name)s” is listed twice in the consortium; "
+                    "each organisation takes part once.",
+                    name=group[0].name,
+                )
+            else:
+                listed = N_(
+                    "“%(name)s” is listed %(count)s times in the consortium; "
+                    "each organisation takes part once.",
+                    name=group[0].name,
+                    count=len(group),
+                )
             problems.append(
                 Problem(
                     "duplicate_member",
-                    f"“{group[0].name}” is listed {times} in the consortium; "
-                    "each organisation takes part once.",
+                    listed,
                     f"member-{group[1].key}",
                 )
             )
     if rules.region_scope and len(coordinators) == 1:
         coordinator = coordinators[0]
         if coordinator.federal_state not in rules.region_scope:
-            allowed = ", ".join(sorted(_state_name(code) for code in rules.region_scope))
-            where = (
-                f"is based in {_state_name(coordinator.federal_state)}"
-                if coordinator.federal_state
-                else "has no federal state on record"
-            )
+            allowed = joined(sorted((_state_name(code) for code in rules.region_scope), key=str))
+            if coordinator.federal_state:
+                outside = N_(
+                    "The coordinator, %(name)s, is based in %(state)s; this call is open only "
+                    "to consortia coordinated from %(allowed)s.",
+                    name=coordinator.name,
+                    state=_state_name(coordinator.federal_state),
+                    allowed=allowed,
+                )
+            else:
+                outside = N_(
+                    "The coordinator, %(name)s, has no federal state on record; this call is "
+                    "open only to consortia coordinated from %(allowed)s.",
+                    name=coordinator.name,
+                    allowed=allowed,
+                )
             problems.append(
                 Problem(
                     "outside_region",
-                    f"The coordinator, {coordinator.name}, {where}; this call is open only to "
-                    f"consortia coordinated from {allowed}.",
+                    outside,
                     f"member-{coordinator.key}",
                 )
             )
@@ -378,6 +426,32 @@ def check_consortium(members: Sequence[Member], rules: CallRules) -> list[Proble
 
 
 # --- budget ------------------------------------------------------------------------------------
+
+
+def _invalid(who: Text | str, year: int, is_public: bool) -> Text:
+    if is_public:
+        return N_(
+            "%(who)s, year %(year)s: the public funding is not a valid amount.", who=who, year=year
+        )
+    return N_(
+        "%(who)s, year %(year)s: the own contribution is not a valid amount.", who=who, year=year
+    )
+
+
+def _negative(who: Text | str, year: int, is_public: bool, value: Decimal) -> Text:
+    if is_public:
+        return N_(
+            "%(who)s, year %(year)s: the public funding is %(amount)s; amounts cannot be negative.",
+            who=who,
+            year=year,
+            amount=money(value),
+        )
+    return N_(
+        "%(who)s, year %(year)s: the own contribution is %(amount)s; amounts cannot be negative.",
+        who=who,
+        year=year,
+        amount=money(value),
+    )
 
 
 def _amount(value: Decimal) -> Decimal:
@@ -427,8 +501,10 @@ def check_budget(
         problems.append(
             Problem(
                 "budget_missing",
-                "The budget is empty; enter public funding and own contributions "
-                "for each partner and year.",
+                N_(
+                    "The budget is empty; enter public funding and own contributions "
+                    "for each partner and year."
+                ),
                 "budget",
             )
         )
@@ -436,34 +512,25 @@ def check_budget(
         problems.append(
             Problem(
                 "budget_missing",
-                f"The budget totals {format_money(_ZERO)}; enter public funding and own "
-                "contributions for each partner and year.",
+                N_(
+                    "The budget totals %(total)s; enter public funding and own "
+                    "contributions for each partner and year.",
+                    total=money(_ZERO),
+                ),
                 "budget",
             )
         )
 
     for row in budget:
-        who = names.get(row.member_key, "An organisation not in the consortium")
-        for label, value in (
-            ("public funding", row.public_funding),
-            ("own contribution", row.own_contribution),
-        ):
+        who: Text | str = names.get(row.member_key) or N_("An organisation not in the consortium")
+        for is_public, value in ((True, row.public_funding), (False, row.own_contribution)):
             if not value.is_finite():
                 problems.append(
-                    Problem(
-                        "budget_amount_invalid",
-                        f"{who}, year {row.year}: the {label} is not a valid amount.",
-                        "budget",
-                    )
+                    Problem("budget_amount_invalid", _invalid(who, row.year, is_public), "budget")
                 )
             elif value < 0:
                 problems.append(
-                    Problem(
-                        "budget_negative",
-                        f"{who}, year {row.year}: the {label} is {format_money(value)}; "
-                        "amounts cannot be negative.",
-                        "budget",
-                    )
+                    Problem("budget_negative", _negative(who, row.year, is_public, value), "budget")
                 )
 
     unknown: dict[str, list[BudgetRow]] = {}
@@ -472,14 +539,25 @@ def check_budget(
             unknown.setdefault(row.member_key, []).append(row)
     for rows in unknown.values():
         years = sorted({r.year for r in rows})
-        year_text = ("year " if len(years) == 1 else "years ") + ", ".join(map(str, years))
-        unknown_public = budget_totals(rows).public
         problems.append(
             Problem(
                 "budget_member_unknown",
-                f"The budget has {_plural(len(rows), 'row')} ({year_text}, "
-                f"{format_money(unknown_public)} public funding) for an organisation that is "
-                "not in the consortium; delete them or add the organisation again.",
+                Nn_(
+                    "The budget has %(num)s row (%(years)s, %(public)s public funding) for an "
+                    "organisation that is not in the consortium; delete them or add the "
+                    "organisation again.",
+                    "The budget has %(num)s rows (%(years)s, %(public)s public funding) for an "
+                    "organisation that is not in the consortium; delete them or add the "
+                    "organisation again.",
+                    len(rows),
+                    years=Nn_(
+                        "year %(list)s",
+                        "years %(list)s",
+                        len(years),
+                        list=", ".join(map(str, years)),
+                    ),
+                    public=money(budget_totals(rows).public),
+                ),
                 "budget",
             )
         )
@@ -490,8 +568,12 @@ def check_budget(
             problems.append(
                 Problem(
                     "budget_over_cap",
-                    f"Public funding requested is {format_money(totals.public)}; "
-                    f"this call allows at most {format_money(cap)} per proposal.",
+                    N_(
+                        "Public funding requested is %(public)s; "
+                        "this call allows at most %(cap)s per proposal.",
+                        public=money(totals.public),
+                        cap=money(cap),
+                    ),
                     "budget",
                 )
             )
@@ -503,9 +585,14 @@ def check_budget(
             problems.append(
                 Problem(
                     "private_share_too_low",
-                    f"Own and private contributions are {share} of the total budget "
-                    f"({format_money(totals.own)} of {format_money(totals.total)}); "
-                    f"this call requires at least {required}.",
+                    N_(
+                        "Own and private contributions are %(share)s of the total budget "
+                        "(%(own)s of %(total)s); this call requires at least %(required)s.",
+                        share=share,
+                        own=money(totals.own),
+                        total=money(totals.total),
+                        required=required,
+                    ),
                     "budget",
                 )
             )
@@ -521,9 +608,17 @@ def check_budget(
                 problems.append(
                     Problem(
                         "funding_rate_exceeded",
-                        f"{member.name} asks for {asked} of its costs as public funding "
-                        f"({format_money(m_public)} of {format_money(m_total)}); this call "
-                        f"funds {_kind_plural(member.kind)} at no more than {allowed}.",
+                        N_(
+                            "%(name)s asks for %(asked)s of its costs as public funding "
+                            "(%(public)s of %(total)s); this call funds %(kind)s at no more "
+                            "than %(allowed)s.",
+                            name=member.name,
+                            asked=asked,
+                            public=money(m_public),
+                            total=money(m_total),
+                            kind=_kind_plural(member.kind),
+                            allowed=allowed,
+                        ),
                         "budget",
                     )
                 )
@@ -548,19 +643,25 @@ def check_attachments(
             problems.append(
                 Problem(
                     "attachment_missing",
-                    f"Upload “{rule.title}”; this document is required.",
+                    N_("Upload “%(title)s”; this document is required.", title=rule.title),
                     anchor,
                 )
             )
         for file in files:
-            named = f"“{file.filename}” ({rule.title})"
+            named = N_("“%(filename)s” (%(title)s)", filename=file.filename, title=rule.title)
             if rule.max_pages is not None:
                 if file.page_count is None:
                     problems.append(
                         Problem(
                             "attachment_pages_unknown",
-                            f"The pages of {named} could not be counted; the limit is "
-                            f"{_plural(rule.max_pages, 'page')}. Upload it as a PDF.",
+                            Nn_(
+                                "The pages of %(file)s could not be counted; the limit is "
+                                "%(num)s page. Upload it as a PDF.",
+                                "The pages of %(file)s could not be counted; the limit is "
+                                "%(num)s pages. Upload it as a PDF.",
+                                rule.max_pages,
+                                file=named,
+                            ),
                             anchor,
                         )
                     )
@@ -568,8 +669,13 @@ def check_attachments(
                     problems.append(
                         Problem(
                             "attachment_too_many_pages",
-                            f"{named} has {_plural(file.page_count, 'page')}; "
-                            f"the limit is {rule.max_pages:,}.",
+                            Nn_(
+                                "%(file)s has %(num)s page; the limit is %(limit)s.",
+                                "%(file)s has %(num)s pages; the limit is %(limit)s.",
+                                file.page_count,
+                                file=named,
+                                limit=rule.max_pages,
+                            ),
                             anchor,
                         )
                     )
@@ -578,7 +684,12 @@ def check_attachments(
                 problems.append(
                     Problem(
                         "attachment_too_large",
-                        f"{named} is {size}; the limit is {limit}.",
+                        N_(
+                            "%(file)s is %(size)s; the limit is %(limit)s.",
+                            file=named,
+                            size=size,
+                            limit=limit,
+                        ),
                         anchor,
                     )
                 )
@@ -587,7 +698,10 @@ def check_attachments(
             problems.append(
                 Problem(
                     "attachment_unexpected",
-                    f"“{file.filename}” is not a document this stage asks for; remove it.",
+                    N_(
+                        "“%(filename)s” is not a document this stage asks for; remove it.",
+                        filename=file.filename,
+                    ),
                     f"attachment-{file.key}",
                 )
             )
@@ -629,17 +743,20 @@ def check_window(
         return [
             Problem(
                 "window_not_open",
-                f"Submission opens at {format_berlin(stage.opens_at)}.",
+                N_("Submission opens at %(when)s.", when=format_berlin(stage.opens_at)),
                 "general",
             )
         ]
     if state == "closed":
         closes = deadline(stage, extended_until)
-        which = "extended deadline" if closes != stage.closes_at else "deadline"
+        if closes != stage.closes_at:
+            passed = N_("The extended deadline passed at %(when)s.", when=format_berlin(closes))
+        else:
+            passed = N_("The deadline passed at %(when)s.", when=format_berlin(closes))
         return [
             Problem(
                 "deadline_passed",
-                f"The {which} passed at {format_berlin(closes)}.",
+                passed,
                 "general",
             )
         ]

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
+from competition.core.texts import N_, Text
+
 # Enough digits for any scale a person sets up; no traps, so absurd input yields a value to
 # report (or NaN), never an exception.
 _EXACT = Context(prec=60, rounding=ROUND_HALF_UP, traps=[])
@@ -46,10 +48,12 @@ def plain(value: Decimal) -> str:
     return f"{value.normalize(_EXACT):f}"
 
 
-def scale_words(criterion: Criterion) -> str:
-    return (
-        f"use steps of {plain(criterion.step)} between {plain(criterion.scale_min)} "
-        f"and {plain(criterion.scale_max)}"
+def scale_words(criterion: Criterion) -> Text:
+    return N_(
+        "use steps of %(step)s between %(low)s and %(high)s",
+        step=Decimal(plain(criterion.step)),
+        low=Decimal(plain(criterion.scale_min)),
+        high=Decimal(plain(criterion.scale_max)),
     )
 
 
@@ -88,34 +92,47 @@ def allowed_values(criterion: Criterion) -> list[Decimal]:
     return values
 
 
-def check_score(value: Decimal | None, criterion: Criterion) -> str | None:
-    """The problem with one score, in plain words; None when it is fine."""
+def check_score(value: Decimal | None, criterion: Criterion) -> Text | None:
+    """The problem with one score, in plain words (shown with ``say``); None when it is fine."""
     if value is None:
-        return f"{criterion.name}: choose a score ({scale_words(criterion)})."
+        return N_(
+            "%(criterion)s: choose a score (%(scale)s).",
+            criterion=criterion.name,
+            scale=scale_words(criterion),
+        )
     if not criterion.scale_min <= value <= criterion.scale_max:
-        return f"{criterion.name}: {plain(value)} is outside the scale; {scale_words(criterion)}."
+        return N_(
+            "%(criterion)s: %(value)s is outside the scale; %(scale)s.",
+            criterion=criterion.name,
+            value=Decimal(plain(value)),
+            scale=scale_words(criterion),
+        )
     if not on_grid(value, criterion):
-        return f"{criterion.name}: {scale_words(criterion)}."
+        return N_(
+            "%(criterion)s: %(scale)s.", criterion=criterion.name, scale=scale_words(criterion)
+        )
     return None
 
 
 def validate_scores(
     scores: Mapping[str, str | Decimal | None], criteria: Sequence[Criterion]
-) -> dict[str, str]:
+) -> dict[str, Text]:
     """Every criterion scored, within its scale and on its grid.
 
     Returns the problems keyed by criterion key, in the criteria's order; empty when all is
     well. Text that is not a number counts as not scored, with its own message. Scores for keys
     that are not among ``criteria`` are ignored.
     """
-    problems: dict[str, str] = {}
+    problems: dict[str, Text] = {}
     for criterion in criteria:
         raw = scores.get(criterion.key)
         value = parse_score(raw)
         if value is None and isinstance(raw, str) and raw.strip():
-            problems[criterion.key] = (
-                f"{criterion.name}: “{raw.strip()[:MAX_SCORE_CHARS]}” is not a number; "
-                f"{scale_words(criterion)}."
+            problems[criterion.key] = N_(
+                "%(criterion)s: “%(typed)s” is not a number; %(scale)s.",
+                criterion=criterion.name,
+                typed=raw.strip()[:MAX_SCORE_CHARS],
+                scale=scale_words(criterion),
             )
             continue
         problem = check_score(value, criterion)
@@ -134,7 +151,7 @@ def weighted_total(
     """
     problems = validate_scores(scores, criteria)
     if problems:
-        raise ValueError("; ".join(problems.values()))
+        raise ValueError("; ".join(map(str, problems.values())))
     total = Decimal(0)
     with localcontext(_EXACT):
         for criterion in criteria:

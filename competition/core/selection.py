@@ -37,6 +37,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
 
+from competition.core.texts import N_, Nn_, Text
+
 logger = logging.getLogger(__name__)
 
 ProposalId: TypeAlias = int | str
@@ -47,7 +49,7 @@ _EXACT = Context(prec=60)
 # Scores become integers for the optimiser; "optimal" means optimal for the rounded scores.
 SCORE_SCALE = 1_000_000
 DRAW_METHOD = "sha256-rfc3797-v1"
-NOT_FUNDABLE = "not fundable (below a threshold)"
+NOT_FUNDABLE = N_("not fundable (below a threshold)")
 
 
 # --- input ---------------------------------------------------------------------------------
@@ -99,9 +101,9 @@ class Candidate:
                 )
 
     @property
-    def label(self) -> str:
+    def label(self) -> Text:
         """'P-17 (rank 9)': how messages name the proposal."""
-        return f"{_who(self.proposal_id)} (rank {self.rank})"
+        return N_("%(proposal)s (rank %(rank)s)", proposal=_named(self.proposal_id), rank=self.rank)
 
 
 @dataclass(frozen=True)
@@ -117,9 +119,22 @@ class MinimumCount:
         if not _is_int(self.count) or self.count < 0:
             raise ValueError(f"constraint on {self.attribute!r}: the count must be at least 0")
 
-    def describe(self) -> str:
-        noun = "proposal" if self.count == 1 else "proposals"
-        return f"at least {self.count} funded {noun} with '{self.attribute}'"
+    def describe(self) -> Text:
+        return Nn_(
+            "at least %(num)s funded proposal with '%(attribute)s'",
+            "at least %(num)s funded proposals with '%(attribute)s'",
+            self.count,
+            attribute=self.attribute,
+        )
+
+    def heading(self) -> Text:
+        """The description starting a sentence."""
+        return Nn_(
+            "At least %(num)s funded proposal with '%(attribute)s'",
+            "At least %(num)s funded proposals with '%(attribute)s'",
+            self.count,
+            attribute=self.attribute,
+        )
 
 
 # --- output --------------------------------------------------------------------------------
@@ -132,7 +147,7 @@ class NotSelected:
     proposal_id: ProposalId
     rank: int
     requested: Decimal
-    reason: str
+    reason: Text
 
 
 @dataclass(frozen=True)
@@ -140,7 +155,7 @@ class TargetSelection:
     target: int
     advancing: tuple[ProposalId, ...]
     not_advancing: tuple[NotSelected, ...]
-    notes: tuple[str, ...] = ()
+    notes: tuple[Text, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,7 +172,7 @@ class Swap:
     funded_rank: int
     displaced: tuple[tuple[ProposalId, int], ...]
     places: int
-    message: str
+    message: Text
 
 
 @dataclass(frozen=True)
@@ -167,7 +182,7 @@ class ConstraintReport:
     funded_count: int
     swaps: tuple[Swap, ...]
     places: int
-    message: str
+    message: Text
 
 
 @dataclass(frozen=True)
@@ -195,7 +210,7 @@ class FundingLine:
     remaining: Decimal
     line_rank: int | None
     constraints: tuple[ConstraintReport, ...] = ()
-    notes: tuple[str, ...] = ()
+    notes: tuple[Text, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,14 +305,22 @@ def select_by_target(candidates: Iterable[Candidate], target: int) -> TargetSele
         else:
             rest.append(
                 _not_selected(
-                    cand, f"outside the target: {target} better-ranked fundable proposals advance"
+                    cand,
+                    N_(
+                        "outside the target: %(target)s better-ranked fundable proposals advance",
+                        target=target,
+                    ),
                 )
             )
     notes = []
     if len(advancing) < target:
         notes.append(
-            f"Only {len(advancing)} fundable {_plural(len(advancing), 'proposal')} for a target "
-            f"of {target}: all of them advance."
+            Nn_(
+                "Only %(num)s fundable proposal for a target of %(target)s: all of them advance.",
+                "Only %(num)s fundable proposals for a target of %(target)s: all of them advance.",
+                len(advancing),
+                target=target,
+            )
         )
     return TargetSelection(target, tuple(advancing), tuple(rest), tuple(notes))
 
@@ -348,7 +371,7 @@ def merit_order_line(
     before = list(funded)
     _, reasons = _walk(cands, cents, budget_cents, funded)
     notes = [
-        f"{cands[i].label} funded from the budget freed by the swaps."
+        N_("%(proposal)s funded from the budget freed by the swaps.", proposal=cands[i].label)
         for i in range(len(cands))
         if funded[i] and not before[i]
     ]
@@ -359,8 +382,10 @@ def merit_order_line(
         for _, incoming, outs in mine:
             for out in outs:
                 if not funded[out]:
-                    reasons[out] = (
-                        f"displaced by {cands[incoming].label} to meet: {constraint.describe()}"
+                    reasons[out] = N_(
+                        "displaced by %(proposal)s to meet: %(constraint)s",
+                        proposal=cands[incoming].label,
+                        constraint=constraint.describe(),
                     )
     return _line(
         "merit order with constraints",
@@ -377,14 +402,14 @@ def merit_order_line(
 
 def _walk(
     cands: Sequence[Candidate], cents: Sequence[int], budget_cents: int, funded: list[bool]
-) -> tuple[int, dict[int, str]]:
+) -> tuple[int, dict[int, Text]]:
     """Fund, in rank order, every fundable candidate that fits; already funded ones stay.
 
     Changes ``funded`` in place; returns the money left and, for each fundable candidate left
     out, why.
     """
     remaining = budget_cents - sum(c for c, f in zip(cents, funded, strict=True) if f)
-    reasons: dict[int, str] = {}
+    reasons: dict[int, Text] = {}
     for i, cand in enumerate(cands):
         if funded[i] or not cand.fundable:
             continue
@@ -392,7 +417,11 @@ def _walk(
             funded[i] = True
             remaining -= cents[i]
         else:
-            reasons[i] = f"requested {_money(cents[i])}, only {_money(remaining)} left"
+            reasons[i] = N_(
+                "requested %(requested)s, only %(left)s left",
+                requested=_money(cents[i]),
+                left=_money(remaining),
+            )
     return remaining, reasons
 
 
@@ -508,16 +537,26 @@ def _report_swaps(
         cand = cands[incoming]
         places = sum(cand.rank - cands[o].rank for o in gone)
         if not gone:
-            message = f"{cand.label} funded from the money left; nobody displaced"
-        elif len(gone) == 1:
-            message = f"{cand.label} funded instead of {cands[gone[0]].label}: {_places(places)}"
-        else:
-            instead = " and ".join(
-                f"{_who(cands[o].proposal_id)} (rank {cands[o].rank}, "
-                f"{_places(cand.rank - cands[o].rank)})"
-                for o in gone
+            message = N_(
+                "%(proposal)s funded from the money left; nobody displaced", proposal=cand.label
             )
-            message = f"{cand.label} funded instead of {instead}"
+        elif len(gone) == 1:
+            message = _instead(cand.label, cands[gone[0]].label, places)
+        else:
+            instead: Text | None = None
+            for o in gone:
+                one = N_(
+                    "%(proposal)s (rank %(rank)s, %(places)s)",
+                    proposal=_named(cands[o].proposal_id),
+                    rank=cands[o].rank,
+                    places=_places(cand.rank - cands[o].rank),
+                )
+                instead = one if instead is None else N_("%(a)s and %(b)s", a=instead, b=one)
+            message = N_(
+                "%(proposal)s funded instead of %(displaced)s",
+                proposal=cand.label,
+                displaced=instead,
+            )
         swaps.append(
             Swap(
                 attribute=attribute,
@@ -531,48 +570,65 @@ def _report_swaps(
     have = _count_with(constraint.attribute, cands, funded)
     met = have >= constraint.count
     total = sum(s.places for s in swaps)
-    head = constraint.describe()
-    head = head[0].upper() + head[1:]
+    head = constraint.heading()
     if met and not swaps:
-        message = f"{head}: met by the merit order ({have} funded)."
+        message = N_(
+            "%(constraint)s: met by the merit order (%(have)s funded).", constraint=head, have=have
+        )
     elif met:
-        message = (
-            f"{head}: met by {len(swaps)} {_plural(len(swaps), 'swap')}, costing "
-            f"{_places(total)} in the ranking: " + "; ".join(s.message for s in swaps) + "."
+        message = Nn_(
+            "%(constraint)s: met by %(num)s swap, costing %(places)s in the ranking: %(swaps)s.",
+            "%(constraint)s: met by %(num)s swaps, costing %(places)s in the ranking: %(swaps)s.",
+            len(swaps),
+            constraint=head,
+            places=_places(total),
+            swaps=_listed(s.message for s in swaps),
         )
     else:
         why = _why_unmeetable(constraint, cands, cents, budget_cents)
         if why is None:
-            why = (
-                f"swapping down the merit order funds only {have}; the exact option "
-                f"(optimal_line) can tell whether any selection within the budget meets it"
+            why = N_(
+                "swapping down the merit order funds only %(have)s; the exact option "
+                "(optimal_line) can tell whether any selection within the budget meets it",
+                have=have,
             )
-        message = f"{head}: cannot be met: {why}."
         if swaps:
-            message += " Swaps made: " + "; ".join(s.message for s in swaps) + "."
+            message = N_(
+                "%(constraint)s: cannot be met: %(why)s. Swaps made: %(swaps)s.",
+                constraint=head,
+                why=why,
+                swaps=_listed(s.message for s in swaps),
+            )
+        else:
+            message = N_("%(constraint)s: cannot be met: %(why)s.", constraint=head, why=why)
     return ConstraintReport(constraint, met, have, tuple(swaps), total, message)
 
 
 def _why_unmeetable(
     constraint: MinimumCount, cands: Sequence[Candidate], cents: Sequence[int], budget_cents: int
-) -> str | None:
+) -> Text | None:
     """Why no selection at all meets the constraint on its own, if that is plain to see."""
     prices = sorted(
         cents[i] for i, c in enumerate(cands) if c.fundable and constraint.attribute in c.attributes
     )
     if not prices:
-        return f"no fundable proposal has '{constraint.attribute}'"
+        return N_("no fundable proposal has '%(attribute)s'", attribute=constraint.attribute)
     if len(prices) < constraint.count:
-        return (
-            f"only {len(prices)} fundable {_plural(len(prices), 'proposal')} "
-            f"{'has' if len(prices) == 1 else 'have'} '{constraint.attribute}'"
+        return Nn_(
+            "only %(num)s fundable proposal has '%(attribute)s'",
+            "only %(num)s fundable proposals have '%(attribute)s'",
+            len(prices),
+            attribute=constraint.attribute,
         )
     cheapest = sum(prices[: constraint.count])
     if cheapest > budget_cents:
-        return (
-            f"the {constraint.count} cheapest fundable proposals with '{constraint.attribute}' "
-            f"request {_money(cheapest)} together, more than the budget of "
-            f"{_money(budget_cents)}"
+        return N_(
+            "the %(count)s cheapest fundable proposals with '%(attribute)s' request %(amount)s "
+            "together, more than the budget of %(budget)s",
+            count=constraint.count,
+            attribute=constraint.attribute,
+            amount=_money(cheapest),
+            budget=_money(budget_cents),
         )
     return None
 
@@ -620,7 +676,7 @@ def optimal_line(
     budget_cents = _to_cents(budget, "the budget")
     constraints = tuple(constraints)
     if objective == "score":
-        negative = [c.label for c in cands if c.fundable and c.score < 0]
+        negative = [str(c.label) for c in cands if c.fundable and c.score < 0]
         if negative:
             raise ValueError(
                 "the exact option needs scores of at least 0; shift the scale first: "
@@ -634,39 +690,50 @@ def optimal_line(
     funded = [False] * len(cands)
     for i in chosen:
         funded[i] = True
-    best = "highest total score" if objective == "score" else "most proposals"
-    reasons = {}
+    best = N_("highest total score") if objective == "score" else N_("most proposals")
+    reasons: dict[int, Text] = {}
     for i, cand in enumerate(cands):
         if cand.fundable and not funded[i]:
             if cents[i] > budget_cents:
-                reasons[i] = (
-                    f"requested {_money(cents[i])}, more than the whole budget "
-                    f"of {_money(budget_cents)}"
+                reasons[i] = N_(
+                    "requested %(requested)s, more than the whole budget of %(budget)s",
+                    requested=_money(cents[i]),
+                    budget=_money(budget_cents),
                 )
             else:
-                reasons[i] = f"requested {_money(cents[i])}; not in the selection with the {best}"
+                reasons[i] = N_(
+                    "requested %(requested)s; not in the selection with the %(best)s",
+                    requested=_money(cents[i]),
+                    best=best,
+                )
     reports = []
     for constraint in constraints:
         have = _count_with(constraint.attribute, cands, funded)
-        head = constraint.describe()
-        head = head[0].upper() + head[1:]
+        head = constraint.heading()
         if have >= constraint.count:
-            reports.append(
-                ConstraintReport(constraint, True, have, (), 0, f"{head}: met ({have} funded).")
-            )
+            met = N_("%(constraint)s: met (%(have)s funded).", constraint=head, have=have)
+            reports.append(ConstraintReport(constraint, True, have, (), 0, met))
             continue
-        why = _why_unmeetable(constraint, cands, cents, budget_cents) or (
-            f"no selection within the budget meets it together with the other constraints; "
-            f"this one funds {have}"
+        why = _why_unmeetable(constraint, cands, cents, budget_cents) or N_(
+            "no selection within the budget meets it together with the other constraints; "
+            "this one funds %(have)s",
+            have=have,
         )
-        reports.append(
-            ConstraintReport(constraint, False, have, (), 0, f"{head}: cannot be met: {why}.")
-        )
+        unmet = N_("%(constraint)s: cannot be met: %(why)s.", constraint=head, why=why)
+        reports.append(ConstraintReport(constraint, False, have, (), 0, unmet))
     merit = merit_order_line(cands, budget, reserve_size=0, constraints=constraints)
     notes = (
-        f"Exact option ({best}): it favours many cheap proposals; the merit order is the rule.",
-        f"This selection funds {len(chosen)} {_plural(len(chosen), 'proposal')}; the merit "
-        f"order would fund {len(merit.funded)}.",
+        N_(
+            "Exact option (%(best)s): it favours many cheap proposals; the merit order is the "
+            "rule.",
+            best=best,
+        ),
+        Nn_(
+            "This selection funds %(num)s proposal; the merit order would fund %(merit)s.",
+            "This selection funds %(num)s proposals; the merit order would fund %(merit)s.",
+            len(chosen),
+            merit=len(merit.funded),
+        ),
     )
     return _line(
         f"optimal ({objective})",
@@ -970,10 +1037,10 @@ def _line(
     cents: Sequence[int],
     budget_cents: int,
     funded: Sequence[bool],
-    reasons: Mapping[int, str],
+    reasons: Mapping[int, Text],
     reserve_size: int,
     reports: tuple[ConstraintReport, ...] = (),
-    notes: tuple[str, ...] = (),
+    notes: tuple[Text, ...] = (),
 ) -> FundingLine:
     last = max((i for i, f in enumerate(funded) if f), default=-1)
     chosen: list[ProposalId] = []
@@ -1040,29 +1107,48 @@ def _decimal(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2, _EXACT)
 
 
-def _money(cents: int) -> str:
+def _money(cents: int) -> Text:
     """'45.0 M€', '12.3456789 M€', '800,000 €': exact, never rounded."""
     if cents >= 100_000_000:
         text = f"{Decimal(cents).scaleb(-8, _EXACT).normalize(_EXACT):f}"
-        return (text if "." in text else text + ".0") + " M€"
+        return N_("%(millions)s M€", millions=Decimal(text if "." in text else text + ".0"))
     euros, rest = divmod(cents, 100)
-    return f"{euros:,} €" if rest == 0 else f"{euros:,}.{rest:02d} €"
+    amount = Decimal(euros) if rest == 0 else Decimal(f"{euros}.{rest:02d}")
+    return N_("%(amount)s €", amount=amount)
 
 
-def _places(places: int) -> str:
+def _places(places: int) -> Text:
     if places == 0:
-        return "no places"
+        return N_("no places")
     if places < 0:
-        return f"{-places} {_plural(-places, 'place')} better"
-    return f"{places} {_plural(places, 'place')}"
+        return Nn_("%(num)s place better", "%(num)s places better", -places)
+    return Nn_("%(num)s place", "%(num)s places", places)
 
 
-def _plural(n: int, word: str) -> str:
-    return word if n == 1 else word + "s"
+def _instead(came: Text, went: Text, places: int) -> Text:
+    return N_(
+        "%(proposal)s funded instead of %(displaced)s: %(places)s",
+        proposal=came,
+        displaced=went,
+        places=_places(places),
+    )
+
+
+def _listed(messages: Iterable[Text]) -> Text | str:
+    """Messages one after another, parted by semicolons."""
+    result: Text | str = ""
+    for message in messages:
+        result = message if result == "" else N_("%(a)s; %(b)s", a=result, b=message)
+    return result
 
 
 def _who(pid: ProposalId) -> str:
+    """How an input error names a proposal (for the developer calling the core)."""
     return pid if isinstance(pid, str) else f"proposal {pid}"
+
+
+def _named(pid: ProposalId) -> Text | str:
+    return pid if isinstance(pid, str) else N_("proposal %(id)s", id=pid)
 
 
 def _id_key(pid: ProposalId) -> tuple[int, int, str]:
@@ -1073,7 +1159,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _not_selected(cand: Candidate, reason: str) -> NotSelected:
+def _not_selected(cand: Candidate, reason: Text) -> NotSelected:
     return NotSelected(cand.proposal_id, cand.rank, cand.requested, reason)
 
 

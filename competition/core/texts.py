@@ -81,6 +81,9 @@ def english(value: Any) -> Any:
         return f"{local:%d.%m.%Y %H:%M} {local.tzname()}"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
         return f"{value:,}"
+    if isinstance(value, Decimal) and value.is_finite():
+        # An amount keeps its cents: 1,200,000.00 (as the reader's side does in German).
+        return f"{value:,}"
     return value
 
 

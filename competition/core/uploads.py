@@ -13,6 +13,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from pypdf import PdfReader
 from pypdf.generic import (
@@ -23,6 +24,8 @@ from pypdf.generic import (
     PdfObject,
     StreamObject,
 )
+
+from competition.core.texts import N_, Nn_, Text
 
 logger = logging.getLogger(__name__)
 
@@ -44,28 +47,28 @@ MAX_OBJECTS_VISITED = 500_000
 # Keys that only point back up the tree or into the tagging structure, where no action can live.
 _SKIPPED_KEYS = frozenset({"/Parent", "/P", "/StructTreeRoot"})
 
-_FORMATS: tuple[tuple[bytes, str, str], ...] = (
-    (b"MZ", "executable", "a Windows program"),
-    (b"\x7fELF", "executable", "a Linux program"),
-    (b"\xfe\xed\xfa\xce", "executable", "a macOS program"),
-    (b"\xfe\xed\xfa\xcf", "executable", "a macOS program"),
-    (b"\xce\xfa\xed\xfe", "executable", "a macOS program"),
-    (b"\xcf\xfa\xed\xfe", "executable", "a macOS program"),
-    (b"\xca\xfe\xba\xbe", "executable", "a macOS or Java program"),
-    (b"#!", "executable", "a script"),
-    (b"PK\x03\x04", "archive", "a ZIP archive or an Office document"),
-    (b"PK\x05\x06", "archive", "a ZIP archive or an Office document"),
-    (b"\x1f\x8b", "archive", "a compressed (gzip) archive"),
-    (b"7z\xbc\xaf\x27\x1c", "archive", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "archive", "a RAR archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "office_document", "an older Office document"),
-    (b"{\\rtf", "office_document", "a Rich Text (RTF) document"),
-    (b"\x89PNG\r\n\x1a\n", "image", "a PNG image"),
-    (b"\xff\xd8\xff", "image", "a JPEG image"),
-    (b"GIF87a", "image", "a GIF image"),
-    (b"GIF89a", "image", "a GIF image"),
-    (b"II*\x00", "image", "a TIFF image"),
-    (b"MM\x00*", "image", "a TIFF image"),
+_FORMATS: tuple[tuple[bytes, str, Text], ...] = (
+    (b"MZ", "executable", N_("a Windows program")),
+    (b"\x7fELF", "executable", N_("a Linux program")),
+    (b"\xfe\xed\xfa\xce", "executable", N_("a macOS program")),
+    (b"\xfe\xed\xfa\xcf", "executable", N_("a macOS program")),
+    (b"\xce\xfa\xed\xfe", "executable", N_("a macOS program")),
+    (b"\xcf\xfa\xed\xfe", "executable", N_("a macOS program")),
+    (b"\xca\xfe\xba\xbe", "executable", N_("a macOS or Java program")),
+    (b"#!", "executable", N_("a script")),
+    (b"PK\x03\x04", "archive", N_("a ZIP archive or an Office document")),
+    (b"PK\x05\x06", "archive", N_("a ZIP archive or an Office document")),
+    (b"\x1f\x8b", "archive", N_("a compressed (gzip) archive")),
+    (b"7z\xbc\xaf\x27\x1c", "archive", N_("a 7-Zip archive")),
+    (b"Rar!\x1a\x07", "archive", N_("a RAR archive")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "office_document", N_("an older Office document")),
+    (b"{\\rtf", "office_document", N_("a Rich Text (RTF) document")),
+    (b"\x89PNG\r\n\x1a\n", "image", N_("a PNG image")),
+    (b"\xff\xd8\xff", "image", N_("a JPEG image")),
+    (b"GIF87a", "image", N_("a GIF image")),
+    (b"GIF89a", "image", N_("a GIF image")),
+    (b"II*\x00", "image", N_("a TIFF image")),
+    (b"MM\x00*", "image", N_("a TIFF image")),
 )
 
 _HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"mif1", b"msf1"})
@@ -75,27 +78,29 @@ _XML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<(?:\?xml|svg)", re.IGNORECASE)
 _XFA_SCRIPT = re.compile(rb"<(?:[\w-]+:)?script\b", re.IGNORECASE)
 
 _ADVICE = {
-    "executable": "check that you chose the right file and upload your document saved as PDF",
-    "archive": "export it as PDF and upload that file",
-    "office_document": (
+    "executable": N_("check that you chose the right file and upload your document saved as PDF"),
+    "archive": N_("export it as PDF and upload that file"),
+    "office_document": N_(
         "export it as PDF (“Save as” → PDF in your office program) and upload that file"
     ),
-    "image": "convert it to PDF (for example with “Print” → “Save as PDF”) and upload that file",
-    "html": "open it in a browser, choose “Print” → “Save as PDF” and upload that file",
-    "not_pdf": "save or export your document as PDF and upload that file",
+    "image": N_(
+        "convert it to PDF (for example with “Print” → “Save as PDF”) and upload that file"
+    ),
+    "html": N_("open it in a browser, choose “Print” → “Save as PDF” and upload that file"),
+    "not_pdf": N_("save or export your document as PDF and upload that file"),
 }
 
 # What a reader may do on its own when the file is opened or clicked, by action type.
 _ACTIONS = {
-    "/JavaScript": "JavaScript",
-    "/Launch": "a command that starts another program",
-    "/SubmitForm": "a form that sends data to a server",
-    "/ImportData": "a form that reads data from another file",
-    "/GoToR": "a link that opens another file, which can leak a Windows reader's credentials",
-    "/GoToE": "a link into an embedded file",
+    "/JavaScript": N_("JavaScript"),
+    "/Launch": N_("a command that starts another program"),
+    "/SubmitForm": N_("a form that sends data to a server"),
+    "/ImportData": N_("a form that reads data from another file"),
+    "/GoToR": N_("a link that opens another file, which can leak a Windows reader's credentials"),
+    "/GoToE": N_("a link into an embedded file"),
 }
 _ACTIVE_NAMES = {name.encode(): what for name, what in _ACTIONS.items()} | {
-    b"/RichMedia": "embedded media (RichMedia)"
+    b"/RichMedia": N_("embedded media (RichMedia)")
 }
 
 
@@ -115,10 +120,11 @@ class CheckedUpload:
 
 class UploadRefused(ValueError):
     """An upload that cannot be accepted. `message` is one sentence for the applicant saying why
-    and what to do; `code` is stable and meant for programs (tests, metrics, templates)."""
+    and what to do (shown with ``say``; ``str()`` is the English); `code` is stable and meant for
+    programs (tests, metrics, templates)."""
 
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: Text | str, *, code: str) -> None:
+        super().__init__(str(message))
         self.message = message
         self.code = code
 
@@ -133,7 +139,7 @@ def check_pdf(data: bytes, *, filename: str, limits: UploadLimits) -> CheckedUpl
     size = len(data)
     if size == 0:
         raise UploadRefused(
-            "The file is empty; choose your document again and upload it.", code="empty"
+            N_("The file is empty; choose your document again and upload it."), code="empty"
         )
     if limits.max_bytes is not None and size > limits.max_bytes:
         raise UploadRefused(_too_large_message(size, limits.max_bytes), code="too_large")
@@ -149,14 +155,22 @@ def check_pdf(data: bytes, *, filename: str, limits: UploadLimits) -> CheckedUpl
     )
 
 
-def _too_large_message(size: int, max_bytes: int) -> str:
-    actual, allowed = f"{size / _BYTES_PER_MB:.1f} MB", f"{max_bytes / _BYTES_PER_MB:.1f} MB"
+def _too_large_message(size: int, max_bytes: int) -> Text:
+    actual: Text = N_("%(size)s MB", size=_megabytes(size))
+    allowed: Text = N_("%(size)s MB", size=_megabytes(max_bytes))
     if actual == allowed:
-        actual, allowed = f"{actual} ({size:,} bytes)", f"{allowed} ({max_bytes:,} bytes)"
-    return (
-        f"The file is {actual}, but at most {allowed} is allowed; reduce its size (for example by"
-        " compressing the images in it) and upload it again."
+        actual = N_("%(size)s MB (%(bytes)s bytes)", size=_megabytes(size), bytes=size)
+        allowed = N_("%(size)s MB (%(bytes)s bytes)", size=_megabytes(max_bytes), bytes=max_bytes)
+    return N_(
+        "The file is %(actual)s, but at most %(allowed)s is allowed; reduce its size (for "
+        "example by compressing the images in it) and upload it again.",
+        actual=actual,
+        allowed=allowed,
     )
+
+
+def _megabytes(size: int) -> Decimal:
+    return Decimal(f"{size / _BYTES_PER_MB:.1f}")
 
 
 def _refuse_other_formats(data: bytes, *, filename: str) -> None:
@@ -166,27 +180,45 @@ def _refuse_other_formats(data: bytes, *, filename: str) -> None:
     if found is None:
         if window.startswith(PDF_HEADER):
             return
-        found = ("not_pdf", "plain text") if _is_text(window) else ("not_pdf", "")
+        found = ("not_pdf", N_("plain text")) if _is_text(window) else ("not_pdf", None)
     code, description = found
-    renamed = " (renaming a file to .pdf does not convert it)"
-    if not filename.strip().lower().endswith(".pdf"):
-        renamed = ""
-    what = f"The file is {description}, not a PDF" if description else "The file is not a PDF"
-    raise UploadRefused(f"{what}{renamed}; {_ADVICE[code]}.", code=code)
+    advice = _ADVICE[code]
+    if filename.strip().lower().endswith(".pdf"):
+        if description:
+            message = N_(
+                "The file is %(description)s, not a PDF (renaming a file to .pdf does not "
+                "convert it); %(advice)s.",
+                description=description,
+                advice=advice,
+            )
+        else:
+            message = N_(
+                "The file is not a PDF (renaming a file to .pdf does not convert it); %(advice)s.",
+                advice=advice,
+            )
+    elif description:
+        message = N_(
+            "The file is %(description)s, not a PDF; %(advice)s.",
+            description=description,
+            advice=advice,
+        )
+    else:
+        message = N_("The file is not a PDF; %(advice)s.", advice=advice)
+    raise UploadRefused(message, code=code)
 
 
-def _identify(window: bytes) -> tuple[str, str] | None:
+def _identify(window: bytes) -> tuple[str, Text | None] | None:
     for magic, code, description in _FORMATS:
         if window.startswith(magic):
             return code, description
     if window[:4] == b"RIFF" and window[8:12] == b"WEBP":
-        return "image", "a WebP image"
+        return "image", N_("a WebP image")
     if window[4:8] == b"ftyp" and window[8:12] in _HEIC_BRANDS:
-        return "image", "a HEIC photo"
+        return "image", N_("a HEIC photo")
     if _HTML_START.match(window):
-        return "html", "a web page (HTML)"
+        return "html", N_("a web page (HTML)")
     if _XML_START.match(window):
-        return "image", "an SVG image or another XML document"
+        return "image", N_("an SVG image or another XML document")
     return None
 
 
@@ -201,16 +233,20 @@ def _is_text(window: bytes) -> bool:
 
 def _broken() -> UploadRefused:
     return UploadRefused(
-        "The file is damaged or is not a complete PDF; save or export your document as PDF again"
-        " and upload the new file.",
+        N_(
+            "The file is damaged or is not a complete PDF; save or export your document as PDF "
+            "again and upload the new file."
+        ),
         code="broken",
     )
 
 
 def _encrypted() -> UploadRefused:
     return UploadRefused(
-        "The PDF is password-protected, and password-protected PDFs cannot be read by the jury;"
-        " save it without a password and upload it again.",
+        N_(
+            "The PDF is password-protected, and password-protected PDFs cannot be read by the "
+            "jury; save it without a password and upload it again."
+        ),
         code="encrypted",
     )
 
@@ -245,24 +281,33 @@ def _count_pages(reader: PdfReader, *, max_pages: int | None) -> int:
     if count < 1:
         raise _broken()
     if max_pages is not None and count > max_pages:
-        allowed = "1 page is" if max_pages == 1 else f"{max_pages:,} pages are"
         raise UploadRefused(
-            f"The PDF has {count:,} pages, but at most {allowed} allowed; shorten it and upload it"
-            " again.",
+            Nn_(
+                "The PDF has %(count)s pages, but at most %(num)s page is allowed; shorten it "
+                "and upload it again.",
+                "The PDF has %(count)s pages, but at most %(num)s pages are allowed; shorten it "
+                "and upload it again.",
+                max_pages,
+                count=count,
+            ),
             code="too_many_pages",
         )
     if count != declared:
         # Readers disagree on such a file: the jury could see other pages than the check did.
         raise UploadRefused(
-            f"The PDF says it has {_pages(declared)} but holds {_pages(count)}, so readers may"
-            " show different pages; save or print it to a new PDF and upload that file.",
+            N_(
+                "The PDF says it has %(declared)s but holds %(count)s, so readers may show "
+                "different pages; save or print it to a new PDF and upload that file.",
+                declared=_pages(declared),
+                count=_pages(count),
+            ),
             code="page_count_mismatch",
         )
     return count
 
 
-def _pages(count: int) -> str:
-    return "1 page" if count == 1 else f"{count:,} pages"
+def _pages(count: int) -> Text:
+    return Nn_("%(num)s page", "%(num)s pages", count)
 
 
 def _declared_page_count(reader: PdfReader) -> int:
@@ -276,8 +321,10 @@ def _refuse_active_content(reader: PdfReader, data: bytes) -> None:
         found = _find_active_content(reader.root_object)
     except _TooComplex:
         raise UploadRefused(
-            "The PDF has too many internal parts to be checked; print it to a new PDF (“Print” →"
-            " “Save as PDF”) and upload that file.",
+            N_(
+                "The PDF has too many internal parts to be checked; print it to a new PDF "
+                "(“Print” → “Save as PDF”) and upload that file."
+            ),
             code="too_complex",
         ) from None
     except Exception as exc:
@@ -288,8 +335,11 @@ def _refuse_active_content(reader: PdfReader, data: bytes) -> None:
         found = next((what for name, what in _ACTIVE_NAMES.items() if name in data), None)
     if found is not None:
         raise UploadRefused(
-            f"For security reasons uploads may not contain {found}, but this PDF does; print it to"
-            " a new PDF (“Print” → “Save as PDF”) and upload that file.",
+            N_(
+                "For security reasons uploads may not contain %(found)s, but this PDF does; "
+                "print it to a new PDF (“Print” → “Save as PDF”) and upload that file.",
+                found=found,
+            ),
             code="active_content",
         )
 
@@ -298,7 +348,7 @@ class _TooComplex(Exception):
     pass
 
 
-def _find_active_content(root: DictionaryObject) -> str | None:
+def _find_active_content(root: DictionaryObject) -> Text | None:
     """Walk every object reachable from the catalogue (document and page actions, annotations,
     form fields, outlines, name trees) and describe the first script, launch or attachment."""
     stack: list[object] = [root]
@@ -325,18 +375,18 @@ def _find_active_content(root: DictionaryObject) -> str | None:
     return None
 
 
-def _describe_active(node: DictionaryObject) -> str | None:
+def _describe_active(node: DictionaryObject) -> Text | None:
     action = _name(node, "/S")
     if action == "/JavaScript" or "/JS" in node or "/JavaScript" in node:
-        return "JavaScript"
+        return _ACTIONS["/JavaScript"]
     if action in _ACTIONS:
         return _ACTIONS[action]
     if "/EmbeddedFiles" in node or "/EF" in node or _name(node, "/Type") == "/EmbeddedFile":
-        return "embedded files"
+        return N_("embedded files")
     if _name(node, "/Subtype") == "/RichMedia" or "/RichMediaContent" in node:
         return _ACTIVE_NAMES[b"/RichMedia"]
     if "/XFA" in node and _xfa_has_script(_resolve(node.get("/XFA"))):
-        return "an XFA form with scripts"
+        return N_("an XFA form with scripts")
     return None
 
 

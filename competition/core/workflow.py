@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from competition.core.texts import N_, Text
+
 
 class IllegalStep(ValueError):
     """The action is not possible from the current state."""
@@ -214,3 +216,111 @@ WORKFLOWS: tuple[Workflow, ...] = (
 
 # Kept for the call's page, which offers the call's actions with these labels.
 ACTION_LABELS: Mapping[str, str] = CALL.labels
+
+
+# --- what a person is told when a step is refused -------------------------------------------------
+
+# One sentence per lifecycle, so that each language can say it of its own noun.
+_REFUSED: Mapping[str, Text] = {
+    "call": N_("This call is %(state)s; it cannot be %(done)s."),
+    "stage_submission": N_("This stage submission is %(state)s; it cannot be %(done)s."),
+    "proposal": N_("This proposal is %(state)s; it cannot be %(done)s."),
+    "jury_membership": N_("This jury membership is %(state)s; it cannot be %(done)s."),
+    "assignment": N_("This assignment is %(state)s; it cannot be %(done)s."),
+    "review": N_("This review is %(state)s; it cannot be %(done)s."),
+    "decision": N_("This decision is %(state)s; it cannot be %(done)s."),
+    "job": N_("This job is %(state)s; it cannot be %(done)s."),
+}
+_CHANGED: Mapping[str, Text] = {
+    "call": N_("Someone else changed this call meanwhile. Reload the page and try again."),
+    "stage_submission": N_(
+        "Someone else changed this stage submission meanwhile. Reload the page and try again."
+    ),
+    "proposal": N_("Someone else changed this proposal meanwhile. Reload the page and try again."),
+    "jury_membership": N_(
+        "Someone else changed this jury membership meanwhile. Reload the page and try again."
+    ),
+    "assignment": N_(
+        "Someone else changed this assignment meanwhile. Reload the page and try again."
+    ),
+    "review": N_("Someone else changed this review meanwhile. Reload the page and try again."),
+    "decision": N_("Someone else changed this decision meanwhile. Reload the page and try again."),
+    "job": N_("Someone else changed this job meanwhile. Reload the page and try again."),
+}
+# States, and the past tense of actions with "now", as the sentences above use them.
+_STATES: Mapping[str, Text] = {
+    "draft": N_("draft"),
+    "published": N_("published"),
+    "closed": N_("closed"),
+    "submitted": N_("submitted"),
+    "withdrawn": N_("withdrawn"),
+    "ineligible": N_("ineligible"),
+    "advanced": N_("advanced"),
+    "rejected": N_("rejected"),
+    "funded": N_("funded"),
+    "invited": N_("invited"),
+    "accepted": N_("accepted"),
+    "declined": N_("declined"),
+    "released": N_("released"),
+    "proposed": N_("proposed"),
+    "confirmed": N_("confirmed"),
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+}
+_DONE_NOW: Mapping[str, Text] = {
+    "published": N_("published now"),
+    "closed": N_("closed now"),
+    "reopened": N_("reopened now"),
+    "submitted": N_("submitted now"),
+    "resubmitted": N_("resubmitted now"),
+    "withdrawn": N_("withdrawn now"),
+    "screened_out": N_("screened out now"),
+    "readmitted": N_("readmitted now"),
+    "advanced": N_("advanced now"),
+    "rejected": N_("rejected now"),
+    "funded": N_("funded now"),
+    "accepted": N_("accepted now"),
+    "declined": N_("declined now"),
+    "released": N_("released now"),
+    "proposed": N_("proposed now"),
+    "confirmed": N_("confirmed now"),
+    "started": N_("started now"),
+    "restarted": N_("restarted now"),
+    "finished": N_("finished now"),
+    "failed": N_("failed now"),
+}
+
+
+def _state(key: str) -> Text | str:
+    return _STATES.get(key) or key.replace("_", " ")
+
+
+def _done_now(past: str) -> Text | str:
+    return _DONE_NOW.get(past) or f"{past.replace('_', ' ')} now"
+
+
+def _noun(workflow: Workflow) -> str:
+    return workflow.name.replace("_", " ")
+
+
+def refusal(workflow: Workflow, state: str, action: str) -> Text:
+    """Why ``action`` is refused in ``state``, for the person who asked."""
+    sentence = _REFUSED.get(workflow.name)
+    values = {"state": _state(state), "done": _done_now(workflow.past.get(action, action))}
+    if sentence is None:
+        return N_(
+            "This %(thing)s is %(state)s; it cannot be %(done)s.",
+            thing=_noun(workflow),
+            **values,
+        )
+    return Text(sentence.msgid, values)
+
+
+def changed_meanwhile(workflow: Workflow) -> Text:
+    """Someone else moved the object first."""
+    return _CHANGED.get(workflow.name) or N_(
+        "Someone else changed this %(thing)s meanwhile. Reload the page and try again.",
+        thing=_noun(workflow),
+    )

@@ -49,6 +49,7 @@ from competition.assignment.models import (
 )
 from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
 from competition.core import scoring
+from competition.core.texts import load
 from competition.demo.seed import PROGRAMME_SLUG
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
@@ -985,7 +986,7 @@ class _Driver:
         )
         if state == RunState.FAILED:
             failed = self._get(AssignmentRun, run_id)
-            reasons = " ".join(failed.result.get("reasons", []))
+            reasons = " ".join(str(load(r)) for r in failed.result.get("reasons", []))
             raise SimulationError(
                 f"The assignment of {stage.name} failed: {failed.message} {reasons}"
             )
@@ -1351,7 +1352,7 @@ class _Driver:
         if problems:
             raise SimulationError(
                 f"{reference} cannot be submitted for {submission.stage.name}: "
-                + " ".join(p.message for p in problems)
+                + " ".join(str(p.message) for p in problems)
             )
         proposals.submit_stage(
             submission,

@@ -26,7 +26,7 @@ from competition.core.uploads import UploadLimits, UploadRefused, check_pdf
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
-from competition.i18n import number
+from competition.i18n import number, say
 from competition.notifications.operations import notify
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
 from competition.permissions import require
@@ -485,7 +485,7 @@ def save_budget(
             try:
                 value = parse_amount(text, locale) or Decimal(0)
             except AmountError as error:
-                problems.append(_amount_unreadable(is_public, str(error)))
+                problems.append(_amount_unreadable(is_public, say(error.text)))
                 continue
             amounts.append(value)
             if value < 0:
@@ -542,8 +542,7 @@ def save_budget(
 
 
 def _amount_unreadable(is_public: bool, error: str) -> str:
-    """An amount that could not be read, with the reason the parser gives (in English: the
-    parser lives in the core)."""
+    """An amount that could not be read, with the reason the parser gives."""
     if is_public:
         return _("The public funding: %(error)s", error=error)
     return _("The own contribution: %(error)s", error=error)
@@ -590,7 +589,7 @@ def add_attachment(
             limits=UploadLimits(max_bytes=rule.get("max_bytes"), max_pages=rule.get("max_pages")),
         )
     except UploadRefused as refused:
-        raise DomainError({"file": [str(refused)]}) from refused
+        raise DomainError({"file": [say(refused.message)]}) from refused
     key = storage.store(data)
     for old in submission.attachments:
         if old.kind == kind:
@@ -719,7 +718,7 @@ def submit_stage(
     content = snapshot.snapshot(proposal, submission)
     problems = checklist(proposal, submission, now=now, content=content)
     if problems:
-        raise DomainError({"": [p.message for p in problems]})
+        raise DomainError({"": [say(p.message) for p in problems]})
     digest = snapshot.content_hash(content)
     number = (
         db.session.scalar(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
 from competition.extensions import db
+from competition.i18n import say
 from competition.organisations.models import FederalState, Organisation
 from competition.paging import Page
 from competition.programmes.models import Call, CallState, Programme, Stage, Topic
@@ -441,17 +442,17 @@ def breaking_submissions(
         if reference in affected:
             continue
         stage = by_id[stage_id]
-        now_problems = {p.message for p in content_problems(content, stage, stage.call)}
+        now_problems = {str(p.message) for p in content_problems(content, stage, stage.call)}
         new_problems = content_problems(
             content, proposed_stage or stage, proposed_call or stage.call
         )
-        fresh = [p for p in new_problems if p.message not in now_problems]
+        fresh = [p for p in new_problems if str(p.message) not in now_problems]
         if fresh:
             affected[reference] = AffectedProposal(
                 reference=reference,
                 acronym=acronym,
                 stage_name=stage.name,
-                problem=fresh[0].message,
+                problem=say(fresh[0].message),
             )
     return list(affected.values())
 

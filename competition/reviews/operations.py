@@ -24,7 +24,7 @@ from competition.core import scoring
 from competition.db import operation
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
-from competition.i18n import number
+from competition.i18n import number, say
 from competition.notifications.operations import notify
 from competition.permissions import require
 from competition.programmes.models import Stage
@@ -167,14 +167,14 @@ def save_review_draft(
                     "%(criterion)s: “%(value)s” is not a number and was not saved; %(scale)s.",
                     criterion=criterion.name,
                     value=raw[: scoring.MAX_SCORE_CHARS],
-                    scale=scoring.scale_words(criterion),
+                    scale=say(scoring.scale_words(criterion)),
                 )
             ]
             continue
         new_scores[criterion.key] = scoring.plain(value)
         problem = scoring.check_score(value, criterion)
         if problem is not None:
-            problems[name] = [problem]
+            problems[name] = [say(problem)]
     new_confidence, understood = _parse_confidence(confidence)
     if not understood:
         problems["confidence"] = [_("Choose your confidence from 1 (low) to 5 (high).")]
@@ -228,7 +228,7 @@ def review_problems(review: Review | None, stage: Stage) -> dict[str, list[str]]
         errors[""] = [_("This stage has no criteria yet; the programme office sets them up.")]
     scores = (review.scores or {}) if review is not None else {}
     for key, message in scoring.validate_scores(scores, criteria).items():
-        errors[score_field(key)] = [message]
+        errors[score_field(key)] = [say(message)]
     comment = (review.comment_for_applicant if review is not None else "").strip()
     minimum = stage.min_comment_chars
     if len(comment) < minimum:

@@ -25,6 +25,7 @@ from competition.core import scoring
 from competition.core.rules import format_berlin
 from competition.errors import StaleState
 from competition.forms import attempt, perform
+from competition.i18n import say
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.reviews import operations as ops
@@ -115,7 +116,7 @@ def _review_page(
                 "chosen": chosen,
                 # A saved value the scale no longer offers stays visible instead of vanishing.
                 "off_scale": bool(chosen) and chosen not in options,
-                "scale": scoring.scale_words(rule),
+                "scale": say(scoring.scale_words(rule)),
                 "weight": scoring.plain(rule.weight),
             }
         )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload
 from competition.accounts.models import User
 from competition.core import rules
 from competition.extensions import db
+from competition.i18n import say
 from competition.paging import Page
 from competition.programmes.models import Call, Stage
 from competition.proposals import snapshot
@@ -171,7 +172,7 @@ def evaluate(
         )
     messages: dict[str, list[str]] = {key: [] for key in CHECK_KEYS}
     for problem in snapshot.content_problems(version.content, stage, call):
-        messages[CHECK_OF_CODE.get(problem.code, "complete")].append(problem.message)
+        messages[CHECK_OF_CODE.get(problem.code, "complete")].append(say(problem.message))
     extended = deadline != stage.closes_at
     if version.submitted_at > deadline:
         submitted_at = rules.format_berlin(version.submitted_at)

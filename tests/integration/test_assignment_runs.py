@@ -27,6 +27,7 @@ from competition.assignment.models import (
 )
 from competition.audit.models import AuditEvent
 from competition.core import assignment as engine
+from competition.core.texts import load
 from competition.db import utcnow
 from competition.extensions import db
 from competition.notifications.models import Notification
@@ -326,7 +327,9 @@ def test_an_impossible_assignment_fails_with_reasons_the_officer_can_act_on(app)
 
     [run] = runs_of(app, world)
     assert run.state == RunState.FAILED
-    assert any("only 4 jurors without a conflict for 5 seats" in r for r in run.result["reasons"])
+    # Kept as texts, said in each reader's language.
+    reasons = [str(load(r)) for r in run.result["reasons"]]
+    assert any("only 4 jurors without a conflict for 5 seats" in r for r in reasons)
     assert pairs(app, world) == []
     page = text(officer.get(world.page))
     assert "No assignment obeys all the rules" in page

@@ -208,7 +208,7 @@ def test_an_amount_in_millions_is_refused_at_its_cell_and_nothing_is_saved(app):
     assert 'aria-invalid="true"' in field_markup(page, f"public-m{coordinator}-y1")
     # The row's messages stand after its last cell.
     messages = field_markup(page, f"own-m{coordinator}-y1")
-    assert "not in millions" in messages and "groups of three" in messages
+    assert "nicht in Millionen" in messages and "Dreiergruppen" in messages
     with app.app_context():
         after = sorted(
             (line.member_id, line.year, line.public_funding)

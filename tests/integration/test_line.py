@@ -20,9 +20,11 @@ from competition.accounts.models import Role, User
 from competition.audit.models import AuditEvent
 from competition.core import line as standing
 from competition.core import ranking as core
+from competition.core.texts import Text
 from competition.db import operation, utcnow
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import say
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import BudgetLine, Proposal, ProposalState, StageSubmission
@@ -226,6 +228,11 @@ def build_line_world(
     )
 
 
+def shown(why: Text | None) -> str:
+    """A proposal's why as the line's page shows it."""
+    return say(why, capital=True)
+
+
 def line_of(world: LineWorld) -> line_queries.Line:
     return line_queries.draw(world.stage(), world.ranking())
 
@@ -253,9 +260,9 @@ def test_a_target_stage_advances_the_best_fundable_proposals(ctx):
     assert not line.funding and line.budget is None and line.committed == 0
     A, R = Outcome.ADVANCE, Outcome.REJECT
     assert outcomes(world, line) == [A, R, A, A, R, R]
-    below = line.explanations[world.proposals[1]]
+    below = shown(line.explanations[world.proposals[1]])
     assert below.startswith("Below a threshold: Excellence mean 4.25 < threshold 4")
-    assert "outside the target" in line.explanations[world.proposals[4]].lower()
+    assert "outside the target" in shown(line.explanations[world.proposals[4]]).lower()
     assert world.proposals[0] not in line.explanations
     assert [row.proposal_id for row in line.rows] == world.proposals
     assert [row.group for row in line.rows] == [
@@ -274,7 +281,7 @@ def test_without_a_target_every_fundable_proposal_advances(ctx):
     line = line_of(world)
 
     assert outcomes(world, line) == [Outcome.ADVANCE, Outcome.REJECT, Outcome.ADVANCE]
-    assert any("no selection target" in note for note in line.notes)
+    assert any("no selection target" in note for note in map(say, line.notes))
 
 
 def test_a_withdrawn_proposal_gets_no_suggestion(ctx):
@@ -349,8 +356,8 @@ def test_a_proposal_that_does_not_fit_the_budget_is_skipped_and_the_line_says_wh
         standing.SELECTED,
         standing.RESERVE,
     ]
-    assert line.explanations[world.proposals[2]] == "Requested 3.0 M€, only 1.0 M€ left"
-    assert line.explanations[world.proposals[5]].startswith("Below a threshold: Excellence")
+    assert shown(line.explanations[world.proposals[2]]) == "Requested 3.0 M€, only 1.0 M€ left"
+    assert shown(line.explanations[world.proposals[5]]).startswith("Below a threshold: Excellence")
     assert line.budget == 10 * M
     assert line.committed == 10 * M and line.remaining == 0
 
@@ -375,14 +382,14 @@ def test_a_constraint_brings_in_an_eastern_proposal_and_reports_what_it_cost(ctx
     # Rank 5 comes in for rank 2 (the fewest places that free enough money); the money freed
     # beyond that funds rank 3, skipped before.
     assert outcomes(world, line) == [F, S, F, F, F, S]
-    assert line.explanations[world.proposals[1]] == (
+    assert shown(line.explanations[world.proposals[1]]) == (
         f"Displaced by {world.references[4]} (rank 5) to meet: at least 1 funded proposal with "
         "'eastern'"
     )
     [report] = line.constraint_reports
     assert report.met and report.funded_count == 1
     assert report.places == 3
-    assert world.references[1] in report.message
+    assert world.references[1] in say(report.message)
     assert line.committed <= line.budget
 
 
@@ -405,9 +412,9 @@ def test_the_target_caps_a_funding_line_and_money_reasons_above_it_stay(ctx):
     F, S = Outcome.FUND, Outcome.RESERVE
     assert outcomes(world, line) == [F, F, S, F, S, S]
     assert line.rows[2].group == standing.SKIPPED
-    assert line.explanations[world.proposals[2]] == "Requested 3.0 M€, only 2.0 M€ left"
+    assert shown(line.explanations[world.proposals[2]]) == "Requested 3.0 M€, only 2.0 M€ left"
     for pid in world.proposals[4:]:
-        assert line.explanations[pid] == "Outside the target: at most 3 proposals are funded"
+        assert shown(line.explanations[pid]) == "Outside the target: at most 3 proposals are funded"
     assert line.committed == 9 * M and line.remaining == 1 * M
 
 
@@ -424,17 +431,17 @@ def test_the_target_caps_a_funding_line_and_a_constraint_keeps_its_place(ctx):
     F, S = Outcome.FUND, Outcome.RESERVE
     assert outcomes(world, line) == [F, S, S, F, S, S]
     assert line.rows[1].group == standing.SKIPPED
-    assert line.explanations[world.proposals[1]] == (
+    assert shown(line.explanations[world.proposals[1]]) == (
         f"Displaced by {world.references[3]} (rank 4) to meet: at least 1 funded proposal "
         "with 'eastern'"
     )
-    assert line.explanations[world.proposals[2]] == (
+    assert shown(line.explanations[world.proposals[2]]) == (
         "Outside the target: at most 2 proposals are funded"
     )
     [report] = line.constraint_reports
     assert report.met and report.funded_count == 1
     assert report.places == 2  # rank 4 instead of rank 2
-    assert report.message == (
+    assert say(report.message) == (
         "At least 1 funded proposal with 'eastern': met within the target of 2 by 1 swap, "
         f"costing 2 places in the ranking: {world.references[3]} (rank 4) funded instead of "
         f"{world.references[1]} (rank 2): 2 places."
@@ -550,7 +557,7 @@ def test_the_grey_zone_is_drawn_by_lot_once_and_the_winners_come_from_it(ctx):
     for pid in winners:
         assert after.suggested[pid] == Outcome.FUND
     assert after.suggested[loser] == Outcome.RESERVE
-    assert after.explanations[loser].startswith("Lost the draw among the grey zone")
+    assert shown(after.explanations[loser]).startswith("Lost the draw among the grey zone")
     assert after.committed == 10 * M
     [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "lottery.drawn"))
     assert event.after["drawn"] == drawn and event.after["seed"] == SEED
@@ -578,7 +585,7 @@ def test_a_proposal_a_constraint_needs_is_held_out_of_the_draw(ctx):
 
     assert line.grey_zone == world.proposals[4:]
     assert line.draw_plan.places == 1 and line.draw_plan.budget == 2 * M
-    assert any(world.references[3] in note for note in line.notes)
+    assert any(world.references[3] in note for note in map(say, line.notes))
     record = line_operations.record_lottery(
         world.stage(), world.ranking(), actor=world.user(world.officer), now=utcnow()
     )
@@ -607,7 +614,7 @@ def test_a_target_stage_draws_its_grey_zone_without_money(ctx):
     assert advancing == [world.proposals[0], world.proposals[world.references.index(winner)]]
     for pid in set(world.proposals[1:]) - set(advancing):
         assert after.suggested[pid] == Outcome.REJECT
-        assert after.explanations[pid].startswith("Lost the draw")
+        assert shown(after.explanations[pid]).startswith("Lost the draw")
 
 
 def test_a_lottery_is_refused_when_the_rules_do_not_provide_for_one(ctx):
@@ -645,7 +652,7 @@ def test_a_draw_made_for_another_line_is_not_applied(ctx):
 
     line = line_of(world)
 
-    assert any("not applied" in note for note in line.notes)
+    assert any("not applied" in note for note in map(say, line.notes))
     assert [line.suggested[p] for p in world.proposals[3:]] == [
         Outcome.FUND,
         Outcome.FUND,

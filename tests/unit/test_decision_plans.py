@@ -37,14 +37,17 @@ def test_the_ticked_and_the_suggested_open_proposals_are_chosen_in_stage_order()
 def test_a_confirmed_proposal_ticked_is_stale_and_named():
     plan = plan_proposals(STAGE, {1, 2}, outcome="reject", rationale=RATIONALE)
     assert kinds(plan) == [("stale", "proposals")]
-    assert plan.problems[0].message == "Already confirmed, so they cannot be changed here: C4F-002."
+    assert (
+        str(plan.problems[0].message)
+        == "Already confirmed, so they cannot be changed here: C4F-002."
+    )
 
 
 def test_a_proposal_outside_the_stage_and_an_empty_choice_are_refused():
     assert kinds(plan_proposals(STAGE, {1, 99}, outcome="reject")) == [("invalid", "proposals")]
     empty = plan_proposals(STAGE, set(), outcome="reject")
     assert kinds(empty) == [("invalid", "proposals")]
-    assert "Choose at least one proposal" in empty.problems[0].message
+    assert "Choose at least one proposal" in str(empty.problems[0].message)
 
 
 def test_the_rationale_and_the_last_stage_are_checked_at_their_fields():
@@ -52,7 +55,7 @@ def test_the_rationale_and_the_last_stage_are_checked_at_their_fields():
         STAGE, {1}, outcome="advance", last_stage="Hearing", rationale="  too short  "
     )
     assert kinds(plan) == [("invalid", "rationale"), ("invalid", "outcome")]
-    assert plan.problems[1].message == (
+    assert str(plan.problems[1].message) == (
         "Hearing is the call's last stage: nothing can advance from it."
     )
     assert kinds(plan_proposals(STAGE, {1}, outcome="advance", rationale="x" * 5001)) == [
@@ -77,7 +80,7 @@ def test_confirming_all_takes_every_decision_the_viewer_did_not_propose():
 def test_the_viewers_own_decisions_are_denied_by_four_eyes():
     plan = plan_confirmations(WAITING, {10, 11}, viewer=7)
     assert kinds(plan) == [("denied", "decisions")]
-    assert plan.problems[0].message == "You proposed C4F-001; another officer must confirm it."
+    assert str(plan.problems[0].message) == "You proposed C4F-001; another officer must confirm it."
 
 
 def test_decisions_no_longer_waiting_or_proposed_anew_since_seen_are_stale():
@@ -86,6 +89,6 @@ def test_decisions_no_longer_waiting_or_proposed_anew_since_seen_are_stale():
     later = AT + dt.timedelta(minutes=5)
     anew = plan_confirmations(WAITING, {11, 12}, viewer=7, seen={11: AT, 12: later})
     assert kinds(anew) == [("stale", "decisions")]
-    assert "since you looked: C4F-004." in anew.problems[0].message
+    assert "since you looked: C4F-004." in str(anew.problems[0].message)
     assert plan_confirmations(WAITING, {11, 12}, viewer=7, seen={11: AT, 12: AT}).problems == ()
     assert kinds(plan_confirmations(WAITING, set(), viewer=7)) == [("invalid", "decisions")]

@@ -44,6 +44,12 @@ def ranked(ref, rank, requested=M, *, fundable=True, interval=None, attrs=(), ou
     )
 
 
+def shown(why):
+    """A proposal's why as the line's page shows it: a sentence."""
+    said = str(why)
+    return said[:1].upper() + said[1:]
+
+
 def groups(plan):
     return {p.reference: p.group for p in plan.placements}
 
@@ -79,16 +85,16 @@ def test_a_target_selects_the_best_fundable_and_says_why_the_others_are_not():
         "D": "reject",
         "E": None,
     }
-    assert plan.placement("B").why == "Below a threshold: Excellence: mean 2.1 below 3"
+    assert shown(plan.placement("B").why) == "Below a threshold: Excellence: mean 2.1 below 3"
     assert plan.placement("D").why is not None and plan.placement("A").why is None
-    assert plan.placement("E").why == "Withdrawn or out of the competition since the ranking"
+    assert shown(plan.placement("E").why) == "Withdrawn or out of the competition since the ranking"
     assert plan.line_rank == 3 and plan.committed == 0
 
 
 def test_without_a_target_every_fundable_proposal_advances():
     plan = plan_line([ranked("A", 1), ranked("B", 2, fundable=False)], Policy(funding=False))
     assert suggested(plan) == {"A": "advance", "B": "reject"}
-    assert "every fundable proposal advances" in plan.notes[0]
+    assert "every fundable proposal advances" in str(plan.notes[0])
 
 
 def test_constraints_do_not_bend_a_line_drawn_by_target():
@@ -96,7 +102,7 @@ def test_constraints_do_not_bend_a_line_drawn_by_target():
     policy = Policy(funding=False, target=1, constraints=(MinimumCount("eastern", 1),))
     plan = plan_line(field, policy)
     assert suggested(plan) == {"A": "advance", "B": "reject"}
-    assert any("drawn by its target" in note for note in plan.notes)
+    assert any("drawn by its target" in note for note in map(str, plan.notes))
 
 
 # --- by budget ------------------------------------------------------------------------------
@@ -110,7 +116,7 @@ def test_a_funding_line_skips_what_does_not_fit_and_keeps_a_reserve():
     assert [p.reference for p in plan.placements if p.group == SELECTED] == ["A", "C"]
     assert (
         groups(plan)["B"] == SKIPPED
-        and plan.placement("B").why == "Requested 5.0 M€, only 3.0 M€ left"
+        and shown(plan.placement("B").why) == "Requested 5.0 M€, only 3.0 M€ left"
     )
     reserve = [p.reference for p in plan.placements if p.group == RESERVE]
     assert reserve == [f"R{n}" for n in range(1, RESERVE_SIZE + 1)]
@@ -132,7 +138,7 @@ def test_a_skipped_proposal_that_fits_the_budget_alone_is_first_in_reserve():
 def test_a_budget_already_spent_elsewhere_funds_nothing_and_says_by_how_much():
     plan = plan_line([ranked("A", 1)], Policy(funding=True, budget=Decimal("-1234.5")))
     assert suggested(plan) == {"A": "reserve"}
-    assert plan.notes[0].startswith(
+    assert str(plan.notes[0]).startswith(
         "Funding confirmed at other stages exceeds the programme's budget by 1,234.50 EUR"
     )
 
@@ -156,8 +162,8 @@ def test_a_target_caps_the_funded_and_a_constraint_keeps_its_proposal():
     plan = plan_line(field, policy)
 
     assert groups(plan) == {"A": SELECTED, "B": SKIPPED, "C": RESERVE, "D": SELECTED}
-    assert plan.placement("B").why == (
-        "Displaced by D (rank 4) to meet: " + MinimumCount("eastern", 1).describe()
+    assert shown(plan.placement("B").why) == (
+        "Displaced by D (rank 4) to meet: " + str(MinimumCount("eastern", 1).describe())
     )
     (report,) = plan.reports
     assert report.met and report.places == 2
@@ -245,7 +251,7 @@ def test_a_lottery_hands_the_grey_zones_places_out_by_a_draw_anyone_can_repeat()
     winners = set(map(str, made.drawn))
     assert {p.reference for p in drawn.placements if p.group == SELECTED} == {"A"} | winners
     (loser,) = {"B", "C", "D"} - winners
-    assert drawn.placement(loser).why == (
+    assert shown(drawn.placement(loser).why) == (
         "Lost the draw among the grey zone (2 places for 3 proposals)"
     )
     assert all(drawn.placement(ref).drawn for ref in winners)
@@ -258,7 +264,7 @@ def test_a_draw_made_on_other_inputs_is_not_applied_and_the_page_is_told():
     plan = plan_line(grey_field(), policy, other.draw.draw().as_record())
     assert not plan.draw_applied
     assert groups(plan) == groups(plan_line(grey_field(), policy))
-    assert any("its result is not applied" in note for note in plan.notes)
+    assert any("its result is not applied" in note for note in map(str, plan.notes))
     broken = plan_line(grey_field(), policy, {"method": "nonsense"})
     assert not broken.draw_applied
 
@@ -275,4 +281,4 @@ def test_a_proposal_a_constraint_needs_is_held_out_of_the_draw():
     )
     plan = plan_line(field, policy)
     assert plan.draw is not None and "C" not in plan.draw.candidates
-    assert "Held out of the draw because a constraint needs them: C." in plan.notes
+    assert "Held out of the draw because a constraint needs them: C." in map(str, plan.notes)

@@ -60,3 +60,32 @@ def test_times_name_their_zone_as_the_reader_does(app, locale, winter, summer):
     with app.test_request_context(), force_locale(locale):
         assert local_time(dt.datetime(2027, 1, 14, 23, 0, tzinfo=dt.UTC)) == winter
         assert local_time(dt.datetime(2026, 6, 30, 10, 0, tzinfo=dt.UTC)) == summer
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("en", "12,000 pages"), ("de", "12.000 Seiten")])
+def test_a_plural_text_is_said_with_its_count_written_the_readers_way(app, locale, expected):
+    text = Nn_("%(num)s page", "%(num)s pages", 12_000)
+    with app.test_request_context(), force_locale(locale):
+        assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", "1,200,000.00 EUR, 84.6 %, Bavaria, Saxony"),
+        ("de", "1.200.000,00 €, 84,6 %, Bayern, Sachsen"),
+    ],
+)
+def test_amounts_shares_and_lists_of_names_are_written_the_readers_way(app, locale, expected):
+    from decimal import Decimal
+
+    from competition.core.wording import joined, money, percent
+
+    said = N_(
+        "%(amount)s, %(share)s, %(states)s",
+        amount=money(Decimal("1200000")),
+        share=percent(Decimal("84.6")),
+        states=joined([N_("Bavaria"), N_("Saxony")]),
+    )
+    with app.test_request_context(), force_locale(locale):
+        assert say(said) == expected

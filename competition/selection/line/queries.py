@@ -41,6 +41,7 @@ from competition.core.line import (
     plan_line,
 )
 from competition.core.selection import Candidate, ConstraintReport
+from competition.core.texts import Text
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.i18n import current_language
@@ -82,7 +83,7 @@ class LineRow:
     below_thresholds: tuple[str, ...]
     suggested: Outcome | None  # None for a proposal no longer in the competition
     group: str  # SELECTED, SKIPPED, RESERVE, NOT_SELECTED or OUT
-    why: str | None  # why it is not selected; None when it is
+    why: Text | None  # why it is not selected (shown with ``say``); None when it is
     in_grey_zone: bool
     drawn: bool  # won the recorded draw
 
@@ -107,7 +108,7 @@ class Line:
     suggested: dict[int, Outcome]  # ADVANCE/REJECT, or FUND/RESERVE/REJECT on funding stages
     budget: Decimal | None  # remaining budget before this line (funding stages)
     committed: Decimal  # requested public funding of those suggested FUND
-    explanations: dict[int, str]  # why a proposal is not selected
+    explanations: dict[int, Text]  # why a proposal is not selected
     grey_zone: list[int]
     lottery: LotteryRecord | None  # the draw recorded for this ranking, if any
     constraint_reports: list[ConstraintReport]
@@ -115,7 +116,8 @@ class Line:
     # draw would hand out (None: no lottery, or nothing to draw), the stage's target, and the
     # rank the provisional line lies below (proposals a constraint brought in from further
     # down do not move it; 0 when nothing is selected).
-    notes: list[str] = field(default_factory=list)
+    # Texts, said in the reader's language when shown: a line is kept for readers of any.
+    notes: list[Text] = field(default_factory=list)
     draw_plan: DrawPlan | None = None
     target: int | None = None
     line_rank: int = 0

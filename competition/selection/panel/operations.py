@@ -15,7 +15,7 @@ from competition.core import scoring
 from competition.db import add_unique, operation
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
-from competition.i18n import number
+from competition.i18n import number, say
 from competition.permissions import require
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import Proposal
@@ -138,13 +138,13 @@ def record_consensus(
             _(
                 "“%(value)s” is not a number; %(scale)s.",
                 value=score.strip()[:20],
-                scale=scoring.scale_words(rules),
+                scale=say(scoring.scale_words(rules)),
             )
         ]
     else:
         problem = scoring.check_score(value, rules)
         if problem is not None:
-            errors["score"] = [problem]
+            errors["score"] = [say(problem)]
     reason = _reason(reason, errors, _("Say why the jury agreed on this score."))
     if errors:
         raise DomainError(errors)

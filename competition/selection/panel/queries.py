@@ -18,6 +18,7 @@ from competition.accounts.models import User
 from competition.assignment.models import Assignment, Conflict, JuryMembership, MembershipState
 from competition.core import scoring
 from competition.extensions import db
+from competition.i18n import say
 from competition.paging import Page
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import Proposal
@@ -238,7 +239,7 @@ def panel_detail(stage: Stage, proposal: Proposal) -> PanelDetail:
         lines.append(
             CriterionLine(
                 criterion=criterion,
-                scale=scoring.scale_words(scoring_criterion(criterion)),
+                scale=say(scoring.scale_words(scoring_criterion(criterion))),
                 mean=mean,
                 consensus=consensus.get(criterion.id),
             )
