@@ -16,6 +16,7 @@ from flask import Flask, current_app, g, has_app_context, has_request_context, s
 from flask_babel import Babel, get_locale, get_translations, gettext
 
 from competition.berlin import berlin_time, iso_berlin
+from competition.core.ranking import note_text
 from competition.core.texts import Text, load
 
 log = logging.getLogger(__name__)
@@ -157,5 +158,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(say, "say")
+    app.add_template_filter(lambda note: say(note_text(note)), "note")
     app.add_template_filter(local_time, "berlin")
     app.add_template_filter(local_iso_time, "iso_berlin")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from competition.core.ranking import note_text
 from competition.core.selection import (
     NOT_FUNDABLE,
     Candidate,
@@ -167,7 +168,10 @@ def _not_fundable(row: Ranked) -> Text:
     below = row.below_thresholds
     if not below:
         return NOT_FUNDABLE
-    return N_("below a threshold: %(thresholds)s", thresholds="; ".join(below))
+    notes: Text = note_text(below[0])
+    for more in below[1:]:
+        notes = N_("%(list)s; %(item)s", list=notes, item=note_text(more))
+    return N_("below a threshold: %(thresholds)s", thresholds=notes)
 
 
 def _by_target(policy: Policy, cands: list[Candidate], ranked: Mapping[str, Ranked]) -> _Draft:

@@ -85,8 +85,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final, Literal, get_args
 
@@ -95,6 +97,8 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
 from scipy.sparse.linalg import LinearOperator, lsqr  # type: ignore[import-untyped]
+
+from competition.core.texts import N_, Text
 
 Id = int | str
 Method = Literal["raw", "zscore", "bias_model"]
@@ -971,3 +975,56 @@ def _canonical(document: Any) -> str:
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
+
+
+# --- the record's notes, for readers ------------------------------------------------------------
+
+# A ranking's results are hashed and verified as they were written, so their notes stay the
+# English the engine wrote; readers get them in their own language through these patterns.
+_NOTES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Text]], ...] = (
+    (
+        re.compile(r"^overall weighted total (?P<total>-?[\d.]+) < threshold (?P<threshold>\S+)$"),
+        lambda m: N_(
+            "overall weighted total %(total)s < threshold %(threshold)s",
+            total=_decimal(m["total"]),
+            threshold=_decimal(m["threshold"]),
+        ),
+    ),
+    (
+        re.compile(r"^(?P<criterion>.+) mean (?P<mean>-?[\d.]+) < threshold (?P<threshold>\S+)$"),
+        lambda m: N_(
+            "%(criterion)s mean %(mean)s < threshold %(threshold)s",
+            criterion=m["criterion"],
+            mean=_decimal(m["mean"]),
+            threshold=_decimal(m["threshold"]),
+        ),
+    ),
+    (re.compile(r"^few reviews$"), lambda m: N_("few reviews")),
+    (re.compile(r"^disagreement$"), lambda m: N_("disagreement")),
+    (
+        re.compile(r"^outlier juror (?P<juror>.+)$"),
+        lambda m: N_("outlier juror %(juror)s", juror=m["juror"]),
+    ),
+    (
+        re.compile(r"^higher mean on (?P<criterion>.+)$"),
+        lambda m: N_("higher mean on %(criterion)s", criterion=m["criterion"]),
+    ),
+    (re.compile(r"^lower proposal id$"), lambda m: N_("lower proposal id")),
+)
+
+
+def note_text(note: str) -> Text:
+    """A note of a ranking's record (a flag, a threshold missed, the rule that broke a tie) as
+    a text to translate; a note of another form is kept as written."""
+    for pattern, text in _NOTES:
+        found = pattern.match(note)
+        if found:
+            return text(found)
+    return Text(note)
+
+
+def _decimal(value: str) -> Decimal | str:
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        return value

@@ -89,3 +89,36 @@ def test_amounts_shares_and_lists_of_names_are_written_the_readers_way(app, loca
     )
     with app.test_request_context(), force_locale(locale):
         assert say(said) == expected
+
+
+@pytest.mark.parametrize(
+    ("note", "english", "german"),
+    [
+        (
+            "Impact mean 2.50 < threshold 3",
+            "Impact mean 2.50 < threshold 3",
+            "Impact: Mittelwert 2,50 < Schwelle 3",
+        ),
+        (
+            "overall weighted total 3.00 < threshold 3.5",
+            "overall weighted total 3.00 < threshold 3.5",
+            "gewichtete Gesamtsumme 3,00 < Schwelle 3,5",
+        ),
+        ("few reviews", "few reviews", "wenige Gutachten"),
+        ("outlier juror 17", "outlier juror 17", "Ausreißer-Gutachten von 17"),
+        (
+            "higher mean on Excellence",
+            "higher mean on Excellence",
+            "höherer Mittelwert bei Excellence",
+        ),
+        ("something else", "something else", "something else"),
+    ],
+)
+def test_a_rankings_recorded_notes_read_in_the_readers_language(app, note, english, german):
+    from competition.core.ranking import note_text
+
+    with app.test_request_context():
+        with force_locale("en"):
+            assert say(note_text(note)) == english
+        with force_locale("de"):
+            assert say(note_text(note)) == german

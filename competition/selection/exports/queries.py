@@ -35,7 +35,9 @@ from competition.accounts.models import User
 from competition.accounts.queries import names_of
 from competition.assignment.models import Assignment
 from competition.berlin import BERLIN
+from competition.core.ranking import note_text
 from competition.extensions import db
+from competition.i18n import say
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal
 from competition.reviews.models import Review, ReviewScore
@@ -317,13 +319,13 @@ def rankings_table(stage: Stage, ranking: Ranking) -> Table:
                 p["weighted_total"],
                 *per_criterion,
                 p["fundable"],
-                "; ".join(p["below_thresholds"]),
-                "; ".join(p["flags"]),
+                "; ".join(say(note_text(b)) for b in p["below_thresholds"]),
+                "; ".join(say(note_text(f)) for f in p["flags"]),
                 "; ".join(
                     jurors[j] if j in jurors else _("juror %(id)s", id=j)
                     for j in p["outlier_jurors"]
                 ),
-                p["tie_broken_by"],
+                say(note_text(p["tie_broken_by"])) if p["tie_broken_by"] else None,
                 "; ".join(names[k] if k in names else _criterion(k) for k in p["overridden"]),
             )
         )
