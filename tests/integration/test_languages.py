@@ -245,3 +245,36 @@ def test_a_german_visitor_reads_forms_and_error_pages_in_german(make_app):
     assert missing.status_code == 404
     assert "Nicht gefunden" in text(missing)
     assert "Unter dieser Adresse gibt es keine Seite." in text(missing)
+
+
+def test_a_german_visitor_reads_a_calls_rules_and_scales_with_german_numbers_and_words(make_app):
+    from competition.programmes.models import Criterion
+    from tests.factories import make_call, make_stage
+
+    app = make_app(default_locale="de")
+    with app.app_context():
+        call = make_call(
+            min_private_share=Decimal("0.2500"), funding_rates={"large_enterprise": "0.5"}
+        )
+        stage = make_stage(call)
+        db.session.add(
+            Criterion(
+                stage=stage,
+                position=1,
+                name="Exzellenz",
+                weight=Decimal("0.4"),
+                scale_min=Decimal(0),
+                scale_max=Decimal(5),
+                scale_step=Decimal("0.5"),
+                threshold=Decimal("3.5"),
+            )
+        )
+        db.session.commit()
+        call_id = call.id
+
+    page = text(Browser(app.test_client()).get(f"/calls/{call_id}"))
+
+    assert "mindestens 25\u00a0% des gesamten Finanzplans" in page
+    assert "Förderquote für Großunternehmen: höchstens 50\u00a0%" in page
+    assert "0–5 in Schritten von 0,5" in page and "3,5" in page and "0,4" in page
+    assert "large enterprise" not in page and "0.5" not in page
