@@ -20,8 +20,10 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pybabel compile --statistics -d competition/translations
 
-# Debian's Chromium for the browser tests (test tools cannot download their own browser here).
+# Debian's Chromium for the browser tests (test tools cannot download their own browser here),
+# and axe-core from npm (tests/e2e/package-lock.json), whose rules the accessibility tests run.
 browser:
+	npm ci --prefix tests/e2e --no-audit --no-fund --silent
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; \
