@@ -44,13 +44,14 @@ class Words:
         parts = re.split(r"%\(\w+\)s", said)
         return re.compile(".+".join(re.escape(part) for part in parts))
 
-    def plural(self, singular: str, plural: str, count: int, **values: object) -> str:
-        values = {"num": count, **values}
+    def plural(self, singular: str, plural: str, n: int, **values: object) -> str:
+        """As ``ngettext``: ``n`` chooses the form and fills ``%(num)d``."""
+        values = {"num": n, **values}
         if self.language == "en":
-            return (singular if count == 1 else plural) % values
+            return (singular if n == 1 else plural) % values
         forms = _german().get(singular)
         assert isinstance(forms, tuple) and all(forms), f"no German for {singular!r}"
-        return forms[0 if count == 1 else 1] % values
+        return forms[0 if n == 1 else 1] % values
 
     def number(self, english: str) -> str:
         """A decimal number as the language writes it: 4.15 → 4,15."""
