@@ -196,8 +196,9 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
     assert code in mail_text(mail) and digest in mail_text(mail)
 
 
-def complete_draft(app, world: dict[str, object]) -> int:  # type: ignore[no-untyped-def]
-    """A proposal with nothing missing, written through the operations; returns its id."""
+def complete_draft(app, world: dict[str, object], *, with_attachment: bool = True) -> int:  # type: ignore[no-untyped-def]
+    """A proposal with nothing missing (but the CVs, without the attachment), written through
+    the operations; returns its id."""
     with app.app_context():
         now = utcnow()
         actor = db.session.scalar(sa.select(User).where(User.email == world["email"]))
@@ -247,14 +248,15 @@ def complete_draft(app, world: dict[str, object]) -> int:  # type: ignore[no-unt
             base_revision=submission.revision,
             now=now,
         )
-        ops.add_attachment(
-            submission,
-            actor=actor,
-            kind="cv",
-            filename="cv.pdf",
-            data=upload_samples.pdf_with_pages(1),
-            now=now,
-        )
+        if with_attachment:
+            ops.add_attachment(
+                submission,
+                actor=actor,
+                kind="cv",
+                filename="cv.pdf",
+                data=upload_samples.pdf_with_pages(1),
+                now=now,
+            )
         return proposal.id
 
 
