@@ -201,3 +201,19 @@ def test_the_page_has_no_serious_accessibility_violation(
 
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     assert not blocking, described(blocking)
+
+
+def test_a_wide_budget_scrolls_within_the_editor_and_leaves_the_checklist_readable(
+    signed_in, served
+):  # type: ignore[no-untyped-def]
+    page = signed_in.pages["applicant"]
+    page.goto(served.base_url + served.world.url("/proposals/{draft}/edit"))
+    budget = page.locator("div.scroll:has(table.budget)")
+    checklist = page.locator("aside.editor-side").bounding_box()
+    shown = budget.bounding_box()
+    assert shown is not None and checklist is not None
+
+    assert shown["x"] + shown["width"] <= checklist["x"]
+    # The rest of the table is reached by scrolling the budget, with the keyboard too.
+    assert budget.evaluate("element => element.scrollWidth > element.clientWidth")
+    assert budget.get_attribute("tabindex") == "0"
