@@ -37,12 +37,18 @@ class Words:
             said = translated
         return said % values if values else said
 
-    def pattern(self, text: str) -> re.Pattern[str]:
-        """The text with any value in its placeholders, for a message whose values a test
-        does not know (a proposal's new reference)."""
-        said = self(text)
-        parts = re.split(r"%\(\w+\)s", said)
-        return re.compile(".+".join(re.escape(part) for part in parts))
+    def pattern(self, text: str, **values: object) -> re.Pattern[str]:
+        """The text with the values given and any value in the other placeholders, for a
+        message whose values a test does not know (a proposal's new reference)."""
+        said = self(text) if self.language == "en" else str(_german()[text])
+        pieces = []
+        for piece in re.split(r"(%\(\w+\)s)", said):
+            name = piece[2:-2] if piece.startswith("%(") else None
+            if name is None:
+                pieces.append(re.escape(piece.replace("%%", "%")))
+            else:
+                pieces.append(re.escape(str(values[name])) if name in values else ".+")
+        return re.compile("".join(pieces))
 
     def plural(self, singular: str, plural: str, n: int, **values: object) -> str:
         """As ``ngettext``: ``n`` chooses the form and fills ``%(num)d``."""

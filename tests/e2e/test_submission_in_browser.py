@@ -157,6 +157,9 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
         page.get_by_label(say(label, organisation=organisation, year=1)).fill(typed)
     page.get_by_role("button", name=say("Save the budget")).click()
     expect(page.get_by_text(say("Budget saved."))).to_be_visible()
+    # 90,000 of 270,000 in all come from the partners themselves.
+    share = say.pattern("Total %(amount)s; private share %(share)s %%.", share=say.number("33.3"))
+    expect(page.get_by_text(share)).to_be_visible()
 
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(upload_samples.pdf_with_pages(2))
