@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app competition
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test install install-test browser catalogue
+.PHONY: demo test install install-test browser catalogue screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,8 @@ catalogue: $(BIN)/python
 	  --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i competition/translations/messages.pot -d competition/translations \
 	  --no-fuzzy-matching --ignore-obsolete --omit-header
+
+## The screenshots in docs/screenshots/: the seeded demo on a fresh SQLite database, main pages
+## in English and German. Run again after changing a page, and commit the images.
+screenshots: install-test browser
+	$(BIN)/python docs/screenshots.py
