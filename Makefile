@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app competition
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test install install-test browser catalogue
+.PHONY: demo test install install-test browser catalogue screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,10 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pybabel compile --statistics -d competition/translations
 
-# Debian's Chromium for the browser tests (test tools cannot download their own browser here).
+# Debian's Chromium for the browser tests (test tools cannot download their own browser here),
+# and axe-core from npm (tests/e2e/package-lock.json), whose rules the accessibility tests run.
 browser:
+	npm ci --prefix tests/e2e --no-audit --no-fund --silent
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; \
@@ -52,3 +54,8 @@ catalogue: $(BIN)/python
 	  --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i competition/translations/messages.pot -d competition/translations \
 	  --no-fuzzy-matching --ignore-obsolete --width 100 --ignore-pot-creation-date
+
+## The screenshots in docs/screenshots/: the seeded demo on a fresh SQLite database, main pages
+## in English and German. Run again after changing a page, and commit the images.
+screenshots: install-test browser
+	$(BIN)/python docs/screenshots.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
 REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# axe-core, the accessibility rules run in each page: installed by `make browser` (npm ci).
+AXE = Path(__file__).resolve().parent / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def port_open(host: str, port: int) -> bool:
@@ -25,6 +28,13 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def axe_source() -> str:
+    """The axe-core script, to be evaluated in a page."""
+    if not AXE.exists():
+        unavailable(f"axe-core at {AXE} (make browser installs it)")
+    return AXE.read_text()
 
 
 def unavailable(what: str) -> None:

@@ -13,18 +13,20 @@ from competition.assignment.models import Assignment
 from competition.extensions import db
 from competition.notifications.models import Notification
 from competition.proposals.models import Proposal
+from tests.e2e.languages import Words
 from tests.factories import PASSWORD
 from tests.integration.test_assignment_runs import World, build_world
 
 pytestmark = pytest.mark.browser
 
 
-def log_in(page: Page, base: str, email: str) -> None:
+def log_in(page: Page, base: str, email: str, say: Words | None = None) -> None:
+    """Logging in from the visitor's (English) page; the account's language shows after."""
     page.goto(f"{base}/login")
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_role("button", name=(say or Words("en"))("Log out"))).to_be_visible()
 
 
 def stage_assignments(app, world: World) -> list[Assignment]:  # type: ignore[no-untyped-def]

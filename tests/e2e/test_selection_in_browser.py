@@ -19,7 +19,9 @@ from competition.notifications.models import Notification, NotificationState
 from competition.programmes.models import ProgrammeOfficer, Stage
 from competition.proposals.models import Proposal, ProposalState
 from competition.reviews.models import Review
+from competition.selection.models import Decision, DecisionState, Outcome
 from tests.conftest import mail_text
+from tests.e2e.languages import Words
 from tests.e2e.test_assignment_in_browser import log_in
 from tests.factories import make_user
 from tests.integration.test_assignment_runs import World
@@ -129,28 +131,54 @@ def log_out(page: Page) -> None:
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
-def propose(page: Page, count: int, outcome: str, rationale: str, references: list[str]) -> None:
+def propose(  # noqa: PLR0913
+    page: Page,
+    count: int,
+    outcome: str,
+    rationale: str,
+    references: list[str],
+    say: Words | None = None,
+) -> None:
     """From the filled-in decision form: the preview with the count and the list, then the
-    proposal itself."""
-    page.get_by_label("Outcome").select_option(label=outcome)
-    page.get_by_label("Rationale").fill(rationale)
-    page.get_by_role("button", name="Preview the decisions…").click()
+    proposal itself. ``outcome`` is the English name; ``say`` gives the page's words."""
+    say = say or Words("en")
+    shown = say(outcome)
+    page.get_by_label(say("Outcome")).select_option(label=shown)
+    page.get_by_label(say("Rationale")).fill(rationale)
+    page.get_by_role("button", name=say("Preview the decisions…")).click()
 
-    expect(page.get_by_role("heading", name=f"Propose {count} decisions?")).to_be_visible()
+    asked = say.plural("Propose %(num)d decision?", "Propose %(num)d decisions?", count)
+    expect(page.get_by_role("heading", name=asked)).to_be_visible()
     expect(page.locator("#preview-summary")).to_have_text(
-        f"{count} proposals will be proposed as {outcome}, with this rationale:"
+        say.plural(
+            "%(count)s proposal will be proposed as %(outcome)s, with this rationale:",
+            "%(count)s proposals will be proposed as %(outcome)s, with this rationale:",
+            count,
+            count=count,
+            outcome=shown,
+        )
     )
     expect(page.locator("#preview-rationale")).to_have_text(rationale)
-    listed = page.get_by_role("table", name=f"The proposals that will be proposed as {outcome}")
+    listed = page.get_by_role(
+        "table", name=say("The proposals that will be proposed as %(outcome)s", outcome=shown)
+    )
     expect(listed.locator("tbody tr")).to_have_count(count)
     for reference in references:
         expect(listed.get_by_role("row").filter(has_text=reference)).to_have_count(1)
-    page.get_by_role("button", name=f"Propose {count} decisions").click()
+    page.get_by_role(
+        "button", name=say.plural("Propose %(num)d decision", "Propose %(num)d decisions", count)
+    ).click()
 
     expect(
         page.get_by_text(
-            f"{count} decisions proposed: {outcome}. Another officer must confirm them before "
-            "anything is published."
+            say.plural(
+                "%(num)d decision proposed: %(outcome)s. Another officer must confirm them before "
+                "anything is published.",
+                "%(num)d decisions proposed: %(outcome)s. Another officer must confirm them "
+                "before anything is published.",
+                count,
+                outcome=shown,
+            )
         )
     ).to_be_visible()
 
@@ -373,3 +401,98 @@ def test_officers_rank_decide_confirm_and_publish_and_the_applicant_reads_her_le
     for email, name in JUROR_NAMES.items():
         assert name not in shown and email not in shown
     assert "@jury.test" not in page.content()
+
+
+def test_an_officer_working_in_german_ranks_reads_the_line_and_proposes_the_decisions(
+    live_server, page
+):  # type: ignore[no-untyped-def]
+    with live_server.app_context():
+        selection = build_selection()
+        db.session.execute(
+            sa.update(User).where(User.email == selection.world.officer).values(locale="de")
+        )
+        db.session.commit()
+    world = selection.world
+    base = live_server.base_url
+    stage = selection.stage_name
+    everyone = len(world.proposals)
+    say = Words("de")
+
+    log_in(page, base, world.officer, say)
+    page.goto(f"{base}/calls/{world.call_id}/jury")
+    page.locator("p", has_text=say("Rank, decide and publish:")).get_by_role(
+        "link", name=stage
+    ).click()
+    expect(
+        page.get_by_role("heading", name=say("Ranking and line: %(stage)s", stage=stage))
+    ).to_be_visible()
+    rankings = page.get_by_role("table", name=say("Rankings, newest first"))
+    expect(rankings).to_contain_text(say("No ranking has been computed for this stage yet."))
+
+    page.get_by_label(say("Raw means")).check()
+    page.get_by_role("button", name=say("Start the ranking")).click()
+    expect(
+        page.get_by_text(say("The ranking has started. This page shows its progress."))
+    ).to_be_visible()
+    expect(rankings.get_by_role("cell", name=say("Done"), exact=True)).to_be_visible()
+    expect(page.locator("#line-summary")).to_contain_text(
+        say("%(count)s advancing", count=TARGET) + " " + say("(target %(target)s)", target=TARGET)
+    )
+
+    page.get_by_role("link", name=say("Open the ranking")).click()
+    table = page.get_by_role(
+        "table",
+        name=say(
+            "Proposals in rank order with their scores, intervals, means per criterion and flags"
+        ),
+    )
+    expect(table.get_by_role("cell", name=say("Advances"), exact=True)).to_have_count(TARGET)
+
+    page.get_by_role("link", name=say("The line in detail")).click()
+    expect(
+        page.get_by_role("heading", name=say("The line: %(stage)s", stage=stage))
+    ).to_be_visible()
+    above = page.get_by_role("table", name=say("Proposals above the line"))
+    expect(above.locator("tbody tr")).to_have_count(TARGET)
+
+    page.get_by_role("link", name=say("Propose decisions from this line…")).click()
+    expect(
+        page.get_by_role("heading", name=say("Decisions: %(stage)s", stage=stage))
+    ).to_be_visible()
+    page.get_by_label(say("Also choose every proposal the line suggests as")).select_option(
+        label=say.plural(
+            "%(outcome)s (%(num)d proposal not yet confirmed)",
+            "%(outcome)s (%(num)d proposals not yet confirmed)",
+            TARGET,
+            outcome=say("Advance to the next stage"),
+        )
+    )
+    propose(page, TARGET, "Advance to the next stage", ADVANCE_RATIONALE, selection.advancing, say)
+    for reference in selection.rejected:
+        page.get_by_label(say("Choose %(reference)s", reference=reference)).check()
+    propose(page, len(selection.rejected), "Reject", REJECT_RATIONALE, selection.rejected, say)
+
+    expect(page.locator("#decision-facts")).to_contain_text(
+        say.plural(
+            "%(num)d proposal at this stage: %(none)d without a decision, %(proposed)d proposed "
+            "and waiting for a second officer, %(confirmed)d confirmed, %(published)d published.",
+            "%(num)d proposals at this stage: %(none)d without a decision, %(proposed)d proposed "
+            "and waiting for a second officer, %(confirmed)d confirmed, %(published)d published.",
+            everyone,
+            none=0,
+            proposed=everyone,
+            confirmed=0,
+            published=0,
+        )
+    )
+    with live_server.app_context():
+        proposed = {
+            selection.references[proposal_id]: (outcome, state)
+            for proposal_id, outcome, state in db.session.execute(
+                sa.select(Decision.proposal_id, Decision.outcome, Decision.state)
+            )
+        }
+    assert proposed == {
+        **{r: (Outcome.ADVANCE, DecisionState.PROPOSED) for r in selection.advancing},
+        **{r: (Outcome.REJECT, DecisionState.PROPOSED) for r in selection.rejected},
+    }

@@ -20,6 +20,7 @@ from competition.programmes.models import Call, Stage
 from competition.proposals import operations as ops
 from competition.proposals.models import StageSubmission, SubmissionVersion
 from tests.conftest import mail_text
+from tests.e2e.languages import LANGUAGES, Words
 from tests.factories import (
     PASSWORD,
     make_call,
@@ -40,8 +41,11 @@ ATTACHMENTS = [
 REFUSED = "The deadline has passed; the proposal can no longer be changed."
 
 
-def open_call(app, *, closes_in: dt.timedelta = dt.timedelta(days=14)) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """A published call open for two weeks, a topic, a registry organisation and an applicant."""
+def open_call(  # type: ignore[no-untyped-def]
+    app, *, closes_in: dt.timedelta = dt.timedelta(days=14), language: str = "en"
+) -> dict[str, object]:
+    """A published call open for two weeks, a topic, a registry organisation and an applicant
+    who reads the pages in ``language``."""
     with app.app_context():
         now = utcnow()
         call = make_call(
@@ -59,7 +63,7 @@ def open_call(app, *, closes_in: dt.timedelta = dt.timedelta(days=14)) -> dict[s
         )
         topic = make_topic(name="Energy systems")
         organisation = make_organisation(name="Universität Leipzig")
-        applicant = make_user(roles=(Role.APPLICANT,), name="Clara Coordinator")
+        applicant = make_user(roles=(Role.APPLICANT,), name="Clara Coordinator", locale=language)
         db.session.commit()
         return {
             "call": call.name,
@@ -71,43 +75,63 @@ def open_call(app, *, closes_in: dt.timedelta = dt.timedelta(days=14)) -> dict[s
         }
 
 
-def log_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
+def log_in(page, base: str, email: str, say: Words | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Logging in from the visitor's (English) page; the account's language shows after."""
+    say = say or Words("en")
     page.goto(f"{base}/login")
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Welcome, Clara Coordinator").wait_for()
+    page.get_by_role("heading", name=say("Welcome, %(name)s", name="Clara Coordinator")).wait_for()
 
 
+# Amounts typed the way the applicant's language writes them.
+AMOUNTS = {
+    "en": ("100000", "50000", "80000", "40000"),
+    "de": ("100.000,00", "50.000,00", "80.000", "40.000,00"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
-    live_server, smtp_server, page, tmp_path
+    live_server, smtp_server, page, tmp_path, language
 ):  # type: ignore[no-untyped-def]
     live_server.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
-    world = open_call(live_server)
+    world = open_call(live_server, language=language)
     base = live_server.base_url
     # A common office laptop's screen.
     page.set_viewport_size({"width": 1366, "height": 768})
-    log_in(page, base, world["email"])
+    say = Words(language)
+    log_in(page, base, world["email"], say)
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Open calls").click()
+    page.get_by_role("navigation", name=say("Main")).get_by_role(
+        "link", name=say("Open calls")
+    ).click()
     page.get_by_role("link", name="Clusters for the Future").click()
-    page.get_by_label("Acronym").fill("GRID")
-    page.get_by_label("Title").fill("Smart grids for Saxony")
-    page.get_by_role("button", name="Start the proposal").click()
-    expect(page.get_by_text("Your work is saved as you go.")).to_be_visible()
+    page.get_by_label(say("Acronym")).fill("GRID")
+    page.get_by_label(say("Title")).fill("Smart grids for Saxony")
+    page.get_by_role("button", name=say("Start the proposal")).click()
+    expect(
+        page.get_by_text(
+            say.pattern("Proposal %(reference)s started. Your work is saved as you go.")
+        )
+    ).to_be_visible()
 
     general = page.locator("#general")
-    general.get_by_label("Abstract").fill("Grids that balance themselves.")
+    general.get_by_label(say("Abstract")).fill("Grids that balance themselves.")
     general.get_by_label("Energy systems").check()
-    general.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
+    general.get_by_role("button", name=say("Save"), exact=True).click()
+    expect(page.get_by_text(say("Saved."), exact=True)).to_be_visible()
 
-    # The section is saved by the page's script a moment after typing stops.
+    # The section is saved by the page's script a moment after typing stops: it shows the time.
     page.locator("#text-strategy").fill("We connect the region's grids.")
     status = page.locator("#status-strategy")
-    expect(status).to_have_text(re.compile(r"^Saved at \d\d:\d\d:\d\d$"), timeout=15_000)
+    saved_at = say("Saved at %(time)s", time="")
+    expect(status).to_have_text(
+        re.compile("^" + re.escape(saved_at) + r"\d\d:\d\d:\d\d$"), timeout=15_000
+    )
     # The server's time in Berlin, 24-hour, whatever the browser's clock and zone.
-    saved = dt.datetime.strptime(status.inner_text(), "Saved at %H:%M:%S").time()
+    saved = dt.datetime.strptime(status.inner_text().removeprefix(saved_at), "%H:%M:%S").time()
     berlin = dt.datetime.now(BERLIN)
     moments = [
         dt.datetime.combine(berlin.date() + dt.timedelta(days=d), saved, BERLIN) for d in (-1, 0)
@@ -115,28 +139,42 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
     assert min(abs((berlin - moment).total_seconds()) for moment in moments) < 120
 
     consortium = page.locator("#consortium")
-    organisation = consortium.get_by_role("combobox", name="Organisation", exact=True)
+    organisation = consortium.get_by_role("combobox", name=say("Organisation"), exact=True)
     assert organisation.get_attribute("list") == "organisation-names"
     organisation.fill("Universität Leipzig")
-    consortium.get_by_label("Role", exact=True).select_option("coordinator")
-    consortium.get_by_label("Contact person").fill("Clara Coordinator")
-    consortium.get_by_role("button", name="Add to the consortium").click()
-    expect(page.get_by_text("Universität Leipzig added to the consortium.")).to_be_visible()
+    consortium.get_by_label(say("Role"), exact=True).select_option("coordinator")
+    consortium.get_by_label(say("Contact person"), exact=True).fill("Clara Coordinator")
+    consortium.get_by_role("button", name=say("Add to the consortium")).click()
+    added = "%(organisation)s added to the consortium."
+    expect(page.get_by_text(say(added, organisation="Universität Leipzig"))).to_be_visible()
 
     consortium = page.locator("#consortium")
-    consortium.get_by_role("combobox", name="Organisation", exact=True).fill("Neue Netze GmbH")
-    consortium.get_by_label("Kind (for a new organisation)").select_option("sme")
-    consortium.get_by_label("Federal state (for a new organisation)").select_option("DE-SN")
-    consortium.get_by_label("Role", exact=True).select_option("partner")
-    consortium.get_by_role("button", name="Add to the consortium").click()
-    expect(page.get_by_text("Neue Netze GmbH added to the consortium.")).to_be_visible()
+    consortium.get_by_role("combobox", name=say("Organisation"), exact=True).fill("Neue Netze GmbH")
+    consortium.get_by_label(say("Kind (for a new organisation)")).select_option("sme")
+    consortium.get_by_label(say("Federal state (for a new organisation)")).select_option("DE-SN")
+    consortium.get_by_label(say("Role"), exact=True).select_option("partner")
+    consortium.get_by_role("button", name=say("Add to the consortium")).click()
+    expect(page.get_by_text(say(added, organisation="Neue Netze GmbH"))).to_be_visible()
 
-    page.get_by_label("Universität Leipzig, year 1, public funding").fill("100000")
-    page.get_by_label("Universität Leipzig, year 1, own contribution").fill("50000")
-    page.get_by_label("Neue Netze GmbH, year 1, public funding").fill("80000")
-    page.get_by_label("Neue Netze GmbH, year 1, own contribution").fill("40000")
-    page.get_by_role("button", name="Save the budget").click()
-    expect(page.get_by_text("Budget saved.")).to_be_visible()
+    public = "%(organisation)s, year %(year)s, public funding"
+    own = "%(organisation)s, year %(year)s, own contribution"
+    for (organisation, label), typed in zip(
+        [
+            ("Universität Leipzig", public),
+            ("Universität Leipzig", own),
+            ("Neue Netze GmbH", public),
+            ("Neue Netze GmbH", own),
+        ],
+        AMOUNTS[language],
+        strict=True,
+    ):
+        page.get_by_label(say(label, organisation=organisation, year=1)).fill(typed)
+    page.get_by_role("button", name=say("Save the budget")).click()
+    expect(page.get_by_text(say("Budget saved."))).to_be_visible()
+    # 90,000 of 270,000 in all come from the partners themselves.
+    shown = say.number("33.3") + ("%" if language == "en" else "\u00a0%")
+    share = say.pattern("Total %(amount)s; private share %(share)s.", share=shown)
+    expect(page.get_by_text(share)).to_be_visible()
     # Three years for two partners fit in the budget's card: what does not fit scrolls inside it.
     edges = page.evaluate(
         """() => ({
@@ -152,21 +190,22 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
     cv.write_bytes(upload_samples.pdf_with_pages(2))
     attachment = page.locator("#attachment-cv")
     attachment.locator("#file-cv").set_input_files(str(cv))
-    attachment.get_by_role("button", name="Upload").click()
-    expect(page.get_by_text("cv.pdf uploaded.")).to_be_visible()
+    attachment.get_by_role("button", name=say("Upload")).click()
+    expect(page.get_by_text(say("%(filename)s uploaded.", filename="cv.pdf"))).to_be_visible()
     # Far down the page, the list of its parts is still in view.
     page.locator("#exclusions").scroll_into_view_if_needed()
-    parts = page.get_by_role("navigation", name="Parts of the proposal")
+    parts = page.get_by_role("navigation", name=say("Parts of the proposal"))
     expect(parts).to_be_in_viewport()
-    parts.get_by_role("link", name="Budget").click()
+    parts.get_by_role("link", name=say("Budget"), exact=True).click()
     expect(page.locator("#budget-h")).to_be_in_viewport()
 
+    complete = say("Everything the call asks for is there.")
     checklist = page.locator("aside.editor-side")
-    expect(checklist).to_contain_text("Everything the call asks for is there.")
-    checklist.get_by_role("link", name="Review and submit").click()
-    expect(page.get_by_text("Everything the call asks for is there.")).to_be_visible()
-    page.get_by_role("button", name="Submit the proposal").click()
-    page.get_by_role("heading", name="Receipt: your proposal was received").wait_for()
+    expect(checklist).to_contain_text(complete)
+    checklist.get_by_role("link", name=say("Review and submit")).click()
+    expect(page.get_by_text(complete)).to_be_visible()
+    page.get_by_role("button", name=say("Submit the proposal")).click()
+    page.get_by_role("heading", name=say("Receipt: your proposal was received")).wait_for()
 
     with live_server.app_context():
         version = db.session.scalar(sa.select(SubmissionVersion))
@@ -176,6 +215,9 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
             "Universität Leipzig",
             "Neue Netze GmbH",
         ]
+        assert sorted(
+            (line["public_funding"], line["own_contribution"]) for line in version.content["budget"]
+        ) == [("100000.00", "50000.00"), ("80000.00", "40000.00")]
         code, digest = version.receipt_code, version.content_hash
     assert page.locator("#receipt-code").inner_text() == code
     assert page.locator("#content-hash").inner_text() == digest
@@ -188,8 +230,9 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
     assert code in mail_text(mail) and digest in mail_text(mail)
 
 
-def complete_draft(app, world: dict[str, object]) -> int:  # type: ignore[no-untyped-def]
-    """A proposal with nothing missing, written through the operations; returns its id."""
+def complete_draft(app, world: dict[str, object], *, with_attachment: bool = True) -> int:  # type: ignore[no-untyped-def]
+    """A proposal with nothing missing (but the CVs, without the attachment), written through
+    the operations; returns its id."""
     with app.app_context():
         now = utcnow()
         actor = db.session.scalar(sa.select(User).where(User.email == world["email"]))
@@ -239,14 +282,15 @@ def complete_draft(app, world: dict[str, object]) -> int:  # type: ignore[no-unt
             base_revision=submission.revision,
             now=now,
         )
-        ops.add_attachment(
-            submission,
-            actor=actor,
-            kind="cv",
-            filename="cv.pdf",
-            data=upload_samples.pdf_with_pages(1),
-            now=now,
-        )
+        if with_attachment:
+            ops.add_attachment(
+                submission,
+                actor=actor,
+                kind="cv",
+                filename="cv.pdf",
+                data=upload_samples.pdf_with_pages(1),
+                now=now,
+            )
         return proposal.id
 
 

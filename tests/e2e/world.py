@@ -1,0 +1,142 @@
+"""One world in which every page a person meets has something to show, shared by the
+accessibility checks and the screenshots: the seeded demo competition (an open round 2, a
+round-1 jury with its conflicts declared), one of its jurors given an outline to review, and a
+small stage taken through reviews, a ranking, decisions and published letters, whose officer
+and letter are the demo officer's and a demo applicant's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from competition.accounts.models import User
+from competition.assignment.models import (
+    AssignmentRun,
+    Conflict,
+    JuryMembership,
+    MembershipState,
+)
+from competition.db import utcnow
+from competition.extensions import db
+from competition.programmes.models import Call, Programme, ProgrammeOfficer, Stage
+from competition.proposals.models import ContributorRole, Proposal, ProposalContributor
+from competition.selection.models import Decision, RankingMethod
+from competition.selection.publication import operations as publication
+from competition.selection.ranking import operations as ranking
+from tests.factories import make_assignment
+from tests.integration.test_publication import build_letters
+
+DEMO_PASSWORD = "demo"
+OFFICER = "officer@demo.test"
+
+
+@dataclass(frozen=True)
+class PageWorld:
+    logins: dict[str, str]  # role → the demo account that role logs in with (password "demo")
+    ids: dict[str, int]  # what the pages' addresses need, by name
+
+    def url(self, template: str) -> str:
+        return template.format(**self.ids)
+
+
+def build_page_world(app) -> PageWorld:  # type: ignore[no-untyped-def]
+    """Seed the demo into the app's empty database and add what it lacks; returns the logins
+    and ids. Needs in-process tasks (the ranking and the publication finish before it returns)
+    and the mailbox kept in the database (no mail server), so the officer's mailbox has mail."""
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        return _complete()
+
+
+def _complete() -> PageWorld:
+    now = utcnow()
+    officer = db.session.scalar(sa.select(User).where(User.email == OFFICER))
+    round_1, round_2 = db.session.scalars(sa.select(Call).order_by(Call.round_number)).all()
+    outline = round_1.stages[0]
+
+    # An applicant of the open round 2, whose outline is in and can still be changed.
+    draft = db.session.scalar(
+        sa.select(Proposal).where(Proposal.call_id == round_2.id).order_by(Proposal.reference)
+    )
+    applicant = db.session.scalar(
+        sa.select(User)
+        .join(ProposalContributor, ProposalContributor.user_id == User.id)
+        .where(
+            ProposalContributor.proposal_id == draft.id,
+            ProposalContributor.role == ContributorRole.COORDINATOR,
+        )
+    )
+
+    # The selection of a small stage, run by the demo officer; the letter of its first
+    # proposal goes to the demo applicant. First, since it reads every assignment as its own.
+    letters = build_letters()
+    world = letters.world
+    stage = db.session.get(Stage, world.stage_id)
+    programme = db.session.get(Programme, stage.call.programme_id)
+    programme.officer_rows.append(ProgrammeOfficer(user_id=officer.id))
+    letter_proposal = world.proposals[0]
+    db.session.execute(
+        sa.update(ProposalContributor)
+        .where(ProposalContributor.proposal_id == letter_proposal)
+        .values(user_id=applicant.id)
+    )
+    db.session.commit()
+    ranked = ranking.start_ranking(
+        stage,
+        actor=officer,
+        method=RankingMethod.RAW,
+        now=now,
+        options={"draws": 50, "min_reviews": 2},
+    )
+    ranking_id = ranked.id
+    publication.start_publication(stage, actor=officer, now=utcnow())
+    run_id = db.session.scalar(
+        sa.select(AssignmentRun.id).where(AssignmentRun.stage_id == stage.id)
+    )
+
+    # A juror of round 1 who declared their conflicts, given an outline they have none with;
+    # the outlines are open to bids, so the juror's bidding page shows them.
+    outline.bidding_enabled = True
+    juror = db.session.scalar(
+        sa.select(User)
+        .join(JuryMembership, JuryMembership.user_id == User.id)
+        .where(
+            JuryMembership.call_id == round_1.id,
+            JuryMembership.state == MembershipState.ACCEPTED,
+            JuryMembership.conflicts_declared_at.is_not(None),
+        )
+        .order_by(User.id)
+    )
+    conflicted = sa.select(Conflict.proposal_id).where(Conflict.user_id == juror.id)
+    reviewed = db.session.scalar(
+        sa.select(Proposal)
+        .where(Proposal.call_id == round_1.id, Proposal.id.not_in(conflicted))
+        .order_by(Proposal.reference)
+    )
+    assignment = make_assignment(outline, reviewed, juror, released_at=now - dt.timedelta(days=3))
+    db.session.commit()
+    return PageWorld(
+        logins={"officer": OFFICER, "applicant": applicant.email, "juror": juror.email},
+        ids={
+            "programme": round_1.programme_id,
+            "round_1": round_1.id,
+            "outline": outline.id,
+            "round_2": round_2.id,
+            "round_2_outline": round_2.stages[0].id,
+            "draft": draft.id,
+            "reviewed": reviewed.id,
+            "assignment": assignment.id,
+            "call": world.call_id,
+            "stage": world.stage_id,
+            "run": run_id,
+            "ranked": ranking_id,
+            "letter_proposal": letter_proposal,
+            "letter": letters.decisions[letter_proposal],
+            "decided": db.session.scalar(
+                sa.select(Decision.proposal_id).where(Decision.id == letters.unconfirmed)
+            ),
+        },
+    )
