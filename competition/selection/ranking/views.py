@@ -24,6 +24,7 @@ from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
 from competition.extensions import db
 from competition.forms import attempt
+from competition.i18n import say
 from competition.jobs import operations as jobs
 from competition.kept import kept
 from competition.paging import Page
@@ -135,7 +136,7 @@ def ranking_status(call_id: int, stage_id: int, ranking_id: int):  # type: ignor
     return jsonify(
         state=ranking.state.value,
         label=str(STATE_LABELS[ranking.state]),
-        message=jobs.DEAD if dead else ranking.message,
+        message=say(jobs.DEAD if dead else ranking.message),
         finished=not jobs.is_live(ranking.job),
     )
 
