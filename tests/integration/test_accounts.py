@@ -397,7 +397,7 @@ def test_disabling_an_account_logs_it_out_at_once_and_blocks_login(app, browser)
     refused = victim.login(person.email, PASSWORD)
     assert refused.status_code == 422
     assert "disabled" in field_error(refused, "email")
-    assert "disabled" in text(browser.get("/admin/users"))
+    assert "Disabled" in text(browser.get("/admin/users"))
 
 
 def test_re_enabled_account_can_log_in_again(app, browser):
@@ -630,7 +630,7 @@ def test_invited_juror_chooses_name_and_password_and_logs_in_as_juror(app, brows
     guest = new_browser(app)
     page = guest.get(link)
     assert page.status_code == 200
-    assert "juror" in text(page)
+    assert "You were invited as <strong>Juror</strong>" in text(page)
     assert guest.login("jane@example.org", PASSWORD).status_code == 422
 
     accepted = guest.submit(
