@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from competition.db import operation, utcnow
 
@@ -32,20 +34,30 @@ def register_cli(app: Flask) -> None:
         from competition.demo.seed import seed_demo
 
         settings = current_app.extensions["settings"]
-        if not settings.demo_mode:
-            raise click.ClickException("demo data is only seeded in demo mode (DEMO_MODE=1)")
-        summary = operation(seed_demo)(
-            password_hash=hash_password(settings.demo_password), now=utcnow()
-        )
-        if summary is None:
-            click.echo("The demo competition is already there; nothing changed.")
-        else:
-            click.echo(
-                f"Seeded Clusters4Future: {summary.proposals} proposals, "
-                f"{summary.organisations} organisations, {summary.users} accounts, "
-                f"a round-1 jury of {summary.jury_places} with {summary.conflicts} conflicts "
-                "of interest."
+        # Said in the deployment's language: nobody's account chooses one here.
+        with force_locale(settings.default_locale):
+            if not settings.demo_mode:
+                raise click.ClickException(
+                    _("Demo data is only seeded in demo mode (DEMO_MODE=1).")
+                )
+            summary = operation(seed_demo)(
+                password_hash=hash_password(settings.demo_password), now=utcnow()
             )
+            if summary is None:
+                click.echo(_("The demo competition is already there; nothing changed."))
+            else:
+                click.echo(
+                    _(
+                        "Seeded Clusters4Future: %(proposals)s proposals, %(organisations)s "
+                        "organisations, %(users)s accounts, a round-1 jury of %(places)s with "
+                        "%(conflicts)s conflicts of interest.",
+                        proposals=summary.proposals,
+                        organisations=summary.organisations,
+                        users=summary.users,
+                        places=summary.jury_places,
+                        conflicts=summary.conflicts,
+                    )
+                )
 
     @demo.command("simulate")
     @click.option(
@@ -58,20 +70,25 @@ def register_cli(app: Flask) -> None:
     def simulate(seed: int | None) -> None:
         """Run the demo programme to its end with simulated officers, jurors and applicants
         (seeds the demo first if it is not there)."""
+        settings = current_app.extensions["settings"]
+        # Said in the deployment's language: nobody's account chooses one here.
+        with force_locale(settings.default_locale):
+            _simulate(settings, seed)
+
+    def _simulate(settings, seed: int | None) -> None:  # type: ignore[no-untyped-def]
         from competition.accounts.passwords import hash_password
         from competition.demo import simulate as simulation
         from competition.demo.seed import seed_demo
         from competition.errors import DomainError
 
-        settings = current_app.extensions["settings"]
         if not settings.demo_mode:
-            raise click.ClickException("the demo is only simulated in demo mode (DEMO_MODE=1)")
+            raise click.ClickException(_("The demo is only simulated in demo mode (DEMO_MODE=1)."))
         # The simulation waits for each run, ranking and publication anyway: without a broker it
         # runs them in this process, one after the other, rather than on threads of their own.
         current_app.extensions["settings"] = settings.with_overrides(tasks_inline=True)
         if simulation.demo_programme() is None:
             operation(seed_demo)(password_hash=hash_password(settings.demo_password), now=utcnow())
-            click.echo("Seeded the Clusters4Future demo competition.")
+            click.echo(_("Seeded the Clusters4Future demo competition."))
         chosen = simulation.DEFAULT_SEED if seed is None else seed
         try:
             report = simulation.simulate(seed=chosen, echo=click.echo)

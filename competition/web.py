@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import re
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from babel.numbers import format_decimal
@@ -20,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from competition.access import enforce_access, policy_of, public, wants_json
 from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
-from competition.i18n import current_language
+from competition.i18n import current_language, say
 from competition.params import clean_query
 from competition.prose import prose
 
@@ -104,6 +105,71 @@ def member_role_name(code: str) -> str:
         return MemberRole(code).label
     except ValueError:
         return code
+
+
+# Codes kept in the database, named for people. Lazy: read in the language of the request.
+ROLE_NAMES = {
+    "applicant": _l("Applicant"),
+    "juror": _l("Juror"),
+    "officer": _l("Officer"),
+    "admin": _l("Administrator"),
+}
+USER_STATUS_NAMES = {
+    "invited": _l("Invited"),
+    "unconfirmed": _l("E-mail address not confirmed"),
+    "active": _l("Active"),
+    "disabled": _l("Disabled"),
+}
+SUBMISSION_STATE_NAMES = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "withdrawn": _l("Withdrawn"),
+}
+CONTRIBUTOR_ROLE_NAMES = {
+    "coordinator": _l("Coordinator"),
+    "contributor": _l("Contributor"),
+}
+MEMBERSHIP_STATE_NAMES = {
+    "invited": _l("invited"),
+    "accepted": _l("accepted"),
+    "declined": _l("declined"),
+}
+
+
+def _named(names: dict[str, Any], code: object) -> str:
+    """The name of a code; a code without one (added later, or mistyped) shows as itself."""
+    name = names.get(str(code))
+    return str(name) if name is not None else str(code)
+
+
+def role_name(code: str) -> str:
+    return _named(ROLE_NAMES, code)
+
+
+def user_status_name(code: str) -> str:
+    return _named(USER_STATUS_NAMES, code)
+
+
+def submission_state_name(code: str) -> str:
+    return _named(SUBMISSION_STATE_NAMES, code)
+
+
+def contributor_role_name(code: str) -> str:
+    return _named(CONTRIBUTOR_ROLE_NAMES, code)
+
+
+def membership_state_name(code: str) -> str:
+    return _named(MEMBERSHIP_STATE_NAMES, code)
+
+
+def conflict_reason(conflict: Any) -> str:
+    """An automatic conflict's reason, stored as a text, in the reader's language; a reason a
+    person typed, as typed."""
+    from competition.assignment.models import ConflictSource
+
+    if conflict.source == ConflictSource.AUTOMATIC:
+        return say(conflict.reason)
+    return str(conflict.reason)
 
 
 def money(value: Decimal | int | None, currency: str = "EUR") -> str:
@@ -191,6 +257,15 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(kind_name, "kind_name")
     app.add_template_filter(member_role_name, "member_role_name")
     app.add_template_filter(prose, "prose")
+    for named in (
+        role_name,
+        user_status_name,
+        submission_state_name,
+        contributor_role_name,
+        membership_state_name,
+        conflict_reason,
+    ):
+        app.add_template_filter(named)
     app.jinja_env.globals["policy_of"] = policy_of
     app.context_processor(lambda: {"settings": app.extensions["settings"]})
 

@@ -33,6 +33,7 @@ from competition.assignment.models import (
 from competition.assignment.permissions import can_bid_on, membership
 from competition.audit.operations import record_event
 from competition.core import workflow
+from competition.core.texts import N_
 from competition.db import add_unique, operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
@@ -323,9 +324,25 @@ def update_juror_profile(
 
 
 def _automatic_reason(name: str, role: MemberRole, *, current: bool) -> str:
-    which = "Affiliation" if current else "Former organisation"
-    part = "the coordinator" if role == MemberRole.COORDINATOR else "a partner"
-    return f"{which} {name} is {part} of the consortium."
+    """Stored as a Text, so that each reader reads it in their language (``|say``)."""
+    coordinator = role == MemberRole.COORDINATOR
+    if current and coordinator:
+        text = N_(
+            "Affiliation %(organisation)s is the coordinator of the consortium.", organisation=name
+        )
+    elif current:
+        text = N_("Affiliation %(organisation)s is a partner of the consortium.", organisation=name)
+    elif coordinator:
+        text = N_(
+            "Former organisation %(organisation)s is the coordinator of the consortium.",
+            organisation=name,
+        )
+    else:
+        text = N_(
+            "Former organisation %(organisation)s is a partner of the consortium.",
+            organisation=name,
+        )
+    return text.dumps()
 
 
 @operation

@@ -21,6 +21,7 @@ from competition.assignment.models import AssignmentRun
 from competition.assignment.stage_problem import Options
 from competition.extensions import db
 from competition.forms import attempt, perform
+from competition.i18n import say
 from competition.jobs import operations as jobs
 from competition.programmes.models import Call, Stage
 
@@ -62,7 +63,7 @@ def _page(stage: Stage, *, form: StartRunForm | None = None, status: int = 200):
         proposals_page=pagination,
         rows=rows,
         q=q,
-        abandoned_message=jobs.DEAD,
+        abandoned_message=say(jobs.DEAD),
     ), status
 
 
@@ -109,7 +110,7 @@ def run_status(call_id: int, stage_id: int, run_id: int):  # type: ignore[no-unt
     return jsonify(
         state=run.state.value,
         progress=run.progress,
-        message=jobs.DEAD if abandoned else run.message,
+        message=say(jobs.DEAD if abandoned else run.message),
         finished=not jobs.is_live(run.job),
     )
 

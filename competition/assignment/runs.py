@@ -34,6 +34,7 @@ from competition.assignment.operations import refresh_automatic_conflicts
 from competition.assignment.stage_problem import Options
 from competition.audit.operations import record_event
 from competition.core import assignment as engine
+from competition.core.texts import N_, Text
 from competition.db import operation, utcnow
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
@@ -50,7 +51,7 @@ from competition.workflow import apply_step, apply_steps
 log = logging.getLogger(__name__)
 
 MAX_DECLINE_REASON = 2000
-INTERNAL_ERROR = (
+INTERNAL_ERROR = N_(
     "The run stopped because of an internal error. Start it again; if it fails again, tell the "
     "system administrators (the details are in the worker's log)."
 )
@@ -162,7 +163,7 @@ def _mine(run_id: int, claimed: dt.datetime) -> AssignmentRun | None:
     return run
 
 
-def _progress(run_id: int, claimed: dt.datetime, percent: int, message: str) -> None:
+def _progress(run_id: int, claimed: dt.datetime, percent: int, message: Text) -> None:
     job_id = _job_id(run_id)
     if job_id is not None:
         jobs.report(job_id, claimed, percent, message)
@@ -170,18 +171,25 @@ def _progress(run_id: int, claimed: dt.datetime, percent: int, message: str) -> 
 
 @operation
 def _fail(
-    run_id: int, claimed: dt.datetime, message: str, *, reasons: Sequence[str], now: dt.datetime
+    run_id: int,
+    claimed: dt.datetime,
+    message: Text,
+    *,
+    reasons: Sequence[Text | str],
+    now: dt.datetime,
 ) -> None:
     run = _mine(run_id, claimed)
     if run is None:
         return
+    # Stored, to be read in the reader's language (``|say``); the audit trail keeps English.
+    stored = [r.dumps() if isinstance(r, Text) else r for r in reasons]
     _finish(
         run,
         RunState.FAILED,
         message,
-        {"reasons": list(reasons)},
+        {"reasons": stored},
         action="assignment.run_failed",
-        after={"run": run.id, "message": message, "reasons": list(reasons)},
+        after={"run": run.id, "message": str(message), "reasons": [str(r) for r in reasons]},
         now=now,
     )
 
@@ -189,7 +197,7 @@ def _fail(
 def _finish(
     run: AssignmentRun,
     state: RunState,
-    message: str,
+    message: Text,
     result: dict[str, object],
     *,
     action: str,
@@ -227,9 +235,9 @@ def _execute(
         assert run is not None
         stage = db.session.get(Stage, run.stage_id)
         assert stage is not None
-        _progress(run_id, claimed, 10, "Updating conflicts of interest from the consortia.")
+        _progress(run_id, claimed, 10, N_("Updating conflicts of interest from the consortia."))
         refresh_automatic_conflicts(stage.call, now=clock())
-        _progress(run_id, claimed, 25, "Scoring every proposal against every juror.")
+        _progress(run_id, claimed, 25, N_("Scoring every proposal against every juror."))
         started = time.perf_counter()
         built = stage_problem.build(stage, Options.from_params(run.params))
         build_seconds = time.perf_counter() - started
@@ -238,13 +246,16 @@ def _execute(
             run_id,
             claimed,
             50,
-            f"Finding the best assignment of {len(problem.proposals):,} proposals to "
-            f"{len(problem.jurors):,} jurors.",
+            N_(
+                "Finding the best assignment of %(proposals)s proposals to %(jurors)s jurors.",
+                proposals=len(problem.proposals),
+                jurors=len(problem.jurors),
+            ),
         )
         started = time.perf_counter()
         result = engine.solve(problem)
         solve_seconds = time.perf_counter() - started
-        _progress(run_id, claimed, 90, "Saving the assignment.")
+        _progress(run_id, claimed, 90, N_("Saving the assignment."))
         _store(
             run_id,
             claimed,
@@ -260,9 +271,8 @@ def _execute(
         _fail(
             run_id,
             claimed,
-            "No assignment obeys all the rules. Change what the reasons name and start again.",
-            # Kept as texts: each officer reads them in their own language.
-            reasons=[reason.dumps() for reason in error.reasons],
+            N_("No assignment obeys all the rules. Change what the reasons name and start again."),
+            reasons=error.reasons,
             now=clock(),
         )
         return RunState.FAILED
@@ -329,7 +339,7 @@ def _store(
     _finish(
         run,
         RunState.DONE,
-        "Done.",
+        jobs.DONE,
         summary,
         action="assignment.run_finished",
         after={k: v for k, v in summary.items() if k != "seconds"} | {"run": run.id},

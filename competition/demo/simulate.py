@@ -34,6 +34,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from scipy.stats import spearmanr  # type: ignore[import-untyped]
 
 from competition.accounts.models import Role, User
@@ -49,10 +51,11 @@ from competition.assignment.models import (
 )
 from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
 from competition.core import scoring
-from competition.core.texts import load
 from competition.demo.seed import PROGRAMME_SLUG
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import current_language, say
+from competition.i18n import number as local_number
 from competition.jobs import operations as jobs
 from competition.jobs.models import Job
 from competition.programmes.models import Call, Programme, Stage, StageKind
@@ -416,8 +419,14 @@ def plan_stage(stage: Stage, next_stage: Stage | None) -> StagePlan:
         last = min(last, latest_publication - dt.timedelta(days=3))
     if last <= first + dt.timedelta(hours=1):
         raise SimulationError(
-            f"The calendar of {stage.call.name}, {stage.name}, leaves no time for the reviews "
-            f"between {_day(first)} and {_day(last)}."
+            _(
+                "The calendar of %(call)s, %(stage)s, leaves no time for the reviews between "
+                "%(first)s and %(last)s.",
+                call=stage.call.name,
+                stage=stage.name,
+                first=_day(first),
+                last=_day(last),
+            )
         )
     ranking = _morning(last)
     proposal = ranking + dt.timedelta(days=1, hours=1)
@@ -429,8 +438,13 @@ def plan_stage(stage: Stage, next_stage: Stage | None) -> StagePlan:
         end = min(begin + dt.timedelta(days=30), next_stage.closes_at - dt.timedelta(days=1))
         if end <= begin + dt.timedelta(hours=2):
             raise SimulationError(
-                f"The calendar of {stage.call.name} leaves no time to submit the "
-                f"{next_stage.name.lower()} after publishing the {stage.name.lower()}."
+                _(
+                    "The calendar of %(call)s leaves no time to submit the %(next)s after "
+                    "publishing the %(stage)s.",
+                    call=stage.call.name,
+                    next=next_stage.name.lower(),
+                    stage=stage.name.lower(),
+                )
             )
         submissions = (begin, end)
     return StagePlan(
@@ -448,7 +462,8 @@ def plan_stage(stage: Stage, next_stage: Stage | None) -> StagePlan:
 
 
 def _day(moment: dt.datetime) -> str:
-    return moment.astimezone(BERLIN).strftime("%Y-%m-%d")
+    shape = "%d.%m.%Y" if current_language() == "de" else "%Y-%m-%d"
+    return moment.astimezone(BERLIN).strftime(shape)
 
 
 def _spread(start: dt.datetime, end: dt.datetime, share: float) -> dt.datetime:
@@ -504,31 +519,63 @@ class Report:
 
         out = []
         if self.already_done:
-            out.append("The demo programme has already been simulated to its end; nothing changed.")
+            out.append(
+                _("The demo programme has already been simulated to its end; nothing changed.")
+            )
         for result in self.rounds:
             out.append(
-                f"Round {result.number}: {_funnel(result)}; {money(result.committed)} committed."
+                _(
+                    "Round %(number)s: %(funnel)s; %(amount)s committed.",
+                    number=result.number,
+                    funnel=_funnel(result),
+                    amount=money(result.committed),
+                )
             )
             for a in result.agreements:
-                text = (
-                    f"  {a.stage}: ranking vs hidden quality over {a.proposals} proposals, "
-                    f"Spearman {_rho(a.calibrated)} calibrated (raw means {_rho(a.raw)})"
-                )
-                if a.best is not None:
-                    text += f"; the line picked {a.found} of the {a.best} truly best"
-                out.append(text + ".")
+                values = {
+                    "stage": a.stage,
+                    "num": a.proposals,
+                    "calibrated": _rho(a.calibrated),
+                    "raw": _rho(a.raw),
+                }
+                if a.best is None:
+                    text = _(
+                        "%(stage)s: ranking vs hidden quality over %(num)s proposals, Spearman "
+                        "%(calibrated)s calibrated (raw means %(raw)s).",
+                        **values,
+                    )
+                else:
+                    text = _(
+                        "%(stage)s: ranking vs hidden quality over %(num)s proposals, Spearman "
+                        "%(calibrated)s calibrated (raw means %(raw)s); the line picked "
+                        "%(found)s of the %(best)s truly best.",
+                        found=a.found,
+                        best=a.best,
+                        **values,
+                    )
+                out.append("  " + text)
         committed = self.total("committed")
         out.append(
-            f"In all: {_funnel(self)}; {money(committed)} committed of the "
-            f"{money(self.budget)} budget ({money(self.budget - committed)} left)."
+            _(
+                "In all: %(funnel)s; %(committed)s committed of the %(budget)s budget "
+                "(%(left)s left).",
+                funnel=_funnel(self),
+                committed=money(committed),
+                budget=money(self.budget),
+                left=money(self.budget - committed),
+            )
         )
         rhos = [a.calibrated for r in self.rounds for a in r.agreements if a.calibrated is not None]
         raws = [a.raw for r in self.rounds for a in r.agreements if a.raw is not None]
         if rhos:
-            mean, raw = _rho(sum(rhos) / len(rhos)), _rho(sum(raws) / len(raws))
             out.append(
-                f"Calibrated rankings vs hidden quality: mean Spearman {mean} over {len(rhos)} "
-                f"rankings (raw means {raw})."
+                _(
+                    "Calibrated rankings vs hidden quality: mean Spearman %(mean)s over "
+                    "%(num)s rankings (raw means %(raw)s).",
+                    mean=_rho(sum(rhos) / len(rhos)),
+                    num=len(rhos),
+                    raw=_rho(sum(raws) / len(raws)),
+                )
             )
         return out
 
@@ -554,18 +601,27 @@ class Report:
 
 
 def _funnel(r: RoundResult | Report) -> str:
-    return (
-        f"{r.outlines} outlines → {r.finalists} finalists → {r.full_proposals} full proposals → "
-        f"{r.heard} heard → {r.winners} winners"
+    return _(
+        "%(outlines)s outlines → %(finalists)s finalists → %(full)s full proposals → "
+        "%(heard)s heard → %(winners)s winners",
+        outlines=r.outlines,
+        finalists=r.finalists,
+        full=r.full_proposals,
+        heard=r.heard,
+        winners=r.winners,
     )
 
 
 def _money(amount: Decimal, currency: str = "EUR") -> str:
-    return f"{amount / 1_000_000:,.1f} M {currency}"
+    return _(
+        "%(millions)s M %(currency)s",
+        millions=local_number(Decimal(amount) / 1_000_000, 1),
+        currency=currency,
+    )
 
 
 def _rho(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return _("n/a") if value is None else local_number(round(value, 2), 2)
 
 
 def _count(query: sa.Select[Any]) -> int:
@@ -732,7 +788,7 @@ def simulate(
     """
     programme = demo_programme()
     if programme is None:
-        raise SimulationError("The demo programme is not there; seed it first.")
+        raise SimulationError(_("The demo programme is not there; seed it first."))
     if is_finished(programme):
         return report_of(programme, None)
     driver = _Driver(HiddenTruth(seed), echo=echo, timeout=timeout)
@@ -772,7 +828,9 @@ class _Driver:
         if when is None:
             return
         if when < self.clock:
-            raise SimulationError(f"The simulated calendar went back to {when.isoformat()}.")
+            raise SimulationError(
+                _("The simulated calendar went back to %(when)s.", when=when.isoformat())
+            )
         heapq.heappush(heap, (when, order, steps))
 
     # -- people --
@@ -781,12 +839,15 @@ class _Driver:
         if email not in self.user_ids:
             found = find_user_by_email(email)
             if found is None:
-                raise SimulationError(f"The demo account {email} is missing.")
+                raise SimulationError(_("The demo account %(email)s is missing.", email=email))
             self.user_ids[email] = found.id
         return self._get(User, self.user_ids[email])
 
     def say(self, call: Call, stage: Stage | None, when: dt.datetime, text: str) -> None:
-        where = f"round {call.round_number}" + (f", {stage.name}" if stage else "")
+        if stage is None:
+            where = _("round %(number)s", number=call.round_number)
+        else:
+            where = _("round %(number)s, %(stage)s", number=call.round_number, stage=stage.name)
         self.echo(f"{_day(when)}  {where}: {text}")
 
     # -- waiting for the task queue --
@@ -804,8 +865,12 @@ class _Driver:
                 return value
             if time.monotonic() > deadline:
                 raise SimulationError(
-                    f"{what} did not finish within {self.timeout:.0f} seconds. Is a worker "
-                    "running for this queue?"
+                    _(
+                        "%(what)s did not finish within %(seconds)s seconds. Is a worker "
+                        "running for this queue?",
+                        what=what,
+                        seconds=f"{self.timeout:.0f}",
+                    )
                 )
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
@@ -884,7 +949,12 @@ class _Driver:
                 stage.call,
                 stage,
                 start,
-                f"{len(todo)} screened, {verdicts[Verdict.ELIGIBLE]} eligible.",
+                ngettext(
+                    "%(num)s screened, %(eligible)s eligible.",
+                    "%(num)s screened, %(eligible)s eligible.",
+                    len(todo),
+                    eligible=verdicts[Verdict.ELIGIBLE],
+                ),
             )
 
     # -- the jury --
@@ -952,9 +1022,16 @@ class _Driver:
                 now=at + dt.timedelta(minutes=3),
             )
         if invited or waiting:
-            done = f"{len(waiting)} jurors accepted their places and declared their conflicts."
+            done = _(
+                "%(num)s jurors accepted their places and declared their conflicts.",
+                num=len(waiting),
+            )
             if invited:
-                done = f"{invited} jurors of the programme invited to the jury; " + done
+                done = _(
+                    "%(num)s jurors of the programme invited to the jury; %(done)s",
+                    num=invited,
+                    done=done,
+                )
             self.say(self._get(Call, call_id), None, when, done)
 
     # -- assignment --
@@ -976,19 +1053,28 @@ class _Driver:
                 )
             except StaleState as error:
                 raise SimulationError(
-                    f"{stage.name}: {error} Start the simulation again once its worker has been "
-                    "silent for JOB_TIMEOUT_SECONDS."
+                    _(
+                        "%(stage)s: %(error)s Start the simulation again once its worker has "
+                        "been silent for JOB_TIMEOUT_SECONDS.",
+                        stage=stage.name,
+                        error=error,
+                    )
                 ) from error
         run_id = (run or latest).id  # type: ignore[union-attr]
         state = self.wait(
-            f"The assignment run of {stage.call.name}, {stage.name},",
+            _("The assignment run of %(call)s, %(stage)s,", call=stage.call.name, stage=stage.name),
             lambda: _finished_run(run_id),
         )
         if state == RunState.FAILED:
             failed = self._get(AssignmentRun, run_id)
-            reasons = " ".join(str(load(r)) for r in failed.result.get("reasons", []))
+            reasons = " ".join(say(r) for r in failed.result.get("reasons", []))
             raise SimulationError(
-                f"The assignment of {stage.name} failed: {failed.message} {reasons}"
+                _(
+                    "The assignment of %(stage)s failed: %(message)s %(reasons)s",
+                    stage=stage.name,
+                    message=say(failed.message),
+                    reasons=reasons,
+                )
             )
         yield plan.release
         stage = self._get(Stage, stage_id)
@@ -998,7 +1084,10 @@ class _Driver:
         )
         stage = self._get(Stage, stage_id)
         self.say(
-            stage.call, stage, plan.release, f"{count} assignments released to {jurors} jurors."
+            stage.call,
+            stage,
+            plan.release,
+            _("%(num)s assignments released to %(jurors)s jurors.", num=count, jurors=jurors),
         )
 
     # -- reviews --
@@ -1042,7 +1131,7 @@ class _Driver:
                 self._write_review(assignment, juror, reference, email, stage_id, at)
         if rows:
             stage = self._get(Stage, stage_id)
-            self.say(stage.call, stage, latest, f"{len(rows)} reviews submitted.")
+            self.say(stage.call, stage, latest, _("%(num)s reviews submitted.", num=len(rows)))
 
     def _write_review(
         self,
@@ -1082,7 +1171,13 @@ class _Driver:
         )
         if saved.problems:
             messages = "; ".join(m for ms in saved.problems.values() for m in ms)
-            raise SimulationError(f"A simulated review of {reference} was refused: {messages}")
+            raise SimulationError(
+                _(
+                    "A simulated review of %(reference)s was refused: %(messages)s",
+                    reference=reference,
+                    messages=messages,
+                )
+            )
 
     # -- ranking --
 
@@ -1118,26 +1213,38 @@ class _Driver:
             ranking = self._get(Ranking, active)
             if ranking.state != SnapshotState.QUEUED:
                 raise SimulationError(
-                    f"A ranking of {stage.name} stopped while being computed and is still marked "
-                    "as running; nothing will finish it."
+                    _(
+                        "A ranking of %(stage)s stopped while being computed and is still "
+                        "marked as running; nothing will finish it.",
+                        stage=stage.name,
+                    )
                 )
             current_app.extensions["celery"].tasks["selection.rank"].apply(
                 kwargs={"ranking_id": active}
             )
         ranking_id = active
         state = self.wait(
-            f"The ranking of {stage.call.name}, {stage.name},",
+            _("The ranking of %(call)s, %(stage)s,", call=stage.call.name, stage=stage.name),
             lambda: _finished_ranking(ranking_id),
         )
         ranking = self._get(Ranking, ranking_id)
         if state == SnapshotState.FAILED:
-            raise SimulationError(f"The ranking of {stage.name} failed: {ranking.message}")
+            raise SimulationError(
+                _(
+                    "The ranking of %(stage)s failed: %(message)s",
+                    stage=stage.name,
+                    message=say(ranking.message),
+                )
+            )
         stage = self._get(Stage, stage_id)
         self.say(
             stage.call,
             stage,
             when,
-            f"ranked by the bias model ({len(ranking.result.get('proposals', []))} proposals).",
+            _(
+                "ranked by the bias model (%(num)s proposals).",
+                num=len(ranking.result.get("proposals", [])),
+            ),
         )
         return ranking_id
 
@@ -1167,8 +1274,12 @@ class _Driver:
         missing = undecided - set(line.suggested)
         if missing:
             raise SimulationError(
-                f"{len(missing)} proposals of {stage.name} are not in the ranking; they need "
-                "reviews before the line can be drawn."
+                _(
+                    "%(num)s proposals of %(stage)s are not in the ranking; they need reviews "
+                    "before the line can be drawn.",
+                    num=len(missing),
+                    stage=stage.name,
+                )
             )
         groups: dict[Outcome, list[int]] = {}
         for proposal_id, outcome in line.suggested.items():
@@ -1187,14 +1298,31 @@ class _Driver:
                 ranking_id=ranking_id,
             )
         stage = self._get(Stage, stage_id)
-        counts = ", ".join(f"{len(groups[o])} {o.value}" for o in order if o in groups)
-        text = f"the line suggests {counts}; proposed by {OFFICER}"
-        if line.funding:
-            text += (
-                f", committing {_money(line.committed)} of the "
-                f"{_money(line.budget or Decimal(0))} left"
+        counts = ", ".join(
+            _(
+                "%(outcome)s: %(num)s",
+                outcome=publication_queries.OUTCOME_LABELS[o],
+                num=len(groups[o]),
             )
-        self.say(stage.call, stage, when, text + ".")
+            for o in order
+            if o in groups
+        )
+        if line.funding:
+            text = _(
+                "the line suggests %(counts)s; proposed by %(officer)s, committing %(committed)s "
+                "of the %(left)s left.",
+                counts=counts,
+                officer=OFFICER,
+                committed=_money(line.committed),
+                left=_money(line.budget or Decimal(0)),
+            )
+        else:
+            text = _(
+                "the line suggests %(counts)s; proposed by %(officer)s.",
+                counts=counts,
+                officer=OFFICER,
+            )
+        self.say(stage.call, stage, when, text)
 
     def _confirm(self, call_id: int, stage_id: int, when: dt.datetime) -> Steps[None]:
         waiting = list(
@@ -1210,7 +1338,14 @@ class _Driver:
         stage = self._get(Stage, stage_id)
         confirm_decisions(stage, waiting, actor=self.user(SECOND_OFFICER), now=when)
         self.say(
-            stage.call, stage, when, f"{len(waiting)} decisions confirmed by {SECOND_OFFICER}."
+            stage.call,
+            stage,
+            when,
+            _(
+                "%(num)s decisions confirmed by %(officer)s.",
+                num=len(waiting),
+                officer=SECOND_OFFICER,
+            ),
         )
 
     def _publish(self, call_id: int, stage_id: int, when: dt.datetime) -> Steps[None]:
@@ -1230,11 +1365,16 @@ class _Driver:
                 if publication_queries.publication_status(self._get(Stage, stage_id)).waiting:
                     raise
         self.wait(
-            f"The publication of {stage.call.name}, {stage.name},",
+            _("The publication of %(call)s, %(stage)s,", call=stage.call.name, stage=stage.name),
             lambda: _published_all(stage_id),
         )
         stage = self._get(Stage, stage_id)
-        self.say(stage.call, stage, when, f"{status.waiting} decisions published, letters sent.")
+        self.say(
+            stage.call,
+            stage,
+            when,
+            _("%(num)s decisions published, letters sent.", num=status.waiting),
+        )
 
     # -- the next stage's submissions --
 
@@ -1276,12 +1416,22 @@ class _Driver:
                 self._submit_one(submission, coordinator, reference, at)
         if rows:
             stage = self._get(Stage, next_id)
-            self.say(stage.call, stage, latest, f"{len(rows)} submitted by the invited consortia.")
+            self.say(
+                stage.call,
+                stage,
+                latest,
+                _("%(num)s submitted by the invited consortia.", num=len(rows)),
+            )
 
     def _coordinator(self, proposal: Proposal) -> User:
         user = coordinator_of(proposal)
         if user is None or not user.has_role(Role.APPLICANT):
-            raise SimulationError(f"{proposal.reference} has no coordinator account to submit it.")
+            raise SimulationError(
+                _(
+                    "%(reference)s has no coordinator account to submit it.",
+                    reference=proposal.reference,
+                )
+            )
         return user
 
     def _write_sections(self, submission: StageSubmission, actor: User, at: dt.datetime) -> None:
@@ -1351,8 +1501,12 @@ class _Driver:
         problems = proposals.checklist(submission.proposal, submission, now=at)
         if problems:
             raise SimulationError(
-                f"{reference} cannot be submitted for {submission.stage.name}: "
-                + " ".join(str(p.message) for p in problems)
+                _(
+                    "%(reference)s cannot be submitted for %(stage)s: %(problems)s",
+                    reference=reference,
+                    stage=submission.stage.name,
+                    problems=" ".join(say(p.message) for p in problems),
+                )
             )
         proposals.submit_stage(
             submission,
@@ -1427,7 +1581,10 @@ def _published_all(stage_id: int) -> bool | None:
     status = publication_queries.publication_status(stage)
     if status.failures:
         raise SimulationError(
-            f"Some decisions of {stage.name} could not be published: "
-            + "; ".join(f"{f.reference}: {f.reason}" for f in status.failures)
+            _(
+                "Some decisions of %(stage)s could not be published: %(failures)s",
+                stage=stage.name,
+                failures="; ".join(f"{f.reference}: {f.reason}" for f in status.failures),
+            )
         )
     return True if status.waiting == 0 else None

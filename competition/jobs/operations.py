@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask import current_app
 
 from competition.accounts.models import User
+from competition.core.texts import N_, Text
 from competition.db import add_unique, operation, utcnow
 from competition.errors import StaleState
 from competition.extensions import db
@@ -28,13 +29,29 @@ from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
 
-DEAD = (
+# A job's message is read later by people of either language: it is stored as a Text
+# (``Text.dumps``) and shown with ``competition.i18n.say``.
+DEAD = N_(
     "It stopped without finishing: its worker was interrupted. Nothing was changed; start it again."
 )
-INTERNAL_ERROR = (
+INTERNAL_ERROR = N_(
     "Stopped because of an internal error. Start it again; if it fails again, tell the system "
     "administrators (the details are in the worker's log)."
 )
+WAITING = N_("Waiting for a worker to start.")
+STARTED = N_("Started.")
+DONE = N_("Done.")
+
+
+def joined(parts: Sequence[Text | str]) -> Text:
+    """Several phrases as one text, each translated when shown. The joining ids are left out
+    of the catalogue on purpose: they read the same in every language."""
+    if not parts:
+        return Text("")
+    text = parts[0] if isinstance(parts[0], Text) else Text("%(part)s", {"part": parts[0]})
+    for part in parts[1:]:
+        text = Text("%(earlier)s; %(next)s", {"earlier": text, "next": part})
+    return text
 
 
 def timeout() -> dt.timedelta:
@@ -72,7 +89,7 @@ def open_job(
     *,
     actor: User | None,
     now: dt.datetime,
-    message: str = "Waiting for a worker to start.",
+    message: Text = WAITING,
     taken: str,
 ) -> Job:
     """A new queued job, inside the caller's operation. A dead job on the same subject is
@@ -87,7 +104,7 @@ def open_job(
         subject=subject,
         state=JobState.QUEUED,
         progress=0,
-        message=message,
+        message=message.dumps(),
         error="",
         attempts=0,
         started_by_id=actor.id if actor is not None else None,
@@ -103,11 +120,15 @@ def end(
     *,
     actor: User | None = None,
     now: dt.datetime,
-    message: str,
+    message: Text,
     error: str = "",
 ) -> None:
     """Finish (``finish``) or fail (``fail``) the job, inside the caller's transaction."""
-    values: dict[str, object] = {"message": message, "finished_at": now, "error": error[:4000]}
+    values: dict[str, object] = {
+        "message": message.dumps(),
+        "finished_at": now,
+        "error": error[:4000],
+    }
     if action == "finish":
         values["progress"] = 100
     apply_step(job, action, actor=actor, now=now, values=values)
@@ -137,7 +158,7 @@ def claim(job_id: int, *, now: dt.datetime) -> dt.datetime | None:
             "heartbeat_at": alive,
             "attempts": job.attempts + 1,
             "progress": 5,
-            "message": "Started.",
+            "message": STARTED.dumps(),
         },
     )
     return alive
@@ -152,19 +173,19 @@ def mine(job_id: int, claimed: dt.datetime) -> Job | None:
 
 
 @operation
-def report(job_id: int, claimed: dt.datetime, percent: int, message: str) -> bool:
+def report(job_id: int, claimed: dt.datetime, percent: int, message: Text) -> bool:
     """Progress for the page; False when the job is no longer this worker's."""
     job = mine(job_id, claimed)
     if job is None:
         return False
     job.progress = max(0, min(100, percent))
-    job.message = message
+    job.message = message.dumps()
     job.heartbeat_at = utcnow()
     return True
 
 
 @operation
-def fail_claimed(job_id: int, claimed: dt.datetime, message: str, *, error: str = "") -> None:
+def fail_claimed(job_id: int, claimed: dt.datetime, message: Text, *, error: str = "") -> None:
     job = mine(job_id, claimed)
     if job is not None:
         end(job, "fail", now=utcnow(), message=message, error=error)

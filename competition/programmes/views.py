@@ -17,6 +17,7 @@ from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.core import workflow
 from competition.forms import attempt, perform
+from competition.i18n import number, percent
 from competition.organisations.models import (
     EASTERN_STATES,
     STATE_NAMES,
@@ -52,22 +53,23 @@ CALL_ACTION_LABELS = {
 
 @bp.app_template_filter("share_percent")
 def share_percent(fraction: Any) -> str:
-    """A stored share (0.85) as people write it: '85 %'."""
+    """A stored share (0.855) as the reader writes it: '85,5 %' in German, '85.5%' in English."""
     if fraction is None:
         return "–"
-    return f"{ops.plain(Decimal(str(fraction)) * 100)} %"
+    return percent(Decimal(str(fraction)) * 100, 2)
 
 
 @bp.app_template_filter("size_mb")
 def size_mb(size_bytes: int | None) -> str:
     if size_bytes is None:
         return "–"
-    return f"{ops.plain((Decimal(size_bytes) / MEBIBYTE).quantize(Decimal('0.01')))} MB"
+    return f"{number(Decimal(size_bytes) / MEBIBYTE, 2)}\u00a0MB"
 
 
 @bp.app_template_filter("plain_number")
 def plain_number(value: Decimal | None) -> str:
-    return "–" if value is None else ops.plain(Decimal(value))
+    """A rule's number (a weight, a scale's step, a length) with the digits it has."""
+    return "–" if value is None else number(Decimal(value), 4)
 
 
 @bp.app_template_filter("region_name")

@@ -397,7 +397,7 @@ def test_disabling_an_account_logs_it_out_at_once_and_blocks_login(app, browser)
     refused = victim.login(person.email, PASSWORD)
     assert refused.status_code == 422
     assert "disabled" in field_error(refused, "email")
-    assert "disabled" in text(browser.get("/admin/users"))
+    assert "Disabled" in text(browser.get("/admin/users"))
 
 
 def test_re_enabled_account_can_log_in_again(app, browser):
@@ -630,7 +630,7 @@ def test_invited_juror_chooses_name_and_password_and_logs_in_as_juror(app, brows
     guest = new_browser(app)
     page = guest.get(link)
     assert page.status_code == 200
-    assert "juror" in text(page)
+    assert "You were invited as <strong>Juror</strong>" in text(page)
     assert guest.login("jane@example.org", PASSWORD).status_code == 422
 
     accepted = guest.submit(
@@ -770,3 +770,26 @@ def test_disabling_and_enabling_are_audited_with_the_admin(app, browser):
 
     assert audit_events(app, "account.disabled") == [(admin.id, str(person.id))]
     assert audit_events(app, "account.enabled") == [(admin.id, str(person.id))]
+
+
+@pytest.mark.parametrize(
+    ("locale", "roles", "status"),
+    [
+        ("en", "Applicant, Juror", "Disabled"),
+        ("de", "Antragsteller*in, Gutachter*in", "Deaktiviert"),
+    ],
+)
+def test_the_accounts_page_names_roles_and_status_in_the_readers_language(
+    app, browser, locale, roles, status
+):
+    admin = create_user(app, roles=(Role.ADMIN,), locale=locale)
+    person = create_user(app, roles=(Role.JUROR, Role.APPLICANT), status=UserStatus.DISABLED)
+    browser.login(admin.email, PASSWORD)
+
+    page = text(browser.get("/admin/users"))
+
+    row = page[page.index(person.email) :]
+    row = re.sub(r"<[^>]+>", "|", row[: row.index("</tr>")])
+    cells = [cell.strip() for cell in row.split("|") if cell.strip()]
+    assert cells[1:3] == [roles, status]
+    assert "juror" not in cells and "disabled" not in cells

@@ -27,9 +27,10 @@ from competition.assignment.models import (
 )
 from competition.audit.models import AuditEvent
 from competition.core import assignment as engine
-from competition.core.texts import load
+from competition.core.texts import N_, load
 from competition.db import utcnow
 from competition.extensions import db
+from competition.jobs import operations as jobs
 from competition.notifications.models import Notification
 from competition.programmes.models import Call, Stage, StageKind, Topic
 from competition.proposals.models import Proposal, StageSubmission, SubmissionState
@@ -435,6 +436,62 @@ def test_the_page_polls_a_run_under_way(app, world):
         "message": "Finding the best assignment of 6 proposals to 5 jurors.",
         "finished": False,
     }
+
+
+def test_a_german_officer_follows_a_run_in_german_and_reads_why_it_was_given_up(app, world):
+    progress = N_(
+        "Finding the best assignment of %(proposals)s proposals to %(jurors)s jurors.",
+        proposals=12000,
+        jurors=60,
+    )
+    with app.app_context():
+        officer_id = db.session.scalar(sa.select(User.id).where(User.email == world.officer))
+        run = AssignmentRun(
+            stage_id=world.stage_id,
+            job=make_job(
+                "assignment.run",
+                world.stage_id,
+                state=RunState.RUNNING,
+                progress=50,
+                message=progress.dumps(),
+                started_by_id=officer_id,
+                started_at=utcnow(),
+                heartbeat_at=utcnow(),
+            ),
+            params={},
+            result={},
+            started_by_id=officer_id,
+            created_at=utcnow(),
+        )
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+    english = as_person(app, world.officer)
+    assert english.get(f"{world.page}/runs/{run_id}").get_json()["message"] == (
+        "Finding the best assignment of 12,000 proposals to 60 jurors."
+    )
+    with app.app_context():
+        db.session.get(User, officer_id).locale = "de"
+        db.session.commit()
+    german = as_person(app, world.officer)
+
+    running = german.get(f"{world.page}/runs/{run_id}").get_json()["message"]
+    running_page = text(german.get(world.page))
+    with app.app_context():
+        run = db.session.get(AssignmentRun, run_id)
+        run.job.heartbeat_at = utcnow() - dt.timedelta(minutes=2)
+        db.session.commit()
+    abandoned = german.get(f"{world.page}/runs/{run_id}").get_json()["message"]
+    abandoned_page = text(german.get(world.page))
+    start(german, world)
+    given_up, done = runs_of(app, world)
+    finished = german.get(f"{world.page}/runs/{done.id}").get_json()["message"]
+
+    assert running == "Die beste Zuteilung von 12.000 Anträgen an 60 Gutachter*innen wird gesucht."
+    assert running in running_page
+    assert abandoned.startswith("Der Vorgang endete unvollendet") and abandoned in abandoned_page
+    assert load(given_up.message) == jobs.DEAD
+    assert finished == "Fertig."
 
 
 # --- access ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from competition.assignment import stage_problem
 from competition.assignment.models import Assignment, AssignmentRun, RunState
 from competition.core import assignment as engine
+from competition.core.texts import load
 from competition.extensions import db
 from competition.jobs import operations as jobs
 from competition.programmes.models import Stage
@@ -146,7 +147,7 @@ def test_a_worker_killed_while_storing_leaves_no_partial_assignment_and_a_re_run
 
     *_, abandoned, rerun = runs_of(app, world)
     assert abandoned.id == second_run.id and abandoned.state == RunState.FAILED
-    assert abandoned.message == jobs.DEAD
+    assert load(abandoned.message) == jobs.DEAD
     assert rerun.state == RunState.DONE
     assert pairs(app, world) == before == expected_pairs(app, world)
     assert run_ids_of_assignments(app, world) == {rerun.id}

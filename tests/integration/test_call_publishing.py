@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from competition.accounts.models import Role
@@ -104,3 +107,27 @@ def test_only_officers_of_the_programme_change_a_call(app, browser):
         == 403
     )
     assert state_of(app, call_id) == CallState.DRAFT
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", ["at least 42.5 % of the", "for Research institute: at most 85.5 %"]),
+        ("de", ["mindestens 42,5 % des", "für Forschungseinrichtung: höchstens 85,5 %"]),
+    ],
+)
+def test_the_call_page_writes_shares_and_kinds_in_the_visitors_language(make_app, locale, expected):
+    app = make_app(default_locale=locale)
+    call_id, _programme_id = setup(app)
+    with app.app_context():
+        call = db.session.get(Call, call_id)
+        call.state = CallState.PUBLISHED
+        call.min_private_share = Decimal("0.425")
+        call.funding_rates = {"research_institute": "0.855"}
+        db.session.commit()
+
+    page = html.unescape(app.test_client().get(f"/calls/{call_id}").get_data(as_text=True))
+
+    for shown in expected:
+        assert shown in page
+    assert "research_institute" not in page and "research institute" not in page

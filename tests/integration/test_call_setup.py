@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from competition.accounts.models import Role
+from competition.accounts.models import Role, User
 from competition.audit.models import AuditEvent
 from competition.extensions import db
 from competition.programmes.forms import parse_attachments, parse_sections
@@ -164,11 +164,39 @@ def test_officer_sets_up_a_programme_call_stages_and_criteria(app, officer, offi
     page = text(browser.get(f"/programmes/{programme_id}"))
     assert "630\u202f000\u202f000 EUR" in page
     assert "45\u202f000\u202f000 EUR" in page
-    assert "15 %" in page and "at most 50 % of their costs" in page
+    assert "15%" in page and "at most 50% of their costs" in page
     assert "Saxony-Anhalt" in page and "Thuringia" in page
     assert "01.03.2026 09:00 CET – 30.06.2026 12:00 CEST" in page
     assert "15.01.2027 12:00 CET" in page
     assert "Quality of the cluster strategy" in page and "0 to 5 in steps of 0.5" in page
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", ["42.5%", "at most 85.5% of their costs", "2.5\u00a0MB", "1,000", "0.5"]),
+        ("de", ["42,5\u00a0%", "85,5\u00a0%", "2,5\u00a0MB", "1.000", "0,5"]),
+    ],
+)
+def test_the_programme_page_writes_shares_sizes_and_numbers_the_readers_way(
+    app, officer, setup, locale, expected
+):
+    with app.app_context():
+        db.session.get(User, officer.id).locale = locale
+        call = db.session.get(Call, setup.call_id)
+        call.min_private_share = Decimal("0.425")
+        call.funding_rates = {"university": "0.855"}
+        stage = db.session.get(Stage, setup.stage_id)
+        stage.attachment_rules = [
+            {"key": "cvs", "title": "CVs", "required": True, "max_pages": None,
+             "max_bytes": int(2.5 * 1024 * 1024)},
+        ]  # fmt: skip
+        db.session.commit()
+
+    page = text(as_person(app, officer).get(f"/programmes/{setup.programme_id}"))
+
+    for shown in expected:
+        assert shown in page
 
 
 def test_edit_forms_show_times_in_berlin_and_save_them_in_utc(app, officer_browser, setup):

@@ -23,6 +23,7 @@ from competition.assignment.models import (
     MembershipState,
 )
 from competition.audit.models import AuditEvent
+from competition.core.texts import load
 from competition.errors import PermissionDenied
 from competition.extensions import db
 from competition.notifications.models import Notification
@@ -255,10 +256,11 @@ def test_profile_page_saves_and_sets_automatic_conflicts_for_a_partner_and_a_for
             world.proposals["draft"],
         }
         assert {c.source for c in conflicts} == {ConflictSource.AUTOMATIC}
-        assert "Partner Institute is a partner" in by_proposal[world.proposals["partner"]].reason
+        reasons = {p: str(load(c.reason)) for p, c in by_proposal.items()}
+        assert "Partner Institute is a partner" in reasons[world.proposals["partner"]]
         assert (
             "Former organisation Former Institute is the coordinator"
-            in by_proposal[world.proposals["former"]].reason
+            in reasons[world.proposals["former"]]
         )
     # The declaration page shows them as already set, with why.
     page = text(browser.get(world.conflicts_url))

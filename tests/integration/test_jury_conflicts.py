@@ -91,6 +91,31 @@ def test_a_conflicted_juror_never_sees_the_proposal(app, conflicted, name, where
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Bid)) == 0
 
 
+def test_automatic_reasons_read_in_german_for_german_readers_and_typed_ones_as_typed(
+    app, conflicted
+):
+    """The reasons the system sets are stored as texts and said in each reader's language;
+    what a person typed stays as typed."""
+    world = conflicted
+    with in_app(app):
+        for person in (world.juror, world.officer):
+            db.session.get(User, person.id).locale = "de"
+        db.session.commit()
+
+    juror_page = plain(text(as_person(app, world.juror).get(world.conflicts_url)))
+    officer_page = plain(text(as_person(app, world.officer).get(world.jury_url)))
+
+    partner = "Die eigene Einrichtung Partner Institute ist Partnerin im Verbund."
+    former = "Die frühere Einrichtung Former Institute koordiniert den Verbund."
+    assert f"Automatisch gesetzt: {partner}" in juror_page
+    assert f"Automatisch gesetzt: {former}" in juror_page
+    assert "I advise the coordinator." in juror_page
+    assert partner in officer_page and former in officer_page
+    assert "Co-author of the coordinator." in officer_page
+    assert "is a partner of the consortium" not in juror_page + officer_page
+    assert '{"t"' not in juror_page + officer_page
+
+
 def test_the_declaration_page_shows_only_the_jurors_own_conflicts(app, conflicted):
     """Automatic and declared conflicts are the juror's own knowledge and shown with why; a
     proposal an officer or the consortium kept them off is not listed at all."""

@@ -25,6 +25,7 @@ from competition.assignment.models import (
     ConflictSource,
 )
 from competition.audit.models import AuditEvent
+from competition.core.texts import load
 from competition.db import utcnow
 from competition.errors import DomainError
 from competition.extensions import db
@@ -721,7 +722,11 @@ def test_the_page_shows_the_jobs_progress_while_a_real_worker_publishes(
     assert 'id="publication-bar"' not in done, worker.log()
     with app.app_context():
         job = db.session.get(Job, latest_job_id())
-        assert (job.state, job.progress, job.message) == ("done", 100, "4 letters published.")
+        assert (job.state, job.progress, str(load(job.message))) == (
+            "done",
+            100,
+            "4 letters published.",
+        )
 
 
 def test_without_a_broker_the_publication_runs_beside_the_request_not_inside_it(make_app, pg_url):
@@ -755,7 +760,7 @@ def test_without_a_broker_the_publication_runs_beside_the_request_not_inside_it(
     def finished() -> tuple[str, int, str | None]:
         with app.app_context():
             job = db.session.get(Job, latest_job_id())
-            return (job.state, job.progress, job.message)
+            return (job.state, job.progress, str(load(job.message)))
 
     wait_until(lambda: finished()[0] != "running", what="the publication's job to end")
     assert finished() == ("done", 100, "4 letters published.")

@@ -15,13 +15,16 @@ from babel.numbers import format_decimal
 from sqlalchemy.orm import undefer
 
 from competition.accounts.models import Role, User
+from competition.core.ranking import InvalidRankingInput
 from competition.core.selection import verify_draw
+from competition.core.texts import load
 from competition.db import utcnow
 from competition.extensions import db
 from competition.jobs import operations as jobs
 from competition.programmes.models import Stage
 from competition.reviews.models import Review
 from competition.selection.models import LotteryRecord, Ranking, RankingMethod, SnapshotState
+from competition.selection.ranking import operations as ranking_operations
 from tests.conftest import csrf_from
 from tests.factories import make_job, make_user
 from tests.helpers import as_person, text
@@ -176,6 +179,36 @@ def test_a_failed_ranking_shows_its_reasons(app, world):
 
     assert "The latest ranking failed" in page
     assert "proposal 4: a score outside the scale" in page
+
+
+def test_a_german_officer_reads_a_rankings_progress_and_its_failure_in_german(
+    app, world, monkeypatch
+):
+    officer = as_person(app, world.officer)
+    start(officer, world)
+    [done] = rankings_of(app, world)
+    english = officer.get(f"{hub(world)}/rankings/{done.id}.json").get_json()["message"]
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.email == world.officer)).locale = "de"
+        db.session.commit()
+    german = as_person(app, world.officer)
+
+    def unrankable(ranking: Ranking) -> None:
+        raise InvalidRankingInput(["proposal 4: a score outside the scale", "no criteria"])
+
+    monkeypatch.setattr(ranking_operations, "compute", unrankable)
+    start(german, world)
+    _done, failed = rankings_of(app, world)
+
+    assert english == "Done."
+    assert german.get(f"{hub(world)}/rankings/{done.id}.json").get_json()["message"] == "Fertig."
+    assert (
+        "Aus den Gutachten lässt sich keine Rangliste bilden: "
+        "proposal 4: a score outside the scale; no criteria"
+    ) in words(text(german.get(hub(world))))
+    assert str(load(failed.message)) == (
+        "The reviews cannot be ranked: proposal 4: a score outside the scale; no criteria"
+    )
 
 
 def test_an_unknown_method_is_refused_at_the_field(app, world):

@@ -10,11 +10,13 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from competition.accounts.models import User
 from competition.audit.models import AuditEvent
 from competition.audit.operations import verify_chain
 from competition.db import utcnow
+from competition.demo.simulate import Agreement, Report, RoundResult
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.notifications.mailer import message_id
@@ -229,3 +231,60 @@ def assert_decided_stages_are_closed_and_dates_follow_the_calendar(app) -> None:
             assert decision.confirmed_at <= decision.published_at
             assert decision.published_at - decision.confirmed_at < dt.timedelta(days=30)
             assert decision.letter["published_at"] == decision.published_at.isoformat()
+
+
+@pytest.mark.postgres
+def test_the_command_line_speaks_the_deployments_language(make_app):
+    app = make_app(demo_mode=False, default_locale="de")
+
+    result = app.test_cli_runner().invoke(args=["demo", "simulate"])
+
+    assert result.exit_code != 0
+    assert "Die Demo wird nur im Demomodus simuliert (DEMO_MODE=1)." in result.output
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "en",
+            [
+                "Round 1: 137 outlines → 16 finalists → 14 full proposals → 7 heard → 7 winners; "
+                "12.3 M EUR committed.",
+                "  Outline: ranking vs hidden quality over 137 proposals, Spearman 0.81 "
+                "calibrated (raw means 0.7); the line picked 12 of the 16 truly best.",
+                "In all: 137 outlines → 16 finalists → 14 full proposals → 7 heard → 7 winners; "
+                "12.3 M EUR committed of the 50 M EUR budget (37.7 M EUR left).",
+            ],
+        ),
+        (
+            "de",
+            [
+                "Runde 1: 137 Skizzen → 16 zum Vollantrag aufgefordert → 14 Vollanträge → "
+                "7 angehört → 7 gefördert; 12,3 Mio. EUR gebunden.",
+                "  Outline: Rangliste gegenüber verborgener Qualität über 137 Anträge, Spearman "
+                "0,81 kalibriert (einfache Mittelwerte 0,7); die Förderlinie wählte 12 der 16 "
+                "tatsächlich besten.",
+                "Insgesamt: 137 Skizzen → 16 zum Vollantrag aufgefordert → 14 Vollanträge → "
+                "7 angehört → 7 gefördert; 12,3 Mio. EUR von 50 Mio. EUR Budget gebunden "
+                "(37,7 Mio. EUR übrig).",
+            ],
+        ),
+    ],
+)
+def test_the_simulations_report_is_written_in_the_deployments_language(make_app, locale, expected):
+    app = make_app(default_locale=locale)
+    outline = Agreement("Outline", 137, 0.8123, 0.7012, best=16, found=12)
+    report = Report(
+        seed=1,
+        budget=Decimal("50000000"),
+        currency="EUR",
+        rounds=(RoundResult(1, "Round one", 137, 16, 14, 7, 7, Decimal("12300000"), (outline,)),),
+        already_done=False,
+    )
+
+    with app.app_context(), force_locale(app.extensions["settings"].default_locale):
+        lines = report.lines()
+
+    assert lines[:2] == expected[:2]
+    assert lines[2] == expected[2]

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from competition.accounts.models import Role
+from competition.accounts.models import Role, User
 from competition.audit.models import AuditEvent
 from competition.berlin import berlin_time
 from competition.core.uploads import UploadLimits, UploadRefused, check_pdf
@@ -775,3 +775,16 @@ def test_an_officer_of_another_programme_cannot_extend_a_deadline(app):  # type:
                 reason="Because.",
                 now=utcnow(),
             )
+
+
+@pytest.mark.parametrize(("locale", "state"), [("en", "State: Draft"), ("de", "Status: Entwurf")])
+def test_the_proposal_page_names_a_stages_state_in_the_readers_language(app, locale, state):  # type: ignore[no-untyped-def]
+    world, draft = passed_deadline(app)
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.email == world.officer).values(locale=locale))
+        db.session.commit()
+
+    page = text(log_in(app, world.officer).get(f"/proposals/{draft.proposal_id}"))
+
+    assert state in page
+    assert "draft" not in re.sub(r"<[^>]+>", " ", page).split()

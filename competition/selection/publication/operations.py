@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
+from competition.core.texts import N_, Nn_
 from competition.db import operation, utcnow
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
@@ -270,7 +271,9 @@ def _publish_all(
     actor = db.session.get(User, actor_id)
     if stage is None or actor is None or not can_publish(actor, stage):
         log.warning("publication of stage %s by user %s refused or gone", stage_id, actor_id)
-        jobs.fail_claimed(job_id, claimed, "Not published: the stage or the permission is gone.")
+        jobs.fail_claimed(
+            job_id, claimed, N_("Not published: the stage or the permission is gone.")
+        )
         return 0
     ids = [d.id for d, _ in db.session.execute(_waiting(stage)).all()]
     db.session.commit()
@@ -291,7 +294,7 @@ def _publish_all(
             job_id,
             claimed,
             5 + 95 * number // len(ids),
-            f"{number} of {len(ids)} letters done.",
+            N_("%(done)s of %(all)s letters done.", done=number, all=len(ids)),
         ):
             return published  # taken over by another worker, which goes on from here
     _end(job_id, claimed, published, failed, now())
@@ -303,9 +306,14 @@ def _publish_all(
 def _end(job_id: int, claimed: dt.datetime, published: int, failed: int, now: dt.datetime) -> None:
     job = jobs.mine(job_id, claimed)
     if job is not None:
-        message = f"{published} letter{'' if published == 1 else 's'} published."
+        message = Nn_("%(num)s letter published.", "%(num)s letters published.", published)
         if failed:
-            message += f" {failed} could not be published."
+            message = Nn_(
+                "%(num)s letter published; not published: %(failed)s.",
+                "%(num)s letters published; not published: %(failed)s.",
+                published,
+                failed=failed,
+            )
         jobs.end(job, "finish", now=now, message=message)
 
 

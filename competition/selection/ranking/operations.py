@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from flask_babel import gettext as _
 from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.core import ranking as core
+from competition.core.texts import N_, Text
 from competition.db import operation, utcnow
 from competition.extensions import db
 from competition.jobs import operations as jobs
@@ -95,7 +97,10 @@ def start_ranking(
 
 
 def _finish(
-    ranking_id: int, claimed: dt.datetime, result: core.Ranking | None, problems: list[str]
+    ranking_id: int,
+    claimed: dt.datetime,
+    result: core.Ranking | None,
+    problems: Sequence[Text | str],
 ) -> None:
     ranking = db.session.get(Ranking, ranking_id, populate_existing=True)
     assert ranking is not None
@@ -104,13 +109,12 @@ def _finish(
         return
     now = on_callers_clock(ranking.created_at, job.created_at)
     if result is None:
-        jobs.end(
-            job, "fail", now=now, message="The reviews cannot be ranked: " + "; ".join(problems)
-        )
+        message = N_("The reviews cannot be ranked: %(problems)s", problems=jobs.joined(problems))
+        jobs.end(job, "fail", now=now, message=message)
     else:
         ranking.result = json.loads(result.to_json())
         ranking.inputs_hash = result.inputs_hash
-        jobs.end(job, "finish", now=now, message="Done.")
+        jobs.end(job, "finish", now=now, message=jobs.DONE)
     record_event(
         actor=None,
         action="ranking.finished",
@@ -144,7 +148,7 @@ def execute_ranking(ranking_id: int) -> SnapshotState | None:
         ranking = db.session.get(Ranking, ranking_id)
         assert ranking is not None
         try:
-            jobs.report(job_id, claimed, 20, "Computing.")
+            jobs.report(job_id, claimed, 20, N_("Computing."))
             result = compute(ranking)
         except core.InvalidRankingInput as error:
             db.session.rollback()
@@ -153,7 +157,7 @@ def execute_ranking(ranking_id: int) -> SnapshotState | None:
         except Exception:
             log.exception("ranking %s failed", ranking_id)
             db.session.rollback()
-            operation(_finish)(ranking_id, claimed, None, ["an internal error; start it again"])
+            operation(_finish)(ranking_id, claimed, None, [N_("an internal error; start it again")])
             return SnapshotState.FAILED
         operation(_finish)(ranking_id, claimed, result, [])
         return SnapshotState.DONE

@@ -24,7 +24,7 @@ from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
 from competition.extensions import db
 from competition.forms import attempt
-from competition.i18n import percent
+from competition.i18n import percent, say
 from competition.jobs import operations as jobs
 from competition.kept import kept
 from competition.paging import Page
@@ -146,7 +146,7 @@ def ranking_status(call_id: int, stage_id: int, ranking_id: int):  # type: ignor
     return jsonify(
         state=ranking.state.value,
         label=_state_label(ranking),
-        message=jobs.DEAD if dead else ranking.message,
+        message=say(jobs.DEAD if dead else ranking.message),
         finished=not jobs.is_live(ranking.job),
     )
 
