@@ -112,8 +112,8 @@ def test_only_officers_of_the_programme_change_a_call(app, browser):
 @pytest.mark.parametrize(
     ("locale", "expected"),
     [
-        ("en", ["at least 42.5 % of the", "for Research institute: at most 85.5 %"]),
-        ("de", ["mindestens 42,5 % des", "für Forschungseinrichtung: höchstens 85,5 %"]),
+        ("en", ["at least 42.5% of the", "for Research institute: at most 85.5%"]),
+        ("de", ["mindestens 42,5\u00a0% des", "für Forschungseinrichtung: höchstens 85,5\u00a0%"]),
     ],
 )
 def test_the_call_page_writes_shares_and_kinds_in_the_visitors_language(make_app, locale, expected):

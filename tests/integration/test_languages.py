@@ -247,15 +247,13 @@ def test_a_german_visitor_reads_forms_and_error_pages_in_german(make_app):
     assert "Unter dieser Adresse gibt es keine Seite." in text(missing)
 
 
-def test_a_german_visitor_reads_a_calls_rules_and_scales_with_german_numbers_and_words(make_app):
+def test_a_german_visitor_reads_a_calls_criteria_with_german_numbers(make_app):
     from competition.programmes.models import Criterion
     from tests.factories import make_call, make_stage
 
     app = make_app(default_locale="de")
     with app.app_context():
-        call = make_call(
-            min_private_share=Decimal("0.2500"), funding_rates={"large_enterprise": "0.5"}
-        )
+        call = make_call()
         stage = make_stage(call)
         db.session.add(
             Criterion(
@@ -274,7 +272,5 @@ def test_a_german_visitor_reads_a_calls_rules_and_scales_with_german_numbers_and
 
     page = text(Browser(app.test_client()).get(f"/calls/{call_id}"))
 
-    assert "mindestens 25\u00a0% des gesamten Finanzplans" in page
-    assert "Förderquote für Großunternehmen: höchstens 50\u00a0%" in page
     assert "0–5 in Schritten von 0,5" in page and "3,5" in page and "0,4" in page
-    assert "large enterprise" not in page and "0.5" not in page
+    assert "0.5" not in page and "3.5" not in page
