@@ -680,17 +680,17 @@ EXPERTISE_RECORDS: Final[tuple[str, ...]] = (
 
 EXPERTISE_YEARS: Final[tuple[str, ...]] = ("Eight", "Ten", "Twelve", "Fifteen", "Twenty")
 
-# Reasons a juror gives when declaring a conflict; {partner} is a partner of the consortium (never
-# at the end: its name may end with a full stop).
+# Reasons a juror gives when declaring a conflict, in German as the demo's jurors write;
+# {partner} is a partner of the consortium (never at the end: its name may end with a full stop).
 DECLARED_CONFLICT_REASONS: Final[tuple[str, ...]] = (
-    "Co-authored two papers with the coordinator in 2025.",
-    "The coordinator's spokesperson was my doctoral supervisor until 2022.",
-    "I sit on the advisory board of {partner}, a partner in this consortium.",
-    "A close relative works for {partner} as a project manager.",
-    "Joint patent application with the coordinator's group, filed in 2024.",
-    "I advised {partner} on its research strategy last year.",
-    "{partner} is a subcontractor of my group in another project.",
-    "A former doctoral student of mine leads a work package in this consortium.",
-    "I am negotiating a consultancy contract with {partner} at the moment.",
-    "Shared a research grant with the coordinator until 2025.",
+    "Zwei gemeinsame Veröffentlichungen mit der Koordination im Jahr 2025.",
+    "Die Sprecherin der Koordination war bis 2022 meine Doktormutter.",
+    "Ich sitze im Beirat von {partner}, einem Partner dieses Verbunds.",
+    "Ein enger Angehöriger arbeitet bei {partner} als Projektleiter.",
+    "Gemeinsame Patentanmeldung mit der Gruppe der Koordination, eingereicht 2024.",
+    "Ich habe {partner} im vergangenen Jahr zur Forschungsstrategie beraten.",
+    "{partner} ist in einem anderen Projekt Auftragnehmer meiner Gruppe.",
+    "Ein ehemaliger Doktorand von mir leitet ein Arbeitspaket in diesem Verbund.",
+    "Ich verhandle derzeit einen Beratungsvertrag mit {partner}.",
+    "Bis 2025 gemeinsames Forschungsprojekt mit der Koordination.",
 )

@@ -210,61 +210,62 @@ def nearest_on_grid(share: float, criterion: scoring.Criterion) -> Decimal:
 # --- what the simulated people write ---------------------------------------------------------
 
 _LEVELS = (0.75, 0.6, 0.45)  # shares of the scale: excellent, good, fair; below: weak
+# The demo's jurors and officers write German, as in the programmes this product is for.
 _JUDGEMENTS = (
     (
-        "{Criterion} is a clear strength: the plans are concrete, ambitious and well argued.",
-        "On {criterion} the proposal is among the best I have read; each partner's part is "
-        "evident and credible.",
+        "„{criterion}“ ist eine klare Stärke: Die Pläne sind konkret, ehrgeizig und gut begründet.",
+        "Beim Kriterium „{criterion}“ gehört der Antrag zu den besten, die ich gelesen habe; der "
+        "Beitrag jedes Partners ist klar und glaubwürdig.",
     ),
     (
-        "{Criterion} is convincing overall, though some milestones could be sharper.",
-        "On {criterion} the proposal is solid; a few claims would gain from figures or references.",
+        "„{criterion}“ überzeugt insgesamt, auch wenn einige Meilensteine schärfer sein könnten.",
+        "Beim Kriterium „{criterion}“ ist der Antrag solide; einige Aussagen würden durch Zahlen "
+        "oder Belege gewinnen.",
     ),
     (
-        "{Criterion} is adequate but stays general in places; the proposal should say more "
-        "precisely who does what and when.",
-        "On {criterion} the ideas are sound, yet the path from them to results is only sketched.",
+        "„{criterion}“ ist angemessen, bleibt aber stellenweise allgemein; der Antrag sollte "
+        "genauer sagen, wer was wann tut.",
+        "Beim Kriterium „{criterion}“ sind die Ideen tragfähig, doch der Weg zu Ergebnissen ist "
+        "nur skizziert.",
     ),
     (
-        "{Criterion} is the weakest part: the proposal does not yet show how its aims will be "
-        "reached.",
-        "On {criterion} the proposal falls short; the arguments are thin and the risks are not "
-        "addressed.",
+        "„{criterion}“ ist der schwächste Teil: Der Antrag zeigt noch nicht, wie seine Ziele "
+        "erreicht werden sollen.",
+        "Beim Kriterium „{criterion}“ bleibt der Antrag zurück; die Argumente sind dünn und die "
+        "Risiken nicht behandelt.",
     ),
 )
 _OPENINGS = (
-    "{acronym} sets out to build a regional innovation cluster around {title}.",
-    "The consortium behind {acronym} proposes a cluster on {title}.",
-    "I have read the {stage} of {acronym} ({title}) with interest.",
+    "{acronym} will ein regionales Innovationscluster zum Thema „{title}“ aufbauen.",
+    "Der Verbund hinter {acronym} schlägt ein Cluster zum Thema „{title}“ vor.",
+    "Ich habe die Unterlagen der Stufe „{stage}“ von {acronym} („{title}“) mit Interesse gelesen.",
 )
 _CLOSINGS = (
-    "Overall, an outstanding proposal that I recommend without reservation.",
-    "Overall, a strong proposal with minor points to work on.",
-    "Overall, a proposal with potential that needs substantial work before it could be funded.",
-    "Overall, the proposal is not yet ready for funding in this competition.",
+    "Insgesamt ein herausragender Antrag, den ich ohne Vorbehalt empfehle.",
+    "Insgesamt ein starker Antrag mit kleineren Punkten, an denen noch zu arbeiten ist.",
+    "Insgesamt ein Antrag mit Potenzial, der vor einer Förderung erheblich überarbeitet werden "
+    "muss.",
+    "Insgesamt ist der Antrag für eine Förderung in diesem Wettbewerb noch nicht reif.",
 )
 _MORE = (
-    "The governance of the cluster, and how decisions are taken among the partners, deserves "
-    "a closer description.",
-    "The involvement of small and medium-sized companies could be made more visible.",
-    "The plans for training young researchers and skilled staff are welcome.",
-    "The proposal would benefit from clearer indicators to measure progress.",
-    "How the cluster will sustain itself after the funding ends should be worked out further.",
+    "Die Steuerung des Clusters, und wie die Partner untereinander entscheiden, sollte genauer "
+    "beschrieben werden.",
+    "Die Beteiligung kleiner und mittlerer Unternehmen könnte sichtbarer werden.",
+    "Die Pläne zur Ausbildung von Nachwuchswissenschaftler*innen und Fachkräften sind zu begrüßen.",
+    "Der Antrag würde von klareren Indikatoren zur Messung des Fortschritts profitieren.",
+    "Wie sich das Cluster nach dem Ende der Förderung selbst trägt, sollte weiter ausgearbeitet "
+    "werden.",
 )
 _FOR_JURY = (
-    "I know this field well; the market figures in the proposal seem optimistic to me.",
-    "Two of the partners have worked together successfully before, which speaks for the plan.",
-    "I would like to discuss the budget of this proposal at the panel.",
-    "Borderline for me; I am open to the other jurors' view.",
+    "Ich kenne das Feld gut; die Marktzahlen im Antrag erscheinen mir optimistisch.",
+    "Zwei der Partner haben bereits erfolgreich zusammengearbeitet, was für den Plan spricht.",
+    "Ich möchte das Budget dieses Antrags in der Jurysitzung besprechen.",
+    "Für mich ein Grenzfall; ich bin offen für die Sicht der anderen Jurymitglieder.",
 )
 
 
 def _level(share: float) -> int:
     return next((i for i, bound in enumerate(_LEVELS) if share >= bound), len(_LEVELS))
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def review_comment(
@@ -280,20 +281,13 @@ def review_comment(
     """A comment for the applicant that follows the scores, at least ``minimum`` characters."""
     shares = []
     parts = [
-        rng.choice(_OPENINGS).format(
-            acronym=acronym, title=_lower_first(title).rstrip("."), stage=stage_name.lower()
-        )
+        rng.choice(_OPENINGS).format(acronym=acronym, title=title.rstrip("."), stage=stage_name)
     ]
     for criterion in criteria:
         span = criterion.scale_max - criterion.scale_min
         share = float((scores[criterion.key] - criterion.scale_min) / span)
         shares.append(share)
-        name = criterion.name
-        parts.append(
-            rng.choice(_JUDGEMENTS[_level(share)]).format(
-                Criterion=name, criterion=_lower_first(name)
-            )
-        )
+        parts.append(rng.choice(_JUDGEMENTS[_level(share)]).format(criterion=criterion.name))
     parts.append(_CLOSINGS[_level(sum(shares) / len(shares))])
     extra = list(_MORE)
     rng.shuffle(extra)
@@ -305,11 +299,15 @@ def review_comment(
         for criterion in criteria:
             parts.insert(
                 -1,
-                f"On {_lower_first(criterion.name)} I give {scoring.plain(scores[criterion.key])} "
-                f"on a scale from {scoring.plain(criterion.scale_min)} to "
-                f"{scoring.plain(criterion.scale_max)}.",
+                f"Beim Kriterium „{criterion.name}“ vergebe ich {_german(scores[criterion.key])} "
+                f"auf einer Skala von {_german(criterion.scale_min)} bis "
+                f"{_german(criterion.scale_max)}.",
             )
     return " ".join(parts)
+
+
+def _german(value: Decimal) -> str:
+    return scoring.plain(value).replace(".", ",")
 
 
 def work_plan(proposal: Proposal) -> str:
@@ -939,7 +937,8 @@ class _Driver:
                 stage,
                 actor=self.user(OFFICER),
                 verdict=verdict,
-                reason=" ".join(failed) or ("" if checks.all_ok else "The formal checks failed."),
+                reason=" ".join(failed)
+                or ("" if checks.all_ok else "Die formalen Prüfungen sind nicht bestanden."),
                 now=when,
             )
             verdicts[verdict] += 1
@@ -1527,31 +1526,36 @@ def _section_text(proposal: Proposal, title: str) -> str:
 
 
 def _rationale(stage: Stage, outcome: Outcome, line: line_queries.Line, ranking: Ranking) -> str:
-    when = _day(ranking.created_at)
-    source = f"the jury's calibrated ranking of {when} (ranking {ranking.id})"
+    """The simulated officer's reasons, written in German as the programme office writes them."""
+    when = ranking.created_at.astimezone(BERLIN).strftime("%d.%m.%Y")
+    source = f"Grundlage: die kalibrierte Rangliste der Jury vom {when}, Rangliste {ranking.id}"
     target = stage.selection_target
     if outcome == Outcome.ADVANCE:
         following = next((s for s in stage.call.stages if s.position > stage.position), None)
-        where = following.name.lower() if following is not None else "next stage"
+        where = f"zur Stufe „{following.name}“" if following is not None else "zur nächsten Stufe"
         return (
-            f"Among the {target} best-ranked proposals that meet every threshold in {source}; "
-            f"invited to the {where}."
+            f"Unter den {target} bestplatzierten Anträgen, die jede Schwelle erfüllen ({source}); "
+            f"eingeladen {where}."
         )
     if outcome == Outcome.FUND:
+        budget = f"{Decimal(line.budget or 0) / 1_000_000:.1f}".replace(".", ",")
         return (
-            f"Funded: within the programme's remaining budget of {_money(line.budget or 0)} in "
-            f"the merit order of {source}."
+            f"Gefördert: innerhalb des verbleibenden Programmbudgets von {budget} Mio. € in der "
+            f"Rangfolge der Bewertung ({source})."
         )
     if outcome == Outcome.RESERVE:
         return (
-            f"On the reserve list: fundable in {source}, but the budget is committed to "
-            "better-ranked proposals; funded if money becomes free."
+            f"Auf der Nachrückliste: förderfähig ({source}), doch das Budget ist für besser "
+            "platzierte Anträge gebunden; Förderung, sobald Mittel frei werden."
         )
     if line.funding:
-        return f"Not funded: below the funding line drawn by the programme's budget in {source}."
+        return (
+            "Nicht gefördert: unterhalb der Förderlinie, die sich aus dem Budget des Programms "
+            f"ergibt ({source})."
+        )
     return (
-        f"Not selected: outside the {target} best-ranked proposals, or below a threshold, in "
-        f"{source}. The reviews give the reasons in detail."
+        f"Nicht ausgewählt: außerhalb der {target} bestplatzierten Anträge oder unterhalb einer "
+        f"Schwelle ({source}). Die Gutachten nennen die Gründe im Einzelnen."
     )
 
 
