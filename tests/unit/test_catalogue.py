@@ -92,3 +92,16 @@ def test_no_template_shows_text_outside_a_translation_call():
         for text in untranslated_text(path)
     ]
     assert not problems, "text outside _() or ngettext():\n" + "\n".join(problems[:40])
+
+
+def test_every_translation_keeps_the_placeholders_of_its_text():
+    """As `pybabel compile` checks at install: a translation naming a value its text does not
+    have (or a mangled entry) would stop the installation."""
+    with CATALOGUE.open("rb") as source:
+        catalogue = read_po(source, locale="de")
+    broken = [
+        f"{m.lineno}: {m.id!r}: {errors}"
+        for m in catalogue
+        if m.id and (errors := m.check(catalogue))
+    ]
+    assert not broken, "\n".join(broken[:20])
