@@ -129,11 +129,6 @@ CONTRIBUTOR_ROLE_NAMES = {
     "coordinator": _l("Coordinator"),
     "contributor": _l("Contributor"),
 }
-MEMBERSHIP_STATE_NAMES = {
-    "invited": _l("invited"),
-    "accepted": _l("accepted"),
-    "declined": _l("declined"),
-}
 
 
 def _named(names: dict[str, Any], code: object) -> str:
@@ -156,10 +151,6 @@ def submission_state_name(code: str) -> str:
 
 def contributor_role_name(code: str) -> str:
     return _named(CONTRIBUTOR_ROLE_NAMES, code)
-
-
-def membership_state_name(code: str) -> str:
-    return _named(MEMBERSHIP_STATE_NAMES, code)
 
 
 def conflict_reason(conflict: Any) -> str:
@@ -262,7 +253,6 @@ def init_app(app: Flask) -> None:
         user_status_name,
         submission_state_name,
         contributor_role_name,
-        membership_state_name,
         conflict_reason,
     ):
         app.add_template_filter(named)

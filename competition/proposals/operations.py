@@ -51,6 +51,8 @@ from competition.proposals.queries import coordinator_of, open_stage
 from competition.workflow import apply_step
 
 log = logging.getLogger(__name__)
+# The longest abstract a proposal may have, in characters.
+ABSTRACT_MAX_CHARS = 5000
 
 
 def _touch(
@@ -169,12 +171,12 @@ def update_general(
         errors["title"] = [_("Enter a title.")]
     elif len(title.strip()) > 300:
         errors["title"] = [_("Use at most 300 characters.")]
-    if len(abstract) > 5000:
+    if len(abstract) > ABSTRACT_MAX_CHARS:
         errors["abstract"] = [
             _(
                 "The abstract has %(count)s characters; at most %(limit)s.",
                 count=number(len(abstract), 0),
-                limit=number(5000, 0),
+                limit=number(ABSTRACT_MAX_CHARS, 0),
             )
         ]
     topics = db.session.scalars(sa.select(Topic).where(Topic.id.in_(topic_ids))).all()

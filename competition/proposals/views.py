@@ -71,9 +71,6 @@ from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)
 BUDGET_YEARS = 3
-# The abstract's limit, as ops.update_general checks it. Handed to the template as a value: a
-# literal there would be formatted once, when the template is compiled, in that request's language.
-ABSTRACT_MAX_CHARS = 5000
 
 
 # --- Public call pages -------------------------------------------------------------------------
@@ -195,13 +192,6 @@ READ_ONLY_BECAUSE = {
 }
 
 
-# How the editor names the people working on a proposal.
-CONTRIBUTOR_ROLES = {
-    ContributorRole.COORDINATOR: _l("coordinator"),
-    ContributorRole.CONTRIBUTOR: _l("contributor"),
-}
-
-
 def _read_only_because(proposal: Proposal, submission, can_edit) -> str | None:  # type: ignore[no-untyped-def]
     """One sentence saying why the editor is read-only, or None while it can be edited."""
     if can_edit:
@@ -281,7 +271,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             to_do=_to_do(problems),
             problems_at=by_anchor,
             script_texts=_editor_texts(),
-            abstract_max_chars=ABSTRACT_MAX_CHARS,
+            abstract_max_chars=ops.ABSTRACT_MAX_CHARS,
             general=general,
             section_forms=forms.get("sections", {}),
             member_form=forms.get("member") or _member_form(proposal),
@@ -299,7 +289,6 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             organisation_names=queries.list_organisation_names(),
             invitations=queries.list_invitations(proposal),
             contributors=queries.list_contributors(proposal),
-            contributor_roles=CONTRIBUTOR_ROLES,
             kept=kept,
             federal_states=list(FederalState),
             **load_panels(proposal),
