@@ -42,6 +42,7 @@ from competition.proposals.models import (
     SubmissionState,
     proposal_topics,
 )
+from competition.proposals.queries import name_matches
 
 PER_PAGE = 25
 
@@ -360,16 +361,14 @@ def list_proposals_for_conflict_declaration(
     )
     conditions = list(listed)
     if filters.q:
-        needle = filters.q.lower()
         conditions.append(
             sa.or_(
-                *(
-                    sa.func.lower(column).contains(needle, autoescape=True)
-                    for column in (Proposal.reference, Proposal.acronym, Proposal.title)
-                ),
+                *name_matches(filters.q),
                 Proposal.id.in_(
                     members_named.where(
-                        sa.func.lower(Organisation.name).contains(needle, autoescape=True)
+                        sa.func.lower(Organisation.name).contains(
+                            filters.q.lower(), autoescape=True
+                        )
                     )
                 ),
             )
