@@ -257,7 +257,7 @@ class Applicant:
         return self.members[organisation]
 
     def budget(self, cells: dict[str, str]) -> None:
-        """``cells`` by field name (``public-m<member>-y<year>``…), as the editor's table names them."""
+        """``cells`` by field name, as the table names them (``public-m<member>-y<year>``…)."""
         page = self.browser.get(self.editor).get_data(as_text=True)
         action = f"/proposals/{self.proposal_id}/budget"
         data = {"base_revision": form_value(page, action, "base_revision"), **cells}
