@@ -201,6 +201,7 @@ def init_app(app: Flask) -> None:
     from competition.extensions import login_manager
     from competition.legal.views import bp as legal_bp
     from competition.notifications.views import bp as notifications_bp
+    from competition.programmes.topic_views import bp as topics_bp
     from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
     from competition.reviews.views import bp as reviews_bp
@@ -215,6 +216,7 @@ def init_app(app: Flask) -> None:
         accounts_bp,
         dashboard_bp,
         programmes_bp,
+        topics_bp,
         proposals_bp,
         notifications_bp,
         screening_bp,

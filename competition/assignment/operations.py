@@ -41,6 +41,7 @@ from competition.notifications.operations import notify
 from competition.organisations.models import Organisation
 from competition.permissions import require
 from competition.programmes.models import Call, Stage, Topic
+from competition.programmes.topic_queries import choosable_ids
 from competition.proposals.models import ConsortiumMember, MemberRole, Proposal, ProposalState
 from competition.workflow import StepRefused, apply_step
 
@@ -273,7 +274,14 @@ def update_juror_profile(
         if topic_ids
         else []
     )
-    if len(topics) != len(set(topic_ids)):
+    # The topics of the programmes whose juries the juror sits on, and the shared ones; a
+    # retired one only if the profile names it already.
+    current = queries.find_profile(user)
+    allowed = choosable_ids(
+        queries.juror_programme_ids(user),
+        keep=[t.id for t in current.topics] if current is not None else [],
+    )
+    if len(topics) != len(set(topic_ids)) or not set(topic_ids) <= allowed:
         errors["topic_ids"] = [_("Choose topics from the list.")]
     if max_load is not None and not 1 <= max_load <= MAX_LOAD_LIMIT:
         errors["max_load"] = [
