@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from competition.programmes.models import TOPIC_KIND_LABELS, Topic
@@ -33,15 +33,15 @@ class TopicForm(FlaskForm):
     )
     kind = SelectField(
         _l("Kind"),
-        choices=list(TOPIC_KIND_LABELS.items()),
+        choices=[SelectChoice(kind, label) for kind, label in TOPIC_KIND_LABELS.items()],
         validate_choice=False,
     )
     parent_id = SelectField(_l("Part of"), coerce=_topic_id, validate_choice=False, default=None)
 
     def offer_parents(self, parents: list[Topic], *, top_level: str) -> None:
         """``parents``: the top-level topics a sub-topic may belong to."""
-        self.parent_id.choices = [("", top_level)] + [
-            (t.id, f"{t.name} ({t.kind.label})") for t in parents
+        self.parent_id.choices = [SelectChoice("", top_level)] + [
+            SelectChoice(t.id, f"{t.name} ({t.kind.label})") for t in parents
         ]
 
     def fill(self, topic: Topic) -> None:

@@ -75,6 +75,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_topics_programme_id'))
         batch_op.drop_constraint(batch_op.f('fk_topics_parent_id_topics'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_topics_programme_id_programmes'), type_='foreignkey')
+        batch_op.drop_constraint(op.f('ck_topics_topic_kind'), type_='check')
         batch_op.drop_column('retired_at')
         batch_op.drop_column('position')
         batch_op.drop_column('parent_id')
