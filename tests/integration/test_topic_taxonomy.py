@@ -434,15 +434,21 @@ def test_the_juror_profile_offers_the_topics_of_the_jurors_programmes_grouped(ap
     add_topic(officer, world.programme_id, "Smart Cities", "Smart cities", "theme")
     juror_email = _juror_on_the_jury(app, world)
     with app.app_context():
-        make_topic(programme_id=make_programme().id, name="Maritime industry")
+        maritime = make_topic(programme_id=make_programme().id, name="Maritime industry").id
         db.session.commit()
+    juror = as_person(app, juror_email)
 
-    profile = text(as_person(app, juror_email).get("/jury/profile"))
+    profile = text(juror.get("/jury/profile"))
+    optics = topic_id(app, "Optics and photonics")
+    refused = juror.submit("/jury/profile", {"topic_ids": [optics, maritime]})
+    saved = juror.submit("/jury/profile", {"topic_ids": [optics]})
 
     assert "Optics and photonics" in profile and "Smart cities" in profile
     assert "Maritime industry" not in profile
     names = ["Clusters", "Optics and photonics", "Cross-cutting themes", "Smart cities"]
     assert order_in(profile, names) == sorted(order_in(profile, names))
+    assert refused.status_code == 422 and "Choose topics from the list." in text(refused)
+    assert saved.status_code == 302
 
 
 def test_the_officers_proposal_filter_groups_the_programmes_topics_retired_ones_too(app, world):
