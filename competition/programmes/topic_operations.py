@@ -172,8 +172,8 @@ def _validate(
         )
         if topic is None or t.id != topic.id
     ]
-    for field, name, of in (("name_en", name_en, "en"), ("name_de", name_de, "de")):
-        if name and any(t.name_in(of).casefold() == name.casefold() for t in others):
+    for field, name in (("name_en", name_en), ("name_de", name_de)):
+        if name and any(getattr(t, field).casefold() == name.casefold() for t in others):
             add(field, _("This programme already has a topic “%(name)s”.", name=name))
 
     slug = None

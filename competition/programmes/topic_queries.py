@@ -126,19 +126,6 @@ def choosable_ids(programme_ids: Collection[int], *, keep: Collection[int] = ())
     return {t.id for t in list_topics_for(programme_ids, keep=keep)}
 
 
-def sub_topic_counts(topic_ids: Collection[int]) -> dict[int, int]:
-    if not topic_ids:
-        return {}
-    return {
-        parent_id: count
-        for parent_id, count in db.session.execute(
-            sa.select(Topic.parent_id, sa.func.count())
-            .where(Topic.parent_id.in_(sorted(set(topic_ids))))
-            .group_by(Topic.parent_id)
-        )
-    }
-
-
 @dataclass(frozen=True)
 class TaxonomyRow:
     """A topic on its officers' page: how deep it stands, whether it can move up or down among

@@ -466,3 +466,26 @@ def test_the_officers_proposal_filter_groups_the_programmes_topics_retired_ones_
         r'<optgroup label="Cross-cutting themes">\s*<option value="smart-cities"', listing
     )
     assert "Smart cities (retired)" in listing and "Maritime industry" not in listing
+
+
+def test_a_retired_topic_is_offered_again_but_not_a_sub_topic_of_a_retired_cluster(app, world):
+    officer = log_in(app, world.officer)
+    add_topic(officer, world.programme_id, "Energietechnik", "Energy technology", "cluster")
+    energy = topic_id(app, "Energy technology")
+    add_topic(officer, world.programme_id, "Wasserstoff", "Hydrogen", "cluster", str(energy))
+    hydrogen = topic_id(app, "Hydrogen")
+    page = f"/programmes/{world.programme_id}/topics"
+    officer.submit(f"/topics/{energy}/retire", {}, page=page)
+
+    refused = officer.submit(f"/topics/{hydrogen}/reinstate", {}, page=page)
+    assert "“Energy technology” is retired: reinstate it first." in text(officer.get(page))
+    again = officer.submit(f"/topics/{energy}/reinstate", {}, page=page)
+
+    assert refused.status_code == 302 and again.status_code == 302
+    with app.app_context():
+        assert db.session.get(Topic, energy).retired_at is None
+        assert db.session.get(Topic, hydrogen).retired_at is not None
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.action.like("topic.re%"))
+        ).all()
+        assert sorted(actions) == ["topic.reinstated", "topic.retired"]
