@@ -37,6 +37,7 @@ from competition.core.selection import (
     Swap,
     draw_lottery,
     grey_zone,
+    infeasibility,
     merit_order_line,
     optimal_line,
     select_by_target,
@@ -145,6 +146,8 @@ class LinePlan:
     draw: DrawInputs | None  # None: no lottery, or nothing to draw
     draw_applied: bool  # a recorded draw made on the same inputs is reflected
     line_rank: int  # the provisional line lies below this rank (0: nothing selected)
+    # Why the constraints can never all be met, each naming the constraint and the numbers.
+    infeasible: tuple[Text, ...] = ()
 
     def placement(self, reference: str) -> Placement:
         return next(p for p in self.placements if p.reference == reference)
@@ -543,6 +546,16 @@ def plan_line(
         draw=inputs,
         draw_applied=applied,
         line_rank=line_rank,
+        infeasible=(
+            infeasibility(
+                [c for c in cands if c.fundable],
+                max(budget, Decimal(0)),
+                policy.constraints,
+                policy.target,
+            )
+            if policy.funding and budget is not None and policy.constraints
+            else ()
+        ),
     )
 
 
