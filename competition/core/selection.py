@@ -597,20 +597,22 @@ def _walk(
     for i, cand in enumerate(cands):
         if funded[i] or not cand.fundable:
             continue
+        full = next(
+            (a for a in sorted(cand.attributes & limits.keys()) if count[a] >= _cap_of(limits[a])),
+            None,
+        )
+        if full is not None:
+            # The maximum is the reason, money or not; it cost a place only if the money fitted.
+            reasons[i] = N_("skipped to keep: %(constraint)s", constraint=limits[full].describe())
+            if cents[i] <= remaining:
+                capped[i] = full
+            continue
         if cents[i] > remaining:
             reasons[i] = N_(
                 "requested %(requested)s, only %(left)s left",
                 requested=_money(cents[i]),
                 left=_money(remaining),
             )
-            continue
-        full = next(
-            (a for a in sorted(cand.attributes & limits.keys()) if count[a] >= _cap_of(limits[a])),
-            None,
-        )
-        if full is not None:
-            reasons[i] = N_("skipped to keep: %(constraint)s", constraint=limits[full].describe())
-            capped[i] = full
             continue
         funded[i] = True
         remaining -= cents[i]
