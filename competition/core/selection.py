@@ -763,10 +763,12 @@ def _report_swaps(
 ) -> ConstraintReport:
     swaps = []
     unpaired: list[Text] = []
+    # What a maximum cost is measured on the merit order's first pass: who was funded with the
+    # money it kept from whom (a later swap for a minimum may displace that one in turn).
     for attribute, came, out in cap_steps:
         if funded[out]:
             continue  # back in after all: the maximum cost nothing here
-        if came is None or not funded[came]:
+        if came is None:
             unpaired.append(
                 N_(
                     "%(proposal)s skipped; nobody was funded in its place",
