@@ -16,6 +16,7 @@ from competition.selection.models import Outcome
 from competition.selection.rules.queries import ConstraintRule, rules_for
 from tests.factories import make_topic
 from tests.helpers import as_person, text
+from tests.integration.test_core_texts_in_german import speaks_german
 from tests.integration.test_line import M, Spec, build_line_world, line_of
 
 STATES = [FederalState.BE, FederalState.BE, FederalState.BB, FederalState.SN, FederalState.TH]
@@ -111,6 +112,15 @@ def test_officer_sets_at_most_one_per_state_and_at_least_one_per_topic_and_the_l
     assert "At most 1 funded proposal led from Berlin: met by 1 swap, costing 2 places" in shown
     assert "At least 1 funded proposal on the topic Optics and photonics: met by 1 swap" in shown
     assert "Constraints that can never be met" not in shown
+    # In German, with the topic's German name and the state's German word.
+    with app.app_context():
+        speaks_german(world.second_officer)
+    german = text(as_person(app, world.second_officer).get(f"{world.page}/line"))
+    assert (
+        "Höchstens 1 geförderter Antrag mit Koordination in Berlin: erfüllt durch 1 Tausch"
+        in german
+    )
+    assert "Mindestens 1 geförderter Antrag zum Thema Optik und Photonik" in german
     # The rows read back as the officer set them.
     again = text(officer.get(rules_url(world)))
     assert re.search(r'id="constraints-0-maximum"[^>]*value="1"', again)
