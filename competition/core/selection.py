@@ -413,14 +413,14 @@ def merit_order_line(
     budget_cents = _to_cents(budget, "the budget")
     constraints = tuple(constraints)
     funded = [False] * len(cands)
-    _, reasons, _ = _walk(cands, cents, budget_cents, funded)
+    _, reasons, _ = _walk(cands, cents, budget_cents, funded, explain=not constraints)
     if not constraints:
         return _line("merit order", cands, cents, budget_cents, funded, reasons, reserve_size)
 
     plain = list(funded)
     limits = _limits(constraints)
     funded = [False] * len(cands)
-    _, _, capped = _walk(cands, cents, budget_cents, funded, limits)
+    _, _, capped = _walk(cands, cents, budget_cents, funded, limits, explain=False)
     # Who was funded with the money a maximum kept from a better-ranked proposal.
     incoming = [i for i in range(len(cands)) if funded[i] and not plain[i]]
     skipped = sorted(capped)
@@ -436,8 +436,14 @@ def merit_order_line(
         for i in range(len(cands))
         if funded[i] and not before[i]
     ]
-    need = _minimums(constraints)
-    if any(_count_with(a, cands, funded) < n for a, n in need.items()):
+    unmet = [k for k in constraints if _count_with(k.attribute, cands, funded) < k.count]
+    # Search only when no unmet minimum is plainly impossible on its own (then nothing meets
+    # them all, and the search over 20,000 proposals would take seconds for nothing).
+    if unmet and not any(
+        _why_unmeetable(k, cands, cents, budget_cents) is not None
+        or (k.attribute in limits and _cap_of(limits[k.attribute]) < k.count)
+        for k in unmet
+    ):
         nearest = _nearest_feasible(cands, cents, budget_cents, constraints)
         if nearest is not None:
             _, reasons, _ = _walk(cands, cents, budget_cents, nearest, limits)
@@ -581,43 +587,54 @@ def _walk(
     budget_cents: int,
     funded: list[bool],
     limits: Mapping[str, MinimumCount] | None = None,
+    *,
+    explain: bool = True,
 ) -> tuple[int, dict[int, Text], dict[int, str]]:
     """Fund, in rank order, every fundable candidate that fits; already funded ones stay.
 
     A candidate that fits the money but would take an attribute above the maximum of its
     constraint in ``limits`` (attribute: the constraint with the smallest maximum) is skipped.
     Changes ``funded`` in place; returns the money left, for each fundable candidate left out
-    why, and for those skipped for a maximum the attribute.
+    why (unless ``explain`` is false: a pass whose reasons are not shown), and for those skipped
+    for a maximum the attribute.
     """
     limits = limits or {}
     remaining = budget_cents - sum(c for c, f in zip(cents, funded, strict=True) if f)
-    count = {a: _count_with(a, cands, funded) for a in limits}
+    caps = {a: _cap_of(k) for a, k in limits.items()}
+    count = dict.fromkeys(caps, 0)
+    for i, cand in enumerate(cands):
+        if funded[i]:
+            for a in cand.attributes:
+                if a in count:
+                    count[a] += 1
     reasons: dict[int, Text] = {}
     capped: dict[int, str] = {}
     for i, cand in enumerate(cands):
         if funded[i] or not cand.fundable:
             continue
-        full = next(
-            (a for a in sorted(cand.attributes & limits.keys()) if count[a] >= _cap_of(limits[a])),
-            None,
-        )
+        full = min((a for a in cand.attributes if a in caps and count[a] >= caps[a]), default=None)
         if full is not None:
             # The maximum is the reason, money or not; it cost a place only if the money fitted.
-            reasons[i] = N_("skipped to keep: %(constraint)s", constraint=limits[full].describe())
+            if explain:
+                reasons[i] = N_(
+                    "skipped to keep: %(constraint)s", constraint=limits[full].describe()
+                )
             if cents[i] <= remaining:
                 capped[i] = full
             continue
         if cents[i] > remaining:
-            reasons[i] = N_(
-                "requested %(requested)s, only %(left)s left",
-                requested=_money(cents[i]),
-                left=_money(remaining),
-            )
+            if explain:
+                reasons[i] = N_(
+                    "requested %(requested)s, only %(left)s left",
+                    requested=_money(cents[i]),
+                    left=_money(remaining),
+                )
             continue
         funded[i] = True
         remaining -= cents[i]
-        for a in cand.attributes & limits.keys():
-            count[a] += 1
+        for a in cand.attributes:
+            if a in count:
+                count[a] += 1
     return remaining, reasons, capped
 
 
@@ -1230,6 +1247,9 @@ def _solve(
         if res is None:
             raise RuntimeError("the selection problem became infeasible")
     best = sum(v for v, x in zip(values, res.x[:m], strict=True) if x > 0.5)
+    if objective == "rank":
+        # The rank weights are the tie-break already.
+        return [pos[j] for j in range(m) if res.x[j] > 0.5]
     add_row(score_row, float(best), np.inf)
     weights = np.zeros(n)
     weights[:m] = np.arange(m, 0, -1, dtype=np.float64)
