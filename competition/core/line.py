@@ -302,11 +302,20 @@ def _cap(
     )
     swaps: dict[str, list[Swap]] = defaultdict(list)
     paired: dict[str, Text] = {}
+    caps = {c.attribute: c.maximum for c in constraints if c.maximum is not None}
+    at_cap = {a: sum(1 for c in kept if a in c.attributes) >= m for a, m in caps.items()}
     for came, out in zip(incoming, displaced, strict=False):
-        attribute = next((a for a in need if a in came.attributes), "")
-        if not attribute:
-            continue
-        constraint = next(c for c in constraints if c.attribute == attribute)
+        # Brought in for a minimum, or let in because a maximum kept the displaced one out.
+        attribute = next((a for a in need if need[a] and a in came.attributes), "")
+        if attribute:
+            constraint = next(c for c in constraints if c.attribute == attribute and c.count)
+        else:
+            attribute = next((a for a in caps if a in out.attributes and at_cap[a]), "")
+            if not attribute:
+                continue
+            constraint = next(
+                c for c in constraints if c.attribute == attribute and c.maximum is not None
+            )
         places = came.rank - out.rank
         swaps[attribute].append(
             Swap(

@@ -234,6 +234,24 @@ def test_a_line_with_an_impossible_quota_names_it_and_is_still_drawn():
     assert not plan.reports[0].met
 
 
+def test_under_a_target_a_maximum_still_reports_whom_it_kept_out_and_the_cost():
+    ranked = [
+        Ranked(ref, rank, 10.0 - rank, True, (rank, rank), M, frozenset({state}))
+        for ref, rank, state in (("A", 1, BE), ("B", 2, BE), ("C", 3, BB), ("D", 4, SN))
+    ]
+    policy = Policy(funding=True, target=2, budget=10 * M, constraints=(berlin(1),))
+
+    plan = plan_line(ranked, policy)
+
+    assert [p.reference for p in plan.placements if p.suggested == "fund"] == ["A", "C"]
+    (report,) = plan.reports
+    assert report.met and report.places == 1
+    assert [(s.funded, s.displaced) for s in report.swaps] == [("C", (("B", 2),))]
+    assert str(plan.placement("B").why) == (
+        "displaced by C (rank 3) to meet: at most 1 funded proposal led from Berlin"
+    )
+
+
 def test_each_value_is_every_value_the_candidates_carry():
     field = [cand("A", 1, attrs={BE, "topic:x"}), cand("B", 2, attrs={SN}), cand("C", 3)]
 
