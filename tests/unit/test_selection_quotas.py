@@ -377,3 +377,60 @@ def test_no_quota_is_called_impossible_that_some_selection_meets(field, budget, 
     _, feasible = brute_force(field, budget, quotas)
     if feasible:
         assert infeasibility(field, budget, quotas) == ()
+
+
+# Under a target with money enough for everyone: the funded are the best-ranked subset of at
+# most t fundable proposals that keeps the maximum and meets the minimum as far as t allows.
+@st.composite
+def ranked_fields(draw):
+    n = draw(st.integers(1, 8))
+    return [
+        Ranked(
+            f"P{rank}",
+            rank,
+            10.0 - rank,
+            draw(st.booleans()) or rank == 1,
+            (rank, rank),
+            M,
+            frozenset({"topic:x"} if draw(st.booleans()) else {"topic:y"}),
+        )
+        for rank in range(1, n + 1)
+    ]
+
+
+def best_under_target(field, target, minimum, maximum):
+    from itertools import combinations
+
+    fundable = [r for r in field if r.fundable]
+    best = None
+    for size in range(min(target, len(fundable)) + 1):
+        for subset in combinations(fundable, size):
+            have = sum("topic:x" in r.attributes for r in subset)
+            if maximum is not None and have > maximum:
+                continue
+            # Fewest missing, then most places, then the best ranks.
+            key = (-min(have, minimum), -size, sorted(r.rank for r in subset))
+            if best is None or key < best[0]:
+                best = (key, {r.reference for r in subset})
+    return best[1] if best else set()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ranked_fields(),
+    st.integers(1, 6),
+    st.integers(0, 3),
+    st.one_of(st.none(), st.integers(0, 3)),
+)
+def test_under_a_target_the_funded_are_the_best_subset_keeping_both_bounds(
+    field, target, minimum, maximum
+):
+    if maximum is not None and minimum > maximum:
+        minimum = maximum
+    quota = MinimumCount("topic:x", minimum, maximum)
+    policy = Policy(funding=True, target=target, budget=100 * M, constraints=(quota,))
+
+    plan = plan_line(field, policy)
+
+    funded = {p.reference for p in plan.placements if p.suggested == "fund"}
+    assert funded == best_under_target(field, target, minimum, maximum)
