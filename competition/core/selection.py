@@ -9,8 +9,9 @@ below a threshold never is). Every proposal that is not selected gets a reason i
 * :func:`select_by_target`: a stage with a selection target (16 of 137 outlines advance).
 * :func:`merit_order_line`: the default funding line. Fund down the merit order while the budget
   lasts, skipping what does not fit (see REFERENCES.md, "Selection under a budget"). Optional
-  :class:`MinimumCount` constraints (at least 3 consortia led from the eastern states) are met by
-  swapping, and what that costs in places is reported.
+  :class:`MinimumCount` constraints (at least 3 consortia led from the eastern states, at most
+  2 led from one state) are met by swapping and skipping, and what that costs in places is
+  reported; :func:`infeasibility` names constraints that can never be met.
 * :func:`optimal_line`: the exact option, off by default. It maximises the total score under the
   budget and constraints (an integer program), which favours many cheap proposals.
 * :func:`grey_zone`, :func:`draw_lottery`, :func:`verify_draw`: partial randomisation. Proposals
@@ -401,8 +402,18 @@ def merit_order_line(
     (half a quota costs places and meets nothing). Budget freed by the swaps then goes down the
     merit order again (a displaced proposal that fits again comes back). Each constraint's
     report says which proposals were displaced by which and how many places that cost, or, in
-    plain words, why it cannot be met. Swapping is a rule of thumb: when it fails,
-    :func:`optimal_line` can tell whether any selection meets the constraints.
+    plain words, why it cannot be met.
+
+    Maximums are kept throughout: going down the ranks, a proposal that would take an attribute
+    above its maximum is skipped ("skipped to keep: at most 1 funded proposal led from Berlin"),
+    and a swap never brings one in. What a maximum cost is measured on the first pass: each
+    proposal it kept out, paired in rank order with one funded with the money instead.
+
+    Swapping is a rule of thumb. When it leaves a minimum short that is not plainly impossible
+    on its own (:func:`infeasibility` names those), the line becomes the best-ranked selection
+    within the budget that meets every constraint (an integer program on rank weights, as
+    :func:`optimal_line` solves), if there is one; its swaps are reported against the plain
+    merit order. So whenever some selection meets every constraint, the line does.
 
     Runs in linear time after sorting by rank (and sorting input that is already in rank order
     is linear too); each swap costs another pass.
