@@ -489,13 +489,14 @@ def seat_jury(stage: Stage, *, actor: User, now: dt.datetime) -> int:
         removed += 1
     have = {(a.proposal_id, a.user_id) for a in current}
     # A juror who gave a proposal back is never seated on it again (as in a run).
-    have |= set(
-        db.session.execute(
+    have |= {
+        (proposal_id, user_id)
+        for proposal_id, user_id in db.session.execute(
             sa.select(Assignment.proposal_id, Assignment.user_id).where(
                 Assignment.stage_id == stage.id, Assignment.declined_at.is_not(None)
             )
-        ).tuples()
-    )
+        )
+    }
     for proposal_id, juror_ids in sorted(wanted.items()):
         for juror_id in juror_ids:
             if (proposal_id, juror_id) in have:
