@@ -198,8 +198,8 @@ def init_app(app: Flask) -> None:
     from competition.assignment.run_views import bp as assignment_bp
     from competition.assignment.views import bp as jury_bp
     from competition.dashboard import bp as dashboard_bp
-    from competition.hearings.views import bp as hearings_bp
     from competition.extensions import login_manager
+    from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.programmes.views import bp as programmes_bp
