@@ -259,11 +259,12 @@ def assign_slot(
     if slot.proposal_id == proposal_id:
         return slot
     before = {"proposal_id": slot.proposal_id}
-    _place(slot, proposal_id, now=now)
     try:
-        db.session.flush()
+        # Another officer may have put the proposal into another slot meanwhile (unique pair).
+        with db.session.begin_nested():
+            _place(slot, proposal_id, now=now)
+            db.session.flush()
     except sa.exc.IntegrityError:
-        db.session.rollback()
         raise StaleState(
             _("Another officer changed the slots meanwhile. Reload the page.")
         ) from None
