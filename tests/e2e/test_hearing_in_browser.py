@@ -90,7 +90,8 @@ def test_an_officer_schedules_a_hearing_and_a_juror_scores_the_pitch(  # type: i
         # The officer finds the hearing from the call's jury page and adds a slot.
         log_in(officer, base, str(world["officer"]))
         officer.goto(f"{base}/calls/{world['call_id']}/jury")
-        officer.get_by_role("link", name="Jury hearing").first.click()
+        hearings = officer.locator("#stage-links p", has_text="Hearings (slots, timetable, jury)")
+        hearings.get_by_role("link", name="Jury hearing").click()
         expect(officer.get_by_role("heading", name="Hearing: Jury hearing")).to_be_visible()
         officer.get_by_label("Starts (Berlin time)").fill(f"{day}T10:00")
         officer.get_by_label("Ends (Berlin time)").fill(f"{day}T09:00")
