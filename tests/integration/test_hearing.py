@@ -383,6 +383,7 @@ def test_jurors_state_availability_and_the_officer_sees_who_sits_each_slot(app, 
     assert "Ada Juror" in first_row and "Ben Juror" not in first_row
     # The conflicted juror said yes to both but never sits the conflicted proposal's slot.
     assert "Never sits (conflict of interest): Dan Conflicted" in first_row
+    assert "Dan Conflicted" not in first_row.split("Never sits")[0]
     assert "Dan Conflicted" in second_row and "Never sits" not in second_row
     assert "Ben Juror" in second_row
 
