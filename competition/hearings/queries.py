@@ -8,7 +8,7 @@ assignments all read it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -22,7 +22,6 @@ from competition.extensions import db
 from competition.hearings.models import HearingSlot, JurorAvailability
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal
-from competition.proposals.queries import coordinator_of
 
 
 def find_stage(stage_id: int) -> Stage | None:
@@ -294,7 +293,3 @@ def find_proposal_slot(proposal: Proposal, slot_id: int) -> ProposalSlot | None:
 def slot_panel(proposal: Proposal) -> list[ProposalSlot]:
     """For the proposal's pages (registered with proposals.panels)."""
     return proposal_slots(proposal)
-
-
-def coordinators(proposals: Sequence[Proposal]) -> dict[int, User | None]:
-    return {p.id: coordinator_of(p) for p in proposals}
