@@ -605,3 +605,32 @@ def test_a_sitting_juror_scores_the_pitch_on_the_review_page(app, world) -> None
             )
             is None
         )
+
+
+# --- pages ---
+
+
+def test_the_timetable_page_reads_the_same_few_queries_for_more_slots(app, world) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import queries_for_page
+
+    officer, _first, _second = set_up_two_slots(app, world)
+    few = queries_for_page(app, officer, world.hearing_url)
+    for hour in (12, 13, 14):
+        add_slot(officer, world, _later(5, hour), _later(5, hour + 1))
+    many = queries_for_page(app, officer, world.hearing_url)
+    assert many == few
+
+
+def test_a_german_officer_reads_the_hearing_and_its_refusals_in_german(app, world) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        from competition.accounts.models import User
+
+        db.session.get(User, world.officer.id).locale = "de"  # type: ignore[union-attr]
+        db.session.commit()
+    officer = as_person(app, world.officer)
+    assert add_slot(officer, world, _later(5, 9), _later(5, 10)).status_code == 302
+    page = text(officer.get(world.hearing_url))
+    assert "Anhörung: Jury hearing" in page
+    assert "MEZ" in page or "MESZ" in page
+    refused = text(add_slot(officer, world, _later(5, 9, 30), _later(5, 10, 30)))
+    assert "ist zu dieser Zeit durch einen anderen Termin" in field_error(refused, "room")
