@@ -192,13 +192,14 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    from competition import assignment, proposals, reviews, selection
+    from competition import assignment, hearings, proposals, reviews, selection
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.assignment.run_views import bp as assignment_bp
     from competition.assignment.views import bp as jury_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
+    from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.programmes.topic_views import bp as topics_bp
@@ -223,6 +224,7 @@ def init_app(app: Flask) -> None:
         jury_bp,
         assignment_bp,
         reviews_bp,
+        hearings_bp,
         selection_bp,
         legal_bp,
     ):
@@ -231,6 +233,7 @@ def init_app(app: Flask) -> None:
     proposals.init_app(app)
     reviews.init_app(app)
     assignment.init_app(app)
+    hearings.init_app(app)
     selection.init_app(app)
 
     app.before_request(clean_query)

@@ -31,6 +31,7 @@ SUBJECTS = {
     "jury/invitation": _("You are invited to a competition jury"),
     "jury/assignments": _("Proposals for you to review"),
     "selection/letter": _("The decision on your proposal"),
+    "hearings/timetable": _("The hearing timetable"),
 }
 
 

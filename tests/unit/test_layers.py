@@ -37,7 +37,7 @@ LAYERS: list[set[str]] = [
     {"programmes"},
     {"proposals"},
     {"screening"},
-    {"assignment", "reviews"},
+    {"assignment", "reviews", "hearings"},
     {"selection"},
     {"dashboard", "legal"},
     {"demo"},
