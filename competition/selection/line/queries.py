@@ -425,7 +425,8 @@ def draw(stage: Stage, ranking: Ranking) -> Line:
     ranked = [_as_ranked(r, found[r["proposal_id"]]) for r in rows]
     constraints: tuple[MinimumCount, ...] = ()
     if rules.constraints:
-        topics = topic_names() if any(c.attribute == "topic" for c in rules.constraints) else {}
+        by_topic = any(c.attribute == "topic" for c in rules.constraints)
+        topics = topic_names(stage.call.programme_id) if by_topic else {}
         live = [x.candidate() for x in ranked if x.in_competition]
         constraints = quotas(rules.constraints, live, topics)
     try:

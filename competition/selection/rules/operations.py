@@ -90,7 +90,7 @@ def _check(stage: Stage, rules: dict[str, Any]) -> dict[str, list[str]]:
             continue
         if rule.attribute == "topic":
             if slugs is None:
-                slugs = set(topic_names())
+                slugs = set(topic_names(stage.call.programme_id))
             if not value_is_known("topic", rule.value or "", slugs):
                 errors.setdefault(_row_key(n, "value"), []).append(
                     _("There is no topic %(value)s.", value=repr(rule.value))

@@ -30,14 +30,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from competition.core.selection import Candidate, MinimumCount, values_of
 from competition.core.texts import N_, Text
 from competition.errors import DomainError
-from competition.extensions import db
 from competition.i18n import current_language
 from competition.organisations.models import (
     KIND_LABELS,
@@ -45,7 +43,8 @@ from competition.organisations.models import (
     FederalState,
     OrganisationKind,
 )
-from competition.programmes.models import Stage, Topic
+from competition.programmes.models import Stage
+from competition.programmes.topic_queries import list_topics_for
 
 # The old fixed constraints, still read (at least ``count``).
 ATTRIBUTES = {
@@ -101,11 +100,12 @@ class Bilingual:
         return (self.de or self.en) if language == "de" else (self.en or self.de)
 
 
-def topic_names() -> dict[str, Bilingual]:
-    """Every topic's slug with its names, in the taxonomy's order."""
+def topic_names(programme_id: int) -> dict[str, Bilingual]:
+    """The slugs of the topics the programme offers (its own and the shared ones), with their
+    names."""
     return {
         t.slug: Bilingual(t.name_en, t.name_de)
-        for t in db.session.scalars(sa.select(Topic).order_by(Topic.name_en))
+        for t in sorted(list_topics_for([programme_id], retired=True), key=lambda t: t.name_en)
     }
 
 

@@ -81,7 +81,7 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
     for name in TIE_FIELDS:
         getattr(form, name).choices = choices
     attributes = [("", _("No constraint")), *((k, str(label)) for k, label in KINDS.items())]
-    values = _value_choices()
+    values = _value_choices(stage.call.programme_id)
     for entry in form.constraints.entries:
         entry.form.attribute.choices = attributes
         entry.form.value.choices = values
@@ -90,7 +90,7 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
     return form
 
 
-def _value_choices() -> dict[str, list[tuple[str, str]]]:
+def _value_choices(programme_id: int) -> dict[str, list[tuple[str, str]]]:
     """The values a constraint may take, grouped by attribute, named in the reader's language:
     the federal states, the regions, the topics and the organisation kinds, or each value."""
     return {
@@ -100,7 +100,7 @@ def _value_choices() -> dict[str, list[tuple[str, str]]]:
         ],
         _("Federal states"): sorted(((s.value, s.label) for s in FederalState), key=lambda c: c[1]),
         _("Regions"): [(k, str(label)) for k, label in REGIONS.items()],
-        _("Topics"): [(slug, str(name)) for slug, name in topic_names().items()],
+        _("Topics"): [(slug, str(name)) for slug, name in topic_names(programme_id).items()],
         _("Organisation kinds"): [(k.value, k.label) for k in OrganisationKind],
     }
 
