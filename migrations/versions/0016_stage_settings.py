@@ -9,10 +9,11 @@ and a call's blind reviews on the set-up pages. Only the bidding window is new. 
 already takes bids gets a window so its jurors can go on bidding: from the end of submission
 until the review due date, or for 14 days where there is no due date after the submission.
 """
+
 import datetime as dt
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import competition.db
 
@@ -26,18 +27,22 @@ BIDDING_DAYS = 14
 
 
 def upgrade():
-    with op.batch_alter_table('stages', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('bidding_opens_at', competition.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('bidding_closes_at', competition.db.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("stages", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("bidding_opens_at", competition.db.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("bidding_closes_at", competition.db.UTCDateTime(timezone=True), nullable=True)
+        )
 
     stages = sa.table(
-        'stages',
-        sa.column('id', sa.Integer),
-        sa.column('bidding_enabled', sa.Boolean),
-        sa.column('closes_at', competition.db.UTCDateTime(timezone=True)),
-        sa.column('reviews_due_at', competition.db.UTCDateTime(timezone=True)),
-        sa.column('bidding_opens_at', competition.db.UTCDateTime(timezone=True)),
-        sa.column('bidding_closes_at', competition.db.UTCDateTime(timezone=True)),
+        "stages",
+        sa.column("id", sa.Integer),
+        sa.column("bidding_enabled", sa.Boolean),
+        sa.column("closes_at", competition.db.UTCDateTime(timezone=True)),
+        sa.column("reviews_due_at", competition.db.UTCDateTime(timezone=True)),
+        sa.column("bidding_opens_at", competition.db.UTCDateTime(timezone=True)),
+        sa.column("bidding_closes_at", competition.db.UTCDateTime(timezone=True)),
     )
     conn = op.get_bind()
     rows = conn.execute(
@@ -54,21 +59,19 @@ def upgrade():
             .values(bidding_opens_at=closes_at, bidding_closes_at=ends)
         )
 
-    with op.batch_alter_table('stages', schema=None) as batch_op:
+    with op.batch_alter_table("stages", schema=None) as batch_op:
         batch_op.create_check_constraint(
-            'bidding_window_is_ordered',
-            '(bidding_opens_at IS NULL AND bidding_closes_at IS NULL) OR '
-            '(bidding_opens_at IS NOT NULL AND bidding_closes_at IS NOT NULL '
-            'AND bidding_closes_at > bidding_opens_at)',
+            "bidding_window_is_ordered",
+            "(bidding_opens_at IS NULL AND bidding_closes_at IS NULL) OR "
+            "(bidding_opens_at IS NOT NULL AND bidding_closes_at IS NOT NULL "
+            "AND bidding_closes_at > bidding_opens_at)",
         )
-        batch_op.create_check_constraint(
-            'min_comment_chars_not_negative', 'min_comment_chars >= 0'
-        )
+        batch_op.create_check_constraint("min_comment_chars_not_negative", "min_comment_chars >= 0")
 
 
 def downgrade():
-    with op.batch_alter_table('stages', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_stages_min_comment_chars_not_negative'), type_='check')
-        batch_op.drop_constraint(op.f('ck_stages_bidding_window_is_ordered'), type_='check')
-        batch_op.drop_column('bidding_closes_at')
-        batch_op.drop_column('bidding_opens_at')
+    with op.batch_alter_table("stages", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_stages_min_comment_chars_not_negative"), type_="check")
+        batch_op.drop_constraint(op.f("ck_stages_bidding_window_is_ordered"), type_="check")
+        batch_op.drop_column("bidding_closes_at")
+        batch_op.drop_column("bidding_opens_at")
