@@ -210,6 +210,11 @@ BAD_STAGE_SETTINGS = {
         "bidding_closes_at",
         "Bidding must close by the time reviews are due",
     ),
+    "half a window with bidding off": (
+        {"bidding_opens_at": "after_close"},
+        "bidding_closes_at",
+        "Enter both ends of the bidding window, or neither.",
+    ),
     "bidding time that is not a time": (
         {"bidding_enabled": "y", "bidding_opens_at": "soon"},
         "bidding_opens_at",
@@ -346,7 +351,13 @@ def test_a_bid_inside_the_window_is_accepted_and_the_page_shows_the_window(app, 
 
     page = text(browser.get(jury.bids_url))
     response = browser.submit(jury.bids_url, {f"bid_{jury.proposals['free']}": "eager"})
+    jury_work = text(browser.get("/jury"))
 
+    until = minute(now + 2 * DAY).astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+    assert re.search(
+        rf"Bid on the proposals of Outline</a> <span class=\"muted\">\(from [^<]*until {until}",
+        jury_work,
+    )
     window = re.search(r'id="bidding-window">(.*?)</p>', page, re.S)
     assert window and "Save bids" in page
     assert "Bidding is open from" in window.group(1)
