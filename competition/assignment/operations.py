@@ -30,7 +30,7 @@ from competition.assignment.models import (
     JuryMembership,
     MembershipState,
 )
-from competition.assignment.permissions import can_bid_on, membership
+from competition.assignment.permissions import bidding_phase, can_bid_on, membership
 from competition.audit.operations import record_event
 from competition.core import workflow
 from competition.core.texts import N_
@@ -692,10 +692,12 @@ def request_exclusion(
 def save_bid(
     proposal: Proposal, stage: Stage, *, actor: User, level: BidLevel, now: dt.datetime
 ) -> Bid:
-    """The juror's preference for reviewing a proposal at a stage; a second bid replaces the
-    first. Side effects: the bid row; audit ``bid.saved`` when the level changed."""
+    """The juror's preference for reviewing a proposal at a stage, while the stage's bidding
+    window is open; a second bid replaces the first. Side effects: the bid row; audit
+    ``bid.saved`` when the level changed."""
     if not stage.bidding_enabled or stage.call_id != proposal.call_id:
         raise PermissionDenied(_("Bidding is not open for this stage."))
+    require(bidding_phase(stage, now=now))
     require(can_bid_on(actor, proposal))
     if queries.organisation_conflict(actor, proposal):
         raise PermissionDenied(_("You have a conflict of interest with this proposal."))

@@ -37,7 +37,7 @@ from competition.assignment.forms import (
 )
 from competition.assignment.jury_permissions import can_manage_jury, can_request_exclusion
 from competition.assignment.models import ConflictSource, MembershipState
-from competition.assignment.permissions import can_see_call_as_juror
+from competition.assignment.permissions import bidding_phase, can_see_call_as_juror
 from competition.errors import DomainError, PermissionDenied
 from competition.forms import attempt, perform, show_errors
 from competition.programmes import topic_queries
@@ -303,6 +303,7 @@ def _bids_page(call: Call, stage: Stage, *, q: str, page: int, form: BidsForm, s
         form=form,
         choices=bid_choices(),
         bid_labels=BID_LABELS,
+        phase=bidding_phase(stage, now=g.now),
     ), status
 
 

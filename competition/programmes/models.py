@@ -180,6 +180,13 @@ class Stage(db.Model):
         sa.CheckConstraint("closes_at > opens_at", name="window_is_ordered"),
         sa.CheckConstraint("reviewers_per_proposal >= 1", name="reviewers_per_proposal_positive"),
         sa.CheckConstraint("max_load_per_juror >= 1", name="max_load_per_juror_positive"),
+        sa.CheckConstraint(
+            "(bidding_opens_at IS NULL AND bidding_closes_at IS NULL) OR "
+            "(bidding_opens_at IS NOT NULL AND bidding_closes_at IS NOT NULL "
+            "AND bidding_closes_at > bidding_opens_at)",
+            name="bidding_window_is_ordered",
+        ),
+        sa.CheckConstraint("min_comment_chars >= 0", name="min_comment_chars_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -197,6 +204,10 @@ class Stage(db.Model):
     max_load_per_juror: Mapped[int] = mapped_column(default=10)
     selection_target: Mapped[int | None]
     bidding_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When jurors may bid (set whenever bidding is on; migration 0016). A stage made without one
+    # by code takes bids whenever bidding is on.
+    bidding_opens_at: Mapped[dt.datetime | None]
+    bidding_closes_at: Mapped[dt.datetime | None]
     # When reviews are due; reminders count back from it.
     reviews_due_at: Mapped[dt.datetime | None]
     min_comment_chars: Mapped[int] = mapped_column(default=200, server_default="200")
