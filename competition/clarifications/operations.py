@@ -453,7 +453,6 @@ def send_due_reminders(*, now: dt.datetime) -> int:
                 ClarificationRequest.state == ClarificationState.OPEN,
                 ClarificationRequest.due_at > now,
                 ClarificationRequest.due_at <= now + REMIND_BEFORE,
-                ClarificationRequest.asked_at < ClarificationRequest.due_at - REMIND_BEFORE,
                 sa.or_(
                     ClarificationRequest.reminded_for.is_(None),
                     ClarificationRequest.reminded_for != ClarificationRequest.due_at,
@@ -464,6 +463,8 @@ def send_due_reminders(*, now: dt.datetime) -> int:
     )
     count = 0
     for clarification in due:
+        if clarification.asked_at >= clarification.due_at - REMIND_BEFORE:
+            continue
         claimed = db.session.execute(
             sa.update(ClarificationRequest)
             .where(
