@@ -28,6 +28,7 @@ from competition.extensions import db
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from tests.factories import make_assignment, make_user
+from tests.helpers import queries_for_page
 from tests.integration.submission_world import (
     add_applicant,
     add_contributor,
@@ -335,3 +336,44 @@ def test_the_consortium_is_reminded_once_a_day_before_the_deadline_and_again_aft
         assert clarification_ops.send_due_reminders(now=now + dt.timedelta(days=3, hours=1)) == 1
         assert len(mails("clarifications/reminder")) == 4
         assert len(events("clarification_request.reminder_sent")) == 2
+
+
+def test_the_thread_page_reads_the_same_few_queries_however_long_the_thread(app):  # type: ignore[no-untyped-def]
+    world, draft, _ = submitted(app)
+    now = utcnow()
+    with app.app_context():
+        request = clarification_ops.ask_clarification(
+            db.session.get(Proposal, draft.proposal_id),  # type: ignore[arg-type]
+            db.session.get(Stage, world.stage_id),  # type: ignore[arg-type]
+            actor=user(world.officer),
+            question=QUESTION,
+            due_at=now + dt.timedelta(days=3),
+            now=now,
+        )
+        request_id = request.id
+    coordinator = log_in(app, world.coordinator)
+    officer = log_in(app, world.officer)
+
+    def add_answers(how_many: int) -> None:
+        with app.app_context():
+            for number in range(how_many):
+                clarification_ops.answer_clarification(
+                    db.session.get(ClarificationRequest, request_id),  # type: ignore[arg-type]
+                    actor=user(world.coordinator),
+                    text=f"Answer {number}",
+                    files=[clarification_ops.Upload(f"part{number}.pdf", ANSWER_PDF)],
+                    now=utcnow(),
+                )
+
+    add_answers(1)
+    pages = (
+        (officer, f"/clarifications/{request_id}"),
+        (coordinator, f"/clarifications/{request_id}"),
+        (coordinator, f"/proposals/{draft.proposal_id}"),
+        (officer, f"/proposals/{draft.proposal_id}"),
+    )
+    short = [queries_for_page(app, browser, url) for browser, url in pages]
+    add_answers(4)
+    long = [queries_for_page(app, browser, url) for browser, url in pages]
+    assert long == short
+    assert text(coordinator.get(f"/proposals/{draft.proposal_id}")).count("Answer from") == 5
