@@ -102,6 +102,13 @@ def events(action: str) -> list[AuditEvent]:
 def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_and_closes(app):  # type: ignore[no-untyped-def]
     world, draft, contributor = submitted(app)
     officer = log_in(app, world.officer)
+    screening = text(
+        officer.get(f"/screening/proposals/{draft.proposal_id}/stages/{world.stage_id}")
+    )
+    new_page = f"/proposals/{draft.proposal_id}/clarifications/new?stage={world.stage_id}"
+    assert new_page in screening.replace("&amp;", "&")
+    form = text(officer.get(new_page))
+    assert f'<option selected value="{world.stage_id}">' in form
 
     asked = ask(officer, draft, stage_id=world.stage_id)
     assert asked.status_code == 302
@@ -118,6 +125,8 @@ def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_a
     # The consortium sees it on the dashboard and on the proposal's page.
     coordinator = log_in(app, world.coordinator)
     assert f"/clarifications/{request_id}" in text(coordinator.get("/"))
+    editor = text(coordinator.get(f"/proposals/{draft.proposal_id}/edit"))
+    assert f"/clarifications/{request_id}" in editor
     page = text(coordinator.get(f"/proposals/{draft.proposal_id}"))
     assert QUESTION in page
     assert "the programme office" in page
