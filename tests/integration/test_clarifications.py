@@ -25,6 +25,7 @@ from competition.clarifications.models import (
 )
 from competition.db import utcnow
 from competition.extensions import db
+from competition.notifications.models import Notification, NotificationState
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from tests.factories import make_assignment, make_user
@@ -95,12 +96,31 @@ def only_request() -> ClarificationRequest:
     return found[0]
 
 
+def all_rendered() -> list[Notification]:
+    """Every clarification mail, each delivered (to the development mailbox) with its text."""
+    db.session.expire_all()
+    rows = list(
+        db.session.scalars(
+            sa.select(Notification)
+            .where(Notification.template.startswith("clarifications/"))
+            .order_by(Notification.id)
+        )
+    )
+    for row in rows:
+        assert row.state == NotificationState.SENT, (row.template, row.last_error)
+        assert row.body_text and row.body_html and row.subject
+    return rows
+
+
 def events(action: str) -> list[AuditEvent]:
     return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
 
 
 def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_and_closes(app):  # type: ignore[no-untyped-def]
     world, draft, contributor = submitted(app)
+    with app.app_context():
+        user(contributor).locale = "de"
+        db.session.commit()
     officer = log_in(app, world.officer)
     screening = text(
         officer.get(f"/screening/proposals/{draft.proposal_id}/stages/{world.stage_id}")
@@ -120,6 +140,13 @@ def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_a
         # Coordinator and contributor are both asked, each once.
         asked_mails = mails("clarifications/asked")
         assert sorted(m.to_address for m in asked_mails) == sorted([world.coordinator, contributor])
+        # Each in the recipient's language.
+        by_address = {m.to_address: m for m in all_rendered()}
+        english = by_address[world.coordinator].body_text.replace("\n", " ")
+        assert "the programme office asks about your proposal" in english
+        german = by_address[contributor]
+        assert german.subject == "Rückfrage des Projektträgers zu Ihrem Antrag"
+        assert QUESTION in german.body_text
         assert len(events("clarification_request.asked")) == 1
 
     # The consortium sees it on the dashboard and on the proposal's page.
@@ -178,6 +205,7 @@ def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_a
         assert only_request().state == ClarificationState.CLOSED
         assert len(events("clarification_request.closed")) == 1
         assert len(mails("clarifications/ended")) == 2
+        assert len(all_rendered()) == 8  # asked 2, answered, asked again 2, answered, ended 2
     # A closed request takes no more answers.
     assert answer(coordinator, request_id, body="One more thing.").status_code == 403
 
@@ -345,6 +373,11 @@ def test_the_consortium_is_reminded_once_a_day_before_the_deadline_and_again_aft
         assert clarification_ops.send_due_reminders(now=now + dt.timedelta(days=3, hours=1)) == 1
         assert len(mails("clarifications/reminder")) == 4
         assert len(events("clarification_request.reminder_sent")) == 2
+        assert {row.template for row in all_rendered()} == {
+            "clarifications/asked",
+            "clarifications/extended",
+            "clarifications/reminder",
+        }
 
 
 def test_the_thread_page_reads_the_same_few_queries_however_long_the_thread(app):  # type: ignore[no-untyped-def]
