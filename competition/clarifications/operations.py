@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 
 TEXT_MAX_CHARS = 10_000
 FILES_MAX = 5
-# An answer's PDFs: the limits of a proposal's larger attachments.
-ANSWER_LIMITS = UploadLimits(max_bytes=20_000_000, max_pages=200)
+# An answer's PDFs: five of them stay under the app's limit for one request (64 MB).
+ANSWER_LIMITS = UploadLimits(max_bytes=10_000_000, max_pages=200)
 REMIND_BEFORE = dt.timedelta(days=1)
 
 
@@ -193,7 +193,8 @@ def answer_clarification(
 
     Side effects: the answer and its files (on disk and as rows); the request answered
     (audit ``clarification_request.answered``; a further answer is audited as
-    ``clarification_request.answer_added``); an e-mail to the officer who asked.
+    ``clarification_request.answer_added``); an e-mail to each officer who asked in the
+    thread.
     """
     require(permissions.can_answer(actor, clarification))
     _lock(clarification)
@@ -263,18 +264,23 @@ def answer_clarification(
             after=detail,
             now=now,
         )
-    officer = clarification.asked_by
-    notify(
-        to=officer,
-        template="clarifications/answered",
-        context={
-            **_context(clarification, officer),
-            "author": actor.name,
-            "files": len(checked),
-        },
-        dedup_key=f"clarifications.answered:{message.id}",
-        now=now,
-    )
+    # The officers who asked in this thread: the first question's and any follow-up's.
+    officers = {clarification.asked_by_id: clarification.asked_by}
+    for earlier in clarification.messages:
+        if earlier.kind == MessageKind.QUESTION:
+            officers.setdefault(earlier.author_id, earlier.author)
+    for officer in officers.values():
+        notify(
+            to=officer,
+            template="clarifications/answered",
+            context={
+                **_context(clarification, officer),
+                "author": actor.name,
+                "files": len(checked),
+            },
+            dedup_key=f"clarifications.answered:{message.id}:{officer.id}",
+            now=now,
+        )
     db.session.expire(clarification, ["messages"])
     return message
 

@@ -26,7 +26,7 @@ from competition.clarifications.models import (
 from competition.db import utcnow
 from competition.extensions import db
 from competition.notifications.models import Notification, NotificationState
-from competition.programmes.models import Stage
+from competition.programmes.models import ProgrammeOfficer, Stage
 from competition.proposals.models import Proposal
 from tests.factories import make_assignment, make_user
 from tests.helpers import queries_for_page
@@ -188,8 +188,14 @@ def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_a
         assert download.status_code == 200
         assert download.data == ANSWER_PDF
 
+    # A second officer of the programme asks again in the same thread.
+    with app.app_context():
+        second = make_user(roles=(Role.OFFICER,))
+        db.session.add(ProgrammeOfficer(programme_id=world.programme_id, user_id=second.id))
+        db.session.commit()
+        second_email = second.email
     follow_up = post(
-        officer,
+        log_in(app, second_email),
         f"/clarifications/{request_id}/follow-up",
         {"question": "Which partner signs?", "due_at": local(utcnow() + dt.timedelta(days=3))},
     )
@@ -198,6 +204,11 @@ def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_a
         assert only_request().state == ClarificationState.OPEN
         assert len(mails("clarifications/asked")) == 4
     assert answer(coordinator, request_id, body="Neue Netze GmbH signs.").status_code == 302
+    with app.app_context():
+        # Both officers who asked hear of the answer.
+        assert sorted(m.to_address for m in mails("clarifications/answered")[1:]) == sorted(
+            [world.officer, second_email]
+        )
 
     closed = post(officer, f"/clarifications/{request_id}/close", {})
     assert closed.status_code == 302
@@ -205,7 +216,7 @@ def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_a
         assert only_request().state == ClarificationState.CLOSED
         assert len(events("clarification_request.closed")) == 1
         assert len(mails("clarifications/ended")) == 2
-        assert len(all_rendered()) == 8  # asked 2, answered, asked again 2, answered, ended 2
+        assert len(all_rendered()) == 9  # asked 2, answered, asked again 2, answered 2, ended 2
     # A closed request takes no more answers.
     assert answer(coordinator, request_id, body="One more thing.").status_code == 403
 
