@@ -430,3 +430,47 @@ def test_the_thread_page_reads_the_same_few_queries_however_long_the_thread(app)
     long = [queries_for_page(app, browser, url) for browser, url in pages]
     assert long == short
     assert text(coordinator.get(f"/proposals/{draft.proposal_id}")).count("Answer from") == 5
+
+
+@pytest.mark.parametrize(
+    ("who", "ask", "see", "answer", "manage"),
+    [
+        ("officer of the programme", True, True, False, True),
+        ("officer of another programme", False, False, False, False),
+        ("coordinator", False, True, True, False),
+        ("contributor", False, True, True, False),
+        ("juror assigned to the proposal", False, False, False, False),
+        ("another applicant", False, False, False, False),
+    ],
+)
+def test_who_may_ask_see_answer_and_manage_a_request(app, who, ask, see, answer, manage):  # type: ignore[no-untyped-def]
+    from competition.clarifications import permissions
+
+    world, draft, contributor = submitted(app)
+    with app.app_context():
+        proposal = db.session.get(Proposal, draft.proposal_id)
+        stage = db.session.get(Stage, world.stage_id)
+        assert proposal is not None and stage is not None
+        request = clarification_ops.ask_clarification(
+            proposal,
+            stage,
+            actor=user(world.officer),
+            question=QUESTION,
+            due_at=utcnow() + dt.timedelta(days=3),
+            now=utcnow(),
+        )
+        juror = make_user(roles=(Role.JUROR,))
+        make_assignment(stage, proposal, juror)
+        people = {
+            "officer of the programme": user(world.officer),
+            "officer of another programme": make_user(roles=(Role.OFFICER,)),
+            "coordinator": user(world.coordinator),
+            "contributor": user(contributor),
+            "juror assigned to the proposal": juror,
+            "another applicant": make_user(roles=(Role.APPLICANT,)),
+        }
+        person = people[who]
+        assert bool(permissions.can_ask(person, proposal)) is ask
+        assert bool(permissions.can_see_thread(person, proposal)) is see
+        assert bool(permissions.can_answer(person, request)) is answer
+        assert bool(permissions.can_manage(person, request)) is manage
