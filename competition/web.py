@@ -192,11 +192,12 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    from competition import assignment, hearings, proposals, reviews, selection
+    from competition import assignment, clarifications, hearings, proposals, reviews, selection
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.assignment.run_views import bp as assignment_bp
     from competition.assignment.views import bp as jury_bp
+    from competition.clarifications.views import bp as clarifications_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
     from competition.hearings.views import bp as hearings_bp
@@ -221,6 +222,7 @@ def init_app(app: Flask) -> None:
         proposals_bp,
         notifications_bp,
         screening_bp,
+        clarifications_bp,
         jury_bp,
         assignment_bp,
         reviews_bp,
@@ -231,6 +233,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
     proposals.init_app(app)
+    clarifications.init_app(app)
     reviews.init_app(app)
     assignment.init_app(app)
     hearings.init_app(app)

@@ -36,7 +36,7 @@ LAYERS: list[set[str]] = [
     {"organisations"},
     {"programmes"},
     {"proposals"},
-    {"screening"},
+    {"screening", "clarifications"},
     {"assignment", "reviews", "hearings"},
     {"selection"},
     {"dashboard", "legal"},
