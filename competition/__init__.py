@@ -110,6 +110,8 @@ def _import_models() -> None:
     import competition.accounts.models  # noqa: F401
     import competition.assignment.models  # noqa: F401
     import competition.audit.models  # noqa: F401
+    import competition.clarifications.models  # noqa: F401
+    import competition.hearings.models  # noqa: F401
     import competition.jobs.models  # noqa: F401
     import competition.notifications.models  # noqa: F401
     import competition.organisations.models  # noqa: F401

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from competition.access import public
 from competition.accounts.models import Role
+from competition.clarifications.queries import list_open_for_applicant
 from competition.extensions import db
 from competition.programmes.queries import list_programmes_run_by
 from competition.proposals.queries import call_summaries, list_proposals_of_applicant
@@ -28,6 +29,7 @@ def home():  # type: ignore[no-untyped-def]
         context["summaries"] = call_summaries(programmes, now=g.now)
     if current_user.has_role(Role.APPLICANT):
         context["my_proposals"] = list_proposals_of_applicant(current_user)
+        context["open_clarifications"] = list_open_for_applicant(current_user)
     return render_template("dashboard/home.html", **context)
 
 

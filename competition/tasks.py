@@ -47,6 +47,10 @@ def celery_init_app(app: Flask) -> Celery:
         beat_schedule={
             "notifications-sweep": {"task": "notifications.sweep", "schedule": 60.0},
             "reviews-send-reminders": {"task": "reviews.send_reminders", "schedule": 900.0},
+            "clarifications-send-reminders": {
+                "task": "clarifications.send_reminders",
+                "schedule": 900.0,
+            },
             "audit-chain": {"task": "audit.chain", "schedule": 60.0},
             "audit-anchor": {"task": "audit.anchor", "schedule": 3600.0},
         },

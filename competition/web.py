@@ -192,15 +192,18 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    from competition import assignment, proposals, reviews, selection
+    from competition import assignment, clarifications, hearings, proposals, reviews, selection
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.assignment.run_views import bp as assignment_bp
     from competition.assignment.views import bp as jury_bp
+    from competition.clarifications.views import bp as clarifications_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
+    from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
     from competition.notifications.views import bp as notifications_bp
+    from competition.programmes.topic_views import bp as topics_bp
     from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
     from competition.reviews.views import bp as reviews_bp
@@ -215,20 +218,25 @@ def init_app(app: Flask) -> None:
         accounts_bp,
         dashboard_bp,
         programmes_bp,
+        topics_bp,
         proposals_bp,
         notifications_bp,
         screening_bp,
+        clarifications_bp,
         jury_bp,
         assignment_bp,
         reviews_bp,
+        hearings_bp,
         selection_bp,
         legal_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
     proposals.init_app(app)
+    clarifications.init_app(app)
     reviews.init_app(app)
     assignment.init_app(app)
+    hearings.init_app(app)
     selection.init_app(app)
 
     app.before_request(clean_query)

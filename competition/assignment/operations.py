@@ -30,7 +30,7 @@ from competition.assignment.models import (
     JuryMembership,
     MembershipState,
 )
-from competition.assignment.permissions import can_bid_on, membership
+from competition.assignment.permissions import bidding_phase, can_bid_on, membership
 from competition.audit.operations import record_event
 from competition.core import workflow
 from competition.core.texts import N_
@@ -41,6 +41,7 @@ from competition.notifications.operations import notify
 from competition.organisations.models import Organisation
 from competition.permissions import require
 from competition.programmes.models import Call, Stage, Topic
+from competition.programmes.topic_queries import choosable_ids
 from competition.proposals.models import ConsortiumMember, MemberRole, Proposal, ProposalState
 from competition.workflow import StepRefused, apply_step
 
@@ -273,7 +274,14 @@ def update_juror_profile(
         if topic_ids
         else []
     )
-    if len(topics) != len(set(topic_ids)):
+    # The topics of the programmes whose juries the juror sits on, and the shared ones; a
+    # retired one only if the profile names it already.
+    current = queries.find_profile(user)
+    allowed = choosable_ids(
+        queries.juror_programme_ids(user),
+        keep=[t.id for t in current.topics] if current is not None else [],
+    )
+    if len(topics) != len(set(topic_ids)) or not set(topic_ids) <= allowed:
         errors["topic_ids"] = [_("Choose topics from the list.")]
     if max_load is not None and not 1 <= max_load <= MAX_LOAD_LIMIT:
         errors["max_load"] = [
@@ -684,10 +692,12 @@ def request_exclusion(
 def save_bid(
     proposal: Proposal, stage: Stage, *, actor: User, level: BidLevel, now: dt.datetime
 ) -> Bid:
-    """The juror's preference for reviewing a proposal at a stage; a second bid replaces the
-    first. Side effects: the bid row; audit ``bid.saved`` when the level changed."""
+    """The juror's preference for reviewing a proposal at a stage, while the stage's bidding
+    window is open; a second bid replaces the first. Side effects: the bid row; audit
+    ``bid.saved`` when the level changed."""
     if not stage.bidding_enabled or stage.call_id != proposal.call_id:
         raise PermissionDenied(_("Bidding is not open for this stage."))
+    require(bidding_phase(stage, now=now))
     require(can_bid_on(actor, proposal))
     if queries.organisation_conflict(actor, proposal):
         raise PermissionDenied(_("You have a conflict of interest with this proposal."))

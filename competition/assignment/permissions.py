@@ -4,6 +4,8 @@ proposals assigned to them and released."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -15,8 +17,9 @@ from competition.assignment.models import (
     MembershipState,
 )
 from competition.extensions import db
+from competition.i18n import local_time
 from competition.permissions import ALLOWED, Decision
-from competition.programmes.models import Call
+from competition.programmes.models import Call, Stage
 from competition.proposals.models import Attachment, Proposal
 from competition.proposals.queries import is_submitted_attachment
 
@@ -63,6 +66,24 @@ def can_bid_on(user: User, proposal: Proposal) -> Decision:
         return decision
     if has_conflict(user, proposal):
         return Decision(False, _("You have a conflict of interest with this proposal."))
+    return ALLOWED
+
+
+def bidding_phase(stage: Stage, *, now: dt.datetime) -> Decision:
+    """Bids are taken while the stage's bidding window is open (whenever bidding is on, for a
+    stage that has no window)."""
+    if not stage.bidding_enabled:
+        return Decision(False, _("Bidding is not open for this stage."))
+    opens, closes = stage.bidding_opens_at, stage.bidding_closes_at
+    if opens is not None and now < opens:
+        return Decision(
+            False, _("Bidding opens on %(when)s; come back then.", when=local_time(opens))
+        )
+    if closes is not None and now > closes:
+        return Decision(
+            False,
+            _("Bidding closed on %(when)s; bids can no longer change.", when=local_time(closes)),
+        )
     return ALLOWED
 
 

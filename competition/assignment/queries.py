@@ -28,11 +28,13 @@ from competition.assignment.models import (
     JurorProfile,
     JuryMembership,
     MembershipState,
+    juror_expertise,
 )
 from competition.assignment.permissions import conflicted_proposal_ids
 from competition.extensions import db
 from competition.organisations.models import Organisation
 from competition.paging import Page
+from competition.programmes import topic_queries
 from competition.programmes.models import Call, Stage, Topic
 from competition.proposals.models import (
     ConsortiumMember,
@@ -128,8 +130,30 @@ def list_organisations() -> list[Organisation]:
     return list(db.session.scalars(sa.select(Organisation).order_by(Organisation.name)))
 
 
-def list_topics() -> list[Topic]:
-    return sorted(db.session.scalars(sa.select(Topic)), key=lambda t: t.name.casefold())
+def juror_programme_ids(user: User) -> list[int]:
+    """The programmes whose juries the juror was invited to and has not declined: their topics
+    (and the shared ones) are the juror's to choose from."""
+    return list(
+        db.session.scalars(
+            sa.select(Call.programme_id)
+            .join(JuryMembership, JuryMembership.call_id == Call.id)
+            .where(
+                JuryMembership.user_id == user.id,
+                JuryMembership.state != MembershipState.DECLINED,
+            )
+            .distinct()
+        )
+    )
+
+
+def jurors_naming_topics(topic_ids: list[int]) -> dict[int, int]:
+    """How many jurors' profiles name each of ``topic_ids`` as expertise."""
+    rows = db.session.execute(
+        sa.select(juror_expertise.c.topic_id, sa.func.count())
+        .where(juror_expertise.c.topic_id.in_(topic_ids))
+        .group_by(juror_expertise.c.topic_id)
+    )
+    return {topic_id: count for topic_id, count in rows}
 
 
 def organisation_ids_of_jurors(user_ids: Sequence[int]) -> dict[int, tuple[int | None, list[int]]]:
@@ -324,7 +348,7 @@ class Declaration:
     rows: Page[DeclarationRow]
     open_ids: frozenset[int]  # every listed proposal the juror can still declare a conflict with
     conflicts: int  # listed proposals with one of the juror's own conflicts
-    topics: Sequence[Topic]
+    topics: Sequence[topic_queries.TopicGroup]
     organisations: Sequence[Organisation]  # those taking part in a listed proposal
 
 
@@ -443,7 +467,7 @@ def list_proposals_for_conflict_declaration(
         rows=Page(rows, page=page, per_page=DECLARATION_PER_PAGE, total=total),
         open_ids=open_ids,
         conflicts=conflicts,
-        topics=list_topics(),
+        topics=topic_queries.filter_choices([call.programme_id]),
         organisations=organisations,
     )
 

@@ -37,9 +37,10 @@ from competition.assignment.forms import (
 )
 from competition.assignment.jury_permissions import can_manage_jury, can_request_exclusion
 from competition.assignment.models import ConflictSource, MembershipState
-from competition.assignment.permissions import can_see_call_as_juror
+from competition.assignment.permissions import bidding_phase, can_see_call_as_juror
 from competition.errors import DomainError, PermissionDenied
 from competition.forms import attempt, perform, show_errors
+from competition.programmes import topic_queries
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal
 from competition.proposals.permissions import is_contributor
@@ -156,8 +157,19 @@ def _profile_form(form: ProfileForm | None = None) -> ProfileForm:
     organisations = queries.list_organisations()
     form.affiliation_id.choices = [("", _("Choose…"))] + [(o.id, o.name) for o in organisations]
     form.former_organisation_ids.choices = [(o.id, o.name) for o in organisations]
-    form.topic_ids.choices = [(t.id, t.name) for t in queries.list_topics()]
+    form.topic_ids.choices = topic_queries.flat(_topic_groups())
     return form
+
+
+def _topic_groups() -> list[topic_queries.TopicGroup]:
+    """The topics of the programmes whose juries the juror sits on and the shared ones; retired
+    ones only where the profile names them already."""
+    me = current_person()
+    profile = queries.find_profile(me)
+    return topic_queries.offered(
+        queries.juror_programme_ids(me),
+        keep=[t.id for t in profile.topics] if profile is not None else [],
+    )
 
 
 @bp.route("/jury/profile", methods=["GET", "POST"])
@@ -181,7 +193,9 @@ def edit_profile():  # type: ignore[no-untyped-def]
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("jury.list_calls"))
     form = _profile_form(form if request.method == "POST" else None)
-    return render_template("jury/profile.html", form=form), outcome.status
+    return render_template(
+        "jury/profile.html", form=form, topic_groups=_topic_groups()
+    ), outcome.status
 
 
 # The tick box and the reason of one proposal in the conflict form.
@@ -289,6 +303,7 @@ def _bids_page(call: Call, stage: Stage, *, q: str, page: int, form: BidsForm, s
         form=form,
         choices=bid_choices(),
         bid_labels=BID_LABELS,
+        phase=bidding_phase(stage, now=g.now),
     ), status
 
 

@@ -37,6 +37,7 @@ from competition.core.selection import (
     Swap,
     draw_lottery,
     grey_zone,
+    infeasibility,
     merit_order_line,
     optimal_line,
     select_by_target,
@@ -145,6 +146,8 @@ class LinePlan:
     draw: DrawInputs | None  # None: no lottery, or nothing to draw
     draw_applied: bool  # a recorded draw made on the same inputs is reflected
     line_rank: int  # the provisional line lies below this rank (0: nothing selected)
+    # Why the constraints can never all be met, each naming the constraint and the numbers.
+    infeasible: tuple[Text, ...] = ()
 
     def placement(self, reference: str) -> Placement:
         return next(p for p in self.placements if p.reference == reference)
@@ -299,11 +302,20 @@ def _cap(
     )
     swaps: dict[str, list[Swap]] = defaultdict(list)
     paired: dict[str, Text] = {}
+    caps = {c.attribute: c.maximum for c in constraints if c.maximum is not None}
+    at_cap = {a: sum(1 for c in kept if a in c.attributes) >= m for a, m in caps.items()}
     for came, out in zip(incoming, displaced, strict=False):
-        attribute = next((a for a in need if a in came.attributes), "")
-        if not attribute:
-            continue
-        constraint = next(c for c in constraints if c.attribute == attribute)
+        # Brought in for a minimum, or let in because a maximum kept the displaced one out.
+        attribute = next((a for a in need if need[a] and a in came.attributes), "")
+        if attribute:
+            constraint = next(c for c in constraints if c.attribute == attribute and c.count)
+        else:
+            attribute = next((a for a in caps if a in out.attributes and at_cap[a]), "")
+            if not attribute:
+                continue
+            constraint = next(
+                c for c in constraints if c.attribute == attribute and c.maximum is not None
+            )
         places = came.rank - out.rank
         swaps[attribute].append(
             Swap(
@@ -543,6 +555,16 @@ def plan_line(
         draw=inputs,
         draw_applied=applied,
         line_rank=line_rank,
+        infeasible=(
+            infeasibility(
+                [c for c in cands if c.fundable],
+                max(budget, Decimal(0)),
+                policy.constraints,
+                policy.target,
+            )
+            if policy.funding and budget is not None and policy.constraints
+            else ()
+        ),
     )
 
 

@@ -9,8 +9,9 @@ below a threshold never is). Every proposal that is not selected gets a reason i
 * :func:`select_by_target`: a stage with a selection target (16 of 137 outlines advance).
 * :func:`merit_order_line`: the default funding line. Fund down the merit order while the budget
   lasts, skipping what does not fit (see REFERENCES.md, "Selection under a budget"). Optional
-  :class:`MinimumCount` constraints (at least 3 consortia led from the eastern states) are met by
-  swapping, and what that costs in places is reported.
+  :class:`MinimumCount` constraints (at least 3 consortia led from the eastern states, at most
+  2 led from one state) are met by swapping and skipping, and what that costs in places is
+  reported; :func:`infeasibility` names constraints that can never be met.
 * :func:`optimal_line`: the exact option, off by default. It maximises the total score under the
   budget and constraints (an integer program), which favours many cheap proposals.
 * :func:`grey_zone`, :func:`draw_lottery`, :func:`verify_draw`: partial randomisation. Proposals
@@ -28,6 +29,7 @@ import json
 import logging
 import math
 import time
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, InvalidOperation
@@ -108,33 +110,82 @@ class Candidate:
 
 @dataclass(frozen=True)
 class MinimumCount:
-    """At least ``count`` funded proposals carry ``attribute`` (e.g. 3 with "eastern")."""
+    """At least ``count`` and, when ``maximum`` is given, at most ``maximum`` funded proposals
+    carry ``attribute`` (e.g. at least 3 "eastern"; at most 2 "coordinator_state:DE-BE").
+
+    ``name`` says in words what the attribute means ("led from Berlin"); the web layer gives it
+    in a form the reader's language can be chosen for. Without it the attribute is quoted. A
+    minimum above the maximum is allowed here and named by :func:`infeasibility`.
+    """
 
     attribute: str
-    count: int
+    count: int = 0
+    maximum: int | None = None
+    name: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.attribute, str) or not self.attribute:
             raise ValueError("a constraint needs an attribute")
         if not _is_int(self.count) or self.count < 0:
             raise ValueError(f"constraint on {self.attribute!r}: the count must be at least 0")
+        if self.maximum is not None and (not _is_int(self.maximum) or self.maximum < 0):
+            raise ValueError(f"constraint on {self.attribute!r}: the maximum must be at least 0")
+
+    @property
+    def what(self) -> Any:
+        """What the counted proposals are: the name, or the attribute quoted."""
+        if self.name is not None:
+            return self.name
+        return N_("with '%(attribute)s'", attribute=self.attribute)
 
     def describe(self) -> Text:
-        return Nn_(
-            "at least %(num)s funded proposal with '%(attribute)s'",
-            "at least %(num)s funded proposals with '%(attribute)s'",
-            self.count,
-            attribute=self.attribute,
+        if self.maximum is None:
+            return Nn_(
+                "at least %(num)s funded proposal %(what)s",
+                "at least %(num)s funded proposals %(what)s",
+                self.count,
+                what=self.what,
+            )
+        if self.count == 0:
+            return Nn_(
+                "at most %(num)s funded proposal %(what)s",
+                "at most %(num)s funded proposals %(what)s",
+                self.maximum,
+                what=self.what,
+            )
+        return N_(
+            "at least %(minimum)s and at most %(maximum)s funded proposals %(what)s",
+            minimum=self.count,
+            maximum=self.maximum,
+            what=self.what,
         )
 
     def heading(self) -> Text:
         """The description starting a sentence."""
-        return Nn_(
-            "At least %(num)s funded proposal with '%(attribute)s'",
-            "At least %(num)s funded proposals with '%(attribute)s'",
-            self.count,
-            attribute=self.attribute,
+        if self.maximum is None:
+            return Nn_(
+                "At least %(num)s funded proposal %(what)s",
+                "At least %(num)s funded proposals %(what)s",
+                self.count,
+                what=self.what,
+            )
+        if self.count == 0:
+            return Nn_(
+                "At most %(num)s funded proposal %(what)s",
+                "At most %(num)s funded proposals %(what)s",
+                self.maximum,
+                what=self.what,
+            )
+        return N_(
+            "At least %(minimum)s and at most %(maximum)s funded proposals %(what)s",
+            minimum=self.count,
+            maximum=self.maximum,
+            what=self.what,
         )
+
+
+# A constraint that may set a maximum as well as a minimum: the same class, by its wider name.
+Quota = MinimumCount
 
 
 # --- output --------------------------------------------------------------------------------
@@ -351,8 +402,18 @@ def merit_order_line(
     (half a quota costs places and meets nothing). Budget freed by the swaps then goes down the
     merit order again (a displaced proposal that fits again comes back). Each constraint's
     report says which proposals were displaced by which and how many places that cost, or, in
-    plain words, why it cannot be met. Swapping is a rule of thumb: when it fails,
-    :func:`optimal_line` can tell whether any selection meets the constraints.
+    plain words, why it cannot be met.
+
+    Maximums are kept throughout: going down the ranks, a proposal that would take an attribute
+    above its maximum is skipped ("skipped to keep: at most 1 funded proposal led from Berlin"),
+    and a swap never brings one in. What a maximum cost is measured on the first pass: each
+    proposal it kept out, paired in rank order with one funded with the money instead.
+
+    Swapping is a rule of thumb. When it leaves a minimum short that is not plainly impossible
+    on its own (:func:`infeasibility` names those), the line becomes the best-ranked selection
+    within the budget that meets every constraint (an integer program on rank weights, as
+    :func:`optimal_line` solves), if there is one; its swaps are reported against the plain
+    merit order. So whenever some selection meets every constraint, the line does.
 
     Runs in linear time after sorting by rank (and sorting input that is already in rank order
     is linear too); each swap costs another pass.
@@ -363,28 +424,74 @@ def merit_order_line(
     budget_cents = _to_cents(budget, "the budget")
     constraints = tuple(constraints)
     funded = [False] * len(cands)
-    _, reasons = _walk(cands, cents, budget_cents, funded)
+    _, reasons, _ = _walk(cands, cents, budget_cents, funded, explain=not constraints)
     if not constraints:
         return _line("merit order", cands, cents, budget_cents, funded, reasons, reserve_size)
 
+    plain = list(funded)
+    limits = _limits(constraints)
+    funded = [False] * len(cands)
+    _, _, capped = _walk(cands, cents, budget_cents, funded, limits, explain=False)
+    # Who was funded with the money a maximum kept from a better-ranked proposal.
+    incoming = [i for i in range(len(cands)) if funded[i] and not plain[i]]
+    skipped = sorted(capped)
+    cap_steps = [
+        (capped[out], incoming[n] if n < len(incoming) else None, out)
+        for n, out in enumerate(skipped)
+    ]
     swaps = _swap_for_constraints(cands, cents, budget_cents, funded, constraints)
     before = list(funded)
-    _, reasons = _walk(cands, cents, budget_cents, funded)
+    _, reasons, _ = _walk(cands, cents, budget_cents, funded, limits)
     notes = [
         N_("%(proposal)s funded from the budget freed by the swaps.", proposal=cands[i].label)
         for i in range(len(cands))
         if funded[i] and not before[i]
     ]
+    unmet = [k for k in constraints if _count_with(k.attribute, cands, funded) < k.count]
+    # Search only when no unmet minimum is plainly impossible on its own (then nothing meets
+    # them all, and the search over 20,000 proposals would take seconds for nothing).
+    if unmet and not any(
+        _why_unmeetable(k, cands, cents, budget_cents) is not None
+        or (k.attribute in limits and _cap_of(limits[k.attribute]) < k.count)
+        for k in unmet
+    ):
+        nearest = _nearest_feasible(cands, cents, budget_cents, constraints)
+        if nearest is not None:
+            _, reasons, _ = _walk(cands, cents, budget_cents, nearest, limits)
+            found, displaced = _report_nearest(constraints, cands, plain, nearest)
+            reasons.update(displaced)
+            notes = [
+                N_(
+                    "Swapping down the merit order could not meet every constraint together; "
+                    "the line is the best-ranked selection within the budget that meets them all."
+                )
+            ]
+            return _line(
+                "merit order with constraints",
+                cands,
+                cents,
+                budget_cents,
+                nearest,
+                reasons,
+                reserve_size,
+                found,
+                tuple(notes),
+            )
     reports = []
     for constraint in constraints:
         mine = [s for s in swaps if s[0] == constraint.attribute]
-        reports.append(_report_swaps(constraint, mine, cands, cents, budget_cents, funded))
-        for _, incoming, outs in mine:
+        kept = (
+            [step for step in cap_steps if step[0] == constraint.attribute]
+            if limits.get(constraint.attribute) is constraint
+            else []
+        )
+        reports.append(_report_swaps(constraint, mine, kept, cands, cents, budget_cents, funded))
+        for _, came, outs in mine:
             for out in outs:
                 if not funded[out]:
                     reasons[out] = N_(
                         "displaced by %(proposal)s to meet: %(constraint)s",
-                        proposal=cands[incoming].label,
+                        proposal=cands[came].label,
                         constraint=constraint.describe(),
                     )
     return _line(
@@ -400,29 +507,171 @@ def merit_order_line(
     )
 
 
+def _nearest_feasible(
+    cands: Sequence[Candidate],
+    cents: Sequence[int],
+    budget_cents: int,
+    constraints: Sequence[MinimumCount],
+) -> list[bool] | None:
+    """The best-ranked selection within the budget that meets every constraint (the largest
+    sum of rank weights, an integer program), or None if there is none."""
+    chosen = _solve(cands, cents, budget_cents, constraints, "rank")
+    funded = [False] * len(cands)
+    for i in chosen:
+        funded[i] = True
+    need = _minimums(constraints)
+    if any(_count_with(a, cands, funded) < n for a, n in need.items()):
+        return None
+    return funded
+
+
+def _report_nearest(
+    constraints: Sequence[MinimumCount],
+    cands: Sequence[Candidate],
+    plain: Sequence[bool],
+    funded: Sequence[bool],
+) -> tuple[tuple[ConstraintReport, ...], dict[int, Text]]:
+    """Reports for a line the exact search drew: who came in instead of whom (worst-ranked
+    displaced first), each swap put to the constraint it serves."""
+    incoming = [i for i in range(len(cands)) if funded[i] and not plain[i]]
+    displaced = [i for i in reversed(range(len(cands))) if plain[i] and not funded[i]]
+    swaps: dict[int, list[Swap]] = defaultdict(list)
+    reasons: dict[int, Text] = {}
+    for came, out in zip(incoming, displaced, strict=False):
+        owner = next(
+            (
+                n
+                for n, k in enumerate(constraints)
+                if k.count and k.attribute in cands[came].attributes
+            ),
+            next(
+                (
+                    n
+                    for n, k in enumerate(constraints)
+                    if k.maximum is not None and k.attribute in cands[out].attributes
+                ),
+                0,
+            ),
+        )
+        places = cands[came].rank - cands[out].rank
+        swaps[owner].append(
+            Swap(
+                attribute=constraints[owner].attribute,
+                funded=cands[came].proposal_id,
+                funded_rank=cands[came].rank,
+                displaced=((cands[out].proposal_id, cands[out].rank),),
+                places=places,
+                message=_instead(cands[came].label, cands[out].label, places),
+            )
+        )
+        reasons[out] = N_(
+            "displaced by %(proposal)s to meet: %(constraint)s",
+            proposal=cands[came].label,
+            constraint=constraints[owner].describe(),
+        )
+    reports = []
+    for n, constraint in enumerate(constraints):
+        have = _count_with(constraint.attribute, cands, funded)
+        mine = tuple(swaps.get(n, ()))
+        total = sum(s.places for s in mine)
+        head = constraint.heading()
+        if mine:
+            message = Nn_(
+                "%(constraint)s: met, together with the other constraints, by %(num)s swap "
+                "costing %(places)s in the ranking: %(swaps)s.",
+                "%(constraint)s: met, together with the other constraints, by %(num)s swaps "
+                "costing %(places)s in the ranking: %(swaps)s.",
+                len(mine),
+                constraint=head,
+                places=_places(total),
+                swaps=_listed(s.message for s in mine),
+            )
+        else:
+            message = N_("%(constraint)s: met (%(have)s funded).", constraint=head, have=have)
+        reports.append(ConstraintReport(constraint, True, have, mine, total, message))
+    return tuple(reports), reasons
+
+
 def _walk(
-    cands: Sequence[Candidate], cents: Sequence[int], budget_cents: int, funded: list[bool]
-) -> tuple[int, dict[int, Text]]:
+    cands: Sequence[Candidate],
+    cents: Sequence[int],
+    budget_cents: int,
+    funded: list[bool],
+    limits: Mapping[str, MinimumCount] | None = None,
+    *,
+    explain: bool = True,
+) -> tuple[int, dict[int, Text], dict[int, str]]:
     """Fund, in rank order, every fundable candidate that fits; already funded ones stay.
 
-    Changes ``funded`` in place; returns the money left and, for each fundable candidate left
-    out, why.
+    A candidate that fits the money but would take an attribute above the maximum of its
+    constraint in ``limits`` (attribute: the constraint with the smallest maximum) is skipped.
+    Changes ``funded`` in place; returns the money left, for each fundable candidate left out
+    why (unless ``explain`` is false: a pass whose reasons are not shown), and for those skipped
+    for a maximum the attribute.
     """
+    limits = limits or {}
     remaining = budget_cents - sum(c for c, f in zip(cents, funded, strict=True) if f)
+    caps = {a: _cap_of(k) for a, k in limits.items()}
+    count = dict.fromkeys(caps, 0)
+    for i, cand in enumerate(cands):
+        if funded[i]:
+            for a in cand.attributes:
+                if a in count:
+                    count[a] += 1
     reasons: dict[int, Text] = {}
+    capped: dict[int, str] = {}
     for i, cand in enumerate(cands):
         if funded[i] or not cand.fundable:
             continue
-        if cents[i] <= remaining:
-            funded[i] = True
-            remaining -= cents[i]
-        else:
-            reasons[i] = N_(
-                "requested %(requested)s, only %(left)s left",
-                requested=_money(cents[i]),
-                left=_money(remaining),
-            )
-    return remaining, reasons
+        full = min((a for a in cand.attributes if a in caps and count[a] >= caps[a]), default=None)
+        if full is not None:
+            # The maximum is the reason, money or not; it cost a place only if the money fitted.
+            if explain:
+                reasons[i] = N_(
+                    "skipped to keep: %(constraint)s", constraint=limits[full].describe()
+                )
+            if cents[i] <= remaining:
+                capped[i] = full
+            continue
+        if cents[i] > remaining:
+            if explain:
+                reasons[i] = N_(
+                    "requested %(requested)s, only %(left)s left",
+                    requested=_money(cents[i]),
+                    left=_money(remaining),
+                )
+            continue
+        funded[i] = True
+        remaining -= cents[i]
+        for a in cand.attributes:
+            if a in count:
+                count[a] += 1
+    return remaining, reasons, capped
+
+
+def _cap_of(constraint: MinimumCount) -> int:
+    assert constraint.maximum is not None
+    return constraint.maximum
+
+
+def _limits(constraints: Sequence[MinimumCount]) -> dict[str, MinimumCount]:
+    """For each attribute with a maximum, the constraint with the smallest."""
+    limits: dict[str, MinimumCount] = {}
+    for constraint in constraints:
+        if constraint.maximum is None:
+            continue
+        known = limits.get(constraint.attribute)
+        if known is None or _cap_of(constraint) < _cap_of(known):
+            limits[constraint.attribute] = constraint
+    return limits
+
+
+def _minimums(constraints: Sequence[MinimumCount]) -> dict[str, int]:
+    """How many funded proposals each attribute needs: the strictest minimum on it."""
+    need: dict[str, int] = {}
+    for constraint in constraints:
+        need[constraint.attribute] = max(need.get(constraint.attribute, 0), constraint.count)
+    return need
 
 
 _SwapStep: TypeAlias = tuple[str, int, tuple[int, ...]]
@@ -435,10 +684,9 @@ def _swap_for_constraints(
     funded: list[bool],
     constraints: Sequence[MinimumCount],
 ) -> list[_SwapStep]:
-    need: dict[str, int] = {}
-    for constraint in constraints:
-        need[constraint.attribute] = max(need.get(constraint.attribute, 0), constraint.count)
-    count = {a: _count_with(a, cands, funded) for a in need}
+    need = _minimums(constraints)
+    caps = {a: _cap_of(k) for a, k in _limits(constraints).items()}
+    count = {a: _count_with(a, cands, funded) for a in {*need, *caps}}
     remaining = budget_cents - sum(c for c, f in zip(cents, funded, strict=True) if f)
     brought_in: set[int] = set()
     steps: list[_SwapStep] = []
@@ -452,7 +700,7 @@ def _swap_for_constraints(
             saved = (list(funded), remaining, dict(count), set(brought_in), len(steps))
             while count[attribute] < need[attribute]:
                 found = _find_swap(
-                    attribute, cands, cents, funded, remaining, need, count, brought_in
+                    attribute, cands, cents, funded, remaining, need, caps, count, brought_in
                 )
                 if found is None:
                     break
@@ -460,7 +708,7 @@ def _swap_for_constraints(
                 for i, delta in [(incoming, 1), *((o, -1) for o in outs)]:
                     funded[i] = delta > 0
                     remaining -= delta * cents[i]
-                    for a in need:
+                    for a in count:
                         if a in cands[i].attributes:
                             count[a] += delta
                 brought_in.add(incoming)
@@ -481,10 +729,12 @@ def _find_swap(
     funded: Sequence[bool],
     remaining: int,
     need: Mapping[str, int],
+    caps: Mapping[str, int],
     count: Mapping[str, int],
     brought_in: Collection[int],
 ) -> tuple[int, tuple[int, ...]] | None:
-    """The best-ranked proposal with ``attribute`` that can come in, and whom it displaces."""
+    """The best-ranked proposal with ``attribute`` that can come in, and whom it displaces.
+    No maximum is exceeded once it is in."""
     pool = [
         i
         for i in reversed(range(len(cands)))
@@ -496,15 +746,17 @@ def _find_swap(
             continue
         if cents[incoming] > freeable:
             continue
+        gain = {a: int(a in cand.attributes) for a in count}
         if cents[incoming] <= remaining:
-            return incoming, ()
-        gain = {a: int(a in cand.attributes) for a in need}
-        lost = dict.fromkeys(need, 0)
+            if all(count[a] + gain[a] <= caps[a] for a in caps):
+                return incoming, ()
+            continue
+        lost = dict.fromkeys(count, 0)
         removed: list[int] = []
         room = remaining
         for out in pool:
-            held = [a for a in need if a in cands[out].attributes]
-            if any(count[a] - lost[a] - 1 + gain[a] < min(count[a], need[a]) for a in held):
+            held = [a for a in count if a in cands[out].attributes]
+            if any(count[a] - lost[a] - 1 + gain[a] < min(count[a], need.get(a, 0)) for a in held):
                 continue
             removed.append(out)
             room += cents[out]
@@ -519,6 +771,11 @@ def _find_swap(
             if room - cents[out] >= cents[incoming]:
                 removed.remove(out)
                 room -= cents[out]
+                for a in count:
+                    if a in cands[out].attributes:
+                        lost[a] -= 1
+        if any(count[a] - lost[a] + gain[a] > caps[a] for a in caps):
+            continue
         return incoming, tuple(sorted(removed))
     return None
 
@@ -526,12 +783,38 @@ def _find_swap(
 def _report_swaps(
     constraint: MinimumCount,
     steps: Sequence[_SwapStep],
+    cap_steps: Sequence[tuple[str, int | None, int]],
     cands: Sequence[Candidate],
     cents: Sequence[int],
     budget_cents: int,
     funded: Sequence[bool],
 ) -> ConstraintReport:
     swaps = []
+    unpaired: list[Text] = []
+    # What a maximum cost is measured on the merit order's first pass: who was funded with the
+    # money it kept from whom (a later swap for a minimum may displace that one in turn).
+    for attribute, came, out in cap_steps:
+        if funded[out]:
+            continue  # back in after all: the maximum cost nothing here
+        if came is None:
+            unpaired.append(
+                N_(
+                    "%(proposal)s skipped; nobody was funded in its place",
+                    proposal=cands[out].label,
+                )
+            )
+            continue
+        places = cands[came].rank - cands[out].rank
+        swaps.append(
+            Swap(
+                attribute=attribute,
+                funded=cands[came].proposal_id,
+                funded_rank=cands[came].rank,
+                displaced=((cands[out].proposal_id, cands[out].rank),),
+                places=places,
+                message=_instead(cands[came].label, cands[out].label, places),
+            )
+        )
     for attribute, incoming, outs in steps:
         gone = [o for o in outs if not funded[o]]
         cand = cands[incoming]
@@ -571,9 +854,16 @@ def _report_swaps(
     met = have >= constraint.count
     total = sum(s.places for s in swaps)
     head = constraint.heading()
-    if met and not swaps:
+    if met and not swaps and not unpaired:
         message = N_(
             "%(constraint)s: met by the merit order (%(have)s funded).", constraint=head, have=have
+        )
+    elif met and not swaps:
+        message = N_(
+            "%(constraint)s: met (%(have)s funded): %(skipped)s.",
+            constraint=head,
+            have=have,
+            skipped=_listed(unpaired),
         )
     elif met:
         message = Nn_(
@@ -582,7 +872,7 @@ def _report_swaps(
             len(swaps),
             constraint=head,
             places=_places(total),
-            swaps=_listed(s.message for s in swaps),
+            swaps=_listed([*(s.message for s in swaps), *unpaired]),
         )
     else:
         why = _why_unmeetable(constraint, cands, cents, budget_cents)
@@ -608,12 +898,28 @@ def _why_unmeetable(
     constraint: MinimumCount, cands: Sequence[Candidate], cents: Sequence[int], budget_cents: int
 ) -> Text | None:
     """Why no selection at all meets the constraint on its own, if that is plain to see."""
+    if constraint.maximum is not None and constraint.count > constraint.maximum:
+        return N_(
+            "its minimum of %(minimum)s is above its maximum of %(maximum)s",
+            minimum=constraint.count,
+            maximum=constraint.maximum,
+        )
     prices = sorted(
         cents[i] for i, c in enumerate(cands) if c.fundable and constraint.attribute in c.attributes
     )
+    named = constraint.name is not None
     if not prices:
+        if named:
+            return N_("no fundable proposal %(what)s", what=constraint.what)
         return N_("no fundable proposal has '%(attribute)s'", attribute=constraint.attribute)
     if len(prices) < constraint.count:
+        if named:
+            return Nn_(
+                "only %(num)s fundable proposal %(what)s",
+                "only %(num)s fundable proposals %(what)s",
+                len(prices),
+                what=constraint.what,
+            )
         return Nn_(
             "only %(num)s fundable proposal has '%(attribute)s'",
             "only %(num)s fundable proposals have '%(attribute)s'",
@@ -622,6 +928,15 @@ def _why_unmeetable(
         )
     cheapest = sum(prices[: constraint.count])
     if cheapest > budget_cents:
+        if named:
+            return N_(
+                "the %(count)s cheapest fundable proposals %(what)s request %(amount)s "
+                "together, more than the budget of %(budget)s",
+                count=constraint.count,
+                what=constraint.what,
+                amount=_money(cheapest),
+                budget=_money(budget_cents),
+            )
         return N_(
             "the %(count)s cheapest fundable proposals with '%(attribute)s' request %(amount)s "
             "together, more than the budget of %(budget)s",
@@ -631,6 +946,131 @@ def _why_unmeetable(
             budget=_money(budget_cents),
         )
     return None
+
+
+def infeasibility(
+    candidates: Iterable[Candidate],
+    budget: Decimal,
+    constraints: Sequence[MinimumCount],
+    target: int | None = None,
+) -> tuple[Text, ...]:
+    """Why the constraints can never all be met, each reason naming the constraints and the
+    numbers; empty when nothing is plain to see (a line may still miss one: its report says).
+
+    * a minimum above a maximum on the same attribute (in one constraint or two);
+    * a minimum larger than the fundable proposals with the attribute;
+    * a minimum whose cheapest proposals request more than the budget;
+    * minimums on attributes no proposal carries two of (a federal state, a region: one per
+      proposal) that together need more places than the target, or more money than the budget
+      even with the cheapest proposals.
+    """
+    cands, cents = _in_rank_order(candidates)
+    budget_cents = _to_cents(budget, "the budget")
+    reasons: list[Text] = []
+    limits = _limits(constraints)
+    for constraint in constraints:
+        if constraint.count == 0:
+            continue
+        cap = limits.get(constraint.attribute)
+        if cap is not None and _cap_of(cap) < constraint.count:
+            if cap is constraint:
+                reasons.append(
+                    N_(
+                        "%(constraint)s: the minimum of %(minimum)s is above the maximum of "
+                        "%(maximum)s.",
+                        constraint=constraint.heading(),
+                        minimum=constraint.count,
+                        maximum=_cap_of(cap),
+                    )
+                )
+            else:
+                reasons.append(
+                    N_(
+                        "%(constraint)s: the minimum of %(minimum)s is above the maximum of "
+                        "another constraint: %(other)s.",
+                        constraint=constraint.heading(),
+                        minimum=constraint.count,
+                        other=cap.describe(),
+                    )
+                )
+            continue
+        why = _why_unmeetable(constraint, cands, cents, budget_cents)
+        if why is not None:
+            reasons.append(
+                N_(
+                    "%(constraint)s: cannot be met: %(why)s.",
+                    constraint=constraint.heading(),
+                    why=why,
+                )
+            )
+    # Minimums that never share a proposal add up.
+    need = _minimums(constraints)
+    carriers = {
+        a: [i for i, c in enumerate(cands) if c.fundable and a in c.attributes] for a in need
+    }
+    for group in _disjoint_groups([a for a, n in need.items() if n], carriers):
+        if len(group) < 2:
+            continue
+        places = sum(need[a] for a in group)
+        listed = _listed(
+            next(k for k in constraints if k.attribute == a and k.count == need[a]).describe()
+            for a in group
+        )
+        if target is not None and places > target:
+            reasons.append(
+                N_(
+                    "Together these constraints need %(places)s places, more than the target of "
+                    "%(target)s: %(constraints)s.",
+                    places=places,
+                    target=target,
+                    constraints=listed,
+                )
+            )
+        prices = [sorted(cents[i] for i in carriers[a])[: need[a]] for a in group]
+        if all(len(p) == need[a] for p, a in zip(prices, group, strict=True)):
+            cheapest = sum(sum(p) for p in prices)
+            if cheapest > budget_cents:
+                reasons.append(
+                    N_(
+                        "Together these constraints need at least %(amount)s, more than the "
+                        "budget of %(budget)s: %(constraints)s.",
+                        amount=_money(cheapest),
+                        budget=_money(budget_cents),
+                        constraints=listed,
+                    )
+                )
+    return tuple(reasons)
+
+
+def _disjoint_groups(
+    attributes: Sequence[str], carriers: Mapping[str, Sequence[int]]
+) -> list[list[str]]:
+    """The attributes grouped by kind (the part before ':'), keeping only kinds no candidate
+    carries two values of, so their minimums add up."""
+    kinds: dict[str, list[str]] = defaultdict(list)
+    for attribute in attributes:
+        kinds[attribute.split(":", 1)[0]].append(attribute)
+    groups = []
+    for members in kinds.values():
+        seen: set[int] = set()
+        disjoint = True
+        for attribute in members:
+            if seen & set(carriers[attribute]):
+                disjoint = False
+                break
+            seen |= set(carriers[attribute])
+        if disjoint:
+            groups.append(sorted(members))
+    return groups
+
+
+def values_of(kind: str, candidates: Iterable[Candidate]) -> list[str]:
+    """The values of ``kind`` the candidates carry ("kind:value" attributes), sorted: what a
+    constraint on each value of the kind becomes one constraint per."""
+    prefix = kind + ":"
+    return sorted(
+        {a[len(prefix) :] for c in candidates for a in c.attributes if a.startswith(prefix)}
+    )
 
 
 # --- the exact option ----------------------------------------------------------------------
@@ -710,6 +1150,11 @@ def optimal_line(
     for constraint in constraints:
         have = _count_with(constraint.attribute, cands, funded)
         head = constraint.heading()
+        if constraint.maximum is not None and constraint.count > constraint.maximum:
+            why = _why_unmeetable(constraint, cands, cents, budget_cents)
+            unmet = N_("%(constraint)s: cannot be met: %(why)s.", constraint=head, why=why)
+            reports.append(ConstraintReport(constraint, False, have, (), 0, unmet))
+            continue
         if have >= constraint.count:
             met = N_("%(constraint)s: met (%(have)s funded).", constraint=head, have=have)
             reports.append(ConstraintReport(constraint, True, have, (), 0, met))
@@ -753,18 +1198,20 @@ def _solve(
     cents: Sequence[int],
     budget_cents: int,
     constraints: Sequence[MinimumCount],
-    objective: Objective,
+    objective: Objective | Literal["rank"],
 ) -> list[int]:
-    """Positions of the chosen candidates."""
+    """Positions of the chosen candidates. Objective "rank": the largest sum of rank weights
+    (the best-ranked selection), for the merit order's search."""
     pos = [i for i, c in enumerate(cands) if c.fundable]
     m = len(pos)
     if objective == "score":
         values = [round(cands[i].score * SCORE_SCALE) for i in pos]
-    else:
+    elif objective == "count":
         values = [1] * m
-    need: dict[str, int] = {}
-    for constraint in constraints:
-        need[constraint.attribute] = max(need.get(constraint.attribute, 0), constraint.count)
+    else:
+        values = list(range(m, 0, -1))
+    need = _minimums(constraints)
+    caps = {a: _cap_of(k) for a, k in _limits(constraints).items()}
     attributes = list(need)
     k = len(attributes)
     if m == 0:
@@ -789,6 +1236,10 @@ def _solve(
         row[:m] = [attribute in cands[i].attributes for i in pos]
         row[m + a_index] = 1.0
         add_row(row, float(need[attribute]), np.inf)
+    for attribute, cap in caps.items():
+        row = np.zeros(n)
+        row[:m] = [attribute in cands[i].attributes for i in pos]
+        add_row(row, -np.inf, float(cap))
     shortfall = np.zeros(n)
     shortfall[m:] = 1.0
     score_row = np.zeros(n)
@@ -807,6 +1258,9 @@ def _solve(
         if res is None:
             raise RuntimeError("the selection problem became infeasible")
     best = sum(v for v, x in zip(values, res.x[:m], strict=True) if x > 0.5)
+    if objective == "rank":
+        # The rank weights are the tie-break already.
+        return [pos[j] for j in range(m) if res.x[j] > 0.5]
     add_row(score_row, float(best), np.inf)
     weights = np.zeros(n)
     weights[:m] = np.arange(m, 0, -1, dtype=np.float64)

@@ -203,6 +203,28 @@ JOB = Workflow(
     audited=False,
 )
 
+# An officer's clarification request (Rückfrage) to a consortium: open until the consortium
+# answers; the officer asks again in the same thread (open once more) or closes it, and may
+# withdraw a request nobody has answered yet. Further answers to an answered request change
+# nothing of its state.
+CLARIFICATION = Workflow(
+    name="clarification_request",
+    states=("open", "answered", "closed", "withdrawn"),
+    initial="open",
+    steps={
+        ("open", "answer"): "answered",
+        ("answered", "ask_again"): "open",
+        ("answered", "close"): "closed",
+        ("open", "withdraw"): "withdrawn",
+    },
+    past={
+        "answer": "answered",
+        "ask_again": "asked_again",
+        "close": "closed",
+        "withdraw": "withdrawn",
+    },
+)
+
 WORKFLOWS: tuple[Workflow, ...] = (
     CALL,
     SUBMISSION,
@@ -212,6 +234,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     REVIEW,
     DECISION,
     JOB,
+    CLARIFICATION,
 )
 
 # Kept for the call's page, which offers the call's actions with these labels.
@@ -230,6 +253,7 @@ _REFUSED: Mapping[str, Text] = {
     "review": N_("This review is %(state)s; it cannot be %(done)s."),
     "decision": N_("This decision is %(state)s; it cannot be %(done)s."),
     "job": N_("This job is %(state)s; it cannot be %(done)s."),
+    "clarification_request": N_("This clarification request is %(state)s; it cannot be %(done)s."),
 }
 _CHANGED: Mapping[str, Text] = {
     "call": N_("Someone else changed this call meanwhile. Reload the page and try again."),
@@ -246,6 +270,9 @@ _CHANGED: Mapping[str, Text] = {
     "review": N_("Someone else changed this review meanwhile. Reload the page and try again."),
     "decision": N_("Someone else changed this decision meanwhile. Reload the page and try again."),
     "job": N_("Someone else changed this job meanwhile. Reload the page and try again."),
+    "clarification_request": N_(
+        "Someone else changed this clarification request meanwhile. Reload the page and try again."
+    ),
 }
 # States, and the past tense of actions with "now", as the sentences above use them.
 _STATES: Mapping[str, Text] = {
@@ -268,6 +295,8 @@ _STATES: Mapping[str, Text] = {
     "running": N_("running"),
     "done": N_("done"),
     "failed": N_("failed"),
+    "open": N_("open"),
+    "answered": N_("answered"),
 }
 _DONE_NOW: Mapping[str, Text] = {
     "published": N_("published now"),
@@ -290,6 +319,8 @@ _DONE_NOW: Mapping[str, Text] = {
     "restarted": N_("restarted now"),
     "finished": N_("finished now"),
     "failed": N_("failed now"),
+    "answered": N_("answered now"),
+    "asked_again": N_("asked again now"),
 }
 
 

@@ -47,6 +47,7 @@ from competition.programmes.models import (
     Stage,
     StageKind,
     Topic,
+    TopicKind,
 )
 from competition.proposals import snapshot
 from competition.proposals.models import (
@@ -393,6 +394,7 @@ def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
     users = _users(accounts, password_hash=password_hash)
     session.add_all(users.values())
     session.flush()
+    _give_topics(programme, topics)
 
     officer = users["officer@demo.test"]
     programme.officer_rows = [
@@ -508,6 +510,27 @@ def _topics() -> dict[str, Topic]:
     }
     db.session.add_all(t for t in topics.values() if t.slug not in found)
     return topics
+
+
+def _give_topics(programme: Programme, topics: dict[str, Topic]) -> None:
+    """The clusters and their finer topics become the programme's taxonomy (two levels, in the
+    order of ``names``), so its officers manage them; topics some other programme had already
+    keep their place."""
+    db.session.flush()
+    own = [t for t in topics.values() if t.programme_id is None and t.parent_id is None]
+    for position, (slug, _en, _de) in enumerate(names.CLUSTERS, start=1):
+        topic = topics[slug]
+        if topic in own:
+            topic.programme_id, topic.kind, topic.position = (
+                programme.id,
+                TopicKind.CLUSTER,
+                position,
+            )
+    for position, (slug, _en, _de, cluster) in enumerate(names.FINE_TOPICS, start=1):
+        topic = topics[slug]
+        if topic in own and topics[cluster].programme_id == programme.id:
+            topic.programme_id, topic.parent_id = programme.id, topics[cluster].id
+            topic.kind, topic.position = TopicKind.CLUSTER, position
 
 
 def _organisations(rng: random.Random) -> list[Organisation]:

@@ -31,6 +31,12 @@ SUBJECTS = {
     "jury/invitation": _("You are invited to a competition jury"),
     "jury/assignments": _("Proposals for you to review"),
     "selection/letter": _("The decision on your proposal"),
+    "hearings/timetable": _("The hearing timetable"),
+    "clarifications/asked": _("The programme office asks about your proposal"),
+    "clarifications/answered": _("A consortium has answered your clarification request"),
+    "clarifications/extended": _("More time to answer the programme office's question"),
+    "clarifications/reminder": _("Reminder: a question about your proposal is due tomorrow"),
+    "clarifications/ended": _("A clarification request on your proposal has ended"),
 }
 
 

@@ -22,6 +22,7 @@ from wtforms import (
     Field,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -299,6 +300,17 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
         validate_choice=False,  # the operation names unknown codes
     )
     eastern_states = BooleanField(LazyString(_eastern_states_label))
+    # A radio pair rather than a checkbox: a post that leaves it out keeps reviews blind.
+    other_reviews = RadioField(
+        _l("When a juror may read the other jurors' reviews of a proposal"),
+        choices=[
+            SelectChoice("after_own", _l("Only after submitting their own review (blind review)")),
+            SelectChoice("at_once", _l("At once, while writing their own")),
+        ],
+        default="after_own",
+        validate_choice=False,
+        validators=[AnyOf(["after_own", "at_once"], message=_l("Choose one of the two."))],
+    )
 
     @classmethod
     def rate_fields(cls) -> list[tuple[OrganisationKind, str]]:
@@ -318,6 +330,7 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
         for kind, name in self.rate_fields():
             getattr(self, name).data = _percent_of(rates.get(kind.value))
         self.region_scope.data = list(call.region_scope or [])
+        self.other_reviews.data = "after_own" if call.reviews_hidden_until_own else "at_once"
 
     def values(self) -> dict[str, Any]:
         scope = set(self.region_scope.data or [])
@@ -334,6 +347,7 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
                 kind.value: _fraction(getattr(self, name).data) for kind, name in self.rate_fields()
             },
             "region_scope": sorted(scope),
+            "reviews_hidden_until_own": self.other_reviews.data != "at_once",
         }
 
 
@@ -563,6 +577,32 @@ class StageForm(ConfirmBreakingMixin, FlaskForm):
         validators=[Optional()],
         description=_l("How many proposals advance from this stage; empty if not fixed."),
     )
+    reviews_due_at = BerlinDateTimeField(
+        _l("Reviews due (Berlin time)"),
+        validators=[Optional()],
+        description=_l(
+            "Jurors can write and change reviews until then, and are reminded before it. "
+            "Empty: no due date."
+        ),
+    )
+    bidding_enabled = BooleanField(
+        _l("Jurors bid on the proposals they would like to review"),
+        description=_l("Bids count in the automatic assignment."),
+    )
+    bidding_opens_at = BerlinDateTimeField(
+        _l("Bidding opens (Berlin time)"), validators=[Optional()]
+    )
+    bidding_closes_at = BerlinDateTimeField(
+        _l("Bidding closes (Berlin time)"),
+        validators=[Optional()],
+        description=_l("Before the assignment is run, and no later than the review due date."),
+    )
+    min_comment_chars = WholeNumberField(
+        _l("Shortest comment for the applicant (characters)"),
+        validators=[Optional()],
+        default=200,
+        description=_l("A review cannot be submitted with a shorter comment; 0 for no minimum."),
+    )
 
     def validate_sections(self, field: Field) -> None:
         errors = parse_sections(field.data or "")[1]
@@ -584,6 +624,11 @@ class StageForm(ConfirmBreakingMixin, FlaskForm):
         self.reviewers_per_proposal.data = stage.reviewers_per_proposal
         self.max_load_per_juror.data = stage.max_load_per_juror
         self.selection_target.data = stage.selection_target
+        self.reviews_due_at.data = stage.reviews_due_at
+        self.bidding_enabled.data = stage.bidding_enabled
+        self.bidding_opens_at.data = stage.bidding_opens_at
+        self.bidding_closes_at.data = stage.bidding_closes_at
+        self.min_comment_chars.data = stage.min_comment_chars
 
     def values(self) -> dict[str, Any]:
         """After validation: what add_stage/update_stage take."""
@@ -597,6 +642,11 @@ class StageForm(ConfirmBreakingMixin, FlaskForm):
             "reviewers_per_proposal": self.reviewers_per_proposal.data,
             "max_load_per_juror": self.max_load_per_juror.data,
             "selection_target": self.selection_target.data,
+            "reviews_due_at": self.reviews_due_at.utc,
+            "bidding_enabled": bool(self.bidding_enabled.data),
+            "bidding_opens_at": self.bidding_opens_at.utc,
+            "bidding_closes_at": self.bidding_closes_at.utc,
+            "min_comment_chars": self.min_comment_chars.data,
         }
 
 

@@ -17,16 +17,51 @@ from competition.extensions import db
 from competition.i18n import current_language
 
 
+class TopicKind(enum.StrEnum):
+    """The two families of a programme's taxonomy: thematic clusters and the themes that cut
+    across them."""
+
+    CLUSTER = "cluster"
+    THEME = "theme"
+
+    @property
+    def label(self) -> str:
+        return str(TOPIC_KIND_LABELS[self.value])
+
+    @property
+    def plural(self) -> str:
+        return str(TOPIC_KIND_PLURALS[self.value])
+
+
+TOPIC_KIND_LABELS = {"cluster": _("Cluster"), "theme": _("Cross-cutting theme")}
+TOPIC_KIND_PLURALS = {"cluster": _("Clusters"), "theme": _("Cross-cutting themes")}
+
+
 class Topic(db.Model):
-    """A thematic cluster or field that proposals name and jurors claim as expertise."""
+    """A thematic cluster or cross-cutting theme that proposals name and jurors claim as
+    expertise. It belongs to a programme (its officers manage it) or, without one, is shared by
+    every programme. A sub-topic has a top-level topic of the same programme as its parent: the
+    taxonomy has two levels. A topic in use is retired, not deleted."""
 
     __tablename__ = "topics"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique over every programme: submitted versions freeze topics by their slug.
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     name_en: Mapped[str] = mapped_column(sa.String(200))
     # Empty until someone gives it: the English name stands in for German readers meanwhile.
     name_de: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    programme_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("programmes.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[TopicKind] = mapped_column(
+        enum_type(TopicKind, "topic_kind"), default=TopicKind.CLUSTER, server_default="cluster"
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("topics.id", ondelete="RESTRICT"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
+    retired_at: Mapped[dt.datetime | None]
 
     def name_in(self, language: str) -> str:
         """The topic's name in ``language`` (``de`` or ``en``), else in the other one."""
@@ -38,6 +73,10 @@ class Topic(db.Model):
     def name(self) -> str:
         """The name in the reader's language."""
         return self.name_in(current_language())
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class Programme(db.Model):
@@ -141,6 +180,13 @@ class Stage(db.Model):
         sa.CheckConstraint("closes_at > opens_at", name="window_is_ordered"),
         sa.CheckConstraint("reviewers_per_proposal >= 1", name="reviewers_per_proposal_positive"),
         sa.CheckConstraint("max_load_per_juror >= 1", name="max_load_per_juror_positive"),
+        sa.CheckConstraint(
+            "(bidding_opens_at IS NULL AND bidding_closes_at IS NULL) OR "
+            "(bidding_opens_at IS NOT NULL AND bidding_closes_at IS NOT NULL "
+            "AND bidding_closes_at > bidding_opens_at)",
+            name="bidding_window_is_ordered",
+        ),
+        sa.CheckConstraint("min_comment_chars >= 0", name="min_comment_chars_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,6 +204,10 @@ class Stage(db.Model):
     max_load_per_juror: Mapped[int] = mapped_column(default=10)
     selection_target: Mapped[int | None]
     bidding_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When jurors may bid (set whenever bidding is on; migration 0016). A stage made without one
+    # by code takes bids whenever bidding is on.
+    bidding_opens_at: Mapped[dt.datetime | None]
+    bidding_closes_at: Mapped[dt.datetime | None]
     # When reviews are due; reminders count back from it.
     reviews_due_at: Mapped[dt.datetime | None]
     min_comment_chars: Mapped[int] = mapped_column(default=200, server_default="200")

@@ -32,7 +32,7 @@ from competition.core import workflow
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
-from competition.i18n import number
+from competition.i18n import local_time, number
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.permissions import Decision
 from competition.programmes.models import (
@@ -65,6 +65,9 @@ MAX_SECTION_CHARS = 1_000_000
 MAX_PAGES = 10_000
 MAX_BYTES = 2**31 - 1
 MAX_COUNT = 100_000
+# The shortest comment for the applicant a juror may submit: 0 (none) up to this, by default 200.
+MAX_MIN_COMMENT_CHARS = 10_000
+DEFAULT_MIN_COMMENT_CHARS = 200
 
 _PROGRAMME_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REFERENCE_PREFIX = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
@@ -427,6 +430,7 @@ def _call_state(call: Call) -> dict[str, Any]:
             for kind, rate in sorted((call.funding_rates or {}).items())
         },
         "region_scope": sorted(call.region_scope or ()),
+        "reviews_hidden_until_own": call.reviews_hidden_until_own,
     }
 
 
@@ -440,6 +444,7 @@ class _CallValues:
     min_private_share: Decimal | None
     funding_rates: dict[str, str]
     region_scope: list[str]
+    reviews_hidden_until_own: bool
 
     def apply(self, call: Call) -> None:
         assert self.round_number is not None
@@ -447,6 +452,7 @@ class _CallValues:
         call.round_number = self.round_number
         call.reference_prefix = self.reference_prefix
         call.description = self.description
+        call.reviews_hidden_until_own = self.reviews_hidden_until_own
         self.apply_rules(call)
 
     def apply_rules(self, call: Call) -> None:
@@ -468,6 +474,7 @@ def _validate_call(
     min_private_share: Decimal | None,
     funding_rates: Mapping[str, Decimal | None],
     region_scope: Iterable[str],
+    reviews_hidden_until_own: bool,
 ) -> _CallValues:
     errors = _Errors()
     _check_text(errors, "name", name, _("Enter a name for the call."), 200)
@@ -556,6 +563,7 @@ def _validate_call(
         min_private_share=min_private_share,
         funding_rates=dict(sorted(rates.items())),
         region_scope=scope,
+        reviews_hidden_until_own=bool(reviews_hidden_until_own),
     )
 
 
@@ -572,12 +580,14 @@ def create_call(
     min_private_share: Decimal | None = None,
     funding_rates: Mapping[str, Decimal | None] | None = None,
     region_scope: Iterable[str] = (),
+    reviews_hidden_until_own: bool = True,
     now: dt.datetime,
 ) -> Call:
     """Open a new round of a programme, as a draft, with the rules proposals are checked against.
 
-    Shares and rates are fractions (Decimal("0.85") for 85 %). Side effects: a call row;
-    audit ``call.created``.
+    Shares and rates are fractions (Decimal("0.85") for 85 %). ``reviews_hidden_until_own``:
+    blind reviews, a juror reads the other jurors' reviews of a proposal only after submitting
+    their own. Side effects: a call row; audit ``call.created``.
     """
     _managed(actor, programme)
     values = _validate_call(
@@ -591,6 +601,7 @@ def create_call(
         min_private_share=min_private_share,
         funding_rates=funding_rates or {},
         region_scope=region_scope,
+        reviews_hidden_until_own=reviews_hidden_until_own,
     )
     call = Call(programme=programme, state=CallState.DRAFT, created_at=now)
     values.apply(call)
@@ -621,6 +632,7 @@ def update_call(
     min_private_share: Decimal | None = None,
     funding_rates: Mapping[str, Decimal | None] | None = None,
     region_scope: Iterable[str] = (),
+    reviews_hidden_until_own: bool = True,
     confirmed_breaking: int | None = None,
     now: dt.datetime,
 ) -> Call:
@@ -643,6 +655,7 @@ def update_call(
         min_private_share=min_private_share,
         funding_rates=funding_rates or {},
         region_scope=region_scope,
+        reviews_hidden_until_own=reviews_hidden_until_own,
     )
     before = _call_state(call)
     proposed = Call()  # transient, never added: only carries the proposed rules
@@ -688,6 +701,11 @@ def _stage_state(stage: Stage) -> dict[str, Any]:
         "reviewers_per_proposal": stage.reviewers_per_proposal,
         "max_load_per_juror": stage.max_load_per_juror,
         "selection_target": stage.selection_target,
+        "reviews_due_at": stage.reviews_due_at,
+        "bidding_enabled": stage.bidding_enabled,
+        "bidding_opens_at": stage.bidding_opens_at,
+        "bidding_closes_at": stage.bidding_closes_at,
+        "min_comment_chars": stage.min_comment_chars,
     }
 
 
@@ -702,6 +720,7 @@ class _StageValues:
     reviewers_per_proposal: int
     max_load_per_juror: int
     selection_target: int | None
+    review: _ReviewSettings
 
     def apply(self, stage: Stage) -> None:
         stage.kind = self.kind
@@ -710,12 +729,106 @@ class _StageValues:
         stage.reviewers_per_proposal = self.reviewers_per_proposal
         stage.max_load_per_juror = self.max_load_per_juror
         stage.selection_target = self.selection_target
+        self.review.apply(stage)
 
     def apply_rules(self, stage: Stage) -> None:
         stage.opens_at = self.opens_at
         stage.closes_at = self.closes_at
         stage.required_sections = [dict(s) for s in self.required_sections]
         stage.attachment_rules = [dict(a) for a in self.attachment_rules]
+
+
+@dataclass(frozen=True)
+class _ReviewSettings:
+    """When reviews are due, when jurors bid, and how long a comment must be."""
+
+    reviews_due_at: dt.datetime | None
+    bidding_enabled: bool
+    bidding_opens_at: dt.datetime | None
+    bidding_closes_at: dt.datetime | None
+    min_comment_chars: int
+
+    def apply(self, stage: Stage) -> None:
+        stage.reviews_due_at = self.reviews_due_at
+        stage.bidding_enabled = self.bidding_enabled
+        stage.bidding_opens_at = self.bidding_opens_at
+        stage.bidding_closes_at = self.bidding_closes_at
+        stage.min_comment_chars = self.min_comment_chars
+
+
+def _utc(moment: dt.datetime | None, name: str) -> dt.datetime | None:
+    if moment is None:
+        return None
+    _require_aware(moment, name)
+    return moment.astimezone(dt.UTC)
+
+
+def _validate_review_settings(
+    errors: _Errors,
+    *,
+    closes_at: dt.datetime | None,
+    reviews_due_at: dt.datetime | None,
+    bidding_enabled: bool,
+    bidding_opens_at: dt.datetime | None,
+    bidding_closes_at: dt.datetime | None,
+    min_comment_chars: int | None,
+) -> _ReviewSettings | None:
+    """Reviews fall due after submission closes; a bidding window, required while bidding is
+    on, opens before it closes and closes by the review due date (jurors bid before they are
+    assigned). The window is kept when bidding is switched off, so switching it on again
+    restores it."""
+    due = _utc(reviews_due_at, "reviews_due_at")
+    opens = _utc(bidding_opens_at, "bidding_opens_at")
+    closes = _utc(bidding_closes_at, "bidding_closes_at")
+    problems = len(errors.by_field)
+    if due is not None and closes_at is not None and due <= closes_at:
+        errors.add(
+            "reviews_due_at",
+            _(
+                "Reviews must be due after submission closes (%(closes)s).",
+                closes=local_time(closes_at),
+            ),
+        )
+    if bidding_enabled and opens is None:
+        errors.add("bidding_opens_at", _("Enter when bidding opens, or switch bidding off."))
+    if bidding_enabled and closes is None:
+        errors.add("bidding_closes_at", _("Enter when bidding closes, or switch bidding off."))
+    if (opens is None) != (closes is None) and not bidding_enabled:
+        field = "bidding_closes_at" if closes is None else "bidding_opens_at"
+        errors.add(field, _("Enter both ends of the bidding window, or neither."))
+    if opens is not None and closes is not None and closes <= opens:
+        errors.add("bidding_closes_at", _("Bidding must close after it opens."))
+    elif closes is not None and due is not None and closes > due:
+        errors.add(
+            "bidding_closes_at",
+            _(
+                "Bidding must close by the time reviews are due (%(due)s): "
+                "jurors bid before they are assigned.",
+                due=local_time(due),
+            ),
+        )
+    if min_comment_chars is None:
+        errors.add(
+            "min_comment_chars",
+            _("Enter the shortest comment for the applicant, in characters; 0 for no minimum."),
+        )
+    elif not 0 <= min_comment_chars <= MAX_MIN_COMMENT_CHARS:
+        errors.add(
+            "min_comment_chars",
+            _(
+                "The minimum must be between 0 and %(max)s characters.",
+                max=number(MAX_MIN_COMMENT_CHARS, 0),
+            ),
+        )
+    if len(errors.by_field) > problems or min_comment_chars is None:
+        return None
+    return _ReviewSettings(
+        reviews_due_at=due,
+        bidding_enabled=bool(bidding_enabled),
+        bidding_opens_at=opens,
+        bidding_closes_at=closes,
+        min_comment_chars=min_comment_chars,
+    )
 
 
 def _validate_stage(
@@ -730,6 +843,11 @@ def _validate_stage(
     reviewers_per_proposal: int | None,
     max_load_per_juror: int | None,
     selection_target: int | None,
+    reviews_due_at: dt.datetime | None,
+    bidding_enabled: bool,
+    bidding_opens_at: dt.datetime | None,
+    bidding_closes_at: dt.datetime | None,
+    min_comment_chars: int | None,
 ) -> _StageValues:
     errors = _Errors()
     try:
@@ -826,9 +944,19 @@ def _validate_stage(
         too_small=_("The selection target must be at least 1."),
         too_large=lambda most: _("The selection target must be at most %(max)s.", max=most),
     )
+    review = _validate_review_settings(
+        errors,
+        closes_at=closes_at,
+        reviews_due_at=reviews_due_at,
+        bidding_enabled=bidding_enabled,
+        bidding_opens_at=bidding_opens_at,
+        bidding_closes_at=bidding_closes_at,
+        min_comment_chars=min_comment_chars,
+    )
     errors.raise_if_any()
     assert stage_kind is not None and opens_at is not None and closes_at is not None
     assert reviewers_per_proposal is not None and max_load_per_juror is not None
+    assert review is not None
 
     old_sections = list(stage.required_sections or ()) if stage is not None else []
     old_attachments = list(stage.attachment_rules or ()) if stage is not None else []
@@ -858,6 +986,7 @@ def _validate_stage(
         reviewers_per_proposal=reviewers_per_proposal,
         max_load_per_juror=max_load_per_juror,
         selection_target=selection_target,
+        review=review,
     )
 
 
@@ -886,9 +1015,17 @@ def add_stage(
     reviewers_per_proposal: int | None = 3,
     max_load_per_juror: int | None = 10,
     selection_target: int | None = None,
+    reviews_due_at: dt.datetime | None = None,
+    bidding_enabled: bool = False,
+    bidding_opens_at: dt.datetime | None = None,
+    bidding_closes_at: dt.datetime | None = None,
+    min_comment_chars: int | None = DEFAULT_MIN_COMMENT_CHARS,
     now: dt.datetime,
 ) -> Stage:
-    """Append a stage to the call. Times are UTC-aware.
+    """Append a stage to the call. Times are UTC-aware. ``reviews_due_at`` ends the review
+    phase and times the jurors' reminders; while ``bidding_enabled`` jurors bid from
+    ``bidding_opens_at`` until ``bidding_closes_at``; ``min_comment_chars`` is the shortest
+    comment for the applicant a review may be submitted with.
 
     Side effects: a stage row; audit ``stage.added``.
     """
@@ -904,6 +1041,11 @@ def add_stage(
         reviewers_per_proposal=reviewers_per_proposal,
         max_load_per_juror=max_load_per_juror,
         selection_target=selection_target,
+        reviews_due_at=reviews_due_at,
+        bidding_enabled=bidding_enabled,
+        bidding_opens_at=bidding_opens_at,
+        bidding_closes_at=bidding_closes_at,
+        min_comment_chars=min_comment_chars,
     )
     last = db.session.scalar(sa.select(sa.func.max(Stage.position)).where(Stage.call_id == call.id))
     stage = Stage(call=call, position=(last or 0) + 1)
@@ -935,6 +1077,11 @@ def update_stage(
     reviewers_per_proposal: int | None,
     max_load_per_juror: int | None,
     selection_target: int | None = None,
+    reviews_due_at: dt.datetime | None = None,
+    bidding_enabled: bool = False,
+    bidding_opens_at: dt.datetime | None = None,
+    bidding_closes_at: dt.datetime | None = None,
+    min_comment_chars: int | None = DEFAULT_MIN_COMMENT_CHARS,
     confirmed_breaking: int | None = None,
     now: dt.datetime,
 ) -> Stage:
@@ -957,6 +1104,11 @@ def update_stage(
         reviewers_per_proposal=reviewers_per_proposal,
         max_load_per_juror=max_load_per_juror,
         selection_target=selection_target,
+        reviews_due_at=reviews_due_at,
+        bidding_enabled=bidding_enabled,
+        bidding_opens_at=bidding_opens_at,
+        bidding_closes_at=bidding_closes_at,
+        min_comment_chars=min_comment_chars,
     )
     before = _stage_state(stage)
     proposed = Stage()  # transient, never added: only carries the proposed rules

@@ -1,8 +1,8 @@
 """What the areas above programmes hold that a programme's set-up must respect: proposals in a
 call, material submitted to a stage, submitted versions a rule change would break, reviews
-scoring a criterion. Those areas register how to read it at app creation, so that programmes
-never imports them; a reader that was never registered is an error, never an empty answer,
-so that no rule change goes unchecked."""
+scoring a criterion, proposals and jurors naming a topic. Those areas register how to read it
+at app creation, so that programmes never imports them; a reader that was never registered is
+an error, never an empty answer, so that no rule change goes unchecked."""
 
 from __future__ import annotations
 
@@ -31,12 +31,16 @@ ProposalsInCalls = Callable[[list[int]], dict[int, int]]
 StagesWithSubmissions = Callable[[list[int]], set[int]]
 BreakingSubmissions = Callable[[Sequence[Stage], Call | None, Stage | None], list[AffectedProposal]]
 ReviewsScoring = Callable[[int], int]
+# Topic ids -> how many proposals (jurors) name each; ids nobody names may be left out.
+TopicUses = Callable[[list[int]], dict[int, int]]
 
 READERS = (
     "proposals_in_calls",
     "stages_with_submissions",
     "breaking_submissions",
     "reviews_scoring",
+    "proposals_naming_topics",
+    "jurors_naming_topics",
 )
 
 
@@ -87,3 +91,24 @@ def breaking_submissions(
 def count_reviews_scoring(criterion: Criterion) -> int:
     """How many reviews, drafts included, hold a score for ``criterion``."""
     return cast(ReviewsScoring, _reader("reviews_scoring"))(criterion.id)
+
+
+@dataclass(frozen=True)
+class TopicUse:
+    proposals: int = 0
+    jurors: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.proposals or self.jurors)
+
+
+def topic_uses(topic_ids: list[int]) -> dict[int, TopicUse]:
+    """How many proposals and how many jurors' profiles name each of ``topic_ids``."""
+    if not topic_ids:
+        return {}
+    proposals = cast(TopicUses, _reader("proposals_naming_topics"))(topic_ids)
+    jurors = cast(TopicUses, _reader("jurors_naming_topics"))(topic_ids)
+    return {
+        topic_id: TopicUse(proposals.get(topic_id, 0), jurors.get(topic_id, 0))
+        for topic_id in topic_ids
+    }

@@ -8,10 +8,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """What the proposals area lends to the programmes below it: which calls and stages hold
-    material, and which submitted versions a rule change would break."""
+    material, which submitted versions a rule change would break, and which topics proposals
+    name."""
     from competition.programmes import uses
     from competition.proposals import queries
 
     uses.register(app, "proposals_in_calls", queries.proposals_in_calls)
     uses.register(app, "stages_with_submissions", queries.stages_with_submissions)
     uses.register(app, "breaking_submissions", queries.breaking_submissions)
+    uses.register(app, "proposals_naming_topics", queries.proposals_naming_topics)

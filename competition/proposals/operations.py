@@ -31,6 +31,7 @@ from competition.notifications.operations import notify
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
 from competition.permissions import require
 from competition.programmes.models import Call, CallState, Stage, Topic
+from competition.programmes.topic_queries import choosable_ids
 from competition.proposals import permissions, snapshot, storage
 from competition.proposals.models import (
     Attachment,
@@ -179,8 +180,10 @@ def update_general(
                 limit=number(ABSTRACT_MAX_CHARS, 0),
             )
         ]
+    # The call's programme's topics and the shared ones; a retired one only if already named.
+    allowed = choosable_ids([proposal.call.programme_id], keep=[t.id for t in proposal.topics])
     topics = db.session.scalars(sa.select(Topic).where(Topic.id.in_(topic_ids))).all()
-    if len(topics) != len(set(topic_ids)):
+    if len(topics) != len(set(topic_ids)) or not set(topic_ids) <= allowed:
         errors["topics"] = [_("Choose topics from the list.")]
     if errors:
         raise DomainError(errors)

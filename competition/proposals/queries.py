@@ -385,6 +385,16 @@ def proposals_in_calls(call_ids: list[int]) -> dict[int, int]:
     return {call_id: count for call_id, count in rows}
 
 
+def proposals_naming_topics(topic_ids: list[int]) -> dict[int, int]:
+    """How many proposals name each of ``topic_ids``, withdrawn ones included."""
+    rows = db.session.execute(
+        sa.select(proposal_topics.c.topic_id, sa.func.count())
+        .where(proposal_topics.c.topic_id.in_(topic_ids))
+        .group_by(proposal_topics.c.topic_id)
+    )
+    return {topic_id: count for topic_id, count in rows}
+
+
 def stages_with_submissions(stage_ids: list[int]) -> set[int]:
     """Those of ``stage_ids`` for which some proposal has started or submitted material."""
     return set(

@@ -40,6 +40,7 @@ from competition.extensions import db
 from competition.forms import attempt, messages_of, perform, show_errors, status_for
 from competition.i18n import current_language, say
 from competition.organisations.models import FederalState
+from competition.programmes import topic_queries
 from competition.programmes.models import Stage
 from competition.programmes.queries import list_calls_run_by
 from competition.proposals import operations as ops
@@ -245,7 +246,8 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             "topics": [t.id for t in proposal.topics],
         }
     )
-    general.topics.choices = [(t.id, t.name) for t in queries.list_topics()]
+    topic_groups = _topic_groups(proposal)
+    general.topics.choices = topic_queries.flat(topic_groups)
     years = max([BUDGET_YEARS, *(line.year for line in submission.budget_lines)])
     content = snapshot.snapshot(proposal, submission)
     totals = rules.budget_totals(snapshot.draft_from_snapshot(content).budget)
@@ -273,6 +275,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             script_texts=_editor_texts(),
             abstract_max_chars=ops.ABSTRACT_MAX_CHARS,
             general=general,
+            topic_groups=topic_groups,
             section_forms=forms.get("sections", {}),
             member_form=forms.get("member") or _member_form(proposal),
             budget_form=forms.get("budget") or BudgetForm(),
@@ -297,6 +300,12 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
     )
 
 
+def _topic_groups(proposal: Proposal) -> list[topic_queries.TopicGroup]:
+    """The call's programme's topics and the shared ones, grouped; retired ones only where the
+    proposal names them already."""
+    return topic_queries.offered([proposal.call.programme_id], keep=[t.id for t in proposal.topics])
+
+
 def _member_form(proposal: Proposal) -> MemberForm:
     form = MemberForm()
     # The first organisation added is usually the coordinating one.
@@ -319,7 +328,7 @@ def edit_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
 def save_general(proposal_id: int):  # type: ignore[no-untyped-def]
     proposal = _load(proposal_id)
     form = GeneralForm()
-    form.topics.choices = [(t.id, t.name) for t in queries.list_topics()]
+    form.topics.choices = topic_queries.flat(_topic_groups(proposal))
     saved = attempt(
         form,
         lambda: ops.update_general(
@@ -772,7 +781,7 @@ def list_proposals():  # type: ignore[no-untyped-def]
         page=page,
         filters=filters,
         calls=list_calls_run_by(current_user),
-        topics=queries.list_topics(),
+        topics=topic_queries.filter_choices_for_officer(current_user),
         states=list(ProposalState),
         federal_states=list(FederalState),
     )

@@ -10,6 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -161,6 +164,23 @@ def _number(value: str | None) -> float | None:
         return None
 
 
+class ConstraintRowForm(Form):
+    """One constraint of the Rules page: what it counts (an attribute and one value or each
+    value), at least and at most how many. A row without an attribute is no constraint (so an
+    empty row adds nothing and emptying one removes it). Choices are set by the view."""
+
+    attribute = SelectField(_l("Counts proposals by"), validate_choice=False, default="")
+    value = SelectField(_l("Value"), validate_choice=False, default="")
+    minimum = StringField(_l("At least"), filters=[_stripped])
+    maximum = StringField(_l("At most"), filters=[_stripped])
+
+    def validate_minimum(self, field: Field) -> None:
+        _whole_or_empty(field)
+
+    def validate_maximum(self, field: Field) -> None:
+        _whole_or_empty(field)
+
+
 class SelectionRulesForm(FlaskForm):
     """The stage's selection rules as an officer sets them; the tie rule's selects are filled
     with the stage's criteria by the view. Shape only: ``rules.update_rules`` judges."""
@@ -189,13 +209,7 @@ class SelectionRulesForm(FlaskForm):
         ],
         validate_choice=False,
     )
-    constraint_eastern = StringField(
-        _l("At least this many funded proposals led from an eastern federal state"),
-        filters=[_stripped],
-    )
-    constraint_sme = StringField(
-        _l("At least this many funded proposals with an SME partner"), filters=[_stripped]
-    )
+    constraints = FieldList(FormField(ConstraintRowForm), min_entries=0)
     lottery = BooleanField(_l("Draw the places in the grey zone by lot"))
     lottery_seed = StringField(_l("Seed"), filters=[_stripped])
 
@@ -206,12 +220,6 @@ class SelectionRulesForm(FlaskForm):
     def validate_min_reviews(self, field: Field) -> None:
         if not (field.data or "").isdecimal() or int(field.data) < 1:
             raise ValidationError(_("Give a whole number, 1 or more."))
-
-    def validate_constraint_eastern(self, field: Field) -> None:
-        _whole_or_empty(field)
-
-    def validate_constraint_sme(self, field: Field) -> None:
-        _whole_or_empty(field)
 
     def threshold(self) -> float | None:
         return _number(self.overall_threshold.data)

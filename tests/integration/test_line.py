@@ -510,7 +510,14 @@ def test_candidates_carry_the_requested_funding_and_the_attributes(ctx):
 
     assert [c.proposal_id for c in found] == world.proposals
     assert [c.requested for c in found] == [Decimal("2500000.01"), M, M]
-    assert [c.attributes for c in found] == [{"eastern"}, {"sme"}, set()]
+    assert [{a for a in c.attributes if ":" not in a} for c in found] == [
+        {"eastern"},
+        {"sme"},
+        set(),
+    ]
+    assert {"coordinator_state:DE-TH", "region:east"} <= found[0].attributes
+    assert {"coordinator_state:DE-BY", "region:west", "member_kind:sme"} <= found[1].attributes
+    assert "member_kind:sme" not in found[2].attributes
 
 
 # --- the lottery ------------------------------------------------------------------------------

@@ -333,3 +333,37 @@ def test_topic_names_become_english_and_the_demo_topics_get_their_german_names(f
             ("lasers", "Laser technology"),
             ("weaving", "Smart textiles"),
         ]
+
+
+def _insert_topics_as_of_0015(conn: sa.Connection) -> None:
+    for topic_id, slug, name in ((1, "weaving", "Smart textiles"), (2, "lasers", "Lasers")):
+        conn.execute(
+            sa.text("INSERT INTO topics (id, slug, name_en, name_de) VALUES (:i, :s, :n, '')"),
+            {"i": topic_id, "s": slug, "n": name},
+        )
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_existing_topics_stay_shared_as_clusters_in_the_order_of_their_english_names(fresh_url):
+    with migrated(
+        fresh_url,
+        before="0015_topic_names",
+        after="0018_topic_taxonomy",
+        rows=_insert_topics_as_of_0015,
+    ):
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT slug, programme_id, kind, parent_id, position, retired_at "
+                    "FROM topics ORDER BY id"
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("weaving", None, "cluster", None, 2, None),
+            ("lasers", None, "cluster", None, 1, None),
+        ]
+
+        downgrade(directory=MIGRATIONS, revision="0015_topic_names")
+        with db.engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT slug, name_en FROM topics ORDER BY id")).all()
+        assert [tuple(row) for row in back] == [("weaving", "Smart textiles"), ("lasers", "Lasers")]

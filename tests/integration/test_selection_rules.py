@@ -13,11 +13,10 @@ import sqlalchemy as sa
 
 from competition.accounts.models import Role
 from competition.audit.models import AuditEvent
-from competition.core.selection import MinimumCount
 from competition.extensions import db
 from competition.programmes.models import Stage
 from competition.selection.models import RankingMethod, SnapshotState
-from competition.selection.rules.queries import rules_for
+from competition.selection.rules.queries import ConstraintRule, rules_for
 from tests.factories import make_user
 from tests.helpers import as_person, text
 from tests.integration.test_assignment_runs import World
@@ -62,8 +61,6 @@ def fields(**overrides: str) -> dict[str, str]:
         "min_reviews": "3",
         "line_by": "target",
         "line_method": "merit",
-        "constraint_eastern": "",
-        "constraint_sme": "",
         "lottery_seed": "",
         **overrides,
     }
@@ -103,7 +100,7 @@ def test_the_officer_sets_tie_rule_budget_line_constraint_and_lottery(app, world
             min_reviews="2",
             line_by="budget",
             line_method="optimal",
-            constraint_eastern="1",
+            **{"constraints-0-attribute": "eastern", "constraints-0-minimum": "1"},
             lottery="y",
             lottery_seed=f"  {SEED} ",
         ),
@@ -117,7 +114,7 @@ def test_the_officer_sets_tie_rule_budget_line_constraint_and_lottery(app, world
         "min_reviews": 2,
         "funding": True,
         "line_method": "optimal",
-        "constraints": [{"attribute": "eastern", "count": 1}],
+        "constraints": [{"attribute": "eastern", "minimum": 1}],
         "lottery": True,
         "lottery_seed": SEED,
     }
@@ -125,7 +122,7 @@ def test_the_officer_sets_tie_rule_budget_line_constraint_and_lottery(app, world
         rules = rules_for(db.session.get(Stage, world.stage_id))
     assert rules.tie_rule == (impact, excellence)
     assert rules.funding and rules.line_method == "optimal"
-    assert rules.constraints == (MinimumCount(attribute="eastern", count=1),)
+    assert rules.constraints == (ConstraintRule("eastern", None, 1, None),)
     assert rules.lottery and rules.lottery_seed == SEED
     assert rules.overall_threshold == 2.5 and rules.confidence_weighted
     [(before, after)] = audit_events(app)
@@ -158,25 +155,33 @@ def test_the_same_criterion_twice_is_refused_at_the_field(app, world):
 def test_a_lottery_without_a_seed_is_refused_at_the_field(app, world):
     officer = as_person(app, world.officer)
 
-    response = officer.submit(url(world), fields(lottery="y", constraint_sme="2"))
+    response = officer.submit(
+        url(world),
+        fields(lottery="y", **{"constraints-0-attribute": "sme", "constraints-0-minimum": "2"}),
+    )
 
     page = text(response)
     assert response.status_code == 422
     assert "needs its seed" in error_at(page, "lottery_seed")
-    assert re.search(r'id="constraint_sme"[^>]*value="2"', page)
+    assert re.search(r'id="constraints-0-minimum"[^>]*value="2"', page)
     assert stored(app, world) == {"min_reviews": 2}
 
 
 def test_bad_numbers_are_refused_at_their_fields(app, world):
     response = as_person(app, world.officer).submit(
-        url(world), fields(min_reviews="0", overall_threshold="lots", constraint_eastern="-1")
+        url(world),
+        fields(
+            min_reviews="0",
+            overall_threshold="lots",
+            **{"constraints-0-attribute": "eastern", "constraints-0-minimum": "-1"},
+        ),
     )
 
     page = text(response)
     assert response.status_code == 422
     assert error_at(page, "min_reviews") == "Give a whole number, 1 or more."
     assert "must be a number" in error_at(page, "overall_threshold")
-    assert "whole number" in error_at(page, "constraint_eastern")
+    assert "whole number" in error_at(page, "constraints-0-minimum")
     assert stored(app, world) == {"min_reviews": 2}
 
 

@@ -9,6 +9,7 @@ import pytest
 from competition.core.workflow import (
     ASSIGNMENT,
     CALL,
+    CLARIFICATION,
     DECISION,
     JOB,
     MEMBERSHIP,
@@ -75,6 +76,7 @@ def test_an_unknown_action_is_refused_everywhere():
         (REVIEW, ["submit", "edit", "submit"], "submitted"),
         (DECISION, ["propose", "confirm", "publish"], "published"),
         (JOB, ["start", "restart", "finish"], "done"),
+        (CLARIFICATION, ["answer", "ask_again", "answer", "close"], "closed"),
     ],
 )
 def test_each_lifecycle_runs_from_its_first_state_to_its_end(workflow, path, end):
@@ -106,6 +108,7 @@ def test_a_table_that_leaves_its_states_is_refused():
 
 def test_the_models_store_exactly_the_states_of_their_lifecycle():
     from competition.assignment.models import Assignment, JuryMembership
+    from competition.clarifications.models import ClarificationRequest
     from competition.jobs.models import Job
     from competition.programmes.models import Call
     from competition.proposals.models import Proposal, StageSubmission
@@ -121,6 +124,7 @@ def test_the_models_store_exactly_the_states_of_their_lifecycle():
         Review,
         Decision,
         Job,
+        ClarificationRequest,
     ]
     assert {m.__workflow__.name for m in models} == {w.name for w in WORKFLOWS}
     for model in models:

@@ -1,3 +1,10 @@
 """Importing this package registers every task."""
 
-from workers.tasks import assignment, audit, notifications, reviews, selection  # noqa: F401
+from workers.tasks import (  # noqa: F401
+    assignment,
+    audit,
+    clarifications,
+    notifications,
+    reviews,
+    selection,
+)

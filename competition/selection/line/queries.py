@@ -24,6 +24,7 @@ suggestion. The core names proposals by their reference, so its explanations rea
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,20 +41,26 @@ from competition.core.line import (
     Ranked,
     plan_line,
 )
-from competition.core.selection import Candidate, ConstraintReport
+from competition.core.selection import Candidate, ConstraintReport, MinimumCount
 from competition.core.texts import Text
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.i18n import current_language
 from competition.kept import kept
-from competition.organisations.models import EASTERN_STATES, Organisation, OrganisationKind
-from competition.programmes.models import Call, Stage
+from competition.organisations.models import (
+    EASTERN_STATES,
+    FederalState,
+    Organisation,
+    OrganisationKind,
+)
+from competition.programmes.models import Call, Stage, Topic
 from competition.proposals.models import (
     BudgetLine,
     ConsortiumMember,
     MemberRole,
     Proposal,
     StageSubmission,
+    proposal_topics,
 )
 from competition.selection.models import (
     Decision,
@@ -63,7 +70,7 @@ from competition.selection.models import (
     SnapshotState,
 )
 from competition.selection.ranking.queries import result_of
-from competition.selection.rules.queries import rules_for
+from competition.selection.rules.queries import quotas, rules_for, topic_names
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,10 @@ class Line:
     draw_plan: DrawPlan | None = None
     target: int | None = None
     line_rank: int = 0
+    # Why the constraints can never all be met (each names the constraint and the numbers),
+    # and the attributes the constraints count with their names (None: "eastern", "sme").
+    infeasible: list[Text] = field(default_factory=list)
+    counted: dict[str, Any] = field(default_factory=dict)
 
     @property
     def remaining(self) -> Decimal | None:
@@ -180,6 +191,7 @@ def _proposals(stage: Stage, ids: Sequence[int]) -> dict[int, _Proposal]:
         .group_by(ConsortiumMember.proposal_id)
         .subquery()
     )
+    attributes_of = _attributes(stage)
     found = {}
     for p in db.session.execute(
         sa.select(
@@ -201,6 +213,7 @@ def _proposals(stage: Stage, ids: Sequence[int]) -> dict[int, _Proposal]:
         attributes = {"eastern"} if p.eastern else set()
         if p.sme:
             attributes.add("sme")
+        attributes |= attributes_of.get(p.id, set())
         found[p.id] = _Proposal(
             id=p.id,
             reference=p.reference,
@@ -210,6 +223,41 @@ def _proposals(stage: Stage, ids: Sequence[int]) -> dict[int, _Proposal]:
             requested=Decimal(p.amount or 0).quantize(Decimal("0.01")),
             attributes=frozenset(attributes),
         )
+    return found
+
+
+def _attributes(stage: Stage) -> dict[int, set[str]]:
+    """The attributes the constraints count, for every proposal of the stage's call, in three
+    queries: "coordinator_state:DE-BE" and "region:east" (of the coordinator), "topic:<slug>"
+    and "member_kind:<kind>" (each organisation kind in the consortium)."""
+    found: dict[int, set[str]] = defaultdict(set)
+    in_call = Proposal.call_id == stage.call_id
+    eastern = {s.value for s in EASTERN_STATES}
+    for pid, state in db.session.execute(
+        sa.select(ConsortiumMember.proposal_id, Organisation.federal_state)
+        .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
+        .join(Proposal, Proposal.id == ConsortiumMember.proposal_id)
+        .where(in_call, ConsortiumMember.role == MemberRole.COORDINATOR)
+    ):
+        if state is not None:
+            code = FederalState(state).value
+            found[pid].add(f"coordinator_state:{code}")
+            found[pid].add("region:east" if code in eastern else "region:west")
+    for pid, kind in db.session.execute(
+        sa.select(ConsortiumMember.proposal_id, Organisation.kind)
+        .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
+        .join(Proposal, Proposal.id == ConsortiumMember.proposal_id)
+        .where(in_call)
+        .distinct()
+    ):
+        found[pid].add(f"member_kind:{OrganisationKind(kind).value}")
+    for pid, slug in db.session.execute(
+        sa.select(proposal_topics.c.proposal_id, Topic.slug)
+        .join(Topic, Topic.id == proposal_topics.c.topic_id)
+        .join(Proposal, Proposal.id == proposal_topics.c.proposal_id)
+        .where(in_call)
+    ):
+        found[pid].add(f"topic:{slug}")
     return found
 
 
@@ -374,15 +422,22 @@ def draw(stage: Stage, ranking: Ranking) -> Line:
     rows = [r for r in rows if r["proposal_id"] in found]  # deleted since the ranking: gone
     budget = remaining_budget(stage) if rules.funding else None
     record = recorded_draw(ranking)
+    ranked = [_as_ranked(r, found[r["proposal_id"]]) for r in rows]
+    constraints: tuple[MinimumCount, ...] = ()
+    if rules.constraints:
+        by_topic = any(c.attribute == "topic" for c in rules.constraints)
+        topics = topic_names(stage.call.programme_id) if by_topic else {}
+        live = [x.candidate() for x in ranked if x.in_competition]
+        constraints = quotas(rules.constraints, live, topics)
     try:
         plan = plan_line(
-            [_as_ranked(r, found[r["proposal_id"]]) for r in rows],
+            ranked,
             Policy(
                 funding=rules.funding,
                 target=stage.selection_target,
                 budget=budget,
                 line_method=rules.line_method,
-                constraints=tuple(rules.constraints),
+                constraints=constraints,
                 lottery_seed=(rules.lottery_seed or None) if rules.lottery else None,
                 currency=stage.call.programme.currency,
             ),
@@ -449,6 +504,8 @@ def draw(stage: Stage, ranking: Ranking) -> Line:
         ),
         target=stage.selection_target,
         line_rank=plan.line_rank,
+        infeasible=list(plan.infeasible),
+        counted={k.attribute: k.name for k in constraints},
     )
 
 

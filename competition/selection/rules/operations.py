@@ -18,12 +18,14 @@ from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.selection.permissions import can_set_rules
 from competition.selection.rules.queries import (
-    ATTRIBUTES,
     KEYS,
     LINE_METHODS,
     MAX_SEED,
+    read_constraint,
     rules_for,
+    topic_names,
     total_scale,
+    value_is_known,
 )
 
 
@@ -80,20 +82,31 @@ def _check(stage: Stage, rules: dict[str, Any]) -> dict[str, list[str]]:
         errors["line_method"] = [
             _("Choose merit order or the highest total score within the budget.")
         ]
-    for item in rules.get("constraints", ()):
-        attribute = item.get("attribute") if isinstance(item, dict) else None
-        if attribute not in ATTRIBUTES:
-            errors.setdefault("constraints", []).append(
+    slugs: set[str] | None = None
+    for n, item in enumerate(rules.get("constraints", ())):
+        rule, where, wrong = read_constraint(item)
+        if rule is None:
+            errors.setdefault(_row_key(n, where), []).append(wrong)
+            continue
+        if rule.attribute == "topic":
+            if slugs is None:
+                slugs = set(topic_names(stage.call.programme_id))
+            if not value_is_known("topic", rule.value or "", slugs):
+                errors.setdefault(_row_key(n, "value"), []).append(
+                    _("There is no topic %(value)s.", value=repr(rule.value))
+                )
+        if rule.maximum is not None and rule.minimum > rule.maximum:
+            errors.setdefault(_row_key(n, "maximum"), []).append(
                 _(
-                    "A constraint names %(attribute)s; known: %(known)s.",
-                    attribute=repr(attribute),
-                    known=", ".join(sorted(ATTRIBUTES)),
+                    "At most %(maximum)s is below at least %(minimum)s: no line could meet it.",
+                    maximum=rule.maximum,
+                    minimum=rule.minimum,
                 )
             )
-            continue
-        count = _whole(item.get("count"))
-        if count is None or count < 0:
-            errors[f"constraints.{attribute}"] = [_("Give a whole number, 0 or more.")]
+        elif rule.value is not None and not rule.minimum and rule.maximum is None:
+            errors.setdefault(_row_key(n, "minimum"), []).append(
+                _("Give at least, at most or both.")
+            )
     seed = rules.get("lottery_seed")
     if seed is not None and (not isinstance(seed, str) or len(seed) > MAX_SEED):
         errors["lottery_seed"] = [
@@ -104,6 +117,12 @@ def _check(stage: Stage, rules: dict[str, Any]) -> dict[str, list[str]]:
             _("A lottery needs its seed, fixed now and published in advance.")
         ]
     return errors
+
+
+def _row_key(n: int, field: str) -> str:
+    """Where a constraint's problem is: ``constraints.<n>`` (its attribute) or
+    ``constraints.<n>.<field>``, n counting the constraints given."""
+    return f"constraints.{n}.{field}" if field else f"constraints.{n}"
 
 
 @operation

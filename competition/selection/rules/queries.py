@@ -9,17 +9,23 @@ Every key is optional. Unknown keys are refused, so a typo never silently change
       "min_reviews": 3,                fewer reviews than this are flagged
       "funding": true,                 the line is drawn by budget (default: the call's last stage)
       "line_method": "merit",          "merit" (rank order) or "optimal" (exact optimiser)
-      "constraints": [{"attribute": "eastern", "count": 3}],
+      "constraints": [{"attribute": "coordinator_state", "value": "*", "maximum": 2},
+                      {"attribute": "topic", "value": "energy", "minimum": 1}],
       "lottery": false,                draw the grey zone's places by lot
       "lottery_seed": "…",             fixed in advance and published; required when lottery is on
     }
 
-Attributes a constraint may name are those ``candidate_attributes`` gives a proposal: "eastern"
-(the coordinator is in an eastern federal state) and "sme" (an SME is a partner).
+A constraint counts funded proposals by an attribute (``KINDS``): ``coordinator_state`` (the
+coordinator's federal state, "DE-BE"), ``region`` ("east" or "west", of the coordinator),
+``topic`` (a topic's slug) and ``member_kind`` (an organisation kind in the consortium), each
+with one ``value`` or "*" for each value the candidates carry (one constraint per value), and a
+``minimum`` and/or a ``maximum``. The earlier form ``{"attribute": "eastern", "count": 3}`` (and
+"sme") is still read: at least ``count``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,14 +33,189 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from competition.core.selection import MinimumCount
+from competition.core.selection import Candidate, MinimumCount, values_of
+from competition.core.texts import N_, Text
 from competition.errors import DomainError
+from competition.i18n import current_language
+from competition.organisations.models import (
+    KIND_LABELS,
+    STATE_NAMES,
+    FederalState,
+    OrganisationKind,
+)
 from competition.programmes.models import Stage
+from competition.programmes.topic_queries import list_topics_for
 
+# The old fixed constraints, still read (at least ``count``).
 ATTRIBUTES = {
     "eastern": _l("led from an eastern federal state"),
     "sme": _l("with an SME partner"),
 }
+# What a constraint may count, as the Rules page names it.
+KINDS = {
+    "coordinator_state": _l("Federal state of the coordinator"),
+    "region": _l("Region of the coordinator (east/west)"),
+    "topic": _l("Topic"),
+    "member_kind": _l("Organisation kind in the consortium"),
+    "eastern": _l("Led from an eastern federal state"),
+    "sme": _l("With an SME partner"),
+}
+VALUED = ("coordinator_state", "region", "topic", "member_kind")
+EACH = "*"
+REGIONS = {"east": _l("East"), "west": _l("West")}
+
+
+@dataclass(frozen=True)
+class ConstraintRule:
+    """One constraint as the rules store it: ``value`` is None for "eastern"/"sme", EACH for
+    each value the candidates carry."""
+
+    attribute: str
+    value: str | None
+    minimum: int = 0
+    maximum: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"attribute": self.attribute}
+        if self.value is not None:
+            item["value"] = self.value
+        item["minimum"] = self.minimum
+        if self.maximum is not None:
+            item["maximum"] = self.maximum
+        return item
+
+
+@dataclass(frozen=True)
+class Bilingual:
+    """A name the data gives in German and English (a topic's), said in the reader's."""
+
+    en: str
+    de: str
+
+    def __str__(self) -> str:
+        try:
+            language = current_language()
+        except RuntimeError:
+            language = "en"
+        return (self.de or self.en) if language == "de" else (self.en or self.de)
+
+
+def topic_names(programme_id: int) -> dict[str, Bilingual]:
+    """The slugs of the topics the programme offers (its own and the shared ones), with their
+    names."""
+    return {
+        t.slug: Bilingual(t.name_en, t.name_de)
+        for t in sorted(list_topics_for([programme_id], retired=True), key=lambda t: t.name_en)
+    }
+
+
+def value_is_known(attribute: str, value: str, topic_slugs: set[str]) -> bool:
+    if value == EACH:
+        return True
+    if attribute == "coordinator_state":
+        return value in {s.value for s in FederalState}
+    if attribute == "region":
+        return value in REGIONS
+    if attribute == "member_kind":
+        return value in {k.value for k in OrganisationKind}
+    return attribute == "topic" and value in topic_slugs
+
+
+def attribute_name(attribute: str, value: str, topics: dict[str, Bilingual]) -> Text:
+    """What a proposal counted by the constraint is, in words said in the reader's language."""
+    if attribute == "coordinator_state":
+        return N_("led from %(state)s", state=STATE_NAMES[FederalState(value)])
+    if attribute == "region":
+        if value == "east":
+            return N_("led from an eastern federal state")
+        return N_("led from a western federal state")
+    if attribute == "member_kind":
+        return N_(
+            "with a consortium member of the kind %(kind)s",
+            kind=KIND_LABELS[OrganisationKind(value)],
+        )
+    return N_("on the topic %(topic)s", topic=topics.get(value, value))
+
+
+def quotas(
+    rules: Sequence[ConstraintRule],
+    candidates: Sequence[Candidate],
+    topics: dict[str, Bilingual],
+) -> tuple[MinimumCount, ...]:
+    """The core's constraints for the rules: "each value" becomes one per value the
+    candidates carry; the candidates' attributes read "kind:value" ("topic:energy")."""
+    made: list[MinimumCount] = []
+    for rule in rules:
+        if rule.value is None:
+            made.append(MinimumCount(rule.attribute, rule.minimum, rule.maximum))
+            continue
+        values = values_of(rule.attribute, candidates) if rule.value == EACH else [rule.value]
+        for value in values:
+            made.append(
+                MinimumCount(
+                    f"{rule.attribute}:{value}",
+                    rule.minimum,
+                    rule.maximum,
+                    name=attribute_name(rule.attribute, value, topics),
+                )
+            )
+    return tuple(made)
+
+
+def read_constraint(item: object) -> tuple[ConstraintRule | None, str, str]:
+    """One stored constraint, or None, the field of the Rules page's row the problem is at
+    ("" for the attribute, "value", "minimum") and what is wrong."""
+    if not isinstance(item, dict):
+        return None, "", _("A constraint must name an attribute.")
+    attribute = item.get("attribute")
+    if attribute not in KINDS:
+        return (
+            None,
+            "",
+            _(
+                "A constraint names %(attribute)s; known: %(known)s.",
+                attribute=repr(attribute),
+                known=", ".join(sorted(KINDS)),
+            ),
+        )
+    value = item.get("value")
+    if attribute in VALUED:
+        if not isinstance(value, str) or not value:
+            return None, "value", _("Choose a value for this attribute, or each value.")
+        if attribute != "topic" and not value_is_known(attribute, value, set()):
+            return (
+                None,
+                "value",
+                _(
+                    "%(value)s is not a value of %(attribute)s.",
+                    value=repr(value),
+                    attribute=KINDS[attribute],
+                ),
+            )
+    elif value is not None:
+        return None, "value", _("This attribute takes no value.")
+    if "count" in item and "minimum" not in item:
+        minimum_raw: object = item.get("count")
+    else:
+        minimum_raw = item.get("minimum", 0)
+    maximum_raw = item.get("maximum")
+    minimum = _count(minimum_raw)
+    maximum = None if maximum_raw is None else _count(maximum_raw)
+    if minimum is None or (maximum_raw is not None and maximum is None):
+        return None, "minimum", _("Give whole numbers, 0 or more.")
+    return ConstraintRule(str(attribute), value, minimum, maximum), "", ""
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip())
+    return None
+
+
 LINE_METHODS = ("merit", "optimal")
 KEYS = frozenset(
     {
@@ -59,7 +240,7 @@ class SelectionRules:
     min_reviews: int = 3
     funding: bool = False
     line_method: str = "merit"
-    constraints: tuple[MinimumCount, ...] = field(default_factory=tuple)
+    constraints: tuple[ConstraintRule, ...] = field(default_factory=tuple)
     lottery: bool = False
     lottery_seed: str | None = None
 
@@ -102,17 +283,12 @@ def rules_for(stage: Stage) -> SelectionRules:
         )
     constraints = []
     for item in raw.get("constraints", ()):
-        attribute = item.get("attribute")
-        if attribute not in ATTRIBUTES:
+        rule, _where, wrong = read_constraint(item)
+        if rule is None:
             raise DomainError(
-                _(
-                    "A constraint of %(stage)s names %(attribute)s; known: %(known)s.",
-                    stage=stage.name,
-                    attribute=repr(attribute),
-                    known=", ".join(sorted(ATTRIBUTES)),
-                )
+                _("A constraint of %(stage)s: %(problem)s", stage=stage.name, problem=wrong)
             )
-        constraints.append(MinimumCount(attribute=attribute, count=int(item.get("count", 0))))
+        constraints.append(rule)
     lottery = bool(raw.get("lottery", False))
     seed = raw.get("lottery_seed")
     if lottery and not seed:

@@ -15,6 +15,7 @@ from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.errors import DomainError
 from competition.forms import perform, show_errors
+from competition.organisations.models import FederalState, OrganisationKind
 from competition.programmes.models import Stage
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.forms import SelectionRulesForm
@@ -22,14 +23,20 @@ from competition.selection.ranking import queries as ranking_queries
 from competition.selection.rules import operations as rules_operations
 from competition.selection.rules import queries as rules_queries
 from competition.selection.rules.queries import (
-    ATTRIBUTES,
+    EACH,
+    KINDS,
+    REGIONS,
+    VALUED,
     SelectionRules,
     is_last_stage,
     stored_rules,
+    topic_names,
 )
 
 TIE_FIELDS = ("tie_rule_1", "tie_rule_2", "tie_rule_3")
 CONSTRAINT_MESSAGE = _l("Give a whole number, 0 or more, or leave it empty.")
+# Empty constraint rows the page offers for adding constraints.
+BLANK_ROWS = 2
 
 
 def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
@@ -44,7 +51,15 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
                 "The stored rules do not make sense (%(problem)s); saving this form replaces them.",
                 problem=wrong,
             )
-        counts = {c.attribute: c.count for c in current.constraints}
+        rows = [
+            {
+                "attribute": c.attribute,
+                "value": c.value or "",
+                "minimum": str(c.minimum) if c.minimum or c.maximum is None else "",
+                "maximum": "" if c.maximum is None else str(c.maximum),
+            }
+            for c in current.constraints
+        ]
         form = SelectionRulesForm(
             formdata=None,
             confidence_weighted=current.confidence_weighted,
@@ -54,8 +69,7 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
             min_reviews=str(current.min_reviews),
             line_by="budget" if current.funding else "target",
             line_method=current.line_method,
-            constraint_eastern=str(counts["eastern"]) if "eastern" in counts else "",
-            constraint_sme=str(counts["sme"]) if "sme" in counts else "",
+            constraints=[*rows, *([{}] * BLANK_ROWS)],
             lottery=current.lottery,
             lottery_seed=current.lottery_seed or "",
         )
@@ -66,9 +80,34 @@ def _form(stage: Stage, formdata: object = None) -> SelectionRulesForm:
     choices = [("", _("None")), *((str(c.id), c.name) for c in stage.criteria)]
     for name in TIE_FIELDS:
         getattr(form, name).choices = choices
+    attributes = [("", _("No constraint")), *((k, str(label)) for k, label in KINDS.items())]
+    values = _value_choices(stage.call.programme_id)
+    for entry in form.constraints.entries:
+        entry.form.attribute.choices = attributes
+        entry.form.value.choices = values
     if problem:
         form.form_errors.append(problem)
     return form
+
+
+def _value_choices(programme_id: int) -> dict[str, list[tuple[str, str]]]:
+    """The values a constraint may take, grouped by attribute, named in the reader's language:
+    the federal states, the regions, the topics and the organisation kinds, or each value."""
+    return {
+        _("Any attribute"): [
+            ("", _("No value (led from the east, SME partner)")),
+            (EACH, _("Each value: one constraint per value")),
+        ],
+        _("Federal states"): sorted(((s.value, s.label) for s in FederalState), key=lambda c: c[1]),
+        _("Regions"): [(k, str(label)) for k, label in REGIONS.items()],
+        _("Topics"): [(slug, str(name)) for slug, name in topic_names(programme_id).items()],
+        _("Organisation kinds"): [(k.value, k.label) for k in OrganisationKind],
+    }
+
+
+def _rows(form: SelectionRulesForm) -> list[int]:
+    """The form's rows that name a constraint, in order: the n-th constraint is row _rows[n]."""
+    return [n for n, entry in enumerate(form.constraints.entries) if entry.form.attribute.data]
 
 
 def _values(form: SelectionRulesForm) -> dict[str, object]:
@@ -77,19 +116,26 @@ def _values(form: SelectionRulesForm) -> dict[str, object]:
     the form checks with, accepts "²"."""
     errors: dict[str, list[str]] = {}
 
-    def whole(name: str) -> int:
-        text = getattr(form, name).data
+    def whole(n: int, name: str, text: str) -> int | None:
+        if not text:
+            return None
         if not text.isdecimal():
-            errors[name] = [str(CONSTRAINT_MESSAGE)]
+            errors[f"constraints.{n}.{name}"] = [str(CONSTRAINT_MESSAGE)]
             return 0
         return int(text)
 
     tie = [getattr(form, name).data for name in TIE_FIELDS]
-    constraints = [
-        {"attribute": a, "count": whole(f"constraint_{a}")}
-        for a in ATTRIBUTES
-        if getattr(form, f"constraint_{a}").data
-    ]
+    constraints: list[dict[str, object]] = []
+    for n, at in enumerate(_rows(form)):
+        row = form.constraints.entries[at].form
+        item: dict[str, object] = {"attribute": row.attribute.data}
+        if row.attribute.data in VALUED or row.value.data:
+            item["value"] = row.value.data
+        item["minimum"] = whole(n, "minimum", row.minimum.data or "") or 0
+        maximum = whole(n, "maximum", row.maximum.data or "")
+        if maximum is not None:
+            item["maximum"] = maximum
+        constraints.append(item)
     if errors:
         raise DomainError(errors)
     return {
@@ -112,13 +158,18 @@ def _at_fields(form: SelectionRulesForm, error: DomainError) -> DomainError:
     repeated = next(
         (name for i, name in enumerate(TIE_FIELDS) if tie[i] and tie[i] in tie[:i]), TIE_FIELDS[0]
     )
-    renamed = {
-        "tie_rule": repeated,
-        "funding": "line_by",
-        **{f"constraints.{a}": f"constraint_{a}" for a in ATTRIBUTES},
-    }
+    renamed = {"tie_rule": repeated, "funding": "line_by"}
+    rows = _rows(form)
     errors: dict[str, list[str]] = {}
     for key, messages in error.errors.items():
+        parts = key.split(".")
+        if parts[0] == "constraints" and len(parts) > 1 and parts[1].isdecimal():
+            n = int(parts[1])
+            if n < len(rows):
+                row = form.constraints.entries[rows[n]].form
+                field = getattr(row, parts[2] if len(parts) > 2 else "attribute")
+                field.errors = [*list(field.errors), *messages]
+                continue
         errors.setdefault(renamed.get(key, key), []).extend(messages)
     return DomainError(errors)
 
@@ -134,7 +185,7 @@ def _page(stage: Stage, form: SelectionRulesForm, *, status: int = 200):  # type
         scale=rules_queries.total_scale(stage),
         last_stage=is_last_stage(stage),
         fixed_by=done,
-        attributes=ATTRIBUTES,
+        constraint_rows=[entry.form for entry in form.constraints.entries],
     ), status
 
 

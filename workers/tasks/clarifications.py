@@ -1,0 +1,20 @@
+"""Clarification reminders. The task takes no ids: each run finds what is due, and the operation
+reminds of each deadline at most once, so overlapping or repeated runs are harmless."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from competition.clarifications import operations
+from competition.db import utcnow
+from workers.locks import run_exclusively
+
+
+@shared_task(name="clarifications.send_reminders")
+def send_reminders() -> int:
+    """Periodic (beat, every 15 minutes); a Redis lock keeps two runs apart."""
+    return run_exclusively(
+        "clarifications-send-reminders",
+        lambda: operations.send_due_reminders(now=utcnow()),
+        timeout=600,
+    )
