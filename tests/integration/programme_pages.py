@@ -135,8 +135,39 @@ class Officer:
         location = self.submit(f"/programmes/{programme_id}/calls/new", data, "create a call")
         return number_in(location, r"#call-(\d+)")
 
+    def edit(self, url: str, what: str, **fields: Any) -> None:
+        """Changes some fields of an edit form, sending the others as the page shows them."""
+        page = self.browser.get(url).get_data(as_text=True)
+        self.submit(url, {**form_fields(page, url), **fields}, what)
+
     def edit_call(self, call_id: int, **fields: Any) -> None:
-        self.submit(f"/calls/{call_id}/edit", fields, "edit the call")
+        self.edit(f"/calls/{call_id}/edit", "edit the call", **fields)
+
+    def topic(self, programme_id: int, name_de: str, name_en: str, kind: str, parent: int | None = None) -> int:
+        data = {"name_de": name_de, "name_en": name_en, "kind": kind, "parent_id": parent or ""}
+        location = self.submit(f"/programmes/{programme_id}/topics/new", data, f"add {name_en}")
+        return number_in(location, r"#topic-(\d+)")
+
+    def rules(self, call_id: int, stage_id: int, constraints: list[dict[str, str]], **fields: Any) -> None:
+        """Sets a stage's selection rules; ``constraints`` as rows (attribute, value, minimum,
+        maximum)."""
+        url = f"/calls/{call_id}/stages/{stage_id}/selection/rules"
+        page = self.browser.get(url).get_data(as_text=True)
+        data = {k: v for k, v in form_fields(page, url).items() if not k.startswith("constraints-")}
+        for n, row in enumerate(constraints):
+            for key in ("attribute", "value", "minimum", "maximum"):
+                data[f"constraints-{n}-{key}"] = row.get(key, "")
+        self.submit(url, {**data, **fields}, "save the selection rules")
+
+    def slot(self, call_id: int, stage_id: int, starts: dt.datetime, minutes: int, **place: str) -> Any:
+        data = {
+            "starts_at": berlin(starts),
+            "ends_at": berlin(starts + dt.timedelta(minutes=minutes)),
+            "room": place.get("room", ""),
+            "video_url": place.get("video_url", ""),
+        }
+        url = f"/calls/{call_id}/stages/{stage_id}/hearing/slots"
+        return self.browser.submit(url, data, page=f"/calls/{call_id}/stages/{stage_id}/hearing")
 
     def stage(self, call_id: int, **fields: Any) -> int:
         data = {
@@ -220,6 +251,16 @@ class Applicant:
     @property
     def editor(self) -> str:
         return f"/proposals/{self.proposal_id}/edit"
+
+    def topics_offered(self) -> dict[str, int]:
+        """The topics the editor offers, by their name as the applicant reads it."""
+        page = text(self.browser.get(self.editor))
+        found = re.findall(r'name="topics" id="[^"]+" value="(\d+)"[^>]*> <label[^>]*>(?:<span[^>]*>↳ </span>)?([^<]+)</label>', page)
+        return {name.strip(): int(topic) for topic, name in found}
+
+    def checklist(self) -> str:
+        """What the submit page says is still missing, or that the proposal is ready."""
+        return visible(self.browser.get(f"/proposals/{self.proposal_id}/submit").get_data(as_text=True))
 
     def start(self, call_id: int, acronym: str, title: str) -> int:
         location = expect_redirect(
@@ -324,6 +365,10 @@ class Juror:
         }
         expect_redirect(self.browser.submit("/jury/profile", data), "save the profile")
 
+    def bid(self, call_id: int, stage_id: int, proposal_id: int, level: str):  # type: ignore[no-untyped-def]
+        url = f"/jury/calls/{call_id}/stages/{stage_id}/bids"
+        return self.browser.submit(url, {f"bid_{proposal_id}": level, "q": "", "page": "1"})
+
     def declare_no_conflicts(self, call_id: int) -> None:
         url = f"/jury/calls/{call_id}/conflicts"
         expect_redirect(self.browser.submit(url, {"finish": "1"}), "send the declaration")
@@ -360,3 +405,41 @@ def assignment_of(juror: Juror) -> int:
 
 def score_fields(page: str) -> list[str]:
     return re.findall(r'name="(score-\d+)"', page)
+
+
+def form_fields(page: str, action: str) -> dict[str, Any]:
+    """What the form posting to ``action`` would send as the page shows it: inputs with their
+    values (checked boxes and radios only), selected options and text areas."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    assert form, f"the page has no form posting to {action}: {visible(page)[:2000]}"
+    body = form.group(1)
+    fields: dict[str, Any] = {}
+
+    def attr(tag: str, name: str) -> str | None:
+        found = re.search(rf'\b{name}="([^"]*)"', tag)
+        return html.unescape(found.group(1)) if found else None
+
+    for tag in re.findall(r"<input\b[^>]*>", body):
+        name, kind = attr(tag, "name"), attr(tag, "type") or "text"
+        if not name or kind in ("submit", "button", "file"):
+            continue
+        if kind in ("checkbox", "radio"):
+            if re.search(r"\bchecked\b", tag):
+                value = attr(tag, "value") or "y"
+                if kind == "checkbox" and name in fields:
+                    previous = fields[name]
+                    fields[name] = [*(previous if isinstance(previous, list) else [previous]), value]
+                else:
+                    fields[name] = value
+            continue
+        fields[name] = attr(tag, "value") or ""
+    for name, options in re.findall(r'<select\b[^>]*name="([^"]+)"[^>]*>(.*?)</select>', body, re.S):
+        chosen = re.findall(r'<option\b[^>]*value="([^"]*)"[^>]*\bselected\b', options)
+        if chosen:
+            fields[name] = [html.unescape(c) for c in chosen] if len(chosen) > 1 else chosen[0]
+        else:
+            first = re.search(r'<option\b[^>]*value="([^"]*)"', options)
+            fields[name] = html.unescape(first.group(1)) if first else ""
+    for name, value in re.findall(r'<textarea\b[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', body, re.S):
+        fields[name] = html.unescape(value).lstrip("\n")
+    return fields
