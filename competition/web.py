@@ -201,6 +201,7 @@ def init_app(app: Flask) -> None:
     from competition.extensions import login_manager
     from competition.legal.views import bp as legal_bp
     from competition.notifications.views import bp as notifications_bp
+    from competition.organisations.views import bp as organisations_bp
     from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
     from competition.reviews.views import bp as reviews_bp
@@ -217,6 +218,7 @@ def init_app(app: Flask) -> None:
         programmes_bp,
         proposals_bp,
         notifications_bp,
+        organisations_bp,
         screening_bp,
         jury_bp,
         assignment_bp,

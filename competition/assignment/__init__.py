@@ -8,7 +8,11 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """What the assignment area lends to the areas below it: jurors read the documents of the
     proposals assigned to them."""
+    from competition.assignment import registry
     from competition.assignment.permissions import can_read_submitted
+    from competition.organisations import uses as organisation_uses
     from competition.proposals.panels import register_reader
 
     register_reader(app, can_read_submitted)
+    organisation_uses.register(app, "uses", registry.jurors_of)
+    organisation_uses.register(app, "after_merge", registry.after_merge)
