@@ -276,7 +276,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             general=general,
             section_forms=forms.get("sections", {}),
             member_form=forms.get("member") or _member_form(proposal),
-            partners_form=forms.get("partners") or PartnersFileForm(),
+            partners_form=forms.get("partners") or PartnersFileForm(prefix="partners"),
             partners_report=forms.get("partners_report"),
             budget_form=forms.get("budget") or BudgetForm(),
             budget_input=forms.get("budget_input"),
@@ -443,7 +443,8 @@ def add_member(proposal_id: int):  # type: ignore[no-untyped-def]
 def import_members(proposal_id: int):  # type: ignore[no-untyped-def]
     """Partners from a CSV or XLSX file; the page shows what was added and what was refused."""
     proposal = _load(proposal_id)
-    form = PartnersFileForm()
+    # Prefixed: the attachments' form on the same page has a field named "file" too.
+    form = PartnersFileForm(prefix="partners")
     done = attempt(
         form,
         lambda: partners.add_members_from_file(

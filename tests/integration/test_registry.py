@@ -43,11 +43,12 @@ def plain(page: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
-def upload(browser: Browser, url: str, page: str, data: bytes, name: str, **fields: object):  # type: ignore[no-untyped-def]
+def upload(browser: Browser, url: str, page: str, data: bytes, name: str, *, prefix: str = ""):  # type: ignore[no-untyped-def]
+    """Post a file as the page's form does (a form with a prefix names its fields with it)."""
     token = csrf_from(browser.get(page).get_data(as_text=True))
     return browser.client.post(
         url,
-        data={"csrf_token": token, "file": (io.BytesIO(data), name), **fields},
+        data={f"{prefix}csrf_token": token, f"{prefix}file": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
     )
 
@@ -464,6 +465,7 @@ def test_a_coordinator_enters_60_partners_from_a_file_and_sees_the_2_rows_refuse
         edit,
         xlsx_bytes(rows),
         "LIB 2015.xlsx",
+        prefix="partners-",
     )
     assert answer.status_code == 200
     page = plain(answer.get_data(as_text=True))
@@ -493,6 +495,7 @@ def test_a_coordinator_enters_60_partners_from_a_file_and_sees_the_2_rows_refuse
         edit,
         csv_bytes(rows[:3], delimiter=",", bom=False),
         "again.csv",
+        prefix="partners-",
     )
     assert "BASF SE is already in the consortium." in plain(again.get_data(as_text=True))
     with app.app_context():
@@ -511,6 +514,7 @@ def test_an_unreadable_partners_file_adds_nothing(app, browser) -> None:  # type
         edit,
         b"\x00\xff\xfe\xfa",
         "partners.csv",
+        prefix="partners-",
     )
     assert answer.status_code == 422
     assert "Save it as" in answer.get_data(as_text=True)
@@ -527,7 +531,12 @@ def test_a_stranger_cannot_upload_partners_to_someone_elses_proposal(app, browse
         email = stranger.email
     browser.login(email, PASSWORD)
     answer = upload(
-        browser, f"/proposals/{draft.proposal_id}/members/import", "/", b"name\nX\n", "x.csv"
+        browser,
+        f"/proposals/{draft.proposal_id}/members/import",
+        "/",
+        b"name\nX\n",
+        "x.csv",
+        prefix="partners-",
     )
     assert answer.status_code == 404
     with app.app_context():
