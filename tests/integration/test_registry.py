@@ -20,6 +20,7 @@ from competition.assignment.models import (
     JuryMembership,
     MembershipState,
 )
+from competition.assignment.operations import refresh_automatic_conflicts
 from competition.audit.models import AuditEvent
 from competition.db import utcnow
 from competition.extensions import db
@@ -268,6 +269,9 @@ def merge_world(app) -> MergeWorld:  # type: ignore[no-untyped-def]
             )
         )
         db.session.commit()
+        refresh_automatic_conflicts(call, now=NOW)
+        # Before the merge the juror is conflicted only where the duplicate takes part.
+        assert automatic_conflicts(juror.id) == {other.id}
         return MergeWorld(officer.email, juror.id, kept.id, duplicate.id, proposal.id, other.id)
 
 
