@@ -545,3 +545,57 @@ def test_a_stranger_cannot_upload_partners_to_someone_elses_proposal(app, browse
     assert answer.status_code == 404
     with app.app_context():
         assert db.session.get(Proposal, draft.proposal_id).members == []
+
+
+def test_a_juror_who_worked_for_the_duplicate_names_the_kept_organisation_after_a_merge(
+    app, merge_world
+) -> None:  # type: ignore[no-untyped-def]
+    w = merge_world
+    with app.test_request_context():
+        former = make_user(roles=(Role.JUROR,))
+        db.session.add(
+            JurorProfile(
+                user_id=former.id,
+                affiliation_id=None,
+                former_organisation_ids=[w.duplicate_id],
+                updated_at=NOW,
+            )
+        )
+        db.session.commit()
+        registry_ops.merge_organisations(
+            db.session.get(Organisation, w.duplicate_id),
+            into=db.session.get(Organisation, w.kept_id),
+            actor=user(w.officer),
+            now=utcnow(),
+        )
+        profile = db.session.scalar(
+            sa.select(JurorProfile).where(JurorProfile.user_id == former.id)
+        )
+        assert profile.former_organisation_ids == [w.kept_id]
+
+
+def test_an_officer_edits_an_organisation_and_a_name_taken_is_refused_at_the_field(
+    app, browser, merge_world
+) -> None:  # type: ignore[no-untyped-def]
+    w = merge_world
+    browser.login(w.officer, PASSWORD)
+    url = f"/organisations/{w.duplicate_id}/edit"
+    form = {"kind": "large_enterprise", "federal_state": "DE-BW", "country": "DE"}
+    taken = browser.submit(url, {**form, "name": "robert bosch gmbh"})
+    assert taken.status_code == 422
+    assert "Another organisation has this name. If it is the same one, merge the two." in (
+        taken.get_data(as_text=True)
+    )
+    abroad = browser.submit(url, {**form, "name": "Bosch Sp. z o.o.", "country": "PL"})
+    assert abroad.status_code == 422
+    assert "Only organisations in Germany have a federal state." in abroad.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Organisation, w.duplicate_id).name == "Bosch GmbH"
+    saved = browser.submit(url, {**form, "name": "Bosch Thermotechnik GmbH"})
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.get(Organisation, w.duplicate_id).name == "Bosch Thermotechnik GmbH"
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "organisation.updated")
+        )
+        assert event is not None and event.before["name"] == "Bosch GmbH"
