@@ -203,6 +203,7 @@ def init_app(app: Flask) -> None:
     from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
     from competition.notifications.views import bp as notifications_bp
+    from competition.organisations.views import bp as organisations_bp
     from competition.programmes.topic_views import bp as topics_bp
     from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
@@ -221,6 +222,7 @@ def init_app(app: Flask) -> None:
         topics_bp,
         proposals_bp,
         notifications_bp,
+        organisations_bp,
         screening_bp,
         clarifications_bp,
         jury_bp,

@@ -127,7 +127,13 @@ def find_profile(user: User) -> JurorProfile | None:
 
 
 def list_organisations() -> list[Organisation]:
-    return list(db.session.scalars(sa.select(Organisation).order_by(Organisation.name)))
+    return list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .where(Organisation.merged_into_id.is_(None))
+            .order_by(Organisation.name)
+        )
+    )
 
 
 def juror_programme_ids(user: User) -> list[int]:

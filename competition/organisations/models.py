@@ -106,3 +106,8 @@ class Organisation(db.Model):
     )
     country: Mapped[str] = mapped_column(sa.String(2), default="DE")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # A duplicate merged into another organisation: kept, so history and frozen versions still
+    # name it, but no longer offered; every reference moved to the one it names.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )

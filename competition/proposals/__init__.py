@@ -9,11 +9,15 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """What the proposals area lends to the programmes below it: which calls and stages hold
     material, which submitted versions a rule change would break, and which topics proposals
-    name."""
+    name; and the registry which consortia an organisation is in."""
+    from competition.organisations import uses as organisation_uses
     from competition.programmes import uses
-    from competition.proposals import queries
+    from competition.proposals import queries, registry
 
     uses.register(app, "proposals_in_calls", queries.proposals_in_calls)
     uses.register(app, "stages_with_submissions", queries.stages_with_submissions)
     uses.register(app, "breaking_submissions", queries.breaking_submissions)
     uses.register(app, "proposals_naming_topics", queries.proposals_naming_topics)
+    organisation_uses.register(app, "uses", registry.consortia_of)
+    organisation_uses.register(app, "merge_checks", registry.shared_consortia)
+    organisation_uses.register(app, "searchers", registry.is_contributor_anywhere)

@@ -86,6 +86,13 @@ class MemberForm(FlaskForm):
     )
 
 
+class PartnersFileForm(FlaskForm):
+    file = FileField(
+        _l("CSV or XLSX file of partners"),
+        validators=[FileRequired(_l("Choose a CSV or XLSX file."))],
+    )
+
+
 class ButtonForm(FlaskForm):
     """A button whose form carries only the CSRF token."""
 

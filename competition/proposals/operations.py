@@ -29,6 +29,7 @@ from competition.extensions import db
 from competition.i18n import number, say
 from competition.notifications.operations import notify
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
+from competition.organisations.queries import resolve
 from competition.permissions import require
 from competition.programmes.models import Call, CallState, Stage, Topic
 from competition.programmes.topic_queries import choosable_ids
@@ -379,7 +380,8 @@ def _new_organisation(
         )
     )
     if existing is not None:
-        return existing, {}
+        # A duplicate merged into another is no longer offered: the one kept stands in.
+        return resolve(existing), {}
     errors: dict[str, list[str]] = {}
     try:
         kind = OrganisationKind(data.kind)

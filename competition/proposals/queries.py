@@ -280,10 +280,6 @@ def open_stage(call: Call, *, now: dt.datetime) -> Stage | None:
     )
 
 
-def list_organisation_names() -> list[str]:
-    return list(db.session.scalars(sa.select(Organisation.name).order_by(Organisation.name)))
-
-
 def list_invitations(proposal: Proposal) -> list[ProposalInvitation]:
     return list(
         db.session.scalars(

@@ -44,7 +44,7 @@ from competition.programmes import topic_queries
 from competition.programmes.models import Stage
 from competition.programmes.queries import list_calls_run_by
 from competition.proposals import operations as ops
-from competition.proposals import permissions, queries, receipt, snapshot, storage
+from competition.proposals import partners, permissions, queries, receipt, snapshot, storage
 from competition.proposals.forms import (
     AttachmentForm,
     BudgetForm,
@@ -53,6 +53,7 @@ from competition.proposals.forms import (
     GeneralForm,
     InviteContributorForm,
     MemberForm,
+    PartnersFileForm,
     SectionForm,
     StartProposalForm,
     SubmitForm,
@@ -278,6 +279,8 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             topic_groups=topic_groups,
             section_forms=forms.get("sections", {}),
             member_form=forms.get("member") or _member_form(proposal),
+            partners_form=forms.get("partners") or PartnersFileForm(prefix="partners"),
+            partners_report=forms.get("partners_report"),
             budget_form=forms.get("budget") or BudgetForm(),
             budget_input=forms.get("budget_input"),
             budget_errors=forms.get("budget_errors", {}),
@@ -289,7 +292,6 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             grid=_budget_grid(submission, years),
             totals=totals,
             member_totals=member_totals,
-            organisation_names=queries.list_organisation_names(),
             invitations=queries.list_invitations(proposal),
             contributors=queries.list_contributors(proposal),
             kept=kept,
@@ -443,6 +445,36 @@ def add_member(proposal_id: int):  # type: ignore[no-untyped-def]
         )
         return _back(proposal, "consortium")
     return _editor(proposal, status=422, forms={"member": form})
+
+
+@bp.route("/proposals/<int:proposal_id>/members/import", methods=["POST"])
+@roles_required(Role.APPLICANT)
+def import_members(proposal_id: int):  # type: ignore[no-untyped-def]
+    """Partners from a CSV or XLSX file; the page shows what was added and what was refused."""
+    proposal = _load(proposal_id)
+    # Prefixed: the attachments' form on the same page has a field named "file" too.
+    form = PartnersFileForm(prefix="partners")
+    done = attempt(
+        form,
+        lambda: partners.add_members_from_file(
+            proposal, actor=current_person(), data=form.file.data.read(), now=g.now
+        ),
+    )
+    if done.denied:
+        return _refused(done.error, proposal, "consortium")
+    if done.done and done.result is not None:
+        report = done.result
+        flash(
+            ngettext(
+                "%(num)d organisation added to the consortium.",
+                "%(num)d organisations added to the consortium.",
+                len(report.added),
+            ),
+            "success" if report.added else "error",
+        )
+        # The list of refused rows is shown on the page itself, with the consortium.
+        return _editor(proposal, forms={"partners_report": report})
+    return _editor(proposal, status=done.status, forms={"partners": form})
 
 
 @bp.route("/proposals/<int:proposal_id>/members/<int:member_id>/remove", methods=["POST"])

@@ -76,6 +76,8 @@ PAGES = [
     ("officer", "decisions", "/calls/{call}/stages/{stage}/selection/decisions"),
     ("officer", "confirmations", "/calls/{call}/stages/{stage}/selection/confirm"),
     ("officer", "letters", "/calls/{call}/stages/{stage}/selection/publish"),
+    ("officer", "registry of organisations", "/organisations"),
+    ("officer", "registry import", "/organisations/import"),
     ("officer", "mailbox", "/dev/mailbox"),
     ("officer", "users", "/admin/users"),
 ]

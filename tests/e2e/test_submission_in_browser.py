@@ -1,5 +1,6 @@
-"""An applicant in a real browser: from the open calls to a receipt, with autosave, the registry's
-datalist, the budget grid and a PDF upload; and a submit pressed after the server's deadline."""
+"""An applicant in a real browser: from the open calls to a receipt, with autosave, the
+organisation field filled from the registry's search, the budget grid and a PDF upload; and a
+submit pressed after the server's deadline."""
 
 from __future__ import annotations
 
@@ -140,7 +141,12 @@ def test_an_applicant_goes_from_the_open_calls_to_a_receipt(
 
     consortium = page.locator("#consortium")
     organisation = consortium.get_by_role("combobox", name=say("Organisation"), exact=True)
-    assert organisation.get_attribute("list") == "organisation-names"
+    # The registry's search endpoint offers matches as the name is typed.
+    assert organisation.get_attribute("list") == "organisation-matches"
+    organisation.fill("Universität")
+    expect(page.locator("#organisation-matches option[value='Universität Leipzig']")).to_have_count(
+        1
+    )
     organisation.fill("Universität Leipzig")
     consortium.get_by_label(say("Role"), exact=True).select_option("coordinator")
     consortium.get_by_label(say("Contact person"), exact=True).fill("Clara Coordinator")
