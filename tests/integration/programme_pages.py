@@ -143,12 +143,16 @@ class Officer:
     def edit_call(self, call_id: int, **fields: Any) -> None:
         self.edit(f"/calls/{call_id}/edit", "edit the call", **fields)
 
-    def topic(self, programme_id: int, name_de: str, name_en: str, kind: str, parent: int | None = None) -> int:
+    def topic(
+        self, programme_id: int, name_de: str, name_en: str, kind: str, parent: int | None = None
+    ) -> int:
         data = {"name_de": name_de, "name_en": name_en, "kind": kind, "parent_id": parent or ""}
         location = self.submit(f"/programmes/{programme_id}/topics/new", data, f"add {name_en}")
         return number_in(location, r"#topic-(\d+)")
 
-    def rules(self, call_id: int, stage_id: int, constraints: list[dict[str, str]], **fields: Any) -> None:
+    def rules(
+        self, call_id: int, stage_id: int, constraints: list[dict[str, str]], **fields: Any
+    ) -> None:
         """Sets a stage's selection rules; ``constraints`` as rows (attribute, value, minimum,
         maximum)."""
         url = f"/calls/{call_id}/stages/{stage_id}/selection/rules"
@@ -159,7 +163,9 @@ class Officer:
                 data[f"constraints-{n}-{key}"] = row.get(key, "")
         self.submit(url, {**data, **fields}, "save the selection rules")
 
-    def slot(self, call_id: int, stage_id: int, starts: dt.datetime, minutes: int, **place: str) -> Any:
+    def slot(
+        self, call_id: int, stage_id: int, starts: dt.datetime, minutes: int, **place: str
+    ) -> Any:
         data = {
             "starts_at": berlin(starts),
             "ends_at": berlin(starts + dt.timedelta(minutes=minutes)),
@@ -255,12 +261,17 @@ class Applicant:
     def topics_offered(self) -> dict[str, int]:
         """The topics the editor offers, by their name as the applicant reads it."""
         page = text(self.browser.get(self.editor))
-        found = re.findall(r'name="topics" id="[^"]+" value="(\d+)"[^>]*> <label[^>]*>(?:<span[^>]*>↳ </span>)?([^<]+)</label>', page)
+        found = re.findall(
+            r'name="topics" id="[^"]+" value="(\d+)"[^>]*> <label[^>]*>(?:<span[^>]*>↳ </span>)?([^<]+)</label>',
+            page,
+        )
         return {name.strip(): int(topic) for topic, name in found}
 
     def checklist(self) -> str:
         """What the submit page says is still missing, or that the proposal is ready."""
-        return visible(self.browser.get(f"/proposals/{self.proposal_id}/submit").get_data(as_text=True))
+        return visible(
+            self.browser.get(f"/proposals/{self.proposal_id}/submit").get_data(as_text=True)
+        )
 
     def start(self, call_id: int, acronym: str, title: str) -> int:
         location = expect_redirect(
@@ -296,6 +307,21 @@ class Applicant:
         ids = re.findall(rf"/proposals/{self.proposal_id}/members/(\d+)/remove", page)
         self.members[organisation] = max(int(i) for i in ids if int(i) not in self.members.values())
         return self.members[organisation]
+
+    def partners_file(self, name: str, content: bytes):  # type: ignore[no-untyped-def]
+        """Uploads a file of partners; the editor's page with what was added and refused."""
+        response = self.post(
+            f"/proposals/{self.proposal_id}/members/import",
+            {"partners-file": (io.BytesIO(content), name)},
+            "partners",
+            content_type="multipart/form-data",
+        )
+        page = self.browser.get(self.editor).get_data(as_text=True)
+        for found in re.finditer(rf"/proposals/{self.proposal_id}/members/(\d+)/remove", page):
+            member = int(found.group(1))
+            if member not in self.members.values():
+                self.members[f"member {member}"] = member
+        return response
 
     def budget(self, cells: dict[str, str]) -> None:
         """``cells`` by field name, as the table names them (``public-m<member>-y<year>``…)."""
@@ -428,18 +454,25 @@ def form_fields(page: str, action: str) -> dict[str, Any]:
                 value = attr(tag, "value") or "y"
                 if kind == "checkbox" and name in fields:
                     previous = fields[name]
-                    fields[name] = [*(previous if isinstance(previous, list) else [previous]), value]
+                    fields[name] = [
+                        *(previous if isinstance(previous, list) else [previous]),
+                        value,
+                    ]
                 else:
                     fields[name] = value
             continue
         fields[name] = attr(tag, "value") or ""
-    for name, options in re.findall(r'<select\b[^>]*name="([^"]+)"[^>]*>(.*?)</select>', body, re.S):
+    for name, options in re.findall(
+        r'<select\b[^>]*name="([^"]+)"[^>]*>(.*?)</select>', body, re.S
+    ):
         chosen = re.findall(r'<option\b[^>]*value="([^"]*)"[^>]*\bselected\b', options)
         if chosen:
             fields[name] = [html.unescape(c) for c in chosen] if len(chosen) > 1 else chosen[0]
         else:
             first = re.search(r'<option\b[^>]*value="([^"]*)"', options)
             fields[name] = html.unescape(first.group(1)) if first else ""
-    for name, value in re.findall(r'<textarea\b[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', body, re.S):
+    for name, value in re.findall(
+        r'<textarea\b[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', body, re.S
+    ):
         fields[name] = html.unescape(value).lstrip("\n")
     return fields
