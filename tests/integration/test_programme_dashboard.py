@@ -445,6 +445,17 @@ def test_the_list_shows_requested_funding_and_the_submission_time(app, world):
     assert row.count("–") == 2  # no submission: neither funding nor time
 
 
+def test_a_stage_not_yet_open_leaves_the_list_on_the_previous_submission(app, world):
+    with app.app_context():
+        db.session.get(Stage, world.full_id).opens_at = utcnow() + dt.timedelta(days=1)
+        db.session.commit()
+
+    page = text(as_person(app, world.officer).get(f"/proposals?call={world.round_one}"))
+
+    row = page[page.index("<strong>ONE1</strong>") :].split("</tr>")[0]
+    assert "2\u202f000\u202f000 EUR" in row  # the outline's, not the pre-filled full proposal's
+
+
 @pytest.mark.parametrize(
     "query", ["sort=%00&dir=sideways", "sort=requested';--&dir=DESC", "sort=" + "x" * 500]
 )
