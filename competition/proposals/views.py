@@ -776,7 +776,6 @@ class SortHeader:
     label: str
     url: str
     aria_sort: str  # "ascending", "descending" or "none"
-    next_direction: str
 
 
 def read_list_query() -> tuple[queries.ProposalFilters, queries.ProposalOrder, dict[str, str]]:
@@ -816,7 +815,6 @@ def sort_headers(order: queries.ProposalOrder, args: dict[str, str]) -> dict[str
             label=str(label),
             url=url_for(".list_proposals", **{**args, "sort": sort.value, "dir": direction}),
             aria_sort=("ascending" if ascending else "descending") if current else "none",
-            next_direction=direction,
         )
     return headers
 
@@ -832,7 +830,6 @@ def list_proposals():  # type: ignore[no-untyped-def]
         "proposals/list.html",
         page=page,
         filters=filters,
-        order=order,
         headers=sort_headers(order, args),
         list_args=args,
         calls=list_calls_run_by(current_user),
