@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -797,9 +798,30 @@ def withdraw_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
 # --- Officers -----------------------------------------------------------------------------------
 
 
-@bp.route("/proposals")
-@roles_required(Role.OFFICER)
-def list_proposals():  # type: ignore[no-untyped-def]
+# The list's sortable columns in their order on the page and in the export.
+SORT_LABELS = {
+    queries.ProposalSort.REFERENCE: _l("Reference"),
+    queries.ProposalSort.ACRONYM: _l("Acronym"),
+    queries.ProposalSort.TITLE: _l("Title"),
+    queries.ProposalSort.COORDINATOR: _l("Coordinator"),
+    queries.ProposalSort.STATE: _l("State"),
+    queries.ProposalSort.REQUESTED: _l("Requested funding"),
+    queries.ProposalSort.SUBMITTED: _l("Submitted at"),
+}
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    """A column header of the list: the link that sorts by it and its ``aria-sort``."""
+
+    label: str
+    url: str
+    aria_sort: str  # "ascending", "descending" or "none"
+
+
+def read_list_query() -> tuple[queries.ProposalFilters, queries.ProposalOrder, dict[str, str]]:
+    """The officers' list as its query string asks for it: the filters, the order, and the
+    query string's values that name both (for links that keep them: headers, pages, export)."""
     filters = queries.ProposalFilters(
         q=params.text("q"),
         call_id=params.number("call"),
@@ -807,11 +829,50 @@ def list_proposals():  # type: ignore[no-untyped-def]
         state=params.choice("state", ProposalState),
         federal_state=params.choice("federal_state", FederalState),
     )
-    page = queries.list_proposals_for_officer(current_user, filters, page=params.page())
+    order = queries.ProposalOrder(
+        params.choice("sort", queries.ProposalSort) or queries.ProposalSort.REFERENCE,
+        params.choice("dir", queries.SortDirection) or queries.SortDirection.ASC,
+    )
+    named = {
+        "q": filters.q,
+        "call": str(filters.call_id or ""),
+        "topic": filters.topic,
+        "state": filters.state.value if filters.state else "",
+        "federal_state": filters.federal_state.value if filters.federal_state else "",
+        "sort": order.sort.value,
+        "dir": order.direction.value,
+    }
+    return filters, order, {name: value for name, value in named.items() if value}
+
+
+def sort_headers(order: queries.ProposalOrder, args: dict[str, str]) -> dict[str, SortHeader]:
+    """Each sortable column's header: sorted by it, the link turns the direction round."""
+    headers = {}
+    for sort, label in SORT_LABELS.items():
+        current = order.sort is sort
+        ascending = order.direction is queries.SortDirection.ASC
+        direction = "desc" if current and ascending else "asc"
+        headers[sort.value] = SortHeader(
+            label=str(label),
+            url=url_for(".list_proposals", **{**args, "sort": sort.value, "dir": direction}),
+            aria_sort=("ascending" if ascending else "descending") if current else "none",
+        )
+    return headers
+
+
+@bp.route("/proposals")
+@roles_required(Role.OFFICER)
+def list_proposals():  # type: ignore[no-untyped-def]
+    filters, order, args = read_list_query()
+    page = queries.list_proposals_for_officer(
+        current_user, filters, page=params.page(), order=order, now=g.now
+    )
     return render_template(
         "proposals/list.html",
         page=page,
         filters=filters,
+        headers=sort_headers(order, args),
+        list_args=args,
         calls=list_calls_run_by(current_user),
         topics=topic_queries.filter_choices_for_officer(current_user),
         states=list(ProposalState),
