@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_migrate import downgrade
 
 from competition.accounts.models import User
 from competition.db import utcnow
@@ -51,6 +52,7 @@ from tests.integration.submission_world import (  # noqa: F401  (the app fixture
 )
 from tests.integration.test_assignment_runs import submit
 from tests.integration.test_line import M, Spec, build_line_world, line_of
+from tests.integration.test_migrations import MIGRATIONS, fresh_url, migrated  # noqa: F401
 
 # --- the officer sets the budget of a call on the call form -------------------------------
 
@@ -465,3 +467,103 @@ def test_the_line_page_says_the_round_envelope_limits_it(ctx):  # type: ignore[n
     assert 'id="envelope">5\u202f000\u202f000 EUR<' in page
     assert 'id="available">5\u202f000\u202f000 EUR<' in page
     assert "This round has an envelope of its own" in page
+
+
+# --- the migration ------------------------------------------------------------------------
+
+
+def _calls_as_of_0015(conn: sa.Connection) -> None:
+    """Three calls whose budgets use up to year 5, up to year 12 and none at all."""
+    at = "2026-12-01 10:00:00"
+    run = conn.execute
+    run(
+        sa.text(
+            "INSERT INTO programmes (id, slug, name, description, total_budget, currency,"
+            " created_at) VALUES (1, 'p', 'P', '', 100, 'EUR', :at)"
+        ),
+        {"at": at},
+    )
+    run(
+        sa.text(
+            "INSERT INTO organisations (id, name, kind, country, created_at)"
+            " VALUES (1, 'O', 'sme', 'DE', :at)"
+        ),
+        {"at": at},
+    )
+    for n, last_year in ((1, 5), (2, 12), (3, 0)):
+        run(
+            sa.text(
+                "INSERT INTO calls (id, programme_id, round_number, name, reference_prefix,"
+                " description, state, funding_rates, region_scope, created_at)"
+                " VALUES (:n, 1, :n, 'C', :prefix, '', 'draft', '{}', '[]', :at)"
+            ),
+            {"n": n, "prefix": f"C{n}", "at": at},
+        )
+        run(
+            sa.text(
+                "INSERT INTO stages (id, call_id, position, kind, name, opens_at, closes_at,"
+                " required_sections, attachment_rules, reviewers_per_proposal,"
+                " max_load_per_juror) VALUES (:n, :n, 1, 'outline', 'S', :at, :closes, '[]', '[]',"
+                " 3, 10)"
+            ),
+            {"n": n, "at": at, "closes": "2026-12-31 10:00:00"},
+        )
+        run(
+            sa.text(
+                "INSERT INTO proposals (id, call_id, reference, acronym, title, abstract, state,"
+                " created_at, updated_at) VALUES (:n, :n, :ref, 'A', 'T', '', 'draft', :at, :at)"
+            ),
+            {"n": n, "ref": f"C{n}-0001", "at": at},
+        )
+        run(
+            sa.text(
+                "INSERT INTO consortium_members (id, proposal_id, organisation_id, role,"
+                " contact_name, contact_email) VALUES (:n, :n, 1, 'coordinator', '', '')"
+            ),
+            {"n": n},
+        )
+        run(
+            sa.text(
+                "INSERT INTO stage_submissions (id, proposal_id, stage_id, state, sections,"
+                " updated_at) VALUES (:n, :n, :n, 'draft', '{}', :at)"
+            ),
+            {"n": n, "at": at},
+        )
+        for year in range(1, last_year + 1):
+            run(
+                sa.text(
+                    "INSERT INTO budget_lines (submission_id, member_id, year, public_funding,"
+                    " own_contribution) VALUES (:n, :n, :year, 10, 5)"
+                ),
+                {"n": n, "year": year},
+            )
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_migration_gives_calls_the_years_their_budgets_use_and_lines_no_category(fresh_url):  # type: ignore[no-untyped-def]
+    with migrated(
+        fresh_url, before="0015_topic_names", after="0017_call_budget", rows=_calls_as_of_0015
+    ):
+        with db.engine.connect() as conn:
+            calls = conn.execute(
+                sa.text(
+                    "SELECT id, budget_years, budget_envelope, max_public_funding_per_year"
+                    " FROM calls ORDER BY id"
+                )
+            ).all()
+            assert [tuple(c) for c in calls] == [
+                (1, 5, None, None),
+                (2, 9, None, None),
+                (3, 3, None, None),
+            ]
+            categories = conn.execute(sa.text("SELECT DISTINCT category FROM budget_lines")).all()
+            assert [c[0] for c in categories] == [""]
+            conn.execute(
+                sa.text("UPDATE consortium_members SET role = 'associated_partner' WHERE id = 1")
+            )
+            conn.commit()
+        downgrade(directory=MIGRATIONS, revision="0015_topic_names")
+        with db.engine.connect() as conn:
+            role = conn.execute(sa.text("SELECT role FROM consortium_members WHERE id = 1"))
+            assert role.scalar_one() == "partner"
+            assert conn.execute(sa.text("SELECT count(*) FROM budget_lines")).scalar_one() == 17
