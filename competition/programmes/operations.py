@@ -344,6 +344,24 @@ def _validate_programme(
             negative=_("Enter a total budget of 0 euro or more."),
             too_large=_("Enter a total budget below one trillion euro."),
         )
+        if programme is not None and "total_budget" not in errors.by_field:
+            envelopes = Decimal(
+                db.session.scalar(
+                    sa.select(sa.func.coalesce(sa.func.sum(Call.budget_envelope), 0)).where(
+                        Call.programme_id == programme.id
+                    )
+                )
+                or 0
+            )
+            if total_budget < envelopes:
+                errors.add(
+                    "total_budget",
+                    _(
+                        "The rounds' envelopes come to %(sum)s; the total budget cannot be "
+                        "less. Lower the envelopes first.",
+                        sum=_euro(envelopes),
+                    ),
+                )
     errors.raise_if_any()
 
 

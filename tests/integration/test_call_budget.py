@@ -147,6 +147,22 @@ def test_envelopes_over_the_programme_total_are_refused_at_the_field(
         assert db.session.get(Call, setup.call_id).budget_envelope == 10 * M
 
 
+def test_a_programme_total_below_its_rounds_envelopes_is_refused_at_the_field(
+    app, officer_browser, setup: Setup
+):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        db.session.get(Call, setup.call_id).budget_envelope = 2 * M
+        db.session.commit()
+    data = {"name": "Renamed", "slug": "renamed", "description": "", "total_budget": "1999999"}
+    response = officer_browser.submit(f"/programmes/{setup.programme_id}/edit", data)
+    assert response.status_code == 422
+    assert "The rounds' envelopes come to" in field_error(response, "total_budget")
+    response = officer_browser.submit(
+        f"/programmes/{setup.programme_id}/edit", {**data, "total_budget": "2000000"}
+    )
+    assert response.status_code == 302
+
+
 def test_fewer_years_after_submissions_ask_to_confirm_what_it_breaks(
     app, officer, officer_browser, setup: Setup
 ):  # type: ignore[no-untyped-def]
