@@ -91,3 +91,25 @@ def test_an_associated_partner_asking_for_public_funding_is_named():
     )
     own_only = (*BUDGET[:3], line("m3", 2, public="0", own="5000"))
     assert "associated_partner_funded" not in codes(check_budget(members, own_only, CallRules()))
+
+
+def test_screening_counts_every_new_budget_problem_under_the_budget_rules():
+    from competition.screening.queries import CHECK_OF_CODE
+
+    associated = dataclasses.replace(NOVALED, is_associated=True)
+    rules = CallRules(
+        budget_years=1,
+        max_public_funding_per_year=D("1"),
+        cost_categories={"travel": "Travel"},
+    )
+    budget = (line("m1", 2), line("m3", category="catering"), line("m2", category="travel"))
+    found = set(codes(check_budget((*MEMBERS[:2], associated), budget, rules)))
+    new = {
+        "budget_year_outside_call",
+        "budget_over_yearly_cap",
+        "budget_category_missing",
+        "budget_category_unknown",
+        "associated_partner_funded",
+    }
+    assert new <= found
+    assert {CHECK_OF_CODE.get(code) for code in new} == {"budget"}
