@@ -72,8 +72,10 @@ from competition.proposals.panels import load_panels, other_reader
 from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)
-# A budget cell's inputs: "public-m12-y3", or "own-m12-cpersonnel-y3" in a cost category.
-BUDGET_FIELD = re.compile(r"^(public|own)-m(\d{1,9})(?:-c([a-z0-9_]{1,60}))?-y(\d{1,2})$")
+# A budget cell's inputs: "public-m12-y3", or "own-m12-cpersonnel-y3" in a cost category. Years
+# up to 10, one more than a call may have, so that a year outside every call is refused at a
+# cell the page can show.
+BUDGET_FIELD = re.compile(r"^(public|own)-m(\d{1,9})(?:-c([a-z0-9_]{1,60}))?-y([1-9]|10)$")
 
 
 # --- Public call pages -------------------------------------------------------------------------
