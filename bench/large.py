@@ -251,7 +251,7 @@ def build(
             conn,
             t["topics"],
             [
-                {"id": tid, "slug": f"bench-topic-{tid}", "name": f"Topic {tid}"}
+                {"id": tid, "slug": f"bench-topic-{tid}", "name_en": f"Topic {tid}"}
                 for tid in topic_ids
             ],
         )

@@ -333,18 +333,44 @@ def update_juror_profile(
 
 def _automatic_reason(name: str, role: MemberRole, *, current: bool) -> str:
     """Stored as a Text, so that each reader reads it in their language (``|say``)."""
-    coordinator = role == MemberRole.COORDINATOR
-    if current and coordinator:
-        text = N_(
-            "Affiliation %(organisation)s is the coordinator of the consortium.", organisation=name
+    if role == MemberRole.COORDINATOR:
+        text = (
+            N_(
+                "Affiliation %(organisation)s is the coordinator of the consortium.",
+                organisation=name,
+            )
+            if current
+            else N_(
+                "Former organisation %(organisation)s is the coordinator of the consortium.",
+                organisation=name,
+            )
+        )
+    elif role == MemberRole.ASSOCIATED_PARTNER:
+        text = (
+            N_(
+                "Affiliation %(organisation)s is an associated partner of the consortium.",
+                organisation=name,
+            )
+            if current
+            else N_(
+                "Former organisation %(organisation)s is an associated partner of the consortium.",
+                organisation=name,
+            )
+        )
+    elif role == MemberRole.SUBCONTRACTOR:
+        text = (
+            N_(
+                "Affiliation %(organisation)s is a subcontractor of the consortium.",
+                organisation=name,
+            )
+            if current
+            else N_(
+                "Former organisation %(organisation)s is a subcontractor of the consortium.",
+                organisation=name,
+            )
         )
     elif current:
         text = N_("Affiliation %(organisation)s is a partner of the consortium.", organisation=name)
-    elif coordinator:
-        text = N_(
-            "Former organisation %(organisation)s is the coordinator of the consortium.",
-            organisation=name,
-        )
     else:
         text = N_(
             "Former organisation %(organisation)s is a partner of the consortium.",

@@ -76,6 +76,12 @@ class CallRules:
     funding_rates: Mapping[str, Decimal] = field(default_factory=dict)
     # Federal state codes ("DE-SN", ...) the coordinator must be based in; empty = nationwide.
     region_scope: frozenset[str] = frozenset()
+    # Project years a budget may use (1 to this); None: no limit.
+    budget_years: int | None = None
+    # Public funding per proposal and project year; None: no yearly cap.
+    max_public_funding_per_year: Decimal | None = None
+    # Cost category key -> its name for messages; empty: budget lines carry no category.
+    cost_categories: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,8 @@ class Member:
     kind: str
     federal_state: str | None
     is_coordinator: bool
+    # An associated partner takes part on its own money: it asks for no public funding.
+    is_associated: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,8 @@ class BudgetRow:
     year: int
     public_funding: Decimal
     own_contribution: Decimal
+    # One of the call's cost categories; "" where the call has none.
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -562,7 +572,27 @@ def check_budget(
             )
         )
 
+    problems.extend(_check_years_and_categories(members, budget, rules))
+
     with localcontext(_EXACT):
+        yearly = rules.max_public_funding_per_year
+        if yearly is not None:
+            for year, (y_public, _own) in totals.per_year.items():
+                if y_public > yearly:
+                    problems.append(
+                        Problem(
+                            "budget_over_yearly_cap",
+                            N_(
+                                "Public funding requested for year %(year)s is %(public)s; "
+                                "this call allows at most %(cap)s per proposal and year.",
+                                year=year,
+                                public=money(y_public),
+                                cap=money(yearly),
+                            ),
+                            "budget",
+                        )
+                    )
+
         cap = rules.max_public_funding_per_proposal
         if cap is not None and totals.public > cap:
             problems.append(
@@ -622,6 +652,94 @@ def check_budget(
                         "budget",
                     )
                 )
+    return problems
+
+
+def _check_years_and_categories(
+    members: Sequence[Member], budget: Sequence[BudgetRow], rules: CallRules
+) -> list[Problem]:
+    """Every line lies in the call's project years and cost categories; associated partners
+    ask for no public funding."""
+    names = {m.key: m.name for m in members}
+    problems: list[Problem] = []
+    limit = rules.budget_years
+    if limit is not None:
+        outside: dict[str, set[int]] = {}
+        for row in budget:
+            if not 1 <= row.year <= limit:
+                outside.setdefault(row.member_key, set()).add(row.year)
+        for key, years in outside.items():
+            problems.append(
+                Problem(
+                    "budget_year_outside_call",
+                    Nn_(
+                        "%(who)s has budget lines for %(years)s; this call's budgets run over "
+                        "%(num)s year. Delete those lines.",
+                        "%(who)s has budget lines for %(years)s; this call's budgets run over "
+                        "%(num)s years. Delete those lines.",
+                        limit,
+                        who=names.get(key) or N_("An organisation not in the consortium"),
+                        years=Nn_(
+                            "year %(list)s",
+                            "years %(list)s",
+                            len(years),
+                            list=", ".join(map(str, sorted(years))),
+                        ),
+                    ),
+                    "budget",
+                )
+            )
+    categories = rules.cost_categories
+    unknown = sorted({row.category for row in budget if row.category not in categories})
+    if categories and "" in unknown:
+        problems.append(
+            Problem(
+                "budget_category_missing",
+                N_(
+                    "Some budget lines have no cost category; this call asks for the budget "
+                    "by cost category (%(categories)s).",
+                    categories=", ".join(categories.values()),
+                ),
+                "budget",
+            )
+        )
+    for category in unknown:
+        if not category:
+            continue
+        problems.append(
+            Problem(
+                "budget_category_unknown",
+                N_(
+                    "Budget lines in the cost category “%(category)s”, which this call does "
+                    "not have; move their amounts to one of its categories.",
+                    category=category,
+                )
+                if categories
+                else N_(
+                    "Budget lines in the cost category “%(category)s”; this call has no cost "
+                    "categories. Enter one amount per partner and year.",
+                    category=category,
+                ),
+                "budget",
+            )
+        )
+    associated = {m.key for m in members if m.is_associated}
+    funded = budget_totals(r for r in budget if r.member_key in associated).per_member
+    for member in members:
+        public = funded.get(member.key, (_ZERO, _ZERO))[0]
+        if member.is_associated and public > 0:
+            problems.append(
+                Problem(
+                    "associated_partner_funded",
+                    N_(
+                        "%(name)s is an associated partner and receives no public funding; "
+                        "it asks for %(public)s.",
+                        name=member.name,
+                        public=money(public),
+                    ),
+                    "budget",
+                )
+            )
     return problems
 
 

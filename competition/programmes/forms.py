@@ -48,11 +48,13 @@ from competition.programmes.models import (
     Stage,
     StageKind,
 )
-from competition.programmes.operations import AttachmentSpec, SectionSpec, plain
+from competition.programmes.operations import AttachmentSpec, CategorySpec, SectionSpec, plain
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MEBIBYTE = 1024 * 1024
 HUNDRED = Decimal(100)
+# What the editor always showed before calls had their own number of years.
+DEFAULT_BUDGET_YEARS = 3
 
 _NO_LIMIT = {"", "-", "–", "none", "no limit", "unlimited"}
 _NOT_A_NUMBER = _l("Enter a number, like 2.5.")
@@ -292,6 +294,28 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
             "an alliance funded 15 % publicly and 85 % by industry. Empty: no minimum."
         ),
     )
+    budget_years = WholeNumberField(
+        _l("Project years of a budget"),
+        validators=[Optional()],
+        default=DEFAULT_BUDGET_YEARS,
+        invalid_message=_l("Enter the years as a whole number from 1 to 9, like 5."),
+    )
+    max_public_funding_per_year = _money(
+        _l("Maximum public funding per proposal and year (EUR)"), Optional()
+    )
+    budget_envelope = _money(
+        _l("Budget envelope of this round (EUR)"),
+        Optional(),
+    )
+    cost_categories = TextAreaField(
+        _l("Cost categories"),
+        validators=[Length(max=20000)],
+        description=_l(
+            "One category per line: 'English name | German name', e.g. "
+            "'Personnel | Personal'. Empty: one amount per partner and year."
+        ),
+        render_kw={"rows": 6},
+    )
     region_scope = SelectMultipleField(
         _l("Federal states the coordinator must be based in"),
         choices=[SelectChoice(state.value, STATE_NAMES[state]) for state in FederalState],
@@ -331,6 +355,15 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
             getattr(self, name).data = _percent_of(rates.get(kind.value))
         self.region_scope.data = list(call.region_scope or [])
         self.other_reviews.data = "after_own" if call.reviews_hidden_until_own else "at_once"
+        self.budget_years.data = call.budget_years
+        self.max_public_funding_per_year.data = call.max_public_funding_per_year
+        self.budget_envelope.data = call.budget_envelope
+        self.cost_categories.data = format_categories(call.cost_categories or [])
+
+    def validate_cost_categories(self, field: Field) -> None:
+        errors = parse_categories(field.data or "")[1]
+        if errors:
+            raise ValidationError(" ".join(errors))
 
     def values(self) -> dict[str, Any]:
         scope = set(self.region_scope.data or [])
@@ -348,7 +381,41 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
             },
             "region_scope": sorted(scope),
             "reviews_hidden_until_own": self.other_reviews.data != "at_once",
+            "budget_years": DEFAULT_BUDGET_YEARS
+            if self.budget_years.data is None
+            else self.budget_years.data,
+            "max_public_funding_per_year": self.max_public_funding_per_year.data,
+            "budget_envelope": self.budget_envelope.data,
+            "cost_categories": parse_categories(self.cost_categories.data or "")[0],
         }
+
+
+def parse_categories(text: str) -> tuple[list[CategorySpec], list[str]]:
+    """One cost category per line: 'English name | German name' (the German may be left out)."""
+    specs: list[CategorySpec] = []
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) > 2 or not parts[0]:
+            errors.append(
+                _(
+                    "Line %(number)s: write 'English name | German name', "
+                    "e.g. 'Personnel | Personal'.",
+                    number=number,
+                )
+            )
+            continue
+        specs.append(CategorySpec(name_en=parts[0], name_de=parts[1] if len(parts) > 1 else ""))
+    return specs, errors
+
+
+def format_categories(categories: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{c['name_en']} | {c['name_de']}" if c.get("name_de") else str(c["name_en"])
+        for c in categories
+    )
 
 
 _RATE_LABELS = {

@@ -129,6 +129,7 @@ class Call(db.Model):
             "min_private_share IS NULL OR (min_private_share >= 0 AND min_private_share <= 1)",
             name="min_private_share_is_a_share",
         ),
+        sa.CheckConstraint("budget_years BETWEEN 1 AND 9", name="budget_years_one_to_nine"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,12 +149,34 @@ class Call(db.Model):
     region_scope: Mapped[list[str]] = mapped_column(JSONData, default=list)
     # Jurors see the other reviews of a proposal only after submitting their own.
     reviews_hidden_until_own: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Project years a budget runs over (1 to 9).
+    budget_years: Mapped[int] = mapped_column(default=3, server_default="3")
+    # [{"key": "personnel", "name_en": "Personnel", "name_de": "Personal"}, ...]; empty: one
+    # budget line per partner and year.
+    cost_categories: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONData, default=list, server_default=sa.text("'[]'")
+    )
+    # This round's share of the programme's total budget; None: the programme's remainder.
+    budget_envelope: Mapped[Decimal | None]
+    # Per proposal and project year; None: no yearly cap.
+    max_public_funding_per_year: Mapped[Decimal | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
     stages: Mapped[list[Stage]] = relationship(
         back_populates="call", order_by="Stage.position", cascade="all, delete-orphan"
     )
+
+    def category_names(self, language: str | None = None) -> dict[str, str]:
+        """The cost categories' names by key, in ``language`` (the reader's by default), the
+        English name standing in where there is no German."""
+        language = language or current_language()
+        return {
+            str(c["key"]): str(
+                (c.get("name_de") if language == "de" else None) or c.get("name_en") or c["key"]
+            )
+            for c in self.cost_categories or ()
+        }
 
 
 class StageKind(enum.StrEnum):

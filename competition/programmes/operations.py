@@ -29,10 +29,11 @@ from flask_babel import ngettext
 from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.core import workflow
+from competition.core.wording import money
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
-from competition.i18n import local_time, number
+from competition.i18n import local_time, number, say
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.permissions import Decision
 from competition.programmes.models import (
@@ -77,7 +78,12 @@ CALL_RULE_FIELDS = (
     "min_private_share",
     "funding_rates",
     "region_scope",
+    "budget_years",
+    "max_public_funding_per_year",
+    "cost_categories",
 )
+MAX_BUDGET_YEARS = 9
+MAX_CATEGORIES = 30
 STAGE_RULE_FIELDS = ("required_sections", "attachment_rules")
 
 
@@ -91,6 +97,14 @@ class SectionSpec:
     title: str
     max_chars: int
     required: bool = True
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    """A cost category as the officer names it; the key is derived from the English name."""
+
+    name_en: str
+    name_de: str = ""
 
 
 @dataclass(frozen=True)
@@ -333,6 +347,24 @@ def _validate_programme(
             negative=_("Enter a total budget of 0 euro or more."),
             too_large=_("Enter a total budget below one trillion euro."),
         )
+        if programme is not None and "total_budget" not in errors.by_field:
+            envelopes = Decimal(
+                db.session.scalar(
+                    sa.select(sa.func.coalesce(sa.func.sum(Call.budget_envelope), 0)).where(
+                        Call.programme_id == programme.id
+                    )
+                )
+                or 0
+            )
+            if total_budget < envelopes:
+                errors.add(
+                    "total_budget",
+                    _(
+                        "The rounds' envelopes come to %(sum)s; the total budget cannot be "
+                        "less. Lower the envelopes first.",
+                        sum=_euro(envelopes),
+                    ),
+                )
     errors.raise_if_any()
 
 
@@ -431,7 +463,15 @@ def _call_state(call: Call) -> dict[str, Any]:
         },
         "region_scope": sorted(call.region_scope or ()),
         "reviews_hidden_until_own": call.reviews_hidden_until_own,
+        "budget_years": call.budget_years,
+        "max_public_funding_per_year": _plain_or_none(call.max_public_funding_per_year),
+        "cost_categories": [dict(c) for c in call.cost_categories or ()],
+        "budget_envelope": _plain_or_none(call.budget_envelope),
     }
+
+
+def _plain_or_none(value: Decimal | None) -> str | None:
+    return plain(value) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -445,6 +485,10 @@ class _CallValues:
     funding_rates: dict[str, str]
     region_scope: list[str]
     reviews_hidden_until_own: bool
+    budget_years: int
+    max_public_funding_per_year: Decimal | None
+    cost_categories: list[dict[str, str]]
+    budget_envelope: Decimal | None
 
     def apply(self, call: Call) -> None:
         assert self.round_number is not None
@@ -453,6 +497,7 @@ class _CallValues:
         call.reference_prefix = self.reference_prefix
         call.description = self.description
         call.reviews_hidden_until_own = self.reviews_hidden_until_own
+        call.budget_envelope = self.budget_envelope
         self.apply_rules(call)
 
     def apply_rules(self, call: Call) -> None:
@@ -460,6 +505,9 @@ class _CallValues:
         call.min_private_share = self.min_private_share
         call.funding_rates = dict(self.funding_rates)
         call.region_scope = list(self.region_scope)
+        call.budget_years = self.budget_years
+        call.max_public_funding_per_year = self.max_public_funding_per_year
+        call.cost_categories = [dict(c) for c in self.cost_categories]
 
 
 def _validate_call(
@@ -475,6 +523,10 @@ def _validate_call(
     funding_rates: Mapping[str, Decimal | None],
     region_scope: Iterable[str],
     reviews_hidden_until_own: bool,
+    budget_years: int | None,
+    max_public_funding_per_year: Decimal | None,
+    cost_categories: Sequence[CategorySpec],
+    budget_envelope: Decimal | None,
 ) -> _CallValues:
     errors = _Errors()
     _check_text(errors, "name", name, _("Enter a name for the call."), 200)
@@ -553,7 +605,19 @@ def _validate_call(
             "region_scope",
             _("Not a German federal state: %(codes)s.", codes=", ".join(unknown)),
         )
+    if budget_years is None or not 1 <= budget_years <= MAX_BUDGET_YEARS:
+        errors.add("budget_years", _("Enter how many years a budget runs over, from 1 to 9."))
+    _check_money(
+        errors,
+        "max_public_funding_per_year",
+        max_public_funding_per_year,
+        negative=_("Enter a maximum of 0 euro or more."),
+        too_large=_("Enter a maximum below one trillion euro."),
+    )
+    categories = _categories(errors, call, cost_categories)
+    _check_envelope(errors, programme, call, budget_envelope)
     errors.raise_if_any()
+    assert budget_years is not None
     return _CallValues(
         name=name.strip(),
         round_number=round_number,
@@ -564,7 +628,83 @@ def _validate_call(
         funding_rates=dict(sorted(rates.items())),
         region_scope=scope,
         reviews_hidden_until_own=bool(reviews_hidden_until_own),
+        budget_years=budget_years,
+        max_public_funding_per_year=max_public_funding_per_year,
+        cost_categories=categories,
+        budget_envelope=budget_envelope,
     )
+
+
+def _categories(
+    errors: _Errors, call: Call | None, specs: Sequence[CategorySpec]
+) -> list[dict[str, str]]:
+    """The categories with their keys: a category keeps its key while its English name stays
+    (so budget lines stay in it), a new one gets a slug of the name."""
+    names = [spec.name_en.strip() for spec in specs]
+    seen: set[str] = set()
+    for spec, name in zip(specs, names, strict=True):
+        if len(name) > 100 or len(spec.name_de.strip()) > 100:
+            errors.add("cost_categories", _("Keep each name of a cost category to 100 characters."))
+            return []
+        if name.casefold() in seen:
+            errors.add(
+                "cost_categories",
+                _("“%(name)s” is named twice; give each cost category once.", name=name),
+            )
+            return []
+        seen.add(name.casefold())
+    if len(specs) > MAX_CATEGORIES:
+        errors.add("cost_categories", _("Give at most 30 cost categories."))
+        return []
+    existing = (
+        [{"title": c["name_en"], "key": c["key"]} for c in (call.cost_categories or [])]
+        if call
+        else []
+    )
+    keys = _keyed(names, existing, "category")
+    return [
+        {"key": key, "name_en": name, "name_de": spec.name_de.strip()}
+        for key, name, spec in zip(keys, names, specs, strict=True)
+    ]
+
+
+def _euro(value: Decimal) -> str:
+    return say(money(value))
+
+
+def _check_envelope(
+    errors: _Errors, programme: Programme, call: Call | None, envelope: Decimal | None
+) -> None:
+    """A round's envelope is part of the programme's total: the envelopes of all its rounds
+    together may not exceed it."""
+    if envelope is None:
+        return
+    _check_money(
+        errors,
+        "budget_envelope",
+        envelope,
+        negative=_("Enter an envelope of 0 euro or more."),
+        too_large=_("Enter an envelope below one trillion euro."),
+    )
+    if not envelope.is_finite() or envelope < 0 or envelope >= MAX_MONEY:
+        return
+    query = sa.select(sa.func.coalesce(sa.func.sum(Call.budget_envelope), 0)).where(
+        Call.programme_id == programme.id
+    )
+    if call is not None and call.id is not None:
+        query = query.where(Call.id != call.id)
+    others = Decimal(db.session.scalar(query) or 0)
+    if others + envelope > programme.total_budget:
+        errors.add(
+            "budget_envelope",
+            _(
+                "The rounds' envelopes would come to %(sum)s, more than the programme's total "
+                "budget of %(total)s; the other rounds already hold %(others)s.",
+                sum=_euro(others + envelope),
+                total=_euro(programme.total_budget),
+                others=_euro(others),
+            ),
+        )
 
 
 @operation
@@ -581,13 +721,18 @@ def create_call(
     funding_rates: Mapping[str, Decimal | None] | None = None,
     region_scope: Iterable[str] = (),
     reviews_hidden_until_own: bool = True,
+    budget_years: int | None = 3,
+    max_public_funding_per_year: Decimal | None = None,
+    cost_categories: Sequence[CategorySpec] = (),
+    budget_envelope: Decimal | None = None,
     now: dt.datetime,
 ) -> Call:
     """Open a new round of a programme, as a draft, with the rules proposals are checked against.
 
     Shares and rates are fractions (Decimal("0.85") for 85 %). ``reviews_hidden_until_own``:
     blind reviews, a juror reads the other jurors' reviews of a proposal only after submitting
-    their own. Side effects: a call row; audit ``call.created``.
+    their own. The envelope is this round's part of the programme's total budget; all rounds'
+    envelopes together stay within it. Side effects: a call row; audit ``call.created``.
     """
     _managed(actor, programme)
     values = _validate_call(
@@ -602,6 +747,10 @@ def create_call(
         funding_rates=funding_rates or {},
         region_scope=region_scope,
         reviews_hidden_until_own=reviews_hidden_until_own,
+        budget_years=budget_years,
+        max_public_funding_per_year=max_public_funding_per_year,
+        cost_categories=cost_categories,
+        budget_envelope=budget_envelope,
     )
     call = Call(programme=programme, state=CallState.DRAFT, created_at=now)
     values.apply(call)
@@ -633,6 +782,10 @@ def update_call(
     funding_rates: Mapping[str, Decimal | None] | None = None,
     region_scope: Iterable[str] = (),
     reviews_hidden_until_own: bool = True,
+    budget_years: int | None = 3,
+    max_public_funding_per_year: Decimal | None = None,
+    cost_categories: Sequence[CategorySpec] = (),
+    budget_envelope: Decimal | None = None,
     confirmed_breaking: int | None = None,
     now: dt.datetime,
 ) -> Call:
@@ -656,6 +809,10 @@ def update_call(
         funding_rates=funding_rates or {},
         region_scope=region_scope,
         reviews_hidden_until_own=reviews_hidden_until_own,
+        budget_years=budget_years,
+        max_public_funding_per_year=max_public_funding_per_year,
+        cost_categories=cost_categories,
+        budget_envelope=budget_envelope,
     )
     before = _call_state(call)
     proposed = Call()  # transient, never added: only carries the proposed rules

@@ -77,6 +77,8 @@ class MemberForm(FlaskForm):
         choices=[
             SelectChoice("partner", _l("Partner")),
             SelectChoice("coordinator", _l("Coordinator")),
+            SelectChoice("associated_partner", _l("Associated partner")),
+            SelectChoice("subcontractor", _l("Subcontractor")),
         ],
     )
     contact_name = StringField(_l("Contact person"), validators=[Length(max=200)])

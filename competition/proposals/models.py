@@ -105,13 +105,21 @@ class Proposal(db.Model):
 class MemberRole(enum.StrEnum):
     COORDINATOR = "coordinator"
     PARTNER = "partner"
+    # Takes part without public funding (own contribution only).
+    ASSOCIATED_PARTNER = "associated_partner"
+    SUBCONTRACTOR = "subcontractor"
 
     @property
     def label(self) -> str:
         return str(MEMBER_ROLE_LABELS[self])
 
 
-MEMBER_ROLE_LABELS = {MemberRole.COORDINATOR: _("Coordinator"), MemberRole.PARTNER: _("Partner")}
+MEMBER_ROLE_LABELS = {
+    MemberRole.COORDINATOR: _("Coordinator"),
+    MemberRole.PARTNER: _("Partner"),
+    MemberRole.ASSOCIATED_PARTNER: _("Associated partner"),
+    MemberRole.SUBCONTRACTOR: _("Subcontractor"),
+}
 
 
 class ConsortiumMember(db.Model):
@@ -220,11 +228,12 @@ class StageSubmission(db.Model):
 
 
 class BudgetLine(db.Model):
-    """One partner's budget for one project year."""
+    """One partner's budget for one project year, in one of the call's cost categories if it
+    has any ("" where it has none)."""
 
     __tablename__ = "budget_lines"
     __table_args__ = (
-        sa.UniqueConstraint("submission_id", "member_id", "year"),
+        sa.UniqueConstraint("submission_id", "member_id", "year", "category"),
         sa.CheckConstraint("public_funding >= 0", name="public_funding_not_negative"),
         sa.CheckConstraint("own_contribution >= 0", name="own_contribution_not_negative"),
         sa.CheckConstraint("year >= 1", name="year_positive"),
@@ -238,6 +247,7 @@ class BudgetLine(db.Model):
         sa.ForeignKey("consortium_members.id", ondelete="CASCADE"), index=True
     )
     year: Mapped[int]
+    category: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
     public_funding: Mapped[Decimal]
     own_contribution: Mapped[Decimal]
 

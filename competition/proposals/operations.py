@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from competition.accounts.models import Role, User
 from competition.audit.operations import record_event
@@ -328,7 +329,7 @@ def add_member(
     try:
         member_role = MemberRole(role)
     except ValueError:
-        errors["role"] = [_("Choose coordinator or partner.")]
+        errors["role"] = [_("Choose coordinator, partner, associated partner or subcontractor.")]
         member_role = MemberRole.PARTNER
     if member_role == MemberRole.COORDINATOR and any(
         m.role == MemberRole.COORDINATOR for m in proposal.members
@@ -439,6 +440,15 @@ class BudgetInput:
     year: int
     public_funding: str
     own_contribution: str
+    # One of the call's cost category keys; "" where the call has none.
+    category: str = ""
+
+
+def budget_cell(member_id: int, year: int, category: str = "") -> str:
+    """The field a message about one cell of the budget table is keyed by."""
+    if category:
+        return f"m{member_id}-c{category}-y{year}"
+    return f"m{member_id}-y{year}"
 
 
 @operation
@@ -452,8 +462,9 @@ def save_budget(
     locale: str = "de",
 ) -> None:
     """Replace the budget table, the amounts read as people of ``locale`` write them. Amounts are
-    checked for shape here; the call's rules (caps, co-funding share, funding rates) are shown
-    by the checklist and enforced at submission.
+    checked for shape here, and refused at their cell when they lie outside the call's years or
+    cost categories or give an associated partner public funding; the call's other rules (caps,
+    co-funding share, funding rates) are shown by the checklist and enforced at submission.
 
     Raises StaleState when the consortium, budget or attachments changed since the page loaded.
     Side effects: budget rows; audit ``submission.budget_saved`` with the totals.
@@ -475,16 +486,15 @@ def save_budget(
                 ]
             }
         )
-    member_ids = {m.id for m in proposal.members}
+    members = {m.id: m for m in proposal.members}
+    call = proposal.call
+    categories = call.category_names()
     errors: dict[str, list[str]] = {}
-    parsed: list[tuple[int, int, Decimal, Decimal]] = []
+    parsed: list[tuple[int, int, str, Decimal, Decimal]] = []
     for row in rows:
-        field = f"m{row.member_id}-y{row.year}"
-        if row.member_id not in member_ids:
+        field = budget_cell(row.member_id, row.year, row.category)
+        if row.member_id not in members:
             errors[field] = [_("This organisation is not in the consortium.")]
-            continue
-        if not 1 <= row.year <= 10:
-            errors[field] = [_("Budget years run from 1 to 10.")]
             continue
         problems: list[str] = []
         amounts: list[Decimal] = []
@@ -517,22 +527,45 @@ def save_budget(
             errors[field] = problems
             continue
         public, own = amounts
-        parsed.append((row.member_id, row.year, public, own))
+        if not public and not own:
+            continue  # an empty cell is no line, wherever it stands
+        if not 1 <= row.year <= call.budget_years:
+            errors[field] = [
+                ngettext(
+                    "Budget year outside the call: its budgets run over %(num)d year.",
+                    "Budget year outside the call: its budgets run over %(num)d years.",
+                    call.budget_years,
+                )
+            ]
+            continue
+        if row.category not in categories and (categories or row.category):
+            errors[field] = [
+                _("Not a cost category of this call; move the amounts to one of its categories.")
+                if categories
+                else _("This call has no cost categories; enter one amount per partner and year.")
+            ]
+            continue
+        if public and members[row.member_id].role == MemberRole.ASSOCIATED_PARTNER:
+            errors[field] = [
+                _("An associated partner receives no public funding; enter its own contribution.")
+            ]
+            continue
+        parsed.append((row.member_id, row.year, row.category, public, own))
     if errors:
         raise DomainError(errors)
     before = rules.budget_totals(_budget_rows(submission))
     db.session.execute(sa.delete(BudgetLine).where(BudgetLine.submission_id == submission.id))
-    for member_id, year, public, own in parsed:
-        if public or own:
-            db.session.add(
-                BudgetLine(
-                    submission_id=submission.id,
-                    member_id=member_id,
-                    year=year,
-                    public_funding=public,
-                    own_contribution=own,
-                )
+    for member_id, year, category, public, own in parsed:
+        db.session.add(
+            BudgetLine(
+                submission_id=submission.id,
+                member_id=member_id,
+                year=year,
+                category=category,
+                public_funding=public,
+                own_contribution=own,
             )
+        )
     db.session.flush()
     db.session.expire(submission, ["budget_lines"])
     after = rules.budget_totals(_budget_rows(submission))
@@ -562,6 +595,7 @@ def _budget_rows(submission: StageSubmission) -> tuple[rules.BudgetRow, ...]:
             year=line.year,
             public_funding=line.public_funding,
             own_contribution=line.own_contribution,
+            category=line.category,
         )
         for line in submission.budget_lines
     )
@@ -922,6 +956,7 @@ def open_next_stage(
                 submission_id=submission.id,
                 member_id=line.member_id,
                 year=line.year,
+                category=line.category,
                 public_funding=line.public_funding,
                 own_contribution=line.own_contribution,
             )

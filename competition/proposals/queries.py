@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
+from competition.db import utcnow
 from competition.extensions import db
 from competition.i18n import say
 from competition.organisations.models import FederalState, Organisation
@@ -21,6 +24,7 @@ from competition.programmes.queries import programme_ids_run_by
 from competition.programmes.uses import AffectedProposal
 from competition.proposals.models import (
     Attachment,
+    BudgetLine,
     ConsortiumMember,
     ContributorRole,
     DeadlineExtension,
@@ -68,7 +72,7 @@ def name_matches(q: str) -> list[sa.ColumnElement[bool]]:
 
 @dataclass(frozen=True)
 class ProposalRow:
-    """One line of the officers' proposal list."""
+    """One line of the officers' proposal list (and of its export)."""
 
     id: int
     reference: str
@@ -79,19 +83,83 @@ class ProposalRow:
     coordinator_state: FederalState | None
     partners: int
     topics: tuple[str, ...]
+    # The public funding and the submission time of the proposal's shown submission
+    # (``shown_submissions``); None without one.
+    requested: Decimal | None = None
+    submitted_at: dt.datetime | None = None
 
 
-def list_proposals_for_officer(
-    officer: User, filters: ProposalFilters, *, page: int
-) -> Page[ProposalRow]:
-    """A page of the proposals in the officer's programmes, by reference. Plain rows, read in
-    three queries (the page, the count, the page's topics): the list is the officers' most
-    used page and a call can hold 20,000 proposals."""
-    conditions: list[sa.ColumnElement[bool]] = [
-        Proposal.call_id.in_(
-            sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer)))
+class ProposalSort(enum.StrEnum):
+    """The columns the officers' list sorts by (``?sort=``)."""
+
+    REFERENCE = "reference"
+    ACRONYM = "acronym"
+    TITLE = "title"
+    COORDINATOR = "coordinator"
+    STATE = "state"
+    REQUESTED = "requested"
+    SUBMITTED = "submitted"
+
+
+class SortDirection(enum.StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@dataclass(frozen=True)
+class ProposalOrder:
+    sort: ProposalSort = ProposalSort.REFERENCE
+    direction: SortDirection = SortDirection.ASC
+
+
+# States sort in the order of the lifecycle, not of their codes.
+STATE_ORDER = {state: index for index, state in enumerate(ProposalState)}
+
+
+def shown_submissions(
+    *, now: dt.datetime, proposal_ids: Any = None, call_ids: Any = None
+) -> sa.Subquery:
+    """Per proposal, the submission the officers' list shows (``proposal_id``, ``requested``,
+    ``submitted_at``): the one of the latest stage of its call that has opened by ``now``, so
+    a finalist's full proposal once that stage opens, else its outline. ``requested`` is its
+    public funding (0 without budget lines). Limited to ``proposal_ids`` or the proposals of
+    ``call_ids`` (a list or a subquery)."""
+    latest_first = sa.func.row_number().over(
+        partition_by=StageSubmission.proposal_id, order_by=Stage.position.desc()
+    )
+    ranked = (
+        sa.select(
+            StageSubmission.id.label("submission_id"),
+            StageSubmission.proposal_id.label("proposal_id"),
+            StageSubmission.submitted_at.label("submitted_at"),
+            latest_first.label("n"),
         )
-    ]
+        .join(Stage, Stage.id == StageSubmission.stage_id)
+        .where(Stage.opens_at <= now)
+    )
+    if proposal_ids is not None:
+        ranked = ranked.where(StageSubmission.proposal_id.in_(proposal_ids))
+    if call_ids is not None:
+        ranked = ranked.where(Stage.call_id.in_(call_ids))
+    latest = ranked.subquery()
+    requested = (
+        sa.select(sa.func.coalesce(sa.func.sum(BudgetLine.public_funding), 0))
+        .where(BudgetLine.submission_id == latest.c.submission_id)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            latest.c.proposal_id,
+            requested.label("requested"),
+            latest.c.submitted_at,
+        )
+        .where(latest.c.n == 1)
+        .subquery()
+    )
+
+
+def _officer_conditions(officer: User, filters: ProposalFilters) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [Proposal.call_id.in_(_officer_calls(officer))]
     if filters.call_id is not None:
         conditions.append(Proposal.call_id == filters.call_id)
     if filters.state is not None:
@@ -124,44 +192,118 @@ def list_proposals_for_officer(
                 ),
             )
         )
+    return conditions
+
+
+def _officer_calls(officer: User) -> sa.Select:  # type: ignore[type-arg]
+    return sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer)))
+
+
+def list_proposals_for_officer(
+    officer: User,
+    filters: ProposalFilters,
+    *,
+    page: int,
+    order: ProposalOrder = ProposalOrder(),
+    now: dt.datetime | None = None,
+) -> Page[ProposalRow]:
+    """A page of the proposals in the officer's programmes in ``order``. Plain rows, read in
+    four queries (the page, the count, the page's topics, the page's requested funding; three
+    when sorted by funding or time, which the page's query then reads): the list is the
+    officers' most used page and a call can hold 20,000 proposals."""
+    conditions = _officer_conditions(officer, filters)
     total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*conditions)) or 0
+    items = _officer_rows(
+        officer,
+        conditions,
+        order,
+        now=now or utcnow(),
+        limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE,
+    )
+    return Page(items=items, page=page, per_page=PER_PAGE, total=total)
+
+
+def all_proposals_for_officer(
+    officer: User, filters: ProposalFilters, *, order: ProposalOrder, now: dt.datetime
+) -> list[ProposalRow]:
+    """Every row of the filtered list in its order (not only a page), for the export: two
+    queries at any size (the rows with their funding, their topics)."""
+    return _officer_rows(officer, _officer_conditions(officer, filters), order, now=now)
+
+
+def _officer_rows(
+    officer: User,
+    conditions: list[sa.ColumnElement[bool]],
+    order: ProposalOrder,
+    *,
+    now: dt.datetime,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ProposalRow]:
     lead = sa.orm.aliased(ConsortiumMember)
     partners = (
         sa.select(sa.func.count(ConsortiumMember.id))
         .where(ConsortiumMember.proposal_id == Proposal.id)
         .scalar_subquery()
     )
-    rows = db.session.execute(
-        sa.select(
-            Proposal.id,
-            Proposal.reference,
-            Proposal.acronym,
-            Proposal.title,
-            Proposal.state,
-            Organisation.name,
-            Organisation.federal_state,
-            partners,
-        )
+    # Funding and time are read with the rows when the order needs them (or every row is
+    # read anyway), else for the page's rows only.
+    joined = order.sort in (ProposalSort.REQUESTED, ProposalSort.SUBMITTED) or limit is None
+    shown = shown_submissions(now=now, call_ids=_officer_calls(officer)) if joined else None
+    columns: list[Any] = [
+        Proposal.id,
+        Proposal.reference,
+        Proposal.acronym,
+        Proposal.title,
+        Proposal.state,
+        Organisation.name,
+        Organisation.federal_state,
+        partners,
+    ]
+    query = (
+        sa.select(*columns)
         .select_from(Proposal)
         .outerjoin(
             lead, sa.and_(lead.proposal_id == Proposal.id, lead.role == MemberRole.COORDINATOR)
         )
         .outerjoin(Organisation, Organisation.id == lead.organisation_id)
-        .where(*conditions)
-        .order_by(Proposal.reference)
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
+    )
+    if shown is not None:
+        query = query.add_columns(shown.c.requested, shown.c.submitted_at).outerjoin(
+            shown, shown.c.proposal_id == Proposal.id
+        )
+    key = _sort_key(order.sort, shown)
+    descending = order.direction is SortDirection.DESC
+    query = query.where(*conditions).order_by(
+        (key.desc() if descending else key.asc()).nulls_last(),
+        Proposal.reference.desc() if descending else Proposal.reference.asc(),
+    )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    rows = db.session.execute(query).all()
+    ids = [row[0] for row in rows]
     topics: dict[int, list[str]] = defaultdict(list)
-    if rows:
+    funding: dict[int, tuple[Decimal | None, dt.datetime | None]] = {}
+    if shown is not None:
+        funding = {row[0]: (_money(row[8]), row[9]) for row in rows}
+    elif ids:
+        page_shown = shown_submissions(now=now, proposal_ids=ids)
+        funding = {
+            proposal_id: (_money(requested), submitted_at)
+            for proposal_id, requested, submitted_at in db.session.execute(sa.select(page_shown))
+        }
+    if ids:
+        # The export reads every row: name the rows by their conditions, not by 20,000 ids.
+        wanted = sa.select(Proposal.id).where(*conditions) if limit is None else ids
         for proposal_id, topic in db.session.execute(
             sa.select(proposal_topics.c.proposal_id, Topic)
             .join(Topic, Topic.id == proposal_topics.c.topic_id)
-            .where(proposal_topics.c.proposal_id.in_([row.id for row in rows]))
+            .where(proposal_topics.c.proposal_id.in_(wanted))
             .order_by(Topic.name_en)
         ):
             topics[proposal_id].append(topic.name)
-    items = [
+    return [
         ProposalRow(
             id=row[0],
             reference=row[1],
@@ -172,10 +314,34 @@ def list_proposals_for_officer(
             coordinator_state=row[6],
             partners=row[7],
             topics=tuple(topics[row[0]]),
+            requested=funding.get(row[0], (None, None))[0],
+            submitted_at=funding.get(row[0], (None, None))[1],
         )
         for row in rows
     ]
-    return Page(items=items, page=page, per_page=PER_PAGE, total=total)
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+
+def _sort_key(sort: ProposalSort, shown: sa.Subquery | None) -> Any:
+    if sort is ProposalSort.ACRONYM:
+        return sa.func.lower(Proposal.acronym)
+    if sort is ProposalSort.TITLE:
+        return sa.func.lower(Proposal.title)
+    if sort is ProposalSort.COORDINATOR:
+        return sa.func.lower(Organisation.name)
+    if sort is ProposalSort.STATE:
+        return sa.case(
+            {state.value: index for state, index in STATE_ORDER.items()},
+            value=Proposal.state,
+        )
+    if shown is not None and sort is ProposalSort.REQUESTED:
+        return shown.c.requested
+    if shown is not None and sort is ProposalSort.SUBMITTED:
+        return shown.c.submitted_at
+    return Proposal.reference
 
 
 def list_proposals_of_applicant(user: User) -> list[Proposal]:

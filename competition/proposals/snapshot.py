@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from competition.core import rules
 from competition.programmes.models import Call, Stage
-from competition.proposals.models import Proposal, StageSubmission
+from competition.proposals.models import BudgetLine, Proposal, StageSubmission
 
 # Problems about time, not content: left out when judging an already submitted version.
 WINDOW_CODES = frozenset({"window_not_open", "deadline_passed"})
@@ -28,6 +29,9 @@ def call_rules(call: Call) -> rules.CallRules:
             kind: Decimal(str(rate)) for kind, rate in (call.funding_rates or {}).items()
         },
         region_scope=frozenset(call.region_scope or ()),
+        budget_years=call.budget_years,
+        max_public_funding_per_year=call.max_public_funding_per_year,
+        cost_categories=call.category_names(),
     )
 
 
@@ -85,15 +89,7 @@ def snapshot(proposal: Proposal, submission: StageSubmission) -> dict[str, Any]:
             }
             for m in proposal.members
         ],
-        "budget": [
-            {
-                "member_key": member_key(line.member_id),
-                "year": line.year,
-                "public_funding": str(line.public_funding),
-                "own_contribution": str(line.own_contribution),
-            }
-            for line in sorted(submission.budget_lines, key=lambda b: (b.member_id, b.year))
-        ],
+        "budget": [_budget_line(line) for line in budget_order(submission.budget_lines)],
         "attachments": [
             {
                 "attachment_id": a.id,
@@ -106,6 +102,23 @@ def snapshot(proposal: Proposal, submission: StageSubmission) -> dict[str, Any]:
             for a in submission.attachments
         ],
     }
+
+
+def budget_order(lines: Iterable[BudgetLine]) -> list[BudgetLine]:
+    return sorted(lines, key=lambda b: (b.member_id, b.year, b.category))
+
+
+def _budget_line(line: BudgetLine) -> dict[str, Any]:
+    frozen = {
+        "member_key": member_key(line.member_id),
+        "year": line.year,
+        "public_funding": str(line.public_funding),
+        "own_contribution": str(line.own_contribution),
+    }
+    # Only where there is one, so that versions of calls without categories read as before.
+    if line.category:
+        frozen["category"] = line.category
+    return frozen
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -128,6 +141,7 @@ def draft_from_snapshot(content: dict[str, Any]) -> rules.ProposalDraft:
                 kind=m["kind"],
                 federal_state=m["federal_state"],
                 is_coordinator=m["role"] == "coordinator",
+                is_associated=m["role"] == "associated_partner",
             )
             for m in content["members"]
         ),
@@ -137,6 +151,7 @@ def draft_from_snapshot(content: dict[str, Any]) -> rules.ProposalDraft:
                 year=int(b["year"]),
                 public_funding=Decimal(b["public_funding"]),
                 own_contribution=Decimal(b["own_contribution"]),
+                category=str(b.get("category", "")),
             )
             for b in content["budget"]
         ),

@@ -6,8 +6,10 @@ one operation, flash, redirect. Domain errors come back as messages at the field
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -72,7 +74,10 @@ from competition.proposals.panels import load_panels, other_reader
 from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)
-BUDGET_YEARS = 3
+# A budget cell's inputs: "public-m12-y3", or "own-m12-cpersonnel-y3" in a cost category. Years
+# up to 10, one more than a call may have, so that a year outside every call is refused at a
+# cell the page can show.
+BUDGET_FIELD = re.compile(r"^(public|own)-m(\d{1,9})(?:-c([a-z0-9_]{1,60}))?-y([1-9]|10)$")
 
 
 # --- Public call pages -------------------------------------------------------------------------
@@ -173,11 +178,59 @@ def _refused(error: DomainError, proposal: Proposal, anchor: str):  # type: igno
 # --- The editor ---------------------------------------------------------------------------------
 
 
-def _budget_grid(submission, years: int) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:  # type: ignore[no-untyped-def]
-    grid: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
+@dataclass(frozen=True)
+class BudgetTableRow:
+    """A row of the budget table: a partner, in one cost category where the call has them.
+    ``outside`` marks a category the call no longer has, shown so its lines can be cleared."""
+
+    member: ConsortiumMember
+    category: str
+    category_name: str
+    outside: bool
+
+
+def _budget_table(proposal: Proposal, submission, typed: dict[str, str] | None):  # type: ignore[no-untyped-def]
+    """The editor's budget table: its rows, its years (the call's, and any later one a line
+    or a refused input still uses), the amounts by (member, category, year) and each row's sum
+    over the years."""
+    call = proposal.call
+    names = call.category_names()
+    used: dict[int, set[str]] = defaultdict(set)
+    typed_years = []
+    for name in typed or {}:
+        matched = BUDGET_FIELD.match(name)
+        if matched:
+            used[int(matched[2])].add(matched[3] or "")
+            typed_years.append(int(matched[4]))
+    grid: dict[tuple[int, str, int], tuple[Decimal, Decimal]] = {}
+    row_totals: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for line in submission.budget_lines:
-        grid[(line.member_id, line.year)] = (line.public_funding, line.own_contribution)
-    return grid
+        used[line.member_id].add(line.category)
+        grid[(line.member_id, line.category, line.year)] = (
+            line.public_funding,
+            line.own_contribution,
+        )
+        row_totals[(line.member_id, line.category)][0] += line.public_funding
+        row_totals[(line.member_id, line.category)][1] += line.own_contribution
+    rows = []
+    for member in proposal.members:
+        categories = list(names) or [""]
+        extra = sorted(used[member.id] - set(categories))
+        for category in [*categories, *extra]:
+            if category in names or not names:
+                name = names.get(category, "")
+            else:
+                name = category or _("Without a cost category")
+            rows.append(BudgetTableRow(member, category, name, outside=category in extra))
+    last = max([call.budget_years, *typed_years, *(line.year for line in submission.budget_lines)])
+    return {
+        "budget_rows": rows,
+        "years": range(1, last + 1),
+        "call_years": call.budget_years,
+        "grid": grid,
+        "row_totals": row_totals,
+        "categories": names,
+    }
 
 
 # What a closed proposal's editor says instead of its controls: the state in the applicant's
@@ -249,7 +302,6 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
     )
     topic_groups = _topic_groups(proposal)
     general.topics.choices = topic_queries.flat(topic_groups)
-    years = max([BUDGET_YEARS, *(line.year for line in submission.budget_lines)])
     content = snapshot.snapshot(proposal, submission)
     totals = rules.budget_totals(snapshot.draft_from_snapshot(content).budget)
     member_totals = {
@@ -288,8 +340,7 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             attachment_errors=forms.get("attachment_errors", {}),
             invite_form=forms.get("invite") or InviteContributorForm(),
             button=ButtonForm(),
-            years=range(1, years + 1),
-            grid=_budget_grid(submission, years),
+            **_budget_table(proposal, submission, forms.get("budget_input")),
             totals=totals,
             member_totals=member_totals,
             invitations=queries.list_invitations(proposal),
@@ -506,22 +557,27 @@ def save_budget(proposal_id: int):  # type: ignore[no-untyped-def]
     form = BudgetForm()
     if not form.validate_on_submit() or not (form.base_revision.data or "").isdigit():
         abort(400)
+    cells: set[tuple[int, str, int]] = set()
+    for name in request.form:
+        matched = BUDGET_FIELD.match(name)
+        if matched:
+            cells.add((int(matched[2]), matched[3] or "", int(matched[4])))
     rows = []
     typed: dict[str, str] = {}
-    for member in proposal.members:
-        for year in range(1, 11):
-            public_name, own_name = f"public-m{member.id}-y{year}", f"own-m{member.id}-y{year}"
-            if public_name in request.form or own_name in request.form:
-                typed[public_name] = request.form.get(public_name, "")
-                typed[own_name] = request.form.get(own_name, "")
-                rows.append(
-                    ops.BudgetInput(
-                        member_id=member.id,
-                        year=year,
-                        public_funding=typed[public_name],
-                        own_contribution=typed[own_name],
-                    )
-                )
+    for member_id, category, year in sorted(cells):
+        cell = ops.budget_cell(member_id, year, category)
+        public_name, own_name = f"public-{cell}", f"own-{cell}"
+        typed[public_name] = request.form.get(public_name, "")
+        typed[own_name] = request.form.get(own_name, "")
+        rows.append(
+            ops.BudgetInput(
+                member_id=member_id,
+                year=year,
+                category=category,
+                public_funding=typed[public_name],
+                own_contribution=typed[own_name],
+            )
+        )
     saved = perform(
         lambda: ops.save_budget(
             submission,
@@ -535,7 +591,8 @@ def save_budget(proposal_id: int):  # type: ignore[no-untyped-def]
     if saved.denied:
         return _refused(saved.error, proposal, "budget")
     if saved.error is not None:
-        # Messages about one amount go to its cell ("m<member>-y<year>"); the rest above the table.
+        # Messages about one amount go to its cell ("m<member>[-c<category>]-y<year>"); the rest
+        # above the table.
         cells = {k: v for k, v in saved.error.errors.items() if k}
         summary = list(saved.error.errors.get("", []))
         if cells:
@@ -797,9 +854,30 @@ def withdraw_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
 # --- Officers -----------------------------------------------------------------------------------
 
 
-@bp.route("/proposals")
-@roles_required(Role.OFFICER)
-def list_proposals():  # type: ignore[no-untyped-def]
+# The list's sortable columns in their order on the page and in the export.
+SORT_LABELS = {
+    queries.ProposalSort.REFERENCE: _l("Reference"),
+    queries.ProposalSort.ACRONYM: _l("Acronym"),
+    queries.ProposalSort.TITLE: _l("Title"),
+    queries.ProposalSort.COORDINATOR: _l("Coordinator"),
+    queries.ProposalSort.STATE: _l("State"),
+    queries.ProposalSort.REQUESTED: _l("Requested funding"),
+    queries.ProposalSort.SUBMITTED: _l("Submitted at"),
+}
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    """A column header of the list: the link that sorts by it and its ``aria-sort``."""
+
+    label: str
+    url: str
+    aria_sort: str  # "ascending", "descending" or "none"
+
+
+def read_list_query() -> tuple[queries.ProposalFilters, queries.ProposalOrder, dict[str, str]]:
+    """The officers' list as its query string asks for it: the filters, the order, and the
+    query string's values that name both (for links that keep them: headers, pages, export)."""
     filters = queries.ProposalFilters(
         q=params.text("q"),
         call_id=params.number("call"),
@@ -807,11 +885,50 @@ def list_proposals():  # type: ignore[no-untyped-def]
         state=params.choice("state", ProposalState),
         federal_state=params.choice("federal_state", FederalState),
     )
-    page = queries.list_proposals_for_officer(current_user, filters, page=params.page())
+    order = queries.ProposalOrder(
+        params.choice("sort", queries.ProposalSort) or queries.ProposalSort.REFERENCE,
+        params.choice("dir", queries.SortDirection) or queries.SortDirection.ASC,
+    )
+    named = {
+        "q": filters.q,
+        "call": str(filters.call_id or ""),
+        "topic": filters.topic,
+        "state": filters.state.value if filters.state else "",
+        "federal_state": filters.federal_state.value if filters.federal_state else "",
+        "sort": order.sort.value,
+        "dir": order.direction.value,
+    }
+    return filters, order, {name: value for name, value in named.items() if value}
+
+
+def sort_headers(order: queries.ProposalOrder, args: dict[str, str]) -> dict[str, SortHeader]:
+    """Each sortable column's header: sorted by it, the link turns the direction round."""
+    headers = {}
+    for sort, label in SORT_LABELS.items():
+        current = order.sort is sort
+        ascending = order.direction is queries.SortDirection.ASC
+        direction = "desc" if current and ascending else "asc"
+        headers[sort.value] = SortHeader(
+            label=str(label),
+            url=url_for(".list_proposals", **{**args, "sort": sort.value, "dir": direction}),
+            aria_sort=("ascending" if ascending else "descending") if current else "none",
+        )
+    return headers
+
+
+@bp.route("/proposals")
+@roles_required(Role.OFFICER)
+def list_proposals():  # type: ignore[no-untyped-def]
+    filters, order, args = read_list_query()
+    page = queries.list_proposals_for_officer(
+        current_user, filters, page=params.page(), order=order, now=g.now
+    )
     return render_template(
         "proposals/list.html",
         page=page,
         filters=filters,
+        headers=sort_headers(order, args),
+        list_args=args,
         calls=list_calls_run_by(current_user),
         topics=topic_queries.filter_choices_for_officer(current_user),
         states=list(ProposalState),

@@ -80,6 +80,11 @@ CHECK_OF_CODE: Mapping[str, str] = MappingProxyType(
         "budget_over_cap": "budget",
         "private_share_too_low": "budget",
         "funding_rate_exceeded": "budget",
+        "budget_over_yearly_cap": "budget",
+        "budget_year_outside_call": "budget",
+        "budget_category_missing": "budget",
+        "budget_category_unknown": "budget",
+        "associated_partner_funded": "budget",
         # scope
         "outside_region": "scope",
     }

@@ -21,7 +21,7 @@ import competition.db  # noqa: F401  (column types of the models)
 
 # revision identifiers, used by Alembic.
 revision = '0018_topic_taxonomy'
-down_revision = '0016_stage_settings'
+down_revision = '0017_call_budget'
 branch_labels = None
 depends_on = None
 

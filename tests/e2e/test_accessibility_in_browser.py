@@ -57,6 +57,7 @@ PAGES = [
     ("officer", "start page", "/"),
     ("officer", "programmes", "/programmes"),
     ("officer", "a programme", "/programmes/{programme}"),
+    ("officer", "programme dashboard", "/programmes/{programme}/dashboard"),
     ("officer", "call form", "/calls/{round_2}/edit"),
     ("officer", "stage form", "/calls/{round_2}/stages/{round_2_outline}/edit"),
     ("officer", "proposals", "/proposals"),

@@ -41,6 +41,8 @@ PARAMETERS = (
     "status",
     "late",
     "next",
+    "sort",
+    "dir",
 )
 HOSTILE = {
     "huge-number": HUGE,

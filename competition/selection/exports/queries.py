@@ -72,6 +72,7 @@ class Kind(enum.Enum):
     SCORE = "score"  # scores as the jurors gave them
     TIME = "time"
     YES_NO = "yes_no"
+    AMOUNT = "amount"  # money in euro, with its cents
 
 
 NUMBER_FORMATS = {
@@ -79,6 +80,7 @@ NUMBER_FORMATS = {
     Kind.NUMBER: "0.000",
     Kind.SCORE: "General",
     Kind.TIME: "yyyy-mm-dd hh:mm",
+    Kind.AMOUNT: "#,##0.00",
 }
 # Widths in characters: text columns fit their longest value within these bounds; long text
 # wraps at a width that still shows a SHA-256 hash on one line.

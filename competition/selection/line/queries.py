@@ -183,7 +183,13 @@ def _proposals(stage: Stage, ids: Sequence[int]) -> dict[int, _Proposal]:
         sa.select(
             ConsortiumMember.proposal_id.label("proposal_id"),
             sa.func.count().filter(eastern_coordinator).label("eastern"),
-            sa.func.count().filter(Organisation.kind == OrganisationKind.SME).label("sme"),
+            # A subcontractor works for the consortium without being a member of it.
+            sa.func.count()
+            .filter(
+                Organisation.kind == OrganisationKind.SME,
+                ConsortiumMember.role != MemberRole.SUBCONTRACTOR,
+            )
+            .label("sme"),
         )
         .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
         .join(Proposal, Proposal.id == ConsortiumMember.proposal_id)
@@ -291,18 +297,48 @@ def candidates(stage: Stage, ranking: Ranking) -> list[Candidate]:
     """The ranking's proposals still in the competition, as the core's candidates: ``requested``
     is the public funding of the proposal's submission for this stage, ``attributes`` are
     "eastern" (the coordinator is in an eastern federal state) and "sme" (an SME is in the
-    consortium) where they apply, the rank interval comes from the ranking."""
+    consortium, a subcontractor not counted) where they apply, the rank interval comes from
+    the ranking."""
     check_ranking(stage, ranking)
     ranked = _ranked(ranking)
     found = _proposals(stage, [r["proposal_id"] for r in ranked])
     return [_candidate(r, found[r["proposal_id"]], r["proposal_id"]) for r in _live(ranked, found)]
 
 
-def remaining_budget(stage: Stage) -> Decimal:
-    """The programme's total budget minus the public funding requested by proposals whose
-    funding is confirmed at the programme's other stages. Negative when they exceed it."""
-    call = db.session.get(Call, stage.call_id)
-    assert call is not None
+@dataclass(frozen=True)
+class BudgetSources:
+    """Where a funding line's money comes from: the programme's total less what is confirmed
+    at its other stages and, where the call has an envelope, the envelope less what is
+    confirmed at the call's other stages. The line may spend the smaller of the two."""
+
+    programme_total: Decimal
+    programme_elsewhere: Decimal
+    envelope: Decimal | None
+    call_elsewhere: Decimal
+
+    @property
+    def programme_left(self) -> Decimal:
+        return self.programme_total - self.programme_elsewhere
+
+    @property
+    def envelope_left(self) -> Decimal | None:
+        return None if self.envelope is None else self.envelope - self.call_elsewhere
+
+    @property
+    def available(self) -> Decimal:
+        left = self.envelope_left
+        programme = self.programme_left
+        return (programme if left is None else min(left, programme)).quantize(Decimal("0.01"))
+
+    @property
+    def limited_by_envelope(self) -> bool:
+        left = self.envelope_left
+        return left is not None and left < self.programme_left
+
+
+def _confirmed_elsewhere(stage: Stage, where: sa.ColumnElement[bool]) -> Decimal:
+    """Public funding of proposals whose funding is confirmed at stages other than ``stage``
+    that match ``where``."""
     committed = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(BudgetLine.public_funding), 0))
         .select_from(Decision)
@@ -317,13 +353,35 @@ def remaining_budget(stage: Stage) -> Decimal:
         )
         .join(BudgetLine, BudgetLine.submission_id == StageSubmission.id)
         .where(
-            Call.programme_id == call.programme_id,
+            where,
             Decision.stage_id != stage.id,
             Decision.outcome == Outcome.FUND,
             Decision.confirmed_at.is_not(None),
         )
     )
-    return (call.programme.total_budget - Decimal(committed or 0)).quantize(Decimal("0.01"))
+    return Decimal(committed or 0)
+
+
+def budget_sources(stage: Stage) -> BudgetSources:
+    call = db.session.get(Call, stage.call_id)
+    assert call is not None
+    envelope = call.budget_envelope
+    return BudgetSources(
+        programme_total=call.programme.total_budget,
+        programme_elsewhere=_confirmed_elsewhere(stage, Call.programme_id == call.programme_id),
+        envelope=envelope,
+        call_elsewhere=_confirmed_elsewhere(stage, Call.id == call.id)
+        if envelope is not None
+        else Decimal(0),
+    )
+
+
+def remaining_budget(stage: Stage) -> Decimal:
+    """What a funding line of ``stage`` may spend: the programme's total budget minus the public
+    funding requested by proposals whose funding is confirmed at the programme's other stages;
+    with a call envelope, never more than the envelope minus what is confirmed at the call's
+    other stages. Negative when they exceed it."""
+    return budget_sources(stage).available
 
 
 # --- drawing the line -----------------------------------------------------------------------
@@ -371,6 +429,7 @@ def _fingerprint(stage: Stage, ranking: Ranking) -> tuple[object, ...]:
         stage.selection_target,
         tuple((s.id, s.position) for s in call.stages),
         str(call.programme.total_budget),
+        str(call.budget_envelope),
         call.programme.currency,
     )
 

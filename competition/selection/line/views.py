@@ -49,6 +49,10 @@ class Money:
     available: Decimal
     committed: Decimal
     remaining: Decimal
+    # The call's envelope and what its other stages have confirmed; None without an envelope.
+    envelope: Decimal | None = None
+    call_elsewhere: Decimal | None = None
+    limited_by_envelope: bool = False
 
 
 @bp.route(f"{PREFIX}/line", endpoint="line")
@@ -62,13 +66,16 @@ def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     lottery_by = ""
     if line is not None:
         if line.budget is not None:
-            total = stage.call.programme.total_budget
+            sources = line_queries.budget_sources(stage)
             money = Money(
-                total,
-                total - line.budget,
+                sources.programme_total,
+                sources.programme_elsewhere,
                 line.budget,
                 line.committed,
                 line.budget - line.committed,
+                envelope=sources.envelope,
+                call_elsewhere=sources.call_elsewhere if sources.envelope is not None else None,
+                limited_by_envelope=sources.limited_by_envelope,
             )
         rest = line.in_group(standing.NOT_SELECTED)
         page = params.page()
