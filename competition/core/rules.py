@@ -82,6 +82,8 @@ class CallRules:
     max_public_funding_per_year: Decimal | None = None
     # Cost category key -> its name for messages; empty: budget lines carry no category.
     cost_categories: Mapping[str, str] = field(default_factory=dict)
+    # Whether the programme offers topics to choose from; without any, none is asked for.
+    topics_offered: bool = True
 
 
 @dataclass(frozen=True)
@@ -272,8 +274,8 @@ def _require_aware(moment: dt.datetime, name: str) -> None:
 # --- general -----------------------------------------------------------------------------------
 
 
-def check_general(draft: ProposalDraft) -> list[Problem]:
-    """Title, acronym, abstract and at least one topic."""
+def check_general(draft: ProposalDraft, *, topics_offered: bool = True) -> list[Problem]:
+    """Title, acronym, abstract and at least one topic, where the programme offers topics."""
     problems: list[Problem] = []
     if not draft.title.strip():
         problems.append(Problem("title_missing", N_("Enter a title for the proposal."), "general"))
@@ -283,7 +285,7 @@ def check_general(draft: ProposalDraft) -> list[Problem]:
         )
     if not draft.abstract.strip():
         problems.append(Problem("abstract_missing", N_("Write an abstract."), "general"))
-    if draft.topic_count < 1:
+    if draft.topic_count < 1 and topics_offered:
         problems.append(Problem("no_topic", N_("Choose at least one topic."), "general"))
     return problems
 
@@ -896,7 +898,7 @@ def checklist(
     through the editing page: general, sections, consortium, budget, attachments, then the
     submission window."""
     return [
-        *check_general(draft),
+        *check_general(draft, topics_offered=rules.topics_offered),
         *check_sections(stage.sections, draft.sections),
         *check_consortium(draft.members, rules),
         *check_budget(draft.members, draft.budget, rules),

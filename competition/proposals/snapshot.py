@@ -9,8 +9,12 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+
 from competition.core import rules
-from competition.programmes.models import Call, Stage
+from competition.db import remembered
+from competition.extensions import db
+from competition.programmes.models import Call, Stage, Topic
 from competition.proposals.models import BudgetLine, Proposal, StageSubmission
 
 # Problems about time, not content: left out when judging an already submitted version.
@@ -32,7 +36,22 @@ def call_rules(call: Call) -> rules.CallRules:
         budget_years=call.budget_years,
         max_public_funding_per_year=call.max_public_funding_per_year,
         cost_categories=call.category_names(),
+        topics_offered=offers_topics(call.programme_id),
     )
+
+
+def offers_topics(programme_id: int) -> bool:
+    """Whether applicants to the programme have topics to choose from (its own or shared ones,
+    not retired)."""
+
+    def read() -> bool:
+        offered = sa.select(Topic.id).where(
+            sa.or_(Topic.programme_id.is_(None), Topic.programme_id == programme_id),
+            Topic.retired_at.is_(None),
+        )
+        return db.session.scalar(sa.select(offered.exists())) is True
+
+    return remembered(("offers_topics", programme_id), read)
 
 
 def stage_rules(stage: Stage) -> rules.StageRules:

@@ -262,7 +262,8 @@ class Applicant:
         """The topics the editor offers, by their name as the applicant reads it."""
         page = text(self.browser.get(self.editor))
         found = re.findall(
-            r'name="topics" id="[^"]+" value="(\d+)"[^>]*> <label[^>]*>(?:<span[^>]*>↳ </span>)?([^<]+)</label>',
+            r'name="topics" id="[^"]+" value="(\d+)"[^>]*> <label[^>]*>'
+            r"(?:<span[^>]*>↳ </span>)?([^<]+)</label>",
             page,
         )
         return {name.strip(): int(topic) for topic, name in found}
@@ -399,7 +400,7 @@ class Juror:
         url = f"/jury/calls/{call_id}/conflicts"
         expect_redirect(self.browser.submit(url, {"finish": "1"}), "send the declaration")
 
-    def review(self, assignment_id: int, scores: dict[str, str], comment: str) -> None:
+    def send_review(self, assignment_id: int, scores: dict[str, str], comment: str):  # type: ignore[no-untyped-def]
         url = f"/reviews/assignments/{assignment_id}"
         page = self.browser.get(url).get_data(as_text=True)
         data = {
@@ -410,7 +411,11 @@ class Juror:
             "action": "submit",
             **scores,
         }
-        expect_redirect(self.browser.submit(url, data), "submit the review")
+        return self.browser.submit(url, data)
+
+    def review(self, assignment_id: int, scores: dict[str, str], comment: str) -> None:
+        response = self.send_review(assignment_id, scores, comment)
+        expect_redirect(response, "submit the review")
 
 
 def juror_choice(officer: Officer, call_id: int, stage_id: int, proposal_id: int, name: str) -> int:

@@ -38,7 +38,7 @@ from tests.integration.programme_pages import (
 pytestmark = pytest.mark.postgres
 
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-LONG_COMMENT = "Die Strategie überzeugt, der Verbund ist stark und die Ziele sind messbar. " * 4
+LONG_COMMENT = "Die Strategie überzeugt, der Verbund ist stark und die Ziele sind messbar. " * 6
 
 
 def window(**fields: str) -> dict[str, str]:
@@ -137,7 +137,7 @@ def test_programme_clusters4future_two_rounds_of_outline_full_proposal_and_heari
     officer.topic(programme, "Lichtquellen", "Light sources", "cluster", parent=photonics)
 
     rounds = {}
-    for number, outlines, finalists, winners in ((1, "137", "16", "7"), (2, "117", "15", "7")):
+    for number, finalists, winners in ((1, "16", "7"), (2, "15", "7")):
         call = officer.call(
             programme,
             name=f"Clusters4Future, {number}. Runde",
@@ -339,7 +339,7 @@ def test_programme_entrepreneurial_regions_eastern_states_and_at_most_two_per_st
         bidding_enabled="y",
         bidding_opens_at=berlin(NOW - dt.timedelta(hours=1)),
         bidding_closes_at=berlin(NOW + dt.timedelta(days=40)),
-        **window(),
+        **window(min_comment_chars="400"),
     )
     officer.criterion(stage, "Regionale Wirkung")
     officer.publish_call(call)
@@ -378,12 +378,9 @@ def test_programme_entrepreneurial_regions_eastern_states_and_at_most_two_per_st
     assignment = assignment_of(juror)
     page = text(juror.browser.get(f"/reviews/assignments/{assignment}"))
     scores = {name: "3" for name in score_fields(page)}
-    # The officer asked for 200 characters at least.
-    short = juror.browser.submit(
-        f"/reviews/assignments/{assignment}",
-        {"comment_for_applicant": "Gut.", "action": "submit", **scores},
-    )
-    assert short.status_code == 422 and "200" in errors_of(short)
+    # The officer asked for 400 characters at least.
+    short = juror.send_review(assignment, scores, "Gut.")
+    assert short.status_code == 422 and "400" in errors_of(short)
     assert not submitted_review(app, assignment)
     juror.review(assignment, scores, LONG_COMMENT)
     assert submitted_review(app, assignment)
@@ -481,3 +478,100 @@ def test_programme_lib_2015_alliance_of_sixty_partners_from_a_file_funded_15_85(
         assert proposal.state.value == "submitted"
         db.session.expunge_all()
     review(app, officer, call, stage, applicant.proposal_id, "Prof. Martin Winter")
+
+
+# --- Leading-Edge Cluster Competition ---------------------------------------------------------
+
+
+def test_programme_leading_edge_clusters_three_rounds_five_years_half_private_and_envelopes(app):
+    officer = Officer(app, officer_account(app, "spitzencluster@bmbf.example"))
+    programme = officer.programme(name="Spitzencluster-Wettbewerb", total_budget="600.000.000")
+    calls = []
+    for number in (1, 2, 3):
+        fields = {
+            "name": f"Spitzencluster-Wettbewerb, {number}. Runde",
+            "round_number": str(number),
+            "reference_prefix": f"SCW{number}",
+            "min_private_share": "50",
+            "budget_years": "5",
+            "budget_envelope": "200.000.000",
+            "cost_categories": "Personnel | Personal\nMaterial | Sachmittel\nTravel | Reisen",
+        }
+        if number == 3:
+            # A third envelope larger than what is left of the programme's total is refused.
+            url = f"/programmes/{programme}/calls/new"
+            refused = officer.browser.submit(url, {**fields, "budget_envelope": "250.000.000"})
+            assert refused.status_code == 422
+            assert "600.000.000" in errors_of(refused) or "Gesamt" in errors_of(refused)
+        call = officer.call(programme, **fields)
+        stage = officer.stage(
+            call,
+            kind="full_proposal",
+            name="Clusterantrag",
+            sections="Clusterstrategie | 20000",
+            selection_target="5",
+            **window(),
+        )
+        officer.criterion(stage, "Exzellenz des Clusters")
+        officer.publish_call(call)
+        calls.append((call, stage))
+    with app.app_context():
+        rounds = db.session.scalars(sa.select(Call).order_by(Call.round_number)).all()
+        assert [(c.budget_years, c.budget_envelope) for c in rounds] == [(5, 200_000_000)] * 3
+        assert [c.stages[0].selection_target for c in rounds] == [5, 5, 5]
+        db.session.expunge_all()
+    dashboard = text(officer.browser.get(f"/programmes/{programme}/dashboard"))
+    assert dashboard.count("200.000.000") >= 3
+
+    call, stage = calls[0]
+    applicant = Applicant.register(app, "Dr. Otto Hahn", "hahn@cluster-it.example")
+    applicant.start(call, "SOFTWARE", "Software-Cluster Südwest")
+    applicant.general("SOFTWARE", "Software-Cluster Südwest", "Software für Unternehmen.", [])
+    tud = applicant.member("Technische Universität Darmstadt", "coordinator", "university", "DE-HE")
+    sap = applicant.member("SAP SE", "partner", "large_enterprise", "DE-BW")
+    applicant.member("Softwarehaus Kaiserslautern GmbH", "associated_partner", "sme", "DE-RP")
+    applicant.section("clusterstrategie", "Die Strategie des Clusters. " * 40)
+    page = text(applicant.browser.get(applicant.editor))
+    assert "Sachmittel" in page and "Jahr 5" in page and "Jahr 6" not in page
+    categories = _category_keys(page, tud)
+    assert len(categories) == 3
+
+    # A sixth year is outside the call: refused at its cell, nothing saved.
+    sixth = applicant.post(
+        f"/proposals/{applicant.proposal_id}/budget",
+        {
+            "base_revision": _revision(applicant),
+            f"public-m{tud}-c{categories[0]}-y6": "100000",
+        },
+        "budget",
+    )
+    assert sixth.status_code == 422, visible(text(sixth))
+    assert "Jahr" in errors_of(sixth)
+
+    # Less than half private money is not ready; half and more is.
+    cells = {}
+    for year in range(1, 6):
+        cells[f"public-m{tud}-c{categories[0]}-y{year}"] = "600000"
+        cells[f"own-m{tud}-c{categories[0]}-y{year}"] = "100000"
+        cells[f"public-m{sap}-c{categories[1]}-y{year}"] = "400000"
+        cells[f"own-m{sap}-c{categories[1]}-y{year}"] = "500000"
+    applicant.budget(cells)
+    assert "50" in applicant.checklist() and "Noch nicht bereit" in applicant.checklist()
+    for year in range(1, 6):
+        cells[f"own-m{sap}-c{categories[1]}-y{year}"] = "1100000"
+    applicant.budget(cells)
+    assert applicant.submit()
+    review(app, officer, call, stage, applicant.proposal_id, "Prof. Clara Weiss")
+
+
+def _revision(applicant: Applicant) -> str:
+    from tests.integration.programme_pages import form_value
+
+    page = applicant.browser.get(applicant.editor).get_data(as_text=True)
+    return form_value(page, f"/proposals/{applicant.proposal_id}/budget", "base_revision")
+
+
+def _category_keys(page: str, member: int) -> list[str]:
+    import re
+
+    return list(dict.fromkeys(re.findall(rf'name="public-m{member}-c([a-z0-9_-]+)-y1"', page)))

@@ -15,10 +15,12 @@ from competition.core.rules import (
     check_consortium,
     check_general,
     check_sections,
+    checklist,
     format_money,
     format_share,
 )
 from tests.unit.rules_drafts import (
+    DURING,
     EAST,
     INFINEON,
     MEMBERS,
@@ -101,6 +103,13 @@ def test_missing_general_fields_are_reported_at_general(overrides, code):
     problems = check_general(good_draft(**overrides))
     assert codes(problems) == [code]
     assert problems[0].anchor == "general"
+
+
+def test_no_topic_is_asked_for_where_the_programme_offers_none():
+    assert check_general(good_draft(topic_count=0), topics_offered=False) == []
+    rules = CallRules(topics_offered=False)
+    problems = checklist(good_draft(topic_count=0), STAGE, rules, now=DURING)
+    assert "no_topic" not in codes(problems)
 
 
 # --- sections ------------------------------------------------------------------------------------
