@@ -144,6 +144,8 @@ def test_programme_clusters4future_two_rounds_of_outline_full_proposal_and_heari
             round_number=str(number),
             reference_prefix=f"C4F{number}",
             max_public_funding_per_proposal="45.000.000",
+            max_public_funding_per_year="5.000.000",
+            budget_years="9",
             other_reviews="after_own",
         )
         outline = officer.stage(
@@ -194,6 +196,9 @@ def test_programme_clusters4future_two_rounds_of_outline_full_proposal_and_heari
             [15, 7, None],
         ]
         assert all(c.reviews_hidden_until_own for c in calls)
+        assert [(c.budget_years, c.max_public_funding_per_year) for c in calls] == [
+            (9, 5_000_000)
+        ] * 2
         db.session.expunge_all()
 
     consortium = Consortium(
@@ -204,7 +209,19 @@ def test_programme_clusters4future_two_rounds_of_outline_full_proposal_and_heari
         topics=["Lichtquellen"],
         sections={"clusterstrategie": "Unsere Strategie. " * 50},
     )
+    # Up to 5 million euro a year per cluster: 6 million in one year is not ready.
+    consortium.public = "3000000"
     applicant = apply(app, rounds[1][0], "kim@uni-jena.example", consortium)
+    assert "5.000.000" in applicant.checklist() and "Noch nicht bereit" in applicant.checklist()
+    members = list(applicant.members.values())
+    applicant.budget(
+        {
+            **{f"public-m{m}-y1": "2000000" for m in members},
+            **{f"own-m{m}-y1": "1000000" for m in members},
+            **{f"public-m{m}-y9": "500000" for m in members},
+            **{f"own-m{m}-y9": "500000" for m in members},
+        }
+    )
     assert applicant.submit()
     assert "proposals/receipt" in mail_templates(app, applicant.email)
     review(app, officer, rounds[1][0], rounds[1][1], applicant.proposal_id, "Prof. Jana Berg")
