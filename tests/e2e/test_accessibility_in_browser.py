@@ -93,6 +93,29 @@ PAGES = [
     ("officer", "users", "/admin/users"),
 ]
 
+# Forms sent empty (or with the field given), so they come back refused with a message at the
+# field and nothing saved: (role, what the form is, the page it is on, the form, fields to fill)
+REFUSED_FORMS = [
+    ("officer", "new topic", "/programmes/{programme}/topics/new", 'form[action$="/new"]', {}),
+    ("officer", "new hearing slot", "/calls/{round_1}/stages/{hearing}/hearing", "#new-slot", {}),
+    (
+        "officer",
+        "question to a consortium",
+        "/proposals/{finalist}/clarifications/new",
+        'form[action$="/clarifications/new"]',
+        {},
+    ),
+    ("officer", "follow-up", "/clarifications/{clarification}", 'form[action$="/follow-up"]', {}),
+    ("applicant", "answer", "/clarifications/{clarification}", 'form[action$="/answers"]', {}),
+    (
+        "officer",
+        "selection rules with a quota that is no number",
+        "/calls/{call}/stages/{stage}/selection/rules",
+        'form[action$="/selection/rules"]',
+        {"#constraints-0-maximum": "one"},
+    ),
+]
+
 
 @dataclass
 class Served:
@@ -207,6 +230,28 @@ def test_the_page_has_no_accessibility_violation(axe, signed_in, served, role, w
     assert response is not None
     assert response.status == (404 if what == MISSING else 200)
     assert page.locator("html").get_attribute("lang") == signed_in.language
+
+    violations = run_axe(page, axe)
+
+    assert not violations, described(violations)
+
+
+@pytest.mark.parametrize(
+    ("role", "what", "address", "form", "fill"),
+    REFUSED_FORMS,
+    ids=[re.sub(r"\W+", "-", f"{role} {what}").strip("-") for role, what, *_ in REFUSED_FORMS],
+)
+def test_a_refused_form_has_no_accessibility_violation(
+    axe, signed_in, served, role, what, address, form, fill
+):  # type: ignore[no-untyped-def]
+    page = signed_in.pages[role]
+    page.goto(served.base_url + served.world.url(address))
+    for field, value in fill.items():
+        page.locator(f"{form} {field}").fill(value)
+    with page.expect_navigation() as sent:
+        page.locator(f"{form} button[type=submit]").click()
+    assert sent.value is not None and sent.value.status == 422
+    assert page.locator(f"{form} .error").count() > 0
 
     violations = run_axe(page, axe)
 
