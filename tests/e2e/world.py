@@ -131,7 +131,7 @@ def _complete() -> PageWorld:
     assignment = make_assignment(outline, reviewed, juror, released_at=now - dt.timedelta(days=3))
     db.session.commit()
     hearing, finalist, clarification = _hearing_and_question(round_1, officer, applicant, juror)
-    _topics_of(round_1.programme_id)
+    topic = _topics_of(round_1.programme_id)
     # A quota row on the small stage's Rules page: at most one funded proposal per federal state.
     stage.selection_rules = {
         **(stage.selection_rules or {}),
@@ -162,6 +162,10 @@ def _complete() -> PageWorld:
             "finalist": finalist,
             "clarification": clarification,
             "organisation": db.session.get(Proposal, letter_proposal).members[0].organisation_id,
+            "other_organisation": db.session.get(Proposal, world.proposals[1])
+            .members[0]
+            .organisation_id,
+            "topic": topic,
         },
     )
 
@@ -206,15 +210,16 @@ def _hearing_and_question(
     return stage.id, finalist.id, question.id
 
 
-def _topics_of(programme_id: int) -> None:
-    """The programme's own taxonomy: a cluster with a sub-topic, and a cross-cutting theme."""
+def _topics_of(programme_id: int) -> int:
+    """The programme's own taxonomy: a cluster with a sub-topic, and a cross-cutting theme.
+    Returns the sub-topic's id."""
     cluster = make_topic(
         programme_id=programme_id,
         kind=TopicKind.CLUSTER,
         name_en="Hydrogen economy",
         name_de="Wasserstoffwirtschaft",
     )
-    make_topic(
+    sub_topic = make_topic(
         programme_id=programme_id,
         kind=TopicKind.CLUSTER,
         parent_id=cluster.id,
@@ -222,3 +227,4 @@ def _topics_of(programme_id: int) -> None:
         name_de="Elektrolyse",
     )
     make_topic(programme_id=programme_id, kind=TopicKind.THEME, name_en="Transfer to industry")
+    return sub_topic.id
