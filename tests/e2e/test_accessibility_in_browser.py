@@ -48,20 +48,30 @@ PAGES = [
     ("applicant", "receipt", "/proposals/{draft}/versions/1"),
     ("applicant", "versions", "/proposals/{draft}/versions"),
     ("applicant", "decision letter", "/proposals/{letter_proposal}/letters/{letter}"),
+    ("applicant", "hearing slot", "/proposals/{finalist}/hearing"),
+    ("applicant", "clarification to answer", "/clarifications/{clarification}"),
     ("juror", "jury calls", "/jury"),
     ("juror", "conflicts of interest", "/jury/calls/{round_1}/conflicts"),
     ("juror", "bids", "/jury/calls/{round_1}/stages/{outline}/bids"),
     ("juror", "assigned reviews", "/reviews"),
     ("juror", "review form", "/reviews/assignments/{assignment}"),
     ("juror", "profile", "/jury/profile"),
+    ("juror", "hearing availability", "/jury/stages/{hearing}/hearing"),
     ("officer", "start page", "/"),
     ("officer", "programmes", "/programmes"),
     ("officer", "a programme", "/programmes/{programme}"),
     ("officer", "programme dashboard", "/programmes/{programme}/dashboard"),
+    ("officer", "topics", "/programmes/{programme}/topics"),
+    ("officer", "new topic", "/programmes/{programme}/topics/new"),
+    ("officer", "a topic", "/topics/{topic}/edit"),
+    ("officer", "deleting a topic", "/topics/{topic}/delete"),
     ("officer", "call form", "/calls/{round_2}/edit"),
     ("officer", "stage form", "/calls/{round_2}/stages/{round_2_outline}/edit"),
     ("officer", "proposals", "/proposals"),
     ("officer", "a proposal", "/proposals/{reviewed}"),
+    ("officer", "hearing", "/calls/{round_1}/stages/{hearing}/hearing"),
+    ("officer", "clarification", "/clarifications/{clarification}"),
+    ("officer", "ask for a clarification", "/proposals/{finalist}/clarifications/new"),
     ("officer", "jury of a call", "/calls/{round_1}/jury"),
     ("officer", "review progress", "/stages/{outline}/review-progress"),
     ("officer", "assignment", "/calls/{call}/stages/{stage}/assignment"),
@@ -72,15 +82,46 @@ PAGES = [
         "/calls/{call}/stages/{stage}/assignment/proposals/{decided}",
     ),
     ("officer", "selection", "/calls/{call}/stages/{stage}/selection"),
+    ("officer", "selection rules", "/calls/{call}/stages/{stage}/selection/rules"),
     ("officer", "ranking", "/calls/{call}/stages/{stage}/selection/rankings/{ranked}"),
     ("officer", "line", "/calls/{call}/stages/{stage}/selection/line"),
     ("officer", "decisions", "/calls/{call}/stages/{stage}/selection/decisions"),
     ("officer", "confirmations", "/calls/{call}/stages/{stage}/selection/confirm"),
     ("officer", "letters", "/calls/{call}/stages/{stage}/selection/publish"),
     ("officer", "registry of organisations", "/organisations"),
+    ("officer", "an organisation", "/organisations/{organisation}"),
+    ("officer", "an organisation's details", "/organisations/{organisation}/edit"),
+    (
+        "officer",
+        "merging organisations",
+        "/organisations/{organisation}/merge?q=Organisation&into={other_organisation}",
+    ),
     ("officer", "registry import", "/organisations/import"),
     ("officer", "mailbox", "/dev/mailbox"),
     ("officer", "users", "/admin/users"),
+]
+
+# Forms sent empty (or with the field given), so they come back refused with a message at the
+# field and nothing saved: (role, what the form is, the page it is on, the form, fields to fill)
+REFUSED_FORMS = [
+    ("officer", "new topic", "/programmes/{programme}/topics/new", 'form[action$="/new"]', {}),
+    ("officer", "new hearing slot", "/calls/{round_1}/stages/{hearing}/hearing", "#new-slot", {}),
+    (
+        "officer",
+        "question to a consortium",
+        "/proposals/{finalist}/clarifications/new",
+        'form[action$="/clarifications/new"]',
+        {},
+    ),
+    ("officer", "follow-up", "/clarifications/{clarification}", 'form[action$="/follow-up"]', {}),
+    ("applicant", "answer", "/clarifications/{clarification}", 'form[action$="/answers"]', {}),
+    (
+        "officer",
+        "selection rules with a quota that is no number",
+        "/calls/{call}/stages/{stage}/selection/rules",
+        'form[action$="/selection/rules"]',
+        {"#constraints-0-maximum": "one"},
+    ),
 ]
 
 
@@ -197,6 +238,28 @@ def test_the_page_has_no_accessibility_violation(axe, signed_in, served, role, w
     assert response is not None
     assert response.status == (404 if what == MISSING else 200)
     assert page.locator("html").get_attribute("lang") == signed_in.language
+
+    violations = run_axe(page, axe)
+
+    assert not violations, described(violations)
+
+
+@pytest.mark.parametrize(
+    ("role", "what", "address", "form", "fill"),
+    REFUSED_FORMS,
+    ids=[re.sub(r"\W+", "-", f"{role} {what}").strip("-") for role, what, *_ in REFUSED_FORMS],
+)
+def test_a_refused_form_has_no_accessibility_violation(
+    axe, signed_in, served, role, what, address, form, fill
+):  # type: ignore[no-untyped-def]
+    page = signed_in.pages[role]
+    page.goto(served.base_url + served.world.url(address))
+    for field, value in fill.items():
+        page.locator(f"{form} {field}").fill(value)
+    with page.expect_navigation() as sent:
+        page.locator(f"{form} button[type=submit]").click()
+    assert sent.value is not None and sent.value.status == 422
+    assert page.locator(f"{form} .error").count() > 0
 
     violations = run_axe(page, axe)
 

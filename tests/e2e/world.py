@@ -2,7 +2,9 @@
 accessibility checks and the screenshots: the seeded demo competition (an open round 2, a
 round-1 jury with its conflicts declared), one of its jurors given an outline to review, and a
 small stage taken through reviews, a ranking, decisions and published letters, whose officer
-and letter are the demo officer's and a demo applicant's."""
+and letter are the demo officer's and a demo applicant's, with a quota on its Rules page; a
+hearing on round 1 with a slot holding a finalist of that applicant, the juror's availability
+and an officer's open question to the consortium; and the programme's own topics."""
 
 from __future__ import annotations
 
@@ -18,14 +20,24 @@ from competition.assignment.models import (
     JuryMembership,
     MembershipState,
 )
+from competition.clarifications import operations as clarifications
 from competition.db import utcnow
 from competition.extensions import db
-from competition.programmes.models import Call, Programme, ProgrammeOfficer, Stage
+from competition.hearings import operations as hearings
+from competition.programmes.models import (
+    Call,
+    Programme,
+    ProgrammeOfficer,
+    Stage,
+    StageKind,
+    TopicKind,
+)
 from competition.proposals.models import ContributorRole, Proposal, ProposalContributor
 from competition.selection.models import Decision, RankingMethod
 from competition.selection.publication import operations as publication
 from competition.selection.ranking import operations as ranking
-from tests.factories import make_assignment
+from tests.factories import make_assignment, make_stage, make_topic
+from tests.integration.reviews_world import submitted_proposal
 from tests.integration.test_publication import build_letters
 
 DEMO_PASSWORD = "demo"
@@ -118,6 +130,14 @@ def _complete() -> PageWorld:
     )
     assignment = make_assignment(outline, reviewed, juror, released_at=now - dt.timedelta(days=3))
     db.session.commit()
+    hearing, finalist, clarification = _hearing_and_question(round_1, officer, applicant, juror)
+    topic = _topics_of(round_1.programme_id)
+    # A quota row on the small stage's Rules page: at most one funded proposal per federal state.
+    stage.selection_rules = {
+        **(stage.selection_rules or {}),
+        "constraints": [{"attribute": "coordinator_state", "value": "*", "maximum": 1}],
+    }
+    db.session.commit()
     return PageWorld(
         logins={"officer": OFFICER, "applicant": applicant.email, "juror": juror.email},
         ids={
@@ -138,5 +158,73 @@ def _complete() -> PageWorld:
             "decided": db.session.scalar(
                 sa.select(Decision.proposal_id).where(Decision.id == letters.unconfirmed)
             ),
+            "hearing": hearing,
+            "finalist": finalist,
+            "clarification": clarification,
+            "organisation": db.session.get(Proposal, letter_proposal).members[0].organisation_id,
+            "other_organisation": db.session.get(Proposal, world.proposals[1])
+            .members[0]
+            .organisation_id,
+            "topic": topic,
         },
     )
+
+
+def _hearing_and_question(
+    round_1: Call, officer: User, applicant: User, juror: User
+) -> tuple[int, int, int]:
+    """A hearing stage on round 1 with one slot holding a finalist the demo applicant
+    coordinates, the juror's availability for it, and an officer's open question to that
+    consortium. Returns the ids of the stage, the finalist and the question."""
+    now = utcnow()
+    stage = make_stage(
+        round_1,
+        kind=StageKind.HEARING,
+        name="Jury hearing",
+        opens_at=now - dt.timedelta(days=20),
+        closes_at=now - dt.timedelta(days=10),
+        required_sections=[{"key": "strategy", "title": "Pitch deck", "max_chars": 5000}],
+    )
+    finalist, _ = submitted_proposal(round_1, stage, coordinator=applicant)
+    db.session.commit()
+    starts_at = (now + dt.timedelta(days=14)).replace(hour=8, minute=0, second=0, microsecond=0)
+    slot = hearings.save_slot(
+        stage,
+        actor=officer,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(minutes=45),
+        room="Room 2.14",
+        video_url="",
+        now=now,
+    )
+    hearings.assign_slot(slot, actor=officer, proposal_id=finalist.id, now=now)
+    hearings.save_availability(stage, actor=juror, answers={slot.id: True}, now=now)
+    question = clarifications.ask_clarification(
+        finalist,
+        stage,
+        actor=officer,
+        question="Which partner runs the pilot plant, and from when?",
+        due_at=now + dt.timedelta(days=7),
+        now=now,
+    )
+    return stage.id, finalist.id, question.id
+
+
+def _topics_of(programme_id: int) -> int:
+    """The programme's own taxonomy: a cluster with a sub-topic, and a cross-cutting theme.
+    Returns the sub-topic's id."""
+    cluster = make_topic(
+        programme_id=programme_id,
+        kind=TopicKind.CLUSTER,
+        name_en="Hydrogen economy",
+        name_de="Wasserstoffwirtschaft",
+    )
+    sub_topic = make_topic(
+        programme_id=programme_id,
+        kind=TopicKind.CLUSTER,
+        parent_id=cluster.id,
+        name_en="Electrolysis",
+        name_de="Elektrolyse",
+    )
+    make_topic(programme_id=programme_id, kind=TopicKind.THEME, name_en="Transfer to industry")
+    return sub_topic.id
