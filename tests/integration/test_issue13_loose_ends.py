@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 
 from competition.accounts.models import User
+from competition.clarifications.models import ClarificationRequest, ClarificationState
 from competition.db import utcnow
 from competition.errors import DomainError
 from competition.extensions import db
@@ -19,7 +20,7 @@ from competition.hearings.models import HearingSlot
 from competition.notifications.mailer import render
 from competition.programmes import operations as programme_ops
 from competition.programmes.models import Stage, StageKind
-from tests.factories import make_stage
+from tests.factories import make_proposal, make_stage
 from tests.helpers import as_person, call_run_by, officer_and_outsider, person, text
 from tests.integration.test_assignment_runs import build_world, start
 
@@ -188,3 +189,48 @@ def test_the_release_page_warns_that_bidding_is_still_open_until_it_closes(app) 
     page = text(officer.get(f"{world.page}/release"))
     assert "assignments go out now" in page
     assert "Bidding is still open" not in page
+
+
+# --- open clarification requests on the officers' proposal list ---------------------------------
+
+
+def test_officer_filters_the_list_to_proposals_with_an_open_clarification_and_sees_the_marker(
+    app,
+) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        officer, _ = officer_and_outsider()
+        call = call_run_by(officer)
+        stage = make_stage(call)
+        asked, answered, quiet = (
+            make_proposal(call, acronym=a) for a in ("ASKED", "ANSWERD", "QUIET")
+        )
+        now = utcnow()
+        for proposal, state in (
+            (asked, ClarificationState.OPEN),
+            (answered, ClarificationState.ANSWERED),
+        ):
+            db.session.add(
+                ClarificationRequest(
+                    proposal_id=proposal.id,
+                    stage_id=stage.id,
+                    asked_by_id=officer.id,
+                    question="Which partner leads work package 2?",
+                    asked_at=now,
+                    due_at=now + dt.timedelta(days=7),
+                    state=state,
+                )
+            )
+        db.session.commit()
+        who, marked = person(officer), f"mark-open_clarification-{asked.id}"
+        others = (f"mark-open_clarification-{answered.id}", f"mark-open_clarification-{quiet.id}")
+    browser = as_person(app, who)
+    every = text(browser.get("/proposals"))
+    assert "3 proposals" in every
+    assert marked in every and not any(other in every for other in others)
+    assert "Clarification open" in every
+
+    filtered = text(browser.get("/proposals?open_clarification=1"))
+    assert "1 proposal" in filtered and "ASKED" in filtered
+    assert "ANSWERD" not in filtered and "QUIET" not in filtered
+    # The export takes the same filter.
+    assert "open_clarification=1" in filtered[filtered.index("Export this list") :]
