@@ -31,8 +31,9 @@ def utc_to_berlin_input(value: dt.datetime) -> dt.datetime:
     return value.astimezone(BERLIN).replace(tzinfo=None)
 
 
-def iso_berlin(value: str | None, *, german: bool = False) -> str:
-    """An ISO timestamp kept in an e-mail's context, shown in Europe/Berlin."""
+def iso_berlin(value: str | None, fmt: str = "%d.%m.%Y %H:%M:%S", *, german: bool = False) -> str:
+    """An ISO timestamp kept in an e-mail's context, shown in Europe/Berlin (to the second by
+    default, as a receipt or a deadline; an appointment passes ``"%d.%m.%Y %H:%M"``)."""
     if not value:
         return "–"
-    return berlin_time(dt.datetime.fromisoformat(value), "%d.%m.%Y %H:%M:%S", german=german)
+    return berlin_time(dt.datetime.fromisoformat(value), fmt, german=german)

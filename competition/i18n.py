@@ -81,8 +81,8 @@ def local_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
     return berlin_time(value, fmt, german=has_app_context() and current_language() == "de")
 
 
-def local_iso_time(value: str | None) -> str:
-    return iso_berlin(value, german=current_language() == "de")
+def local_iso_time(value: str | None, fmt: str = "%d.%m.%Y %H:%M:%S") -> str:
+    return iso_berlin(value, fmt, german=current_language() == "de")
 
 
 def number(value: Decimal | float | int | None, digits: int = 1) -> str:

@@ -18,6 +18,7 @@ from competition.assignment import proposed, queries, runs
 from competition.assignment.forms import ButtonForm, ChangeForm, StartRunForm
 from competition.assignment.jury_permissions import can_manage_jury
 from competition.assignment.models import AssignmentRun
+from competition.assignment.permissions import bidding_phase
 from competition.assignment.stage_problem import Options
 from competition.extensions import db
 from competition.forms import attempt, perform
@@ -209,6 +210,8 @@ def confirm_release(call_id: int, stage_id: int):  # type: ignore[no-untyped-def
         call=stage.call,
         stage=stage,
         overview=proposed.overview(stage, now=g.now),
+        # Bids made after the release no longer move anyone: the officer is told before.
+        bidding_open=bool(bidding_phase(stage, now=g.now)),
         button=ButtonForm(),
     )
 

@@ -117,3 +117,11 @@ def consortium_of(proposal: Proposal) -> list[User]:
             .order_by(ProposalContributor.role != ContributorRole.COORDINATOR, User.id)
         )
     )
+
+
+def proposals_with_open_request() -> sa.Select[tuple[int]]:
+    """The proposals with a clarification request waiting for the consortium's answer: a mark
+    and a filter of the officers' proposal list."""
+    return sa.select(ClarificationRequest.proposal_id).where(
+        ClarificationRequest.state == ClarificationState.OPEN
+    )

@@ -54,6 +54,16 @@ def list_slots(stage: Stage) -> list[HearingSlot]:
     )
 
 
+def count_slots(stage_id: int) -> int:
+    """How many slots the hearing of a stage has; the programmes' set-up reads it."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(HearingSlot.id)).where(HearingSlot.stage_id == stage_id)
+        )
+        or 0
+    )
+
+
 def finalists(stage: Stage) -> list[Proposal]:
     """The proposals with a submission for the hearing stage that are still competing."""
     return list(

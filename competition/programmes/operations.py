@@ -49,6 +49,7 @@ from competition.programmes.permissions import can_create_programme, can_manage_
 from competition.programmes.uses import (
     AffectedProposal,
     breaking_submissions,
+    count_hearing_slots,
     count_reviews_scoring,
     has_proposals,
     stage_has_submissions,
@@ -1013,6 +1014,19 @@ def _validate_stage(
         stage_kind = None
     if stage_kind is None:
         errors.add("kind", _("Choose the kind of stage: outline, full proposal or hearing."))
+    elif stage is not None and stage.kind == StageKind.HEARING and stage_kind != StageKind.HEARING:
+        slots = count_hearing_slots(stage)
+        if slots:
+            errors.add(
+                "kind",
+                ngettext(
+                    "This hearing has %(num)d slot; remove it on the hearing page before the "
+                    "stage becomes another kind.",
+                    "This hearing has %(num)d slots; remove them on the hearing page before the "
+                    "stage becomes another kind.",
+                    slots,
+                ),
+            )
     _check_text(errors, "name", name, _("Enter a name for the stage."), 200)
     if opens_at is None:
         errors.add("opens_at", _("Enter when submission opens."))
@@ -1301,6 +1315,18 @@ def remove_stage(stage: Stage, *, actor: User, now: dt.datetime) -> None:
             _(
                 "Proposals have already started or submitted material for “%(name)s”; "
                 "the stage can no longer be removed.",
+                name=stage.name,
+            )
+        )
+    slots = count_hearing_slots(stage) if stage.kind == StageKind.HEARING else 0
+    if slots:
+        raise DomainError(
+            ngettext(
+                "The hearing “%(name)s” has %(num)d slot; remove it on the hearing page before "
+                "the stage.",
+                "The hearing “%(name)s” has %(num)d slots; remove them on the hearing page "
+                "before the stage.",
+                slots,
                 name=stage.name,
             )
         )

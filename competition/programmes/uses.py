@@ -1,8 +1,9 @@
 """What the areas above programmes hold that a programme's set-up must respect: proposals in a
 call, material submitted to a stage, submitted versions a rule change would break, reviews
-scoring a criterion, proposals and jurors naming a topic. Those areas register how to read it
-at app creation, so that programmes never imports them; a reader that was never registered is
-an error, never an empty answer, so that no rule change goes unchecked."""
+scoring a criterion, proposals and jurors naming a topic, a hearing's slots. Those areas
+register how to read it at app creation, so that programmes never imports them; a reader that
+was never registered is an error, never an empty answer, so that no rule change goes
+unchecked."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ BreakingSubmissions = Callable[[Sequence[Stage], Call | None, Stage | None], lis
 ReviewsScoring = Callable[[int], int]
 # Topic ids -> how many proposals (jurors) name each; ids nobody names may be left out.
 TopicUses = Callable[[list[int]], dict[int, int]]
+# Stage id -> how many hearing slots it has.
+HearingSlots = Callable[[int], int]
 
 READERS = (
     "proposals_in_calls",
@@ -41,6 +44,7 @@ READERS = (
     "reviews_scoring",
     "proposals_naming_topics",
     "jurors_naming_topics",
+    "hearing_slots",
 )
 
 
@@ -91,6 +95,13 @@ def breaking_submissions(
 def count_reviews_scoring(criterion: Criterion) -> int:
     """How many reviews, drafts included, hold a score for ``criterion``."""
     return cast(ReviewsScoring, _reader("reviews_scoring"))(criterion.id)
+
+
+def count_hearing_slots(stage: Stage) -> int:
+    """How many slots the hearing of ``stage`` has (0 for a stage that was never a hearing)."""
+    if stage.id is None:
+        return 0
+    return cast(HearingSlots, _reader("hearing_slots"))(stage.id)
 
 
 @dataclass(frozen=True)

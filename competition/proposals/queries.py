@@ -22,6 +22,7 @@ from competition.paging import Page
 from competition.programmes.models import Call, CallState, Programme, Stage, Topic
 from competition.programmes.queries import programme_ids_run_by
 from competition.programmes.uses import AffectedProposal
+from competition.proposals.list_marks import list_marks, marks_named
 from competition.proposals.models import (
     Attachment,
     BudgetLine,
@@ -50,6 +51,8 @@ class ProposalFilters:
     topic: str = ""
     state: ProposalState | None = None
     federal_state: FederalState | None = None
+    # Keys of registered list marks (proposals.list_marks): only proposals carrying all of them.
+    marks: tuple[str, ...] = ()
 
 
 def _with_list_data(query: sa.Select) -> sa.Select:  # type: ignore[type-arg]
@@ -87,6 +90,8 @@ class ProposalRow:
     # (``shown_submissions``); None without one.
     requested: Decimal | None = None
     submitted_at: dt.datetime | None = None
+    # The keys of the registered list marks the proposal carries (an open clarification, …).
+    marks: tuple[str, ...] = ()
 
 
 class ProposalSort(enum.StrEnum):
@@ -192,6 +197,8 @@ def _officer_conditions(officer: User, filters: ProposalFilters) -> list[sa.Colu
                 ),
             )
         )
+    for mark in marks_named(filters.marks):
+        conditions.append(Proposal.id.in_(mark.proposal_ids()))
     return conditions
 
 
@@ -273,6 +280,9 @@ def _officer_rows(
         query = query.add_columns(shown.c.requested, shown.c.submitted_at).outerjoin(
             shown, shown.c.proposal_id == Proposal.id
         )
+    # Each registered mark: one more yes/no column of the same query, the last ones of the row.
+    marks = list_marks()
+    query = query.add_columns(*(Proposal.id.in_(mark.proposal_ids()) for mark in marks))
     key = _sort_key(order.sort, shown)
     descending = order.direction is SortDirection.DESC
     query = query.where(*conditions).order_by(
@@ -316,6 +326,11 @@ def _officer_rows(
             topics=tuple(topics[row[0]]),
             requested=funding.get(row[0], (None, None))[0],
             submitted_at=funding.get(row[0], (None, None))[1],
+            marks=tuple(
+                mark.key
+                for mark, carried in zip(marks, row[len(row) - len(marks) :], strict=True)
+                if carried
+            ),
         )
         for row in rows
     ]

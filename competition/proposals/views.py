@@ -61,6 +61,7 @@ from competition.proposals.forms import (
     SubmitForm,
     WithdrawForm,
 )
+from competition.proposals.list_marks import list_marks
 from competition.proposals.models import (
     Attachment,
     ConsortiumMember,
@@ -884,6 +885,7 @@ def read_list_query() -> tuple[queries.ProposalFilters, queries.ProposalOrder, d
         topic=params.text("topic"),
         state=params.choice("state", ProposalState),
         federal_state=params.choice("federal_state", FederalState),
+        marks=tuple(mark.key for mark in list_marks() if params.text(mark.key) == "1"),
     )
     order = queries.ProposalOrder(
         params.choice("sort", queries.ProposalSort) or queries.ProposalSort.REFERENCE,
@@ -897,6 +899,7 @@ def read_list_query() -> tuple[queries.ProposalFilters, queries.ProposalOrder, d
         "federal_state": filters.federal_state.value if filters.federal_state else "",
         "sort": order.sort.value,
         "dir": order.direction.value,
+        **{key: "1" for key in filters.marks},
     }
     return filters, order, {name: value for name, value in named.items() if value}
 
@@ -933,6 +936,7 @@ def list_proposals():  # type: ignore[no-untyped-def]
         topics=topic_queries.filter_choices_for_officer(current_user),
         states=list(ProposalState),
         federal_states=list(FederalState),
+        marks=list_marks(),
     )
 
 
