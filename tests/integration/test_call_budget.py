@@ -1,4 +1,4 @@
-"""Budgets per call (issue 13): the project years, cost categories, a yearly cap and a round's
+"""Budgets per call: the project years, cost categories, a yearly cap and a round's
 envelope, set by an officer on the call form; the budget editor that follows them; associated
 partners and subcontractors; the funding line within the round's envelope."""
 

@@ -1,4 +1,4 @@
-"""The call's budget rules of ``core/rules.py`` (issue 13): project years, a yearly cap on
+"""The call's budget rules of ``core/rules.py``: project years, a yearly cap on
 public funding, cost categories and associated partners without public funding. Plain data."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Loose ends of issue 13's features: the hearing timetable mailed to the minute in the reader's
-language; a hearing with slots is neither turned into another kind of stage nor removed; the
-programme page lists an attachment rule made in code without limits; the officer is warned that
-bidding is still open before releasing an assignment."""
+"""The hearing timetable mailed to the minute in the reader's language; a hearing with slots is
+neither turned into another kind of stage nor removed; the programme page lists an attachment
+rule made in code without limits; the officer is warned that bidding is still open before
+releasing an assignment; the officers' list marks and filters proposals with an open
+clarification request."""
 
 from __future__ import annotations
 
