@@ -53,14 +53,16 @@ class RespondForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    affiliation_id = SelectField(
-        _l("Your current organisation"), coerce=_optional_int, validate_choice=False
-    )
-    former_organisation_ids = SelectMultipleField(
+    """Organisations are typed names (the registry is too large for a select), matched by the
+    operation; former ones already saved are tick boxes, unticked to remove."""
+
+    affiliation = StringField(_l("Your current organisation"), validators=[Length(max=300)])
+    former_organisation_ids = MultiCheckboxField(
         _l("Organisations you worked for in the last three years"),
         coerce=int,
         validate_choice=False,
     )
+    add_former = StringField(_l("Add a former organisation"), validators=[Length(max=300)])
     topic_ids = MultiCheckboxField(_l("Your expertise"), coerce=int, validate_choice=False)
     max_load = IntegerField(_l("The most proposals you will review"), validators=[Optional()])
     expertise_text = TextAreaField(_l("Your expertise in your own words"))

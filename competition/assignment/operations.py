@@ -38,6 +38,7 @@ from competition.db import add_unique, operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
 from competition.notifications.operations import notify
+from competition.organisations import queries as org_queries
 from competition.organisations.models import Organisation
 from competition.permissions import require
 from competition.programmes.models import Call, Stage, Topic
@@ -255,9 +256,105 @@ def update_juror_profile(
     Side effects: the profile row; audit ``juror.profile_updated``; the juror's automatic
     conflicts refreshed on every call where they accepted a place.
     """
+    return _save_profile(
+        user,
+        actor=actor,
+        affiliation_id=affiliation_id,
+        former_organisation_ids=former_organisation_ids,
+        topic_ids=topic_ids,
+        max_load=max_load,
+        expertise_text=expertise_text,
+        now=now,
+        errors={},
+    )
+
+
+@operation
+def update_juror_profile_by_names(
+    user: User,
+    *,
+    actor: User,
+    affiliation: str,
+    former_organisation_ids: Collection[int],
+    add_former: str,
+    topic_ids: Collection[int],
+    max_load: int | None,
+    expertise_text: str,
+    now: dt.datetime,
+) -> JurorProfile:
+    """:func:`update_juror_profile` from the profile page, which names organisations as typed
+    (the registry's search offers names while typing; without JavaScript the name is typed in
+    full): ``affiliation`` is the current organisation's name (empty for none), ``add_former``
+    one more former organisation's name (empty for none), ``former_organisation_ids`` the former
+    ones kept. A name matches an organisation in use of exactly that name, case-insensitive;
+    an unknown or ambiguous name is refused at its field. A name that is the saved
+    affiliation's keeps it even when another organisation has the same name."""
+    errors: dict[str, list[str]] = {}
+    current = queries.find_profile(user)
+    found = org_queries.in_use_by_names([affiliation, add_former])
+
+    def resolve(name: str, field: str, keep: Collection[int]) -> int | None:
+        name = org_queries.normalise_name(name)
+        if not name:
+            return None
+        matches = found.get(name.lower(), [])
+        kept = [o.id for o in matches if o.id in keep]
+        if kept:
+            return kept[0]
+        if len(matches) == 1:
+            return matches[0].id
+        if not matches:
+            errors[field] = [
+                _(
+                    "No organisation in the registry is called “%(name)s”. Choose one of the "
+                    "names offered as you type, or check the spelling.",
+                    name=name,
+                )
+            ]
+        else:
+            errors[field] = [
+                _(
+                    "Several organisations in the registry are called “%(name)s”. Ask the "
+                    "programme office which one to choose.",
+                    name=name,
+                )
+            ]
+        return None
+
+    saved = (
+        {current.affiliation_id} if current is not None and current.affiliation_id else set[int]()
+    )
+    affiliation_id = resolve(affiliation, "affiliation", saved)
+    added = resolve(add_former, "add_former", set(former_organisation_ids))
+    former = [*former_organisation_ids, *([added] if added is not None else [])]
+    return _save_profile(
+        user,
+        actor=actor,
+        affiliation_id=affiliation_id,
+        former_organisation_ids=former,
+        topic_ids=topic_ids,
+        max_load=max_load,
+        expertise_text=expertise_text,
+        now=now,
+        errors=errors,
+    )
+
+
+def _save_profile(
+    user: User,
+    *,
+    actor: User,
+    affiliation_id: int | None,
+    former_organisation_ids: Collection[int],
+    topic_ids: Collection[int],
+    max_load: int | None,
+    expertise_text: str,
+    now: dt.datetime,
+    errors: dict[str, list[str]],
+) -> JurorProfile:
+    """The body of both profile operations; ``errors`` come in with those of typed names."""
     if actor.id != user.id or not user.has_role(Role.JUROR):
         raise PermissionDenied(_("Only jurors keep a juror profile, and only their own."))
-    errors: dict[str, list[str]] = {}
     former = sorted({int(o) for o in former_organisation_ids} - {affiliation_id})
     wanted = set(former) | ({affiliation_id} if affiliation_id is not None else set())
     known = (
@@ -266,9 +363,11 @@ def update_juror_profile(
         else set()
     )
     if affiliation_id is not None and affiliation_id not in known:
-        errors["affiliation_id"] = [_("Choose your organisation from the list.")]
+        errors.setdefault("affiliation_id", [_("Choose your organisation from the list.")])
     if set(former) - known:
-        errors["former_organisation_ids"] = [_("Choose former organisations from the list.")]
+        errors.setdefault(
+            "former_organisation_ids", [_("Choose former organisations from the list.")]
+        )
     topics = (
         list(db.session.scalars(sa.select(Topic).where(Topic.id.in_(set(topic_ids)))))
         if topic_ids

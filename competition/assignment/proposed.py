@@ -20,7 +20,7 @@ from competition.core import affinity as aff
 from competition.core import assignment as engine
 from competition.extensions import db
 from competition.jobs import operations as jobs
-from competition.programmes.models import Stage
+from competition.programmes.models import Stage, Topic
 from competition.proposals.models import Proposal
 from competition.proposals.queries import name_matches
 
@@ -271,10 +271,18 @@ def proposal_detail(stage: Stage, proposal: Proposal) -> ProposalDetail | None:
 
     current = [candidate(seat.user) for seat in row.seats if seat.user.id in built.jurors]
     ranked = engine.alternates(built.problem, pairs, proposal.id, k=ALTERNATES_SHOWN)
+    alternates = [candidate(built.jurors[j]) for j in ranked]
+    # The shared topics may name a cluster above the proposal's sub-topic, or sub-topics' clusters.
+    shown = {t for c in (*current, *alternates) for t in c.explanation.shared_topic_ids}
     topic_names = {t.id: t.name for t in proposal.topics}
+    missing = shown - set(topic_names)
+    if missing:
+        topic_names |= {
+            t.id: t.name for t in db.session.scalars(sa.select(Topic).where(Topic.id.in_(missing)))
+        }
     return ProposalDetail(
         row=row,
         current=current,
-        alternates=[candidate(built.jurors[j]) for j in ranked],
+        alternates=alternates,
         topic_names=topic_names,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -126,14 +126,15 @@ def find_profile(user: User) -> JurorProfile | None:
     )
 
 
-def list_organisations() -> list[Organisation]:
-    return list(
-        db.session.scalars(
-            sa.select(Organisation)
-            .where(Organisation.merged_into_id.is_(None))
-            .order_by(Organisation.name)
-        )
-    )
+def organisations_by_id(ids: Iterable[int]) -> dict[int, Organisation]:
+    """The named organisations by id (for the juror's profile: only those it names)."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return {}
+    return {
+        o.id: o
+        for o in db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(wanted)))
+    }
 
 
 def juror_programme_ids(user: User) -> list[int]:

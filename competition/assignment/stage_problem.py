@@ -6,6 +6,7 @@ text (competition.core.affinity)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -204,8 +205,21 @@ def build(
         )
         for user, profile in jurors
     ]
+    # A sub-topic's cluster: a juror's cluster counts for its sub-topics and the other way.
+    topic_parents = {
+        t.id: t.parent_id
+        for t in itertools.chain(
+            (t for p in everything for t in p.topics),
+            (t for _, profile in jurors if profile for t in profile.topics),
+        )
+        if t.parent_id is not None
+    }
     affinities = _affinities(
-        texts, juror_texts, bids, weights=aff.weights_for(bidding=stage.bidding_enabled)
+        texts,
+        juror_texts,
+        bids,
+        weights=aff.weights_for(bidding=stage.bidding_enabled),
+        topic_parents=topic_parents,
     )
     pairs = len(proposals) * len(jurors)
     problem = engine.Problem(
@@ -244,6 +258,7 @@ def _affinities(
     bids: Mapping[tuple[int, int], str],
     *,
     weights: aff.Weights,
+    topic_parents: Mapping[int, int],
 ) -> aff.Affinities:
     digest = hashlib.sha256(
         json.dumps(
@@ -252,6 +267,7 @@ def _affinities(
                 [[j.id, sorted(j.topic_ids), j.text] for j in juror_texts],
                 sorted([p, j, level] for (p, j), level in bids.items()),
                 [weights.topics, weights.bids, weights.text],
+                sorted(topic_parents.items()),
             ],
             separators=(",", ":"),
         ).encode()
@@ -259,6 +275,8 @@ def _affinities(
     return kept(
         "stage_affinities",
         digest,
-        lambda: aff.Affinities(texts, juror_texts, bids, weights=weights),
+        lambda: aff.Affinities(
+            texts, juror_texts, bids, weights=weights, topic_parents=topic_parents
+        ),
         size=AFFINITIES_KEPT,
     )

@@ -139,24 +139,33 @@ def respond_to_invitation(call_id: int):  # type: ignore[no-untyped-def]
 
 
 def _profile_form(form: ProfileForm | None = None) -> ProfileForm:
+    """The profile form, filled from the saved profile on GET. Only the organisations the
+    profile names are loaded, never the registry: the search offers the others."""
     me = current_person()
+    profile = queries.find_profile(me)
+    former_ids = list(profile.former_organisation_ids or []) if profile is not None else []
+    named = queries.organisations_by_id(
+        [
+            *former_ids,
+            *([profile.affiliation_id] if profile is not None and profile.affiliation_id else []),
+            *([me.organisation_id] if profile is None and me.organisation_id else []),
+        ]
+    )
     if form is None:
-        profile = queries.find_profile(me)
-        data = (
-            {
-                "affiliation_id": profile.affiliation_id,
-                "former_organisation_ids": list(profile.former_organisation_ids or []),
+        if profile is not None:
+            affiliation = named.get(profile.affiliation_id or 0)
+            data: dict[str, object] = {
+                "affiliation": affiliation.name if affiliation is not None else "",
+                "former_organisation_ids": former_ids,
                 "topic_ids": [topic.id for topic in profile.topics],
                 "max_load": profile.max_load,
                 "expertise_text": profile.expertise_text,
             }
-            if profile is not None
-            else {"affiliation_id": me.organisation_id}
-        )
+        else:
+            home = named.get(me.organisation_id or 0)
+            data = {"affiliation": home.name if home is not None else ""}
         form = ProfileForm(data=data)
-    organisations = queries.list_organisations()
-    form.affiliation_id.choices = [("", _("Choose…"))] + [(o.id, o.name) for o in organisations]
-    form.former_organisation_ids.choices = [(o.id, o.name) for o in organisations]
+    form.former_organisation_ids.choices = [(o, named[o].name) for o in former_ids if o in named]
     form.topic_ids.choices = topic_queries.flat(_topic_groups())
     return form
 
@@ -178,11 +187,12 @@ def edit_profile():  # type: ignore[no-untyped-def]
     form = ProfileForm()
     outcome = attempt(
         form,
-        lambda: ops.update_juror_profile(
+        lambda: ops.update_juror_profile_by_names(
             current_person(),
             actor=current_person(),
-            affiliation_id=form.affiliation_id.data,
+            affiliation=form.affiliation.data or "",
             former_organisation_ids=form.former_organisation_ids.data or [],
+            add_former=form.add_former.data or "",
             topic_ids=form.topic_ids.data or [],
             max_load=form.max_load.data,
             expertise_text=form.expertise_text.data or "",

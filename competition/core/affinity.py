@@ -3,8 +3,13 @@
 Three components, each in [0, 1], combined as a weighted mean (see REFERENCES.md, "Reviewer
 assignment"):
 
-* **topics** — the share of the proposal's topics the juror knows, ``|P ∩ J| / |P|``; 0 when the
-  proposal has no topics.
+* **topics** — the share of the proposal's topics the juror knows, ``|P⁺ ∩ J⁺| / |P⁺|``, where
+  ``P⁺`` and ``J⁺`` are the proposal's and the juror's topics together with their parents (the
+  clusters above sub-topics, :func:`with_parents`). So a juror whose expertise is a cluster knows
+  part of a proposal on one of its sub-topics (the cluster, not the sub-topic itself), a juror on
+  a sub-topic knows a proposal on its cluster, and the same sub-topic on both sides scores 1.
+  Sibling sub-topics share their cluster, so they match in part too. 0 when the proposal has no
+  topics.
 * **bids** — what the juror said about reviewing the proposal (:data:`BID_SCORES`): eager 1.0,
   willing 0.75, neutral 0.5, not willing 0.0; no bid counts as neutral (0.5), so a juror who did
   not bid is neither favoured nor avoided.
@@ -119,7 +124,8 @@ class Breakdown:
     text: float
     total: float
     weights: Weights
-    # Topics of the proposal the juror knows.
+    # Topics of the proposal the juror knows, with their parents (:func:`with_parents`): a
+    # cluster here may be the parent of the proposal's or the juror's sub-topic.
     shared_topic_ids: frozenset[int]
     # The juror's bid, or None without one.
     bid: str | None
@@ -142,24 +148,25 @@ class Affinities:
         bids: Mapping[tuple[int, int], str] | None = None,
         *,
         weights: Weights = DEFAULT_WEIGHTS,
+        topic_parents: Mapping[int, int] | None = None,
     ) -> None:
         self.proposals: tuple[ProposalText, ...] = _by_id(proposals, "proposal")
         self.jurors: tuple[JurorText, ...] = _by_id(jurors, "juror")
         self.weights = weights
+        parents = topic_parents or {}
+        # Topics with their parents: what the topic share compares.
+        self._topic_sets_p = [with_parents(p.topic_ids, parents) for p in self.proposals]
+        self._topic_sets_j = [with_parents(j.topic_ids, parents) for j in self.jurors]
         self.proposal_ids: IntArray = np.array([p.id for p in self.proposals], dtype=np.int64)
         self.juror_ids: IntArray = np.array([j.id for j in self.jurors], dtype=np.int64)
         P, J = len(self.proposals), len(self.jurors)
 
-        topic_ids = sorted(
-            set[int]().union(
-                *(p.topic_ids for p in self.proposals), *(j.topic_ids for j in self.jurors)
-            )
-        )
+        topic_ids = sorted(set[int]().union(*self._topic_sets_p, *self._topic_sets_j))
         column = {t: i for i, t in enumerate(topic_ids)}
-        self._topics_p = _incidence([p.topic_ids for p in self.proposals], column)
-        self._topics_jt = _incidence([j.topic_ids for j in self.jurors], column).T.tocsr()
+        self._topics_p = _incidence(self._topic_sets_p, column)
+        self._topics_jt = _incidence(self._topic_sets_j, column).T.tocsr()
         self._topic_counts: FloatArray = np.array(
-            [len(p.topic_ids) for p in self.proposals], dtype=np.float64
+            [len(s) for s in self._topic_sets_p], dtype=np.float64
         )
 
         texts = [p.text for p in self.proposals] + [j.text for j in self.jurors]
@@ -234,7 +241,7 @@ class Affinities:
             text=float(text[0, 0]),
             total=float(self._total(topics, bids, text)[0, 0]),
             weights=self.weights,
-            shared_topic_ids=self.proposals[pi].topic_ids & self.jurors[ji].topic_ids,
+            shared_topic_ids=self._topic_sets_p[pi] & self._topic_sets_j[ji],
             bid=self.bids.get((int(proposal_id), int(juror_id))),
             shared_terms=self._shared_terms(pi, ji),
         )
@@ -280,10 +287,25 @@ def affinity_pairs(
     bids: Mapping[tuple[int, int], str] | None = None,
     *,
     weights: Weights = DEFAULT_WEIGHTS,
+    topic_parents: Mapping[int, int] | None = None,
 ) -> PairArrays:
     """Scores of every (proposal, juror) pair, for :class:`~competition.core.assignment.Problem`.
     Keep an :class:`Affinities` instead when pairs will also be explained."""
-    return Affinities(proposals, jurors, bids, weights=weights).pairs()
+    return Affinities(proposals, jurors, bids, weights=weights, topic_parents=topic_parents).pairs()
+
+
+def with_parents(topic_ids: Iterable[int], parents: Mapping[int, int]) -> frozenset[int]:
+    """``topic_ids`` and every topic above them: ``parents`` maps a sub-topic's id to its
+    parent's (topics without a parent are absent). A loop in ``parents`` ends the walk."""
+    out = set[int]()
+    for topic in topic_ids:
+        while topic not in out:
+            out.add(topic)
+            parent = parents.get(topic)
+            if parent is None:
+                break
+            topic = parent
+    return frozenset(out)
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -168,3 +168,29 @@ def resolve(organisation: Organisation) -> Organisation:
         seen.add(kept.id)
         organisation = kept
     return organisation
+
+
+def normalise_name(name: str) -> str:
+    """A typed name as the registry compares it: inner runs of spaces as one, trimmed."""
+    return " ".join(name.split())
+
+
+def in_use_by_names(names: Iterable[str]) -> dict[str, list[Organisation]]:
+    """Organisations in use (not merged) whose name is one of ``names``, case-insensitive, keyed
+    by the name in lower case as :func:`normalise_name` gives it; id order within a name. For
+    names typed in a form: a name absent from the answer is unknown, one with several rows is
+    ambiguous."""
+    wanted = sorted({normalise_name(n).lower() for n in names} - {""})
+    if not wanted:
+        return {}
+    found: dict[str, list[Organisation]] = {}
+    for organisation in db.session.scalars(
+        sa.select(Organisation)
+        .where(
+            Organisation.merged_into_id.is_(None),
+            sa.func.lower(Organisation.name).in_(wanted),
+        )
+        .order_by(Organisation.id)
+    ):
+        found.setdefault(organisation.name.lower(), []).append(organisation)
+    return found

@@ -1,6 +1,6 @@
-// The consortium editor's organisation field: as a name is typed, the registry's search
-// endpoint offers up to 20 matches in a datalist. Without JavaScript the field is plain text,
-// matched against the registry when the form is sent.
+// The organisation fields of the consortium editor and the juror's profile: as a name is typed,
+// the registry's search endpoint offers up to 20 matches in a datalist. Without JavaScript the
+// field is plain text, matched against the registry when the form is sent.
 (function () {
   "use strict";
   var inputs = document.querySelectorAll("input[data-organisation-search]");

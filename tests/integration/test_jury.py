@@ -235,8 +235,9 @@ def test_profile_page_saves_and_sets_automatic_conflicts_for_a_partner_and_a_for
     response = browser.submit(
         "/jury/profile",
         {
-            "affiliation_id": str(world.organisations["partner"]),
-            "former_organisation_ids": [str(world.organisations["former"])],
+            # Typed as a juror without JavaScript would: another case, extra spaces.
+            "affiliation": "  partner  INSTITUTE ",
+            "add_former": "Former Institute",
             "topic_ids": [str(topic_id)],
             "max_load": "6",
             "expertise_text": "Harbours, shipping, supply chains.",
@@ -271,16 +272,24 @@ def test_profile_page_saves_and_sets_automatic_conflicts_for_a_partner_and_a_for
     profile = text(browser.get("/jury/profile"))
     assert "Harbours, shipping, supply chains." in profile
     assert 'value="6"' in profile
+    assert 'value="Partner Institute"' in profile
+    assert re.search(
+        rf'<input checked [^>]*value="{world.organisations["former"]}">\s*<label[^>]*>'
+        "Former Institute",
+        profile,
+    )
 
 
 def test_profile_with_an_unknown_organisation_is_refused_at_the_field(app, world):
     browser = as_person(app, world.juror)
 
-    response = browser.submit("/jury/profile", {"affiliation_id": "999999", "max_load": "500"})
+    response = browser.submit(
+        "/jury/profile", {"affiliation": "Nowhere Institute", "max_load": "500"}
+    )
 
     assert response.status_code == 422
     page = text(response)
-    assert re.search(r'id="affiliation_id-error">Choose your organisation', page)
+    assert re.search(r'id="affiliation-error">No organisation in the registry is called', page)
     assert re.search(r'id="max_load-error">Enter a number from 1 to 100', page)
 
 
@@ -289,7 +298,7 @@ def test_automatic_conflicts_disappear_when_the_profile_changes(app, world):
     browser = as_person(app, world.juror)
     assert world.proposals["partner"] not in listed_ids(text(browser.get(world.bids_url)))
 
-    browser.submit("/jury/profile", {"affiliation_id": str(world.organisations["new_home"])})
+    browser.submit("/jury/profile", {"affiliation": "New_home Institute"})
 
     with in_app(app):
         assert conflicts_of(world.juror.id) == {}

@@ -19,6 +19,7 @@ from competition.core.affinity import (
     Weights,
     affinity_pairs,
     weights_for,
+    with_parents,
 )
 from competition.core.assignment import Juror, Problem, Proposal, solve
 
@@ -97,6 +98,54 @@ def test_topic_share_is_per_pair_in_a_matrix():
     )
     topics, _, _ = aff.components(aff.proposal_ids, aff.juror_ids)
     assert topics.tolist() == [[0.5, 1.0], [0.0, 1.0], [0.0, 0.0]]
+
+
+# --- sub-topics and their clusters ----------------------------------------------------------
+
+# Photonics (1) with its sub-topics Light sources (11) and Lasers (12); Batteries (2) alone.
+PARENTS = {11: 1, 12: 1}
+
+
+@pytest.mark.parametrize(
+    ("proposal_topics", "juror_topics", "share", "shared"),
+    [
+        # A juror on the cluster knows the cluster above the proposal's sub-topic: half of it.
+        ({11}, {1}, 0.5, {1}),
+        # A juror on a sub-topic knows a proposal on its cluster.
+        ({1}, {11}, 1.0, {1}),
+        # The same sub-topic on both sides counts fully, more than the cluster alone.
+        ({11}, {11}, 1.0, {1, 11}),
+        # Sibling sub-topics share their cluster.
+        ({11}, {12}, 0.5, {1}),
+        # Another cluster shares nothing.
+        ({11}, {2}, 0.0, set()),
+        ({1, 2}, {12}, 0.5, {1}),
+    ],
+)
+def test_a_cluster_counts_for_its_sub_topics_and_a_sub_topic_for_its_cluster(
+    proposal_topics, juror_topics, share, shared
+):
+    aff = Affinities(
+        [proposal(1, proposal_topics)], [juror(2, juror_topics)], topic_parents=PARENTS
+    )
+    why = aff.explain(1, 2)
+    assert why.topics == share
+    assert why.shared_topic_ids == frozenset(shared)
+    topics, _, _ = aff.components(aff.proposal_ids, aff.juror_ids)
+    assert topics.tolist() == [[share]]
+
+
+def test_a_juror_on_the_cluster_outranks_one_on_another_cluster_for_a_sub_topic_proposal():
+    scores = score_map(
+        Affinities([proposal(1, {11})], [juror(2, {1}), juror(3, {2})], topic_parents=PARENTS)
+    )
+    assert scores[1, 2] > scores[1, 3]
+
+
+def test_with_parents_adds_every_topic_above_and_survives_a_loop():
+    assert with_parents({11, 2}, PARENTS) == {1, 2, 11}
+    assert with_parents({21}, {21: 20, 20: 21}) == {20, 21}
+    assert with_parents(set(), PARENTS) == frozenset()
 
 
 # --- bids --------------------------------------------------------------------------------------
