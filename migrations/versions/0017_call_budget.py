@@ -1,7 +1,7 @@
 """budgets per call: years, cost categories, envelope, yearly cap; two more partner roles
 
 Revision ID: 0017_call_budget
-Revises: 0015_topic_names
+Revises: 0016_stage_settings
 Create Date: 2026-12-06 02:30:00
 
 Existing calls keep what the editor showed them: three budget years, or as many as the

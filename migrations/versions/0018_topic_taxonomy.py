@@ -1,7 +1,7 @@
 """officers manage a programme's topic taxonomy: clusters and cross-cutting themes, two levels
 
 Revision ID: 0018_topic_taxonomy
-Revises: 0015_topic_names
+Revises: 0017_call_budget
 Create Date: 2026-12-06 02:20:00
 
 A topic now belongs to a programme (its officers manage it), has a kind (cluster or

@@ -1,7 +1,7 @@
 """hearings: slots before the jury, the proposal in each, the jurors' availability
 
 Revision ID: 0019_hearings
-Revises: 0015_topic_names
+Revises: 0018_topic_taxonomy
 Create Date: 2026-12-06 02:15:01.304896
 
 Two new tables; no existing data describes a hearing, so nothing moves. A hearing stage set up

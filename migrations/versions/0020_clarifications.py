@@ -1,7 +1,7 @@
 """clarification requests between officers and consortia, their threads and answer PDFs
 
 Revision ID: 0020_clarifications
-Revises: 0015_topic_names
+Revises: 0019_hearings
 Create Date: 2026-12-06 02:12:32
 
 Three new tables; no existing data describes a clarification, so there is nothing to move.

@@ -1,7 +1,7 @@
 """organisations merged into another are kept and name the one they were merged into
 
 Revision ID: 0021_registry
-Revises: 0015_topic_names
+Revises: 0020_clarifications
 Create Date: 2026-12-06 02:30:00
 
 Existing organisations were never merged: the new column is empty for all of them, so no row
