@@ -98,7 +98,8 @@ def make_call(programme: Programme | None = None, **overrides: Any) -> Call:
     n = _n()
     values: dict[str, Any] = {
         "programme": programme,
-        "round_number": n,
+        # The programme's next round (the call form refuses numbers above 1,000).
+        "round_number": len(programme.calls) + 1,
         "name": f"Call {n}",
         "reference_prefix": f"C{n}",
         "state": CallState.PUBLISHED,

@@ -43,6 +43,8 @@ def tab_to(page: Page, wanted: Callable[[Focus], bool], *, back: bool = False) -
     for _ in range(200):
         page.keyboard.press("Shift+Tab" if back else "Tab")
         focus: Focus = page.evaluate(FOCUSED)
+        if focus["tag"] == "body":
+            continue  # the focus left the page for the browser's own controls, and comes back
         assert focus["outline"] != "none" and focus["width"] >= 2, f"no visible focus: {focus}"
         if wanted(focus):
             return focus
