@@ -34,7 +34,7 @@ def can_see_thread(user: User, proposal: Proposal) -> Decision:
         return ALLOWED
     if user.has_role(Role.APPLICANT) and proposal_permissions.is_contributor(user, proposal):
         return ALLOWED
-    return Decision(False, "not an officer of this programme nor a member of this consortium")
+    return Decision(False, _("Only the programme's officers and the consortium read this thread."))
 
 
 def can_answer(user: User, clarification: ClarificationRequest) -> Decision:

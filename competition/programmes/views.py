@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -35,7 +36,14 @@ from competition.programmes.forms import (
     ProgrammeForm,
     StageForm,
 )
-from competition.programmes.models import Call, CallState, Criterion, Programme, Stage
+from competition.programmes.models import (
+    Call,
+    CallState,
+    Criterion,
+    Programme,
+    Stage,
+    StageKind,
+)
 from competition.programmes.permissions import can_manage_programme
 
 bp = Blueprint("programmes", __name__)
@@ -328,11 +336,31 @@ def delete_stage(stage_id: int):  # type: ignore[no-untyped-def]
         form=form,
         what=_("the stage “%(stage)s” of %(call)s", stage=stage.name, call=stage.call.name),
         details=[_("%(num)s review criteria are removed with it.", num=len(stage.criteria))],
-        blocked=uses.stage_has_submissions(stage),
+        blocked=_why_not_removable(stage),
         cancel_url=url_for(
             ".show_programme", programme_id=programme_id, _anchor=f"stage-{stage.id}"
         ),
     ), outcome.status
+
+
+def _why_not_removable(stage: Stage) -> str:
+    """What keeps the stage, said before the officer presses the button; empty if nothing."""
+    if uses.stage_has_submissions(stage):
+        return _(
+            "Proposals have already started or submitted material for this stage, so it can no "
+            "longer be removed."
+        )
+    slots = uses.count_hearing_slots(stage) if stage.kind == StageKind.HEARING else 0
+    if slots:
+        return ngettext(
+            "The hearing “%(name)s” has %(num)d slot; remove it on the hearing page before "
+            "the stage.",
+            "The hearing “%(name)s” has %(num)d slots; remove them on the hearing page "
+            "before the stage.",
+            slots,
+            name=stage.name,
+        )
+    return ""
 
 
 @bp.route("/stages/<int:stage_id>/move", methods=["POST"])

@@ -136,6 +136,15 @@ def test_a_hearing_with_slots_is_not_removed_and_the_officer_is_told_how_many(ap
         assert db.session.scalar(count) == 1
 
 
+def test_the_removal_page_of_a_hearing_with_slots_says_why_and_offers_no_button(app) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        officer, stage = hearing_with_slots(2)
+        who, stage_id = person(officer), stage.id
+    page = text(as_person(app, who).get(f"/stages/{stage_id}/delete"))
+    assert "has 2 slots; remove them on the hearing page before the stage" in page
+    assert "Yes, remove it" not in page
+
+
 def test_the_german_officer_reads_the_refusal_in_german(app) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         officer, stage = hearing_with_slots(3)
