@@ -517,10 +517,6 @@ def list_extensions(proposal: Proposal) -> list[DeadlineExtension]:
     )
 
 
-def list_topics() -> list[Topic]:
-    return sorted(db.session.scalars(sa.select(Topic)), key=lambda t: t.name.casefold())
-
-
 def is_submitted_attachment(attachment: Attachment) -> bool:
     """Whether some submitted version of its stage submission froze this attachment."""
     contents = db.session.scalars(
