@@ -111,6 +111,7 @@ def _import_models() -> None:
     import competition.assignment.models  # noqa: F401
     import competition.audit.models  # noqa: F401
     import competition.clarifications.models  # noqa: F401
+    import competition.grants.models  # noqa: F401
     import competition.hearings.models  # noqa: F401
     import competition.jobs.models  # noqa: F401
     import competition.notifications.models  # noqa: F401

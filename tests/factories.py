@@ -12,6 +12,7 @@ from competition.accounts.passwords import hash_password
 from competition.assignment.models import Assignment, AssignmentMethod, AssignmentState
 from competition.db import utcnow
 from competition.extensions import db
+from competition.grants.models import Grant, GrantAmount, GrantKind, GrantPhase, GrantState
 from competition.jobs.models import Job, JobState
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
 from competition.programmes.models import (
@@ -266,3 +267,52 @@ def make_review(
     db.session.add(review)
     db.session.flush()
     return review
+
+
+def make_grant(
+    proposal: Proposal | None = None,
+    *,
+    kind: GrantKind = GrantKind.PROJECT,
+    state: GrantState = GrantState.RUNNING,
+    years: int = 3,
+    phase_years: int = 3,
+    per_member_year: Decimal = Decimal("100000.00"),
+    starts_on: dt.date = dt.date(2027, 1, 1),
+    **overrides: Any,
+) -> Grant:
+    """A grant of ``years`` project years in phases of ``phase_years``, every partner approved
+    ``per_member_year`` a year; the first phase is released unless the grant is only offered."""
+    proposal = proposal or make_proposal(state=ProposalState.FUNDED)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "proposal_id": proposal.id,
+        "call_id": proposal.call_id,
+        "kind": kind,
+        "state": state,
+        "starts_on": starts_on,
+        "ends_on": starts_on.replace(year=starts_on.year + years),
+        "offered_at": now,
+        "accepted_at": None if state in (GrantState.OFFERED, GrantState.DECLINED) else now,
+    }
+    values.update(overrides)
+    grant = Grant(**values)
+    for number, first in enumerate(range(1, years + 1, phase_years), start=1):
+        last = min(first + phase_years - 1, years)
+        grant.phases.append(
+            GrantPhase(
+                number=number,
+                first_year=first,
+                last_year=last,
+                starts_on=starts_on.replace(year=starts_on.year + first - 1),
+                ends_on=starts_on.replace(year=starts_on.year + last),
+                released_at=now if number == 1 and values["accepted_at"] else None,
+            )
+        )
+    for member in proposal.members:
+        for year in range(1, years + 1):
+            grant.amounts.append(
+                GrantAmount(member_id=member.id, year=year, amount=per_member_year)
+            )
+    db.session.add(grant)
+    db.session.flush()
+    return grant

@@ -225,6 +225,101 @@ CLARIFICATION = Workflow(
     },
 )
 
+# A grant from its offer to its end. The coordinator accepts (or declines) the offer; an officer
+# starts it; at the end of a phase an interim evaluation decides whether the next phase is
+# funded (continue, with conditions, or stop); a grant ends early or is closed after its end.
+GRANT = Workflow(
+    name="grant",
+    states=("offered", "accepted", "declined", "running", "in_evaluation", "ended_early", "closed"),
+    initial="offered",
+    steps={
+        ("offered", "accept"): "accepted",
+        ("offered", "decline"): "declined",
+        ("accepted", "start"): "running",
+        ("running", "begin_evaluation"): "in_evaluation",
+        ("in_evaluation", "continue"): "running",
+        ("in_evaluation", "continue_with_conditions"): "running",
+        ("in_evaluation", "stop"): "ended_early",
+        ("running", "end_early"): "ended_early",
+        ("running", "close"): "closed",
+        ("ended_early", "close"): "closed",
+    },
+    past={
+        "accept": "accepted",
+        "decline": "declined",
+        "start": "started",
+        "begin_evaluation": "evaluation_begun",
+        "continue": "continued",
+        "continue_with_conditions": "continued_with_conditions",
+        "stop": "stopped",
+        "end_early": "ended_early",
+        "close": "closed",
+    },
+    labels={
+        "accept": "Accept the grant",
+        "decline": "Decline the grant",
+        "start": "Start the grant",
+        "end_early": "End the grant early",
+        "close": "Close the grant",
+    },
+)
+
+# A report of a grant (annual progress report, final report, statement of use). Submitted by
+# the consortium; the officer accepts it or asks for changes, after which it is submitted anew.
+REPORT = Workflow(
+    name="report",
+    states=("due", "submitted", "changes_requested", "accepted"),
+    initial="due",
+    steps={
+        ("due", "submit"): "submitted",
+        ("changes_requested", "submit"): "submitted",
+        ("submitted", "accept"): "accepted",
+        ("submitted", "request_changes"): "changes_requested",
+    },
+    past={
+        "submit": "submitted",
+        "accept": "accepted",
+        "request_changes": "changes_requested",
+    },
+    labels={"accept": "Accept the report", "request_changes": "Request changes"},
+)
+
+# A disbursement request (Mittelabruf). One officer approves it; above the programme's
+# threshold the first officer's approval is a proposal that a second officer confirms (the
+# database refuses the same person twice). Approved payments are exported once for the
+# ministry's payment system, which reports them paid.
+DISBURSEMENT = Workflow(
+    name="disbursement",
+    states=("requested", "proposed", "approved", "rejected", "withdrawn", "exported", "paid"),
+    initial="requested",
+    steps={
+        ("requested", "approve"): "approved",
+        ("requested", "propose"): "proposed",
+        ("proposed", "confirm"): "approved",
+        ("requested", "reject"): "rejected",
+        ("proposed", "reject"): "rejected",
+        ("requested", "withdraw"): "withdrawn",
+        ("approved", "export"): "exported",
+        ("exported", "pay"): "paid",
+    },
+    past={
+        "approve": "approved",
+        "propose": "proposed",
+        "confirm": "confirmed",
+        "reject": "rejected",
+        "withdraw": "withdrawn",
+        "export": "exported",
+        "pay": "paid",
+    },
+    labels={
+        "approve": "Approve",
+        "propose": "Approve, for a second officer to confirm",
+        "confirm": "Confirm the payment",
+        "reject": "Reject the request",
+        "withdraw": "Withdraw the request",
+    },
+)
+
 WORKFLOWS: tuple[Workflow, ...] = (
     CALL,
     SUBMISSION,
@@ -235,6 +330,9 @@ WORKFLOWS: tuple[Workflow, ...] = (
     DECISION,
     JOB,
     CLARIFICATION,
+    GRANT,
+    REPORT,
+    DISBURSEMENT,
 )
 
 # Kept for the call's page, which offers the call's actions with these labels.
@@ -254,6 +352,9 @@ _REFUSED: Mapping[str, Text] = {
     "decision": N_("This decision is %(state)s; it cannot be %(done)s."),
     "job": N_("This job is %(state)s; it cannot be %(done)s."),
     "clarification_request": N_("This clarification request is %(state)s; it cannot be %(done)s."),
+    "grant": N_("This grant is %(state)s; it cannot be %(done)s."),
+    "report": N_("This report is %(state)s; it cannot be %(done)s."),
+    "disbursement": N_("This disbursement request is %(state)s; it cannot be %(done)s."),
 }
 _CHANGED: Mapping[str, Text] = {
     "call": N_("Someone else changed this call meanwhile. Reload the page and try again."),
@@ -272,6 +373,11 @@ _CHANGED: Mapping[str, Text] = {
     "job": N_("Someone else changed this job meanwhile. Reload the page and try again."),
     "clarification_request": N_(
         "Someone else changed this clarification request meanwhile. Reload the page and try again."
+    ),
+    "grant": N_("Someone else changed this grant meanwhile. Reload the page and try again."),
+    "report": N_("Someone else changed this report meanwhile. Reload the page and try again."),
+    "disbursement": N_(
+        "Someone else changed this disbursement request meanwhile. Reload the page and try again."
     ),
 }
 # States, and the past tense of actions with "now", as the sentences above use them.
@@ -297,6 +403,15 @@ _STATES: Mapping[str, Text] = {
     "failed": N_("failed"),
     "open": N_("open"),
     "answered": N_("answered"),
+    "offered": N_("offered"),
+    "in_evaluation": N_("in interim evaluation"),
+    "ended_early": N_("ended early"),
+    "due": N_("due"),
+    "changes_requested": N_("returned for changes"),
+    "exported": N_("exported for payment"),
+    "requested": N_("requested"),
+    "approved": N_("approved"),
+    "paid": N_("paid"),
 }
 _DONE_NOW: Mapping[str, Text] = {
     "published": N_("published now"),
@@ -321,6 +436,15 @@ _DONE_NOW: Mapping[str, Text] = {
     "failed": N_("failed now"),
     "answered": N_("answered now"),
     "asked_again": N_("asked again now"),
+    "evaluation_begun": N_("put into interim evaluation now"),
+    "continued": N_("continued now"),
+    "continued_with_conditions": N_("continued with conditions now"),
+    "stopped": N_("stopped now"),
+    "ended_early": N_("ended early now"),
+    "changes_requested": N_("returned for changes now"),
+    "exported": N_("exported now"),
+    "approved": N_("approved now"),
+    "paid": N_("paid now"),
 }
 
 

@@ -89,6 +89,11 @@ class Programme(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     total_budget: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+    # A disbursement above this amount needs a second officer's confirmation; None: one
+    # officer approves any amount.
+    payment_threshold: Mapped[Decimal | None]
+    # Whether a disbursement is refused while one of the grant's reports is overdue.
+    payments_wait_for_reports: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     calls: Mapped[list[Call]] = relationship(
@@ -130,6 +135,7 @@ class Call(db.Model):
             name="min_private_share_is_a_share",
         ),
         sa.CheckConstraint("budget_years BETWEEN 1 AND 9", name="budget_years_one_to_nine"),
+        sa.CheckConstraint("phase_years BETWEEN 1 AND 9", name="phase_years_one_to_nine"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,6 +166,9 @@ class Call(db.Model):
     budget_envelope: Mapped[Decimal | None]
     # Per proposal and project year; None: no yearly cap.
     max_public_funding_per_year: Mapped[Decimal | None]
+    # Years of each phase of a funded project; an interim evaluation ends every phase but the
+    # last.
+    phase_years: Mapped[int] = mapped_column(default=3, server_default="3")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
@@ -210,6 +219,14 @@ class Stage(db.Model):
             name="bidding_window_is_ordered",
         ),
         sa.CheckConstraint("min_comment_chars >= 0", name="min_comment_chars_not_negative"),
+        sa.CheckConstraint(
+            "(concept_grant_amount IS NULL) = (concept_grant_months IS NULL)",
+            name="concept_grant_is_whole",
+        ),
+        sa.CheckConstraint(
+            "concept_grant_months IS NULL OR concept_grant_months BETWEEN 1 AND 24",
+            name="concept_grant_months_in_range",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -238,6 +255,10 @@ class Stage(db.Model):
     selection_rules: Mapped[dict[str, Any]] = mapped_column(
         JSONData, default=dict, server_default="{}"
     )
+    # Advancing from this stage funds a concept phase (Clusters4Future: six months) of this
+    # amount per proposal; None: advancing carries no money.
+    concept_grant_amount: Mapped[Decimal | None]
+    concept_grant_months: Mapped[int | None]
 
     call: Mapped[Call] = relationship(back_populates="stages")
     criteria: Mapped[list[Criterion]] = relationship(

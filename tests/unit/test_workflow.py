@@ -109,6 +109,7 @@ def test_a_table_that_leaves_its_states_is_refused():
 def test_the_models_store_exactly_the_states_of_their_lifecycle():
     from competition.assignment.models import Assignment, JuryMembership
     from competition.clarifications.models import ClarificationRequest
+    from competition.grants.models import Disbursement, Grant, Report
     from competition.jobs.models import Job
     from competition.programmes.models import Call
     from competition.proposals.models import Proposal, StageSubmission
@@ -125,6 +126,9 @@ def test_the_models_store_exactly_the_states_of_their_lifecycle():
         Decision,
         Job,
         ClarificationRequest,
+        Grant,
+        Report,
+        Disbursement,
     ]
     assert {m.__workflow__.name for m in models} == {w.name for w in WORKFLOWS}
     for model in models:
