@@ -200,6 +200,7 @@ def init_app(app: Flask) -> None:
     from competition.clarifications.views import bp as clarifications_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
+    from competition.grants.views import bp as grants_bp
     from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
     from competition.notifications.views import bp as notifications_bp
@@ -230,6 +231,7 @@ def init_app(app: Flask) -> None:
         reviews_bp,
         hearings_bp,
         selection_bp,
+        grants_bp,
         legal_bp,
     ):
         app.register_blueprint(blueprint)

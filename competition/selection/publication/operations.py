@@ -39,6 +39,7 @@ from competition.selection.clock import on_callers_clock
 from competition.selection.letters import content as letters_content
 from competition.selection.models import Decision, Outcome
 from competition.selection.permissions import can_publish
+from competition.selection.publication.hooks import run_hooks
 from competition.selection.publication.queries import FAILED, KIND, STARTED
 from competition.selection.rules.queries import is_last_stage
 from competition.tasks import enqueue
@@ -176,6 +177,7 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
             decision, proposal=proposal, stage=stage, now=now, language=language
         )
     _apply(decision, proposal, actor=actor, now=now)
+    run_hooks(decision, proposal, stage, actor, now)
     db.session.flush()
     db.session.refresh(proposal, ["state"])
     apply_step(
