@@ -9,6 +9,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -101,6 +102,16 @@ def percent(value: Decimal | float | int | None, digits: int = 1) -> str:
     return f"{shown}\u00a0%" if current_language() == "de" else f"{shown}%"
 
 
+def local_date(value: dt.date | None) -> str:
+    """A calendar date (a grant's start, a milestone) as the reader writes it: 06.12.2026 in
+    German, Dec 6, 2026 in English. No time zone: a date is the same day everywhere."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return str(format_date(value, format="medium", locale=current_language()))
+
+
 def say(text: Text | str | None, capital: bool = False) -> str:
     """A core ``Text`` (or one stored with ``Text.dumps``) in the reader's language; its
     numbers written the reader's way. ``capital``: a clause shown as a sentence of its own
@@ -131,6 +142,8 @@ def _said(value: object) -> object:
         return value
     if isinstance(value, dt.datetime):
         return local_time(value)
+    if isinstance(value, dt.date):
+        return local_date(value)
     if isinstance(value, int):
         return number(value, 0)
     if isinstance(value, Decimal) and value.is_finite():
@@ -160,4 +173,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(say, "say")
     app.add_template_filter(lambda note: say(note_text(note)), "note")
     app.add_template_filter(local_time, "berlin")
+    app.add_template_filter(local_date, "day")
     app.add_template_filter(local_iso_time, "iso_berlin")

@@ -274,3 +274,18 @@ def test_a_german_visitor_reads_a_calls_criteria_with_german_numbers(make_app):
 
     assert "0–5 in Schritten von 0,5" in page and "3,5" in page and "0,4" in page
     assert "0.5" not in page and "3.5" not in page
+
+
+def test_a_calendar_date_is_written_the_readers_way(app):
+    import datetime as dt
+
+    from flask_babel import force_locale
+
+    from competition.i18n import local_date
+
+    with app.test_request_context():
+        with force_locale("de"):
+            assert local_date(dt.date(2027, 3, 1)) == "01.03.2027"
+        with force_locale("en"):
+            assert local_date(dt.date(2027, 3, 1)) == "Mar 1, 2027"
+        assert local_date(None) == ""
