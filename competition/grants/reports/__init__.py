@@ -9,7 +9,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Pages and e-mails name a report (kept as its kind's code) with ``report_title``."""
-    from competition.grants.reports.words import report_title
+    """Pages and e-mails name a report (kept as its kind's code) with ``report_title``, and
+    its state with ``report_state``."""
+    from competition.grants.reports.words import report_state_name, report_title
 
     app.add_template_filter(report_title, "report_title")
+    app.add_template_filter(report_state_name, "report_state")

@@ -118,10 +118,10 @@ class ReportFilter(enum.StrEnum):
 
 
 REPORT_FILTER_LABELS = {
-    ReportFilter.DUE: _l("Owed"),
-    ReportFilter.OVERDUE: _l("Overdue"),
+    ReportFilter.DUE: _l("Owed reports (due or returned)"),
+    ReportFilter.OVERDUE: _l("Overdue reports"),
     ReportFilter.SUBMITTED: _l("Waiting for review"),
-    ReportFilter.ACCEPTED: _l("Accepted"),
+    ReportFilter.ACCEPTED: _l("Accepted reports"),
 }
 
 
