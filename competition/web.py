@@ -200,6 +200,7 @@ def init_app(app: Flask) -> None:
     from competition.clarifications.views import bp as clarifications_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
+    from competition.grants import init_app as init_grants
     from competition.grants.views import bp as grants_bp
     from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
@@ -242,6 +243,7 @@ def init_app(app: Flask) -> None:
     assignment.init_app(app)
     hearings.init_app(app)
     selection.init_app(app)
+    init_grants(app)
 
     app.before_request(clean_query)
     app.before_request(_request_clock)

@@ -37,6 +37,10 @@ SUBJECTS = {
     "clarifications/extended": _("More time to answer the programme office's question"),
     "clarifications/reminder": _("Reminder: a question about your proposal is due tomorrow"),
     "clarifications/ended": _("A clarification request on your proposal has ended"),
+    "reports/receipt": _("Receipt: your report was submitted"),
+    "reports/accepted": _("Your report has been accepted"),
+    "reports/changes_requested": _("Changes requested to your report"),
+    "reports/reminder": _("Reminder: a report on your grant is due"),
 }
 
 
