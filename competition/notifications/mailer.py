@@ -37,6 +37,7 @@ SUBJECTS = {
     "clarifications/extended": _("More time to answer the programme office's question"),
     "clarifications/reminder": _("Reminder: a question about your proposal is due tomorrow"),
     "clarifications/ended": _("A clarification request on your proposal has ended"),
+    "evaluations/opened": _("The interim evaluation of your grant: report and plan are due"),
 }
 
 
