@@ -109,8 +109,8 @@ class StageRules:
     attachments: tuple[AttachmentRule, ...]
     opens_at: dt.datetime
     closes_at: dt.datetime
-    # The project years (first, last) the stage's budget covers where it is not the call's
-    # (an interim evaluation asks for the next phase's budget); None: the call's years.
+    # At an interim evaluation of a funded grant, the project years (first, last) of the next
+    # phase, which its budget covers; None at the competition's stages (the call's years).
     budget_years: tuple[int, int] | None = None
 
 
@@ -932,17 +932,23 @@ def checklist(
     """Every problem that stands in the way of submitting, in the order a coordinator works
     through the editing page: general, sections, consortium, budget, attachments, then the
     submission window."""
-    years: list[Problem] = []
     if stage.budget_years is not None:
-        # The stage's years replace the call's.
+        # An interim evaluation of a funded grant: its years replace the call's, and the
+        # general details and the consortium, the grant's as it was funded and checked then,
+        # are not the consortium's to change, so they are not judged again.
         rules = replace(rules, budget_years=None)
-        years = check_phase_years(draft.members, draft.budget, stage.budget_years)
+        return [
+            *check_sections(stage.sections, draft.sections),
+            *check_budget(draft.members, draft.budget, rules),
+            *check_phase_years(draft.members, draft.budget, stage.budget_years),
+            *check_attachments(stage.attachments, draft.attachments),
+            *check_window(stage, now, extended_until=extended_until),
+        ]
     return [
         *check_general(draft, topics_offered=rules.topics_offered),
         *check_sections(stage.sections, draft.sections),
         *check_consortium(draft.members, rules),
         *check_budget(draft.members, draft.budget, rules),
-        *years,
         *check_attachments(stage.attachments, draft.attachments),
         *check_window(stage, now, extended_until=extended_until),
     ]

@@ -84,6 +84,17 @@ def evaluation_stage(call: Call, phase: int) -> Stage | None:
     )
 
 
+def evaluated_phases(call: Call) -> list[int]:
+    """The phases of the call's grants that an interim evaluation has been started for."""
+    return list(
+        db.session.scalars(
+            sa.select(Stage.evaluates_phase)
+            .where(Stage.call_id == call.id, Stage.kind == StageKind.INTERIM_EVALUATION)
+            .order_by(Stage.evaluates_phase)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class PhaseToEvaluate:
     phase: int

@@ -47,17 +47,28 @@ def list_interim_evaluations(call_id: int):  # type: ignore[no-untyped-def]
 
 def _form(call: Call, to_evaluate: list[queries.PhaseToEvaluate]) -> StartEvaluationForm:
     form = StartEvaluationForm()
+    waiting = {entry.phase: len(entry.grants) for entry in to_evaluate}
+    # Phases evaluated already stay choosable: starting again (a second click, or grants that
+    # came to run in the phase since) takes in what is new and makes no second stage.
+    started = set(queries.evaluated_phases(call))
     form.phase.choices = [
         (
-            entry.phase,
+            phase,
             ngettext(
                 "Phase %(phase)s (%(num)d grant running in it)",
                 "Phase %(phase)s (%(num)d grants running in it)",
-                len(entry.grants),
-                phase=entry.phase,
+                waiting.get(phase, 0),
+                phase=phase,
+            )
+            if phase not in started
+            else ngettext(
+                "Phase %(phase)s (started; %(num)d more grant running in it)",
+                "Phase %(phase)s (started; %(num)d more grants running in it)",
+                waiting.get(phase, 0),
+                phase=phase,
             ),
         )
-        for entry in to_evaluate
+        for phase in sorted(set(waiting) | started)
     ]
     if request.method == "GET":
         wanted = request.args.get("phase", type=int)
