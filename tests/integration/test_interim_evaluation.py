@@ -107,6 +107,33 @@ def user(email: str) -> User:
     return found
 
 
+def decision_of(w: World, name: str) -> Decision:
+    found = db.session.scalar(
+        sa.select(Decision).where(
+            Decision.stage_id == w.stage_id, Decision.proposal_id == w.proposals[name]
+        )
+    )
+    assert found is not None
+    return found
+
+
+def propose(stage: Stage, proposal_id: int, outcome: Outcome) -> list[Decision]:
+    """The first officer proposes ``outcome`` for one proposal, through the operation."""
+    return decision_ops.propose_decisions(
+        stage,
+        [proposal_id],
+        outcome=outcome,
+        rationale=RATIONALE,
+        actor=user(OFFICER),
+        now=utcnow(),
+    )
+
+
+def amounts_of(grant_id: int) -> list[tuple[int, int, Decimal]]:
+    grant = db.session.get(Grant, grant_id)
+    return sorted((a.member_id, a.year, a.amount) for a in grant.amounts)
+
+
 def build_world() -> World:
     now = utcnow()
     officer = make_user(roles=(Role.OFFICER,), email=OFFICER, name="Olga Amt")
@@ -525,14 +552,7 @@ def proposed(app, reviewed) -> World:  # type: ignore[no-untyped-def]
     with app.app_context():
         stage = db.session.get(Stage, w.stage_id)
         for name, outcome in (("go", Outcome.CONTINUE), ("halt", Outcome.STOP)):
-            decision_ops.propose_decisions(
-                stage,
-                [w.proposals[name]],
-                outcome=outcome,
-                rationale=RATIONALE,
-                actor=user(OFFICER),
-                now=utcnow(),
-            )
+            propose(stage, w.proposals[name], outcome)
     return w
 
 
@@ -568,31 +588,13 @@ def test_only_the_evaluations_outcomes_are_decided_there_and_conditions_are_requ
         full = db.session.get(Stage, w.full_stage_id)
         for outcome in (Outcome.FUND, Outcome.ADVANCE, Outcome.REJECT, Outcome.RESERVE):
             with pytest.raises(DomainError) as refused:
-                decision_ops.propose_decisions(
-                    stage,
-                    [w.proposals["go"]],
-                    outcome=outcome,
-                    rationale=RATIONALE,
-                    actor=user(OFFICER),
-                    now=utcnow(),
-                )
+                propose(stage, w.proposals["go"], outcome)
             assert refused.value.errors.keys() == {"outcome"}
         # Nor is a grant continued at a stage of the competition.
         with pytest.raises(DomainError) as refused:
-            decision_ops.propose_decisions(
-                full,
-                [w.proposals["go"]],
-                outcome=Outcome.CONTINUE,
-                rationale=RATIONALE,
-                actor=user(OFFICER),
-                now=utcnow(),
-            )
+            propose(full, w.proposals["go"], Outcome.CONTINUE)
         assert "interim evaluation" in str(refused.value)
-        kept = db.session.scalar(
-            sa.select(Decision).where(
-                Decision.stage_id == w.stage_id, Decision.proposal_id == w.proposals["cond"]
-            )
-        )
+        kept = decision_of(w, "cond")
         assert kept.outcome == Outcome.CONTINUE_WITH_CONDITIONS
         assert kept.conditions == CONDITIONS
 
@@ -603,11 +605,7 @@ def test_four_eyes_on_continuation_is_refused_by_the_operation_and_by_the_databa
     w = proposed
     with app.app_context():
         stage = db.session.get(Stage, w.stage_id)
-        decision = db.session.scalar(
-            sa.select(Decision).where(
-                Decision.stage_id == w.stage_id, Decision.proposal_id == w.proposals["go"]
-            )
-        )
+        decision = decision_of(w, "go")
         with pytest.raises(PermissionDenied):
             decision_ops.confirm_decisions(stage, [decision.id], actor=user(OFFICER), now=utcnow())
         db.session.rollback()
@@ -644,13 +642,7 @@ def published(app, proposed) -> World:  # type: ignore[no-untyped-def]
             sa.select(Decision.id).where(Decision.stage_id == w.stage_id)
         ).all()
         decision_ops.confirm_decisions(stage, list(waiting), actor=user(SECOND), now=utcnow())
-        w.seen["before"] = {
-            name: sorted(
-                (a.member_id, a.year, a.amount)
-                for a in db.session.get(Grant, w.grants[name]).amounts
-            )
-            for name in NAMES
-        }
+        w.seen["before"] = {name: amounts_of(w.grants[name]) for name in NAMES}
     officer = log_in(app, OFFICER)
     page = w.selection("publish")
     w.seen["publish_page"] = text(officer.get(page))
@@ -703,18 +695,12 @@ def test_stopping_ends_the_grant_early_and_releases_nothing(app, published):  # 
         assert grant.state == GrantState.ENDED_EARLY
         assert grant.phases[0].outcome == PhaseOutcome.STOPPED
         assert all(p.released_at is None for p in grant.phases[1:])
-        assert (
-            sorted((a.member_id, a.year, a.amount) for a in grant.amounts)
-            == w.seen["before"]["halt"]
-        )
+        assert amounts_of(grant.id) == w.seen["before"]["halt"]
         assert db.session.get(Proposal, w.proposals["halt"]).state == ProposalState.FUNDED
         # The grant ended early before the evaluation was never part of it.
         ended = db.session.get(Grant, w.grants["ended"])
         assert ended.phases[0].outcome is None
-        assert (
-            sorted((a.member_id, a.year, a.amount) for a in ended.amounts)
-            == w.seen["before"]["ended"]
-        )
+        assert amounts_of(ended.id) == w.seen["before"]["ended"]
 
 
 def test_each_coordinator_gets_the_letter_in_their_language_with_the_conditions(  # type: ignore[no-untyped-def]
@@ -741,21 +727,8 @@ def test_each_coordinator_gets_the_letter_in_their_language_with_the_conditions(
         halt = letters[w.coordinators["halt"]].context["letter"]
         assert halt["headline"] == "Your grant does not continue into a further phase"
         assert "conditions" not in halt
-    page = text(
-        log_in(app, w.coordinators["cond"]).get(
-            f"/proposals/{w.proposals['cond']}/letters/{cond_decision(app, w)}"
-        )
-    )
-    assert CONDITIONS in page
-
-
-def cond_decision(app, w: World) -> int:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return db.session.scalar(
-            sa.select(Decision.id).where(
-                Decision.stage_id == w.stage_id, Decision.proposal_id == w.proposals["cond"]
-            )
-        )
+        letter = f"/proposals/{w.proposals['cond']}/letters/{decision_of(w, 'cond').id}"
+    assert CONDITIONS in text(log_in(app, w.coordinators["cond"]).get(letter))
 
 
 def test_the_grant_page_shows_its_evaluations_to_the_consortium_and_the_officers(  # type: ignore[no-untyped-def]
@@ -790,14 +763,7 @@ def test_the_competition_still_funds_from_its_last_stage_and_keeps_its_stages_ap
         assert outcomes_for(full) == [Outcome.FUND, Outcome.RESERVE, Outcome.REJECT]
         assert [s.id for s in call.competition_stages] == [call.stages[0].id, full.id]
         with pytest.raises(DomainError, match="last stage"):
-            decision_ops.propose_decisions(
-                full,
-                [w.proposals["go"]],
-                outcome=Outcome.ADVANCE,
-                rationale=RATIONALE,
-                actor=user(OFFICER),
-                now=utcnow(),
-            )
+            propose(full, w.proposals["go"], Outcome.ADVANCE)
         summary = call_summaries([call.programme], now=utcnow())[call.id]
         assert summary.stage.id == full.id
         officer = user(OFFICER)
@@ -827,15 +793,11 @@ def test_the_competition_still_funds_from_its_last_stage_and_keeps_its_stages_ap
             setup.move_stage(stage, actor=officer, offset=-1, now=utcnow())
         # The last competition stage has nowhere to move after the evaluation.
         assert setup.move_stage(full, actor=officer, offset=1, now=utcnow()) is False
+        programme = call.programme_id
         db.session.rollback()
-    page = text(log_in(app, OFFICER).get(f"/programmes/{call_programme(app, w)}"))
+    officer_browser = log_in(app, OFFICER)
+    page = text(officer_browser.get(f"/programmes/{programme}"))
     assert "Interim evaluation of phase 1: Interim evaluation of phase 1" in page
     evaluation = page[page.index(f'id="stage-{w.stage_id}"') :]
     assert "Move earlier" not in evaluation[: evaluation.index("</article>")]
-    dashboard = text(log_in(app, OFFICER).get(f"/programmes/{call_programme(app, w)}/dashboard"))
-    assert dashboard  # the funnel is drawn with the evaluation stage present
-
-
-def call_programme(app, w: World) -> int:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return db.session.get(Call, w.call_id).programme_id
+    assert officer_browser.get(f"/programmes/{programme}/dashboard").status_code == 200
