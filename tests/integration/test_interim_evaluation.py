@@ -97,8 +97,9 @@ class World:
     def start_page(self) -> str:
         return f"/calls/{self.call_id}/interim-evaluations/new"
 
-    def selection(self, page: str) -> str:
-        return f"/calls/{self.call_id}/stages/{self.stage_id}/selection/{page}"
+    def selection(self, page: str = "") -> str:
+        where = f"/calls/{self.call_id}/stages/{self.stage_id}/selection"
+        return f"{where}/{page}" if page else where
 
 
 def user(email: str) -> User:
@@ -515,7 +516,18 @@ def test_jurors_are_assigned_with_automatic_conflicts_from_every_partner_and_ran
         ranking = db.session.get(Ranking, w.seen["ranking"])
         order = [row["proposal_id"] for row in ranking.result["proposals"]]
         assert order == [w.proposals[n] for n in ("go", "cond", "halt")]
+        # The juror reads the report and plan on the usual review page.
+        assignment = db.session.scalar(
+            sa.select(Assignment).where(
+                Assignment.stage_id == w.stage_id, Assignment.proposal_id == w.proposals["cond"]
+            )
+        )
+        juror = db.session.get(User, assignment.user_id).email
+    review = text(log_in(app, juror).get(f"/reviews/assignments/{assignment.id}"))
+    assert "Our report." in review and "Progress against the plan" in review
     officer = log_in(app, OFFICER)
+    for page in ("", "rules", "panel", "confirm", "publish"):
+        assert officer.get(w.selection(page)).status_code == 200
     line = text(officer.get(w.selection("line")))
     assert "An interim evaluation of funded grants draws no line" in line
     decisions = text(officer.get(w.selection("decisions")))
