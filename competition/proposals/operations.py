@@ -876,7 +876,7 @@ def grant_extension(
     Side effects: the extension row; audit ``proposal.extension_granted``; an e-mail to the
     coordinator.
     """
-    require(permissions.can_grant_extension(actor, proposal))
+    require(permissions.can_grant_extension(actor, proposal, stage))
     errors: dict[str, list[str]] = {}
     if stage.call_id != proposal.call_id:
         errors[""] = [_("That stage belongs to another call.")]

@@ -162,9 +162,14 @@ def can_advance(user: User, proposal: Proposal) -> Decision:
     return ALLOWED
 
 
-def can_grant_extension(user: User, proposal: Proposal) -> Decision:
+def can_grant_extension(user: User, proposal: Proposal, stage: Stage | None = None) -> Decision:
+    """Officers of the programme, until a decision; for a funded proposal, at an interim
+    evaluation of its grant (``stage``)."""
     if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):
         return Decision(False, _("Only officers of this programme can extend a deadline."))
-    if proposal.state in DECIDED_STATES:
+    evaluated = stage is not None and stage.is_evaluation
+    if proposal.state in DECIDED_STATES and not (
+        evaluated and proposal.state == ProposalState.FUNDED
+    ):
         return Decision(False, _("A decision has been made on this proposal."))
     return ALLOWED

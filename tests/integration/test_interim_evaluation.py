@@ -454,6 +454,18 @@ def test_the_funded_consortium_submits_its_report_plan_and_next_budget_and_stays
             sa.select(Notification.to_address).where(Notification.template == "proposals/receipt")
         ).all()
         assert sorted(receipts) == sorted(w.coordinators[n] for n in ("go", "cond", "halt"))
+        # An officer may give a funded consortium more time for its evaluation.
+        halt = db.session.get(Proposal, w.proposals["halt"])
+        later = db.session.get(Stage, w.stage_id).closes_at + dt.timedelta(days=7)
+        extension = proposal_ops.grant_extension(
+            halt,
+            db.session.get(Stage, w.stage_id),
+            actor=user(OFFICER),
+            closes_at=later,
+            reason="The coordinator was ill.",
+            now=utcnow(),
+        )
+        assert extension.closes_at == later
         # The grant's consortium stays as it was funded.
         go = db.session.get(Proposal, w.proposals["go"])
         with pytest.raises(PermissionDenied):
@@ -813,3 +825,6 @@ def test_the_competition_still_funds_from_its_last_stage_and_keeps_its_stages_ap
     evaluation = page[page.index(f'id="stage-{w.stage_id}"') :]
     assert "Move earlier" not in evaluation[: evaluation.index("</article>")]
     assert officer_browser.get(f"/programmes/{programme}/dashboard").status_code == 200
+    # The public call page shows the competition's stages only.
+    public = text(app.test_client().get(f"/calls/{w.call_id}"))
+    assert "Full proposal" in public and "Interim evaluation of phase 1" not in public
