@@ -61,6 +61,7 @@ from tests.factories import (
     make_stage,
     make_user,
 )
+from tests.integration.programme_pages import form_fields
 from tests.integration.submission_world import form_value, log_in, post, text
 from tests.integration.test_assignment_runs import juror_on
 
@@ -825,6 +826,14 @@ def test_the_competition_still_funds_from_its_last_stage_and_keeps_its_stages_ap
     evaluation = page[page.index(f'id="stage-{w.stage_id}"') :]
     assert "Move earlier" not in evaluation[: evaluation.index("</article>")]
     assert officer_browser.get(f"/programmes/{programme}/dashboard").status_code == 200
+    # Its set-up page offers no other kind (it stays an interim evaluation) and saves it.
+    edit_url = f"/calls/{w.call_id}/stages/{w.stage_id}/edit"
+    edit = officer_browser.get(edit_url).get_data(as_text=True)
+    kinds = edit[edit.index('name="kind"') : edit.index("</select>", edit.index('name="kind"'))]
+    assert "Interim evaluation" in kinds and "Outline" not in kinds
+    fields = form_fields(edit, edit_url)
+    saved = officer_browser.client.post(edit_url, data=fields)
+    assert saved.status_code == 302, text(saved)
     # The public call page shows the competition's stages only.
     public = text(app.test_client().get(f"/calls/{w.call_id}"))
     assert "Full proposal" in public and "Interim evaluation of phase 1" not in public
