@@ -15,6 +15,10 @@ from competition.core.texts import N_, Nn_, Text
 
 MIN_RATIONALE = 10
 MAX_RATIONALE = 5000
+MAX_CONDITIONS = 5000
+
+# An interim evaluation of funded grants decides only these; the competition's stages never.
+EVALUATION_OUTCOMES = frozenset({"continue", "continue_with_conditions", "stop"})
 
 # invalid: the choice makes no sense; stale: the data changed since the page was shown;
 # denied: the person may not do this (four eyes).
@@ -53,12 +57,35 @@ def plan_proposals(
     outcome: str,
     last_stage: str = "",
     rationale: str | None = None,
+    evaluation: bool = False,
+    conditions: str = "",
 ) -> ProposalPlan:
     """Propose ``outcome`` for the ``ticked`` proposals and those the line ``suggested`` for it.
     ``stage`` holds (at least) every ticked and suggested proposal still in the stage, in its
-    order; ``last_stage`` is the stage's name when it is the call's last. The rationale is
-    checked when given."""
+    order; ``last_stage`` is the stage's name when it is the call's last competition stage;
+    ``evaluation`` says the stage is an interim evaluation of funded grants, where only the
+    evaluation's outcomes are decided (and nowhere else). "Continue with conditions" needs
+    ``conditions``. The rationale is checked when given."""
     problems = []
+    if evaluation and outcome not in EVALUATION_OUTCOMES:
+        message = N_(
+            "An interim evaluation decides whether a grant continues: choose continue, "
+            "continue with conditions or stop."
+        )
+        problems.append(Problem("invalid", message, "outcome"))
+    elif not evaluation and outcome in EVALUATION_OUTCOMES:
+        message = N_(
+            "Continue and stop are decided at an interim evaluation of funded grants, not at a "
+            "stage of the competition."
+        )
+        problems.append(Problem("invalid", message, "outcome"))
+    if outcome == "continue_with_conditions" and evaluation:
+        if not conditions.strip():
+            message = N_("Write the conditions the grant continues with.")
+            problems.append(Problem("invalid", message, "conditions"))
+        elif len(conditions.strip()) > MAX_CONDITIONS:
+            message = N_("Keep the conditions under %(limit)s characters.", limit=MAX_CONDITIONS)
+            problems.append(Problem("invalid", message, "conditions"))
     if rationale is not None:
         length = len(rationale.strip())
         if length < MIN_RATIONALE:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
 from types import MappingProxyType
 from typing import Literal
@@ -109,6 +109,9 @@ class StageRules:
     attachments: tuple[AttachmentRule, ...]
     opens_at: dt.datetime
     closes_at: dt.datetime
+    # At an interim evaluation of a funded grant, the project years (first, last) of the next
+    # phase, which its budget covers; None at the competition's stages (the call's years).
+    budget_years: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -657,6 +660,38 @@ def check_budget(
     return problems
 
 
+def check_phase_years(
+    members: Sequence[Member], budget: Sequence[BudgetRow], years: tuple[int, int]
+) -> list[Problem]:
+    """At an interim evaluation, every budget line lies in the next phase's project years."""
+    names = {m.key: m.name for m in members}
+    first, last = years
+    outside: dict[str, set[int]] = {}
+    for row in budget:
+        if not first <= row.year <= last:
+            outside.setdefault(row.member_key, set()).add(row.year)
+    return [
+        Problem(
+            "budget_year_outside_phase",
+            N_(
+                "%(who)s has budget lines for %(years)s; the next phase runs over the project "
+                "years %(first)s to %(last)s. Delete those lines.",
+                who=names.get(key) or N_("An organisation not in the consortium"),
+                years=Nn_(
+                    "year %(list)s",
+                    "years %(list)s",
+                    len(found),
+                    list=", ".join(map(str, sorted(found))),
+                ),
+                first=first,
+                last=last,
+            ),
+            "budget",
+        )
+        for key, found in outside.items()
+    ]
+
+
 def _check_years_and_categories(
     members: Sequence[Member], budget: Sequence[BudgetRow], rules: CallRules
 ) -> list[Problem]:
@@ -897,6 +932,18 @@ def checklist(
     """Every problem that stands in the way of submitting, in the order a coordinator works
     through the editing page: general, sections, consortium, budget, attachments, then the
     submission window."""
+    if stage.budget_years is not None:
+        # An interim evaluation of a funded grant: its years replace the call's, and the
+        # general details and the consortium, the grant's as it was funded and checked then,
+        # are not the consortium's to change, so they are not judged again.
+        rules = replace(rules, budget_years=None)
+        return [
+            *check_sections(stage.sections, draft.sections),
+            *check_budget(draft.members, draft.budget, rules),
+            *check_phase_years(draft.members, draft.budget, stage.budget_years),
+            *check_attachments(stage.attachments, draft.attachments),
+            *check_window(stage, now, extended_until=extended_until),
+        ]
     return [
         *check_general(draft, topics_offered=rules.topics_offered),
         *check_sections(stage.sections, draft.sections),

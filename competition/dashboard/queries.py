@@ -169,7 +169,8 @@ def programme_dashboard(programme: Programme, *, now: dt.datetime) -> ProgrammeD
             created=created,
             submitted=submitted,
             eligible=eligible.get(call.id, 0),
-            finalists=finalists.get(call.id, 0) if len(call.stages) > 1 else None,
+            # Interim evaluations of funded grants are no steps of the funnel.
+            finalists=finalists.get(call.id, 0) if len(call.competition_stages) > 1 else None,
             winners=winners.get(call.id, 0),
         )
         rounds.append(
@@ -207,7 +208,7 @@ def next_deadlines(calls: list[Call], *, now: dt.datetime) -> list[Deadline]:
 
 
 def _first_stage(call: Call) -> Stage | None:
-    return min(call.stages, key=lambda s: s.position, default=None)
+    return min(call.competition_stages, key=lambda s: s.position, default=None)
 
 
 def _stage_reviews(stage: Stage, counts: Counts | None, *, now: dt.datetime) -> StageReviews:

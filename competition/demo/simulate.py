@@ -647,7 +647,7 @@ def _published(stage: Stage, outcome: Outcome) -> int:
 
 def funded_amount(call: Call) -> Decimal:
     """Public funding requested at the last stage by the call's proposals published as funded."""
-    last = call.stages[-1]
+    last = call.competition_stages[-1]
     amount = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(BudgetLine.public_funding), 0))
         .join(StageSubmission, StageSubmission.id == BudgetLine.submission_id)
@@ -669,10 +669,12 @@ def funded_amount(call: Call) -> Decimal:
 
 def round_result(call: Call, truth: HiddenTruth | None) -> RoundResult:
     """The call's funnel as the database has it; with the truth, how each ranking agreed."""
-    first, second, last = call.stages[0], call.stages[1], call.stages[-1]
+    # The competition's stages; interim evaluations of its grants are no part of its funnel.
+    stages = call.competition_stages
+    first, second, last = stages[0], stages[1], stages[-1]
     agreements = []
     if truth is not None:
-        for stage in call.stages:
+        for stage in call.competition_stages:
             found = agreement(stage, truth)
             if found is not None:
                 agreements.append(found)
@@ -744,14 +746,16 @@ def competing_calls(programme: Programme) -> list[Call]:
     """The programme's rounds with outlines submitted (a round added later without any is left
     alone)."""
     return [
-        call for call in programme.calls if len(call.stages) >= 3 and _submitted(call.stages[0]) > 0
+        call
+        for call in programme.calls
+        if len(call.competition_stages) >= 3 and _submitted(call.competition_stages[0]) > 0
     ]
 
 
 def is_finished(programme: Programme) -> bool:
     """Every round's last stage has its decisions, all published."""
     for call in competing_calls(programme):
-        last = call.stages[-1]
+        last = call.competition_stages[-1]
         counts = db.session.execute(
             sa.select(sa.func.count(), sa.func.count(Decision.published_at)).where(
                 Decision.stage_id == last.id
@@ -878,7 +882,7 @@ class _Driver:
     def _round(self, call_id: int) -> Steps[None]:
         call = db.session.get(Call, call_id)
         assert call is not None
-        stage_ids = [s.id for s in call.stages]
+        stage_ids = [s.id for s in call.competition_stages]
         for index, stage_id in enumerate(stage_ids):
             following = stage_ids[index + 1] if index + 1 < len(stage_ids) else None
             yield from self._stage(call_id, stage_id, following)
@@ -1531,7 +1535,9 @@ def _rationale(stage: Stage, outcome: Outcome, line: line_queries.Line, ranking:
     source = f"Grundlage: die kalibrierte Rangliste der Jury vom {when}, Rangliste {ranking.id}"
     target = stage.selection_target
     if outcome == Outcome.ADVANCE:
-        following = next((s for s in stage.call.stages if s.position > stage.position), None)
+        following = next(
+            (s for s in stage.call.competition_stages if s.position > stage.position), None
+        )
         where = f"zur Stufe „{following.name}“" if following is not None else "zur nächsten Stufe"
         return (
             f"Unter den {target} bestplatzierten Anträgen, die jede Schwelle erfüllen ({source}); "

@@ -8,6 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """What the grants area and its parts register at app creation."""
-    from competition.grants import reports
+    from competition.grants import evaluations, reports
 
     reports.init_app(app)
+    evaluations.init_app(app)

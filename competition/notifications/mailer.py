@@ -41,6 +41,7 @@ SUBJECTS = {
     "reports/accepted": _("Your report has been accepted"),
     "reports/changes_requested": _("Changes requested to your report"),
     "reports/reminder": _("Reminder: a report on your grant is due"),
+    "evaluations/opened": _("The interim evaluation of your grant: report and plan are due"),
 }
 
 

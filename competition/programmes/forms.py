@@ -41,6 +41,7 @@ from competition.organisations.models import (
     OrganisationKind,
 )
 from competition.programmes.models import (
+    COMPETITION_KINDS,
     STAGE_KIND_LABELS,
     Call,
     Criterion,
@@ -597,7 +598,10 @@ def format_attachments(rules: list[dict[str, Any]]) -> str:
 class StageForm(ConfirmBreakingMixin, FlaskForm):
     kind = SelectField(
         _l("Kind of stage"),
-        choices=[SelectChoice(kind.value, STAGE_KIND_LABELS[kind.value]) for kind in StageKind],
+        # The competition's kinds: an interim evaluation is started from the call's grants.
+        choices=[
+            SelectChoice(kind.value, STAGE_KIND_LABELS[kind.value]) for kind in COMPETITION_KINDS
+        ],
         validators=[InputRequired(_l("Choose the kind of stage."))],
     )
     name = StringField(
@@ -680,6 +684,11 @@ class StageForm(ConfirmBreakingMixin, FlaskForm):
         errors = parse_attachments(field.data or "")[1]
         if errors:
             raise ValidationError(" ".join(errors))
+
+    def keep_evaluation(self) -> None:
+        """An interim evaluation's form: its kind is the only one offered (it stays one)."""
+        kind = StageKind.INTERIM_EVALUATION
+        self.kind.choices = [SelectChoice(kind.value, STAGE_KIND_LABELS[kind.value])]
 
     def fill(self, stage: Stage) -> None:
         self.kind.data = stage.kind.value

@@ -176,6 +176,12 @@ class Call(db.Model):
         back_populates="call", order_by="Stage.position", cascade="all, delete-orphan"
     )
 
+    @property
+    def competition_stages(self) -> list[Stage]:
+        """The stages of the competition, in order: every stage but the interim evaluations of
+        funded grants, which come after them."""
+        return [s for s in self.stages if not s.is_evaluation]
+
     def category_names(self, language: str | None = None) -> dict[str, str]:
         """The cost categories' names by key, in ``language`` (the reader's by default), the
         English name standing in where there is no German."""
@@ -192,6 +198,9 @@ class StageKind(enum.StrEnum):
     OUTLINE = "outline"
     FULL_PROPOSAL = "full_proposal"
     HEARING = "hearing"
+    # The interim evaluation at the end of a funded grant's phase: not a stage of the
+    # competition, appended after its stages (``Stage.evaluates_phase`` says which phase).
+    INTERIM_EVALUATION = "interim_evaluation"
 
     @property
     def label(self) -> str:
@@ -202,7 +211,10 @@ STAGE_KIND_LABELS = {
     "outline": _("Outline"),
     "full_proposal": _("Full proposal"),
     "hearing": _("Hearing"),
+    "interim_evaluation": _("Interim evaluation"),
 }
+# The kinds an officer chooses for a stage of the competition on the call's set-up pages.
+COMPETITION_KINDS = (StageKind.OUTLINE, StageKind.FULL_PROPOSAL, StageKind.HEARING)
 
 
 class Stage(db.Model):
@@ -227,6 +239,17 @@ class Stage(db.Model):
             "concept_grant_months IS NULL OR concept_grant_months BETWEEN 1 AND 24",
             name="concept_grant_months_in_range",
         ),
+        sa.CheckConstraint(
+            "(kind = 'interim_evaluation') = (evaluates_phase IS NOT NULL)",
+            name="evaluation_names_its_phase",
+        ),
+        sa.CheckConstraint(
+            "evaluates_phase IS NULL OR evaluates_phase BETWEEN 1 AND 8",
+            name="evaluates_phase_in_range",
+        ),
+        # One interim evaluation of each phase per call (NULLs, the competition's stages, are
+        # distinct on both databases).
+        sa.UniqueConstraint("call_id", "evaluates_phase"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -259,11 +282,30 @@ class Stage(db.Model):
     # amount per proposal; None: advancing carries no money.
     concept_grant_amount: Mapped[Decimal | None]
     concept_grant_months: Mapped[int | None]
+    # The phase of the call's funded grants an interim evaluation stage evaluates (1: the first
+    # phase, deciding on the second); None for the competition's stages.
+    evaluates_phase: Mapped[int | None]
 
     call: Mapped[Call] = relationship(back_populates="stages")
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="stage", order_by="Criterion.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_evaluation(self) -> bool:
+        """An interim evaluation of funded grants, not a stage of the competition."""
+        return self.kind == StageKind.INTERIM_EVALUATION
+
+    @property
+    def budget_years(self) -> tuple[int, int]:
+        """The project years a submission's budget covers at this stage: the call's years at
+        the competition's stages; at an interim evaluation, those of the phase after the
+        evaluated one (its plan and budget are what the evaluation decides on)."""
+        if self.evaluates_phase is None:
+            return 1, self.call.budget_years
+        length = self.call.phase_years
+        first = self.evaluates_phase * length + 1
+        return first, min(first + length - 1, 9)
 
 
 class Criterion(db.Model):

@@ -848,7 +848,10 @@ def update_call(
 
 
 def _stage_state(stage: Stage) -> dict[str, Any]:
+    # An interim evaluation names its phase; the competition's stages keep their record.
+    evaluated = {"evaluates_phase": stage.evaluates_phase} if stage.evaluates_phase else {}
     return {
+        **evaluated,
         "position": stage.position,
         "kind": stage.kind,
         "name": stage.name,
@@ -1006,14 +1009,31 @@ def _validate_stage(
     bidding_opens_at: dt.datetime | None,
     bidding_closes_at: dt.datetime | None,
     min_comment_chars: int | None,
+    evaluation: bool = False,
 ) -> _StageValues:
+    """``evaluation``: the stage is made as an interim evaluation of funded grants (which only
+    ``add_evaluation_stage`` does)."""
     errors = _Errors()
     try:
         stage_kind = StageKind(kind) if kind is not None else None
     except ValueError:
         stage_kind = None
+    was_evaluation = evaluation or (stage is not None and stage.is_evaluation)
     if stage_kind is None:
         errors.add("kind", _("Choose the kind of stage: outline, full proposal or hearing."))
+    elif stage_kind == StageKind.INTERIM_EVALUATION and not was_evaluation:
+        errors.add(
+            "kind",
+            _(
+                "An interim evaluation is started from the call's funded grants, not set up as "
+                "a stage of the competition."
+            ),
+        )
+    elif was_evaluation and stage_kind != StageKind.INTERIM_EVALUATION:
+        errors.add(
+            "kind",
+            _("An interim evaluation stays one: it evaluates a phase of the call's grants."),
+        )
     elif stage is not None and stage.kind == StageKind.HEARING and stage_kind != StageKind.HEARING:
         slots = count_hearing_slots(stage)
         if slots:
@@ -1201,6 +1221,14 @@ def add_stage(
     Side effects: a stage row; audit ``stage.added``.
     """
     _managed(actor, call.programme)
+    if any(stage.is_evaluation for stage in call.stages):
+        # The competition's stages come before its grants' interim evaluations.
+        raise DomainError(
+            _(
+                "The competition of this call is over: its funded grants are being evaluated. "
+                "A stage can no longer be added to it."
+            )
+        )
     values = _validate_stage(
         None,
         kind=kind,
@@ -1220,6 +1248,64 @@ def add_stage(
     )
     last = db.session.scalar(sa.select(sa.func.max(Stage.position)).where(Stage.call_id == call.id))
     stage = Stage(call=call, position=(last or 0) + 1)
+    values.apply(stage)
+    db.session.add(stage)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="stage.added",
+        object_type="stage",
+        object_id=stage.id,
+        after={**_stage_state(stage), "call_id": call.id},
+        now=now,
+    )
+    return stage
+
+
+@operation
+def add_evaluation_stage(
+    call: Call,
+    *,
+    actor: User,
+    phase: int,
+    name: str,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    sections: Sequence[SectionSpec],
+    reviewers_per_proposal: int | None,
+    max_load_per_juror: int | None,
+    reviews_due_at: dt.datetime | None,
+    min_comment_chars: int | None = DEFAULT_MIN_COMMENT_CHARS,
+    now: dt.datetime,
+) -> Stage:
+    """Append an interim evaluation of the call's funded grants at the end of ``phase`` (their
+    consortia submit a report, the next phase's plan and its budget; jurors review it as any
+    stage). It comes after every stage of the competition and is no stage of it. The grants
+    area starts it (``grants.evaluations.operations.start_interim_evaluation``).
+
+    Side effects: a stage row; audit ``stage.added``.
+    """
+    _managed(actor, call.programme)
+    values = _validate_stage(
+        None,
+        kind=StageKind.INTERIM_EVALUATION,
+        name=name,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        sections=sections,
+        attachment_rules=(),
+        reviewers_per_proposal=reviewers_per_proposal,
+        max_load_per_juror=max_load_per_juror,
+        selection_target=None,
+        reviews_due_at=reviews_due_at,
+        bidding_enabled=False,
+        bidding_opens_at=None,
+        bidding_closes_at=None,
+        min_comment_chars=min_comment_chars,
+        evaluation=True,
+    )
+    last = db.session.scalar(sa.select(sa.func.max(Stage.position)).where(Stage.call_id == call.id))
+    stage = Stage(call=call, position=(last or 0) + 1, evaluates_phase=phase)
     values.apply(stage)
     db.session.add(stage)
     db.session.flush()
@@ -1399,7 +1485,14 @@ def move_stage(stage: Stage, *, actor: User, offset: int, now: dt.datetime) -> b
     Side effects: audit ``stage.moved``.
     """
     _managed(actor, stage.call.programme)
-    return _move(stage, stage.call.stages, kind="stage", actor=actor, offset=offset, now=now)
+    if stage.is_evaluation:
+        raise DomainError(
+            _("An interim evaluation keeps its place after the stages of the competition.")
+        )
+    # Among the competition's stages only: none moves past an interim evaluation.
+    return _move(
+        stage, stage.call.competition_stages, kind="stage", actor=actor, offset=offset, now=now
+    )
 
 
 # --- criteria ----------------------------------------------------------------------------------

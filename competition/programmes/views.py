@@ -303,6 +303,8 @@ def new_stage(call_id: int):  # type: ignore[no-untyped-def]
 def edit_stage(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
     stage = _stage_or_404(stage_id, call_id=call_id)
     form = StageForm()
+    if stage.is_evaluation:
+        form.keep_evaluation()
     if request.method == "GET":
         form.fill(stage)
     outcome = _save(
@@ -370,7 +372,9 @@ def move_stage(stage_id: int):  # type: ignore[no-untyped-def]
     form = MoveForm()
     if not form.validate_on_submit():
         abort(400)
-    ops.move_stage(stage, actor=_actor(), offset=form.offset, now=g.now)
+    moved = perform(lambda: ops.move_stage(stage, actor=_actor(), offset=form.offset, now=g.now))
+    if moved.error is not None:
+        flash(str(moved.error), "error")
     return _to_programme(stage.call.programme_id, f"stage-{stage.id}")
 
 

@@ -164,7 +164,7 @@ def update_general(
     """Title, acronym, abstract and topics. Side effects: audit ``proposal.general_updated``."""
     submission = current_submission(proposal)
     assert submission is not None
-    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_change_consortium(actor, proposal, submission, now=now))
     errors: dict[str, list[str]] = {}
     if not acronym.strip():
         errors["acronym"] = [_("Enter an acronym.")]
@@ -314,7 +314,7 @@ def add_member(
     """
     submission = current_submission(proposal)
     assert submission is not None
-    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_change_consortium(actor, proposal, submission, now=now))
     errors: dict[str, list[str]] = {}
     organisation: Organisation | None = None
     if organisation_id is not None:
@@ -411,7 +411,7 @@ def remove_member(member: ConsortiumMember, *, actor: User, now: dt.datetime) ->
     proposal = member.proposal
     submission = current_submission(proposal)
     assert submission is not None
-    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_change_consortium(actor, proposal, submission, now=now))
     before = {
         "member_id": member.id,
         "organisation_id": member.organisation_id,
@@ -488,6 +488,7 @@ def save_budget(
         )
     members = {m.id: m for m in proposal.members}
     call = proposal.call
+    first, last = submission.stage.budget_years
     categories = call.category_names()
     errors: dict[str, list[str]] = {}
     parsed: list[tuple[int, int, str, Decimal, Decimal]] = []
@@ -529,7 +530,17 @@ def save_budget(
         public, own = amounts
         if not public and not own:
             continue  # an empty cell is no line, wherever it stands
-        if not 1 <= row.year <= call.budget_years:
+        if submission.stage.is_evaluation and not first <= row.year <= last:
+            errors[field] = [
+                _(
+                    "Budget year outside the next phase: it runs over the project years "
+                    "%(first)s to %(last)s.",
+                    first=first,
+                    last=last,
+                )
+            ]
+            continue
+        if not submission.stage.is_evaluation and not 1 <= row.year <= call.budget_years:
             errors[field] = [
                 ngettext(
                     "Budget year outside the call: its budgets run over %(num)d year.",
@@ -865,7 +876,7 @@ def grant_extension(
     Side effects: the extension row; audit ``proposal.extension_granted``; an e-mail to the
     coordinator.
     """
-    require(permissions.can_grant_extension(actor, proposal))
+    require(permissions.can_grant_extension(actor, proposal, stage))
     errors: dict[str, list[str]] = {}
     if stage.call_id != proposal.call_id:
         errors[""] = [_("That stage belongs to another call.")]
@@ -936,7 +947,8 @@ def open_next_stage(
     previous = current_submission(proposal)
     if previous is None:
         raise DomainError(_("The proposal has no submission to advance from."))
-    later = [s for s in proposal.call.stages if s.position > previous.stage.position]
+    # Interim evaluations of funded grants come after the competition: nobody advances to one.
+    later = [s for s in proposal.call.competition_stages if s.position > previous.stage.position]
     if not later:
         raise DomainError(_("This is the call's last stage."))
     if proposal.state in permissions.DECIDED_STATES:

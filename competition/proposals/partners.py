@@ -62,7 +62,7 @@ def add_members_from_file(
     """
     submission = current_submission(proposal)
     assert submission is not None
-    require(permissions.can_edit_submission(actor, proposal, submission, now=now))
+    require(permissions.can_change_consortium(actor, proposal, submission, now=now))
     header, rows = read_rows(data, wanted=registry.PARTNER_COLUMNS)
     roles = role_words()
     report = PartnersReport()

@@ -88,9 +88,14 @@ def can_view_proposal(user: User, proposal: Proposal) -> Decision:
 def can_edit_submission(
     user: User, proposal: Proposal, submission: StageSubmission, *, now: dt.datetime
 ) -> Decision:
+    """Its contributors, in the stage's window, while the proposal competes; a funded one
+    only its submission to an interim evaluation of its grant (report, plan, next budget)."""
     if not is_contributor(user, proposal):
         return Decision(False, _("Only members of the consortium can edit this proposal."))
-    if proposal.state not in EDITABLE_STATES or submission.state == SubmissionState.WITHDRAWN:
+    editable = proposal.state in EDITABLE_STATES or (
+        proposal.state == ProposalState.FUNDED and submission.stage.is_evaluation
+    )
+    if not editable or submission.state == SubmissionState.WITHDRAWN:
         return Decision(
             False,
             _(
@@ -99,6 +104,22 @@ def can_edit_submission(
             ),
         )
     return window_decision(proposal, submission.stage, now=now)
+
+
+def can_change_consortium(
+    user: User, proposal: Proposal, submission: StageSubmission, *, now: dt.datetime
+) -> Decision:
+    """Title, abstract, topics and the consortium: as the submission, except at an interim
+    evaluation, where they are the funded grant's and stay as they were funded."""
+    if submission.stage.is_evaluation:
+        return Decision(
+            False,
+            _(
+                "The consortium and the general details are those of the funded grant; the "
+                "programme office changes them if needed."
+            ),
+        )
+    return can_edit_submission(user, proposal, submission, now=now)
 
 
 def can_submit(
@@ -141,9 +162,14 @@ def can_advance(user: User, proposal: Proposal) -> Decision:
     return ALLOWED
 
 
-def can_grant_extension(user: User, proposal: Proposal) -> Decision:
+def can_grant_extension(user: User, proposal: Proposal, stage: Stage | None = None) -> Decision:
+    """Officers of the programme, until a decision; for a funded proposal, at an interim
+    evaluation of its grant (``stage``)."""
     if not programme_permissions.is_programme_officer(user, proposal.call.programme_id):
         return Decision(False, _("Only officers of this programme can extend a deadline."))
-    if proposal.state in DECIDED_STATES:
+    evaluated = stage is not None and stage.is_evaluation
+    if proposal.state in DECIDED_STATES and not (
+        evaluated and proposal.state == ProposalState.FUNDED
+    ):
         return Decision(False, _("A decision has been made on this proposal."))
     return ALLOWED

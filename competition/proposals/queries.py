@@ -19,7 +19,7 @@ from competition.extensions import db
 from competition.i18n import say
 from competition.organisations.models import FederalState, Organisation
 from competition.paging import Page
-from competition.programmes.models import Call, CallState, Programme, Stage, Topic
+from competition.programmes.models import Call, CallState, Programme, Stage, StageKind, Topic
 from competition.programmes.queries import programme_ids_run_by
 from competition.programmes.uses import AffectedProposal
 from competition.proposals.list_marks import list_marks, marks_named
@@ -140,7 +140,9 @@ def shown_submissions(
             latest_first.label("n"),
         )
         .join(Stage, Stage.id == StageSubmission.stage_id)
-        .where(Stage.opens_at <= now)
+        # A funded grant's interim evaluation is no stage of the competition: the list goes on
+        # showing what the proposal competed with.
+        .where(Stage.opens_at <= now, Stage.kind != StageKind.INTERIM_EVALUATION)
     )
     if proposal_ids is not None:
         ranked = ranked.where(StageSubmission.proposal_id.in_(proposal_ids))
@@ -627,7 +629,7 @@ def breaking_submissions(
         stage = by_id[stage_id]
         now_problems = {str(p.message) for p in content_problems(content, stage, stage.call)}
         new_problems = content_problems(
-            content, proposed_stage or stage, proposed_call or stage.call
+            content, proposed_stage or stage, proposed_call or stage.call, kind_of=stage
         )
         fresh = [p for p in new_problems if str(p.message) not in now_problems]
         if fresh:
@@ -663,7 +665,9 @@ class CallSummary:
 
 
 def current_stage(call: Call, *, now: dt.datetime) -> tuple[Stage | None, str]:
-    stages = sorted(call.stages, key=lambda s: s.position)
+    """The competition's stage (never an interim evaluation of its grants) open now, else the
+    next to open, else the last."""
+    stages = sorted(call.competition_stages, key=lambda s: s.position)
     for stage in stages:
         if stage.opens_at <= now <= stage.closes_at:
             return stage, "open"

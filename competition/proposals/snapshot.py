@@ -54,7 +54,10 @@ def offers_topics(programme_id: int) -> bool:
     return remembered(("offers_topics", programme_id), read)
 
 
-def stage_rules(stage: Stage) -> rules.StageRules:
+def stage_rules(stage: Stage, *, kind_of: Stage | None = None) -> rules.StageRules:
+    """The stage's rules; ``kind_of`` is the saved stage whose kind and phase count, where
+    ``stage`` is an unsaved one carrying only proposed rules."""
+    saved = kind_of or stage
     return rules.StageRules(
         sections=tuple(
             rules.SectionRule(
@@ -77,6 +80,7 @@ def stage_rules(stage: Stage) -> rules.StageRules:
         ),
         opens_at=stage.opens_at,
         closes_at=stage.closes_at,
+        budget_years=saved.budget_years if saved.is_evaluation else None,
     )
 
 
@@ -186,11 +190,14 @@ def draft_from_snapshot(content: dict[str, Any]) -> rules.ProposalDraft:
     )
 
 
-def content_problems(content: dict[str, Any], stage: Stage, call: Call) -> list[rules.Problem]:
-    """What is wrong with frozen content under the given rules, leaving the deadline aside."""
+def content_problems(
+    content: dict[str, Any], stage: Stage, call: Call, *, kind_of: Stage | None = None
+) -> list[rules.Problem]:
+    """What is wrong with frozen content under the given rules, leaving the deadline aside
+    (``kind_of``: see ``stage_rules``)."""
     problems = rules.checklist(
         draft_from_snapshot(content),
-        stage_rules(stage),
+        stage_rules(stage, kind_of=kind_of),
         call_rules(call),
         now=stage.opens_at,
     )

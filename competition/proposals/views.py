@@ -223,11 +223,15 @@ def _budget_table(proposal: Proposal, submission, typed: dict[str, str] | None):
             else:
                 name = category or _("Without a cost category")
             rows.append(BudgetTableRow(member, category, name, outside=category in extra))
-    last = max([call.budget_years, *typed_years, *(line.year for line in submission.budget_lines)])
+    # The call's years; at an interim evaluation, those of the next phase.
+    first, last = submission.stage.budget_years
+    used = [*typed_years, *(line.year for line in submission.budget_lines)]
+    first, last = min([first, *used]), max([last, *used])
     return {
         "budget_rows": rows,
-        "years": range(1, last + 1),
-        "call_years": call.budget_years,
+        "years": range(first, last + 1),
+        "call_years": submission.stage.budget_years[1],
+        "phase_years": submission.stage.budget_years if submission.stage.is_evaluation else None,
         "grid": grid,
         "row_totals": row_totals,
         "categories": names,
@@ -254,6 +258,9 @@ def _read_only_because(proposal: Proposal, submission, can_edit) -> str | None: 
         return None
     if submission.state == SubmissionState.WITHDRAWN:
         return str(READ_ONLY_BECAUSE[ProposalState.WITHDRAWN])
+    if submission.stage.is_evaluation and proposal.state == ProposalState.FUNDED:
+        # An interim evaluation's submission: its window says it best.
+        return str(can_edit.reason)
     because = READ_ONLY_BECAUSE.get(proposal.state)
     # Otherwise the stage's window (not yet open, deadline passed) says it best.
     return str(because) if because is not None else str(can_edit.reason)
@@ -317,6 +324,9 @@ def _editor(proposal: Proposal, *, status: int = 200, forms: dict | None = None)
             stage=submission.stage,
             deadline=permissions.deadline_for(proposal, submission.stage),
             can_edit=can_edit,
+            can_change_consortium=permissions.can_change_consortium(
+                me, proposal, submission, now=g.now
+            ),
             read_only_because=_read_only_because(proposal, submission, can_edit),
             can_submit=permissions.can_submit(me, proposal, submission, now=g.now),
             is_coordinator=permissions.contributor_role(me, proposal)

@@ -123,6 +123,9 @@ class ProposeForm(FlaskForm):
             ),
         ],
     )
+    # At an interim evaluation: the conditions a grant continues with (required for that
+    # outcome, by the operation).
+    conditions = TextAreaField(_l("Conditions"), filters=[_stripped])
     ranking_id = HiddenField()
 
 

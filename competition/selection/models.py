@@ -68,6 +68,15 @@ class Outcome(enum.StrEnum):
     REJECT = "reject"
     FUND = "fund"
     RESERVE = "reserve"
+    # The outcomes of an interim evaluation of a funded grant (and only of one): the next
+    # phase is funded, funded with conditions (``Decision.conditions``), or not.
+    CONTINUE = "continue"
+    CONTINUE_WITH_CONDITIONS = "continue_with_conditions"
+    STOP = "stop"
+
+
+EVALUATION_OUTCOMES = (Outcome.CONTINUE, Outcome.CONTINUE_WITH_CONDITIONS, Outcome.STOP)
+COMPETITION_OUTCOMES = (Outcome.ADVANCE, Outcome.REJECT, Outcome.FUND, Outcome.RESERVE)
 
 
 class DecisionState(enum.StrEnum):
@@ -102,6 +111,10 @@ class Decision(db.Model):
         sa.CheckConstraint(
             "published_at IS NULL OR confirmed_at IS NOT NULL", name="published_after_confirmed"
         ),
+        sa.CheckConstraint(
+            "outcome != 'continue_with_conditions' OR length(conditions) > 0",
+            name="conditions_when_continued_with_them",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,6 +130,9 @@ class Decision(db.Model):
         enum_type(DecisionState, "decision_state"), default=DecisionState.PROPOSED
     )
     rationale: Mapped[str] = mapped_column(sa.Text)
+    # The conditions (Auflagen) of a "continue with conditions", as the letter states them;
+    # empty for every other outcome.
+    conditions: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     proposed_at: Mapped[dt.datetime]
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

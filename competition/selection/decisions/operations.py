@@ -43,9 +43,12 @@ def propose_decisions(
     actor: User,
     now: dt.datetime,
     ranking_id: int | None = None,
+    conditions: str = "",
 ) -> list[Decision]:
     """Propose one outcome for each of the proposals. An unconfirmed proposal of a decision is
-    replaced (and needs a confirmation again); a confirmed one is refused.
+    replaced (and needs a confirmation again); a confirmed one is refused. At an interim
+    evaluation of funded grants only continue, continue with conditions (with ``conditions``)
+    and stop are accepted, and those nowhere else.
     Side effects: decision rows; audit ``decision.proposed`` (one event for the batch).
     """
     require(can_propose_decision(actor, stage))
@@ -80,9 +83,13 @@ def propose_decisions(
         outcome=outcome.value,
         last_stage=stage.name if is_last_stage(stage) else "",
         rationale=rationale,
+        evaluation=stage.is_evaluation,
+        conditions=conditions,
     )
     refuse(plan.problems)
     rationale = rationale.strip()
+    # Kept only where the outcome has conditions.
+    conditions = conditions.strip() if outcome == Outcome.CONTINUE_WITH_CONDITIONS else ""
     decisions = []
     for proposal in proposals:
         decision = existing.get(proposal.id)
@@ -91,6 +98,7 @@ def propose_decisions(
             db.session.add(decision)
         decision.outcome = outcome
         decision.rationale = rationale
+        decision.conditions = conditions
         decision.ranking_id = ranking_id
         decision.proposed_by_id = actor.id
         decision.proposed_at = now
@@ -105,6 +113,7 @@ def propose_decisions(
             "outcome": outcome.value,
             "proposals": [p.id for p in proposals],
             "rationale_chars": len(rationale),
+            **({"conditions": conditions} if conditions else {}),
         },
         now=now,
     )

@@ -28,7 +28,14 @@ from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.proposals.queries import name_matches
-from competition.selection.models import Decision, Outcome, Ranking, SnapshotState
+from competition.selection.models import (
+    COMPETITION_OUTCOMES,
+    EVALUATION_OUTCOMES,
+    Decision,
+    Outcome,
+    Ranking,
+    SnapshotState,
+)
 from competition.selection.ranking.queries import result_of
 from competition.selection.rules.queries import is_last_stage, rules_for
 
@@ -39,18 +46,24 @@ OUTCOME_LABELS = {
     Outcome.FUND: _l("Fund"),
     Outcome.RESERVE: _l("Reserve list"),
     Outcome.REJECT: _l("Reject"),
+    Outcome.CONTINUE: _l("Continue into the next phase"),
+    Outcome.CONTINUE_WITH_CONDITIONS: _l("Continue with conditions"),
+    Outcome.STOP: _l("Stop: no further phase"),
 }
 # The order outcomes are grouped in on the confirmation page.
 OUTCOME_ORDER = {outcome: n for n, outcome in enumerate(OUTCOME_LABELS)}
 
 
 def outcomes_for(stage: Stage) -> list[Outcome]:
-    """The outcomes an officer may choose at the stage: funding at a stage that draws the line
-    by budget, advancing at the others."""
+    """The outcomes an officer may choose at the stage: at an interim evaluation of funded
+    grants whether they continue; funding at a stage that draws the line by budget, advancing
+    at the others."""
+    if stage.is_evaluation:
+        return list(EVALUATION_OUTCOMES)
     try:
         funding = rules_for(stage).funding
     except DomainError:
-        return list(OUTCOME_LABELS)
+        return list(COMPETITION_OUTCOMES)
     first = Outcome.FUND if funding else Outcome.ADVANCE
     return [first, Outcome.RESERVE, Outcome.REJECT]
 
@@ -102,6 +115,14 @@ class Suggestions:
 
 
 def line_suggestions(stage: Stage, ranking: Ranking | None) -> Suggestions:
+    if stage.is_evaluation:
+        return Suggestions(
+            {},
+            _(
+                "An interim evaluation draws no line: choose for each grant whether it "
+                "continues, continues with conditions or stops."
+            ),
+        )
     if ranking is None:
         return Suggestions({}, _("No ranking has been computed yet, so the line suggests nothing."))
     from competition.selection.line.queries import draw_or_why
@@ -297,6 +318,7 @@ def preview_proposals(
     suggested: Outcome | None,
     outcome: Outcome,
     rationale: str | None = None,
+    conditions: str = "",
 ) -> ProposalPreview:
     """What proposing ``outcome`` would change: the ticked proposals and, with ``suggested``,
     every open proposal the line suggests for that outcome. Raises what ``propose_decisions``
@@ -317,6 +339,8 @@ def preview_proposals(
         outcome=outcome.value,
         last_stage=stage.name if is_last_stage(stage) else "",
         rationale=rationale,
+        evaluation=stage.is_evaluation,
+        conditions=conditions,
     )
     refuse(plan.problems)
     return ProposalPreview(

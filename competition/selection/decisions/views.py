@@ -129,6 +129,7 @@ def preview_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
             suggested=_suggested(form),
             outcome=Outcome(form.outcome.data),
             rationale=form.rationale.data or "",
+            conditions=form.conditions.data or "",
         ),
     )
     if previewed.done:
@@ -160,6 +161,7 @@ def propose_decisions(call_id: int, stage_id: int):  # type: ignore[no-untyped-d
             actor=me(),
             now=g.now,
             ranking_id=getattr(dq.find_done_ranking(stage, form.ranking_id.data), "id", None),
+            conditions=form.conditions.data or "",
         ),
     )
     if not proposed.done or proposed.result is None:

@@ -46,6 +46,11 @@ HEADLINES = {
     Outcome.REJECT: _l("Your proposal has not been selected"),
     Outcome.FUND: _l("Your proposal has been selected for funding"),
     Outcome.RESERVE: _l("Your proposal is on the reserve list"),
+    Outcome.CONTINUE: _l("Your grant continues into its next phase"),
+    Outcome.CONTINUE_WITH_CONDITIONS: _l(
+        "Your grant continues into its next phase, with conditions"
+    ),
+    Outcome.STOP: _l("Your grant does not continue into a further phase"),
 }
 
 
@@ -95,7 +100,8 @@ def _order_key(proposal_id: int, juror_id: int) -> str:
 
 def _next_stage(stage: Stage) -> Stage | None:
     later = sorted(
-        (s for s in stage.call.stages if s.position > stage.position), key=lambda s: s.position
+        (s for s in stage.call.competition_stages if s.position > stage.position),
+        key=lambda s: s.position,
     )
     return later[0] if later else None
 
@@ -121,6 +127,35 @@ def _explanation(outcome: Outcome, stage: Stage, after: Stage | None) -> str:
             "explain the assessment; we hope they are useful for your work.",
             stage=stage.name,
             call=stage.call.name,
+        )
+    if outcome in (Outcome.CONTINUE, Outcome.CONTINUE_WITH_CONDITIONS):
+        first, last = stage.budget_years
+        if outcome == Outcome.CONTINUE:
+            return _(
+                "The jury has evaluated phase %(phase)s of your grant, and the programme has "
+                "decided to fund its next phase, the project years %(first)s to %(last)s, with "
+                "the budget you submitted for it. The money of that phase is released with "
+                "this letter.",
+                phase=stage.evaluates_phase,
+                first=first,
+                last=last,
+            )
+        return _(
+            "The jury has evaluated phase %(phase)s of your grant, and the programme has "
+            "decided to fund its next phase, the project years %(first)s to %(last)s, with the "
+            "budget you submitted for it and with the conditions below. The money of that phase "
+            "is released with this letter; the conditions are part of the grant from now on.",
+            phase=stage.evaluates_phase,
+            first=first,
+            last=last,
+        )
+    if outcome == Outcome.STOP:
+        return _(
+            "The jury has evaluated phase %(phase)s of your grant, and the programme has "
+            "decided not to fund a further phase. The grant ends early; no money of a later "
+            "phase will be paid. The programme office will write to you about the final "
+            "report and the statement of use.",
+            phase=stage.evaluates_phase,
         )
     if outcome == Outcome.FUND:
         return _(
@@ -222,6 +257,9 @@ def build_letter(
         "comments": comments,
         "published_at": now.isoformat(),
         "language": language,
+        # The conditions of a "continue with conditions", as the officers wrote them; only
+        # there, so that every other letter keeps its shape.
+        **({"conditions": decision.conditions} if decision.conditions else {}),
     }
 
 

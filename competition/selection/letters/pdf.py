@@ -44,6 +44,9 @@ def _draw(letter: dict[str, Any]) -> bytes:
     para(f"{letter['reference']} {letter['acronym']}: {letter['title']}", bold=True)
     para(_("Stage: %(stage)s", stage=letter["stage"]), gap=4)
     para(letter["explanation"], gap=4)
+    if letter.get("conditions"):
+        para(_("Conditions"), size=13, bold=True)
+        para(letter["conditions"], gap=4)
     after = letter.get("next_stage")
     if after:
         para(

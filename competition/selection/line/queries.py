@@ -32,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from competition.assignment.queries import HIDDEN_FROM_JURORS
 from competition.audit.models import StateTransition
@@ -386,6 +387,13 @@ def remaining_budget(stage: Stage) -> Decimal:
 
 # --- drawing the line -----------------------------------------------------------------------
 
+# An interim evaluation decides each funded grant on its own: no budget, no target, no line.
+NO_LINE_AT_EVALUATION = _l(
+    "An interim evaluation of funded grants draws no line: it has no budget and no target. "
+    "The officers decide for each grant whether it continues, continues with conditions or "
+    "stops, on the ranking and the panel's advice."
+)
+
 
 def recorded_draw(ranking: Ranking) -> LotteryRecord | None:
     return db.session.scalar(
@@ -438,6 +446,8 @@ def draw_or_why(stage: Stage, ranking: Ranking | None) -> tuple[Line | None, str
     """The line, or why it cannot be drawn (in words for the officer). For pages: the line is
     drawn again only when something it is drawn from changed (``_fingerprint``); operations
     call ``draw``, which always draws."""
+    if stage.is_evaluation:
+        return None, str(NO_LINE_AT_EVALUATION)
     if ranking is None:
         return None, ""
     if ranking.stage_id != stage.id or ranking.state != SnapshotState.DONE:
@@ -474,6 +484,8 @@ def draw(stage: Stage, ranking: Ranking) -> Line:
 
     Raises DomainError when the ranking is not a finished one of this stage or the rules or
     the data do not allow a line (the message says why)."""
+    if stage.is_evaluation:
+        raise DomainError(str(NO_LINE_AT_EVALUATION))
     check_ranking(stage, ranking)
     rules = rules_for(stage)
     rows = [r for r in _ranked(ranking)]

@@ -37,7 +37,7 @@ from competition.proposals.operations import current_submission, open_next_stage
 from competition.proposals.queries import coordinator_of
 from competition.selection.clock import on_callers_clock
 from competition.selection.letters import content as letters_content
-from competition.selection.models import Decision, Outcome
+from competition.selection.models import EVALUATION_OUTCOMES, Decision, Outcome
 from competition.selection.permissions import can_publish
 from competition.selection.publication.hooks import run_hooks
 from competition.selection.publication.queries import FAILED, KIND, STARTED
@@ -122,6 +122,15 @@ def start_publication(stage: Stage, *, actor: User, now: dt.datetime) -> int:
 
 
 def _apply(decision: Decision, proposal: Proposal, *, actor: User, now: dt.datetime) -> None:
+    if decision.outcome in EVALUATION_OUTCOMES:
+        # An interim evaluation decides about the funded proposal's grant (the grants area's
+        # hook does that); the proposal itself stays funded.
+        if proposal.state != ProposalState.FUNDED:
+            raise StaleState(
+                f"The proposal is {proposal.state.label.lower()}, so the decision was not "
+                "published."
+            )
+        return
     if proposal.state not in OPEN_STATES:
         raise StaleState(
             f"The proposal is {proposal.state.label.lower()}, so the decision was not published."
@@ -153,7 +162,8 @@ def publish_decision(decision_id: int, *, actor: User, now: dt.datetime) -> bool
     Side effects: ``Decision.letter`` frozen, in the coordinator's language (the deployment's
     default without one), and ``published_at`` set; the outcome applied
     (advance: the next stage's draft, without its own e-mail; reject/fund: the proposal closed;
-    reserve: nothing); audit ``decision.published``; the letter e-mailed to the coordinator.
+    reserve and an interim evaluation's outcomes: nothing here, what areas above registered
+    runs); audit ``decision.published``; the letter e-mailed to the coordinator.
     """
     decision = db.session.scalar(
         sa.select(Decision)

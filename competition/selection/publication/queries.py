@@ -28,6 +28,9 @@ OUTCOME_LABELS = {
     Outcome.REJECT: _l("Reject"),
     Outcome.FUND: _l("Fund"),
     Outcome.RESERVE: _l("Reserve list"),
+    Outcome.CONTINUE: _l("Continue"),
+    Outcome.CONTINUE_WITH_CONDITIONS: _l("Continue with conditions"),
+    Outcome.STOP: _l("Stop"),
 }
 OUTCOME_EFFECTS = {
     Outcome.ADVANCE: _l(
@@ -36,6 +39,14 @@ OUTCOME_EFFECTS = {
     Outcome.REJECT: _l("Closed; it can no longer be edited."),
     Outcome.FUND: _l("Marked as funded; it can no longer be edited."),
     Outcome.RESERVE: _l("Unchanged; the letter says it is on the reserve list."),
+    Outcome.CONTINUE: _l(
+        "The grant continues: the next phase's money is released with the submitted budget."
+    ),
+    Outcome.CONTINUE_WITH_CONDITIONS: _l(
+        "The grant continues with the conditions: the next phase's money is released with the "
+        "submitted budget."
+    ),
+    Outcome.STOP: _l("The grant ends early; no later phase is released."),
 }
 
 

@@ -255,7 +255,11 @@ class SelectionRules:
 
 
 def is_last_stage(stage: Stage) -> bool:
-    return stage.position == max(s.position for s in stage.call.stages)
+    """The call's last stage of the competition: funding is decided there and nothing advances
+    from it. Interim evaluations of funded grants come after it and are none."""
+    if stage.is_evaluation:
+        return False
+    return stage.position == max(s.position for s in stage.call.competition_stages)
 
 
 def rules_for(stage: Stage) -> SelectionRules:
