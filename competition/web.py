@@ -192,7 +192,15 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    from competition import assignment, clarifications, hearings, proposals, reviews, selection
+    from competition import (
+        assignment,
+        clarifications,
+        grants,
+        hearings,
+        proposals,
+        reviews,
+        selection,
+    )
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.assignment.run_views import bp as assignment_bp
@@ -242,6 +250,7 @@ def init_app(app: Flask) -> None:
     assignment.init_app(app)
     hearings.init_app(app)
     selection.init_app(app)
+    grants.init_app(app)
 
     app.before_request(clean_query)
     app.before_request(_request_clock)

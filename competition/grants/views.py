@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from competition.grants import grant_views
 from competition.grants.blueprint import bp
 
 # Importing the view modules registers their routes.
-ROUTES: tuple[object, ...] = ()
+ROUTES: tuple[object, ...] = (grant_views,)
 
 __all__ = ["bp"]

@@ -37,6 +37,9 @@ SUBJECTS = {
     "clarifications/extended": _("More time to answer the programme office's question"),
     "clarifications/reminder": _("Reminder: a question about your proposal is due tomorrow"),
     "clarifications/ended": _("A clarification request on your proposal has ended"),
+    "grants/offered": _("A grant is offered for your proposal"),
+    "grants/answered": _("A consortium has answered its grant offer"),
+    "grants/changed": _("News about your grant"),
 }
 
 
