@@ -34,8 +34,7 @@ def money_of(grant: Grant) -> rules.GrantMoney:
         state=grant.state.value,
         by_year=dict(by_year),
         phases=tuple(
-            rules.Phase(p.first_year, p.last_year, p.released_at is not None)
-            for p in grant.phases
+            rules.Phase(p.first_year, p.last_year, p.released_at is not None) for p in grant.phases
         ),
     )
 

@@ -241,7 +241,8 @@ def offer_project_grant(
 
     Refused (the decision stays unpublished) when the budget has money in a year after the
     call's last or for an organisation no longer in the consortium, or when the grant would
-    exceed what is left of the programme's budget or the round's envelope.
+    exceed what is left of the programme's budget or the round's envelope. A budget without
+    public funding gives a grant without amounts, for the officer to set before it starts.
     Side effects: the grant (offered), its phases and amounts; audit ``grant.offered``; an
     e-mail to the coordinator saying how to accept it.
     """
@@ -266,8 +267,6 @@ def offer_project_grant(
         )
     if any(member not in members for (member, _year), amount in asked.items() if amount):
         errors.append(_("The budget names an organisation that is no longer in the consortium."))
-    if not cells:
-        errors.append(_("The budget submitted for this stage asks for no public funding."))
     if errors:
         raise DomainError(" ".join(errors))
     starts_on = rules.first_of_next_month(today_in_berlin(now))
@@ -370,9 +369,7 @@ def _reason(text: str, *, missing: str) -> tuple[str, dict[str, list[str]]]:
     if not text:
         return text, {"reason": [missing]}
     if len(text) > REASON_MAX_CHARS:
-        return text, {
-            "reason": [_("Use at most %(max)s characters.", max=f"{REASON_MAX_CHARS:,}")]
-        }
+        return text, {"reason": [_("Use at most %(max)s characters.", max=f"{REASON_MAX_CHARS:,}")]}
     return text, {}
 
 
@@ -419,7 +416,9 @@ def decline_grant(grant: Grant, *, actor: User, reason: str, now: dt.datetime) -
 # --- the officer's steps ------------------------------------------------------------------------
 
 
-def _tell_coordinator(grant: Grant, event: str, *, key: str, now: dt.datetime, **extra: object) -> None:
+def _tell_coordinator(
+    grant: Grant, event: str, *, key: str, now: dt.datetime, **extra: object
+) -> None:
     proposal = grant.proposal
     coordinator = coordinator_of(proposal)
     if coordinator is None:
@@ -592,7 +591,10 @@ def _set_amounts(grant: Grant, cells: Mapping[tuple[int, int], Decimal]) -> None
 
 
 def _set_phases(grant: Grant, phase_years: int) -> None:
-    plans = {p.number: p for p in rules.plan_phases(grant.starts_on, grant.ends_on, phase_years=phase_years)}
+    plans = {
+        p.number: p
+        for p in rules.plan_phases(grant.starts_on, grant.ends_on, phase_years=phase_years)
+    }
     for phase in list(grant.phases):
         if phase.number not in plans:
             grant.phases.remove(phase)
@@ -685,9 +687,7 @@ def adjust_grant(
     db.session.flush()
     after = _grant_state(grant)
     if after == before:
-        raise DomainError(
-            _("Nothing would change: change an amount, a date or the conditions.")
-        )
+        raise DomainError(_("Nothing would change: change an amount, a date or the conditions."))
     _check_envelope(grant, grant.call)
     grant.updated_at = now
     db.session.flush()

@@ -36,13 +36,13 @@ from flask_babel import gettext as _
 
 from competition.assignment.queries import HIDDEN_FROM_JURORS
 from competition.audit.models import StateTransition
+from competition.core.grants import FundRequest
 from competition.core.line import (
     LineRefused,
     Policy,
     Ranked,
     plan_line,
 )
-from competition.core.grants import FundRequest
 from competition.core.selection import Candidate, ConstraintReport, MinimumCount
 from competition.core.texts import Text
 from competition.errors import DomainError
