@@ -600,12 +600,20 @@ def _set_phases(grant: Grant, phase_years: int) -> None:
             grant.phases.remove(phase)
     existing = {p.number: p for p in grant.phases}
     for number, plan in sorted(plans.items()):
-        phase = existing.get(number)
-        if phase is None:
-            phase = GrantPhase(number=number)
-            grant.phases.append(phase)
-        phase.first_year, phase.last_year = plan.first_year, plan.last_year
-        phase.starts_on, phase.ends_on = plan.starts_on, plan.ends_on
+        found = existing.get(number)
+        if found is None:
+            grant.phases.append(
+                GrantPhase(
+                    number=number,
+                    first_year=plan.first_year,
+                    last_year=plan.last_year,
+                    starts_on=plan.starts_on,
+                    ends_on=plan.ends_on,
+                )
+            )
+            continue
+        found.first_year, found.last_year = plan.first_year, plan.last_year
+        found.starts_on, found.ends_on = plan.starts_on, plan.ends_on
 
 
 @operation
