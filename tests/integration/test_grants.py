@@ -25,7 +25,7 @@ from competition.extensions import db
 from competition.grants import money
 from competition.grants import operations as grant_ops
 from competition.grants.models import Grant, GrantAmount, GrantKind, GrantState
-from competition.notifications.models import Notification
+from competition.notifications.models import Notification, NotificationState
 from competition.programmes.models import Call, Stage, StageKind
 from competition.proposals.models import (
     BudgetLine,
@@ -466,12 +466,19 @@ def test_coordinator_accepts_officer_starts_ends_early_and_closes_each_through_t
             world.officer.email,
             world.second.email,
         }
-        assert [m.context["event"] for m in mails("grants/changed")] == [
+        changed = mails("grants/changed")
+        assert [m.context["event"] for m in changed] == [
             "adjusted",
             "started",
             "ended_early",
             "closed",
         ]
+        # Each rendered and delivered (to the development mailbox), the end's day in words.
+        assert all(m.state == NotificationState.SENT for m in changed + mails("grants/answered"))
+        day = grant_ops.today_in_berlin(utcnow())
+        assert f"its funding ends on {day:%b} {day.day}, {day.year}" in " ".join(
+            changed[2].body_text.split()
+        )
     history = text(officer.get(page))
     assert "Ended early" in history and "The consortium broke up." in history
 
