@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from competition.extensions import db
+from competition.grants.money import corrections_by_call
 from competition.grants.reports.queries import ReportRow, overdue_reports
 from competition.programmes.models import Call, Programme, Stage
 from competition.proposals.models import (
@@ -285,7 +286,8 @@ def _decided(call_ids: list[int], first_ids: list[int]) -> tuple[dict[int, int],
 
 def _committed(call_ids: list[int]) -> dict[int, Decimal]:
     """Per call: the public funding requested, at the decision's stage, by the proposals whose
-    funding is confirmed; the rule of ``selection.line.queries.remaining_budget``."""
+    funding is confirmed, or their grant's amounts once offered, and the concept grants; the
+    rule of ``selection.line.queries.remaining_budget``."""
     if not call_ids:
         return {}
     rows = db.session.execute(
@@ -307,4 +309,8 @@ def _committed(call_ids: list[int]) -> dict[int, Decimal]:
         )
         .group_by(Stage.call_id)
     )
-    return {call_id: Decimal(amount).quantize(CENT) for call_id, amount in rows}
+    committed = {call_id: Decimal(amount) for call_id, amount in rows}
+    # A grant replaces its decision's request; concept grants add theirs (core.grants).
+    for call_id, correction in corrections_by_call(call_ids).items():
+        committed[call_id] = committed.get(call_id, Decimal(0)) + correction
+    return {call_id: amount.quantize(CENT) for call_id, amount in committed.items()}

@@ -44,3 +44,11 @@ def can_act_for_consortium(user: User, grant: Grant) -> Decision:
     if not is_grant_coordinator(user, grant):
         return Decision(False, _("Only the consortium's coordinator acts for this grant."))
     return ALLOWED
+
+
+def can_offer_grant(user: User, programme_id: int) -> Decision:
+    """Offer a grant for a published decision (publication does it): an officer of the
+    programme."""
+    if not is_programme_officer(user, programme_id):
+        return Decision(False, _("Only officers of this programme offer its grants."))
+    return ALLOWED

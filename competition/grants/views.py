@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from competition.grants import grant_views
 from competition.grants.blueprint import bp
 from competition.grants.evaluations import views as evaluation_views
 from competition.grants.reports import views as report_views
 
 # Importing the view modules registers their routes.
-ROUTES: tuple[object, ...] = (report_views, evaluation_views)
+ROUTES: tuple[object, ...] = (grant_views, report_views, evaluation_views)
 
 __all__ = ["bp"]

@@ -42,6 +42,9 @@ SUBJECTS = {
     "reports/changes_requested": _("Changes requested to your report"),
     "reports/reminder": _("Reminder: a report on your grant is due"),
     "evaluations/opened": _("The interim evaluation of your grant: report and plan are due"),
+    "grants/offered": _("A grant is offered for your proposal"),
+    "grants/answered": _("A consortium has answered its grant offer"),
+    "grants/changed": _("News about your grant"),
 }
 
 

@@ -56,6 +56,8 @@ MEBIBYTE = 1024 * 1024
 HUNDRED = Decimal(100)
 # What the editor always showed before calls had their own number of years.
 DEFAULT_BUDGET_YEARS = 3
+# Clusters4Future: up to three phases of three years, each ended by an interim evaluation.
+DEFAULT_PHASE_YEARS = 3
 
 _NO_LIMIT = {"", "-", "–", "none", "no limit", "unlimited"}
 _NOT_A_NUMBER = _l("Enter a number, like 2.5.")
@@ -308,6 +310,12 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
         _l("Budget envelope of this round (EUR)"),
         Optional(),
     )
+    phase_years = WholeNumberField(
+        _l("Years of each funded phase"),
+        validators=[Optional()],
+        default=DEFAULT_PHASE_YEARS,
+        invalid_message=_l("Enter the years as a whole number from 1 to 9, like 3."),
+    )
     cost_categories = TextAreaField(
         _l("Cost categories"),
         validators=[Length(max=20000)],
@@ -359,6 +367,7 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
         self.budget_years.data = call.budget_years
         self.max_public_funding_per_year.data = call.max_public_funding_per_year
         self.budget_envelope.data = call.budget_envelope
+        self.phase_years.data = call.phase_years
         self.cost_categories.data = format_categories(call.cost_categories or [])
 
     def validate_cost_categories(self, field: Field) -> None:
@@ -388,6 +397,9 @@ class CallForm(ConfirmBreakingMixin, FlaskForm):
             "max_public_funding_per_year": self.max_public_funding_per_year.data,
             "budget_envelope": self.budget_envelope.data,
             "cost_categories": parse_categories(self.cost_categories.data or "")[0],
+            "phase_years": DEFAULT_PHASE_YEARS
+            if self.phase_years.data is None
+            else self.phase_years.data,
         }
 
 
@@ -674,6 +686,15 @@ class StageForm(ConfirmBreakingMixin, FlaskForm):
         default=200,
         description=_l("A review cannot be submitted with a shorter comment; 0 for no minimum."),
     )
+    concept_grant_amount = _money(
+        _l("Concept phase funded on advancing (EUR per proposal)"),
+        Optional(),
+    )
+    concept_grant_months = WholeNumberField(
+        _l("Months of the funded concept phase"),
+        validators=[Optional()],
+        invalid_message=_l("Enter the months as a whole number from 1 to 24, like 6."),
+    )
 
     def validate_sections(self, field: Field) -> None:
         errors = parse_sections(field.data or "")[1]
@@ -705,6 +726,8 @@ class StageForm(ConfirmBreakingMixin, FlaskForm):
         self.bidding_opens_at.data = stage.bidding_opens_at
         self.bidding_closes_at.data = stage.bidding_closes_at
         self.min_comment_chars.data = stage.min_comment_chars
+        self.concept_grant_amount.data = stage.concept_grant_amount
+        self.concept_grant_months.data = stage.concept_grant_months
 
     def values(self) -> dict[str, Any]:
         """After validation: what add_stage/update_stage take."""
@@ -723,6 +746,8 @@ class StageForm(ConfirmBreakingMixin, FlaskForm):
             "bidding_opens_at": self.bidding_opens_at.utc,
             "bidding_closes_at": self.bidding_closes_at.utc,
             "min_comment_chars": self.min_comment_chars.data,
+            "concept_grant_amount": self.concept_grant_amount.data,
+            "concept_grant_months": self.concept_grant_months.data,
         }
 
 

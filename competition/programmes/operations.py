@@ -70,6 +70,8 @@ MAX_COUNT = 100_000
 # The shortest comment for the applicant a juror may submit: 0 (none) up to this, by default 200.
 MAX_MIN_COMMENT_CHARS = 10_000
 DEFAULT_MIN_COMMENT_CHARS = 200
+# A funded concept phase (Clusters4Future: six months) lasts at most two years.
+MAX_CONCEPT_MONTHS = 24
 
 _PROGRAMME_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REFERENCE_PREFIX = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
@@ -468,6 +470,7 @@ def _call_state(call: Call) -> dict[str, Any]:
         "max_public_funding_per_year": _plain_or_none(call.max_public_funding_per_year),
         "cost_categories": [dict(c) for c in call.cost_categories or ()],
         "budget_envelope": _plain_or_none(call.budget_envelope),
+        "phase_years": call.phase_years,
     }
 
 
@@ -490,6 +493,7 @@ class _CallValues:
     max_public_funding_per_year: Decimal | None
     cost_categories: list[dict[str, str]]
     budget_envelope: Decimal | None
+    phase_years: int
 
     def apply(self, call: Call) -> None:
         assert self.round_number is not None
@@ -499,6 +503,7 @@ class _CallValues:
         call.description = self.description
         call.reviews_hidden_until_own = self.reviews_hidden_until_own
         call.budget_envelope = self.budget_envelope
+        call.phase_years = self.phase_years
         self.apply_rules(call)
 
     def apply_rules(self, call: Call) -> None:
@@ -528,6 +533,7 @@ def _validate_call(
     max_public_funding_per_year: Decimal | None,
     cost_categories: Sequence[CategorySpec],
     budget_envelope: Decimal | None,
+    phase_years: int | None,
 ) -> _CallValues:
     errors = _Errors()
     _check_text(errors, "name", name, _("Enter a name for the call."), 200)
@@ -617,8 +623,13 @@ def _validate_call(
     )
     categories = _categories(errors, call, cost_categories)
     _check_envelope(errors, programme, call, budget_envelope)
+    if phase_years is None or not 1 <= phase_years <= MAX_BUDGET_YEARS:
+        errors.add(
+            "phase_years",
+            _("Enter how many years each funded phase lasts, from 1 to 9."),
+        )
     errors.raise_if_any()
-    assert budget_years is not None
+    assert budget_years is not None and phase_years is not None
     return _CallValues(
         name=name.strip(),
         round_number=round_number,
@@ -633,6 +644,7 @@ def _validate_call(
         max_public_funding_per_year=max_public_funding_per_year,
         cost_categories=categories,
         budget_envelope=budget_envelope,
+        phase_years=phase_years,
     )
 
 
@@ -726,6 +738,7 @@ def create_call(
     max_public_funding_per_year: Decimal | None = None,
     cost_categories: Sequence[CategorySpec] = (),
     budget_envelope: Decimal | None = None,
+    phase_years: int | None = 3,
     now: dt.datetime,
 ) -> Call:
     """Open a new round of a programme, as a draft, with the rules proposals are checked against.
@@ -733,7 +746,9 @@ def create_call(
     Shares and rates are fractions (Decimal("0.85") for 85 %). ``reviews_hidden_until_own``:
     blind reviews, a juror reads the other jurors' reviews of a proposal only after submitting
     their own. The envelope is this round's part of the programme's total budget; all rounds'
-    envelopes together stay within it. Side effects: a call row; audit ``call.created``.
+    envelopes together stay within it. A funded project runs in phases of ``phase_years``
+    years, each but the last ended by an interim evaluation. Side effects: a call row; audit
+    ``call.created``.
     """
     _managed(actor, programme)
     values = _validate_call(
@@ -752,6 +767,7 @@ def create_call(
         max_public_funding_per_year=max_public_funding_per_year,
         cost_categories=cost_categories,
         budget_envelope=budget_envelope,
+        phase_years=phase_years,
     )
     call = Call(programme=programme, state=CallState.DRAFT, created_at=now)
     values.apply(call)
@@ -787,6 +803,7 @@ def update_call(
     max_public_funding_per_year: Decimal | None = None,
     cost_categories: Sequence[CategorySpec] = (),
     budget_envelope: Decimal | None = None,
+    phase_years: int | None = 3,
     confirmed_breaking: int | None = None,
     now: dt.datetime,
 ) -> Call:
@@ -814,6 +831,7 @@ def update_call(
         max_public_funding_per_year=max_public_funding_per_year,
         cost_categories=cost_categories,
         budget_envelope=budget_envelope,
+        phase_years=phase_years,
     )
     before = _call_state(call)
     proposed = Call()  # transient, never added: only carries the proposed rules
@@ -867,6 +885,8 @@ def _stage_state(stage: Stage) -> dict[str, Any]:
         "bidding_opens_at": stage.bidding_opens_at,
         "bidding_closes_at": stage.bidding_closes_at,
         "min_comment_chars": stage.min_comment_chars,
+        "concept_grant_amount": _plain_or_none(stage.concept_grant_amount),
+        "concept_grant_months": stage.concept_grant_months,
     }
 
 
@@ -882,6 +902,8 @@ class _StageValues:
     max_load_per_juror: int
     selection_target: int | None
     review: _ReviewSettings
+    concept_grant_amount: Decimal | None = None
+    concept_grant_months: int | None = None
 
     def apply(self, stage: Stage) -> None:
         stage.kind = self.kind
@@ -891,6 +913,8 @@ class _StageValues:
         stage.max_load_per_juror = self.max_load_per_juror
         stage.selection_target = self.selection_target
         self.review.apply(stage)
+        stage.concept_grant_amount = self.concept_grant_amount
+        stage.concept_grant_months = self.concept_grant_months
 
     def apply_rules(self, stage: Stage) -> None:
         stage.opens_at = self.opens_at
@@ -1010,6 +1034,8 @@ def _validate_stage(
     bidding_closes_at: dt.datetime | None,
     min_comment_chars: int | None,
     evaluation: bool = False,
+    concept_grant_amount: Decimal | None = None,
+    concept_grant_months: int | None = None,
 ) -> _StageValues:
     """``evaluation``: the stage is made as an interim evaluation of funded grants (which only
     ``add_evaluation_stage`` does)."""
@@ -1144,6 +1170,7 @@ def _validate_stage(
         bidding_closes_at=bidding_closes_at,
         min_comment_chars=min_comment_chars,
     )
+    _check_concept_grant(errors, concept_grant_amount, concept_grant_months)
     errors.raise_if_any()
     assert stage_kind is not None and opens_at is not None and closes_at is not None
     assert reviewers_per_proposal is not None and max_load_per_juror is not None
@@ -1178,7 +1205,37 @@ def _validate_stage(
         max_load_per_juror=max_load_per_juror,
         selection_target=selection_target,
         review=review,
+        concept_grant_amount=concept_grant_amount,
+        concept_grant_months=concept_grant_months,
     )
+
+
+def _check_concept_grant(errors: _Errors, amount: Decimal | None, months: int | None) -> None:
+    """Advancing from a stage may fund a concept phase: an amount per proposal for a number
+    of months (1 to 24), both given or neither."""
+    _check_money(
+        errors,
+        "concept_grant_amount",
+        amount,
+        negative=_("Enter an amount above 0 euro, or leave both fields empty."),
+        too_large=_("Enter an amount below one trillion euro."),
+    )
+    if amount is not None and amount.is_finite() and amount == 0:
+        errors.add(
+            "concept_grant_amount", _("Enter an amount above 0 euro, or leave both fields empty.")
+        )
+    if months is not None and not 1 <= months <= MAX_CONCEPT_MONTHS:
+        errors.add("concept_grant_months", _("A concept phase lasts from 1 to 24 months."))
+    if amount is not None and months is None:
+        errors.add(
+            "concept_grant_months",
+            _("Enter how many months the funded concept phase lasts, or leave the amount empty."),
+        )
+    if months is not None and amount is None:
+        errors.add(
+            "concept_grant_amount",
+            _("Enter the amount each concept phase is funded with, or leave the months empty."),
+        )
 
 
 def _duplicates(titles: Sequence[str]) -> list[str]:
@@ -1211,12 +1268,15 @@ def add_stage(
     bidding_opens_at: dt.datetime | None = None,
     bidding_closes_at: dt.datetime | None = None,
     min_comment_chars: int | None = DEFAULT_MIN_COMMENT_CHARS,
+    concept_grant_amount: Decimal | None = None,
+    concept_grant_months: int | None = None,
     now: dt.datetime,
 ) -> Stage:
     """Append a stage to the call. Times are UTC-aware. ``reviews_due_at`` ends the review
     phase and times the jurors' reminders; while ``bidding_enabled`` jurors bid from
     ``bidding_opens_at`` until ``bidding_closes_at``; ``min_comment_chars`` is the shortest
-    comment for the applicant a review may be submitted with.
+    comment for the applicant a review may be submitted with. Advancing from the stage funds a
+    concept phase of ``concept_grant_amount`` for ``concept_grant_months`` when both are given.
 
     Side effects: a stage row; audit ``stage.added``.
     """
@@ -1245,6 +1305,8 @@ def add_stage(
         bidding_opens_at=bidding_opens_at,
         bidding_closes_at=bidding_closes_at,
         min_comment_chars=min_comment_chars,
+        concept_grant_amount=concept_grant_amount,
+        concept_grant_months=concept_grant_months,
     )
     last = db.session.scalar(sa.select(sa.func.max(Stage.position)).where(Stage.call_id == call.id))
     stage = Stage(call=call, position=(last or 0) + 1)
@@ -1339,6 +1401,8 @@ def update_stage(
     bidding_opens_at: dt.datetime | None = None,
     bidding_closes_at: dt.datetime | None = None,
     min_comment_chars: int | None = DEFAULT_MIN_COMMENT_CHARS,
+    concept_grant_amount: Decimal | None = None,
+    concept_grant_months: int | None = None,
     confirmed_breaking: int | None = None,
     now: dt.datetime,
 ) -> Stage:
@@ -1366,6 +1430,8 @@ def update_stage(
         bidding_opens_at=bidding_opens_at,
         bidding_closes_at=bidding_closes_at,
         min_comment_chars=min_comment_chars,
+        concept_grant_amount=concept_grant_amount,
+        concept_grant_months=concept_grant_months,
     )
     before = _stage_state(stage)
     proposed = Stage()  # transient, never added: only carries the proposed rules

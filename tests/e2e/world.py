@@ -4,7 +4,8 @@ round-1 jury with its conflicts declared), one of its jurors given an outline to
 small stage taken through reviews, a ranking, decisions and published letters, whose officer
 and letter are the demo officer's and a demo applicant's, with a quota on its Rules page; a
 hearing on round 1 with a slot holding a finalist of that applicant, the juror's availability
-and an officer's open question to the consortium; and the programme's own topics."""
+and an officer's open question to the consortium; the programme's own topics; and the grant
+offered to the small stage's funded proposal, which the demo applicant coordinates too."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from competition.assignment.models import (
 from competition.clarifications import operations as clarifications
 from competition.db import utcnow
 from competition.extensions import db
+from competition.grants.models import Grant
 from competition.hearings import operations as hearings
 from competition.programmes.models import (
     Call,
@@ -90,9 +92,11 @@ def _complete() -> PageWorld:
     programme = db.session.get(Programme, stage.call.programme_id)
     programme.officer_rows.append(ProgrammeOfficer(user_id=officer.id))
     letter_proposal = world.proposals[0]
+    # The funded proposal's grant is offered to the demo applicant too.
+    funded = world.proposals[2]
     db.session.execute(
         sa.update(ProposalContributor)
-        .where(ProposalContributor.proposal_id == letter_proposal)
+        .where(ProposalContributor.proposal_id.in_([letter_proposal, funded]))
         .values(user_id=applicant.id)
     )
     db.session.commit()
@@ -166,6 +170,8 @@ def _complete() -> PageWorld:
             .members[0]
             .organisation_id,
             "topic": topic,
+            "grant_programme": programme.id,
+            "grant": db.session.scalar(sa.select(Grant.id).where(Grant.proposal_id == funded)),
         },
     )
 

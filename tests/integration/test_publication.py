@@ -606,10 +606,14 @@ def test_the_task_run_three_times_on_two_workers_sends_one_letter_per_applicant(
 
     wait_until(lambda: finished(workers, "selection.publish") == 3, what="the three runs")
     wait_until(
-        lambda: finished(workers, "notifications.deliver") == len(letter_mails(app)),
-        what="every letter's delivery",
+        lambda: finished(workers, "notifications.deliver") == len(letter_mails(app)) + 1,
+        what="every letter's delivery, and the funded proposal's grant offer",
     )
-    received = smtp_server.wait_for(4, timeout=WAIT)
+    # Besides the letters, the funded proposal's coordinator is offered its grant.
+    everything = smtp_server.wait_for(5, timeout=WAIT)
+    received = [m for m in everything if m["Subject"] == "The decision on your proposal"]
+    [offer] = [m for m in everything if m not in received]
+    assert offer["To"] == letters.coordinators[letters.world.proposals[2]]
 
     expected = sorted(letters.coordinators[p] for p in letters.world.proposals[:4])
     assert sorted(m["To"] for m in received) == expected

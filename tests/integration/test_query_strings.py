@@ -15,6 +15,7 @@ from tests.conftest import Browser
 from tests.factories import (
     PASSWORD,
     make_call,
+    make_grant,
     make_programme,
     make_proposal,
     make_stage,
@@ -43,6 +44,7 @@ PARAMETERS = (
     "next",
     "sort",
     "dir",
+    "kind",
 )
 HOSTILE = {
     "huge-number": HUGE,
@@ -63,6 +65,7 @@ def world(app):  # type: ignore[no-untyped-def]
         call = make_call(programme)
         stage = make_stage(call)
         proposal = make_proposal(call, coordinator=person)
+        grant = make_grant(proposal)
         # On the call's jury, so that the juror's pages (the conflict form) are reached too.
         db.session.add(
             JuryMembership(
@@ -79,6 +82,7 @@ def world(app):  # type: ignore[no-untyped-def]
             "call_id": call.id,
             "stage_id": stage.id,
             "proposal_id": proposal.id,
+            "grant_id": grant.id,
         }
         return person.email, ids
 
@@ -118,5 +122,6 @@ def test_no_page_fails_on_a_hostile_query_string(app, world, value):
         "/admin/users",
         f"/stages/{ids['stage_id']}/review-progress",
         conflicts,
+        f"/programmes/{ids['programme_id']}/grants",
     ):
         assert browser.get(f"{url}?{query}").status_code == 200, url

@@ -25,17 +25,19 @@ suggestion. The core names proposals by their reference, so its explanations rea
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from competition.assignment.queries import HIDDEN_FROM_JURORS
 from competition.audit.models import StateTransition
+from competition.core.grants import FundRequest
 from competition.core.line import (
     LineRefused,
     Policy,
@@ -308,9 +310,10 @@ def candidates(stage: Stage, ranking: Ranking) -> list[Candidate]:
 
 @dataclass(frozen=True)
 class BudgetSources:
-    """Where a funding line's money comes from: the programme's total less what is confirmed
+    """Where a funding line's money comes from: the programme's total less what is committed
     at its other stages and, where the call has an envelope, the envelope less what is
-    confirmed at the call's other stages. The line may spend the smaller of the two."""
+    committed at the call's other stages (confirmed "fund" decisions, or the grants that
+    replaced them, and concept grants). The line may spend the smaller of the two."""
 
     programme_total: Decimal
     programme_elsewhere: Decimal
@@ -337,11 +340,40 @@ class BudgetSources:
         return left is not None and left < self.programme_left
 
 
-def _confirmed_elsewhere(stage: Stage, where: sa.ColumnElement[bool]) -> Decimal:
-    """Public funding of proposals whose funding is confirmed at stages other than ``stage``
-    that match ``where``."""
-    committed = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(BudgetLine.public_funding), 0))
+# --- money committed elsewhere ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commitments:
+    """Money committed besides the requests of confirmed "fund" decisions, counted by an area
+    above selection (grants register theirs at app creation).
+
+    ``correction(stage, where)`` is what it adds to the requests of the confirmed "fund"
+    decisions at stages other than ``stage`` (None: at every stage) in the calls ``where``
+    selects; negative where something replaces a request (a project grant its decision's).
+    ``mark()`` is a query of one value that changes whenever the correction may, for the
+    fingerprint of lines kept between requests."""
+
+    correction: Callable[[Stage | None, sa.ColumnElement[bool]], Decimal]
+    mark: Callable[[], sa.Select[Any]]
+
+
+_COMMITMENTS = "line_commitments"
+
+
+def register_commitments(app: Flask, commitments: Commitments) -> None:
+    app.extensions.setdefault(_COMMITMENTS, []).append(commitments)
+
+
+def _commitments() -> list[Commitments]:
+    return list(current_app.extensions.get(_COMMITMENTS, []))
+
+
+def _requests(where: sa.ColumnElement[bool], except_stage_id: int | None) -> sa.Select[Any]:
+    """Confirmed "fund" decisions in the calls ``where`` selects (but at ``except_stage_id``)
+    joined to the budget lines their proposal submitted for the decision's stage."""
+    query = (
+        sa.select(Decision.proposal_id, sa.func.sum(BudgetLine.public_funding).label("amount"))
         .select_from(Decision)
         .join(Stage, Stage.id == Decision.stage_id)
         .join(Call, Call.id == Stage.call_id)
@@ -355,12 +387,39 @@ def _confirmed_elsewhere(stage: Stage, where: sa.ColumnElement[bool]) -> Decimal
         .join(BudgetLine, BudgetLine.submission_id == StageSubmission.id)
         .where(
             where,
-            Decision.stage_id != stage.id,
             Decision.outcome == Outcome.FUND,
             Decision.confirmed_at.is_not(None),
         )
+        .group_by(Decision.id, Decision.proposal_id)
     )
-    return Decimal(committed or 0)
+    if except_stage_id is not None:
+        query = query.where(Decision.stage_id != except_stage_id)
+    return query
+
+
+def fund_requests(
+    where: sa.ColumnElement[bool], *, except_stage_id: int | None = None
+) -> list[FundRequest]:
+    """Each confirmed "fund" decision in the calls ``where`` selects (on ``Call``), with the
+    public funding its proposal requested at the decision's stage: what the line counts as
+    committed for it."""
+    return [
+        FundRequest(proposal_id=pid, requested=Decimal(amount or 0))
+        for pid, amount in db.session.execute(_requests(where, except_stage_id))
+    ]
+
+
+def _confirmed_elsewhere(stage: Stage, where: sa.ColumnElement[bool]) -> Decimal:
+    """Money committed at stages other than ``stage`` in the calls ``where`` selects: the public
+    funding of proposals whose funding is confirmed there, corrected by what the registered
+    commitments count (grants replace their decision's request; concept grants add theirs)."""
+    requests = _requests(where, stage.id).subquery()
+    committed = Decimal(
+        db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(requests.c.amount), 0))) or 0
+    )
+    for commitments in _commitments():
+        committed += commitments.correction(stage, where)
+    return committed
 
 
 def budget_sources(stage: Stage) -> BudgetSources:
@@ -379,9 +438,10 @@ def budget_sources(stage: Stage) -> BudgetSources:
 
 def remaining_budget(stage: Stage) -> Decimal:
     """What a funding line of ``stage`` may spend: the programme's total budget minus the public
-    funding requested by proposals whose funding is confirmed at the programme's other stages;
-    with a call envelope, never more than the envelope minus what is confirmed at the call's
-    other stages. Negative when they exceed it."""
+    funding requested by proposals whose funding is confirmed at the programme's other stages
+    (a grant's amounts instead, once it replaced the request; concept grants too); with a call
+    envelope, never more than the envelope minus what is committed at the call's other stages.
+    Negative when they exceed it."""
     return budget_sources(stage).available
 
 
@@ -413,7 +473,8 @@ def _fingerprint(stage: Stage, ranking: Ranking) -> tuple[object, ...]:
     """Everything the line is drawn from, or a mark that changes with it: any state change
     anywhere (every one passes the gateway and leaves a step), the call's proposals and the
     stage's submissions as last touched (consortium, budget, texts), decisions, the ranking's
-    draws, the stage's rules and the programme's budget. Organisations are never edited."""
+    draws, the stage's rules, the programme's budget and the registered commitments' marks
+    (grants). Organisations are never edited."""
     proposals = sa.select(Proposal.updated_at).where(Proposal.call_id == stage.call_id).subquery()
     marks = [
         sa.select(sa.func.max(StateTransition.id)),
@@ -426,6 +487,7 @@ def _fingerprint(stage: Stage, ranking: Ranking) -> tuple[object, ...]:
         sa.select(sa.func.max(Decision.id)),
         sa.select(sa.func.max(Decision.confirmed_at)),
         sa.select(sa.func.max(LotteryRecord.id)).where(LotteryRecord.ranking_id == ranking.id),
+        *(commitments.mark() for commitments in _commitments()),
     ]
     row = db.session.execute(sa.select(*(mark.scalar_subquery() for mark in marks))).one()
     call = stage.call
