@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from competition.grants.blueprint import bp
+from competition.grants.payments import views as payment_views
 
 # Importing the view modules registers their routes.
-ROUTES: tuple[object, ...] = ()
+ROUTES: tuple[object, ...] = (payment_views,)
 
 __all__ = ["bp"]

@@ -37,6 +37,9 @@ SUBJECTS = {
     "clarifications/extended": _("More time to answer the programme office's question"),
     "clarifications/reminder": _("Reminder: a question about your proposal is due tomorrow"),
     "clarifications/ended": _("A clarification request on your proposal has ended"),
+    "payments/approved": _("Your payment request is approved"),
+    "payments/rejected": _("Your payment request is rejected"),
+    "payments/confirmation_waiting": _("A payment waits for your confirmation"),
 }
 
 
