@@ -38,6 +38,7 @@ from competition.grants.payments import operations as ops
 from competition.programmes.models import Programme
 from tests.conftest import testing_settings
 from tests.factories import make_grant, make_proposal, make_user
+from tests.helpers import queries_for_page
 from tests.integration.payments_world import (
     THRESHOLD,
     World,
@@ -667,3 +668,37 @@ def test_the_grant_page_shows_the_payments_panel_loaded_before_it_renders(app):
     assert f"/payments/{made_id}" in page
     assert eur("2,500.00") in page
     assert f"/grants/{world.grant_id}/payments/new" in page
+
+
+def test_the_payment_pages_read_the_same_number_of_queries_for_one_request_or_many(app):
+    world = world_in(app)
+    with app.app_context():
+        approved(world, "100.00")
+        db.session.commit()
+    officer = as_person(app, world.officer)
+    pages = (
+        f"/grants/{world.grant_id}/payments",
+        f"/programmes/{world.programme_id}/payments",
+        f"/programmes/{world.programme_id}/money",
+    )
+    few = {url: queries_for_page(app, officer, url) for url in pages}
+    with app.app_context():
+        for year in (1, 2, 3):
+            approved(
+                world,
+                "100.00",
+                member=world.partner_member,
+                year=year,
+                period=(dt.date(2026 + year, 2, 1), dt.date(2026 + year, 2, 28)),
+            )
+            request(
+                world,
+                "1.00",
+                year=year,
+                period=(dt.date(2026 + year, 3, 1), dt.date(2026 + year, 3, 31)),
+            )
+        db.session.commit()
+
+    many = {url: queries_for_page(app, officer, url) for url in pages}
+
+    assert many == few

@@ -18,6 +18,7 @@ from competition.grants.payments import queries
 from competition.grants.payments.permissions import can_request_payment
 from competition.grants.permissions import is_grant_officer
 from competition.i18n import say
+from competition.paging import Page
 from competition.proposals.forms import ButtonForm
 from competition.workflow import offered
 
@@ -39,11 +40,16 @@ ACTION_ENDPOINTS = {
 }
 
 
+# Requests shown at once; a grant of twenty partners over nine years may have hundreds.
+PER_PAGE = 25
+
+
 @dataclass(frozen=True)
 class Panel:
     grant: Grant
     rows: list[queries.BudgetRow]
-    disbursements: list[Disbursement]
+    # The page of requests shown, newest first.
+    requests: Page[Disbursement]
     # The actions offered on each request, by its id.
     actions: dict[int, list[str]]
     is_officer: bool
@@ -81,9 +87,11 @@ def actions_for(disbursement: Disbursement, viewer: User, *, officer: bool) -> l
     )
 
 
-def panel(grant: Grant, viewer: User, *, now: dt.datetime) -> Panel:
+def panel(grant: Grant, viewer: User, *, now: dt.datetime, page: int = 1) -> Panel:
+    """What the reader sees of the grant's payments; ``page``: which page of its requests."""
     programme = grant.call.programme
     disbursements = queries.disbursements_of(grant)
+    shown = disbursements[(page - 1) * PER_PAGE : page * PER_PAGE]
     officer = is_grant_officer(viewer, grant)
     may_request = bool(can_request_payment(viewer, grant))
     blocked: list[str] = []
@@ -107,8 +115,8 @@ def panel(grant: Grant, viewer: User, *, now: dt.datetime) -> Panel:
     return Panel(
         grant=grant,
         rows=queries.budget_rows(grant, disbursements),
-        disbursements=disbursements,
-        actions={d.id: actions_for(d, viewer, officer=officer) for d in disbursements},
+        requests=Page(shown, page=page, per_page=PER_PAGE, total=len(disbursements)),
+        actions={d.id: actions_for(d, viewer, officer=officer) for d in shown},
         is_officer=officer,
         may_request=may_request,
         blocked=blocked,

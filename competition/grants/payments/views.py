@@ -70,7 +70,7 @@ def grant_payments(grant_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "grants/payments/grant.html",
         grant=grant,
-        payments=panel(grant, current_person(), now=g.now),
+        payments=panel(grant, current_person(), now=g.now, page=params.page()),
     )
 
 
