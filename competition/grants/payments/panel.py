@@ -28,7 +28,7 @@ ACTION_LABELS = {
     "approve": _l("Approve"),
     "propose": _l("Approve, for a second officer to confirm"),
     "confirm": _l("Confirm the payment"),
-    "withdraw": _l("Withdraw the request"),
+    "withdraw": _l("Withdraw the payment request"),
     "pay": _l("Mark paid"),
 }
 ACTION_ENDPOINTS = {

@@ -224,7 +224,7 @@ def withdraw_payment(disbursement_id: int):  # type: ignore[no-untyped-def]
     return _act(
         disbursement_id,
         lambda d: ops.withdraw_disbursement(d, actor=current_person(), now=g.now),
-        lambda _done: _("The request is withdrawn."),
+        lambda _done: _("The payment request is withdrawn."),
     )
 
 
