@@ -51,6 +51,7 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "clarifications.send_reminders",
                 "schedule": 900.0,
             },
+            "reports-send-reminders": {"task": "reports.send_reminders", "schedule": 900.0},
             "audit-chain": {"task": "audit.chain", "schedule": 60.0},
             "audit-anchor": {"task": "audit.anchor", "schedule": 3600.0},
         },

@@ -195,15 +195,7 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    from competition import (
-        assignment,
-        clarifications,
-        grants,
-        hearings,
-        proposals,
-        reviews,
-        selection,
-    )
+    from competition import assignment, clarifications, hearings, proposals, reviews, selection
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.assignment.run_views import bp as assignment_bp
@@ -211,6 +203,7 @@ def init_app(app: Flask) -> None:
     from competition.clarifications.views import bp as clarifications_bp
     from competition.dashboard import bp as dashboard_bp
     from competition.extensions import login_manager
+    from competition.grants import init_app as init_grants
     from competition.grants.views import bp as grants_bp
     from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
@@ -253,7 +246,7 @@ def init_app(app: Flask) -> None:
     assignment.init_app(app)
     hearings.init_app(app)
     selection.init_app(app)
-    grants.init_app(app)
+    init_grants(app)
 
     app.before_request(clean_query)
     app.before_request(_request_clock)

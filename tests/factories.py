@@ -316,3 +316,33 @@ def make_grant(
     db.session.add(grant)
     db.session.flush()
     return grant
+
+
+def make_report(
+    grant: Grant,
+    *,
+    kind: str = "annual",
+    year: int = 1,
+    due_at: dt.datetime | None = None,
+    **overrides: Any,
+) -> Any:
+    """A report the grant owes (due in 30 days unless ``due_at`` says otherwise); a report of
+    another state needs its submission's columns in ``overrides`` as the schema asks."""
+    from competition.grants.models import Report, ReportKind, ReportState
+
+    kind = ReportKind(kind)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "grant_id": grant.id,
+        "kind": kind,
+        "year": year if kind == ReportKind.ANNUAL else 0,
+        "due_at": due_at or now + dt.timedelta(days=30),
+        "state": ReportState.DUE,
+        "sections": {},
+        "created_at": now - dt.timedelta(days=60),
+    }
+    values.update(overrides)
+    report = Report(**values)
+    db.session.add(report)
+    db.session.flush()
+    return report

@@ -73,10 +73,12 @@ class GrantTerms:
 
 def year_span(terms: GrantTerms, year: int) -> tuple[dt.date, dt.date]:
     """First and last day of project year ``year``: twelve months from the grant's start, the
-    last of them ending no later than the grant."""
+    last of them ending with the grant. ``ends_on`` is the first day after the grant (as the
+    phases and the report calendar read it: a three-year grant from 1 January 2027 ends on
+    1 January 2030)."""
     start = add_years(terms.starts_on, year - 1)
     end = add_years(terms.starts_on, year) - dt.timedelta(days=1)
-    return start, min(end, terms.ends_on)
+    return start, min(end, terms.ends_on - dt.timedelta(days=1))
 
 
 def year_released(phases: Iterable[Phase], year: int) -> bool:

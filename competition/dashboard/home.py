@@ -10,6 +10,7 @@ from competition.access import public
 from competition.accounts.models import Role
 from competition.clarifications.queries import list_open_for_applicant
 from competition.extensions import db
+from competition.grants.reports.queries import reports_owed_by
 from competition.programmes.queries import list_programmes_run_by
 from competition.proposals.queries import call_summaries, list_proposals_of_applicant
 from competition.tasks import broker_state
@@ -30,6 +31,7 @@ def home():  # type: ignore[no-untyped-def]
     if current_user.has_role(Role.APPLICANT):
         context["my_proposals"] = list_proposals_of_applicant(current_user)
         context["open_clarifications"] = list_open_for_applicant(current_user)
+        context["reports_owed"] = reports_owed_by(current_user)
     return render_template("dashboard/home.html", **context)
 
 

@@ -1,6 +1,7 @@
 """What a programme's dashboard shows, read in a handful of queries at any size: per round the
 funnel (entries → eligible → finalists → winners), the money committed against the round's
-envelope and the programme's total, the review progress of each stage, and the next deadlines.
+envelope and the programme's total, the review progress of each stage, the next deadlines, and
+the grants' reports that are overdue.
 
 Counts are computed by the database (GROUP BY per call or stage), never per proposal, so the
 page costs the same at 20 proposals and at 20,000.
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from competition.extensions import db
+from competition.grants.reports.queries import ReportRow, overdue_reports
 from competition.programmes.models import Call, Programme, Stage
 from competition.proposals.models import (
     BudgetLine,
@@ -123,10 +125,18 @@ class ProgrammeDashboard:
     rounds: list[Round]
     money: Money  # against the programme's total
     deadlines: list[Deadline]
+    # Reports of the programme's grants owed after their due time, the longest overdue first.
+    late_reports: list[ReportRow]
+
+    @property
+    def late_reports_shown(self) -> list[ReportRow]:
+        return self.late_reports[:LATE_REPORTS]
 
 
 # How many coming deadlines the page lists.
 DEADLINES = 8
+# How many late reports the page lists (the reports list has them all).
+LATE_REPORTS = 10
 
 
 def find_programme_with_stages(programme_id: int) -> Programme | None:
@@ -139,7 +149,7 @@ def find_programme_with_stages(programme_id: int) -> Programme | None:
 
 def programme_dashboard(programme: Programme, *, now: dt.datetime) -> ProgrammeDashboard:
     """Everything the dashboard shows for ``programme`` (loaded with its calls and stages by
-    ``find_programme_with_stages``): five queries, whatever the number of proposals."""
+    ``find_programme_with_stages``): six queries, whatever the number of proposals."""
     calls = list(programme.calls)
     call_ids = [call.id for call in calls]
     first = {call.id: _first_stage(call) for call in calls}
@@ -179,6 +189,7 @@ def programme_dashboard(programme: Programme, *, now: dt.datetime) -> ProgrammeD
         rounds=rounds,
         money=total,
         deadlines=next_deadlines(calls, now=now),
+        late_reports=overdue_reports(programme.id, now=now),
     )
 
 

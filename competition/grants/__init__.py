@@ -7,7 +7,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """What the grants area's parts register at app creation."""
-    from competition.grants import payments
+    """What the grants area and its parts register at app creation."""
+    from competition.grants import payments, reports
 
+    reports.init_app(app)
     payments.init_app(app)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from competition.grants.blueprint import bp
 from competition.grants.payments import views as payment_views
+from competition.grants.reports import views as report_views
 
 # Importing the view modules registers their routes.
-ROUTES: tuple[object, ...] = (payment_views,)
+ROUTES: tuple[object, ...] = (report_views, payment_views)
 
 __all__ = ["bp"]

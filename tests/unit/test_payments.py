@@ -70,7 +70,8 @@ def test_a_year_later_from_the_29th_of_february_is_the_28th():
 def test_project_years_are_twelve_months_from_the_start_and_end_with_the_grant():
     assert rules.year_span(TERMS, 1) == (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
     assert rules.year_span(TERMS, 3) == (dt.date(2029, 1, 1), dt.date(2029, 12, 31))
-    concept = rules.GrantTerms("running", dt.date(2027, 4, 1), dt.date(2027, 9, 30), ())
+    # A six-month concept phase: ``ends_on`` is the first day after it.
+    concept = rules.GrantTerms("running", dt.date(2027, 4, 1), dt.date(2027, 10, 1), ())
     assert rules.year_span(concept, 1) == (dt.date(2027, 4, 1), dt.date(2027, 9, 30))
 
 

@@ -5,6 +5,7 @@ from workers.tasks import (  # noqa: F401
     audit,
     clarifications,
     notifications,
+    reports,
     reviews,
     selection,
 )

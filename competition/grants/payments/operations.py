@@ -40,6 +40,7 @@ from competition.grants.payments.permissions import (
     can_handle_payments,
     can_request_payment,
 )
+from competition.grants.reports.queries import has_overdue_report
 from competition.i18n import say
 from competition.notifications.operations import notify
 from competition.permissions import require
@@ -115,7 +116,7 @@ def request_disbursement(
     db.session.refresh(grant, ["state"])
     programme = grant.call.programme
     overdue = (
-        queries.overdue_reports(grant.id, now=now) if programme.payments_wait_for_reports else 0
+        int(has_overdue_report(grant.id, now=now)) if programme.payments_wait_for_reports else 0
     )
     problems = rules.check_request(
         rules.Request(member_id, year, period_from, period_to, amount),

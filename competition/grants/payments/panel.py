@@ -17,6 +17,7 @@ from competition.grants.models import Disbursement, Grant
 from competition.grants.payments import queries
 from competition.grants.payments.permissions import can_request_payment
 from competition.grants.permissions import is_grant_officer
+from competition.grants.reports.queries import has_overdue_report
 from competition.i18n import say
 from competition.paging import Page
 from competition.proposals.forms import ButtonForm
@@ -97,7 +98,7 @@ def panel(grant: Grant, viewer: User, *, now: dt.datetime, page: int = 1) -> Pan
     blocked: list[str] = []
     if may_request:
         overdue = (
-            queries.overdue_reports(grant.id, now=now) if programme.payments_wait_for_reports else 0
+            int(has_overdue_report(grant.id, now=now)) if programme.payments_wait_for_reports else 0
         )
         # Only what stands in the way of any request; the rest is said at the form's fields.
         blocked = [

@@ -24,16 +24,12 @@ from competition.grants.models import (
     Grant,
     GrantAmount,
     PaymentExport,
-    Report,
-    ReportState,
 )
 from competition.paging import Page
 from competition.programmes.models import Call, Programme, ProgrammeOfficer
 from competition.proposals.models import ConsortiumMember
 
 PER_PAGE = 50
-# A report still owed: never submitted, or returned for changes.
-OWED_REPORT_STATES = (ReportState.DUE, ReportState.CHANGES_REQUESTED)
 
 
 # --- one grant ------------------------------------------------------------------------------------
@@ -68,27 +64,6 @@ def lock_grant(grant: Grant) -> None:
     """One payment decision at a time per grant, so two requests or approvals never both take
     the last of a year's money."""
     db.session.execute(sa.select(Grant.id).where(Grant.id == grant.id).with_for_update())
-
-
-def overdue_reports(grant_id: int, *, now: dt.datetime) -> int:
-    """How many of the grant's reports are overdue: owed (due, or returned for changes) and past
-    their due time."""
-    return int(
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Report)
-            .where(
-                Report.grant_id == grant_id,
-                Report.state.in_(OWED_REPORT_STATES),
-                Report.due_at < now,
-            )
-        )
-        or 0
-    )
-
-
-def has_overdue_report(grant_id: int, *, now: dt.datetime) -> bool:
-    return overdue_reports(grant_id, now=now) > 0
 
 
 def terms_of(grant: Grant) -> rules.GrantTerms:
