@@ -163,14 +163,17 @@ def conflict_reason(conflict: Any) -> str:
     return str(conflict.reason)
 
 
-def money(value: Decimal | int | None, currency: str = "EUR") -> str:
-    """``1.200.000 €`` in German, ``1 200 000 EUR`` in English."""
+def money(value: Decimal | int | str | None, currency: str = "EUR", *, cents: bool = False) -> str:
+    """``1.200.000 €`` in German, ``1 200 000 EUR`` in English; with ``cents`` (payments, whose
+    cents matter) ``1.200.000,50 €`` and ``1 200 000.50 EUR``."""
     if value is None:
         return "–"
     if current_language() == "de":
         sign = "€" if currency == "EUR" else currency
-        return f"{format_decimal(Decimal(value), format='#,##0', locale='de')}\u00a0{sign}"
-    return f"{Decimal(value):,.0f} {currency}".replace(",", "\u202f")
+        pattern = "#,##0.00" if cents else "#,##0"
+        return f"{format_decimal(Decimal(value), format=pattern, locale='de')}\u00a0{sign}"
+    shown = f"{Decimal(value):,.2f}" if cents else f"{Decimal(value):,.0f}"
+    return f"{shown} {currency}".replace(",", "\u202f")
 
 
 def millions(value: Decimal | int | None) -> str:

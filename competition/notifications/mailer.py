@@ -45,6 +45,9 @@ SUBJECTS = {
     "grants/offered": _("A grant is offered for your proposal"),
     "grants/answered": _("A consortium has answered its grant offer"),
     "grants/changed": _("News about your grant"),
+    "payments/approved": _("Your payment request is approved"),
+    "payments/rejected": _("Your payment request is rejected"),
+    "payments/confirmation_waiting": _("A payment waits for your confirmation"),
 }
 
 

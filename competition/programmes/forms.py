@@ -227,12 +227,18 @@ class ProgrammeForm(FlaskForm):
     total_budget = _money(
         _l("Total budget (EUR)"), InputRequired(_l("Enter the programme's total budget in euro."))
     )
+    payment_threshold = _money(_l("Payments that need a second officer: above (EUR)"), Optional())
+    payments_wait_for_reports = BooleanField(
+        _l("Refuse payment requests while a report of the grant is overdue"), default=True
+    )
 
     def fill(self, programme: Programme) -> None:
         self.name.data = programme.name
         self.slug.data = programme.slug
         self.description.data = programme.description
         self.total_budget.data = programme.total_budget
+        self.payment_threshold.data = programme.payment_threshold
+        self.payments_wait_for_reports.data = programme.payments_wait_for_reports
 
     def values(self) -> dict[str, Any]:
         return {
@@ -240,6 +246,8 @@ class ProgrammeForm(FlaskForm):
             "slug": (self.slug.data or "").strip(),
             "description": self.description.data or "",
             "total_budget": self.total_budget.data,
+            "payment_threshold": self.payment_threshold.data,
+            "payments_wait_for_reports": bool(self.payments_wait_for_reports.data),
         }
 
 

@@ -314,13 +314,28 @@ def _programme_state(programme: Programme) -> dict[str, Any]:
         "description": programme.description,
         "total_budget": plain(programme.total_budget),
         "currency": programme.currency,
+        "payment_threshold": _plain_or_none(programme.payment_threshold),
+        "payments_wait_for_reports": programme.payments_wait_for_reports,
     }
 
 
 def _validate_programme(
-    *, name: str, slug: str, total_budget: Decimal | None, programme: Programme | None
+    *,
+    name: str,
+    slug: str,
+    total_budget: Decimal | None,
+    programme: Programme | None,
+    payment_threshold: Decimal | None = None,
 ) -> None:
     errors = _Errors()
+    if payment_threshold is not None:
+        _check_money(
+            errors,
+            "payment_threshold",
+            payment_threshold,
+            negative=_("Enter a threshold of 0 euro or more, or leave it empty."),
+            too_large=_("Enter a threshold below one trillion euro."),
+        )
     _check_text(errors, "name", name, _("Enter a name for the programme."), 200)
     if not slug:
         errors.add("slug", _("Enter a short name for addresses, like clusters4future."))
@@ -379,15 +394,25 @@ def create_programme(
     slug: str = "",
     description: str = "",
     total_budget: Decimal | None,
+    payment_threshold: Decimal | None = None,
+    payments_wait_for_reports: bool = True,
     now: dt.datetime,
 ) -> Programme:
-    """Create a programme; its creator becomes its first officer.
+    """Create a programme; its creator becomes its first officer. ``payment_threshold``: a
+    payment above it needs a second officer (None: one officer approves any);
+    ``payments_wait_for_reports``: payment requests are refused while a report is overdue.
 
     Side effects: programme and programme_officers rows; audit ``programme.created``.
     """
     _require(can_create_programme(actor))
     slug = (slug or slugify(name, separator="-")).strip().lower()
-    _validate_programme(name=name, slug=slug, total_budget=total_budget, programme=None)
+    _validate_programme(
+        name=name,
+        slug=slug,
+        total_budget=total_budget,
+        programme=None,
+        payment_threshold=payment_threshold,
+    )
     assert total_budget is not None
     programme = Programme(
         name=name.strip(),
@@ -395,6 +420,8 @@ def create_programme(
         description=description.strip(),
         total_budget=total_budget,
         currency="EUR",
+        payment_threshold=payment_threshold,
+        payments_wait_for_reports=payments_wait_for_reports,
         created_at=now,
     )
     programme.officer_rows.append(ProgrammeOfficer(user_id=actor.id))
@@ -421,21 +448,32 @@ def update_programme(
     slug: str,
     description: str = "",
     total_budget: Decimal | None,
+    payment_threshold: Decimal | None = None,
+    payments_wait_for_reports: bool = True,
     now: dt.datetime,
 ) -> Programme:
-    """Change a programme's name, address, description or total budget.
+    """Change a programme's name, address, description, total budget or payment settings (see
+    ``create_programme``). A new threshold applies to requests decided from then on.
 
     Side effects: audit ``programme.updated`` (nothing when nothing changed).
     """
     _managed(actor, programme)
     slug = slug.strip().lower()
-    _validate_programme(name=name, slug=slug, total_budget=total_budget, programme=programme)
+    _validate_programme(
+        name=name,
+        slug=slug,
+        total_budget=total_budget,
+        programme=programme,
+        payment_threshold=payment_threshold,
+    )
     assert total_budget is not None
     before = _programme_state(programme)
     programme.name = name.strip()
     programme.slug = slug
     programme.description = description.strip()
     programme.total_budget = total_budget
+    programme.payment_threshold = payment_threshold
+    programme.payments_wait_for_reports = payments_wait_for_reports
     _audit_update(
         programme,
         kind="programme",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -25,6 +26,7 @@ from competition.clarifications import operations as clarifications
 from competition.db import utcnow
 from competition.extensions import db
 from competition.grants.models import Grant
+from competition.grants.payments import operations as payments
 from competition.hearings import operations as hearings
 from competition.programmes.models import (
     Call,
@@ -38,7 +40,7 @@ from competition.proposals.models import ContributorRole, Proposal, ProposalCont
 from competition.selection.models import Decision, RankingMethod
 from competition.selection.publication import operations as publication
 from competition.selection.ranking import operations as ranking
-from tests.factories import make_assignment, make_stage, make_topic
+from tests.factories import make_assignment, make_grant, make_stage, make_topic
 from tests.integration.reviews_world import submitted_proposal
 from tests.integration.test_publication import build_letters
 
@@ -135,6 +137,7 @@ def _complete() -> PageWorld:
     assignment = make_assignment(outline, reviewed, juror, released_at=now - dt.timedelta(days=3))
     db.session.commit()
     hearing, finalist, clarification = _hearing_and_question(round_1, officer, applicant, juror)
+    grant, payment = _payments(finalist, officer, applicant)
     topic = _topics_of(round_1.programme_id)
     # A quota row on the small stage's Rules page: at most one funded proposal per federal state.
     stage.selection_rules = {
@@ -172,6 +175,8 @@ def _complete() -> PageWorld:
             "topic": topic,
             "grant_programme": programme.id,
             "grant": db.session.scalar(sa.select(Grant.id).where(Grant.proposal_id == funded)),
+            "running_grant": grant,
+            "payment": payment,
         },
     )
 
@@ -234,3 +239,37 @@ def _topics_of(programme_id: int) -> int:
     )
     make_topic(programme_id=programme_id, kind=TopicKind.THEME, name_en="Transfer to industry")
     return sub_topic.id
+
+
+def _payments(finalist: int, officer: User, applicant: User) -> tuple[int, int]:
+    """A running grant of the finalist the demo applicant coordinates, with a payment approved
+    and exported, and one requested that waits for the officer. Returns the ids of the grant
+    and the waiting request."""
+    now = utcnow()
+    grant = make_grant(db.session.get(Proposal, finalist), starts_on=now.date().replace(day=1))
+    db.session.commit()
+    member = grant.amounts[0].member_id
+    period = (grant.starts_on, grant.starts_on + dt.timedelta(days=27))
+    done = payments.request_disbursement(
+        grant,
+        actor=applicant,
+        member_id=member,
+        year=1,
+        period_from=period[0],
+        period_to=period[1],
+        amount=Decimal("1000.00"),
+        now=now,
+    )
+    payments.approve_disbursement(done, actor=officer, now=now)
+    payments.export_payments(grant.call.programme, actor=officer, file_format="csv", now=utcnow())
+    waiting = payments.request_disbursement(
+        grant,
+        actor=applicant,
+        member_id=member,
+        year=1,
+        period_from=period[0],
+        period_to=period[1],
+        amount=Decimal("2500.50"),
+        now=utcnow(),
+    )
+    return grant.id, waiting.id
