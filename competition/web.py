@@ -192,7 +192,15 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    from competition import assignment, clarifications, hearings, proposals, reviews, selection
+    from competition import (
+        assignment,
+        clarifications,
+        hearings,
+        memberships,
+        proposals,
+        reviews,
+        selection,
+    )
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.assignment.run_views import bp as assignment_bp
@@ -202,6 +210,7 @@ def init_app(app: Flask) -> None:
     from competition.extensions import login_manager
     from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
+    from competition.memberships.views import bp as memberships_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.organisations.views import bp as organisations_bp
     from competition.programmes.topic_views import bp as topics_bp
@@ -230,6 +239,7 @@ def init_app(app: Flask) -> None:
         reviews_bp,
         hearings_bp,
         selection_bp,
+        memberships_bp,
         legal_bp,
     ):
         app.register_blueprint(blueprint)
@@ -240,6 +250,7 @@ def init_app(app: Flask) -> None:
     assignment.init_app(app)
     hearings.init_app(app)
     selection.init_app(app)
+    memberships.init_app(app)
 
     app.before_request(clean_query)
     app.before_request(_request_clock)

@@ -37,6 +37,11 @@ SUBJECTS = {
     "clarifications/extended": _("More time to answer the programme office's question"),
     "clarifications/reminder": _("Reminder: a question about your proposal is due tomorrow"),
     "clarifications/ended": _("A clarification request on your proposal has ended"),
+    "memberships/granted": _("Your membership is granted"),
+    "memberships/renewed": _("Your membership is renewed"),
+    "memberships/refused": _("Your membership application is refused"),
+    "memberships/withdrawn": _("Your membership is withdrawn"),
+    "memberships/reevaluation": _("The annual re-evaluation of your membership begins"),
 }
 
 

@@ -41,10 +41,12 @@ from competition.organisations.models import (
     OrganisationKind,
 )
 from competition.programmes.models import (
+    PROGRAMME_KIND_LABELS,
     STAGE_KIND_LABELS,
     Call,
     Criterion,
     Programme,
+    ProgrammeKind,
     Stage,
     StageKind,
 )
@@ -224,12 +226,23 @@ class ProgrammeForm(FlaskForm):
     total_budget = _money(
         _l("Total budget (EUR)"), InputRequired(_l("Enter the programme's total budget in euro."))
     )
+    # Left out of a post (a form of before there were kinds): a new programme is a competition,
+    # an existing one keeps its kind.
+    kind = RadioField(
+        _l("Kind of programme"),
+        choices=[
+            SelectChoice(kind.value, PROGRAMME_KIND_LABELS[kind.value]) for kind in ProgrammeKind
+        ],
+        validators=[Optional()],
+        default=ProgrammeKind.COMPETITION.value,
+    )
 
     def fill(self, programme: Programme) -> None:
         self.name.data = programme.name
         self.slug.data = programme.slug
         self.description.data = programme.description
         self.total_budget.data = programme.total_budget
+        self.kind.data = programme.kind.value
 
     def values(self) -> dict[str, Any]:
         return {
@@ -237,6 +250,7 @@ class ProgrammeForm(FlaskForm):
             "slug": (self.slug.data or "").strip(),
             "description": self.description.data or "",
             "total_budget": self.total_budget.data,
+            "kind": self.kind.data or None,
         }
 
 

@@ -39,6 +39,7 @@ LAYERS: list[set[str]] = [
     {"screening", "clarifications"},
     {"assignment", "reviews", "hearings"},
     {"selection"},
+    {"memberships"},
     {"dashboard", "legal"},
     {"demo"},
     {"cli"},
