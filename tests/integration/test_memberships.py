@@ -24,6 +24,7 @@ from competition.memberships.models import (
     Membership,
     MembershipDecision,
     MembershipEvaluator,
+    MembershipMember,
     MembershipState,
 )
 from competition.organisations.models import Organisation, OrganisationKind
@@ -73,7 +74,7 @@ def test_an_applicant_applies_and_the_counts_come_from_the_registry_kinds(app): 
         assert known is not None
         known_name = known.name
     browser = as_person(app, world.applicant)
-    assert "/programmes/%d/memberships/apply" % world.programme_id in text(
+    assert f"/programmes/{world.programme_id}/memberships/apply" in text(
         browser.get("/memberships")
     )
 
@@ -596,3 +597,308 @@ def test_the_public_list_is_in_german_for_a_german_reader(app):  # type: ignore[
     page = text(browser.get(f"/programmes/{world.slug}/members"))
     assert "Mitglieder von go-cluster" in page
     assert "KMU" in page and "Gültig bis" in page
+
+
+# --- the annual re-evaluation ----------------------------------------------------------------
+
+
+def _granted_ending_in(world, days: int) -> int:  # type: ignore[no-untyped-def]
+    start = utcnow().date() - dt.timedelta(days=365 - days)
+    now = dt.datetime.combine(start, dt.time(10), tzinfo=dt.UTC)
+    return granted(world, now=now, until=start + dt.timedelta(days=364))
+
+
+def test_due_memberships_move_to_re_evaluation_once_and_the_holder_is_mailed_once(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        due = _granted_ending_in(world, 30)
+        later = make_organisation(name="Later Cluster e.V.")
+        programme = db.session.get(Programme, world.programme_id)
+        not_yet = ops.apply_for_membership(
+            programme,
+            actor=user(world.applicant),
+            organisation_name=later.name,
+            services="",
+            now=utcnow(),
+        ).id
+        evaluation = evaluate(world, not_yet, world.juror, "grant")
+        today = utcnow().date()
+        ops.decide(
+            membership(not_yet),
+            actor=user(world.officer),
+            action="grant",
+            evaluation_id=evaluation,
+            valid_from=today,
+            valid_until=today + dt.timedelta(days=200),
+            now=utcnow(),
+        )
+
+        assert ops.start_due_reevaluations(now=utcnow(), days_before=60) == 1
+        assert ops.start_due_reevaluations(now=utcnow(), days_before=60) == 0
+        assert membership(due).state == MembershipState.IN_REEVALUATION
+        assert membership(not_yet).state == MembershipState.GRANTED
+        (mail,) = mails("reevaluation")
+        assert mail.dedup_key == f"memberships.reevaluation:{due}:{membership(due).valid_until}"
+        (event,) = events("membership.reevaluation_started")
+        assert event.actor_id is None
+        # A membership in re-evaluation still holds its membership until its period ends.
+        assert world.cluster_name in text(
+            app.test_client().get(f"/programmes/{world.slug}/members")
+        )
+
+
+def test_overlapping_runs_move_each_membership_once(app):  # type: ignore[no-untyped-def]
+    import threading
+
+    with app.app_context():
+        world = build_world()
+        due = _granted_ending_in(world, 10)
+    start = threading.Barrier(4)
+    results: list[int] = []
+
+    def run() -> None:
+        with app.app_context():
+            start.wait()
+            results.append(ops.start_due_reevaluations(now=utcnow(), days_before=60))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [0, 0, 0, 1]
+    with app.app_context():
+        assert [s for s in steps(due) if s[1] == "start_reevaluation"] == [
+            ("granted", "start_reevaluation", "in_reevaluation")
+        ]
+        assert len(mails("reevaluation")) == 1
+
+
+def test_the_re_evaluation_task_reads_its_days_from_the_settings_and_is_on_the_beat(make_app):  # type: ignore[no-untyped-def]
+    app = make_app(membership_reevaluation_days=5)
+    with app.app_context():
+        world = build_world()
+        due = _granted_ending_in(world, 30)
+    task = app.extensions["celery"].tasks["memberships.start_reevaluations"]
+    assert task.apply().get() == 0  # 30 days left: not within 5
+    schedule = {
+        e["task"]: e["schedule"] for e in app.extensions["celery"].conf.beat_schedule.values()
+    }
+    assert schedule["memberships.start_reevaluations"] == 3600.0
+    wider = make_app(membership_reevaluation_days=60)
+    assert wider.extensions["celery"].tasks["memberships.start_reevaluations"].apply().get() == 1
+    with wider.app_context():
+        assert membership(due).state == MembershipState.IN_REEVALUATION
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+def test_the_re_evaluation_task_runs_in_a_worker_and_mails_the_holder_once(  # type: ignore[no-untyped-def]
+    app, make_app, redis_url, worker_factory, smtp_server
+):
+    import time
+
+    with app.app_context():
+        world = build_world()
+        due = _granted_ending_in(world, 20)
+        holder = user(world.applicant).email
+        # The grant's mail went out in-process already; only the re-evaluation's is awaited.
+    deployed = make_app(
+        redis_url=redis_url,
+        task_queue=worker_factory.queue,
+        mail_server=smtp_server.host,
+        mail_port=smtp_server.port,
+    )
+    worker = worker_factory(smtp_server)
+    task = deployed.extensions["celery"].tasks["memberships.start_reevaluations"]
+
+    # Twice at once: the lock keeps the runs apart, the compare-and-set and the mail's key the
+    # rest.
+    task.apply_async()
+    task.apply_async()
+
+    received = smtp_server.wait_for(1, timeout=60)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and worker.log().count("memberships.start_reevaluations") < 4:
+        time.sleep(0.2)
+    time.sleep(2)  # a second mail, were one coming, would be on its way by now
+    assert [m["To"] for m in smtp_server.messages] == [holder]
+    assert received[0]["Subject"] == "The annual re-evaluation of your membership begins"
+    with app.app_context():
+        assert membership(due).state == MembershipState.IN_REEVALUATION
+        assert len([s for s in steps(due) if s[1] == "start_reevaluation"]) == 1
+
+
+# --- the registry counts each cluster's members --------------------------------------------
+
+
+def test_the_registry_shows_a_cluster_management_organisations_members_by_kind(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        granted(world)
+        officer = world.officer
+    browser = as_person(app, officer)
+    page = text(browser.get(f"/organisations/{world.cluster_id}"))
+    assert "Its cluster's member organisations" in page
+    counts = page[page.index('id="cluster-counts"') :]
+    assert [f'<td class="num">{n}</td>' in counts for n in (7, 3, 1, 2)] == [True] * 4
+    assert "Membership:" in page  # where it is used: its membership of go-cluster
+    # A member names the cluster it belongs to.
+    member = text(browser.get(f"/organisations/{world.member_ids[0]}"))
+    assert "Cluster member:" in member and f"{world.cluster_name} (go-cluster)</a>" in member
+    listed = text(browser.get("/organisations?q=Cluster+Management"))
+    row = listed[listed.index(f'id="organisation-{world.cluster_id}"') :]
+    assert "3 SMEs, 1 large firms, 2 research partners" in row[:800]
+
+
+def test_the_registry_list_counts_every_cluster_in_one_query_whatever_their_number(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        granted(world)
+    browser = as_person(app, world.officer)
+    few = queries_for_page(app, browser, "/organisations")
+    with app.app_context():
+        programme = db.session.get(Programme, world.programme_id)
+        for n in range(3):
+            cluster = make_organisation(name=f"Another Cluster {n} e.V.")
+            created = ops.apply_for_membership(
+                programme, actor=user(world.applicant), organisation_name=cluster.name,
+                services="", now=utcnow(),
+            )  # fmt: skip
+            for _ in range(4):
+                db.session.add(
+                    MembershipMember(
+                        membership_id=created.id,
+                        organisation_id=make_organisation().id,
+                        added_at=utcnow(),
+                    )
+                )
+        db.session.commit()
+    assert queries_for_page(app, browser, "/organisations") == few
+
+
+def test_a_merge_that_would_list_one_organisation_twice_in_a_cluster_is_refused(app):  # type: ignore[no-untyped-def]
+    from competition.organisations.operations import merge_organisations
+
+    with app.app_context():
+        world = build_world()
+        applied(world)
+        merged = db.session.get(Organisation, world.member_ids[0])
+        kept = db.session.get(Organisation, world.member_ids[1])
+        with pytest.raises(DomainError, match="Both organisations are members of the cluster"):
+            merge_organisations(merged, into=kept, actor=user(world.officer), now=utcnow())
+        db.session.rollback()
+        outsider = make_organisation()
+        merge_organisations(
+            db.session.get(Organisation, outsider.id),
+            into=db.session.get(Organisation, world.member_ids[1]),
+            actor=user(world.officer),
+            now=utcnow(),
+        )
+
+
+# --- the programme's kind and its pages -------------------------------------------------------
+
+
+def test_an_officer_sets_up_a_membership_programme_which_takes_no_calls(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        officer = person(make_user(roles=(Role.OFFICER,)))
+        db.session.commit()
+    browser = as_person(app, officer)
+    created = browser.submit(
+        "/programmes/new",
+        {"name": "go-cluster", "slug": "go-cluster", "total_budget": "0", "kind": "membership"},
+    )
+    assert created.status_code == 302
+    with app.app_context():
+        programme = db.session.scalar(sa.select(Programme))
+        programme_id = programme.id
+        assert programme.is_membership
+    page = text(browser.get(f"/programmes/{programme_id}"))
+    assert "it has no calls" in page and "New call" not in page
+    assert f"/programmes/{programme_id}/memberships" in page
+    no_call = browser.get(f"/programmes/{programme_id}/calls/new")
+    assert "not through calls" in text(no_call) and 'name="round_number"' not in text(no_call)
+    with app.app_context():
+        from competition.programmes.operations import create_call
+
+        with pytest.raises(DomainError, match="membership programme"):
+            create_call(
+                db.session.get(Programme, programme_id),
+                actor=user(officer),
+                name="Round 1",
+                round_number=1,
+                reference_prefix="GC",
+                now=utcnow(),
+            )
+        db.session.rollback()
+        world_applicant = make_user(roles=(Role.APPLICANT,))
+        cluster = make_organisation(name="Some Cluster e.V.")
+        ops.apply_for_membership(
+            db.session.get(Programme, programme_id),
+            actor=world_applicant,
+            organisation_name=cluster.name,
+            services="",
+            now=utcnow(),
+        )
+    # Holding a membership, it stays a membership programme.
+    back = browser.submit(
+        f"/programmes/{programme_id}/edit",
+        {"name": "go-cluster", "slug": "go-cluster", "total_budget": "0", "kind": "competition"},
+    )
+    assert back.status_code == 422
+    assert "it stays a membership programme" in text(back)
+    # Criteria are set up on the programme's page for them.
+    criteria = f"/programmes/{programme_id}/membership-criteria"
+    bad = browser.submit(
+        criteria,
+        {"name": "Reach", "weight": "0", "scale_min": "0", "scale_max": "5", "scale_step": "1"},
+    )
+    assert bad.status_code == 422 and "The weight must be greater than 0." in text(bad)
+    good = browser.submit(
+        criteria,
+        {"name": "Reach", "weight": "1,5", "scale_min": "0", "scale_max": "5", "scale_step": "0.5"},
+    )
+    assert good.status_code == 302
+    assert "Reach" in text(browser.get(criteria))
+
+
+def test_a_competition_with_calls_cannot_become_a_membership_programme(app):  # type: ignore[no-untyped-def]
+    from tests.factories import make_call
+
+    with app.app_context():
+        officer = make_user(roles=(Role.OFFICER,))
+        programme = make_programme(officers=(officer,), slug="c4f", name="C4F")
+        make_call(programme)
+        db.session.commit()
+        programme_id, who = programme.id, person(officer)
+    refused = as_person(app, who).submit(
+        f"/programmes/{programme_id}/edit",
+        {"name": "C4F", "slug": "c4f", "total_budget": "1000", "kind": "membership"},
+    )
+    assert refused.status_code == 422
+    assert "a membership programme has none" in text(refused)
+
+
+def test_the_pages_read_the_same_few_queries_however_many_members(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        membership_id = granted(world)
+    pages = [
+        (as_person(app, world.officer), f"/memberships/{membership_id}"),
+        (as_person(app, world.applicant), f"/memberships/{membership_id}"),
+        (as_person(app, world.officer), f"/programmes/{world.programme_id}/memberships"),
+        (Browser(app.test_client()), f"/programmes/{world.slug}/members"),
+    ]
+    few = [queries_for_page(app, browser, url) for browser, url in pages]
+    with app.app_context():
+        for _ in range(30):
+            db.session.add(
+                MembershipMember(
+                    membership_id=membership_id,
+                    organisation_id=make_organisation().id,
+                    added_at=utcnow(),
+                )
+            )
+        db.session.commit()
+    assert [queries_for_page(app, browser, url) for browser, url in pages] == few
