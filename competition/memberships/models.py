@@ -80,9 +80,10 @@ RECOMMENDATION_LABELS = {
 
 class Membership(db.Model):
     """A cluster management organisation's membership of a programme, from its application to
-    its end. The period (``valid_from`` to ``valid_until``, days in Europe/Berlin) is the one
-    granted or last renewed; ``round`` counts the evaluations it went through (the first, then
-    one per annual re-evaluation)."""
+    its end. ``valid_from`` is the first day of the membership (set by the grant) and
+    ``valid_until`` the last day of the period last granted or renewed (days in Europe/Berlin;
+    each decision keeps its own period); ``round`` counts the evaluations it went through (the
+    first, then one per annual re-evaluation)."""
 
     __tablename__ = "memberships"
     __workflow__ = workflow.CLUSTER_MEMBERSHIP

@@ -998,9 +998,13 @@ def decide(
     db.session.flush()
     values: dict[str, object] = {"updated_at": now}
     before: dict[str, object] = {}
-    if action in rules.NEEDS_PERIOD:
+    if action == "grant":
         values |= {"valid_from": plan.valid_from, "valid_until": plan.valid_until}
-        before = {"valid_from": membership.valid_from, "valid_until": membership.valid_until}
+    elif action == "renew":
+        # The membership runs on without a break: it keeps the day it began, and its end moves
+        # to the end of the renewed period (the decision keeps the period itself).
+        values |= {"valid_until": plan.valid_until}
+        before = {"valid_until": membership.valid_until}
     apply_step(
         membership,
         action,
