@@ -270,6 +270,8 @@ def add_member(
     Side effects: possibly an organisation row; a member row; audit ``membership.member_added``.
     """
     require(permissions.can_edit_profile(actor, membership))
+    _lock(membership)
+    require(permissions.can_edit_profile(actor, membership))
     organisation, errors = _organisation_named(
         name, kind=kind, federal_state=federal_state, field_name="name", now=now
     )
@@ -308,6 +310,7 @@ def remove_member(
     Side effects: the member row; audit ``membership.member_removed``.
     """
     require(permissions.can_edit_profile(actor, membership))
+    _lock(membership)
     removed = db.session.execute(
         sa.delete(MembershipMember).where(
             MembershipMember.membership_id == membership.id,
@@ -350,6 +353,9 @@ def add_members_from_file(
     Side effects: organisation rows for new organisations; member rows (in bulk); audit
     ``membership.members_imported``.
     """
+    require(permissions.can_edit_profile(actor, membership))
+    # One change of the member list at a time: the checks below hold until the rows are in.
+    _lock(membership)
     require(permissions.can_edit_profile(actor, membership))
     header, rows = read_rows(data, wanted=registry.REGISTRY_COLUMNS)
     report = MembersReport()
