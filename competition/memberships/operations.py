@@ -725,8 +725,8 @@ def record_evaluation(
     errors: dict[str, list[str]] = {}
     if not criteria:
         errors[""] = [_("The programme has no criteria yet; its officers set them up first.")]
-    for key, problem in scoring.validate_scores(scores, grid).items():
-        errors[score_field(int(key))] = [say(problem)]
+    for key, score_problem in scoring.validate_scores(scores, grid).items():
+        errors[score_field(int(key))] = [say(score_problem)]
     allowed = rules.RECOMMENDATIONS.get(membership.state.value, ())
     if recommendation not in allowed:
         errors["recommendation"] = [_("Choose your recommendation.")]
@@ -926,9 +926,9 @@ def plan_decision(
             _("Four eyes: you recorded this evaluation, so another officer decides on it.")
         ]
     elif "action" not in errors and (
-        problem := rules.decision_problem(action, evaluation.recommendation.value)
+        mismatch := rules.decision_problem(action, evaluation.recommendation.value)
     ):
-        errors["evaluation_id"] = [say(problem)]
+        errors["evaluation_id"] = [say(mismatch)]
     reason = reason.strip()
     if action in rules.NEEDS_PERIOD:
         previous = membership.valid_until if action == "renew" else None

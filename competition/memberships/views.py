@@ -480,7 +480,7 @@ def decide(membership_id: int):  # type: ignore[no-untyped-def]
         # A withdrawal ends a membership the public list shows: say what it does, then ask.
         if not form.validate_on_submit():
             return _decision_page(membership, form, 422)
-        checked = perform(lambda: ops.plan_decision(membership, **arguments))  # type: ignore[arg-type]
+        checked = perform(lambda: ops.plan_decision(membership, **arguments))
         if checked.error is not None:
             show_errors(form, checked.error)
             return _decision_page(_officer_membership(membership_id), form, checked.status)
@@ -491,7 +491,7 @@ def decide(membership_id: int):  # type: ignore[no-untyped-def]
             plan=checked.result,
             form=form,
         )
-    decided = attempt(form, lambda: ops.decide(membership, now=g.now, **arguments))  # type: ignore[arg-type]
+    decided = attempt(form, lambda: ops.decide(membership, now=g.now, **arguments))
     if decided.done:
         done = {
             "grant": _("The membership is granted; the organisation is told by e-mail."),

@@ -12,6 +12,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from competition.accounts.models import Role, User
+from competition.audit.models import AuditEvent, StateTransition
 from competition.db import utcnow
 from competition.extensions import db
 from competition.memberships import operations as ops
@@ -171,3 +172,21 @@ def mails(template: str) -> list[Notification]:
             .order_by(Notification.id)
         )
     )
+
+
+def events(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def steps(membership_id: int) -> list[tuple[str, str, str]]:
+    return [
+        (row.from_state, row.action, row.to_state)
+        for row in db.session.scalars(
+            sa.select(StateTransition)
+            .where(
+                StateTransition.object_type == "membership",
+                StateTransition.object_id == membership_id,
+            )
+            .order_by(StateTransition.id)
+        )
+    ]

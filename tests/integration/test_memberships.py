@@ -2,8 +2,9 @@
 member organisations from the registry and their counts are computed from the registry's
 kinds; evaluators score against the programme's criteria; a second officer grants, renews,
 refuses or withdraws (four eyes in the operation and in the database); every step passes the
-gateway; the annual re-evaluation opens once and mails once; the public list shows only
-memberships in force; each reader sees only what is theirs to see."""
+gateway; the public list shows only memberships in force; each reader sees only what is theirs
+to see; the registry counts each cluster's members. The annual re-evaluation is in
+test_membership_reevaluation.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 
 from competition.accounts.models import Role
-from competition.audit.models import AuditEvent, StateTransition
 from competition.db import utcnow
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
@@ -37,31 +37,15 @@ from tests.integration.membership_world import (
     applied,
     build_world,
     evaluate,
+    events,
     granted,
     mails,
     membership,
+    steps,
     user,
 )
 
 pytestmark = pytest.mark.postgres
-
-
-def events(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
-
-
-def steps(membership_id: int) -> list[tuple[str, str, str]]:
-    return [
-        (row.from_state, row.action, row.to_state)
-        for row in db.session.scalars(
-            sa.select(StateTransition)
-            .where(
-                StateTransition.object_type == "membership",
-                StateTransition.object_id == membership_id,
-            )
-            .order_by(StateTransition.id)
-        )
-    ]
 
 
 # --- applying: the profile and its counts ---------------------------------------------------
@@ -601,136 +585,6 @@ def test_the_public_list_is_in_german_for_a_german_reader(app):  # type: ignore[
     assert "KMU" in page and "Gültig bis" in page
 
 
-# --- the annual re-evaluation ----------------------------------------------------------------
-
-
-def _granted_ending_in(world, days: int) -> int:  # type: ignore[no-untyped-def]
-    start = utcnow().date() - dt.timedelta(days=365 - days)
-    now = dt.datetime.combine(start, dt.time(10), tzinfo=dt.UTC)
-    return granted(world, now=now, until=start + dt.timedelta(days=364))
-
-
-def test_due_memberships_move_to_re_evaluation_once_and_the_holder_is_mailed_once(app):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        world = build_world()
-        due = _granted_ending_in(world, 30)
-        later = make_organisation(name="Later Cluster e.V.")
-        programme = db.session.get(Programme, world.programme_id)
-        not_yet = ops.apply_for_membership(
-            programme,
-            actor=user(world.applicant),
-            organisation_name=later.name,
-            services="",
-            now=utcnow(),
-        ).id
-        evaluation = evaluate(world, not_yet, world.juror, "grant")
-        today = utcnow().date()
-        ops.decide(
-            membership(not_yet),
-            actor=user(world.officer),
-            action="grant",
-            evaluation_id=evaluation,
-            valid_from=today,
-            valid_until=today + dt.timedelta(days=200),
-            now=utcnow(),
-        )
-
-        assert ops.start_due_reevaluations(now=utcnow(), days_before=60) == 1
-        assert ops.start_due_reevaluations(now=utcnow(), days_before=60) == 0
-        assert membership(due).state == MembershipState.IN_REEVALUATION
-        assert membership(not_yet).state == MembershipState.GRANTED
-        (mail,) = mails("reevaluation")
-        assert mail.dedup_key == f"memberships.reevaluation:{due}:{membership(due).valid_until}"
-        (event,) = events("membership.reevaluation_started")
-        assert event.actor_id is None
-        # A membership in re-evaluation still holds its membership until its period ends.
-        assert world.cluster_name in text(
-            app.test_client().get(f"/programmes/{world.slug}/members")
-        )
-
-
-def test_overlapping_runs_move_each_membership_once(app):  # type: ignore[no-untyped-def]
-    import threading
-
-    with app.app_context():
-        world = build_world()
-        due = _granted_ending_in(world, 10)
-    start = threading.Barrier(4)
-    results: list[int] = []
-
-    def run() -> None:
-        with app.app_context():
-            start.wait()
-            results.append(ops.start_due_reevaluations(now=utcnow(), days_before=60))
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(results) == [0, 0, 0, 1]
-    with app.app_context():
-        assert [s for s in steps(due) if s[1] == "start_reevaluation"] == [
-            ("granted", "start_reevaluation", "in_reevaluation")
-        ]
-        assert len(mails("reevaluation")) == 1
-
-
-def test_the_re_evaluation_task_reads_its_days_from_the_settings_and_is_on_the_beat(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(membership_reevaluation_days=5)
-    with app.app_context():
-        world = build_world()
-        due = _granted_ending_in(world, 30)
-    task = app.extensions["celery"].tasks["memberships.start_reevaluations"]
-    assert task.apply().get() == 0  # 30 days left: not within 5
-    schedule = {
-        e["task"]: e["schedule"] for e in app.extensions["celery"].conf.beat_schedule.values()
-    }
-    assert schedule["memberships.start_reevaluations"] == 3600.0
-    wider = make_app(membership_reevaluation_days=60)
-    assert wider.extensions["celery"].tasks["memberships.start_reevaluations"].apply().get() == 1
-    with wider.app_context():
-        assert membership(due).state == MembershipState.IN_REEVALUATION
-
-
-@pytest.mark.worker
-@pytest.mark.redis
-def test_the_re_evaluation_task_runs_in_a_worker_and_mails_the_holder_once(  # type: ignore[no-untyped-def]
-    app, make_app, redis_url, worker_factory, smtp_server
-):
-    import time
-
-    with app.app_context():
-        world = build_world()
-        due = _granted_ending_in(world, 20)
-        holder = user(world.applicant).email
-        # The grant's mail went out in-process already; only the re-evaluation's is awaited.
-    deployed = make_app(
-        redis_url=redis_url,
-        task_queue=worker_factory.queue,
-        mail_server=smtp_server.host,
-        mail_port=smtp_server.port,
-    )
-    worker = worker_factory(smtp_server)
-    task = deployed.extensions["celery"].tasks["memberships.start_reevaluations"]
-
-    # Twice at once: the lock keeps the runs apart, the compare-and-set and the mail's key the
-    # rest.
-    task.apply_async()
-    task.apply_async()
-
-    received = smtp_server.wait_for(1, timeout=60)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and worker.log().count("memberships.start_reevaluations") < 4:
-        time.sleep(0.2)
-    time.sleep(2)  # a second mail, were one coming, would be on its way by now
-    assert [m["To"] for m in smtp_server.messages] == [holder]
-    assert received[0]["Subject"] == "The annual re-evaluation of your membership begins"
-    with app.app_context():
-        assert membership(due).state == MembershipState.IN_REEVALUATION
-        assert len([s for s in steps(due) if s[1] == "start_reevaluation"]) == 1
-
-
 # --- the registry counts each cluster's members --------------------------------------------
 
 
@@ -904,3 +758,26 @@ def test_the_pages_read_the_same_few_queries_however_many_members(app):  # type:
             )
         db.session.commit()
     assert [queries_for_page(app, browser, url) for browser, url in pages] == few
+
+
+def test_the_officers_list_filters_by_state_and_searches_by_name(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        held = granted(world)
+        other = make_organisation(name="Zweiter Cluster e.V.")
+        waiting = ops.apply_for_membership(
+            db.session.get(Programme, world.programme_id),
+            actor=user(world.applicant),
+            organisation_name=other.name,
+            services="",
+            now=utcnow(),
+        ).id
+    browser = as_person(app, world.officer)
+    url = f"/programmes/{world.programme_id}/memberships"
+    everything = text(browser.get(url))
+    assert f'id="membership-{held}"' in everything and f'id="membership-{waiting}"' in everything
+    applied_only = text(browser.get(f"{url}?state=applied"))
+    assert f'id="membership-{waiting}"' in applied_only
+    assert f'id="membership-{held}"' not in applied_only
+    searched = text(browser.get(f"{url}?q=zweiter"))
+    assert f'id="membership-{waiting}"' in searched and f'id="membership-{held}"' not in searched
