@@ -174,16 +174,13 @@ def apply_for_membership(
     errors: dict[str, list[str]] = {}
     if (problem := _text_error(services, SERVICES_MAX_CHARS)) is not None:
         errors["services"] = [problem]
-    organisation, found_errors = (
-        (None, {})
-        if errors
-        else _organisation_named(
-            organisation_name,
-            kind=kind,
-            federal_state=federal_state,
-            field_name="organisation",
-            now=now,
-        )
+    # A new organisation this adds is rolled back with the rest when anything is refused.
+    organisation, found_errors = _organisation_named(
+        organisation_name,
+        kind=kind,
+        federal_state=federal_state,
+        field_name="organisation",
+        now=now,
     )
     errors |= found_errors
     if errors:
