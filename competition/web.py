@@ -200,6 +200,7 @@ def init_app(app: Flask) -> None:
         clarifications,
         grants,
         hearings,
+        memberships,
         proposals,
         reviews,
         selection,
@@ -214,6 +215,7 @@ def init_app(app: Flask) -> None:
     from competition.grants.views import bp as grants_bp
     from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
+    from competition.memberships.views import bp as memberships_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.organisations.views import bp as organisations_bp
     from competition.programmes.topic_views import bp as topics_bp
@@ -243,6 +245,7 @@ def init_app(app: Flask) -> None:
         hearings_bp,
         selection_bp,
         grants_bp,
+        memberships_bp,
         legal_bp,
     ):
         app.register_blueprint(blueprint)
@@ -254,6 +257,7 @@ def init_app(app: Flask) -> None:
     hearings.init_app(app)
     selection.init_app(app)
     grants.init_app(app)
+    memberships.init_app(app)
 
     app.before_request(clean_query)
     app.before_request(_request_clock)

@@ -48,6 +48,11 @@ SUBJECTS = {
     "payments/approved": _("Your payment request is approved"),
     "payments/rejected": _("Your payment request is rejected"),
     "payments/confirmation_waiting": _("A payment waits for your confirmation"),
+    "memberships/granted": _("Your membership is granted"),
+    "memberships/renewed": _("Your membership is renewed"),
+    "memberships/refused": _("Your membership application is refused"),
+    "memberships/withdrawn": _("Your membership is withdrawn"),
+    "memberships/reevaluation": _("The annual re-evaluation of your membership begins"),
 }
 
 

@@ -1,7 +1,7 @@
 """payment exports keep their file, so that it can be downloaded again as it was handed out
 
 Revision ID: 0026_payments
-Revises: 0022_grants
+Revises: 0023_memberships
 Create Date: 2026-12-07 09:00:00
 
 No export has been made before this revision (0022 created the table and nothing wrote to it),
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0026_payments"
-down_revision = "0022_grants"
+down_revision = "0023_memberships"
 branch_labels = None
 depends_on = None
 

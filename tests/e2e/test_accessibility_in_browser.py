@@ -112,6 +112,19 @@ PAGES = [
     ("officer", "money view", "/programmes/{programme}/money"),
     ("officer", "mailbox", "/dev/mailbox"),
     ("officer", "users", "/admin/users"),
+    ("public", "members of a membership programme", "/programmes/{membership_slug}/members"),
+    ("applicant", "memberships", "/memberships"),
+    ("applicant", "membership application", "/programmes/{membership_programme}/memberships/apply"),
+    ("applicant", "a membership", "/memberships/{membership}"),
+    ("officer", "memberships of a programme", "/programmes/{membership_programme}/memberships"),
+    (
+        "officer",
+        "membership criteria and evaluators",
+        "/programmes/{membership_programme}/membership-criteria",
+    ),
+    ("officer", "a membership", "/memberships/{membership}"),
+    ("officer", "membership evaluation", "/memberships/{membership}/evaluation"),
+    ("officer", "membership decision", "/memberships/{membership}/decision"),
 ]
 
 # Forms sent empty (or with the field given), so they come back refused with a message at the
@@ -144,6 +157,20 @@ REFUSED_FORMS = [
         "/calls/{call}/stages/{stage}/selection/rules",
         'form[action$="/selection/rules"]',
         {"#constraints-0-maximum": "one"},
+    ),
+    (
+        "officer",
+        "membership evaluation",
+        "/memberships/{membership}/evaluation",
+        'form[action$="/evaluation"]',
+        {},
+    ),
+    (
+        "applicant",
+        "membership application",
+        "/programmes/{membership_programme}/memberships/apply",
+        'form[action$="/apply"]',
+        {"#organisation": ""},
     ),
 ]
 
