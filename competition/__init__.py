@@ -114,6 +114,7 @@ def _import_models() -> None:
     import competition.grants.models  # noqa: F401
     import competition.hearings.models  # noqa: F401
     import competition.jobs.models  # noqa: F401
+    import competition.memberships.models  # noqa: F401
     import competition.notifications.models  # noqa: F401
     import competition.organisations.models  # noqa: F401
     import competition.programmes.models  # noqa: F401

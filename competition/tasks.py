@@ -52,6 +52,10 @@ def celery_init_app(app: Flask) -> Celery:
                 "schedule": 900.0,
             },
             "reports-send-reminders": {"task": "reports.send_reminders", "schedule": 900.0},
+            "memberships-start-reevaluations": {
+                "task": "memberships.start_reevaluations",
+                "schedule": 3600.0,
+            },
             "audit-chain": {"task": "audit.chain", "schedule": 60.0},
             "audit-anchor": {"task": "audit.anchor", "schedule": 3600.0},
         },

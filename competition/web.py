@@ -163,14 +163,17 @@ def conflict_reason(conflict: Any) -> str:
     return str(conflict.reason)
 
 
-def money(value: Decimal | int | None, currency: str = "EUR") -> str:
-    """``1.200.000 €`` in German, ``1 200 000 EUR`` in English."""
+def money(value: Decimal | int | str | None, currency: str = "EUR", *, cents: bool = False) -> str:
+    """``1.200.000 €`` in German, ``1 200 000 EUR`` in English; with ``cents`` (payments, whose
+    cents matter) ``1.200.000,50 €`` and ``1 200 000.50 EUR``."""
     if value is None:
         return "–"
     if current_language() == "de":
         sign = "€" if currency == "EUR" else currency
-        return f"{format_decimal(Decimal(value), format='#,##0', locale='de')}\u00a0{sign}"
-    return f"{Decimal(value):,.0f} {currency}".replace(",", "\u202f")
+        pattern = "#,##0.00" if cents else "#,##0"
+        return f"{format_decimal(Decimal(value), format=pattern, locale='de')}\u00a0{sign}"
+    shown = f"{Decimal(value):,.2f}" if cents else f"{Decimal(value):,.0f}"
+    return f"{shown} {currency}".replace(",", "\u202f")
 
 
 def millions(value: Decimal | int | None) -> str:
@@ -197,6 +200,7 @@ def init_app(app: Flask) -> None:
         clarifications,
         grants,
         hearings,
+        memberships,
         proposals,
         reviews,
         selection,
@@ -211,6 +215,7 @@ def init_app(app: Flask) -> None:
     from competition.grants.views import bp as grants_bp
     from competition.hearings.views import bp as hearings_bp
     from competition.legal.views import bp as legal_bp
+    from competition.memberships.views import bp as memberships_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.organisations.views import bp as organisations_bp
     from competition.programmes.topic_views import bp as topics_bp
@@ -240,6 +245,7 @@ def init_app(app: Flask) -> None:
         hearings_bp,
         selection_bp,
         grants_bp,
+        memberships_bp,
         legal_bp,
     ):
         app.register_blueprint(blueprint)
@@ -251,6 +257,7 @@ def init_app(app: Flask) -> None:
     hearings.init_app(app)
     selection.init_app(app)
     grants.init_app(app)
+    memberships.init_app(app)
 
     app.before_request(clean_query)
     app.before_request(_request_clock)

@@ -93,6 +93,9 @@ class Settings:
     # Where the operator keeps the texts of the Impressum, the privacy policy and the
     # accessibility statement (``impressum.de.md`` …); the instance folder's ``legal/`` without.
     legal_folder: str | None = None
+    # A granted membership goes into its annual re-evaluation this many days before its period
+    # ends (the beat task ``memberships.start_reevaluations``).
+    membership_reevaluation_days: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -139,6 +142,11 @@ class Settings:
             audit_anchor_file=env.get("AUDIT_ANCHOR_FILE") or None,
             default_locale=_locale(env.get("DEFAULT_LOCALE")),
             legal_folder=env.get("LEGAL_FOLDER") or None,
+            membership_reevaluation_days=_int(
+                "MEMBERSHIP_REEVALUATION_DAYS",
+                env.get("MEMBERSHIP_REEVALUATION_DAYS"),
+                cls.membership_reevaluation_days,
+            ),
         )
         settings.check()
         return settings
@@ -177,6 +185,8 @@ class Settings:
             )
         if self.trusted_proxies < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
+        if not 0 <= self.membership_reevaluation_days <= 366:
+            raise ConfigError("MEMBERSHIP_REEVALUATION_DAYS must be between 0 and 366")
 
     def with_overrides(self, **changes: object) -> Settings:
         updated = replace(self, **changes)  # type: ignore[arg-type]

@@ -320,6 +320,53 @@ DISBURSEMENT = Workflow(
     },
 )
 
+# A cluster management organisation's membership of a membership programme (go-cluster). The
+# first evaluation recorded opens the evaluation; an officer other than the one who recorded
+# the evaluation grants or refuses. A granted membership is re-evaluated every year (the beat
+# task opens it when its period nears its end, or an officer does) and renewed or withdrawn the
+# same way. The applicant may take back an application until it is decided. A refusal always
+# rests on an evaluation, so there is no step from "applied" straight to "refused".
+CLUSTER_MEMBERSHIP = Workflow(
+    name="membership",
+    states=(
+        "applied",
+        "in_evaluation",
+        "granted",
+        "in_reevaluation",
+        "refused",
+        "withdrawn",
+        "retracted",
+    ),
+    initial="applied",
+    steps={
+        ("applied", "start_evaluation"): "in_evaluation",
+        ("in_evaluation", "grant"): "granted",
+        ("in_evaluation", "refuse"): "refused",
+        ("granted", "start_reevaluation"): "in_reevaluation",
+        ("in_reevaluation", "renew"): "granted",
+        ("in_reevaluation", "withdraw"): "withdrawn",
+        ("applied", "retract"): "retracted",
+        ("in_evaluation", "retract"): "retracted",
+    },
+    past={
+        "start_evaluation": "evaluation_started",
+        "grant": "granted",
+        "refuse": "refused",
+        "start_reevaluation": "reevaluation_started",
+        "renew": "renewed",
+        "withdraw": "withdrawn",
+        "retract": "retracted",
+    },
+    labels={
+        "grant": "Grant the membership",
+        "refuse": "Refuse the membership",
+        "renew": "Renew the membership",
+        "withdraw": "Withdraw the membership",
+        "start_reevaluation": "Start the re-evaluation",
+        "retract": "Withdraw the application",
+    },
+)
+
 WORKFLOWS: tuple[Workflow, ...] = (
     CALL,
     SUBMISSION,
@@ -333,6 +380,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     GRANT,
     REPORT,
     DISBURSEMENT,
+    CLUSTER_MEMBERSHIP,
 )
 
 # Kept for the call's page, which offers the call's actions with these labels.
@@ -355,6 +403,7 @@ _REFUSED: Mapping[str, Text] = {
     "grant": N_("This grant is %(state)s; it cannot be %(done)s."),
     "report": N_("This report is %(state)s; it cannot be %(done)s."),
     "disbursement": N_("This disbursement request is %(state)s; it cannot be %(done)s."),
+    "membership": N_("This membership is %(state)s; it cannot be %(done)s."),
 }
 _CHANGED: Mapping[str, Text] = {
     "call": N_("Someone else changed this call meanwhile. Reload the page and try again."),
@@ -378,6 +427,9 @@ _CHANGED: Mapping[str, Text] = {
     "report": N_("Someone else changed this report meanwhile. Reload the page and try again."),
     "disbursement": N_(
         "Someone else changed this disbursement request meanwhile. Reload the page and try again."
+    ),
+    "membership": N_(
+        "Someone else changed this membership meanwhile. Reload the page and try again."
     ),
 }
 # States, and the past tense of actions with "now", as the sentences above use them.
@@ -404,7 +456,6 @@ _STATES: Mapping[str, Text] = {
     "open": N_("open"),
     "answered": N_("answered"),
     "offered": N_("offered"),
-    "in_evaluation": N_("in interim evaluation"),
     "ended_early": N_("ended early"),
     "due": N_("due"),
     "changes_requested": N_("returned for changes"),
@@ -412,6 +463,12 @@ _STATES: Mapping[str, Text] = {
     "requested": N_("requested"),
     "approved": N_("approved"),
     "paid": N_("paid"),
+    "applied": N_("applied for"),
+    "in_evaluation": N_("in evaluation"),
+    "granted": N_("granted"),
+    "in_reevaluation": N_("in re-evaluation"),
+    "refused": N_("refused"),
+    "retracted": N_("withdrawn by the applicant"),
 }
 _DONE_NOW: Mapping[str, Text] = {
     "published": N_("published now"),
@@ -445,6 +502,12 @@ _DONE_NOW: Mapping[str, Text] = {
     "exported": N_("exported now"),
     "approved": N_("approved now"),
     "paid": N_("paid now"),
+    "evaluation_started": N_("put in evaluation now"),
+    "granted": N_("granted now"),
+    "refused": N_("refused now"),
+    "reevaluation_started": N_("put in re-evaluation now"),
+    "renewed": N_("renewed now"),
+    "retracted": N_("withdrawn by the applicant now"),
 }
 
 

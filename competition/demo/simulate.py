@@ -27,7 +27,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -51,6 +51,7 @@ from competition.assignment.models import (
 )
 from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
 from competition.core import scoring
+from competition.demo.memberships import simulate_memberships
 from competition.demo.seed import PROGRAMME_SLUG
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
@@ -505,6 +506,8 @@ class Report:
     currency: str
     rounds: tuple[RoundResult, ...]
     already_done: bool
+    # Memberships held in the demo's membership programme (go-cluster) at the end.
+    memberships: int = 0
 
     def total(self, field: str) -> Any:
         return sum(
@@ -792,13 +795,15 @@ def simulate(
     if programme is None:
         raise SimulationError(_("The demo programme is not there; seed it first."))
     if is_finished(programme):
-        return report_of(programme, None)
-    driver = _Driver(HiddenTruth(seed), echo=echo, timeout=timeout)
-    driver.run([call.id for call in competing_calls(programme)])
-    db.session.expire_all()
-    programme = demo_programme()
-    assert programme is not None
-    return report_of(programme, driver.truth)
+        report = report_of(programme, None)
+    else:
+        driver = _Driver(HiddenTruth(seed), echo=echo, timeout=timeout)
+        driver.run([call.id for call in competing_calls(programme)])
+        db.session.expire_all()
+        programme = demo_programme()
+        assert programme is not None
+        report = report_of(programme, driver.truth)
+    return replace(report, memberships=simulate_memberships(seed=seed, echo=echo))
 
 
 class _Driver:

@@ -10,10 +10,10 @@ def init_app(app: Flask) -> None:
     """What the grants area adds to the areas below it: a grant offered as each decision is
     published, the grants counted by the line as committed money, the proposal page's panel
     linking to its grants, and the filter e-mails use to show a day kept as ISO text; then
-    what its parts (reports, interim evaluations) register."""
+    what its parts (reports, payments, interim evaluations) register."""
     import datetime as dt
 
-    from competition.grants import evaluations, reports
+    from competition.grants import evaluations, payments, reports
     from competition.grants.money import COMMITMENTS
     from competition.grants.operations import on_publish
     from competition.grants.queries import grants_for_reader
@@ -29,4 +29,5 @@ def init_app(app: Flask) -> None:
         lambda value: local_date(dt.date.fromisoformat(value)) if value else "", "iso_day"
     )
     reports.init_app(app)
+    payments.init_app(app)
     evaluations.init_app(app)

@@ -22,8 +22,10 @@ from competition.forms import attempt, perform, show_errors
 from competition.grants import operations as ops
 from competition.grants import queries
 from competition.grants.blueprint import bp
+from competition.grants.evaluations.queries import panel as evaluation_panel
 from competition.grants.forms import AdjustForm, EndEarlyForm, ReasonForm, typed_amounts
 from competition.grants.models import Grant, GrantKind, GrantState
+from competition.grants.payments.panel import panel as payment_panel
 from competition.grants.permissions import (
     can_act_for_consortium,
     can_manage_grant,
@@ -117,6 +119,9 @@ def _page(grant: Grant, status: int = 200):  # type: ignore[no-untyped-def]
         history=history("grant", [grant.id]),
         step_labels=STEP_LABELS,
         button_form=ButtonForm(formdata=None),
+        # The parts' panels, read before the page renders so its template reads no database.
+        payments=payment_panel(grant, me, now=g.now),
+        evaluations=evaluation_panel(grant, me, now=g.now),
     ), status
 
 

@@ -348,6 +348,10 @@ class PaymentExport(db.Model):
     into exactly one."""
 
     __tablename__ = "payment_exports"
+    __table_args__ = (
+        sa.CheckConstraint("file_format IN ('csv', 'xlsx')", name="file_format_known"),
+        sa.CheckConstraint("payments > 0", name="payments_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     programme_id: Mapped[int] = mapped_column(
@@ -357,6 +361,8 @@ class PaymentExport(db.Model):
     payments: Mapped[int]
     total: Mapped[Decimal]
     sha256: Mapped[str] = mapped_column(sa.String(64))
+    # The file as handed out (proposals/storage), so a download later gives the same bytes.
+    storage_key: Mapped[str] = mapped_column(sa.String(64))
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[dt.datetime]
 

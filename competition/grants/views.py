@@ -5,9 +5,10 @@ from __future__ import annotations
 from competition.grants import grant_views
 from competition.grants.blueprint import bp
 from competition.grants.evaluations import views as evaluation_views
+from competition.grants.payments import views as payment_views
 from competition.grants.reports import views as report_views
 
 # Importing the view modules registers their routes.
-ROUTES: tuple[object, ...] = (grant_views, report_views, evaluation_views)
+ROUTES: tuple[object, ...] = (grant_views, report_views, payment_views, evaluation_views)
 
 __all__ = ["bp"]

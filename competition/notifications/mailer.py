@@ -45,6 +45,14 @@ SUBJECTS = {
     "grants/offered": _("A grant is offered for your proposal"),
     "grants/answered": _("A consortium has answered its grant offer"),
     "grants/changed": _("News about your grant"),
+    "payments/approved": _("Your payment request is approved"),
+    "payments/rejected": _("Your payment request is rejected"),
+    "payments/confirmation_waiting": _("A payment waits for your confirmation"),
+    "memberships/granted": _("Your membership is granted"),
+    "memberships/renewed": _("Your membership is renewed"),
+    "memberships/refused": _("Your membership application is refused"),
+    "memberships/withdrawn": _("Your membership is withdrawn"),
+    "memberships/reevaluation": _("The annual re-evaluation of your membership begins"),
 }
 
 

@@ -8,7 +8,7 @@ DomainError with every message), change, audit event.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -45,6 +45,54 @@ def read_rows(data: bytes, *, wanted: Sequence[str]) -> tuple[registry.Header, l
     if not any(not registry.is_blank(row) for row in rows[1:]):
         raise DomainError({"file": [_("The file has a header but no rows.")]})
     return header, rows
+
+
+class RowOrganisations:
+    """The registry's organisations that rows of a file name (a consortium's partners, a
+    cluster's member organisations): each found by name and country, any case (a merged
+    duplicate stands for the one kept), or, when the registry does not know it, created from
+    the row's kind and federal state as the single add does. One query for all the rows' names
+    (in chunks), however long the file."""
+
+    CHUNK = 500
+
+    def __init__(self, rows: Iterable[registry.OrganisationRow]) -> None:
+        names = sorted({row.name.lower() for row in rows})
+        self.known: dict[tuple[str, str], Organisation] = {}
+        for start in range(0, len(names), self.CHUNK):
+            chunk = names[start : start + self.CHUNK]
+            for organisation in db.session.scalars(
+                sa.select(Organisation).where(sa.func.lower(Organisation.name).in_(chunk))
+            ):
+                self.known[(organisation.name.lower(), organisation.country)] = organisation
+
+    def find(self, row: registry.OrganisationRow) -> tuple[Organisation | None, list[Text]]:
+        """The organisation the row names, or None with why it cannot be added as new (no
+        reasons: it can be, with :meth:`create`)."""
+        organisation = self.known.get((row.name.lower(), row.country))
+        if organisation is not None:
+            return queries.resolve(organisation), []
+        if not row.kind:
+            return None, [
+                N_("Not in the registry: give the kind of organisation to add it as new.")
+            ]
+        if row.country == "DE" and not row.federal_state:
+            return None, [N_("The federal state is missing (required for Germany).")]
+        return None, []
+
+    def create(self, row: registry.OrganisationRow, *, now: dt.datetime) -> Organisation:
+        """A new organisation of the registry from a row :meth:`find` did not know."""
+        organisation = Organisation(
+            name=row.name,
+            kind=OrganisationKind(row.kind),
+            federal_state=FederalState(row.federal_state) if row.federal_state else None,
+            country=row.country,
+            created_at=now,
+        )
+        db.session.add(organisation)
+        db.session.flush()
+        self.known[(row.name.lower(), row.country)] = organisation
+        return organisation
 
 
 @dataclass(frozen=True)

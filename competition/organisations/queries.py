@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from competition.accounts.models import User
+from competition.core.memberships import ProfileCounts
 from competition.extensions import db
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
-from competition.organisations.uses import Use, uses_of
+from competition.organisations.uses import Use, registered, uses_of
 from competition.paging import Page
 
 PER_PAGE = 50
@@ -89,6 +90,8 @@ class Detail:
     merged_into: Organisation | None
     merged_from: list[Organisation]
     uses: list[Use]
+    # Its cluster's member organisations by kind, for a cluster management organisation.
+    members: ProfileCounts | None = None
 
 
 def detail(organisation: Organisation) -> Detail:
@@ -112,7 +115,13 @@ def detail(organisation: Organisation) -> Detail:
             .order_by(User.name)
         )
     ]
-    return Detail(organisation, merged_into, merged_from, [*uses_of(organisation.id), *accounts])
+    return Detail(
+        organisation,
+        merged_into,
+        merged_from,
+        [*uses_of(organisation.id), *accounts],
+        cluster_counts([organisation.id]).get(organisation.id),
+    )
 
 
 def in_use(ids: Iterable[int]) -> dict[int, Organisation]:
@@ -194,3 +203,19 @@ def in_use_by_names(names: Iterable[str]) -> dict[str, list[Organisation]]:
     ):
         found.setdefault(organisation.name.lower(), []).append(organisation)
     return found
+
+
+def cluster_counts(organisation_ids: Iterable[int]) -> dict[int, ProfileCounts]:
+    """For the organisations among ``organisation_ids`` that manage a cluster, its member
+    organisations counted by kind (what the memberships area registered: one grouped query
+    for a page of the registry, however many members)."""
+    ids = list(organisation_ids)
+    if not ids:
+        return {}
+    by_kind: dict[int, dict[str, int]] = {}
+    for reader in registered("member_counts"):
+        for organisation_id, kinds in reader(ids).items():
+            mine = by_kind.setdefault(organisation_id, {})
+            for kind, count in kinds.items():
+                mine[kind] = mine.get(kind, 0) + count
+    return {i: ProfileCounts.from_kinds(kinds) for i, kinds in by_kind.items()}

@@ -1,12 +1,13 @@
 """What the areas above the registry hold about organisations: where one is used (a
 consortium, a jury), what a merge must respect or bring up to date (two members of one
-consortium, the jurors' former organisations and automatic conflicts), and who else may search
-the registry (a coordinator editing a consortium). Those areas register it at app creation, so
-that the registry never imports them."""
+consortium, the jurors' former organisations and automatic conflicts), who else may search
+the registry (a coordinator editing a consortium), and how many member organisations of each
+kind a cluster management organisation has (memberships). Those areas register it at app
+creation, so that the registry never imports them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +37,10 @@ MergeCheck = Callable[[int, int], Sequence[str]]
 AfterMerge = Callable[..., None]
 # user → whether they edit something that names organisations (a consortium, a juror profile)
 Searcher = Callable[[User], bool]
+# organisation ids → for those managing a cluster, its member organisations by kind code
+MemberCounts = Callable[[Sequence[int]], Mapping[int, Mapping[str, int]]]
 
-KINDS = ("uses", "merge_checks", "after_merge", "searchers")
+KINDS = ("uses", "merge_checks", "after_merge", "searchers", "member_counts")
 
 
 def register(app: Flask, kind: str, function: Callable[..., Any]) -> None:

@@ -49,10 +49,12 @@ def list_organisations():  # type: ignore[no-untyped-def]
         country=params.text("country", length=2),
         merged=params.text("merged") == "1",
     )
+    page = queries.list_organisations(filters, page=params.page())
     return render_template(
         "organisations/list.html",
         filters=filters,
-        page=queries.list_organisations(filters, page=params.page()),
+        page=page,
+        clusters=queries.cluster_counts(o.id for o in page.items),
         countries=queries.countries(),
         kinds=list(OrganisationKind),
         states=list(FederalState),

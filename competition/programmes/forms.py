@@ -42,10 +42,12 @@ from competition.organisations.models import (
 )
 from competition.programmes.models import (
     COMPETITION_KINDS,
+    PROGRAMME_KIND_LABELS,
     STAGE_KIND_LABELS,
     Call,
     Criterion,
     Programme,
+    ProgrammeKind,
     Stage,
     StageKind,
 )
@@ -227,12 +229,29 @@ class ProgrammeForm(FlaskForm):
     total_budget = _money(
         _l("Total budget (EUR)"), InputRequired(_l("Enter the programme's total budget in euro."))
     )
+    payment_threshold = _money(_l("Payments that need a second officer: above (EUR)"), Optional())
+    payments_wait_for_reports = BooleanField(
+        _l("Refuse payment requests while a report of the grant is overdue"), default=True
+    )
+    # Left out of a post (a form of before there were kinds): a new programme is a competition,
+    # an existing one keeps its kind.
+    kind = RadioField(
+        _l("Kind of programme"),
+        choices=[
+            SelectChoice(kind.value, PROGRAMME_KIND_LABELS[kind.value]) for kind in ProgrammeKind
+        ],
+        validators=[Optional()],
+        default=ProgrammeKind.COMPETITION.value,
+    )
 
     def fill(self, programme: Programme) -> None:
         self.name.data = programme.name
         self.slug.data = programme.slug
         self.description.data = programme.description
         self.total_budget.data = programme.total_budget
+        self.payment_threshold.data = programme.payment_threshold
+        self.payments_wait_for_reports.data = programme.payments_wait_for_reports
+        self.kind.data = programme.kind.value
 
     def values(self) -> dict[str, Any]:
         return {
@@ -240,6 +259,9 @@ class ProgrammeForm(FlaskForm):
             "slug": (self.slug.data or "").strip(),
             "description": self.description.data or "",
             "total_budget": self.total_budget.data,
+            "payment_threshold": self.payment_threshold.data,
+            "payments_wait_for_reports": bool(self.payments_wait_for_reports.data),
+            "kind": self.kind.data or None,
         }
 
 

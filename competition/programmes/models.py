@@ -79,6 +79,24 @@ class Topic(db.Model):
         return self.retired_at is not None
 
 
+class ProgrammeKind(enum.StrEnum):
+    """A competition runs calls that proposals apply to; a membership programme (go-cluster)
+    has no calls: organisations hold a membership that is re-evaluated every year."""
+
+    COMPETITION = "competition"
+    MEMBERSHIP = "membership"
+
+    @property
+    def label(self) -> str:
+        return str(PROGRAMME_KIND_LABELS[self.value])
+
+
+PROGRAMME_KIND_LABELS = {
+    "competition": _("Competition: calls with proposals"),
+    "membership": _("Membership programme: organisations hold a membership"),
+}
+
+
 class Programme(db.Model):
     __tablename__ = "programmes"
     __table_args__ = (sa.CheckConstraint("total_budget >= 0", name="total_budget_not_negative"),)
@@ -86,6 +104,11 @@ class Programme(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[ProgrammeKind] = mapped_column(
+        enum_type(ProgrammeKind, "programme_kind"),
+        default=ProgrammeKind.COMPETITION,
+        server_default="competition",
+    )
     description: Mapped[str] = mapped_column(sa.Text, default="")
     total_budget: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
@@ -102,6 +125,10 @@ class Programme(db.Model):
     officer_rows: Mapped[list[ProgrammeOfficer]] = relationship(
         back_populates="programme", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_membership(self) -> bool:
+        return self.kind == ProgrammeKind.MEMBERSHIP
 
 
 class ProgrammeOfficer(db.Model):

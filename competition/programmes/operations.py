@@ -41,6 +41,7 @@ from competition.programmes.models import (
     CallState,
     Criterion,
     Programme,
+    ProgrammeKind,
     ProgrammeOfficer,
     Stage,
     StageKind,
@@ -50,6 +51,7 @@ from competition.programmes.uses import (
     AffectedProposal,
     breaking_submissions,
     count_hearing_slots,
+    count_memberships,
     count_reviews_scoring,
     has_proposals,
     stage_has_submissions,
@@ -314,13 +316,67 @@ def _programme_state(programme: Programme) -> dict[str, Any]:
         "description": programme.description,
         "total_budget": plain(programme.total_budget),
         "currency": programme.currency,
+        "payment_threshold": _plain_or_none(programme.payment_threshold),
+        "payments_wait_for_reports": programme.payments_wait_for_reports,
+        "kind": programme.kind.value,
     }
 
 
+def _programme_kind(
+    errors: _Errors, kind: str | None, programme: Programme | None
+) -> ProgrammeKind | None:
+    """The kind asked for (None: a new programme's default, an existing one's own). A
+    competition with calls cannot become a membership programme, nor one holding memberships
+    a competition."""
+    if kind is None:
+        return programme.kind if programme is not None else ProgrammeKind.COMPETITION
+    try:
+        chosen = ProgrammeKind(kind)
+    except ValueError:
+        errors.add("kind", _("Choose the kind of programme."))
+        return None
+    if programme is None or chosen == programme.kind:
+        return chosen
+    if chosen == ProgrammeKind.MEMBERSHIP and programme.calls:
+        errors.add(
+            "kind",
+            ngettext(
+                "The programme has %(num)d call; a membership programme has none.",
+                "The programme has %(num)d calls; a membership programme has none.",
+                len(programme.calls),
+            ),
+        )
+    elif chosen == ProgrammeKind.COMPETITION and (held := count_memberships(programme)):
+        errors.add(
+            "kind",
+            ngettext(
+                "The programme holds %(num)d membership; it stays a membership programme.",
+                "The programme holds %(num)d memberships; it stays a membership programme.",
+                held,
+            ),
+        )
+    return chosen
+
+
 def _validate_programme(
-    *, name: str, slug: str, total_budget: Decimal | None, programme: Programme | None
-) -> None:
+    *,
+    name: str,
+    slug: str,
+    total_budget: Decimal | None,
+    programme: Programme | None,
+    payment_threshold: Decimal | None = None,
+    kind: str | None = None,
+) -> ProgrammeKind | None:
     errors = _Errors()
+    chosen = _programme_kind(errors, kind, programme)
+    if payment_threshold is not None:
+        _check_money(
+            errors,
+            "payment_threshold",
+            payment_threshold,
+            negative=_("Enter a threshold of 0 euro or more, or leave it empty."),
+            too_large=_("Enter a threshold below one trillion euro."),
+        )
     _check_text(errors, "name", name, _("Enter a name for the programme."), 200)
     if not slug:
         errors.add("slug", _("Enter a short name for addresses, like clusters4future."))
@@ -369,6 +425,7 @@ def _validate_programme(
                     ),
                 )
     errors.raise_if_any()
+    return chosen
 
 
 @operation
@@ -379,22 +436,39 @@ def create_programme(
     slug: str = "",
     description: str = "",
     total_budget: Decimal | None,
+    payment_threshold: Decimal | None = None,
+    payments_wait_for_reports: bool = True,
+    kind: str | None = None,
     now: dt.datetime,
 ) -> Programme:
-    """Create a programme; its creator becomes its first officer.
+    """Create a programme; its creator becomes its first officer. ``kind``: ``competition``
+    (the default: calls with proposals) or ``membership`` (organisations hold a membership;
+    no calls). ``payment_threshold``: a payment above it needs a second officer (None: one
+    officer approves any); ``payments_wait_for_reports``: payment requests are refused while
+    a report is overdue.
 
     Side effects: programme and programme_officers rows; audit ``programme.created``.
     """
     _require(can_create_programme(actor))
     slug = (slug or slugify(name, separator="-")).strip().lower()
-    _validate_programme(name=name, slug=slug, total_budget=total_budget, programme=None)
-    assert total_budget is not None
+    chosen = _validate_programme(
+        name=name,
+        slug=slug,
+        total_budget=total_budget,
+        programme=None,
+        payment_threshold=payment_threshold,
+        kind=kind,
+    )
+    assert total_budget is not None and chosen is not None
     programme = Programme(
         name=name.strip(),
         slug=slug,
         description=description.strip(),
         total_budget=total_budget,
+        kind=chosen,
         currency="EUR",
+        payment_threshold=payment_threshold,
+        payments_wait_for_reports=payments_wait_for_reports,
         created_at=now,
     )
     programme.officer_rows.append(ProgrammeOfficer(user_id=actor.id))
@@ -421,21 +495,37 @@ def update_programme(
     slug: str,
     description: str = "",
     total_budget: Decimal | None,
+    payment_threshold: Decimal | None = None,
+    payments_wait_for_reports: bool = True,
+    kind: str | None = None,
     now: dt.datetime,
 ) -> Programme:
-    """Change a programme's name, address, description or total budget.
+    """Change a programme's name, address, description, total budget, payment settings (see
+    ``create_programme``; a new threshold applies to requests decided from then on) or kind
+    (None keeps the kind; a programme with calls stays a competition, one holding memberships
+    a membership programme).
 
     Side effects: audit ``programme.updated`` (nothing when nothing changed).
     """
     _managed(actor, programme)
     slug = slug.strip().lower()
-    _validate_programme(name=name, slug=slug, total_budget=total_budget, programme=programme)
-    assert total_budget is not None
+    chosen = _validate_programme(
+        name=name,
+        slug=slug,
+        total_budget=total_budget,
+        programme=programme,
+        payment_threshold=payment_threshold,
+        kind=kind,
+    )
+    assert total_budget is not None and chosen is not None
     before = _programme_state(programme)
     programme.name = name.strip()
     programme.slug = slug
     programme.description = description.strip()
     programme.total_budget = total_budget
+    programme.payment_threshold = payment_threshold
+    programme.payments_wait_for_reports = payments_wait_for_reports
+    programme.kind = chosen
     _audit_update(
         programme,
         kind="programme",
@@ -747,10 +837,18 @@ def create_call(
     blind reviews, a juror reads the other jurors' reviews of a proposal only after submitting
     their own. The envelope is this round's part of the programme's total budget; all rounds'
     envelopes together stay within it. A funded project runs in phases of ``phase_years``
-    years, each but the last ended by an interim evaluation. Side effects: a call row; audit
-    ``call.created``.
+    years, each but the last ended by an interim evaluation. A membership programme takes no
+    calls. Side effects: a call row; audit ``call.created``.
     """
     _managed(actor, programme)
+    if programme.is_membership:
+        raise DomainError(
+            _(
+                "%(programme)s is a membership programme: organisations apply for membership, "
+                "not through calls.",
+                programme=programme.name,
+            )
+        )
     values = _validate_call(
         programme,
         None,

@@ -1,9 +1,9 @@
 """What the areas above programmes hold that a programme's set-up must respect: proposals in a
 call, material submitted to a stage, submitted versions a rule change would break, reviews
-scoring a criterion, proposals and jurors naming a topic, a hearing's slots. Those areas
-register how to read it at app creation, so that programmes never imports them; a reader that
-was never registered is an error, never an empty answer, so that no rule change goes
-unchecked."""
+scoring a criterion, proposals and jurors naming a topic, a hearing's slots, a membership
+programme's memberships. Those areas register how to read it at app creation, so that
+programmes never imports them; a reader that was never registered is an error, never an empty
+answer, so that no rule change goes unchecked."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from flask import Flask, current_app
 
-from competition.programmes.models import Call, Criterion, Stage
+from competition.programmes.models import Call, Criterion, Programme, Stage
 
 _KEY = "programme_uses"
 
@@ -36,6 +36,8 @@ ReviewsScoring = Callable[[int], int]
 TopicUses = Callable[[list[int]], dict[int, int]]
 # Stage id -> how many hearing slots it has.
 HearingSlots = Callable[[int], int]
+# Programme id -> how many memberships (of any state) it holds.
+MembershipsInProgramme = Callable[[int], int]
 
 READERS = (
     "proposals_in_calls",
@@ -45,6 +47,7 @@ READERS = (
     "proposals_naming_topics",
     "jurors_naming_topics",
     "hearing_slots",
+    "memberships_in_programme",
 )
 
 
@@ -102,6 +105,14 @@ def count_hearing_slots(stage: Stage) -> int:
     if stage.id is None:
         return 0
     return cast(HearingSlots, _reader("hearing_slots"))(stage.id)
+
+
+def count_memberships(programme: Programme) -> int:
+    """How many memberships (applications included) a programme holds: a programme that has
+    any stays a membership programme."""
+    if programme.id is None:
+        return 0
+    return cast(MembershipsInProgramme, _reader("memberships_in_programme"))(programme.id)
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from flask_babel import force_locale
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.core import registry
-from competition.core.texts import N_, Text
+from competition.core.texts import N_
 from competition.db import operation
 from competition.extensions import db
-from competition.organisations.models import FederalState, Organisation, OrganisationKind
-from competition.organisations.operations import read_rows
-from competition.organisations.queries import resolve
+from competition.organisations.operations import RowOrganisations, read_rows
 from competition.permissions import require
 from competition.proposals import permissions
 from competition.proposals.models import ConsortiumMember, MemberRole, Proposal
@@ -76,31 +73,14 @@ def add_members_from_file(
             report.refused.append(row)
         else:
             parsed.append(row)
-    names = {p.organisation.name.lower() for p in parsed}
-    known: dict[tuple[str, str], Organisation] = {}
-    for start in range(0, len(names), 500):
-        chunk = sorted(names)[start : start + 500]
-        for organisation in db.session.scalars(
-            sa.select(Organisation).where(sa.func.lower(Organisation.name).in_(chunk))
-        ):
-            known[(organisation.name.lower(), organisation.country)] = organisation
+    organisations = RowOrganisations(p.organisation for p in parsed)
     in_consortium = {m.organisation_id for m in proposal.members}
     has_coordinator = any(m.role == MemberRole.COORDINATOR for m in proposal.members)
     first_row: dict[int, int] = {}
     members: list[ConsortiumMember] = []
     for row in parsed:
         data_row = row.organisation
-        key = (data_row.name.lower(), data_row.country)
-        reasons: list[Text] = []
-        organisation = known.get(key)
-        if organisation is not None:
-            organisation = resolve(organisation)
-        elif not data_row.kind:
-            reasons.append(
-                N_("Not in the registry: give the kind of organisation to add it as new.")
-            )
-        elif data_row.country == "DE" and not data_row.federal_state:
-            reasons.append(N_("The federal state is missing (required for Germany)."))
+        organisation, reasons = organisations.find(data_row)
         seen = first_row.get(organisation.id) if organisation is not None else None
         if seen is not None:
             reasons.append(N_("The same organisation is already in row %(row)s.", row=seen))
@@ -114,18 +94,7 @@ def add_members_from_file(
             report.refused.append(registry.Refused(row.row, data_row.name, tuple(reasons)))
             continue
         if organisation is None:
-            organisation = Organisation(
-                name=data_row.name,
-                kind=OrganisationKind(data_row.kind),
-                federal_state=FederalState(data_row.federal_state)
-                if data_row.federal_state
-                else None,
-                country=data_row.country,
-                created_at=now,
-            )
-            db.session.add(organisation)
-            db.session.flush()
-            known[key] = organisation
+            organisation = organisations.create(data_row, now=now)
             report.created.append(organisation.name)
         first_row[organisation.id] = row.row
         if row.role == MemberRole.COORDINATOR:

@@ -2,7 +2,7 @@
 the decisions to continue, continue with conditions or stop
 
 Revision ID: 0027_interim_evaluations
-Revises: 0022_grants
+Revises: 0026_payments
 Create Date: 2026-12-06 09:00:00
 
 Existing stages are stages of the competition (no phase to evaluate) and existing decisions
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0027_interim_evaluations'
-down_revision = '0022_grants'
+down_revision = '0026_payments'
 branch_labels = None
 depends_on = None
 

@@ -4,13 +4,17 @@ round-1 jury with its conflicts declared), one of its jurors given an outline to
 small stage taken through reviews, a ranking, decisions and published letters, whose officer
 and letter are the demo officer's and a demo applicant's, with a quota on its Rules page; a
 hearing on round 1 with a slot holding a finalist of that applicant, the juror's availability
-and an officer's open question to the consortium; the programme's own topics; and the grant
-offered to the small stage's funded proposal, which the demo applicant coordinates too."""
+and an officer's open question to the consortium; the programme's own topics; the grant
+offered to the small stage's funded proposal, which the demo applicant coordinates too, and a
+running grant with payments; and a membership programme (go-cluster) with the applicant's
+application in evaluation, evaluated by the second officer, and a granted membership on its
+public list."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -25,7 +29,9 @@ from competition.clarifications import operations as clarifications
 from competition.db import utcnow
 from competition.extensions import db
 from competition.grants.models import Grant
+from competition.grants.payments import operations as payments
 from competition.hearings import operations as hearings
+from competition.memberships.models import Membership, MembershipCriterion
 from competition.programmes.models import (
     Call,
     Programme,
@@ -38,7 +44,7 @@ from competition.proposals.models import ContributorRole, Proposal, ProposalCont
 from competition.selection.models import Decision, RankingMethod
 from competition.selection.publication import operations as publication
 from competition.selection.ranking import operations as ranking
-from tests.factories import make_assignment, make_stage, make_topic
+from tests.factories import make_assignment, make_grant, make_stage, make_topic
 from tests.integration.reviews_world import submitted_proposal
 from tests.integration.test_publication import build_letters
 
@@ -52,7 +58,7 @@ class PageWorld:
     ids: dict[str, int]  # what the pages' addresses need, by name
 
     def url(self, template: str) -> str:
-        return template.format(**self.ids)
+        return template.format(**self.ids, membership_slug="go-cluster")
 
 
 def build_page_world(app) -> PageWorld:  # type: ignore[no-untyped-def]
@@ -135,7 +141,9 @@ def _complete() -> PageWorld:
     assignment = make_assignment(outline, reviewed, juror, released_at=now - dt.timedelta(days=3))
     db.session.commit()
     hearing, finalist, clarification = _hearing_and_question(round_1, officer, applicant, juror)
+    grant, payment = _payments(finalist, officer, applicant)
     topic = _topics_of(round_1.programme_id)
+    go_cluster, membership = _memberships(officer, applicant)
     # A quota row on the small stage's Rules page: at most one funded proposal per federal state.
     stage.selection_rules = {
         **(stage.selection_rules or {}),
@@ -172,7 +180,97 @@ def _complete() -> PageWorld:
             "topic": topic,
             "grant_programme": programme.id,
             "grant": db.session.scalar(sa.select(Grant.id).where(Grant.proposal_id == funded)),
+            "running_grant": grant,
+            "payment": payment,
+            "membership_programme": go_cluster,
+            "membership": membership,
         },
+    )
+
+
+def _memberships(officer: User, applicant: User) -> tuple[int, int]:
+    """go-cluster with two criteria; the applicant's application for a society of the registry
+    with three members, evaluated by the second officer (so the demo officer may decide on
+    it); and another cluster's granted membership for the public list."""
+    from competition.memberships import operations as memberships
+    from competition.organisations.models import Organisation, OrganisationKind
+    from competition.programmes.operations import create_programme
+
+    second = db.session.scalar(sa.select(User).where(User.email == "officer2@demo.test"))
+    now = utcnow()
+    programme = create_programme(
+        actor=officer,
+        name="go-cluster",
+        slug="go-cluster",
+        total_budget=Decimal(0),
+        kind="membership",
+        now=now,
+    )
+    programme.officer_rows.append(ProgrammeOfficer(user_id=second.id))
+    db.session.commit()
+    for name in ("Services for members", "Reach and growth"):
+        memberships.add_criterion(
+            programme,
+            actor=officer,
+            name=name,
+            weight="1",
+            scale_min="0",
+            scale_max="5",
+            scale_step="0.5",
+            now=now,
+        )
+    societies = db.session.scalars(
+        sa.select(Organisation)
+        .where(Organisation.kind == OrganisationKind.SOCIETY)
+        .order_by(Organisation.name)
+        .limit(2)
+    ).all()
+    members = db.session.scalars(
+        sa.select(Organisation)
+        .where(Organisation.kind != OrganisationKind.SOCIETY)
+        .order_by(Organisation.name)
+        .limit(3)
+    ).all()
+    ids = []
+    for society in societies:
+        membership = memberships.apply_for_membership(
+            programme,
+            actor=applicant,
+            organisation_name=society.name,
+            services="Matchmaking between SMEs and research partners.",
+            now=now,
+        )
+        for member in members:
+            memberships.add_member(membership, actor=applicant, name=member.name, now=now)
+        criteria = [c.id for c in programme_criteria(programme.id)]
+        evaluation = memberships.record_evaluation(
+            membership,
+            actor=second,
+            scores={str(c): "4" for c in criteria},
+            comment="An active cluster.",
+            recommendation="grant",
+            now=now,
+        )
+        ids.append((membership.id, evaluation.id))
+    granted, evaluation_id = ids[1]
+    today = now.date()
+    memberships.decide(
+        db.session.get(Membership, granted),
+        actor=officer,
+        action="grant",
+        evaluation_id=evaluation_id,
+        valid_from=today,
+        valid_until=today + dt.timedelta(days=364),
+        now=now,
+    )
+    return programme.id, ids[0][0]
+
+
+def programme_criteria(programme_id: int) -> list[MembershipCriterion]:
+    return list(
+        db.session.scalars(
+            sa.select(MembershipCriterion).where(MembershipCriterion.programme_id == programme_id)
+        )
     )
 
 
@@ -234,3 +332,37 @@ def _topics_of(programme_id: int) -> int:
     )
     make_topic(programme_id=programme_id, kind=TopicKind.THEME, name_en="Transfer to industry")
     return sub_topic.id
+
+
+def _payments(finalist: int, officer: User, applicant: User) -> tuple[int, int]:
+    """A running grant of the finalist the demo applicant coordinates, with a payment approved
+    and exported, and one requested that waits for the officer. Returns the ids of the grant
+    and the waiting request."""
+    now = utcnow()
+    grant = make_grant(db.session.get(Proposal, finalist), starts_on=now.date().replace(day=1))
+    db.session.commit()
+    member = grant.amounts[0].member_id
+    period = (grant.starts_on, grant.starts_on + dt.timedelta(days=27))
+    done = payments.request_disbursement(
+        grant,
+        actor=applicant,
+        member_id=member,
+        year=1,
+        period_from=period[0],
+        period_to=period[1],
+        amount=Decimal("1000.00"),
+        now=now,
+    )
+    payments.approve_disbursement(done, actor=officer, now=now)
+    payments.export_payments(grant.call.programme, actor=officer, file_format="csv", now=utcnow())
+    waiting = payments.request_disbursement(
+        grant,
+        actor=applicant,
+        member_id=member,
+        year=1,
+        period_from=period[0],
+        period_to=period[1],
+        amount=Decimal("2500.50"),
+        now=utcnow(),
+    )
+    return grant.id, waiting.id

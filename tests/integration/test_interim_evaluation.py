@@ -17,8 +17,6 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from flask import render_template
-from flask_login import login_user
 
 from competition import create_app
 from competition.accounts.models import User
@@ -50,6 +48,7 @@ from tests.conftest import testing_settings, truncate_all
 from tests.factories import (
     make_review,
 )
+from tests.helpers import as_person
 from tests.integration.evaluation_world import (
     CONDITIONS,
     NAMES,
@@ -598,16 +597,11 @@ def test_the_grant_page_shows_its_evaluations_to_the_consortium_and_the_officers
     app, published
 ):
     w = published
-    with app.test_request_context():
-        for email, officer in ((w.coordinators["cond"], False), (OFFICER, True)):
-            login_user(user(email))
-            grant = db.session.get(Grant, w.grants["cond"])
-            page = render_template("grants/show.html", grant=grant)
-            assert "Continued with conditions" in page
-            assert CONDITIONS in page
-            assert (
-                f"/calls/{w.call_id}/stages/{w.stage_id}/selection/decisions" in page
-            ) == officer
+    for email, officer in ((w.coordinators["cond"], False), (OFFICER, True)):
+        page = as_person(app, email).get(f"/grants/{w.grants['cond']}").get_data(True)
+        assert "Continued with conditions" in page
+        assert CONDITIONS in page
+        assert (f"/calls/{w.call_id}/stages/{w.stage_id}/selection/decisions" in page) == officer
 
 
 # --- the competition is unchanged -----------------------------------------------------------------

@@ -11,11 +11,14 @@ from competition.accounts.models import Role
 from competition.assignment.models import JuryMembership, MembershipState
 from competition.db import utcnow
 from competition.extensions import db
+from competition.memberships import models as memberships
+from competition.programmes.models import ProgrammeKind
 from tests.conftest import Browser
 from tests.factories import (
     PASSWORD,
     make_call,
     make_grant,
+    make_organisation,
     make_programme,
     make_proposal,
     make_stage,
@@ -76,6 +79,17 @@ def world(app):  # type: ignore[no-untyped-def]
                 responded_at=utcnow(),
             )
         )
+        # A membership programme with the person's application, so that its pages are reached.
+        go_cluster = make_programme(officers=(person,), kind=ProgrammeKind.MEMBERSHIP)
+        membership = memberships.Membership(
+            programme_id=go_cluster.id,
+            organisation_id=make_organisation().id,
+            applicant_id=person.id,
+            state=memberships.MembershipState.APPLIED,
+            applied_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        db.session.add(membership)
         db.session.commit()
         ids = {
             "programme_id": programme.id,
@@ -83,6 +97,8 @@ def world(app):  # type: ignore[no-untyped-def]
             "stage_id": stage.id,
             "proposal_id": proposal.id,
             "grant_id": grant.id,
+            "membership_id": membership.id,
+            "slug": go_cluster.slug,
         }
         return person.email, ids
 
@@ -123,5 +139,7 @@ def test_no_page_fails_on_a_hostile_query_string(app, world, value):
         f"/stages/{ids['stage_id']}/review-progress",
         conflicts,
         f"/programmes/{ids['programme_id']}/grants",
+        f"/memberships/{ids['membership_id']}",
+        f"/programmes/{ids['slug']}/members",
     ):
         assert browser.get(f"{url}?{query}").status_code == 200, url

@@ -601,11 +601,7 @@ def test_the_applicants_start_page_lists_the_reports_their_grant_owes(app, world
 
 
 def test_the_grant_page_links_to_its_milestones_and_reports(app, world):
-    with app.test_request_context(), in_app(app):
-        from flask import render_template
-
-        grant = db.session.get(Grant, world.grant_id)
-        page = render_template("grants/show.html", grant=grant)
+    page = as_person(app, world.coordinator).get(f"/grants/{world.grant_id}").get_data(True)
 
     assert f'href="/grants/{world.grant_id}/reports"' in page
 

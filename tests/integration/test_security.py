@@ -170,6 +170,11 @@ ROLE_MATRIX = [
     (ADMIN, "/dev/mailbox", 200),
     (ADMIN, "/proposals", 403),
     (ADMIN, "/people/invite", 403),
+    (APPLICANT, "/programmes/1/memberships", 403),
+    (JUROR, "/programmes/1/memberships", 403),
+    (APPLICANT, "/memberships/1/decision", 403),
+    (ADMIN, "/memberships/1/evaluation", 403),
+    (ADMIN, "/programmes/1/memberships/apply", 403),
 ]
 
 

@@ -19,6 +19,12 @@ from competition.db import utcnow
 from competition.demo.simulate import Agreement, Report, RoundResult
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.memberships.models import (
+    Membership,
+    MembershipDecision,
+    MembershipMember,
+    MembershipState,
+)
 from competition.notifications.mailer import message_id
 from competition.notifications.models import Notification, NotificationState
 from competition.programmes.models import Call, Programme
@@ -112,7 +118,9 @@ def test_the_demo_programme_runs_to_its_end_and_every_applicant_hears_once(
     logs = "\n".join(w.log()[-3000:] for w in workers)
     assert "Seeded" in output, output + logs
     with app.app_context():
-        programme = db.session.scalar(sa.select(Programme))
+        programme = db.session.scalar(
+            sa.select(Programme).where(Programme.slug == "clusters4future")
+        )
         totals = Counter[str]()
         for call in programme.calls:
             outline, full, hearing = call.stages
@@ -159,6 +167,7 @@ def test_the_demo_programme_runs_to_its_end_and_every_applicant_hears_once(
         expected_ids = {message_id(f"selection.letter:{d}") for d, _ in decisions}
 
         assert verify_chain()[1] is None
+        assert_go_cluster_ran_through_one_re_evaluation(app, output)
 
     def letters_received() -> bool:
         received = {m["Message-ID"] for m in smtp_server.messages}
@@ -197,6 +206,43 @@ def test_the_simulation_is_refused_outside_demo_mode(make_app):
     assert "demo mode" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 0
+
+
+def assert_go_cluster_ran_through_one_re_evaluation(app, output: str) -> None:  # type: ignore[no-untyped-def]
+    """The membership programme: 92 applications with members from the registry, 2 refused and
+    90 granted, then one annual re-evaluation that renews 88 and withdraws 2; every decision by
+    another person than the evaluation it rests on; the public list shows the 88."""
+    go_cluster = db.session.scalar(sa.select(Programme).where(Programme.slug == "go-cluster"))
+    assert go_cluster is not None and go_cluster.is_membership
+    states = Counter(
+        db.session.scalars(
+            sa.select(Membership.state).where(Membership.programme_id == go_cluster.id)
+        )
+    )
+    assert states == {
+        MembershipState.GRANTED: 88,
+        MembershipState.WITHDRAWN: 2,
+        MembershipState.REFUSED: 2,
+    }
+    actions = Counter(
+        db.session.scalars(
+            sa.select(MembershipDecision.action)
+            .join(Membership, Membership.id == MembershipDecision.membership_id)
+            .where(Membership.programme_id == go_cluster.id)
+        )
+    )
+    assert actions == {"grant": 90, "refuse": 2, "renew": 88, "withdraw": 2}
+    assert not db.session.scalar(
+        sa.select(sa.func.count()).where(
+            MembershipDecision.decided_by_id == MembershipDecision.evaluated_by_id
+        )
+    )
+    members = db.session.scalar(sa.select(sa.func.count()).select_from(MembershipMember))
+    assert 1_000 < members < 2_500
+    assert "92 applications, 90 granted, 2 refused" in output
+    assert "88 renewed, 2 withdrawn" in output
+    page = Browser(app.test_client()).get("/programmes/go-cluster/members")
+    assert "88 members" in page.get_data(as_text=True)
 
 
 def assert_decided_stages_are_closed_and_dates_follow_the_calendar(app) -> None:  # type: ignore[no-untyped-def]

@@ -39,7 +39,7 @@ LAYERS: list[set[str]] = [
     {"screening", "clarifications"},
     {"assignment", "reviews", "hearings"},
     {"selection"},
-    {"grants"},
+    {"grants", "memberships"},
     {"dashboard", "legal"},
     {"demo"},
     {"cli"},

@@ -10,6 +10,7 @@ from competition.core.workflow import (
     ASSIGNMENT,
     CALL,
     CLARIFICATION,
+    CLUSTER_MEMBERSHIP,
     DECISION,
     JOB,
     MEMBERSHIP,
@@ -77,6 +78,19 @@ def test_an_unknown_action_is_refused_everywhere():
         (DECISION, ["propose", "confirm", "publish"], "published"),
         (JOB, ["start", "restart", "finish"], "done"),
         (CLARIFICATION, ["answer", "ask_again", "answer", "close"], "closed"),
+        (
+            CLUSTER_MEMBERSHIP,
+            ["start_evaluation", "grant", "start_reevaluation", "renew", "start_reevaluation"],
+            "in_reevaluation",
+        ),
+        (CLUSTER_MEMBERSHIP, ["start_evaluation", "refuse"], "refused"),
+        (
+            CLUSTER_MEMBERSHIP,
+            ["start_evaluation", "grant", "start_reevaluation", "withdraw"],
+            "withdrawn",
+        ),
+        (CLUSTER_MEMBERSHIP, ["retract"], "retracted"),
+        (CLUSTER_MEMBERSHIP, ["start_evaluation", "retract"], "retracted"),
     ],
 )
 def test_each_lifecycle_runs_from_its_first_state_to_its_end(workflow, path, end):
@@ -91,6 +105,28 @@ def test_closed_states_offer_nothing():
         assert actions_from(PROPOSAL, state) == []
     assert actions_from(DECISION, "published") == []
     assert actions_from(JOB, "done") == actions_from(JOB, "failed") == []
+    for state in ("refused", "withdrawn", "retracted"):
+        assert actions_from(CLUSTER_MEMBERSHIP, state) == []
+
+
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [
+        ("applied", "grant"),  # a grant rests on an evaluation: none exists before it opens
+        ("applied", "refuse"),
+        ("granted", "grant"),
+        ("granted", "refuse"),
+        ("granted", "withdraw"),  # withdrawn after a re-evaluation, never straight away
+        ("granted", "retract"),  # a holder cannot take back what was granted
+        ("in_reevaluation", "retract"),
+        ("in_evaluation", "renew"),
+        ("refused", "start_evaluation"),
+        ("withdrawn", "renew"),
+    ],
+)
+def test_membership_steps_a_decision_cannot_take(state, action):
+    with pytest.raises(IllegalStep):
+        next_state(CLUSTER_MEMBERSHIP, state, action)
 
 
 def test_a_table_that_leaves_its_states_is_refused():
@@ -111,6 +147,7 @@ def test_the_models_store_exactly_the_states_of_their_lifecycle():
     from competition.clarifications.models import ClarificationRequest
     from competition.grants.models import Disbursement, Grant, Report
     from competition.jobs.models import Job
+    from competition.memberships.models import Membership
     from competition.programmes.models import Call
     from competition.proposals.models import Proposal, StageSubmission
     from competition.reviews.models import Review
@@ -129,6 +166,7 @@ def test_the_models_store_exactly_the_states_of_their_lifecycle():
         Grant,
         Report,
         Disbursement,
+        Membership,
     ]
     assert {m.__workflow__.name for m in models} == {w.name for w in WORKFLOWS}
     for model in models:

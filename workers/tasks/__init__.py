@@ -4,6 +4,7 @@ from workers.tasks import (  # noqa: F401
     assignment,
     audit,
     clarifications,
+    memberships,
     notifications,
     reports,
     reviews,

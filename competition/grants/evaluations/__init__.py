@@ -11,12 +11,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Publishing an evaluation's decision acts on the grant (selection sits below grants and
-    calls what is registered), and the grant's page reads its evaluations before it renders."""
-    from flask import before_render_template
-
+    calls what is registered)."""
     from competition.grants.evaluations.operations import apply_published_evaluation
-    from competition.grants.evaluations.queries import add_panel
     from competition.selection.publication.hooks import register_on_publish
 
     register_on_publish(app, apply_published_evaluation)
-    before_render_template.connect(add_panel, app)

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
 from flask_babel import lazy_gettext as _l
-from jinja2 import Template
 from sqlalchemy.orm import selectinload
 
-from competition.access import current_person
 from competition.accounts.models import User
 from competition.extensions import db
 from competition.grants.models import Grant, GrantKind, GrantPhase, GrantState
@@ -245,19 +241,3 @@ def panel(grant: Grant, viewer: User, *, now: dt.datetime) -> EvaluationPanel:
             decisions[decision.stage_id] = decision
     rows = [EvaluationRow(s, submissions.get(s.id), decisions.get(s.id)) for s in stages]
     return EvaluationPanel(grant=grant, rows=rows, officer=officer, now=now)
-
-
-PAGE = "grants/show.html"
-
-
-def add_panel(sender: Flask, template: Template, context: dict[str, Any], **_: Any) -> None:
-    """Before the grant's page renders (whichever view shows it), its evaluations are read
-    into its context as ``evaluations``, so the page's partial reads no database."""
-    grant = context.get("grant")
-    if template.name != PAGE or not isinstance(grant, Grant) or "evaluations" in context:
-        return
-    from flask import g
-
-    from competition.db import utcnow
-
-    context["evaluations"] = panel(grant, current_person(), now=getattr(g, "now", utcnow()))
