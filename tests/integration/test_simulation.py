@@ -16,6 +16,7 @@ from competition.accounts.models import User
 from competition.audit.models import AuditEvent
 from competition.audit.operations import verify_chain
 from competition.db import utcnow
+from competition.demo.seed import CONCEPT_GRANT_AMOUNT
 from competition.demo.simulate import Agreement, Report, RoundResult
 from competition.errors import DomainError
 from competition.extensions import db
@@ -141,10 +142,11 @@ def test_the_demo_programme_runs_to_its_end_and_every_applicant_hears_once(
             totals.update(outlines=outlines, finalists=finalists, heard=heard, winners=winners)
         assert totals == {"outlines": 254, "finalists": 31, "heard": 14, "winners": 14}
 
-        # The money: what the funded consortia asked for is what the line has committed.
-        committed = funded_request()
-        first_stage = db.session.scalar(sa.select(Call).where(Call.round_number == 1)).stages[0]
-        assert programme.total_budget - remaining_budget(first_stage) == committed
+        # The money: what the funded consortia asked for, and the finalists' concept phases, is
+        # what the line has committed (measured at a stage that funds neither).
+        committed = funded_request() + 31 * CONCEPT_GRANT_AMOUNT
+        full_stage = db.session.scalar(sa.select(Call).where(Call.round_number == 1)).stages[1]
+        assert programme.total_budget - remaining_budget(full_stage) == committed
         assert Decimal(0) < committed <= Decimal("630000000.00")
 
         # One letter per decision, to the proposal's coordinator.
