@@ -240,7 +240,8 @@ class AfterDecision:
                 requested = started + dt.timedelta(
                     days=2, hours=round(6 * self._share("ask", reference))
                 )
-                self._payment_events(events, grant, [1], requested, started + dt.timedelta(days=5))
+                approved = started + dt.timedelta(days=5)
+                self._payment_events(events, grant.id, 1, requested, approved)
                 self._event(events, closed, "closed", self._closer(grant.id))
         yield from self._run(events, call_id, self._concept_words())
 
@@ -322,30 +323,19 @@ class AfterDecision:
     def _payment_events(
         self,
         events: list[_Event],
-        grant: Grant,
-        years: list[int],
+        grant_id: int,
+        year: int,
         requested: dt.datetime,
         approved: dt.datetime,
     ) -> None:
-        grant_id = grant.id
-        for year in years:
-            self._event(
-                events,
-                requested,
-                "requested",
-                lambda at, y=year: self._request(grant_id, y, at),  # type: ignore[misc]
-                group=year,
-            )
-            self._event(
-                events, approved, "approved", lambda at: self._approve(grant_id, at), group=year
-            )
-            self._event(
-                events,
-                approved + dt.timedelta(days=1),
-                "confirmed",
-                lambda at: self._confirm(grant_id, at),
-                group=year,
-            )
+        """The coordinator requests the year's money, an officer decides, and above the
+        threshold the second officer confirms a day later."""
+        self._event(
+            events, requested, "requested", lambda at: self._request(grant_id, year, at), year
+        )
+        self._event(events, approved, "approved", lambda at: self._approve(grant_id, at), year)
+        confirmed = approved + dt.timedelta(days=1)
+        self._event(events, confirmed, "confirmed", lambda at: self._confirm(grant_id, at), year)
 
     def _request(self, grant_id: int, year: int, at: dt.datetime) -> int:
         """The coordinator asks for each partner's approved money of the project year, for
@@ -437,13 +427,8 @@ class AfterDecision:
             for year in range(first_phase.first_year, first_phase.last_year + 1):
                 begins = _at(grant_rules.add_years(grant.starts_on, year - 1))
                 requested = begins + dt.timedelta(days=2 + 5 * self._share("ask", reference, year))
-                self._payment_events(
-                    events,
-                    grant,
-                    [year],
-                    max(requested, started),
-                    max(begins, started) + dt.timedelta(days=8),
-                )
+                approved = max(begins, started) + dt.timedelta(days=8)
+                self._payment_events(events, grant.id, year, max(requested, started), approved)
             annual = report_rules.annual_years(grant.starts_on, grant.ends_on)
             for year in annual[:ANNUAL_REPORTS]:
                 due = report_rules.due_at(report_rules.annual_due_on(grant.starts_on, year))
