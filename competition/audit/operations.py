@@ -136,6 +136,11 @@ def chain_pending(engine: sa.Engine) -> int:
 
 @sa.event.listens_for(sa.orm.Session, "after_commit")
 def _chain_after_commit(session: sa.orm.Session) -> None:
+    # SQLAlchemy reports a released savepoint (a notification's insert) as a commit too; the
+    # events are not committed then, and another connection would wait for the caller's lock
+    # (SQLite) or find nothing and lose the call to chain them (PostgreSQL).
+    if session.get_nested_transaction() is not None:
+        return
     if not session.info.pop(_UNCHAINED, False):
         return
     try:

@@ -15,7 +15,7 @@ from competition.core import workflow
 from competition.db import enum_type
 from competition.extensions import db
 from competition.programmes.models import Stage
-from competition.proposals.models import Proposal
+from competition.proposals.models import Proposal, StoredFile
 
 
 class ClarificationState(enum.StrEnum):
@@ -97,7 +97,7 @@ class ClarificationMessage(db.Model):
     )
 
 
-class ClarificationAttachment(db.Model):
+class ClarificationAttachment(StoredFile, db.Model):
     """A PDF of an answer, checked by its content (core/uploads) and stored as proposal
     attachments are (proposals/storage)."""
 
@@ -108,15 +108,5 @@ class ClarificationAttachment(db.Model):
     message_id: Mapped[int] = mapped_column(
         sa.ForeignKey("clarification_messages.id", ondelete="CASCADE"), index=True
     )
-    filename: Mapped[str] = mapped_column(sa.String(255))
-    content_type: Mapped[str] = mapped_column(sa.String(100))
-    size_bytes: Mapped[int]
-    page_count: Mapped[int | None]
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    storage_key: Mapped[str] = mapped_column(sa.String(255))
-    uploaded_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
-    uploaded_at: Mapped[dt.datetime]
 
     message: Mapped[ClarificationMessage] = relationship(back_populates="attachments")

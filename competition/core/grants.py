@@ -183,19 +183,27 @@ class FundRequest:
     requested: Decimal
 
 
-def counted(grant: GrantMoney) -> Decimal:
-    """The money ``grant`` commits (see the module's docstring)."""
-    if grant.state == DECLINED:
-        return Decimal(0)
-    if grant.state in ENDED and grant.phases:
+def counted_by_year(
+    state: str, by_year: Mapping[int, Decimal], phases: Sequence[Phase]
+) -> dict[int, Decimal]:
+    """The money a grant in ``state`` commits per project year (see the module's docstring);
+    a grant without phases (made before it kept them) counts in full."""
+    if state == DECLINED:
+        return {}
+    if state in ENDED and phases:
         released = {
             year
-            for phase in grant.phases
+            for phase in phases
             if phase.released
             for year in range(phase.first_year, phase.last_year + 1)
         }
-        return sum((a for y, a in grant.by_year.items() if y in released), Decimal(0))
-    return grant.total
+        return {y: a for y, a in by_year.items() if y in released}
+    return dict(by_year)
+
+
+def counted(grant: GrantMoney) -> Decimal:
+    """The money ``grant`` commits (see the module's docstring)."""
+    return sum(counted_by_year(grant.state, grant.by_year, grant.phases).values(), Decimal(0))
 
 
 def committed(requests: Iterable[FundRequest], grants: Iterable[GrantMoney]) -> Decimal:

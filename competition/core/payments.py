@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from competition.core.grants import Phase, counted_by_year
 from competition.core.texts import N_, Nn_, Text
 
 # Money that counts as paid out of the approved amounts (the model's APPROVED_STATES).
@@ -29,12 +30,6 @@ RESERVING = frozenset({"requested", "proposed"})
 # A grant whose money may be requested (while the year's phase is released).
 PAYABLE_GRANT_STATES = frozenset({"running", "in_evaluation"})
 NOT_STARTED = frozenset({"offered", "accepted"})
-# Grants whose approved amounts count as committed in full, and those that count only the
-# phases released to them: one that ended early never gets the rest, and one closed after an
-# early end keeps counting only what it was given (one that ran its course had every phase
-# released, so the rule gives it its full amount). A declined grant commits nothing.
-COMMITTED_IN_FULL = frozenset({"offered", "accepted", "running", "in_evaluation"})
-COMMITTED_AS_RELEASED = frozenset({"ended_early", "closed"})
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -52,13 +47,6 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
-
-
-@dataclass(frozen=True)
-class Phase:
-    first_year: int
-    last_year: int
-    released: bool
 
 
 @dataclass(frozen=True)
@@ -387,16 +375,9 @@ class MoneyView:
 
 
 def committed_by_year(grant: GrantBooks) -> dict[int, Decimal]:
-    """The grant's committed money per project year (see COMMITTED_IN_FULL)."""
-    if grant.state in COMMITTED_IN_FULL:
-        return {year: amount for year, amount in grant.amounts.items()}
-    if grant.state in COMMITTED_AS_RELEASED:
-        return {
-            year: amount
-            for year, amount in grant.amounts.items()
-            if year_released(grant.phases, year)
-        }
-    return {}
+    """The grant's committed money per project year: the rule the line and the grant offer
+    count by (``core.grants.counted_by_year``)."""
+    return counted_by_year(grant.state, grant.amounts, grant.phases)
 
 
 def money_view(

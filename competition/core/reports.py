@@ -98,6 +98,38 @@ def plan(starts_on: dt.date, ends_on: dt.date) -> list[PlannedReport]:
     return planned
 
 
+@dataclass(frozen=True)
+class Owed:
+    """A report the grant has, as the early end's rule reads it."""
+
+    id: int
+    kind: str
+    year: int
+    state: str
+
+
+@dataclass(frozen=True)
+class AfterEarlyEnd:
+    """What an early end changes: the reports no longer owed (progress reports still due for
+    years the grant no longer reaches) and the closing reports' new due date."""
+
+    dropped: tuple[int, ...]
+    redated: tuple[int, ...]
+    closing_due_on: dt.date
+
+
+def after_early_end(starts_on: dt.date, ends_on: dt.date, owed: Sequence[Owed]) -> AfterEarlyEnd:
+    """A grant that now ends on ``ends_on``: progress reports still due (nothing submitted)
+    for years it no longer reaches are dropped, and the final report and statement of use still
+    due are owed from the new end. Submitted and accepted reports stay as they are."""
+    kept_years = set(annual_years(starts_on, ends_on))
+    dropped = tuple(
+        r.id for r in owed if r.kind == ANNUAL and r.state == "due" and r.year not in kept_years
+    )
+    redated = tuple(r.id for r in owed if r.kind in (FINAL, STATEMENT_OF_USE) and r.state == "due")
+    return AfterEarlyEnd(dropped, redated, closing_due_on(ends_on))
+
+
 def due_at(due_on: dt.date) -> dt.datetime:
     """The moment a report due on ``due_on`` becomes late: the end of that day in Berlin, UTC."""
     local = dt.datetime.combine(due_on, dt.time(23, 59, 59), tzinfo=BERLIN)

@@ -17,7 +17,7 @@ from competition.core import workflow
 from competition.db import JSONData, enum_type, utcnow
 from competition.extensions import db
 from competition.programmes.models import Call
-from competition.proposals.models import ConsortiumMember, Proposal
+from competition.proposals.models import ConsortiumMember, Proposal, StoredFile
 
 
 class GrantKind(enum.StrEnum):
@@ -277,7 +277,7 @@ class Report(db.Model):
     )
 
 
-class ReportAttachment(db.Model):
+class ReportAttachment(StoredFile, db.Model):
     """A PDF of a report, checked by its content (core/uploads) and stored as proposal
     attachments are (proposals/storage)."""
 
@@ -288,16 +288,6 @@ class ReportAttachment(db.Model):
     report_id: Mapped[int] = mapped_column(
         sa.ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
-    filename: Mapped[str] = mapped_column(sa.String(255))
-    content_type: Mapped[str] = mapped_column(sa.String(100))
-    size_bytes: Mapped[int]
-    page_count: Mapped[int | None]
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    storage_key: Mapped[str] = mapped_column(sa.String(255))
-    uploaded_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
-    uploaded_at: Mapped[dt.datetime]
     removed_at: Mapped[dt.datetime | None]
 
     report: Mapped[Report] = relationship(back_populates="attachments")

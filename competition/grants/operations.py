@@ -43,6 +43,7 @@ from competition.grants.permissions import (
     can_manage_grant,
     can_offer_grant,
 )
+from competition.grants.reports.operations import follow_early_end, plan_reports
 from competition.i18n import local_date, say
 from competition.notifications.operations import notify
 from competition.permissions import require
@@ -437,8 +438,8 @@ def start_grant(grant: Grant, *, actor: User, now: dt.datetime) -> bool:
     """An officer starts an accepted grant: its first phase is released, so its money may be
     paid. False when it was started already.
 
-    Side effects: the grant running (audit ``grant.started``); phase 1 released; an e-mail to
-    the coordinator.
+    Side effects: the grant running (audit ``grant.started``); phase 1 released; its reports
+    planned (``reports.operations.plan_reports``); an e-mail to the coordinator.
     """
     require(can_manage_grant(actor, grant))
     first = grant.phases[0] if grant.phases else None
@@ -454,6 +455,7 @@ def start_grant(grant: Grant, *, actor: User, now: dt.datetime) -> bool:
         if first is not None and first.released_at is None:
             first.released_at = now
         db.session.flush()
+        plan_reports(grant, actor=actor, now=now)
         _tell_coordinator(grant, "started", key=f"grants.started:{grant.id}", now=now)
     return moved
 
@@ -467,7 +469,8 @@ def end_grant_early(
     longer count as committed. False when it had ended already.
 
     Side effects: the grant ended early with its new end date (audit ``grant.ended_early``,
-    with the end before and after); an e-mail to the coordinator.
+    with the end before and after); the reports it no longer owes dropped and the closing
+    ones re-dated (``reports.operations.follow_early_end``); an e-mail to the coordinator.
     """
     require(can_manage_grant(actor, grant))
     reason, errors = _reason(reason, missing=_("Say why the grant ends early."))
@@ -500,6 +503,7 @@ def end_grant_early(
         detail={"ends_on": ends_on},
     )
     if moved:
+        follow_early_end(grant, actor=actor, now=now)
         _tell_coordinator(
             grant,
             "ended_early",

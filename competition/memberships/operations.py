@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -46,7 +46,7 @@ from competition.memberships.models import (
 )
 from competition.notifications.operations import notify
 from competition.organisations.models import Organisation
-from competition.organisations.operations import RowOrganisations, read_rows
+from competition.organisations.operations import RowOrganisations, RowsReport, read_rows
 from competition.organisations.queries import in_use_by_names, normalise_name
 from competition.permissions import require
 from competition.programmes.models import Programme
@@ -327,18 +327,10 @@ def remove_member(
     )
 
 
-@dataclass
-class MembersReport:
-    rows: int = 0
-    added: list[str] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)  # new to the registry
-    refused: list[registry.Refused] = field(default_factory=list)
-
-
 @operation
 def add_members_from_file(
     membership: Membership, *, actor: User, data: bytes, now: dt.datetime
-) -> MembersReport:
+) -> RowsReport:
     """Add the member organisations of a CSV or XLSX table (the registry's columns: name, kind,
     federal state, country), as the consortium's partner file is read: an organisation the
     registry knows needs only its name (a merged duplicate stands for the one kept); an unknown
@@ -355,7 +347,7 @@ def add_members_from_file(
     _lock(membership)
     require(permissions.can_edit_profile(actor, membership))
     header, rows = read_rows(data, wanted=registry.REGISTRY_COLUMNS)
-    report = MembersReport()
+    report = RowsReport()
     parsed: list[registry.OrganisationRow] = []
     for row_number, values in enumerate(rows[1:], start=2):
         if registry.is_blank(values):

@@ -103,6 +103,17 @@ class Skipped:
 
 
 @dataclass
+class RowsReport:
+    """What a file of organisations added to a list (a consortium's partners, a cluster's
+    members): the rows read, the names added, those new to the registry, the rows refused."""
+
+    rows: int = 0
+    added: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)  # new to the registry
+    refused: list[registry.Refused] = field(default_factory=list)
+
+
+@dataclass
 class ImportReport:
     rows: int = 0
     inserted: list[str] = field(default_factory=list)

@@ -1347,6 +1347,31 @@ def _duplicates(titles: Sequence[str]) -> list[str]:
     return repeated
 
 
+def _append_stage(
+    call: Call,
+    values: _StageValues,
+    *,
+    actor: User,
+    now: dt.datetime,
+    evaluates_phase: int | None = None,
+) -> Stage:
+    """The stage after the call's last one, with the validated ``values``; audited."""
+    last = db.session.scalar(sa.select(sa.func.max(Stage.position)).where(Stage.call_id == call.id))
+    stage = Stage(call=call, position=(last or 0) + 1, evaluates_phase=evaluates_phase)
+    values.apply(stage)
+    db.session.add(stage)
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="stage.added",
+        object_type="stage",
+        object_id=stage.id,
+        after={**_stage_state(stage), "call_id": call.id},
+        now=now,
+    )
+    return stage
+
+
 @operation
 def add_stage(
     call: Call,
@@ -1406,20 +1431,7 @@ def add_stage(
         concept_grant_amount=concept_grant_amount,
         concept_grant_months=concept_grant_months,
     )
-    last = db.session.scalar(sa.select(sa.func.max(Stage.position)).where(Stage.call_id == call.id))
-    stage = Stage(call=call, position=(last or 0) + 1)
-    values.apply(stage)
-    db.session.add(stage)
-    db.session.flush()
-    record_event(
-        actor=actor,
-        action="stage.added",
-        object_type="stage",
-        object_id=stage.id,
-        after={**_stage_state(stage), "call_id": call.id},
-        now=now,
-    )
-    return stage
+    return _append_stage(call, values, actor=actor, now=now)
 
 
 @operation
@@ -1464,20 +1476,7 @@ def add_evaluation_stage(
         min_comment_chars=min_comment_chars,
         evaluation=True,
     )
-    last = db.session.scalar(sa.select(sa.func.max(Stage.position)).where(Stage.call_id == call.id))
-    stage = Stage(call=call, position=(last or 0) + 1, evaluates_phase=phase)
-    values.apply(stage)
-    db.session.add(stage)
-    db.session.flush()
-    record_event(
-        actor=actor,
-        action="stage.added",
-        object_type="stage",
-        object_id=stage.id,
-        after={**_stage_state(stage), "call_id": call.id},
-        now=now,
-    )
-    return stage
+    return _append_stage(call, values, actor=actor, now=now, evaluates_phase=phase)
 
 
 @operation

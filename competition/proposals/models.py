@@ -255,15 +255,11 @@ class BudgetLine(db.Model):
     member: Mapped[ConsortiumMember] = relationship()
 
 
-class Attachment(db.Model):
-    __tablename__ = "attachments"
-    __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),)
+class StoredFile:
+    """A file kept in the upload store (``proposals/storage``) after its content was checked
+    (``core/uploads``): a proposal's attachment, a clarification's answer, a grant's report.
+    Each table adds its own ``size_not_negative`` check."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("stage_submissions.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(sa.String(80))
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size_bytes: Mapped[int]
@@ -274,6 +270,17 @@ class Attachment(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Attachment(StoredFile, db.Model):
+    __tablename__ = "attachments"
+    __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stage_submissions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(80))
     # Removed from the draft; the file stays, because submitted versions may refer to it.
     removed_at: Mapped[dt.datetime | None]
 

@@ -5,7 +5,6 @@ the valid ones are added in one operation and the others listed with the reasons
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 from flask_babel import force_locale
 
@@ -15,7 +14,7 @@ from competition.core import registry
 from competition.core.texts import N_
 from competition.db import operation
 from competition.extensions import db
-from competition.organisations.operations import RowOrganisations, read_rows
+from competition.organisations.operations import RowOrganisations, RowsReport, read_rows
 from competition.permissions import require
 from competition.proposals import permissions
 from competition.proposals.models import ConsortiumMember, MemberRole, Proposal
@@ -35,18 +34,10 @@ def role_words() -> dict[str, str]:
     return words
 
 
-@dataclass
-class PartnersReport:
-    rows: int = 0
-    added: list[str] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)  # new to the registry
-    refused: list[registry.Refused] = field(default_factory=list)
-
-
 @operation
 def add_members_from_file(
     proposal: Proposal, *, actor: User, data: bytes, now: dt.datetime
-) -> PartnersReport:
+) -> RowsReport:
     """Add the partners of a CSV or XLSX table to the consortium. Each row is checked: the
     organisation is taken from the registry by name and country (a merged duplicate stands for
     the one kept) or created from the row's kind and federal state, as the single add does; the
@@ -62,7 +53,7 @@ def add_members_from_file(
     require(permissions.can_change_consortium(actor, proposal, submission, now=now))
     header, rows = read_rows(data, wanted=registry.PARTNER_COLUMNS)
     roles = role_words()
-    report = PartnersReport()
+    report = RowsReport()
     parsed: list[registry.PartnerRow] = []
     for number, values in enumerate(rows[1:], start=2):
         if registry.is_blank(values):

@@ -17,6 +17,7 @@ from competition.audit.operations import (
 from competition.core.audit_chain import event_hash
 from competition.db import operation, utcnow
 from competition.extensions import db
+from competition.notifications.operations import notify
 from tests.factories import make_user
 
 
@@ -48,6 +49,25 @@ def test_events_chain_onto_each_other(ctx):
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
     assert events[0].actor_id == actor.id
+
+
+def test_an_event_followed_by_a_notification_is_chained_when_its_change_commits(ctx):
+    actor = make_user()
+    db.session.commit()
+
+    @operation
+    def change_and_tell() -> None:
+        record_event(
+            actor=actor, action="test.changed", object_type="thing", object_id=1, now=utcnow()
+        )
+        # The outbox row goes in under a savepoint, which is released before the commit.
+        notify(to=actor, template="accounts/confirm", context={}, dedup_key="t:1", now=utcnow())
+
+    change_and_tell()
+
+    db.session.expire_all()
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "test.changed"))
+    assert event is not None and event.seq is not None
 
 
 def test_verify_reports_an_intact_chain(app, ctx):

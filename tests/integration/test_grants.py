@@ -19,12 +19,13 @@ from flask import before_render_template, template_rendered
 from competition.accounts.models import Role, User
 from competition.audit.models import AuditEvent, StateTransition
 from competition.core import grants as rules
+from competition.core import reports as report_rules
 from competition.db import utcnow
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.grants import money
 from competition.grants import operations as grant_ops
-from competition.grants.models import Grant, GrantAmount, GrantKind, GrantState
+from competition.grants.models import Grant, GrantAmount, GrantKind, GrantState, Report
 from competition.notifications.models import Notification, NotificationState
 from competition.programmes.models import Call, Stage, StageKind
 from competition.proposals.models import (
@@ -249,6 +250,15 @@ def grant_in(app, grant_id: int, state: GrantState) -> int:  # type: ignore[no-u
     return grant_id
 
 
+def reports_of(grant_id: int) -> list[Report]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Report).where(Report.grant_id == grant_id)))
+
+
+def owed(grant_id: int) -> set[tuple[str, int]]:
+    return {(r.kind.value, r.year) for r in reports_of(grant_id)}
+
+
 def post(browser: Browser, url: str, data: dict[str, object] | None = None, *, page: str):  # type: ignore[no-untyped-def]
     return browser.submit(url, data or {}, page=page)
 
@@ -432,8 +442,14 @@ def test_coordinator_accepts_officer_starts_ends_early_and_closes_each_through_t
         )
         assert [p.starts_on for p in grant.phases] == [begun, rules.add_years(begun, 3)]
     officer = as_person(app, world.officer)
-    # Starting an accepted grant releases its first phase.
+    # Starting an accepted grant releases its first phase and plans its reports.
     assert post(officer, f"{page}/start", page=page).status_code == 302
+    with app.app_context():
+        assert owed(grant_id) == {
+            *(("annual", year) for year in range(1, 6)),
+            ("final", 0),
+            ("statement_of_use", 0),
+        }
     # Ending early asks first, and wants a reason.
     form = text(officer.get(f"{page}/end-early"))
     assert "End the grant early" in form and "cannot be undone" in form
@@ -459,6 +475,18 @@ def test_coordinator_accepts_officer_starts_ends_early_and_closes_each_through_t
         assert grant.ends_on == grant_ops.today_in_berlin(utcnow())
         # Only the released phase counts as committed once it ended.
         assert rules.counted(money.money_of(grant)) == TOTAL / 2
+        # Progress reports for years it no longer reaches are dropped; the closing ones are
+        # owed from the new end.
+        assert owed(grant_id) == {
+            *(
+                ("annual", year)
+                for year in report_rules.annual_years(grant.starts_on, grant.ends_on)
+            ),
+            ("final", 0),
+            ("statement_of_use", 0),
+        }
+        closing = report_rules.due_at(report_rules.closing_due_on(grant.ends_on))
+        assert {r.due_at for r in reports_of(grant_id) if r.year == 0} == {closing}
         for action in ("accepted", "started", "ended_early", "closed"):
             assert len(events(f"grant.{action}")) == 1
         assert events("grant.ended_early")[0].after["reason"] == "The consortium broke up."

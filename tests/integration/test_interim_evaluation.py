@@ -557,6 +557,8 @@ def test_stopping_ends_the_grant_early_and_releases_nothing(app, published):  # 
         assert grant.state == GrantState.ENDED_EARLY
         assert grant.phases[0].outcome == PhaseOutcome.STOPPED
         assert all(p.released_at is None for p in grant.phases[1:])
+        # The funding ends with the evaluated phase.
+        assert grant.ends_on == grant.phases[0].ends_on
         assert amounts_of(grant.id) == w.seen["before"]["halt"]
         assert db.session.get(Proposal, w.proposals["halt"]).state == ProposalState.FUNDED
         # The grant ended early before the evaluation was never part of it.

@@ -209,3 +209,22 @@ def test_the_cores_kinds_and_open_states_are_the_models():
     assert set(reports.KINDS) == {kind.value for kind in ReportKind}
     assert set(reports.SECTIONS) == set(reports.KINDS)
     assert reports.OPEN_STATES <= {state.value for state in ReportState}
+
+
+def test_an_early_end_drops_the_progress_reports_still_due_for_years_the_grant_no_longer_reaches():
+    start = dt.date(2027, 1, 1)
+    owed = [
+        reports.Owed(1, reports.ANNUAL, 1, "accepted"),
+        reports.Owed(2, reports.ANNUAL, 2, "due"),
+        reports.Owed(3, reports.ANNUAL, 3, "due"),
+        reports.Owed(4, reports.ANNUAL, 4, "submitted"),
+        reports.Owed(5, reports.FINAL, 0, "due"),
+        reports.Owed(6, reports.STATEMENT_OF_USE, 0, "submitted"),
+    ]
+
+    change = reports.after_early_end(start, dt.date(2029, 1, 1), owed)
+
+    # Two years reached: year 1's report was accepted, year 2's is covered by the final report.
+    assert change.dropped == (2, 3)
+    assert change.redated == (5,)
+    assert change.closing_due_on == reports.closing_due_on(dt.date(2029, 1, 1))

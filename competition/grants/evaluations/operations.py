@@ -36,6 +36,7 @@ from competition.grants.models import (
     GrantState,
     PhaseOutcome,
 )
+from competition.grants.reports.operations import follow_early_end
 from competition.i18n import number, say
 from competition.notifications.operations import notify
 from competition.permissions import require
@@ -393,7 +394,8 @@ def apply_published_evaluation(
     Side effects: the evaluated phase's outcome (and conditions); continue: the next phase's
     approved amounts and its release (audit ``grant.phase_released``), the grant's step
     ``continue`` or ``continue_with_conditions``; stop: the grant's step ``stop`` (ended
-    early), no later phase released.
+    early, its funding ending with the evaluated phase), no later phase released, the reports
+    it no longer owes dropped (``reports.operations.follow_early_end``).
     """
     if not stage.is_evaluation or decision.outcome not in PHASE_OUTCOMES:
         return
@@ -418,15 +420,23 @@ def apply_published_evaluation(
         if amounts is None:
             raise DomainError(_("The consortium submitted no plan and budget for the next phase."))
         _release(grant, following, amounts, stage=stage, decision=decision, actor=actor, now=now)
+    values: dict[str, object] = {"updated_at": now}
+    stopped = decision.outcome == Outcome.STOP
+    if stopped and evaluated.ends_on < grant.ends_on:
+        # The funding ends with the phase the jury evaluated.
+        values["ends_on"] = evaluated.ends_on
     apply_step(
         grant,
         GRANT_STEPS[decision.outcome],
         actor=actor,
         now=now,
-        values={"updated_at": now},
+        values=values,
         detail={
             "decision_id": decision.id,
             "phase": number_evaluated,
             **({"conditions": decision.conditions} if decision.conditions else {}),
+            **({"ends_on": values["ends_on"]} if "ends_on" in values else {}),
         },
     )
+    if stopped:
+        follow_early_end(grant, actor=actor, now=now)

@@ -150,6 +150,47 @@ def plan_reports(grant: Grant, *, actor: User, now: dt.datetime) -> list[Report]
 
 
 @operation
+def follow_early_end(grant: Grant, *, actor: User, now: dt.datetime) -> None:
+    """After the grant ended early (by an officer, or stopped by an interim evaluation): the
+    progress reports still due for years it no longer reaches are dropped, so nobody is
+    reminded of them, and the final report and statement of use still due are owed from the
+    new end (``core.reports.after_early_end``). What was submitted stays.
+
+    Side effects: report rows deleted or re-dated; audit ``grant.reports_replanned`` when any
+    changed.
+    """
+    require(permissions.can_plan_reports(actor, grant))
+    reports = list(db.session.scalars(sa.select(Report).where(Report.grant_id == grant.id)))
+    change = rules.after_early_end(
+        grant.starts_on,
+        grant.ends_on,
+        [rules.Owed(r.id, r.kind.value, r.year, r.state.value) for r in reports],
+    )
+    due = rules.due_at(change.closing_due_on)
+    dropped = [r for r in reports if r.id in change.dropped]
+    redated = [r for r in reports if r.id in change.redated and r.due_at != due]
+    if not dropped and not redated:
+        return
+    for report in dropped:
+        db.session.delete(report)
+    for report in redated:
+        report.due_at = due
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="grant.reports_replanned",
+        object_type="grant",
+        object_id=grant.id,
+        after={
+            "dropped": [{"id": r.id, "kind": r.kind.value, "year": r.year} for r in dropped],
+            "due_at": due if redated else None,
+            "redated": [r.id for r in redated],
+        },
+        now=now,
+    )
+
+
+@operation
 def add_report(
     grant: Grant,
     *,
