@@ -38,11 +38,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from competition.accounts.models import User
 from competition.core import grants as grant_rules
 from competition.core import payments as payment_rules
 from competition.core import reports as report_rules
@@ -684,7 +685,7 @@ class AfterDecision:
                 ),
             )
 
-    def _write_evaluation(self, submission: StageSubmission, actor, at: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    def _write_evaluation(self, submission: StageSubmission, actor: User, at: dt.datetime) -> None:
         proposal = submission.proposal
         for index, section in enumerate(submission.stage.required_sections or ()):
             key = section["key"]
@@ -701,7 +702,7 @@ class AfterDecision:
             )
             submission = self.d._get(StageSubmission, submission.id)
 
-    def _next_budget(self, submission: StageSubmission, actor, at: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    def _next_budget(self, submission: StageSubmission, actor: User, at: dt.datetime) -> None:
         """The next phase's budget: each partner's phase-1 lines carried to the same year of
         the next phase, public funding at NEXT_PHASE_SHARE (rounded down to thousands), own
         contributions as they were."""
@@ -1057,7 +1058,7 @@ def figures(programme: Programme) -> Afterwards:
     ).all()
     grants_of_programme = sa.select(Grant.id).where(Grant.call_id.in_(calls))
 
-    def count(query: sa.Select) -> int:  # type: ignore[type-arg]
+    def count(query: sa.Select[Any]) -> int:
         return int(db.session.scalar(query) or 0)
 
     return Afterwards(
