@@ -55,6 +55,7 @@ from competition.demo.simulate import (
     _money,
     _morning,
     _spread,
+    attachment_pdf,
     competing_calls,
     plan_stage,
 )
@@ -236,7 +237,7 @@ class AfterDecision:
             started = max(_at(grant.starts_on), accepted + dt.timedelta(days=1))
             started += dt.timedelta(minutes=index)
             closed = max(_at(grant.ends_on), _morning(deadline)) + dt.timedelta(minutes=index)
-            self._accept_start_events(events, grant, accepted, started, plan=False)
+            self._accept_start_events(events, grant, accepted, started)
             if grant.state != GrantState.CLOSED:
                 requested = started + dt.timedelta(
                     days=2, hours=round(6 * self._share("ask", reference))
@@ -244,6 +245,8 @@ class AfterDecision:
                 approved = started + dt.timedelta(days=5)
                 self._payment_events(events, grant.id, 1, requested, approved)
                 self._event(events, closed, "closed", self._closer(grant.id))
+            closing = closed + dt.timedelta(days=30 + 20 * self._share("closing", reference))
+            self._closing_report_events(events, grant.id, closing)
         yield from self._run(events, call_id, self._concept_words())
 
     def _concept_words(self) -> dict[str, Callable[[int], str]]:
@@ -269,31 +272,29 @@ class AfterDecision:
             "closed": lambda n: _(
                 "%(num)s concept phases closed after the full proposal's deadline.", num=n
             ),
+            **self._closing_words(),
+        }
+
+    def _closing_words(self) -> dict[str, Callable[[int], str]]:
+        return {
+            "closing": lambda n: _("%(num)s final reports and statements of use submitted.", num=n),
+            "closing_accepted": lambda n: _(
+                "%(num)s final reports and statements of use accepted by %(officer)s.",
+                num=n,
+                officer=OFFICER,
+            ),
         }
 
     # -- the grant's own steps --
 
     def _accept_start_events(
-        self,
-        events: list[_Event],
-        grant: Grant,
-        accepted: dt.datetime,
-        started: dt.datetime,
-        *,
-        plan: bool,
+        self, events: list[_Event], grant: Grant, accepted: dt.datetime, started: dt.datetime
     ) -> None:
         grant_id = grant.id
         if grant.state == GrantState.OFFERED:
             self._event(events, accepted, "accepted", lambda at: self._accept(grant_id, at))
-        if grant.state in (GrantState.OFFERED, GrantState.ACCEPTED) or (
-            plan and not self._has_reports(grant_id)
-        ):
-            self._event(events, started, "started", lambda at: self._start(grant_id, at, plan=plan))
-
-    def _has_reports(self, grant_id: int) -> bool:
-        return bool(
-            db.session.scalar(sa.select(Report.id).where(Report.grant_id == grant_id).limit(1))
-        )
+        if grant.state in (GrantState.OFFERED, GrantState.ACCEPTED):
+            self._event(events, started, "started", lambda at: self._start(grant_id, at))
 
     def _accept(self, grant_id: int, at: dt.datetime) -> int:
         grant = self.d._get(Grant, grant_id)
@@ -301,14 +302,12 @@ class AfterDecision:
             return 0
         return int(grants.accept_grant(grant, actor=self.d._coordinator(grant.proposal), now=at))
 
-    def _start(self, grant_id: int, at: dt.datetime, *, plan: bool) -> int:
+    def _start(self, grant_id: int, at: dt.datetime) -> int:
+        """The officer starts the grant, which plans its reports."""
         grant = self.d._get(Grant, grant_id)
-        started = 0
-        if grant.state == GrantState.ACCEPTED:
-            started = int(grants.start_grant(grant, actor=self.d.user(OFFICER), now=at))
-        if plan and grant.state != GrantState.ACCEPTED:
-            reports.plan_reports(self.d._get(Grant, grant_id), actor=self.d.user(OFFICER), now=at)
-        return started
+        if grant.state != GrantState.ACCEPTED:
+            return 0
+        return int(grants.start_grant(grant, actor=self.d.user(OFFICER), now=at))
 
     def _closer(self, grant_id: int) -> Callable[[dt.datetime], int]:
         def close(at: dt.datetime) -> int:
@@ -423,7 +422,7 @@ class AfterDecision:
             )
             started = max(_at(grant.starts_on), accepted + dt.timedelta(days=1))
             started += dt.timedelta(minutes=index)
-            self._accept_start_events(events, grant, accepted, started, plan=True)
+            self._accept_start_events(events, grant, accepted, started)
             first_phase = min(grant.phases, key=lambda p: p.number)
             for year in range(first_phase.first_year, first_phase.last_year + 1):
                 begins = _at(grant_rules.add_years(grant.starts_on, year - 1))
@@ -444,6 +443,17 @@ class AfterDecision:
                 )
         last = yield from self._run(events, call_id, self._project_words())
         yield from self.evaluation(call_id, phase=1, not_before=last)
+        yield from self._after_a_stop(call_id, stage_id)
+
+    def _after_a_stop(self, call_id: int, stage_id: int) -> Steps[None]:
+        """A grant the evaluation stopped ends with its phase; a month later its consortium
+        submits the final report and the statement of use."""
+        events: list[_Event] = []
+        for grant in self._grants(stage_id, GrantKind.PROJECT):
+            if grant.state == GrantState.ENDED_EARLY:
+                at = max(_at(grant.ends_on) + dt.timedelta(days=30), self.d.clock)
+                self._closing_report_events(events, grant.id, at)
+        yield from self._run(events, call_id, self._closing_words())
 
     def _chosen(
         self, which: tuple[int, int], round_number: int, references: list[str], what: str
@@ -542,6 +552,67 @@ class AfterDecision:
             accept,
             group=year,
         )
+
+    def _closing_report_events(self, events: list[_Event], grant_id: int, at: dt.datetime) -> None:
+        """The final report and the statement of use, submitted at ``at`` and accepted five
+        days later."""
+        self._event(events, at, "closing", lambda t: self._submit_closing(grant_id, t))
+        accepted = at + dt.timedelta(days=5, hours=2)
+        self._event(
+            events, accepted, "closing_accepted", lambda t: self._accept_closing(grant_id, t)
+        )
+
+    def _closing_reports(self, grant_id: int) -> list[Report]:
+        return list(
+            db.session.scalars(
+                sa.select(Report)
+                .where(
+                    Report.grant_id == grant_id,
+                    Report.kind.in_((ReportKind.FINAL, ReportKind.STATEMENT_OF_USE)),
+                )
+                .order_by(Report.id)
+            )
+        )
+
+    def _submit_closing(self, grant_id: int, at: dt.datetime) -> int:
+        count = 0
+        for report in self._closing_reports(grant_id):
+            if report.state not in (ReportState.DUE, ReportState.CHANGES_REQUESTED):
+                continue
+            grant = report.grant
+            coordinator = self.d._coordinator(grant.proposal)
+            if report.kind == ReportKind.STATEMENT_OF_USE and not any(
+                a.removed_at is None for a in report.attachments
+            ):
+                reports.add_report_attachments(
+                    report,
+                    actor=coordinator,
+                    files=[reports.Upload("verwendungsnachweis.pdf", statement_of_use(grant))],
+                    now=at,
+                )
+                report = self.d._get(Report, report.id)
+            reports.submit_report(
+                report,
+                actor=coordinator,
+                sections=closing_sections(report.kind, grant),
+                basis=report_rules.draft_basis(report.sections or {}),
+                now=at + dt.timedelta(minutes=5 + count),
+            )
+            count += 1
+        return count
+
+    def _accept_closing(self, grant_id: int, at: dt.datetime) -> int:
+        count = 0
+        for report in self._closing_reports(grant_id):
+            if report.state == ReportState.SUBMITTED:
+                reports.accept_report(
+                    report,
+                    actor=self.d.user(OFFICER),
+                    note="",
+                    now=at + dt.timedelta(minutes=count),
+                )
+                count += 1
+        return count
 
     def _report(self, grant_id: int, year: int) -> Report | None:
         return db.session.scalar(
@@ -946,6 +1017,55 @@ def report_sections(proposal: Proposal, year: int, *, revised: bool) -> dict[str
     }
 
 
+def closing_sections(kind: ReportKind, grant: Grant) -> dict[str, str]:
+    """The final report or the statement of use at the end of a grant (in German, as the
+    programme's reports are written)."""
+    acronym = grant.proposal.acronym
+    what = "die Konzeptphase" if grant.kind == GrantKind.CONCEPT else "die geförderte Phase"
+    if kind == ReportKind.STATEMENT_OF_USE:
+        return {
+            "use_of_funds": (
+                f"{acronym} hat die Mittel für {what} für Personal, Workshops mit den Partnern "
+                "und die Ausarbeitung der Clusterstrategie verwendet; die Aufstellung der "
+                "Ausgaben je Partner liegt als PDF bei."
+            ),
+            "deviations": "Keine Abweichungen vom Finanzierungsplan.",
+        }
+    return {
+        "progress": (
+            f"{acronym} hat {what} wie geplant durchgeführt: Die Partner haben die Strategie "
+            "gemeinsam ausgearbeitet und die Arbeitspakete abgeschlossen."
+        ),
+        "results": (
+            "Eine abgestimmte Clusterstrategie, ein Arbeitsplan mit Meilensteinen und neue "
+            "Partner aus Wirtschaft und Gesellschaft."
+        ),
+        "deviations": "Keine wesentlichen Abweichungen vom Arbeits- und Zeitplan.",
+        "next_steps": (
+            "Die Partner führen die begonnenen Vorhaben mit eigenen Mitteln und über weitere "
+            "Förderprogramme fort."
+        ),
+    }
+
+
+def statement_of_use(grant: Grant) -> bytes:
+    """The statement of use's figures as a PDF: what each partner was paid, year by year."""
+    rows = db.session.execute(
+        sa.select(Disbursement.year, Disbursement.amount, Disbursement.member_id)
+        .where(
+            Disbursement.grant_id == grant.id,
+            Disbursement.state.in_([DisbursementState(s) for s in payment_rules.COUNTED]),
+        )
+        .order_by(Disbursement.member_id, Disbursement.year)
+    ).all()
+    names = {m.id: m.organisation.name for m in grant.proposal.members}
+    lines = [
+        f"{names.get(member, 'Partner')}, Projektjahr {year}: {amount:,.2f} EUR ausgegeben"
+        for year, amount, member in rows
+    ]
+    return attachment_pdf(f"{grant.proposal.acronym}: Verwendungsnachweis", lines)
+
+
 def evaluation_text(proposal: Proposal, index: int, title: str) -> str:
     """A section of the consortium's submission to the interim evaluation."""
     if index == 0:
@@ -966,8 +1086,9 @@ def evaluation_text(proposal: Proposal, index: int, title: str) -> str:
 
 
 def is_finished(programme: Programme) -> bool:
-    """Every concept phase closed, every payment paid (or refused), and every round's interim
-    evaluation of phase 1 decided and published."""
+    """Every concept phase closed, every payment paid (or refused), the reports of every grant
+    that has ended accepted, and every round's interim evaluation of phase 1 decided and
+    published."""
     calls = competing_calls(programme)
     call_ids = [call.id for call in calls]
     open_concepts = db.session.scalar(
@@ -989,7 +1110,17 @@ def is_finished(programme: Programme) -> bool:
             ),
         )
     )
-    if open_concepts or unpaid:
+    owed = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Report)
+        .join(Grant, Grant.id == Report.grant_id)
+        .where(
+            Grant.call_id.in_(call_ids),
+            Grant.state.in_((GrantState.CLOSED, GrantState.ENDED_EARLY)),
+            Report.state != ReportState.ACCEPTED,
+        )
+    )
+    if open_concepts or unpaid or owed:
         return False
     for call in calls:
         stage = evaluation_queries.evaluation_stage(call, 1)

@@ -265,11 +265,12 @@ def test_the_simulation_is_refused_outside_demo_mode(make_app):
 
 
 def assert_the_grants_ran_through_their_first_phase(programme: Programme, output: str) -> None:
-    """The 31 finalists' concept phases ran and closed, paid in full; the 14 winners' project
-    grants ran through phase 1: two annual reports each accepted (one late after its reminders),
-    one payment per partner and year of phase 1, approved by two officers above the threshold;
-    the interim evaluation stopped one cluster and released phase 2 of the others. The report's
-    last line says what the database holds."""
+    """The 31 finalists' concept phases ran and closed, paid in full, with their final reports;
+    the 14 winners' project grants ran through phase 1: two annual reports each accepted (one
+    late after its reminders), one payment per partner and year of phase 1, approved by two
+    officers above the threshold; the interim evaluation stopped one cluster, whose final
+    reports came in, and released phase 2 of the others. The report's last line says what the
+    database holds."""
     grants = db.session.scalars(sa.select(Grant)).all()
     kinds = Counter((g.kind, g.state) for g in grants)
     assert kinds == {
@@ -301,6 +302,26 @@ def assert_the_grants_ran_through_their_first_phase(programme: Programme, output
         )
     ).all()
     assert sorted(accepted) == sorted((g.id, year) for g in projects for year in (1, 2))
+    # A grant that has ended (the concept phases, the stopped cluster) owes only its final
+    # report and statement of use, both accepted; the others owe nothing yet.
+    ended = {g.id for g in grants if g.state in (GrantState.CLOSED, GrantState.ENDED_EARLY)}
+    owed = Counter(
+        (grant_id, kind, state)
+        for grant_id, kind, state in db.session.execute(
+            sa.select(Report.grant_id, Report.kind, Report.state).where(
+                Report.grant_id.in_(ended), Report.kind != ReportKind.ANNUAL
+            )
+        )
+    )
+    assert owed == {
+        (grant_id, kind, ReportState.ACCEPTED): 1
+        for grant_id in ended
+        for kind in (ReportKind.FINAL, ReportKind.STATEMENT_OF_USE)
+    }
+    all_accepted = db.session.scalar(
+        sa.select(sa.func.count()).where(Report.state == ReportState.ACCEPTED)
+    )
+    assert all_accepted == len(accepted) + 2 * len(ended)
     late = db.session.scalars(
         sa.select(Report).where(
             Report.state == ReportState.ACCEPTED, Report.submitted_at > Report.due_at
@@ -342,7 +363,7 @@ def assert_the_grants_ran_through_their_first_phase(programme: Programme, output
         "project_grants": "14",
         "interim_evaluations": "2",
         "grants_stopped": "1",
-        "reports_accepted": str(len(accepted)),
+        "reports_accepted": str(all_accepted),
         "reminders": "4",
         "payments": str(len(payments)),
         "committed_eur": f"{view.total.committed:.2f}",
