@@ -89,6 +89,7 @@ from competition.proposals.models import (
 )
 from competition.selection.decisions.operations import propose_decisions
 from competition.selection.models import Decision, Outcome, Ranking
+from competition.selection.publication.queries import OUTCOME_LABELS
 
 if TYPE_CHECKING:
     from competition.demo.simulate import _Driver
@@ -1166,6 +1167,75 @@ class Afterwards:
 
     def grants_of(self, kind: GrantKind | None = None) -> int:
         return sum(n for k, _s, n in self.grants if kind is None or k == kind)
+
+    def lines(self, budget: Decimal, money: Callable[[Decimal], str]) -> list[str]:
+        """What the simulation's report says of the grants, in the reader's language."""
+        out = [_("The grants' money per budget year (the programme's money view):")]
+        for row in self.years:
+            if not row.committed and not row.paid:
+                continue  # years without money (the third phase is planned later)
+            out.append(
+                "  "
+                + _(
+                    "%(year)s: %(committed)s committed, %(paid)s paid, %(left)s left to pay.",
+                    year=row.year,
+                    committed=money(row.committed),
+                    paid=money(row.paid),
+                    left=money(row.left),
+                )
+            )
+        out.append(
+            _(
+                "In all the grants commit %(committed)s of the %(budget)s budget (%(free)s not "
+                "yet committed); %(paid)s paid, %(left)s left to pay.",
+                committed=money(self.committed),
+                budget=money(budget),
+                free=money(budget - self.committed),
+                paid=money(self.paid),
+                left=money(self.committed - self.paid),
+            )
+        )
+        kinds = []
+        for kind in dict.fromkeys(k for k, _s, _n in self.grants):
+            states = ", ".join(
+                _("%(what)s: %(num)s", what=state.label, num=n)
+                for k, state, n in self.grants
+                if k == kind
+            )
+            kinds.append(
+                _(
+                    "%(kind)s %(num)s (%(states)s)",
+                    kind=kind.label,
+                    num=self.grants_of(kind),
+                    states=states,
+                )
+            )
+        out.append(_("Grants: %(grants)s.", grants="; ".join(kinds)))
+        outcomes = ", ".join(
+            _("%(what)s: %(num)s", what=OUTCOME_LABELS[outcome], num=n)
+            for outcome, n in self.evaluation_outcomes
+        )
+        out.append(
+            _(
+                "Interim evaluations: %(num)s, deciding on %(grants)s grants (%(outcomes)s); "
+                "%(stopped)s stopped.",
+                num=self.interim_evaluations,
+                grants=sum(n for _o, n in self.evaluation_outcomes),
+                outcomes=outcomes or "–",
+                stopped=self.grants_stopped,
+            )
+        )
+        out.append(
+            _(
+                "Reports: %(accepted)s accepted, %(reminders)s reminders sent. Payments: "
+                "%(payments)s approved, in %(exports)s payment files.",
+                accepted=self.reports_accepted,
+                reminders=self.reminders,
+                payments=self.payments,
+                exports=self.exports,
+            )
+        )
+        return out
 
 
 def figures(programme: Programme) -> Afterwards:

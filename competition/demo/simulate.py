@@ -13,8 +13,12 @@ juror a hidden harshness and noise. Reviews are drawn from them, so the calibrat
 be compared with the truth (Spearman). The truth is a function of ``seed`` and the references
 and e-mail addresses, so a run that stopped half-way continues with the same people.
 
+After a stage's publication the life after the decisions goes on beside the rounds, on the
+same calendar (``competition.demo.after_decision``): concept phases, the winners' grants with
+their reports and payments, and the interim evaluation that ends their first phase.
+
 Steps already done (a screened proposal, a submitted review, confirmed decisions…) are skipped;
-a programme whose last stages are all published is left as it is.
+a programme with nothing left to do is left as it is.
 """
 
 from __future__ import annotations
@@ -586,78 +590,8 @@ class Report:
                 )
             )
         if self.after is not None and self.after.grants:
-            out.extend(self._after_lines(money))
+            out.extend(self.after.lines(self.budget, money))
         out.append(self.figures_line())
-        return out
-
-    def _after_lines(self, money: Callable[[Decimal], str]) -> list[str]:
-        after = self.after
-        assert after is not None
-        out = [_("The grants' money per budget year (the programme's money view):")]
-        for row in after.years:
-            if not row.committed and not row.paid:
-                continue  # years without money (the third phase is planned later)
-            out.append(
-                "  "
-                + _(
-                    "%(year)s: %(committed)s committed, %(paid)s paid, %(left)s left to pay.",
-                    year=row.year,
-                    committed=money(row.committed),
-                    paid=money(row.paid),
-                    left=money(row.left),
-                )
-            )
-        out.append(
-            _(
-                "In all the grants commit %(committed)s of the %(budget)s budget (%(free)s not "
-                "yet committed); %(paid)s paid, %(left)s left to pay.",
-                committed=money(after.committed),
-                budget=money(self.budget),
-                free=money(self.budget - after.committed),
-                paid=money(after.paid),
-                left=money(after.committed - after.paid),
-            )
-        )
-        kinds = []
-        for kind in dict.fromkeys(k for k, _s, _n in after.grants):
-            states = ", ".join(
-                _("%(what)s: %(num)s", what=state.label, num=n)
-                for k, state, n in after.grants
-                if k == kind
-            )
-            kinds.append(
-                _(
-                    "%(kind)s %(num)s (%(states)s)",
-                    kind=kind.label,
-                    num=after.grants_of(kind),
-                    states=states,
-                )
-            )
-        out.append(_("Grants: %(grants)s.", grants="; ".join(kinds)))
-        outcomes = ", ".join(
-            _("%(what)s: %(num)s", what=publication_queries.OUTCOME_LABELS[outcome], num=n)
-            for outcome, n in after.evaluation_outcomes
-        )
-        out.append(
-            _(
-                "Interim evaluations: %(num)s, deciding on %(grants)s grants (%(outcomes)s); "
-                "%(stopped)s stopped.",
-                num=after.interim_evaluations,
-                grants=sum(n for _o, n in after.evaluation_outcomes),
-                outcomes=outcomes or "–",
-                stopped=after.grants_stopped,
-            )
-        )
-        out.append(
-            _(
-                "Reports: %(accepted)s accepted, %(reminders)s reminders sent. Payments: "
-                "%(payments)s approved, in %(exports)s payment files.",
-                accepted=after.reports_accepted,
-                reminders=after.reminders,
-                payments=after.payments,
-                exports=after.exports,
-            )
-        )
         return out
 
     def figures_line(self) -> str:
