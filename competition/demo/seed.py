@@ -140,7 +140,18 @@ OWN_RATE = {
 }
 COORDINATOR_WEIGHT = 2.2
 PUBLIC_TOTAL_THOUSANDS = (8_000, 45_000, 16_000)  # low, high, mode (thousand euro)
-YEARS = (1, 2, 3)
+YEARS = (1, 2, 3)  # the competition's budgets cover the first phase
+
+# Life after the decision, as Clusters4Future funds it: each finalist's six-month concept phase
+# with a set amount (it counts as committed money, so the line at the hearing has that much less
+# to give; at 250,000 EUR the 31 concept phases take 7.75 M EUR and both rounds still fund their
+# seven winners), the winners' grants over nine years in phases of three (an interim evaluation
+# at the end of each), and payments above 500,000 EUR confirmed by a second officer.
+CONCEPT_GRANT_AMOUNT = Decimal("250000.00")
+CONCEPT_GRANT_MONTHS = 6
+GRANT_YEARS = 9
+PHASE_YEARS = 3
+PAYMENT_THRESHOLD = Decimal("500000.00")
 
 KIND_COUNT_LABELS = {
     K.UNIVERSITY: ("university", "universities"),
@@ -370,6 +381,8 @@ def seed_demo(*, password_hash: str, now: dt.datetime) -> SeedSummary | None:
         description=PROGRAMME_DESCRIPTION,
         total_budget=Decimal("630000000.00"),
         currency="EUR",
+        payment_threshold=PAYMENT_THRESHOLD,
+        payments_wait_for_reports=True,
         created_at=PROGRAMME_CREATED_AT,
     )
     calls: list[Call] = []
@@ -647,6 +660,8 @@ def _call(programme: Programme, spec: RoundSpec) -> Call:
             max_load_per_juror=12,
             selection_target=spec.outline_target,
             reviews_due_at=spec.outline_reviews_due,
+            concept_grant_amount=CONCEPT_GRANT_AMOUNT,
+            concept_grant_months=CONCEPT_GRANT_MONTHS,
             criteria=[_criterion(i, *c) for i, c in enumerate(REVIEW_CRITERIA, start=1)],
         ),
         Stage(
@@ -684,6 +699,8 @@ def _call(programme: Programme, spec: RoundSpec) -> Call:
         description=spec.description,
         state=CallState.PUBLISHED,
         max_public_funding_per_proposal=Decimal("45000000.00"),
+        budget_years=GRANT_YEARS,
+        phase_years=PHASE_YEARS,
         min_private_share=None,
         funding_rates={},
         region_scope=[],

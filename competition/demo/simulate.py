@@ -13,14 +13,19 @@ juror a hidden harshness and noise. Reviews are drawn from them, so the calibrat
 be compared with the truth (Spearman). The truth is a function of ``seed`` and the references
 and e-mail addresses, so a run that stopped half-way continues with the same people.
 
+After a stage's publication the life after the decisions goes on beside the rounds, on the
+same calendar (``competition.demo.after_decision``): concept phases, the winners' grants with
+their reports and payments, and the interim evaluation that ends their first phase.
+
 Steps already done (a screened proposal, a submitted review, confirmed decisions…) are skipped;
-a programme whose last stages are all published is left as it is.
+a programme with nothing left to do is left as it is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import itertools
 import logging
 import math
 import random
@@ -29,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -55,6 +60,7 @@ from competition.demo.memberships import simulate_memberships
 from competition.demo.seed import PROGRAMME_SLUG
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.grants.models import GrantKind
 from competition.i18n import current_language, say
 from competition.i18n import number as local_number
 from competition.jobs import operations as jobs
@@ -82,6 +88,9 @@ from competition.selection.publication import operations as publication_operatio
 from competition.selection.publication import queries as publication_queries
 from competition.selection.ranking import operations as ranking_operations
 from competition.selection.ranking import queries as ranking_queries
+
+if TYPE_CHECKING:
+    from competition.demo.after_decision import Afterwards
 
 log = logging.getLogger(__name__)
 
@@ -508,6 +517,8 @@ class Report:
     already_done: bool
     # Memberships held in the demo's membership programme (go-cluster) at the end.
     memberships: int = 0
+    # The grants, reports, payments and interim evaluations after the decisions.
+    after: Afterwards | None = None
 
     def total(self, field: str) -> Any:
         return sum(
@@ -578,7 +589,31 @@ class Report:
                     raw=_rho(sum(raws) / len(raws)),
                 )
             )
+        if self.after is not None and self.after.grants:
+            out.extend(self.after.lines(self.budget, money))
+        out.append(self.figures_line())
         return out
+
+    def figures_line(self) -> str:
+        """The report's last line: its figures as ``key=value`` pairs, for scripts and tests."""
+        after = self.after or _no_afterwards()
+        figures = {
+            "outlines": self.outlines,
+            "finalists": self.finalists,
+            "winners": self.winners,
+            "grants": after.grants_of(),
+            "concept_grants": after.grants_of(GrantKind.CONCEPT),
+            "project_grants": after.grants_of(GrantKind.PROJECT),
+            "interim_evaluations": after.interim_evaluations,
+            "grants_stopped": after.grants_stopped,
+            "reports_accepted": after.reports_accepted,
+            "reminders": after.reminders,
+            "payments": after.payments,
+            "committed_eur": f"{after.committed:.2f}",
+            "paid_eur": f"{after.paid:.2f}",
+            "memberships": self.memberships,
+        }
+        return " ".join(f"{key}={value}" for key, value in figures.items())
 
     @property
     def outlines(self) -> int:
@@ -756,7 +791,10 @@ def competing_calls(programme: Programme) -> list[Call]:
 
 
 def is_finished(programme: Programme) -> bool:
-    """Every round's last stage has its decisions, all published."""
+    """Every round's last stage has its decisions, all published, and nothing is left of the
+    life after the decisions (``after_decision.is_finished``)."""
+    from competition.demo import after_decision
+
     for call in competing_calls(programme):
         last = call.competition_stages[-1]
         counts = db.session.execute(
@@ -766,17 +804,26 @@ def is_finished(programme: Programme) -> bool:
         ).one()
         if counts[0] == 0 or counts[0] != counts[1]:
             return False
-    return True
+    return after_decision.is_finished(programme)
 
 
 def report_of(programme: Programme, truth: HiddenTruth | None) -> Report:
+    from competition.demo.after_decision import figures
+
     return Report(
         seed=truth.seed if truth is not None else None,
         budget=programme.total_budget,
         currency=programme.currency,
         rounds=tuple(round_result(call, truth) for call in competing_calls(programme)),
         already_done=truth is None,
+        after=figures(programme),
     )
+
+
+def _no_afterwards() -> Afterwards:
+    from competition.demo.after_decision import Afterwards
+
+    return Afterwards()
 
 
 def simulate(
@@ -808,22 +855,33 @@ def simulate(
 
 class _Driver:
     def __init__(self, truth: HiddenTruth, *, echo: Callable[[str], None], timeout: float) -> None:
+        # The life after the decisions (grants, reports, payments, interim evaluations).
+        from competition.demo.after_decision import AfterDecision
+
         self.truth = truth
         self.echo = echo
         self.timeout = timeout
         self.clock = START
         self.user_ids: dict[str, int] = {}
+        self.after = AfterDecision(self)
+        self.heap: list[tuple[dt.datetime, int, Iterator[dt.datetime]]] = []
+        self.orders = itertools.count()
 
     # -- the scheduler: rounds overlap in time, so their steps are interleaved by date --
 
     def run(self, call_ids: Sequence[int]) -> None:
-        heap: list[tuple[dt.datetime, int, Iterator[dt.datetime]]] = []
-        for order, call_id in enumerate(call_ids):
-            self._advance(heap, order, self._round(call_id))
-        while heap:
-            when, order, steps = heapq.heappop(heap)
+        for call_id in call_ids:
+            self.spawn(self._round(call_id))
+        if call_ids:
+            self.spawn(self.after.payment_exports(self._get(Call, call_ids[0]).programme_id))
+        while self.heap:
+            when, order, steps = heapq.heappop(self.heap)
             self.clock = when
-            self._advance(heap, order, steps)
+            self._advance(self.heap, order, steps)
+
+    def spawn(self, steps: Iterator[dt.datetime]) -> None:
+        """Run ``steps`` beside the others, from its first step on."""
+        self._advance(self.heap, next(self.orders), steps)
 
     def _advance(
         self,
@@ -905,6 +963,7 @@ class _Driver:
         yield from self._propose(call_id, stage_id, ranking_id, plan.proposal)
         yield from self._confirm(call_id, stage_id, plan.confirmation)
         yield from self._publish(call_id, stage_id, plan.publication)
+        self.spawn(self.after.after_publication(call_id, stage_id))
         if next_id is not None and plan.next_submissions is not None:
             yield from self._submit(call_id, next_id, plan.next_submissions)
 
