@@ -537,7 +537,7 @@ class Report:
         for result in self.rounds:
             out.append(
                 _(
-                    "Round %(number)s: %(funnel)s; %(amount)s committed.",
+                    "Round %(number)s: %(funnel)s; the winners requested %(amount)s.",
                     number=result.number,
                     funnel=_funnel(result),
                     amount=money(result.committed),
@@ -569,8 +569,8 @@ class Report:
         committed = self.total("committed")
         out.append(
             _(
-                "In all: %(funnel)s; %(committed)s committed of the %(budget)s budget "
-                "(%(left)s left).",
+                "In all: %(funnel)s; the winners requested %(committed)s of the %(budget)s "
+                "budget (%(left)s left).",
                 funnel=_funnel(self),
                 committed=money(committed),
                 budget=money(self.budget),

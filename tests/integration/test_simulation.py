@@ -460,11 +460,11 @@ def test_the_command_line_speaks_the_deployments_language(make_app):
             "en",
             [
                 "Round 1: 137 outlines → 16 finalists → 14 full proposals → 7 heard → 7 winners; "
-                "12.3 M EUR committed.",
+                "the winners requested 12.3 M EUR.",
                 "  Outline: ranking vs hidden quality over 137 proposals, Spearman 0.81 "
                 "calibrated (raw means 0.7); the line picked 12 of the 16 truly best.",
                 "In all: 137 outlines → 16 finalists → 14 full proposals → 7 heard → 7 winners; "
-                "12.3 M EUR committed of the 50 M EUR budget (37.7 M EUR left).",
+                "the winners requested 12.3 M EUR of the 50 M EUR budget (37.7 M EUR left).",
                 "Calibrated rankings vs hidden quality: mean Spearman 0.81 over 1 rankings (raw "
                 "means 0.7).",
                 "The grants' money per budget year (the programme's money view):",
@@ -481,13 +481,13 @@ def test_the_command_line_speaks_the_deployments_language(make_app):
             "de",
             [
                 "Runde 1: 137 Skizzen → 16 zum Vollantrag aufgefordert → 14 Vollanträge → "
-                "7 angehört → 7 gefördert; 12,3 Mio. EUR gebunden.",
+                "7 angehört → 7 gefördert; die Geförderten beantragten 12,3 Mio. EUR.",
                 "  Outline: Rangliste gegenüber verborgener Qualität über 137 Anträge, Spearman "
                 "0,81 kalibriert (einfache Mittelwerte 0,7); die Förderlinie wählte 12 der 16 "
                 "tatsächlich besten.",
                 "Insgesamt: 137 Skizzen → 16 zum Vollantrag aufgefordert → 14 Vollanträge → "
-                "7 angehört → 7 gefördert; 12,3 Mio. EUR von 50 Mio. EUR Budget gebunden "
-                "(37,7 Mio. EUR übrig).",
+                "7 angehört → 7 gefördert; die Geförderten beantragten 12,3 Mio. EUR von "
+                "50 Mio. EUR Budget (37,7 Mio. EUR übrig).",
                 "Kalibrierte Ranglisten gegenüber verborgener Qualität: mittlerer Spearman 0,81 "
                 "über 1 Ranglisten (einfache Mittelwerte 0,7).",
                 "Die Mittel der Förderungen je Haushaltsjahr (die Mittelübersicht des Programms):",
