@@ -44,7 +44,7 @@ from competition.proposals.models import ContributorRole, Proposal, ProposalCont
 from competition.selection.models import Decision, RankingMethod
 from competition.selection.publication import operations as publication
 from competition.selection.ranking import operations as ranking
-from tests.factories import make_assignment, make_grant, make_stage, make_topic
+from tests.factories import make_assignment, make_grant, make_report, make_stage, make_topic
 from tests.integration.reviews_world import submitted_proposal
 from tests.integration.test_publication import build_letters
 
@@ -142,6 +142,8 @@ def _complete() -> PageWorld:
     db.session.commit()
     hearing, finalist, clarification = _hearing_and_question(round_1, officer, applicant, juror)
     grant, payment = _payments(finalist, officer, applicant)
+    report = make_report(db.session.get(Grant, grant)).id
+    db.session.commit()
     topic = _topics_of(round_1.programme_id)
     go_cluster, membership = _memberships(officer, applicant)
     # A quota row on the small stage's Rules page: at most one funded proposal per federal state.
@@ -182,6 +184,7 @@ def _complete() -> PageWorld:
             "grant": db.session.scalar(sa.select(Grant.id).where(Grant.proposal_id == funded)),
             "running_grant": grant,
             "payment": payment,
+            "report": report,
             "membership_programme": go_cluster,
             "membership": membership,
         },
