@@ -259,6 +259,15 @@ class AfterDecision:
                 "%(num)s concept phases started by %(officer)s.", num=n, officer=OFFICER
             ),
             "requested": lambda n: _("%(num)s payments requested by the coordinators.", num=n),
+            **self._payment_words(),
+            "closed": lambda n: _(
+                "%(num)s concept phases closed after the full proposal's deadline.", num=n
+            ),
+            **self._closing_words(),
+        }
+
+    def _payment_words(self) -> dict[str, Callable[[int], str]]:
+        return {
             "approved": lambda n: _(
                 "%(num)s payments decided by %(officer)s: approved, or above the threshold "
                 "proposed to a second officer.",
@@ -270,10 +279,6 @@ class AfterDecision:
                 num=n,
                 officer=SECOND_OFFICER,
             ),
-            "closed": lambda n: _(
-                "%(num)s concept phases closed after the full proposal's deadline.", num=n
-            ),
-            **self._closing_words(),
         }
 
     def _closing_words(self) -> dict[str, Callable[[int], str]]:
@@ -477,17 +482,7 @@ class AfterDecision:
             "requested": lambda n: _(
                 "%(num)s payments requested by the coordinators, one per partner and year.", num=n
             ),
-            "approved": lambda n: _(
-                "%(num)s payments decided by %(officer)s: approved, or above the threshold "
-                "proposed to a second officer.",
-                num=n,
-                officer=OFFICER,
-            ),
-            "confirmed": lambda n: _(
-                "%(num)s payments above the threshold confirmed by %(officer)s.",
-                num=n,
-                officer=SECOND_OFFICER,
-            ),
+            **self._payment_words(),
             "submitted": lambda n: _(
                 "%(num)s annual reports submitted before they were due.", num=n
             ),

@@ -5,6 +5,7 @@ list. A grant, report, milestone or file of a grant the user may not see is a 40
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, url_for
@@ -354,32 +355,32 @@ def _after_refusal(report_id: int, outcome: Any, form: ReportForm) -> Any:
 @bp.route("/reports/<int:report_id>/draft", methods=["POST"])
 @roles_required(Role.APPLICANT)
 def save_report_draft(report_id: int):  # type: ignore[no-untyped-def]
-    report = _report(report_id)
-    form = report_form(report.kind.value)
-    saved = attempt(
-        form,
-        lambda: ops.save_report_draft(
-            report,
-            actor=me(),
-            sections=_sections_of(form, report),
-            basis=form.basis.data or "",
-            now=g.now,
-        ),
-    )
-    if saved.done:
-        flash(_("Draft saved."), "success")
-        return _to_report(report)
-    return _after_refusal(report_id, saved, form)
+    return _write_report(report_id, ops.save_report_draft, lambda report: _("Draft saved."))
 
 
 @bp.route("/reports/<int:report_id>/submit", methods=["POST"])
 @roles_required(Role.APPLICANT)
 def submit_report(report_id: int):  # type: ignore[no-untyped-def]
+    return _write_report(
+        report_id,
+        ops.submit_report,
+        lambda report: _(
+            "The report is submitted. Your receipt: %(code)s; it is also sent to you by e-mail.",
+            code=report.receipt_code,
+        ),
+    )
+
+
+def _write_report(
+    report_id: int, operation: Callable[..., object], message: Callable[[Report], str]
+):  # type: ignore[no-untyped-def]
+    """Save or submit the report's sections from the form: done, or the page again with the
+    refusal at its fields."""
     report = _report(report_id)
     form = report_form(report.kind.value)
-    submitted = attempt(
+    written = attempt(
         form,
-        lambda: ops.submit_report(
+        lambda: operation(
             report,
             actor=me(),
             sections=_sections_of(form, report),
@@ -387,17 +388,10 @@ def submit_report(report_id: int):  # type: ignore[no-untyped-def]
             now=g.now,
         ),
     )
-    if submitted.done:
-        flash(
-            _(
-                "The report is submitted. Your receipt: %(code)s; it is also sent to you by "
-                "e-mail.",
-                code=report.receipt_code,
-            ),
-            "success",
-        )
+    if written.done:
+        flash(message(report), "success")
         return _to_report(report)
-    return _after_refusal(report_id, submitted, form)
+    return _after_refusal(report_id, written, form)
 
 
 @bp.route("/reports/<int:report_id>/attachments", methods=["POST"])
