@@ -22,8 +22,13 @@ POLICY_ATTRIBUTE = "access_policy"
 class Policy:
     public: bool
     roles: frozenset[Role]
+    # An API endpoint: no session, no redirect to login; the API checks the bearer token
+    # (competition.api.auth) and answers 401/403 as problem documents.
+    api: bool = False
 
     def describe(self) -> str:
+        if self.api:
+            return "API token" if not self.public else "anyone (API)"
         if self.public:
             return "anyone"
         if not self.roles:
@@ -74,7 +79,7 @@ def enforce_access() -> object | None:
     if policy is None:
         current_app.logger.error("endpoint %s declares no access policy", request.endpoint)
         abort(403)
-    if policy.public:
+    if policy.public or policy.api:
         return None
     if not current_user.is_authenticated:
         if request.method == "GET":

@@ -196,6 +196,7 @@ def linkify(text: str | None) -> Markup:
 
 def init_app(app: Flask) -> None:
     from competition import (
+        api,
         assignment,
         clarifications,
         grants,
@@ -258,6 +259,7 @@ def init_app(app: Flask) -> None:
     selection.init_app(app)
     grants.init_app(app)
     memberships.init_app(app)
+    api.init_app(app)
 
     app.before_request(clean_query)
     app.before_request(_request_clock)
@@ -317,6 +319,10 @@ def _wants_json() -> bool:
 
 def _render_error(status: int, detail: str | None = None):  # type: ignore[no-untyped-def]
     title, text = (str(part) for part in ERROR_TEXT.get(status, ERROR_TEXT[500]))
+    if _is_api():
+        from competition.api.problems import problem_response
+
+        return problem_response(status, detail=detail)
     if _wants_json():
         return {"error": title, "detail": detail or text}, status
     return render_template("errors/error.html", status=status, title=title, text=detail or text), (
@@ -334,7 +340,20 @@ def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
 def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
     if error.code is None or error.code < 400:
         return error
+    if _is_api():
+        from competition.api.problems import problem_response
+
+        data = getattr(error, "data", None) or {}
+        errors = data.get("messages") if isinstance(data, dict) else None
+        headers = dict(error.get_headers()) if error.code in (405, 429) else {}
+        headers.pop("Content-Type", None)
+        detail = error.description if error.code not in (404, 500) else None
+        return problem_response(error.code, detail=detail, errors=errors, headers=headers)
     return _render_error(error.code)
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
 
 
 # What a person is told when the database cannot be reached, by how far their request got.
@@ -390,6 +409,14 @@ def _database_error(error: sa.exc.SQLAlchemyError):  # type: ignore[no-untyped-d
     text = str(UNAVAILABLE.get(state, UNAVAILABLE[None]))
     advice = _("The service cannot reach its database at the moment. Please try again shortly.")
     headers = {"Retry-After": "30"}
+    if _is_api():
+        from competition.api.problems import problem_response
+
+        detail = {
+            COMMITTED: "The change was stored; the answer could not be read afterwards.",
+            COMMITTING: "The connection broke while the change was stored: it may have been kept.",
+        }.get(state or "", "Nothing was stored.")
+        return problem_response(503, detail=detail, headers=headers)
     if _wants_json():
         saved = {COMMITTED: True, COMMITTING: None}.get(state or "", False)
         return {"error": text, "saved": saved}, 503, headers

@@ -97,6 +97,34 @@ PROGRAMME_KIND_LABELS = {
 }
 
 
+class PublicField(enum.StrEnum):
+    """What the portal and the open data may show of a funded consortium beyond its title and
+    acronym, which are always public once its decision is published."""
+
+    SUMMARY = "summary"
+    COORDINATOR = "coordinator"
+    PARTNERS = "partners"
+    TOPICS = "topics"
+    FUNDING = "funding"
+    PERIOD = "period"
+    STATE = "state"
+
+    @property
+    def label(self) -> str:
+        return str(PUBLIC_FIELD_LABELS[self])
+
+
+PUBLIC_FIELD_LABELS = {
+    PublicField.SUMMARY: _("Summary"),
+    PublicField.COORDINATOR: _("Coordinator"),
+    PublicField.PARTNERS: _("Partners with federal state and kind"),
+    PublicField.TOPICS: _("Topics"),
+    PublicField.FUNDING: _("Funding per year and phase"),
+    PublicField.PERIOD: _("Period of the grant"),
+    PublicField.STATE: _("State of the grant"),
+}
+
+
 class Programme(db.Model):
     __tablename__ = "programmes"
     __table_args__ = (sa.CheckConstraint("total_budget >= 0", name="total_budget_not_negative"),)
@@ -117,6 +145,10 @@ class Programme(db.Model):
     payment_threshold: Mapped[Decimal | None]
     # Whether a disbursement is refused while one of the grant's reports is overdue.
     payments_wait_for_reports: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The fields of a funded consortium the portal shows (``PublicField`` values).
+    public_fields: Mapped[list[str]] = mapped_column(
+        JSONData, default=lambda: [f.value for f in PublicField]
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     calls: Mapped[list[Call]] = relationship(

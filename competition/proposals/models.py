@@ -146,6 +146,8 @@ class ConsortiumMember(db.Model):
     role: Mapped[MemberRole] = mapped_column(enum_type(MemberRole, "member_role"))
     contact_name: Mapped[str] = mapped_column(sa.String(200), default="")
     contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    # The consortium asked that the portal and the open data not name this partner.
+    name_withheld: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     proposal: Mapped[Proposal] = relationship(back_populates="members")
     organisation: Mapped[Organisation] = relationship(lazy="joined")

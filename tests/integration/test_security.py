@@ -218,7 +218,7 @@ def test_every_signed_in_page_sends_anonymous_visitors_to_login(app):
     wrong: list[str] = []
     for rule in app.url_map.iter_rules():
         policy = policy_of(app.view_functions[rule.endpoint])
-        if policy is None or policy.public or "GET" not in (rule.methods or set()):
+        if policy is None or policy.public or policy.api or "GET" not in (rule.methods or set()):
             continue
         response = client.get(dummy_url(app, rule))
         if response.status_code != 302 or urlsplit(response.location).path != "/login":
