@@ -1,0 +1,1 @@
+"""The public portal: programmes, open calls, funded consortia and open data, for anyone."""
