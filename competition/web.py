@@ -219,6 +219,7 @@ def init_app(app: Flask) -> None:
     from competition.memberships.views import bp as memberships_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.organisations.views import bp as organisations_bp
+    from competition.portal.views import bp as portal_bp
     from competition.programmes.topic_views import bp as topics_bp
     from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
@@ -248,6 +249,7 @@ def init_app(app: Flask) -> None:
         grants_bp,
         memberships_bp,
         legal_bp,
+        portal_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

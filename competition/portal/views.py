@@ -1,0 +1,10 @@
+"""The portal's pages: one blueprint, its routes spread over the area's modules."""
+
+from __future__ import annotations
+
+from competition.portal.blueprint import bp
+
+# Importing the view modules registers their routes.
+ROUTES: tuple[object, ...] = ()
+
+__all__ = ["bp"]
