@@ -154,7 +154,10 @@ def partner_map(counts: dict[FederalState | None, int]) -> PartnerMap:
     return PartnerMap(
         drawn=drawn,
         by_name=sorted(states, key=lambda s: s.name.casefold()),
-        legend=[_legend_row(band, shape.width + 10, 40 + i * LEGEND_ROW) for i, band in enumerate(classes)],
+        legend=[
+            _legend_row(band, shape.width + 10, 40 + i * LEGEND_ROW)
+            for i, band in enumerate(classes)
+        ],
         elsewhere=counts.get(None, 0),
         total=sum(counts.values()),
         width=shape.width + LEGEND_WIDTH,

@@ -94,9 +94,7 @@ def world(app) -> World:  # type: ignore[no-untyped-def]
         make_grant(accepted, state=GrantState.ACCEPTED, starts_on=dt.date(2030, 1, 1), years=3)
         cologne_member = next(m for m in accepted.members if m.organisation_id == cologne.id)
         cologne_member.name_withheld = True
-        offered = make_proposal(
-            call, organisations=(augsburg, dresden), state=ProposalState.FUNDED
-        )
+        offered = make_proposal(call, organisations=(augsburg, dresden), state=ProposalState.FUNDED)
         make_grant(offered, state=GrantState.OFFERED, starts_on=dt.date(2027, 1, 1))
         db.session.commit()
         return World(outline.id, full.id, draft_stage.id, evaluation.id, alpha.id)
