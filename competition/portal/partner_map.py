@@ -91,7 +91,8 @@ class PartnerMap:
     width: int
     height: int
     legend_x: int
-    credit_y: int  # the outlines' source, at the foot of the legend (the bare SVG)
+    credit_y: int  # the outlines' source and licence, at the foot of the legend (bare SVG)
+    licence_y: int
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,8 @@ def partner_map(counts: dict[FederalState | None, int]) -> PartnerMap:
         width=shape.width + LEGEND_WIDTH,
         height=shape.height,
         legend_x=shape.width + 10,
-        credit_y=shape.height - 12,
+        credit_y=shape.height - 28,
+        licence_y=shape.height - 12,
     )
 
 

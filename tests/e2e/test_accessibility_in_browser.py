@@ -131,6 +131,12 @@ PAGES = [
     ("officer", "a membership", "/memberships/{membership}"),
     ("officer", "membership evaluation", "/memberships/{membership}/evaluation"),
     ("officer", "membership decision", "/memberships/{membership}/decision"),
+    ("public", "map of funded partners", "/portal/map"),
+    (
+        "applicant",
+        "withholding a partner's name",
+        "/proposals/{funded}/members/{partner}/withhold-name",
+    ),
 ]
 
 # Forms sent empty (or with the field given), so they come back refused with a message at the
@@ -177,6 +183,13 @@ REFUSED_FORMS = [
         "/programmes/{membership_programme}/memberships/apply",
         'form[action$="/apply"]',
         {"#organisation": ""},
+    ),
+    (
+        "applicant",
+        "withholding a partner's name without a reason",
+        "/proposals/{funded}/members/{partner}/withhold-name",
+        'form[action$="/withhold-name"]',
+        {},
     ),
 ]
 
