@@ -33,9 +33,11 @@ from competition.proposals.models import ConsortiumMember
 OUTLINES = Path(__file__).parent / "data" / "germany-states.json"
 # The city states lie inside or against larger ones: drawn last, so they stay on top.
 DRAWN_LAST = (FederalState.HH, FederalState.HB, FederalState.BE)
-# Room right of the map for the legend (map units; the outlines are 586 wide).
-LEGEND_WIDTH = 230
-LEGEND_ROW = 30
+# Room right of the map for the legend (map units; the outlines are 586 wide). Pages scale
+# the picture down to about half, so its words are drawn large.
+LEGEND_WIDTH = 260
+LEGEND_ROW = 40
+SWATCH = 28
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class PartnerMap:
     legend_x: int
     credit_y: int  # the outlines' source and licence, at the foot of the legend (bare SVG)
     licence_y: int
+    swatch: int
 
 
 @dataclass(frozen=True)
@@ -164,8 +167,9 @@ def partner_map(counts: dict[FederalState | None, int]) -> PartnerMap:
         width=shape.width + LEGEND_WIDTH,
         height=shape.height,
         legend_x=shape.width + 10,
-        credit_y=shape.height - 28,
-        licence_y=shape.height - 12,
+        credit_y=shape.height - 34,
+        licence_y=shape.height - 14,
+        swatch=SWATCH,
     )
 
 
@@ -176,7 +180,7 @@ def _legend_row(band: Band, x: int, y: int) -> LegendRow:
         label = number(band.low, 0)
     else:
         label = _("%(low)s to %(high)s", low=number(band.low, 0), high=number(band.high, 0))
-    return LegendRow(band, label, x=x, y=y, text_x=x + 32, text_y=y + 16)
+    return LegendRow(band, label, x=x, y=y, text_x=x + SWATCH + 12, text_y=y + SWATCH - 6)
 
 
 def find_programme(slug: str) -> Programme | None:
