@@ -334,7 +334,8 @@ class LotterySchema(Schema):
 
 
 class DrawPlanSchema(Schema):
-    """What a draw among the grey zone would hand out, before it is made."""
+    """What a draw among the grey zone would hand out, before it is made (null once a draw is
+    recorded, or where the rules provide for none)."""
 
     seed = fields.String(required=True)
     places = fields.Integer(required=True)
@@ -535,7 +536,8 @@ def _drawn(stage: Stage, line: line_queries.Line, currency: str) -> dict[str, An
     rules, _problem = stored_rules(stage)
     references = {row.proposal_id: row.reference for row in line.rows}
     counts = Counter(row.group for row in line.rows)
-    plan = line.draw_plan
+    # What a draw would hand out matters only until it is made; then the record says it.
+    plan = line.draw_plan if line.lottery is None else None
     return {
         "stage_id": stage.id,
         "ranking_id": line.ranking_id,

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.test import TestResponse
 
@@ -303,6 +304,7 @@ def test_the_funding_line_shows_its_money_and_the_draw_to_re_run(app, world):
     assert set(lottery["drawn"]) <= set(world.zone_references[3:])
     assert lottery["record"]["stage_id"] == world.zone_stage_id
     assert verify_draw(lottery["record"], published_seed=world.zone_seed)
+    assert line["draw_plan"] is None  # drawn already
     winners = [row for row in line["items"] if row["drawn"]]
     assert sorted(row["proposal"]["reference"] for row in winners) == sorted(lottery["drawn"])
     assert all(row["requested"] == "2000000.00" for row in line["items"])
@@ -385,3 +387,35 @@ def test_an_unchanged_answer_is_not_sent_again(app, world, operation):
     again = get(app, world, "officer", url, **{"If-None-Match": first.headers["ETag"]})
 
     assert first.status_code == 200 and again.status_code == 304
+
+
+# --- bounded queries ------------------------------------------------------------------------------
+
+
+def statements(app: Flask, world: World, url: str) -> int:
+    """How many SQL statements answering ``url`` runs, once the token's use is recorded (at
+    most once a minute) and what is kept per process is kept."""
+    assert get(app, world, "officer", url).status_code == 200
+    count = 0
+
+    def counter(*args: object) -> None:
+        nonlocal count
+        count += 1
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", counter)
+    try:
+        assert get(app, world, "officer", url).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counter)
+    return count
+
+
+@pytest.mark.parametrize(
+    "path", ["reviews", "decisions", "rankings"], ids=["reviews", "decisions", "rankings"]
+)
+def test_a_longer_page_runs_no_more_queries(app, world, path):
+    url = f"{API}/stages/{world.here.stage_id}/{path}"
+
+    assert statements(app, world, f"{url}?limit=1") == statements(app, world, f"{url}?limit=50")
