@@ -41,7 +41,7 @@ blp = ApiBlueprint(
 )
 
 
-class ScoreSchema(Schema):
+class ReviewScoreSchema(Schema):
     criterion_id = fields.Integer(required=True)
     criterion = fields.String(required=True, metadata={"description": "the criterion's name"})
     score = fields.String(
@@ -55,7 +55,9 @@ class ReviewSchema(Schema):
     proposal = fields.Nested(NamedProposalSchema, required=True)
     juror = fields.Nested(NamedPersonSchema, required=True)
     scores = fields.List(
-        fields.Nested(ScoreSchema), required=True, metadata={"description": "in criterion order"}
+        fields.Nested(ReviewScoreSchema),
+        required=True,
+        metadata={"description": "in criterion order"},
     )
     confidence = fields.Integer(
         required=True, allow_none=True, metadata={"description": "1 (low) to 5 (high)"}

@@ -115,7 +115,7 @@ class RankingSchema(Schema):
     code_version = fields.String(required=True)
 
 
-class Interval(Schema):
+class ScoreInterval(Schema):
     low = fields.Float(required=True)
     high = fields.Float(required=True)
 
@@ -140,7 +140,7 @@ class RankingRowSchema(Schema):
     expected_rank = fields.Float(required=True)
     rank_interval = fields.Nested(RankInterval, required=True)
     score = fields.Float(required=True)
-    score_interval = fields.Nested(Interval, required=True)
+    score_interval = fields.Nested(ScoreInterval, required=True)
     weighted_total = fields.Float(required=True)
     n_reviews = fields.Integer(required=True)
     criteria = fields.List(fields.Nested(CriterionMeanSchema), required=True)
@@ -277,7 +277,7 @@ def ranking(args: dict[str, Any], ranking_id: int) -> Any:
 # --- the line -----------------------------------------------------------------------------------
 
 
-class BudgetSchema(Schema):
+class LineBudgetSchema(Schema):
     """Where a funding line's money comes from, as the line page shows it."""
 
     programme_total = Amount(required=True)
@@ -298,7 +298,7 @@ class BudgetSchema(Schema):
     remaining = Amount(required=True, metadata={"description": "left after this line"})
 
 
-class ConstraintSchema(Schema):
+class LineConstraintSchema(Schema):
     constraint = fields.String(required=True, metadata={"description": "the constraint in words"})
     attribute = fields.String(required=True)
     minimum = fields.Integer(required=True)
@@ -348,7 +348,7 @@ class LineRowSchema(Schema):
     rank = fields.Integer(required=True)
     expected_rank = fields.Float(required=True)
     score = fields.Float(required=True)
-    score_interval = fields.Nested(Interval, required=True)
+    score_interval = fields.Nested(ScoreInterval, required=True)
     rank_interval = fields.Nested(RankInterval, required=True)
     requested = Amount(
         required=True, metadata={"description": "public funding requested at the stage"}
@@ -406,12 +406,12 @@ class LineSchema(Schema):
         required=True, allow_none=True, metadata={"description": "the line lies below this rank"}
     )
     currency = fields.String(required=True)
-    budget = fields.Nested(BudgetSchema, required=True, allow_none=True)
+    budget = fields.Nested(LineBudgetSchema, required=True, allow_none=True)
     notes = fields.List(fields.String(), required=True)
     infeasible = fields.List(
         fields.String(), required=True, metadata={"description": "constraints never to be met"}
     )
-    constraints = fields.List(fields.Nested(ConstraintSchema), required=True)
+    constraints = fields.List(fields.Nested(LineConstraintSchema), required=True)
     counts = fields.Nested(LineCountsSchema, required=True, allow_none=True)
     grey_zone = fields.List(fields.Nested(NamedProposalSchema), required=True)
     lottery = fields.Nested(LotterySchema, required=True, allow_none=True)
