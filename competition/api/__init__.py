@@ -36,9 +36,9 @@ api = ProductApi()
 
 
 def blueprints() -> list[ApiBlueprint]:
-    from competition.api import meta
+    from competition.api import meta, programmes, proposals
 
-    return [meta.blp]
+    return [meta.blp, programmes.blp, proposals.blp]
 
 
 def init_app(app: Flask) -> None:
