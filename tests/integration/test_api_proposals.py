@@ -256,6 +256,39 @@ def test_programmes_and_calls_page_by_cursor(app, world):
     assert len(calls) == 2 and set(calls[0]).isdisjoint(calls[1])
 
 
+def statements(app, token: str | None, path: str) -> int:  # type: ignore[no-untyped-def]
+    """How many SQL statements answering ``path`` runs (it must answer 200)."""
+    count = 0
+
+    def counter(*args: object) -> None:
+        nonlocal count
+        count += 1
+
+    with app.app_context():
+        engine = db.engine
+    call_api(app, token, path)  # the token's use is recorded at most once a minute
+    sa.event.listen(engine, "before_cursor_execute", counter)
+    try:
+        assert call_api(app, token, path).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counter)
+    return count
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/programmes", "/api/v1/calls", "/api/v1/proposals", "/api/v1/proposals/{p}/versions"],
+)
+def test_a_longer_page_runs_no_more_queries(app, world, path):
+    token = world.tokens["officer of the programme"]
+    path = path.format(p=world.proposal_id)
+
+    short = statements(app, token, f"{path}?limit=1")
+    long = statements(app, token, f"{path}?limit=3")
+
+    assert short == long
+
+
 def test_an_unchanged_proposal_is_not_sent_again(app, world):
     path = f"/api/v1/proposals/{world.proposal_id}"
     token = world.tokens["applicant owner"]
