@@ -73,7 +73,12 @@ class ConsortiumOrganisationSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     kind = fields.String(required=True, metadata=_enum(OrganisationKind))
-    federal_state = fields.String(required=True, allow_none=True, metadata=_enum(FederalState))
+    federal_state = fields.String(
+        required=True,
+        allow_none=True,
+        # null is one of its values (apispec adds it to the type, not to the enum).
+        metadata={"enum": [*_enum(FederalState)["enum"], None]},
+    )
     country = fields.String(required=True)
 
 
@@ -376,7 +381,7 @@ def list_versions(proposal_id: int, **args: Any) -> Any:
 @blp.arguments(SubmittedVersionArgs, location="query", as_kwargs=True)
 @blp.response(200, SubmittedVersionDetailSchema)
 def show_version(proposal_id: int, number: int, stage_id: int | None = None) -> Any:
-    """A submitted version with its receipt and frozen content: the one of ``stage_id``, else
+    """A submitted version with its receipt and frozen content: the one of stage_id, else
     of the latest stage that has this number."""
     proposal, access = _proposal_or_404(proposal_id)
     query = _versions(proposal, access).where(SubmissionVersion.number == number)

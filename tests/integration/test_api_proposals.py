@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import schemathesis
 import sqlalchemy as sa
 from flask import session
 from flask_babel import gettext
@@ -216,6 +217,39 @@ def test_an_unknown_state_filter_is_refused(app, world):
 
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
+
+
+def test_answers_conform_to_the_description(app, world):
+    spec = schemathesis.openapi.from_dict(app.test_client().get("/api/v1/openapi.json").get_json())
+    p, s = world.proposal_id, world.stage_id
+    cases = [
+        ("/api/v1/programmes", "/api/v1/programmes", "officer of the programme"),
+        (
+            "/api/v1/programmes/{programme_id}",
+            f"/api/v1/programmes/{world.programme_id}",
+            "juror assigned",
+        ),
+        ("/api/v1/calls", "/api/v1/calls", "administrator"),
+        ("/api/v1/calls/{call_id}", f"/api/v1/calls/{world.call_id}", "officer of the programme"),
+        ("/api/v1/stages/{stage_id}", f"/api/v1/stages/{s}", "applicant owner"),
+        ("/api/v1/proposals", "/api/v1/proposals", "officer of the programme"),
+        ("/api/v1/proposals/{proposal_id}", f"/api/v1/proposals/{p}", "juror assigned"),
+        ("/api/v1/proposals/{proposal_id}", f"/api/v1/proposals/{p}", "applicant owner"),
+        (
+            "/api/v1/proposals/{proposal_id}/versions",
+            f"/api/v1/proposals/{p}/versions",
+            "juror assigned",
+        ),
+        (
+            "/api/v1/proposals/{proposal_id}/versions/{number}",
+            f"/api/v1/proposals/{p}/versions/1?stage_id={s}",
+            "officer of the programme",
+        ),
+    ]
+    for template, url, role in cases:
+        response = call_api(app, world.tokens[role], url)
+        assert response.status_code == 200, url
+        spec[template]["GET"].validate_response(response)
 
 
 # --- paging and ETags ----------------------------------------------------------------------------
