@@ -36,9 +36,9 @@ api = ProductApi()
 
 
 def blueprints() -> list[ApiBlueprint]:
-    from competition.api import meta, reviews, selection
+    from competition.api import meta, programmes, proposals, reviews, selection
 
-    return [meta.blp, reviews.blp, selection.blp]
+    return [meta.blp, programmes.blp, proposals.blp, reviews.blp, selection.blp]
 
 
 def init_app(app: Flask) -> None:
