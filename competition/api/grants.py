@@ -38,15 +38,23 @@ from competition.grants.models import (
     GrantAmount,
     GrantKind,
     GrantState,
+    PhaseOutcome,
     Report,
     ReportAttachment,
+    ReportKind,
+    ReportState,
 )
 from competition.grants.payments import operations as payment_ops
 from competition.grants.payments.permissions import can_handle_payments
 from competition.grants.permissions import can_see_grant, is_grant_officer
 from competition.grants.reports.permissions import can_read_submitted
 from competition.programmes.models import Call, Programme, ProgrammeOfficer
-from competition.proposals.models import ConsortiumMember, Proposal, ProposalContributor
+from competition.proposals.models import (
+    ConsortiumMember,
+    MemberRole,
+    Proposal,
+    ProposalContributor,
+)
 
 blp = ApiBlueprint(
     "api_grants",
@@ -61,7 +69,7 @@ blp = ApiBlueprint(
 TOKEN = [{"token": []}]
 MAX_ID = 2**31 - 1
 # The report states whose page shows the officer's review note (returned, or accepted).
-REVIEW_SHOWN = frozenset({"changes_requested", "accepted"})
+REVIEW_SHOWN = frozenset({ReportState.CHANGES_REQUESTED, ReportState.ACCEPTED})
 
 
 # --- schemas --------------------------------------------------------------------------------------
@@ -106,7 +114,9 @@ class PhaseItem(Schema):
     ends_on = fields.Date(required=True, metadata={"description": "exclusive"})
     released = fields.Boolean(required=True, metadata={"description": "its money may be paid"})
     released_at = fields.DateTime(required=True, allow_none=True)
-    outcome = fields.String(
+    outcome = fields.Enum(
+        PhaseOutcome,
+        by_value=True,
         required=True,
         allow_none=True,
         metadata={"description": "the interim evaluation's outcome at the end of the phase"},
@@ -122,7 +132,7 @@ class YearAmount(Schema):
 class PartnerAmounts(Schema):
     member_id = fields.Integer(required=True)
     organisation = fields.String(required=True)
-    role = fields.String(required=True)
+    role = fields.Enum(MemberRole, by_value=True, required=True)
     years = fields.List(fields.Nested(YearAmount), required=True)
     total = Amount(required=True)
 
@@ -155,14 +165,12 @@ class ReviewItem(Schema):
 class ReportItem(Schema):
     id = fields.Integer(required=True)
     grant_id = fields.Integer(required=True)
-    kind = fields.String(required=True, metadata={"description": "annual, final, statement_of_use"})
+    kind = fields.Enum(ReportKind, by_value=True, required=True)
     year = fields.Integer(
         required=True, metadata={"description": "project year; 0 for final and statement of use"}
     )
     due_at = fields.DateTime(required=True)
-    state = fields.String(
-        required=True, metadata={"description": "due, submitted, changes_requested, accepted"}
-    )
+    state = fields.Enum(ReportState, by_value=True, required=True)
     submitted_at = fields.DateTime(required=True, allow_none=True)
     receipt_code = fields.String(required=True, allow_none=True)
     content_hash = fields.String(
@@ -348,7 +356,7 @@ def _grant_detail(grant: Grant) -> dict[str, Any]:
                 "ends_on": phase.ends_on,
                 "released": phase.released_at is not None,
                 "released_at": phase.released_at,
-                "outcome": phase.outcome.value if phase.outcome else None,
+                "outcome": phase.outcome,
                 "outcome_conditions": phase.outcome_conditions,
             }
             for phase in grant.phases
@@ -357,7 +365,7 @@ def _grant_detail(grant: Grant) -> dict[str, Any]:
             {
                 "member_id": row.member.id,
                 "organisation": row.member.organisation.name,
-                "role": row.member.role.value,
+                "role": row.member.role,
                 "years": [{"year": y, "amount": row.by_year[y]} for y in table.years],
                 "total": row.total,
             }
@@ -369,14 +377,13 @@ def _grant_detail(grant: Grant) -> dict[str, Any]:
 def _report_item(report: Report, reader: User) -> dict[str, Any]:
     readable = can_read_submitted(reader, report)
     files: Sequence[ReportAttachment] = [a for a in report.attachments if a.removed_at is None]
-    state = report.state.value
     return {
         "id": report.id,
         "grant_id": report.grant_id,
-        "kind": report.kind.value,
+        "kind": report.kind,
         "year": report.year,
         "due_at": report.due_at,
-        "state": state,
+        "state": report.state,
         "submitted_at": report.submitted_at,
         "receipt_code": report.receipt_code,
         "content_hash": report.content_hash,
@@ -394,7 +401,7 @@ def _report_item(report: Report, reader: User) -> dict[str, Any]:
         if readable
         else None,
         "review": {"note": report.review_note, "reviewed_at": report.reviewed_at}
-        if state in REVIEW_SHOWN
+        if report.state in REVIEW_SHOWN
         else None,
     }
 

@@ -395,6 +395,22 @@ def test_a_rejection_needs_a_reason(app, world):
     assert rejected.get_json()["reason"] == "Wrong period."
 
 
+def test_problems_are_english_where_the_deployment_speaks_german(pg_url, app, world):
+    german = create_app(testing_settings(database_url=pg_url, default_locale="de"))
+    headers = bearer(world.tokens["officer"])
+    path = f"{V1}/payments/{world.requested_payment_id}/status"
+    try:
+        answer = german.test_client().post(path, json={"action": "reject"}, headers=headers)
+    finally:
+        with german.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {"reason": ["Say why the request is rejected."]}
+    assert payment_state(app, world.requested_payment_id) == "requested"
+
+
 def test_an_unknown_action_is_refused_at_its_field(app, world):
     answer = decide(app, world, "officer", world.requested_payment_id, "pay_twice")
 
