@@ -66,7 +66,7 @@ blp = ApiBlueprint(
     ),
 )
 
-TOKEN = [{"token": []}]
+TOKEN: list[dict[str, list[str]]] = [{"token": []}]
 MAX_ID = 2**31 - 1
 # The report states whose page shows the officer's review note (returned, or accepted).
 REVIEW_SHOWN = frozenset({ReportState.CHANGES_REQUESTED, ReportState.ACCEPTED})
