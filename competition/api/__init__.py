@@ -36,9 +36,9 @@ api = ProductApi()
 
 
 def blueprints() -> list[ApiBlueprint]:
-    from competition.api import grants, meta
+    from competition.api import grants, meta, reviews, selection
 
-    return [meta.blp, grants.blp]
+    return [meta.blp, reviews.blp, selection.blp, grants.blp]
 
 
 def init_app(app: Flask) -> None:
