@@ -73,32 +73,34 @@ REVIEW_SHOWN = frozenset({ReportState.CHANGES_REQUESTED, ReportState.ACCEPTED})
 
 
 # --- schemas --------------------------------------------------------------------------------------
+# Named for this area (the description drops "Schema": "Grant", "ReportAttachment", …), so that
+# no other area's schema takes the same name in the shared description.
 
 
-class ProposalRef(Schema):
+class GrantProposalSchema(Schema):
     id = fields.Integer(required=True)
     reference = fields.String(required=True)
     acronym = fields.String(required=True)
 
 
-class CallRef(Schema):
+class GrantCallSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     round = fields.Integer(required=True)
 
 
-class ProgrammeRef(Schema):
+class GrantProgrammeSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
 
 
-class GrantItem(Schema):
+class GrantSchema(Schema):
     id = fields.Integer(required=True)
     kind = fields.Enum(GrantKind, by_value=True, required=True)
     state = fields.Enum(GrantState, by_value=True, required=True)
-    programme = fields.Nested(ProgrammeRef, required=True)
-    call = fields.Nested(CallRef, required=True)
-    proposal = fields.Nested(ProposalRef, required=True)
+    programme = fields.Nested(GrantProgrammeSchema, required=True)
+    call = fields.Nested(GrantCallSchema, required=True)
+    proposal = fields.Nested(GrantProposalSchema, required=True)
     starts_on = fields.Date(required=True, metadata={"description": "the first day"})
     ends_on = fields.Date(
         required=True, metadata={"description": "the first day after the grant (exclusive)"}
@@ -106,7 +108,7 @@ class GrantItem(Schema):
     total = Amount(required=True, metadata={"description": "approved public funding, euro"})
 
 
-class PhaseItem(Schema):
+class GrantPhaseSchema(Schema):
     number = fields.Integer(required=True)
     first_year = fields.Integer(required=True, metadata={"description": "project year"})
     last_year = fields.Integer(required=True)
@@ -124,32 +126,32 @@ class PhaseItem(Schema):
     outcome_conditions = fields.String(required=True)
 
 
-class YearAmount(Schema):
+class GrantYearAmountSchema(Schema):
     year = fields.Integer(required=True, metadata={"description": "project year"})
     amount = Amount(required=True)
 
 
-class PartnerAmounts(Schema):
+class GrantPartnerSchema(Schema):
     member_id = fields.Integer(required=True)
     organisation = fields.String(required=True)
     role = fields.Enum(MemberRole, by_value=True, required=True)
-    years = fields.List(fields.Nested(YearAmount), required=True)
+    years = fields.List(fields.Nested(GrantYearAmountSchema), required=True)
     total = Amount(required=True)
 
 
-class GrantDetail(GrantItem):
+class GrantDetailSchema(GrantSchema):
     offered_at = fields.DateTime(required=True)
     accepted_at = fields.DateTime(required=True, allow_none=True)
     conditions = fields.String(required=True)
-    phases = fields.List(fields.Nested(PhaseItem), required=True)
+    phases = fields.List(fields.Nested(GrantPhaseSchema), required=True)
     amounts = fields.List(
-        fields.Nested(PartnerAmounts),
+        fields.Nested(GrantPartnerSchema),
         required=True,
         metadata={"description": "approved public funding per partner and project year"},
     )
 
 
-class AttachmentItem(Schema):
+class ReportAttachmentSchema(Schema):
     id = fields.Integer(required=True)
     filename = fields.String(required=True)
     sha256 = fields.String(required=True)
@@ -157,12 +159,12 @@ class AttachmentItem(Schema):
     page_count = fields.Integer(required=True, allow_none=True)
 
 
-class ReviewItem(Schema):
+class ReportReviewSchema(Schema):
     note = fields.String(required=True)
     reviewed_at = fields.DateTime(required=True, allow_none=True)
 
 
-class ReportItem(Schema):
+class ReportSchema(Schema):
     id = fields.Integer(required=True)
     grant_id = fields.Integer(required=True)
     kind = fields.Enum(ReportKind, by_value=True, required=True)
@@ -184,25 +186,25 @@ class ReportItem(Schema):
         metadata={"description": "null where the caller may not read the text yet"},
     )
     attachments = fields.List(
-        fields.Nested(AttachmentItem),
+        fields.Nested(ReportAttachmentSchema),
         required=True,
         allow_none=True,
         metadata={"description": "the PDFs; null where the caller may not read them yet"},
     )
     review = fields.Nested(
-        ReviewItem,
+        ReportReviewSchema,
         required=True,
         allow_none=True,
         metadata={"description": "the programme office's note, once returned or accepted"},
     )
 
 
-class PersonRef(Schema):
+class PaymentOfficerSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
 
 
-class PaymentItem(Schema):
+class PaymentSchema(Schema):
     id = fields.Integer(required=True)
     grant_id = fields.Integer(required=True)
     member_id = fields.Integer(required=True)
@@ -220,13 +222,13 @@ class PaymentItem(Schema):
     needs_second_officer = fields.Boolean(required=True)
     export_id = fields.Integer(required=True, allow_none=True)
     decided_by = fields.Nested(
-        PersonRef,
+        PaymentOfficerSchema,
         required=True,
         allow_none=True,
         metadata={"description": "shown to the programme's officers only"},
     )
     confirmed_by = fields.Nested(
-        PersonRef,
+        PaymentOfficerSchema,
         required=True,
         allow_none=True,
         metadata={"description": "shown to the programme's officers only"},
@@ -246,7 +248,7 @@ class PaymentFilters(PageArgs):
 ACTIONS = ("approve", "confirm", "reject", "paid")
 
 
-class StatusChange(Schema):
+class PaymentStatusChangeSchema(Schema):
     action = fields.String(
         required=True,
         validate=validate.OneOf(ACTIONS),
@@ -261,9 +263,9 @@ class StatusChange(Schema):
     reason = fields.String(load_default="", metadata={"description": "required to reject"})
 
 
-GrantPage = page_schema(GrantItem, "GrantPage")
-ReportPage = page_schema(ReportItem, "ReportPage")
-PaymentPage = page_schema(PaymentItem, "PaymentPage")
+GrantPage = page_schema(GrantSchema, "GrantPage")
+ReportPage = page_schema(ReportSchema, "ReportPage")
+PaymentPage = page_schema(PaymentSchema, "PaymentPage")
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -512,7 +514,7 @@ def list_grants(**args: Any) -> Any:
 @blp.route("/grants/<int:grant_id>")
 @blp.doc(security=TOKEN)
 @blp.etag
-@blp.response(200, GrantDetail)
+@blp.response(200, GrantDetailSchema)
 @api_token(ApiArea.GRANTS)
 def get_grant(grant_id: int) -> Any:
     """A grant: kind, state, proposal, call, period, phases, approved amounts per partner and
@@ -546,7 +548,7 @@ def list_grant_reports(grant_id: int, **args: Any) -> Any:
 @blp.route("/reports/<int:report_id>")
 @blp.doc(security=TOKEN)
 @blp.etag
-@blp.response(200, ReportItem)
+@blp.response(200, ReportSchema)
 @api_token(ApiArea.GRANTS)
 def get_report(report_id: int) -> Any:
     """A report: its receipt and hash once submitted; its text and files where the caller may
@@ -589,7 +591,7 @@ def list_grant_payments(grant_id: int, **args: Any) -> Any:
 @blp.route("/payments/<int:payment_id>")
 @blp.doc(security=TOKEN)
 @blp.etag
-@blp.response(200, PaymentItem)
+@blp.response(200, PaymentSchema)
 @api_token(ApiArea.GRANTS)
 def get_payment(payment_id: int) -> Any:
     """A payment request: partner, project year, period, amount, state and its times."""
@@ -627,7 +629,7 @@ def _check_if_match(payment: Disbursement) -> None:
     payment must still be as the caller read it."""
     if not request.if_match:
         return
-    current = blp._generate_etag(PaymentItem().dump(_payment_body(payment)))
+    current = blp._generate_etag(PaymentSchema().dump(_payment_body(payment)))
     if current not in request.if_match:
         raise ApiProblem(
             412, detail="The payment changed since it was read; read it again and decide anew."
@@ -658,14 +660,14 @@ def _step(payment: Disbursement, action: str, reason: str, actor: User, now: dt.
     ],
 )
 @blp.etag
-@blp.response(200, PaymentItem)
+@blp.response(200, PaymentSchema)
 @blp.alt_response(403, description="not an officer of the programme, or four eyes refused")
 @blp.alt_response(404, description="no such payment, or its grant is not the caller's to see")
 @blp.alt_response(409, description="the payment's state does not allow the step, or changed")
 @blp.alt_response(412, description="If-Match does not match the payment's current ETag")
 @blp.alt_response(422, description="refused input; messages per field under errors")
 @api_token(ApiArea.GRANTS, write=True)
-@blp.arguments(StatusChange)
+@blp.arguments(PaymentStatusChangeSchema)
 def change_payment_status(body: dict[str, Any], payment_id: int) -> Any:
     """An officer of the programme decides a payment request, as on its page: approve (above
     the threshold a proposal), confirm (a second officer), reject (with a reason) or record it
