@@ -1,20 +1,25 @@
 """How an API view calls an operation: as a page does through ``forms.perform``, with the
-refusal answered as a problem document instead of messages at a form's fields.
+refusal answered as a problem document instead of messages at a form's fields, so views stay
+thin (no view catches a domain error itself) and every refusal reads the same to a program.
 
 A ``DomainError`` is 422 with ``errors`` keyed by the body's field names (``fields`` renames
 the operation's names; its messages for the whole request, keyed ``""``, go under
-``_schema``, marshmallow's key for the body as a whole), ``PermissionDenied`` 403 and
-``StaleState`` 409, each with the operation's own sentence as ``detail``."""
+``_schema``, marshmallow's key for the body as a whole), ``PermissionDenied`` 403, and
+``StaleState`` or a step the object's state does not allow 409, each with the operation's own
+sentence as ``detail``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from flask_babel import force_locale
 
 from competition.api.problems import ApiProblem
+from competition.errors import DomainError
 from competition.forms import perform as perform_on_page
+from competition.forms import status_for
+from competition.workflow import StepRefused
 
 T = TypeVar("T")
 WHOLE_BODY = "_schema"
@@ -23,15 +28,22 @@ WHOLE_BODY = "_schema"
 API_LANGUAGE = "en"
 
 
+def status_of(error: DomainError) -> int:
+    if isinstance(error, StepRefused):
+        return 409
+    return status_for(error)
+
+
 def perform(operation: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
     """Run ``operation``; a refusal rolls back and raises the matching ``ApiProblem``."""
     with force_locale(API_LANGUAGE):
         outcome = perform_on_page(operation)
     if outcome.error is None:
-        return outcome.result  # type: ignore[return-value]
+        return cast(T, outcome.result)
     error = outcome.error
-    if outcome.status != 422:
-        raise ApiProblem(outcome.status, detail=str(error))
+    status = status_of(error)
+    if status != 422:
+        raise ApiProblem(status, detail=str(error))
     names = {"": WHOLE_BODY, **(fields or {})}
     errors: dict[str, list[str]] = {}
     for name, messages in error.errors.items():
