@@ -96,6 +96,7 @@ PAGES = [
     ("officer", "letters", "/calls/{call}/stages/{stage}/selection/publish"),
     ("officer", "grants of a programme", "/programmes/{grant_programme}/grants"),
     ("officer", "a grant", "/grants/{grant}"),
+    ("officer", "a running grant with a payment waiting", "/grants/{running_grant}"),
     ("officer", "adjusting a grant", "/grants/{grant}/adjust"),
     ("officer", "registry of organisations", "/organisations"),
     ("officer", "an organisation", "/organisations/{organisation}"),
