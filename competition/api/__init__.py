@@ -36,9 +36,9 @@ api = ProductApi()
 
 
 def blueprints() -> list[ApiBlueprint]:
-    from competition.api import meta
+    from competition.api import meta, public
 
-    return [meta.blp]
+    return [meta.blp, public.blp]
 
 
 def init_app(app: Flask) -> None:
