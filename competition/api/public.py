@@ -319,7 +319,9 @@ def funded(args: dict[str, Any]) -> Any:
     programmes = queries.list_programmes(with_rounds=False)
     page = cursor_page(queries.funded_ids_query(_filters(args), programmes), Grant.id, args)
     consortia = queries.funded_by_ids([grant.id for grant in page.items], programmes)
-    body = {"items": [records.record(c) for c in consortia], "next_cursor": page.next_cursor}
+    base = records.pages_base()
+    items = [records.record(c, base=base) for c in consortia]
+    body = {"items": items, "next_cursor": page.next_cursor}
     return body, link_header(page)
 
 

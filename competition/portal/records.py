@@ -43,7 +43,16 @@ def partner_record(partner: PublicPartner, *, with_role: bool) -> dict[str, Any]
     return record
 
 
-def record(consortium: FundedConsortium) -> dict[str, Any]:
+def page_address(grant_id: int, base: str | None = None) -> str:
+    """The consortium's page; ``base`` (``pages_base()``) saves building it row by row."""
+    return f"{base or pages_base()}/{grant_id}"
+
+
+def pages_base() -> str:
+    return url_for("portal.list_funded", _external=True)
+
+
+def record(consortium: FundedConsortium, *, base: str | None = None) -> dict[str, Any]:
     """The consortium as the JSON file and the API give it (Decimals and dates as objects; the
     JSON file writes them as text, the API through its schema)."""
     c = consortium
@@ -66,7 +75,7 @@ def record(consortium: FundedConsortium) -> dict[str, Any]:
         }
     return {
         "id": c.grant_id,
-        "url": url_for("portal.show_funded", grant_id=c.grant_id, _external=True),
+        "url": page_address(c.grant_id, base),
         "programme": c.programme_slug,
         "programme_name": c.programme_name,
         "call_id": c.call_id,
@@ -101,8 +110,10 @@ def _plain(value: Any) -> Any:
 
 def to_json(consortia: Sequence[FundedConsortium]) -> bytes:
     """``{"count": n, "items": [record, …]}`` in UTF-8."""
-    body = {"count": len(consortia), "items": [record(c) for c in consortia]}
-    return json.dumps(body, ensure_ascii=False, default=_plain, indent=1).encode("utf-8")
+    base = pages_base()
+    body = {"count": len(consortia), "items": [record(c, base=base) for c in consortia]}
+    # Without indentation: the C encoder writes 20,000 records several times faster.
+    return json.dumps(body, ensure_ascii=False, default=_plain).encode("utf-8")
 
 
 # --- CSV: one row per consortium ----------------------------------------------------------------
@@ -140,7 +151,7 @@ def _name(partner: PublicPartner) -> str:
     return partner.name if partner.name is not None else WITHHELD
 
 
-def csv_row(consortium: FundedConsortium) -> tuple[Any, ...]:
+def csv_row(consortium: FundedConsortium, base: str) -> tuple[Any, ...]:
     c = consortium
     coordinator = c.coordinator
     partners = c.partners
@@ -148,7 +159,7 @@ def csv_row(consortium: FundedConsortium) -> tuple[Any, ...]:
     by_year = {y.year: y.amount for y in funding.years} if funding is not None else {}
     return (
         c.grant_id,
-        url_for("portal.show_funded", grant_id=c.grant_id, _external=True),
+        page_address(c.grant_id, base),
         c.programme_slug,
         c.programme_name,
         c.call_id,
@@ -181,10 +192,11 @@ def csv_row(consortium: FundedConsortium) -> tuple[Any, ...]:
 def to_csv_bytes(consortia: Sequence[FundedConsortium]) -> bytes:
     """UTF-8 with a byte order mark (spreadsheets read the umlauts), comma-separated, a header
     row of the field names; text a spreadsheet would run as a formula is quoted with ``'``."""
+    base = pages_base()
     table = Table(
         name="funded",
         columns=tuple(Column(name, Kind.TEXT) for name in CSV_COLUMNS),
-        rows=[csv_row(c) for c in consortia],
+        rows=[csv_row(c, base) for c in consortia],
     )
     return to_csv(table)
 
