@@ -177,11 +177,18 @@ def _committed(programme_ids: list[int]) -> dict[int, Decimal]:
     """Per programme, what its public grants commit (``core.grants.committed``). Reading every
     grant's amounts takes seconds at 20,000 grants, so the sums are kept per process until a
     grant changes: every change of a grant's state or money touches its ``updated_at`` (the
-    line's kept drawings rely on the same mark)."""
+    line's kept drawings rely on the same mark), and the count of public grants catches an
+    acceptance whatever its time."""
     if not programme_ids:
         return {}
     mark = tuple(
-        db.session.execute(sa.select(sa.func.max(Grant.updated_at), sa.func.count(Grant.id))).one()
+        db.session.execute(
+            sa.select(
+                sa.func.max(Grant.updated_at),
+                sa.func.count(Grant.id),
+                sa.func.count(Grant.id).filter(public_grant_condition()),
+            )
+        ).one()
     )
     key = (tuple(sorted(programme_ids)), mark)
     return kept("portal.committed", key, lambda: _count_committed(programme_ids), size=16)
