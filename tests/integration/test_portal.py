@@ -274,6 +274,9 @@ def test_open_data_page_documents_the_fields_in_both_languages(app, world):
     assert "The first day of the grant." in english
     assert "Der erste Tag der Förderung." in german
     assert "one row per consortium" in english
+    # The texts are escaped like any other: an address pattern is shown, not read as a tag.
+    raw = anyone(app).get("/portal/open-data").get_data(as_text=True)
+    assert "/portal/funded/&lt;id&gt;" in raw
 
 
 # --- caching ------------------------------------------------------------------------------------
