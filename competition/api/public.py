@@ -47,7 +47,7 @@ def _codes(kind: Any) -> validate.OneOf:
 # --- programmes and calls ------------------------------------------------------------------------
 
 
-class StageSchema(Schema):
+class PublicStageSchema(Schema):
     id = fields.Integer(required=True)
     position = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -56,7 +56,7 @@ class StageSchema(Schema):
     closes_at = fields.DateTime(required=True, metadata={"description": "the deadline"})
 
 
-class RoundSchema(Schema):
+class PublicRoundSchema(Schema):
     id = fields.Integer(required=True)
     round_number = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -65,10 +65,10 @@ class RoundSchema(Schema):
         required=True, allow_none=True, metadata={"description": "the round's share of the budget"}
     )
     url = fields.String(required=True, metadata={"description": "the call's public page"})
-    stages = fields.List(fields.Nested(StageSchema), required=True)
+    stages = fields.List(fields.Nested(PublicStageSchema), required=True)
 
 
-class ProgrammeSchema(Schema):
+class PublicProgrammeSchema(Schema):
     id = fields.Integer(required=True)
     slug = fields.String(required=True)
     name = fields.String(required=True)
@@ -88,8 +88,8 @@ class ProgrammeSchema(Schema):
     url = fields.String(required=True, metadata={"description": "the programme's portal page"})
 
 
-class ProgrammeDetailSchema(ProgrammeSchema):
-    rounds = fields.List(fields.Nested(RoundSchema), required=True)
+class PublicProgrammeDetailSchema(PublicProgrammeSchema):
+    rounds = fields.List(fields.Nested(PublicRoundSchema), required=True)
     open_call_ids = fields.List(
         fields.Integer(), required=True, metadata={"description": "rounds taking proposals now"}
     )
@@ -108,9 +108,9 @@ class OpenCallSchema(Schema):
     name = fields.String(required=True)
     url = fields.String(required=True, metadata={"description": "the call's public page"})
     open_stage = fields.Nested(
-        StageSchema, required=True, metadata={"description": "the stage taking proposals now"}
+        PublicStageSchema, required=True, metadata={"description": "the stage taking proposals now"}
     )
-    stages = fields.List(fields.Nested(StageSchema), required=True)
+    stages = fields.List(fields.Nested(PublicStageSchema), required=True)
 
 
 def _stage(stage: Stage) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def _programme(summary: queries.ProgrammeSummary, *, detail: bool = False) -> di
 @blp.route("/programmes")
 @blp.etag
 @blp.arguments(PageArgs, location="query")
-@blp.response(200, page_schema(ProgrammeSchema, "PublicProgrammePage"), headers=LINK_HEADER)
+@blp.response(200, page_schema(PublicProgrammeSchema, "PublicProgrammePage"), headers=LINK_HEADER)
 @api_public
 def programmes(args: dict[str, Any]) -> Any:
     """Every programme with its budget, the money committed and how many consortia it funds."""
@@ -171,7 +171,7 @@ def programmes(args: dict[str, Any]) -> Any:
 
 @blp.route("/programmes/<int:programme_id>")
 @blp.etag
-@blp.response(200, ProgrammeDetailSchema)
+@blp.response(200, PublicProgrammeDetailSchema)
 @api_public
 def programme(programme_id: int) -> Any:
     """A programme with its rounds, their stages and deadlines, and the rounds open now."""
