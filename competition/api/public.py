@@ -15,13 +15,31 @@ from marshmallow import Schema, fields, validate
 
 from competition.api import API_PREFIX, ApiBlueprint
 from competition.api.auth import api_public
-from competition.api.paging import PageArgs, cursor_page, link_header, page_of, page_schema
+from competition.api.paging import (
+    CursorPage,
+    PageArgs,
+    cursor_page,
+    decode,
+    encode,
+    link_header,
+    page_of,
+    page_schema,
+)
 from competition.api.problems import ApiProblem
 from competition.api.schemas import Amount
+from competition.extensions import db
 from competition.grants.models import Grant, GrantKind, GrantState
+from competition.memberships import queries as memberships
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.portal import queries, records
-from competition.programmes.models import Call, CallState, ProgrammeKind, Stage, StageKind
+from competition.programmes.models import (
+    Call,
+    CallState,
+    Programme,
+    ProgrammeKind,
+    Stage,
+    StageKind,
+)
 from competition.proposals.models import MemberRole
 from competition.proposals.queries import list_open_stages
 
@@ -335,3 +353,69 @@ def funded_consortium(grant_id: int) -> Any:
     if found is None:
         raise ApiProblem(404, detail="There is no such funded consortium.")
     return records.record(found)
+
+
+# --- members of membership programmes ------------------------------------------------------------
+
+
+class MemberCountsSchema(Schema):
+    members = fields.Integer(required=True)
+    smes = fields.Integer(required=True)
+    large_firms = fields.Integer(required=True)
+    research = fields.Integer(required=True)
+    others = fields.Integer(required=True)
+
+
+class ProgrammeMemberSchema(Schema):
+    id = fields.Integer(required=True, metadata={"description": "the membership's id"})
+    name = fields.String(required=True, metadata={"description": "the cluster organisation"})
+    federal_state = fields.String(
+        required=True, allow_none=True, validate=_codes(FederalState), metadata={"example": "DE-BY"}
+    )
+    country = fields.String(required=True)
+    services = fields.String(required=True)
+    valid_until = fields.Date(required=True)
+    counts = fields.Nested(MemberCountsSchema, required=True)
+
+
+@blp.route("/programmes/<int:programme_id>/members")
+@blp.etag
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(ProgrammeMemberSchema, "ProgrammeMemberPage"), headers=LINK_HEADER)
+@api_public
+def programme_members(args: dict[str, Any], programme_id: int) -> Any:
+    """The members in force today of a membership programme, as its public list shows them."""
+    programme = db.session.get(Programme, programme_id)
+    if programme is None or programme.kind != ProgrammeKind.MEMBERSHIP:
+        raise ApiProblem(404, detail="There is no such membership programme.")
+    limit = int(args["limit"])
+    members = memberships.public_members_after(
+        programme,
+        today=memberships.today_in_berlin(g.now),
+        after=decode(args.get("cursor")),
+        limit=limit + 1,
+    )
+    more = len(members) > limit
+    members = members[:limit]
+    page = CursorPage(
+        [
+            {
+                "id": m.membership_id,
+                "name": m.name,
+                "federal_state": m.federal_state.value if m.federal_state else None,
+                "country": m.country,
+                "services": m.services,
+                "valid_until": m.valid_until,
+                "counts": {
+                    "members": m.counts.members,
+                    "smes": m.counts.smes,
+                    "large_firms": m.counts.large_firms,
+                    "research": m.counts.research,
+                    "others": m.counts.others,
+                },
+            }
+            for m in members
+        ],
+        encode(members[-1].membership_id) if more and members else None,
+    )
+    return page.body(), link_header(page)
