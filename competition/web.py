@@ -208,6 +208,7 @@ def init_app(app: Flask) -> None:
     )
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
+    from competition.api.token_views import bp as api_tokens_bp
     from competition.assignment.run_views import bp as assignment_bp
     from competition.assignment.views import bp as jury_bp
     from competition.clarifications.views import bp as clarifications_bp
@@ -250,6 +251,7 @@ def init_app(app: Flask) -> None:
         memberships_bp,
         legal_bp,
         portal_bp,
+        api_tokens_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

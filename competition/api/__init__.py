@@ -41,6 +41,9 @@ class ProductApi(Api):  # type: ignore[misc]
     def _register_error_handlers(self) -> None:
         """The app's own handlers answer every error (problem documents under /api/)."""
 
+    def _register_pagination_header(self) -> None:
+        """Lists page by cursor (``paging``), not by flask-smorest's page numbers."""
+
     def _register_responses(self) -> None:
         """The responses operations refer to by status name (``NOT_FOUND``…): every error a
         problem document, ``application/problem+json``."""
