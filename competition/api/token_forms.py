@@ -7,16 +7,16 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, StringField
+from wtforms import DateField, HiddenField, RadioField, SelectChoice, StringField
 
 from competition.api.models import API_AREA_LABELS, ApiArea, scope
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 NONE, READ, WRITE = "none", "read", "write"
 ACCESS_CHOICES = [
-    (NONE, _l("No access")),
-    (READ, _l("Read")),
-    (WRITE, _l("Read and write")),
+    SelectChoice(NONE, _l("No access")),
+    SelectChoice(READ, _l("Read")),
+    SelectChoice(WRITE, _l("Read and write")),
 ]
 
 
