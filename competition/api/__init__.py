@@ -56,9 +56,9 @@ api = ProductApi()
 
 
 def blueprints() -> list[ApiBlueprint]:
-    from competition.api import meta
+    from competition.api import meta, reviews, selection
 
-    return [meta.blp]
+    return [meta.blp, reviews.blp, selection.blp]
 
 
 def init_app(app: Flask) -> None:
