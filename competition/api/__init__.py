@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 
-from competition.api.problems import MEDIA_TYPE, ApiProblem, ProblemSchema, from_exception
+from competition.api.problems import ApiProblem, ProblemSchema, from_exception
 
 API_PREFIX = "/api/v1"
+SPEC = "api_spec"
 
 
 class ProductApi(Api):  # type: ignore[misc]
@@ -93,6 +94,7 @@ def init_app(app: Flask) -> None:
         },
     )
     api.init_app(app, spec_kwargs={"extra_plugins": [describe.Describe(app)]})
+    app.extensions[SPEC] = api.spec
     schemas.register_fields(api)
     areas = blueprints()
     for blp in areas:
@@ -107,4 +109,7 @@ def init_app(app: Flask) -> None:
 
 
 def spec_dict() -> dict[str, Any]:
-    return api.spec.to_dict()  # type: ignore[no-any-return]
+    """The description of the current app (a process may build several apps: the tests);
+    outside an app, that of the app built last."""
+    spec = current_app.extensions.get(SPEC, api.spec) if has_app_context() else api.spec
+    return spec.to_dict()  # type: ignore[no-any-return]

@@ -76,12 +76,7 @@ class Describe(BasePlugin):  # type: ignore[misc]
         methods = [m for m in operations if m in {"get", "post", "put", "patch", "delete"}]
         for method in methods:
             operation = operations[method]
-            responses: dict[Any, Any] = operation.setdefault("responses", {})
-
-            def add(status: int) -> None:
-                if status not in responses and str(status) not in responses:
-                    responses[status] = http.HTTPStatus(status).name
-
+            statuses = [429]
             if policy.public:
                 operation.setdefault("security", [])
             else:
@@ -89,17 +84,18 @@ class Describe(BasePlugin):  # type: ignore[misc]
                 area, write = scope if scope is not None else (None, False)
                 needed = None if area is None else f"{area.value}:{'write' if write else 'read'}"
                 operation.setdefault("x-scope", needed)
-                add(401)
-                add(403)
+                statuses += [401, 403]
             if rule.arguments:
-                add(404)
+                statuses.append(404)
             parameters = operation.get("parameters", [])
             queried = any(isinstance(p, dict) and p.get("in") == "query" for p in parameters)
             if queried or "requestBody" in operation:
-                add(400)
-                add(422)
+                statuses += [400, 422]
             if method in CHANGING:
-                add(409)
-            add(429)
+                statuses.append(409)
+            responses: dict[Any, Any] = operation.setdefault("responses", {})
+            for status in statuses:
+                if status not in responses and str(status) not in responses:
+                    responses[status] = http.HTTPStatus(status).name
             endpoint = rule.endpoint if len(methods) == 1 else f"{rule.endpoint}.{method}"
             operation.setdefault("operationId", endpoint)

@@ -136,7 +136,9 @@ def type_text(schema: Any) -> TypeText:
     if schema.get("format"):
         text += f" ({schema['format']})"
     if "enum" in schema:
-        text += ": " + ", ".join(str(value) for value in schema["enum"])
+        values = ["null" if value is None else str(value) for value in schema["enum"]]
+        nullable = nullable and "null" not in values
+        text += ": " + ", ".join(values)
     bounds = [
         f"{word} {schema[key]}"
         for key, word in (("minimum", "from"), ("maximum", "to"), ("maxLength", "at most"))

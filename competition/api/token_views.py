@@ -97,8 +97,10 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     revoked = attempt(form, lambda: tokens.revoke_token(person, token, now=g.now))
     if revoked.done:
         flash(
-            _("The token “%(name)s” is revoked: programs using it are refused from now on.",
-              name=name),
+            _(
+                "The token “%(name)s” is revoked: programs using it are refused from now on.",
+                name=name,
+            ),
             "success",
         )
         return redirect(url_for(".list_tokens"))

@@ -170,9 +170,7 @@ def test_the_list_shows_each_tokens_state_and_only_the_persons_own(app):
         assert owner is not None
         for name in ("live one", "old one", "dropped one"):
             token_for(owner, "proposals:read")
-            db.session.execute(
-                sa.update(ApiToken).where(ApiToken.name == "test").values(name=name)
-            )
+            db.session.execute(sa.update(ApiToken).where(ApiToken.name == "test").values(name=name))
         now = utcnow()
         db.session.execute(
             sa.update(ApiToken)
