@@ -131,6 +131,9 @@ PAGES = [
     ("officer", "a membership", "/memberships/{membership}"),
     ("officer", "membership evaluation", "/memberships/{membership}/evaluation"),
     ("officer", "membership decision", "/memberships/{membership}/decision"),
+    ("public", "API documentation", "/api/v1/docs"),
+    ("applicant", "API tokens", "/account/api-tokens"),
+    ("applicant", "new API token", "/account/api-tokens/new"),
 ]
 
 # Forms sent empty (or with the field given), so they come back refused with a message at the
@@ -178,6 +181,7 @@ REFUSED_FORMS = [
         'form[action$="/apply"]',
         {"#organisation": ""},
     ),
+    ("applicant", "new API token", "/account/api-tokens/new", 'form[action$="/new"]', {}),
 ]
 
 
