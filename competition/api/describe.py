@@ -7,10 +7,13 @@ later is described the same way.
 - the problem responses the operation can give: 401 and 403 (token endpoints), 404 (an id in
   the path), 400 and 422 (a query or a body to refuse), 409 (a change that can find the object
   changed), 429 (always: every call is counted), each ``application/problem+json``;
+- an error response a module describes without a body (``alt_response(403, description=…)``)
+  gets the problem document's;
 - an ``operationId`` from the endpoint's name."""
 
 from __future__ import annotations
 
+import copy
 import http
 from typing import Any
 
@@ -39,9 +42,13 @@ RATE_HEADERS = {
 }
 
 
+PROBLEM = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
 def register_responses(spec: APISpec) -> None:
-    """A response per error status, named as flask-smorest names them (``NOT_FOUND``), each a
-    problem document; 304 without a body."""
+    """The problem document's schema, and a response per error status, named as flask-smorest
+    names them (``NOT_FOUND``), each a problem document; 304 without a body."""
+    spec.components.schema("Problem", schema=ProblemSchema)
     for status in http.HTTPStatus:
         if status < 400 and status != 304:
             continue
@@ -97,5 +104,10 @@ class Describe(BasePlugin):  # type: ignore[misc]
             for status in statuses:
                 if status not in responses and str(status) not in responses:
                     responses[status] = http.HTTPStatus(status).name
+            for status, response in responses.items():
+                # An error a module described in its own words is still a problem document.
+                error = str(status).isdigit() and int(status) >= 400
+                if error and isinstance(response, dict) and "content" not in response:
+                    response["content"] = copy.deepcopy(PROBLEM)
             endpoint = rule.endpoint if len(methods) == 1 else f"{rule.endpoint}.{method}"
             operation.setdefault("operationId", endpoint)
