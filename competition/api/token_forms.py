@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectChoice, StringField
 
 from competition.api.models import API_AREA_LABELS, ApiArea, scope
+from competition.api.tokens import NAME_LENGTH
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 NONE, READ, WRITE = "none", "read", "write"
@@ -21,7 +22,7 @@ ACCESS_CHOICES = [
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("Name"))
+    name = StringField(_l("Name"), render_kw={"maxlength": NAME_LENGTH, "autocomplete": "off"})
     expires_on = DateField(
         _l("Expires on"),
         format=DATE_FORMATS,
