@@ -57,9 +57,17 @@ api = ProductApi()
 
 
 def blueprints() -> list[ApiBlueprint]:
-    from competition.api import grants, meta, programmes, proposals, reviews, selection
+    from competition.api import grants, meta, programmes, proposals, public, reviews, selection
 
-    return [meta.blp, programmes.blp, proposals.blp, reviews.blp, selection.blp, grants.blp]
+    return [
+        meta.blp,
+        public.blp,
+        programmes.blp,
+        proposals.blp,
+        reviews.blp,
+        selection.blp,
+        grants.blp,
+    ]
 
 
 def init_app(app: Flask) -> None:

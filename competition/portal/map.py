@@ -12,6 +12,7 @@ from competition import params
 from competition.access import public
 from competition.portal import partner_map
 from competition.portal.blueprint import bp
+from competition.portal.caching import shared_cache
 from competition.programmes.models import Programme
 
 # Years the filter takes; anything else is read as no year at all.
@@ -50,6 +51,7 @@ def _query(programme: Programme | None, year: int | None) -> dict[str, str | int
 
 @bp.route("/map")
 @public
+@shared_cache
 def show_map():  # type: ignore[no-untyped-def]
     programme, year = _filters()
     publishing = partner_map.publishing_programmes()
@@ -67,6 +69,7 @@ def show_map():  # type: ignore[no-untyped-def]
 
 @bp.route("/map.svg")
 @public
+@shared_cache
 def map_svg():  # type: ignore[no-untyped-def]
     programme, year = _filters()
     body = render_template(

@@ -27,6 +27,7 @@ from competition.assignment.models import (
 )
 from competition.clarifications import operations as clarifications
 from competition.db import utcnow
+from competition.demo.seed import PROGRAMME_SLUG
 from competition.extensions import db
 from competition.grants.models import Grant
 from competition.grants.payments import operations as payments
@@ -59,7 +60,9 @@ class PageWorld:
     ids: dict[str, int]  # what the pages' addresses need, by name
 
     def url(self, template: str) -> str:
-        return template.format(**self.ids, membership_slug="go-cluster")
+        return template.format(
+            **self.ids, membership_slug="go-cluster", programme_slug=PROGRAMME_SLUG
+        )
 
 
 def build_page_world(app) -> PageWorld:  # type: ignore[no-untyped-def]

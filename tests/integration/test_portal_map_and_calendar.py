@@ -260,3 +260,16 @@ def test_the_feed_speaks_the_readers_language_and_the_calls_page_links_it(app, w
     closes = events(client.get("/portal/deadlines.ics"))[f"stage-{world.outline}-closes@localhost"]
     assert str(closes["summary"]).startswith("Frist: Outline")
     assert "Fristen als Kalender (iCal)" in text(client.get("/calls"))
+
+
+def test_map_is_cached_for_anonymous_visitors_only(app):
+    client = app.test_client()
+
+    page = client.get("/portal/map")
+    again = client.get("/portal/map", headers={"If-None-Match": page.headers["ETag"]})
+    svg = client.get("/portal/map.svg")
+
+    assert page.headers["Cache-Control"].startswith("public")
+    assert "Cookie" in page.headers["Vary"]
+    assert again.status_code == 304
+    assert svg.headers["Cache-Control"].startswith("public")
