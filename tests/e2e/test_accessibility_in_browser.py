@@ -143,6 +143,9 @@ PAGES = [
         "withholding a partner's name",
         "/proposals/{funded}/members/{partner}/withhold-name",
     ),
+    ("public", "API documentation", "/api/v1/docs"),
+    ("applicant", "API tokens", "/account/api-tokens"),
+    ("applicant", "new API token", "/account/api-tokens/new"),
 ]
 
 # Forms sent empty (or with the field given), so they come back refused with a message at the
@@ -197,6 +200,7 @@ REFUSED_FORMS = [
         'form[action$="/withhold-name"]',
         {},
     ),
+    ("applicant", "new API token", "/account/api-tokens/new", 'form[action$="/new"]', {}),
 ]
 
 
