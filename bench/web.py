@@ -95,7 +95,7 @@ def ensure_loadtest() -> None:
         )
 
 
-def load(url: str, *, headers: dict[str, str], seconds: int, connections: int) -> dict[str, Any]:
+def load(url: str, *, headers: dict[str, str], seconds: float, connections: int) -> dict[str, Any]:
     # Run from beside the installed package: Node resolves an import from the script's folder.
     runner = TOOLS / RUNNER.name
     shutil.copyfile(RUNNER, runner)
@@ -125,7 +125,7 @@ def measure(
     headers: dict[str, str],
     *,
     group: str,
-    seconds: int,
+    seconds: float,
     connections: int,
 ) -> Figures:
     """Load the page for ``seconds`` after one request that checks it answers 200 (and gives
@@ -230,11 +230,11 @@ def api_token(database_url: str, email: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 proposals, 2 s per page")
+    parser.add_argument("--quick", action="store_true", help="2,000 proposals, 1.5 s per page")
     parser.add_argument("--proposals", type=int)
     parser.add_argument("--jurors", type=int)
     parser.add_argument("--grants", type=int, help="funded projects (default: as proposals)")
-    parser.add_argument("--seconds", type=int, help="load per page (default 10; --quick 2)")
+    parser.add_argument("--seconds", type=float, help="load per page (default 10; --quick 1.5)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--keep-db", action="store_true")
@@ -242,12 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     proposals = args.proposals or (2_000 if args.quick else 20_000)
     jurors = args.jurors or max(1, proposals * 2 // 5)
     grants = args.grants or proposals
-    seconds = args.seconds or (2 if args.quick else 10)
+    seconds = args.seconds or (1.5 if args.quick else 10)
 
     from bench.deadline_surge import server_env, start_server
     from bench.funded import add_funded
     from bench.large import ADMIN, OFFICER, build, drop_database, fresh_database
 
+    run_started = time.perf_counter()
     cleanup: list[Any] = []
     work = Path(tempfile.mkdtemp(prefix="bench_web_"))
     name = f"bench_web_{secrets.token_hex(4)}"
@@ -441,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     if app_log:
         print(f"\nthe app's log ends:\n{app_log}")
     command = " ".join(["bench/web.py", *(argv if argv is not None else sys.argv[1:])])
-    print(f"\ncommand: .venv/bin/python {command}")
+    print(f"\ncommand: .venv/bin/python {command} (took {time.perf_counter() - run_started:.0f} s)")
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
     # 2: a page or a download did not answer 200, so the run's figures are incomplete.
     return 2 if unmeasured else 0
