@@ -36,9 +36,9 @@ api = ProductApi()
 
 
 def blueprints() -> list[ApiBlueprint]:
-    from competition.api import meta
+    from competition.api import grants, meta, programmes, proposals, reviews, selection
 
-    return [meta.blp]
+    return [meta.blp, programmes.blp, proposals.blp, reviews.blp, selection.blp, grants.blp]
 
 
 def init_app(app: Flask) -> None:
