@@ -208,6 +208,7 @@ def init_app(app: Flask) -> None:
     )
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
+    from competition.api.token_views import bp as api_tokens_bp
     from competition.assignment.run_views import bp as assignment_bp
     from competition.assignment.views import bp as jury_bp
     from competition.clarifications.views import bp as clarifications_bp
@@ -250,6 +251,7 @@ def init_app(app: Flask) -> None:
         memberships_bp,
         legal_bp,
         portal_bp,
+        api_tokens_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
@@ -261,11 +263,12 @@ def init_app(app: Flask) -> None:
     selection.init_app(app)
     grants.init_app(app)
     memberships.init_app(app)
-    api.init_app(app)
 
     app.before_request(clean_query)
     app.before_request(_request_clock)
     app.before_request(enforce_access)
+    # After the request's clock: the API's rate limit reads the caller's token, which needs it.
+    api.init_app(app)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -343,14 +346,9 @@ def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
     if error.code is None or error.code < 400:
         return error
     if _is_api():
-        from competition.api.problems import problem_response
+        from competition.api.problems import from_http_error
 
-        data = getattr(error, "data", None) or {}
-        errors = data.get("messages") if isinstance(data, dict) else None
-        headers = dict(error.get_headers()) if error.code in (405, 429) else {}
-        headers.pop("Content-Type", None)
-        detail = error.description if error.code not in (404, 500) else None
-        return problem_response(error.code, detail=detail, errors=errors, headers=headers)
+        return from_http_error(error)
     return _render_error(error.code)
 
 

@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from limits import parse_many
+
 ENVIRONMENTS = ("development", "testing", "production")
 # Secrets that appear in docs or examples are never acceptable in production.
 KNOWN_WEAK_SECRETS = {"", "dev", "change-me", "changeme", "secret", "development"}
@@ -96,6 +98,10 @@ class Settings:
     # A granted membership goes into its annual re-evaluation this many days before its period
     # ends (the beat task ``memberships.start_reevaluations``).
     membership_reevaluation_days: int = 60
+    # How many calls a program may make to the API (per token, or per client address without
+    # one), in the notation of the ``limits`` library: "300 per minute", "20/second; 5000/hour".
+    # Counted in Redis with REDIS_URL (shared by every web process), else in each process.
+    api_rate_limit: str = "300 per minute"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -147,6 +153,7 @@ class Settings:
                 env.get("MEMBERSHIP_REEVALUATION_DAYS"),
                 cls.membership_reevaluation_days,
             ),
+            api_rate_limit=(env.get("API_RATE_LIMIT") or "").strip() or cls.api_rate_limit,
         )
         settings.check()
         return settings
@@ -187,6 +194,12 @@ class Settings:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
         if not 0 <= self.membership_reevaluation_days <= 366:
             raise ConfigError("MEMBERSHIP_REEVALUATION_DAYS must be between 0 and 366")
+        try:
+            parse_many(self.api_rate_limit)
+        except ValueError as error:
+            raise ConfigError(
+                f"API_RATE_LIMIT must read like '300 per minute', got {self.api_rate_limit!r}"
+            ) from error
 
     def with_overrides(self, **changes: object) -> Settings:
         updated = replace(self, **changes)  # type: ignore[arg-type]

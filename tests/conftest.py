@@ -37,6 +37,9 @@ def testing_settings(**overrides: Any) -> Settings:
         "tasks_inline": True,
         # The tests read the English pages; the German ones are tested by name.
         "default_locale": "en",
+        # High enough for the suites that call the API many times (the schema's fuzzing);
+        # test_api_limits sets its own low limit.
+        "api_rate_limit": "100000 per minute",
     }
     values.update(overrides)
     return Settings(**values)

@@ -14,8 +14,17 @@ blp = ApiBlueprint("api_meta", __name__, url_prefix=API_PREFIX, description="Abo
 
 
 @blp.route("/openapi.json")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "the OpenAPI 3.1 description",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+)
 @api_public
 def openapi_json() -> Any:
+    """This description of the API, as OpenAPI 3.1."""
     return jsonify(spec_dict())
 
 

@@ -35,6 +35,7 @@ from competition.i18n import current_language
 from competition.programmes.models import Programme
 from competition.programmes.permissions import is_programme_officer
 from competition.proposals.forms import ButtonForm
+from competition.proposals.withholding import names_for
 from competition.workflow import history, offered
 
 # The buttons of the grant's steps, and its history's lines, in the reader's language.
@@ -122,6 +123,7 @@ def _page(grant: Grant, status: int = 200):  # type: ignore[no-untyped-def]
         # The parts' panels, read before the page renders so its template reads no database.
         payments=payment_panel(grant, me, now=g.now),
         evaluations=evaluation_panel(grant, me, now=g.now),
+        public_names=names_for(me, grant.proposal),
     ), status
 
 

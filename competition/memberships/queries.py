@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -437,38 +438,53 @@ def public_members(
         or 0
     )
     rows = db.session.execute(
-        sa.select(
-            Membership.id,
-            Organisation.name,
-            Organisation.federal_state,
-            Organisation.country,
-            Membership.services,
-            Membership.valid_until,
-        )
-        .join(Organisation, Organisation.id == Membership.organisation_id)
+        _public_columns()
         .where(*conditions)
         .order_by(sa.func.lower(Organisation.name), Membership.id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    return Page(_public_members(rows), page=page, per_page=per_page, total=total)
+
+
+def public_members_after(
+    programme: Programme, *, today: dt.date, after: int | None, limit: int
+) -> list[PublicMember]:
+    """The same members, ordered by membership id from ``after`` on: the API's cursor pages."""
+    conditions = [Membership.programme_id == programme.id, *in_force(today)]
+    if after is not None:
+        conditions.append(Membership.id > after)
+    rows = db.session.execute(
+        _public_columns().where(*conditions).order_by(Membership.id).limit(limit)
+    ).all()
+    return _public_members(rows)
+
+
+def _public_columns() -> sa.Select[Any]:
+    return sa.select(
+        Membership.id,
+        Organisation.name,
+        Organisation.federal_state,
+        Organisation.country,
+        Membership.services,
+        Membership.valid_until,
+    ).join(Organisation, Organisation.id == Membership.organisation_id)
+
+
+def _public_members(rows: Sequence[sa.Row[Any]]) -> list[PublicMember]:
     counts = counts_by_membership(row.id for row in rows)
-    return Page(
-        [
-            PublicMember(
-                membership_id=row.id,
-                name=row.name,
-                federal_state=row.federal_state,
-                country=row.country,
-                counts=counts[row.id],
-                services=row.services,
-                valid_until=row.valid_until,
-            )
-            for row in rows
-        ],
-        page=page,
-        per_page=per_page,
-        total=total,
-    )
+    return [
+        PublicMember(
+            membership_id=row.id,
+            name=row.name,
+            federal_state=row.federal_state,
+            country=row.country,
+            counts=counts[row.id],
+            services=row.services,
+            valid_until=row.valid_until,
+        )
+        for row in rows
+    ]
 
 
 # --- the beat task ---------------------------------------------------------------------------

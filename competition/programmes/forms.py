@@ -43,11 +43,13 @@ from competition.organisations.models import (
 from competition.programmes.models import (
     COMPETITION_KINDS,
     PROGRAMME_KIND_LABELS,
+    PUBLIC_FIELD_LABELS,
     STAGE_KIND_LABELS,
     Call,
     Criterion,
     Programme,
     ProgrammeKind,
+    PublicField,
     Stage,
     StageKind,
 )
@@ -243,6 +245,17 @@ class ProgrammeForm(FlaskForm):
         validators=[Optional()],
         default=ProgrammeKind.COMPETITION.value,
     )
+    public_fields = SelectMultipleField(
+        _l("What the public portal shows of a funded consortium"),
+        choices=[SelectChoice(f.value, PUBLIC_FIELD_LABELS[f]) for f in PublicField],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        default=[f.value for f in PublicField],
+    )
+    # The page sends it with the boxes above: unticked boxes send nothing, so only a post that
+    # carries it says which fields to show; one without it (a form of before the portal)
+    # keeps them as they are.
+    public_fields_shown = HiddenField()
 
     def fill(self, programme: Programme) -> None:
         self.name.data = programme.name
@@ -252,6 +265,7 @@ class ProgrammeForm(FlaskForm):
         self.payment_threshold.data = programme.payment_threshold
         self.payments_wait_for_reports.data = programme.payments_wait_for_reports
         self.kind.data = programme.kind.value
+        self.public_fields.data = list(programme.public_fields or ())
 
     def values(self) -> dict[str, Any]:
         return {
@@ -262,6 +276,9 @@ class ProgrammeForm(FlaskForm):
             "payment_threshold": self.payment_threshold.data,
             "payments_wait_for_reports": bool(self.payments_wait_for_reports.data),
             "kind": self.kind.data or None,
+            "public_fields": list(self.public_fields.data or ())
+            if self.public_fields_shown.data
+            else None,
         }
 
 

@@ -43,6 +43,7 @@ from competition.programmes.models import (
     Programme,
     ProgrammeKind,
     ProgrammeOfficer,
+    PublicField,
     Stage,
     StageKind,
 )
@@ -439,18 +440,21 @@ def create_programme(
     payment_threshold: Decimal | None = None,
     payments_wait_for_reports: bool = True,
     kind: str | None = None,
+    public_fields: Iterable[str] | None = None,
     now: dt.datetime,
 ) -> Programme:
     """Create a programme; its creator becomes its first officer. ``kind``: ``competition``
     (the default: calls with proposals) or ``membership`` (organisations hold a membership;
     no calls). ``payment_threshold``: a payment above it needs a second officer (None: one
     officer approves any); ``payments_wait_for_reports``: payment requests are refused while
-    a report is overdue.
+    a report is overdue; ``public_fields``: what the portal shows of funded consortia
+    (``PublicField`` values; None: all of them).
 
     Side effects: programme and programme_officers rows; audit ``programme.created``.
     """
     _require(can_create_programme(actor))
     slug = (slug or slugify(name, separator="-")).strip().lower()
+    shown = _public_fields(public_fields if public_fields is not None else list(PublicField))
     chosen = _validate_programme(
         name=name,
         slug=slug,
@@ -469,6 +473,7 @@ def create_programme(
         currency="EUR",
         payment_threshold=payment_threshold,
         payments_wait_for_reports=payments_wait_for_reports,
+        public_fields=shown,
         created_at=now,
     )
     programme.officer_rows.append(ProgrammeOfficer(user_id=actor.id))
@@ -479,7 +484,7 @@ def create_programme(
         action="programme.created",
         object_type="programme",
         object_id=programme.id,
-        after={**_programme_state(programme), "officers": [actor.id]},
+        after={**_programme_state(programme), "officers": [actor.id], "public_fields": shown},
         now=now,
     )
     log.info("programme %s created by user %s", programme.id, actor.id)
@@ -498,14 +503,17 @@ def update_programme(
     payment_threshold: Decimal | None = None,
     payments_wait_for_reports: bool = True,
     kind: str | None = None,
+    public_fields: Iterable[str] | None = None,
     now: dt.datetime,
 ) -> Programme:
     """Change a programme's name, address, description, total budget, payment settings (see
-    ``create_programme``; a new threshold applies to requests decided from then on) or kind
+    ``create_programme``; a new threshold applies to requests decided from then on), kind
     (None keeps the kind; a programme with calls stays a competition, one holding memberships
-    a membership programme).
+    a membership programme) or the fields the portal shows (None keeps them; see
+    ``change_public_fields``).
 
-    Side effects: audit ``programme.updated`` (nothing when nothing changed).
+    Side effects: audit ``programme.updated`` (nothing when nothing changed) and
+    ``programme.public_fields_changed``.
     """
     _managed(actor, programme)
     slug = slug.strip().lower()
@@ -534,7 +542,48 @@ def update_programme(
         after=_programme_state(programme),
         now=now,
     )
+    if public_fields is not None:
+        change_public_fields(programme, actor=actor, fields=public_fields, now=now)
     return programme
+
+
+def _public_fields(fields: Iterable[str]) -> list[str]:
+    """The fields asked for, in the order the portal shows them; an unknown one is refused."""
+    wanted = {str(f) for f in fields}
+    if wanted - {f.value for f in PublicField}:
+        raise DomainError({"public_fields": [_("Choose only among the fields offered.")]})
+    return [f.value for f in PublicField if f.value in wanted]
+
+
+@operation
+def change_public_fields(
+    programme: Programme, *, actor: User, fields: Iterable[str], now: dt.datetime
+) -> bool:
+    """Choose what the public portal and the open data show of the programme's funded
+    consortia (``PublicField`` values); their title and acronym are public in any case.
+    Returns whether anything changed.
+
+    Side effects: audit ``programme.public_fields_changed`` with the fields before and after
+    (nothing when they stay the same).
+    """
+    _managed(actor, programme)
+    chosen = _public_fields(fields)
+    before = list(programme.public_fields or ())
+    if set(before) == set(chosen):
+        return False
+    programme.public_fields = chosen
+    db.session.flush()
+    record_event(
+        actor=actor,
+        action="programme.public_fields_changed",
+        object_type="programme",
+        object_id=programme.id,
+        before={"public_fields": before},
+        after={"public_fields": chosen},
+        now=now,
+    )
+    log.info("programme %s public fields changed by user %s", programme.id, actor.id)
+    return True
 
 
 # --- calls -------------------------------------------------------------------------------------

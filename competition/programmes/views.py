@@ -41,6 +41,7 @@ from competition.programmes.models import (
     CallState,
     Criterion,
     Programme,
+    PublicField,
     Stage,
     StageKind,
 )
@@ -195,6 +196,7 @@ def show_programme(programme_id: int):  # type: ignore[no-untyped-def]
         call_actions=lambda call: workflow.actions_from(workflow.CALL, call.state.value),
         action_labels=CALL_ACTION_LABELS,
         kind_labels={kind.value: kind.label for kind in OrganisationKind},
+        public_fields=[f.label for f in PublicField if f.value in (programme.public_fields or ())],
     )
 
 

@@ -1027,3 +1027,7 @@ def grant_extension(proposal_id: int):  # type: ignore[no-untyped-def]
     return redirect(
         url_for("proposals.show_proposal", proposal_id=proposal.id, _anchor="extension")
     )
+
+
+# The consortium's requests to withhold a partner's name are routes of this blueprint too.
+from competition.proposals import withholding_views  # noqa: E402, F401

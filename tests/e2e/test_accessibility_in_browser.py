@@ -96,6 +96,7 @@ PAGES = [
     ("officer", "letters", "/calls/{call}/stages/{stage}/selection/publish"),
     ("officer", "grants of a programme", "/programmes/{grant_programme}/grants"),
     ("officer", "a grant", "/grants/{grant}"),
+    ("officer", "a running grant with a payment waiting", "/grants/{running_grant}"),
     ("officer", "adjusting a grant", "/grants/{grant}/adjust"),
     ("officer", "registry of organisations", "/organisations"),
     ("officer", "an organisation", "/organisations/{organisation}"),
@@ -119,6 +120,11 @@ PAGES = [
     ("officer", "mailbox", "/dev/mailbox"),
     ("officer", "users", "/admin/users"),
     ("public", "members of a membership programme", "/programmes/{membership_slug}/members"),
+    ("public", "funding portal", "/portal"),
+    ("public", "a programme on the portal", "/portal/programmes/{programme_slug}"),
+    ("public", "funded consortia with a filter", "/portal/funded?programme={programme_slug}"),
+    ("public", "a funded consortium", "/portal/funded/{running_grant}"),
+    ("public", "open data of the portal", "/portal/open-data"),
     ("applicant", "memberships", "/memberships"),
     ("applicant", "membership application", "/programmes/{membership_programme}/memberships/apply"),
     ("applicant", "a membership", "/memberships/{membership}"),
@@ -131,6 +137,15 @@ PAGES = [
     ("officer", "a membership", "/memberships/{membership}"),
     ("officer", "membership evaluation", "/memberships/{membership}/evaluation"),
     ("officer", "membership decision", "/memberships/{membership}/decision"),
+    ("public", "map of funded partners", "/portal/map"),
+    (
+        "applicant",
+        "withholding a partner's name",
+        "/proposals/{funded}/members/{partner}/withhold-name",
+    ),
+    ("public", "API documentation", "/api/v1/docs"),
+    ("applicant", "API tokens", "/account/api-tokens"),
+    ("applicant", "new API token", "/account/api-tokens/new"),
 ]
 
 # Forms sent empty (or with the field given), so they come back refused with a message at the
@@ -178,6 +193,14 @@ REFUSED_FORMS = [
         'form[action$="/apply"]',
         {"#organisation": ""},
     ),
+    (
+        "applicant",
+        "withholding a partner's name without a reason",
+        "/proposals/{funded}/members/{partner}/withhold-name",
+        'form[action$="/withhold-name"]',
+        {},
+    ),
+    ("applicant", "new API token", "/account/api-tokens/new", 'form[action$="/new"]', {}),
 ]
 
 

@@ -27,6 +27,7 @@ from competition.assignment.models import (
 )
 from competition.clarifications import operations as clarifications
 from competition.db import utcnow
+from competition.demo.seed import PROGRAMME_SLUG
 from competition.extensions import db
 from competition.grants.models import Grant
 from competition.grants.payments import operations as payments
@@ -40,6 +41,7 @@ from competition.programmes.models import (
     StageKind,
     TopicKind,
 )
+from competition.proposals import withholding
 from competition.proposals.models import ContributorRole, Proposal, ProposalContributor
 from competition.selection.models import Decision, RankingMethod
 from competition.selection.publication import operations as publication
@@ -58,7 +60,9 @@ class PageWorld:
     ids: dict[str, int]  # what the pages' addresses need, by name
 
     def url(self, template: str) -> str:
-        return template.format(**self.ids, membership_slug="go-cluster")
+        return template.format(
+            **self.ids, membership_slug="go-cluster", programme_slug=PROGRAMME_SLUG
+        )
 
 
 def build_page_world(app) -> PageWorld:  # type: ignore[no-untyped-def]
@@ -144,6 +148,11 @@ def _complete() -> PageWorld:
     grant, payment = _payments(finalist, officer, applicant)
     report = make_report(db.session.get(Grant, grant)).id
     db.session.commit()
+    # The funded consortium asked that its last partner's name be withheld from the public (the
+    # grant's page marks it); the applicant's confirmation page asks about the first.
+    partners = db.session.get(Proposal, funded).members
+    withholding.withhold_name(partners[-1], actor=applicant, reason="Not yet announced.", now=now)
+    partner = partners[0].id
     topic = _topics_of(round_1.programme_id)
     go_cluster, membership = _memberships(officer, applicant)
     # A quota row on the small stage's Rules page: at most one funded proposal per federal state.
@@ -183,6 +192,8 @@ def _complete() -> PageWorld:
             "grant_programme": programme.id,
             "grant": db.session.scalar(sa.select(Grant.id).where(Grant.proposal_id == funded)),
             "running_grant": grant,
+            "funded": funded,
+            "partner": partner,
             "payment": payment,
             "report": report,
             "membership_programme": go_cluster,

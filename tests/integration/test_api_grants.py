@@ -160,7 +160,7 @@ def test_grants_page_by_cursor_with_a_link_and_filter_by_programme_state_and_kin
     assert ids(get(app, world, "other_officer", other)) == [world.other_grant_id]
     refused = api(app, world, "officer", "GET", "/grants?state=flying")
     assert refused.status_code == 422
-    assert "state" in refused.get_json()["errors"]["query"]
+    assert "state" in refused.get_json()["errors"]
     assert api(app, world, "officer", "GET", "/grants?cursor=nonsense").status_code == 400
 
 
@@ -415,7 +415,7 @@ def test_an_unknown_action_is_refused_at_its_field(app, world):
     answer = decide(app, world, "officer", world.requested_payment_id, "pay_twice")
 
     assert answer.status_code == 422
-    assert "action" in answer.get_json()["errors"]["json"]
+    assert "action" in answer.get_json()["errors"]
     assert payment_state(app, world.requested_payment_id) == "requested"
 
 

@@ -48,6 +48,8 @@ PARAMETERS = (
     "sort",
     "dir",
     "kind",
+    "programme",
+    "year",
 )
 HOSTILE = {
     "huge-number": HUGE,

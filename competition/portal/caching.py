@@ -1,0 +1,55 @@
+"""Cache headers of the portal's pages and open data.
+
+An anonymous visitor's answer may be kept by browsers and shared caches for five minutes and is
+revalidated by its ETag (``If-None-Match`` answers 304). A signed-in visitor's page carries the
+person's name in its header, so it is kept nowhere. ``Vary: Cookie`` tells caches that the
+answer depends on the session (signed in or not, the chosen language).
+
+The ETag of a page is taken over its body without the CSRF token of the header's language
+switch: the token is the session's, not the page's, and changes with every second it is
+signed in, so a hash over it would never match. Such a body may differ from the cached one
+only in that token, which stays valid for the session the cookie holds, so the ETag is weak.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Response, make_response, request
+from flask_login import current_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public, max-age=300"
+PRIVATE = "private, no-store"
+_CSRF_VALUE = re.compile(rb'(name="csrf_token"[^>]*value=")[^"]*(")')
+
+
+def shared_cache(view: F) -> F:
+    """Wrap a GET view of the portal with its cache headers."""
+
+    @functools.wraps(view)
+    def cached(*args: Any, **kwargs: Any) -> Response:
+        response = make_response(view(*args, **kwargs))
+        return with_cache_headers(response)
+
+    return cached  # type: ignore[return-value]
+
+
+def with_cache_headers(response: Response) -> Response:
+    response.vary.add("Cookie")
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = PRIVATE
+        return response
+    if response.status_code != 200:
+        return response  # errors keep the app's "no-store"
+    response.headers["Cache-Control"] = PUBLIC
+    body = response.get_data()
+    weak = response.mimetype == "text/html"
+    if weak:
+        body = _CSRF_VALUE.sub(rb"\1\2", body)
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32], weak=weak)
+    return response.make_conditional(request)

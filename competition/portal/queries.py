@@ -1,0 +1,752 @@
+"""What the portal, its open data and the public API read: programmes with their rounds, open
+calls and the money committed, and the funded consortia with only the fields each programme
+declares public (``Programme.public_fields``).
+
+Every query of grants starts from ``published.public_grant_condition()``. A partner whose name
+is withheld (``ConsortiumMember.name_withheld``) is read without its name, and a search never
+matches it; a field a programme keeps private is neither shown nor searched nor filtered on
+(a search in the summary of a programme that does not publish summaries would tell what they
+say). A page of consortia costs the same handful of queries at 20 consortia and at 20,000:
+the count, the page's rows, then its partners, topics, amounts and phases, each in one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from competition.core import grants as rules
+from competition.extensions import db
+from competition.grants.models import Grant, GrantAmount, GrantKind, GrantPhase, GrantState
+from competition.grants.money import grants_in
+from competition.i18n import current_language
+from competition.kept import kept
+from competition.organisations.models import FederalState, Organisation, OrganisationKind
+from competition.paging import Page
+from competition.portal.published import public_grant_condition
+from competition.programmes.models import (
+    Call,
+    CallState,
+    Programme,
+    PublicField,
+    Stage,
+    Topic,
+)
+from competition.proposals.models import (
+    ConsortiumMember,
+    MemberRole,
+    Proposal,
+    proposal_topics,
+)
+from competition.proposals.queries import OpenStage, list_open_stages
+
+PER_PAGE = 25
+# The calendar years the year filter takes; anything else is no filter.
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+CENT = Decimal("0.01")
+
+
+# --- what each programme shows ------------------------------------------------------------------
+
+
+def shown_fields(programme: Programme) -> frozenset[PublicField]:
+    """The fields of a funded consortium ``programme`` declares public (unknown codes ignored)."""
+    known = {f.value for f in PublicField}
+    return frozenset(PublicField(v) for v in (programme.public_fields or ()) if v in known)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Per programme id, the fields its funded consortia show."""
+
+    fields: dict[int, frozenset[PublicField]]
+
+    def declaring(self, field: PublicField) -> list[int]:
+        return sorted(pid for pid, shown in self.fields.items() if field in shown)
+
+    def of(self, programme_id: int) -> frozenset[PublicField]:
+        return self.fields.get(programme_id, frozenset())
+
+
+def list_programmes(*, with_rounds: bool = True) -> list[Programme]:
+    """Every programme, by name; ``with_rounds``: with its rounds and their stages (three
+    queries, else one)."""
+    query = sa.select(Programme).order_by(Programme.name, Programme.id)
+    if with_rounds:
+        query = query.options(selectinload(Programme.calls).selectinload(Call.stages))
+    return list(db.session.scalars(query))
+
+
+def visibility_of(programmes: Iterable[Programme]) -> Visibility:
+    return Visibility({p.id: shown_fields(p) for p in programmes})
+
+
+def find_programme(*, slug: str | None = None, programme_id: int | None = None) -> Programme | None:
+    """A programme by its address name or id, with its rounds and their stages."""
+    where = Programme.slug == slug[:80] if slug is not None else Programme.id == programme_id
+    return db.session.scalar(
+        sa.select(Programme)
+        .where(where)
+        .options(selectinload(Programme.calls).selectinload(Call.stages))
+    )
+
+
+# --- programmes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundCount:
+    call_id: int
+    call_name: str
+    kind: GrantKind
+    count: int
+
+
+@dataclass(frozen=True)
+class ProgrammeSummary:
+    """A programme as the portal shows it: its published rounds, the calls open now, how many
+    consortia it funds and the money they hold (None where the programme keeps funding to
+    itself: a sum over few consortia would tell their amounts)."""
+
+    programme: Programme
+    rounds: list[Call]
+    open_calls: list[OpenStage]
+    funded: int
+    by_round: list[RoundCount]
+    committed: Decimal | None
+
+    def funded_in(self, call_id: int) -> list[RoundCount]:
+        return [count for count in self.by_round if count.call_id == call_id]
+
+
+def published_rounds(programme: Programme) -> list[Call]:
+    """The programme's rounds the public may see: every call but drafts."""
+    return [call for call in programme.calls if call.state != CallState.DRAFT]
+
+
+def summarise(programmes: Sequence[Programme], *, now: dt.datetime) -> list[ProgrammeSummary]:
+    """The portal's view of ``programmes`` (loaded with their calls and stages): open calls,
+    funded consortia counted per round and kind, and the money committed (kept per process
+    while no grant changes), in a handful of queries for any number of programmes.
+
+    Committed money is counted by the product's one rule (``core.grants``, read through
+    ``grants.money.grants_in``: a grant counts its approved amounts, an ended one only its
+    released phases), over the grants the portal shows. Decisions not yet published, offers
+    not yet accepted and declined grants are not public and are not counted."""
+    ids = [p.id for p in programmes]
+    if not ids:
+        return []
+    open_calls = [
+        entry for entry in list_open_stages(now=now) if entry.call.programme_id in set(ids)
+    ]
+    counted = db.session.execute(
+        sa.select(Call.programme_id, Call.id, Call.name, Grant.kind, sa.func.count(Grant.id))
+        .select_from(Grant)
+        .join(Call, Call.id == Grant.call_id)
+        .where(public_grant_condition(), Call.programme_id.in_(ids))
+        .group_by(Call.programme_id, Call.id, Call.name, Grant.kind)
+        .order_by(Call.programme_id, Call.round_number, Grant.kind)
+    ).all()
+    by_round: dict[int, list[RoundCount]] = defaultdict(list)
+    for programme_id, call_id, call_name, kind, count in counted:
+        by_round[programme_id].append(RoundCount(call_id, call_name, GrantKind(kind), count))
+    committed = _committed([p.id for p in programmes if PublicField.FUNDING in shown_fields(p)])
+    return [
+        ProgrammeSummary(
+            programme=p,
+            rounds=published_rounds(p),
+            open_calls=[entry for entry in open_calls if entry.call.programme_id == p.id],
+            funded=sum(r.count for r in by_round[p.id]),
+            by_round=by_round[p.id],
+            committed=committed.get(p.id, Decimal(0)).quantize(CENT)
+            if PublicField.FUNDING in shown_fields(p)
+            else None,
+        )
+        for p in programmes
+    ]
+
+
+def _committed(programme_ids: list[int]) -> dict[int, Decimal]:
+    """Per programme, what its public grants commit (``core.grants.committed``). Reading every
+    grant's amounts takes seconds at 20,000 grants, so the sums are kept per process until a
+    grant changes: every change of a grant's state or money touches its ``updated_at`` (the
+    line's kept drawings rely on the same mark), and the count of public grants catches an
+    acceptance whatever its time."""
+    if not programme_ids:
+        return {}
+    mark = tuple(
+        db.session.execute(
+            sa.select(
+                sa.func.max(Grant.updated_at),
+                sa.func.count(Grant.id),
+                sa.func.count(Grant.id).filter(public_grant_condition()),
+            )
+        ).one()
+    )
+    key = (tuple(sorted(programme_ids)), mark)
+    return kept("portal.committed", key, lambda: _count_committed(programme_ids), size=16)
+
+
+def _count_committed(programme_ids: list[int]) -> dict[int, Decimal]:
+    scope = sa.and_(Call.programme_id.in_(programme_ids), public_grant_condition())
+    grants = grants_in(scope)
+    if not grants:
+        return {}
+    programme_of = {
+        proposal_id: programme_id
+        for proposal_id, programme_id in db.session.execute(
+            sa.select(Grant.proposal_id, Call.programme_id)
+            .join(Call, Call.id == Grant.call_id)
+            .where(scope)
+        )
+    }
+    grouped: dict[int, list[rules.GrantMoney]] = defaultdict(list)
+    for grant in grants:
+        grouped[programme_of[grant.proposal_id]].append(grant)
+    return {pid: rules.committed((), found) for pid, found in grouped.items()}
+
+
+# --- funded consortia ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FundedFilters:
+    """What the list, the open data and the API narrow the funded consortia by."""
+
+    q: str = ""
+    programme: str | None = None  # a programme's slug
+    topic: str | None = None  # a topic's slug; its sub-topics count too
+    federal_state: FederalState | None = None
+    kind: OrganisationKind | None = None
+    year: int | None = None  # a calendar year in which the grant runs
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.q
+            or self.programme
+            or self.topic
+            or self.federal_state
+            or self.kind
+            or self.year is not None
+        )
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as a query string (for links to the open data of the same list)."""
+        args = {
+            "q": self.q,
+            "programme": self.programme or "",
+            "topic": self.topic or "",
+            "federal_state": self.federal_state.value if self.federal_state else "",
+            "kind": self.kind.value if self.kind else "",
+            "year": str(self.year) if self.year is not None else "",
+        }
+        return {k: v for k, v in args.items() if v}
+
+
+def calendar_year(value: int | None) -> int | None:
+    return value if value is not None and FIRST_YEAR <= value <= LAST_YEAR else None
+
+
+@dataclass(frozen=True)
+class PublicPartner:
+    """A consortium member as the public reads it: its name only where not withheld."""
+
+    name: str | None
+    role: MemberRole
+    federal_state: FederalState | None
+    country: str
+    kind: OrganisationKind
+
+    @property
+    def name_withheld(self) -> bool:
+        return self.name is None
+
+
+@dataclass(frozen=True)
+class PublicTopic:
+    slug: str
+    name_en: str
+    name_de: str
+
+    @property
+    def name(self) -> str:
+        if current_language() == "de":
+            return self.name_de or self.name_en
+        return self.name_en or self.name_de
+
+
+@dataclass(frozen=True)
+class YearAmount:
+    year: int  # project year: 1 = the grant's first twelve months
+    phase: int | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PhaseAmount:
+    number: int
+    first_year: int
+    last_year: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Funding:
+    """The public funding, all partners together, as the committed-money rule counts it: every
+    approved year, but of a grant that has ended only the years of its released phases."""
+
+    total: Decimal
+    years: tuple[YearAmount, ...]
+    phases: tuple[PhaseAmount, ...]
+
+
+@dataclass(frozen=True)
+class FundedConsortium:
+    """One funded consortium (a grant the public may see): title, acronym, programme, round and
+    kind always; every other field None where its programme does not declare it public."""
+
+    grant_id: int
+    programme_slug: str
+    programme_name: str
+    call_id: int
+    call_name: str
+    kind: GrantKind
+    title: str
+    acronym: str
+    shown: frozenset[PublicField]
+    summary: str | None = None
+    coordinator: PublicPartner | None = None
+    partners: tuple[PublicPartner, ...] | None = None
+    topics: tuple[PublicTopic, ...] | None = None
+    funding: Funding | None = None
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    state: GrantState | None = None
+
+    @property
+    def members(self) -> list[PublicPartner]:
+        """The members the public may know of: the coordinator first, then the partners."""
+        return [*([self.coordinator] if self.coordinator else []), *(self.partners or ())]
+
+
+def _contains(column: Any, q: str) -> sa.ColumnElement[bool]:
+    return sa.func.lower(column).contains(q.lower(), autoescape=True)
+
+
+def _member_shown(visibility: Visibility) -> sa.ColumnElement[bool]:
+    """A consortium member the public may know of (on ``ConsortiumMember`` with the grant's
+    ``Call``): the coordinator where the programme shows it, the others where it shows the
+    partners."""
+    return sa.or_(
+        sa.and_(
+            ConsortiumMember.role == MemberRole.COORDINATOR,
+            Call.programme_id.in_(visibility.declaring(PublicField.COORDINATOR)),
+        ),
+        sa.and_(
+            ConsortiumMember.role != MemberRole.COORDINATOR,
+            Call.programme_id.in_(visibility.declaring(PublicField.PARTNERS)),
+        ),
+    )
+
+
+def _conditions(
+    filters: FundedFilters, visibility: Visibility, programmes: Sequence[Programme]
+) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clause on ``Grant`` joined with its ``Proposal`` and ``Call``."""
+    conditions: list[sa.ColumnElement[bool]] = [public_grant_condition()]
+    if filters.programme:
+        ids = [p.id for p in programmes if p.slug == filters.programme]
+        conditions.append(Call.programme_id.in_(ids))
+    if filters.q:
+        q = filters.q
+        named = (
+            sa.select(ConsortiumMember.id)
+            .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
+            .where(
+                ConsortiumMember.proposal_id == Proposal.id,
+                ConsortiumMember.name_withheld.is_(False),
+                _member_shown(visibility),
+                _contains(Organisation.name, q),
+            )
+        )
+        conditions.append(
+            sa.or_(
+                _contains(Proposal.title, q),
+                _contains(Proposal.acronym, q),
+                sa.and_(
+                    Call.programme_id.in_(visibility.declaring(PublicField.SUMMARY)),
+                    _contains(Proposal.abstract, q),
+                ),
+                named.exists(),
+            )
+        )
+    if filters.topic:
+        chosen = sa.select(Topic.id).where(Topic.slug == filters.topic[:80]).scalar_subquery()
+        topics = sa.select(Topic.id).where(sa.or_(Topic.id == chosen, Topic.parent_id == chosen))
+        conditions.append(Call.programme_id.in_(visibility.declaring(PublicField.TOPICS)))
+        conditions.append(
+            sa.select(proposal_topics.c.proposal_id)
+            .where(
+                proposal_topics.c.proposal_id == Proposal.id,
+                proposal_topics.c.topic_id.in_(topics),
+            )
+            .exists()
+        )
+    if filters.federal_state is not None or filters.kind is not None:
+        member = (
+            sa.select(ConsortiumMember.id)
+            .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
+            .where(ConsortiumMember.proposal_id == Proposal.id, _member_shown(visibility))
+        )
+        if filters.federal_state is not None:
+            member = member.where(Organisation.federal_state == filters.federal_state)
+        if filters.kind is not None:
+            member = member.where(Organisation.kind == filters.kind)
+        conditions.append(member.exists())
+    year = calendar_year(filters.year)
+    if year is not None:
+        conditions += [
+            Call.programme_id.in_(visibility.declaring(PublicField.PERIOD)),
+            Grant.starts_on <= dt.date(year, 12, 31),
+            Grant.ends_on > dt.date(year, 1, 1),
+        ]
+    return conditions
+
+
+def _select(
+    columns: Sequence[Any],
+    filters: FundedFilters,
+    visibility: Visibility,
+    programmes: Sequence[Programme],
+) -> sa.Select[Any]:
+    return (
+        sa.select(*columns)
+        .select_from(Grant)
+        .join(Proposal, Proposal.id == Grant.proposal_id)
+        .join(Call, Call.id == Grant.call_id)
+        .where(*_conditions(filters, visibility, programmes))
+    )
+
+
+_ROW = (
+    Grant.id,
+    Grant.kind,
+    Grant.state,
+    Grant.starts_on,
+    Grant.ends_on,
+    Grant.proposal_id,
+    Proposal.title,
+    Proposal.acronym,
+    Proposal.abstract,
+    Call.id.label("call_id"),
+    Call.name.label("call_name"),
+    Call.programme_id,
+)
+# Newest grants first; the id keeps pages stable among grants starting on the same day.
+_ORDER = (Grant.starts_on.desc(), Grant.id.desc())
+
+
+def list_funded(
+    filters: FundedFilters,
+    programmes: Sequence[Programme],
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> Page[FundedConsortium]:
+    """One page of the funded consortia ``filters`` select, newest first: six queries."""
+    visibility = visibility_of(programmes)
+    total = (
+        db.session.scalar(_select([sa.func.count(Grant.id)], filters, visibility, programmes)) or 0
+    )
+    rows = db.session.execute(
+        _select(_ROW, filters, visibility, programmes)
+        .order_by(*_ORDER)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    ids = [row.id for row in rows]
+    return Page(
+        describe(rows, programmes, grant_ids=ids, proposal_ids=[r.proposal_id for r in rows]),
+        page=page,
+        per_page=per_page,
+        total=total,
+    )
+
+
+def all_funded(filters: FundedFilters, programmes: Sequence[Programme]) -> list[FundedConsortium]:
+    """Every funded consortium ``filters`` select (the open data), newest first: five queries
+    at any size, the filter repeated as a subquery rather than tens of thousands of ids."""
+    visibility = visibility_of(programmes)
+    rows = db.session.execute(
+        _select(_ROW, filters, visibility, programmes).order_by(*_ORDER)
+    ).all()
+    if not rows:
+        return []
+    return describe(
+        rows,
+        programmes,
+        grant_ids=_select([Grant.id], filters, visibility, programmes),
+        proposal_ids=_select([Grant.proposal_id], filters, visibility, programmes),
+    )
+
+
+def funded_by_ids(ids: Sequence[int], programmes: Sequence[Programme]) -> list[FundedConsortium]:
+    """The public consortia among the grants ``ids``, in that order (the API's pages)."""
+    if not ids:
+        return []
+    rows = db.session.execute(
+        sa.select(*_ROW)
+        .select_from(Grant)
+        .join(Proposal, Proposal.id == Grant.proposal_id)
+        .join(Call, Call.id == Grant.call_id)
+        .where(public_grant_condition(), Grant.id.in_(list(ids)))
+    ).all()
+    by_id = {row.id: row for row in rows}
+    ordered = [by_id[i] for i in ids if i in by_id]
+    return describe(
+        ordered,
+        programmes,
+        grant_ids=list(by_id),
+        proposal_ids=[row.proposal_id for row in ordered],
+    )
+
+
+def find_funded(grant_id: int, programmes: Sequence[Programme]) -> FundedConsortium | None:
+    """One funded consortium, or None where the grant is not public (or does not exist)."""
+    found = funded_by_ids([grant_id], programmes)
+    return found[0] if found else None
+
+
+def funded_ids_query(filters: FundedFilters, programmes: Sequence[Programme]) -> sa.Select[Any]:
+    """``select(Grant)`` of the consortia ``filters`` select, for the API's cursor pages."""
+    visibility = visibility_of(programmes)
+    return _select([Grant], filters, visibility, programmes)
+
+
+Ids = Sequence[int] | sa.Select[Any]
+
+
+def describe(
+    rows: Sequence[Any], programmes: Sequence[Programme], *, grant_ids: Ids, proposal_ids: Ids
+) -> list[FundedConsortium]:
+    """The consortia of ``rows`` (``_ROW`` columns) with each programme's public fields: one
+    query each for the members, the topics, the amounts and the phases (none for a field no
+    programme in ``rows`` shows)."""
+    by_programme = {p.id: p for p in programmes}
+    present = {row.programme_id for row in rows}
+    shown = {pid: shown_fields(p) for pid, p in by_programme.items() if pid in present}
+
+    def wanted(*fields: PublicField) -> bool:
+        return any(f in s for s in shown.values() for f in fields)
+
+    members = (
+        _members(proposal_ids) if wanted(PublicField.COORDINATOR, PublicField.PARTNERS) else {}
+    )
+    topics = _topics(proposal_ids) if wanted(PublicField.TOPICS) else {}
+    funding = _funding(grant_ids, rows) if wanted(PublicField.FUNDING) else {}
+    found = []
+    for row in rows:
+        fields = shown[row.programme_id]
+        programme = by_programme[row.programme_id]
+        mine = members.get(row.proposal_id, [])
+        coordinator = next((m for m in mine if m.role == MemberRole.COORDINATOR), None)
+        found.append(
+            FundedConsortium(
+                grant_id=row.id,
+                programme_slug=programme.slug,
+                programme_name=programme.name,
+                call_id=row.call_id,
+                call_name=row.call_name,
+                kind=GrantKind(row.kind),
+                title=row.title,
+                acronym=row.acronym,
+                shown=fields,
+                summary=row.abstract if PublicField.SUMMARY in fields else None,
+                coordinator=coordinator if PublicField.COORDINATOR in fields else None,
+                partners=tuple(m for m in mine if m.role != MemberRole.COORDINATOR)
+                if PublicField.PARTNERS in fields
+                else None,
+                topics=tuple(topics.get(row.proposal_id, ()))
+                if PublicField.TOPICS in fields
+                else None,
+                funding=funding.get(row.id) if PublicField.FUNDING in fields else None,
+                starts_on=row.starts_on if PublicField.PERIOD in fields else None,
+                ends_on=row.ends_on if PublicField.PERIOD in fields else None,
+                state=GrantState(row.state) if PublicField.STATE in fields else None,
+            )
+        )
+    return found
+
+
+# Codes read as text and looked up here: the columns' enum processing doubles the time of
+# reading every partner for the open data.
+_ROLES = {m.value: m for m in MemberRole}
+_STATES = {s.value: s for s in FederalState}
+_KINDS = {k.value: k for k in OrganisationKind}
+
+
+def _members(proposal_ids: Ids) -> dict[int, list[PublicPartner]]:
+    found: dict[int, list[PublicPartner]] = defaultdict(list)
+    for proposal_id, role, withheld, name, state, country, kind in db.session.execute(
+        sa.select(
+            ConsortiumMember.proposal_id,
+            sa.type_coerce(ConsortiumMember.role, sa.String),
+            ConsortiumMember.name_withheld,
+            Organisation.name,
+            sa.type_coerce(Organisation.federal_state, sa.String),
+            Organisation.country,
+            sa.type_coerce(Organisation.kind, sa.String),
+        )
+        .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
+        .where(ConsortiumMember.proposal_id.in_(proposal_ids))
+        .order_by(ConsortiumMember.proposal_id, ConsortiumMember.id)
+    ):
+        found[proposal_id].append(
+            PublicPartner(
+                # The name never leaves this function when the consortium withheld it.
+                name=None if withheld else name,
+                role=_ROLES[role],
+                federal_state=_STATES.get(state) if state else None,
+                country=country,
+                kind=_KINDS[kind],
+            )
+        )
+    return found
+
+
+def _topics(proposal_ids: Ids) -> dict[int, list[PublicTopic]]:
+    found: dict[int, list[PublicTopic]] = defaultdict(list)
+    for proposal_id, slug, name_en, name_de in db.session.execute(
+        sa.select(proposal_topics.c.proposal_id, Topic.slug, Topic.name_en, Topic.name_de)
+        .join(Topic, Topic.id == proposal_topics.c.topic_id)
+        .where(proposal_topics.c.proposal_id.in_(proposal_ids))
+        .order_by(proposal_topics.c.proposal_id, Topic.name_en)
+    ):
+        found[proposal_id].append(PublicTopic(slug, name_en, name_de))
+    return found
+
+
+def _funding(grant_ids: Ids, rows: Sequence[Any]) -> dict[int, Funding]:
+    by_year: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for grant_id, year, amount in db.session.execute(
+        sa.select(GrantAmount.grant_id, GrantAmount.year, sa.func.sum(GrantAmount.amount))
+        .where(GrantAmount.grant_id.in_(grant_ids))
+        .group_by(GrantAmount.grant_id, GrantAmount.year)
+    ):
+        by_year[grant_id][year] = Decimal(amount)
+    phases: dict[int, list[rules.Phase]] = defaultdict(list)
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for grant_id, number, first, last, released in db.session.execute(
+        sa.select(
+            GrantPhase.grant_id,
+            GrantPhase.number,
+            GrantPhase.first_year,
+            GrantPhase.last_year,
+            GrantPhase.released_at.is_not(None),
+        )
+        .where(GrantPhase.grant_id.in_(grant_ids))
+        .order_by(GrantPhase.grant_id, GrantPhase.number)
+    ):
+        phases[grant_id].append(rules.Phase(first, last, bool(released)))
+        numbers[grant_id].append(number)
+    return {
+        row.id: funding_of(
+            GrantState(row.state).value, by_year[row.id], phases[row.id], numbers[row.id]
+        )
+        for row in rows
+    }
+
+
+def funding_of(
+    state: str, by_year: dict[int, Decimal], phases: Sequence[rules.Phase], numbers: Sequence[int]
+) -> Funding:
+    """A grant's public funding per project year and phase, as ``core.grants`` counts it."""
+    counted = rules.counted_by_year(state, by_year, phases)
+    numbered = list(zip(numbers, phases, strict=True))
+    phase_of = {
+        year: number
+        for number, phase in numbered
+        for year in range(phase.first_year, phase.last_year + 1)
+    }
+    years = tuple(
+        YearAmount(year, phase_of.get(year), amount.quantize(CENT))
+        for year, amount in sorted(counted.items())
+    )
+    per_phase: dict[int, Decimal] = defaultdict(Decimal)
+    for year in years:
+        if year.phase is not None:
+            per_phase[year.phase] += year.amount
+    return Funding(
+        total=sum((y.amount for y in years), Decimal(0)),
+        years=years,
+        phases=tuple(
+            PhaseAmount(number, phase.first_year, phase.last_year, per_phase[number])
+            for number, phase in numbered
+            if number in per_phase
+        ),
+    )
+
+
+# --- filter choices -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the list's filters offer: programmes with funded consortia, the topics and the
+    calendar years the public consortia show."""
+
+    programmes: list[Programme]
+    topics: list[PublicTopic]
+    years: list[int]
+
+
+def choices(programmes: Sequence[Programme]) -> Choices:
+    """Two queries."""
+    visibility = visibility_of(programmes)
+    with_topics = visibility.declaring(PublicField.TOPICS)
+    topics = [
+        PublicTopic(slug, name_en, name_de)
+        for slug, name_en, name_de in db.session.execute(
+            sa.select(Topic.slug, Topic.name_en, Topic.name_de)
+            .where(
+                Topic.id.in_(
+                    sa.select(proposal_topics.c.topic_id)
+                    .join(Grant, Grant.proposal_id == proposal_topics.c.proposal_id)
+                    .join(Call, Call.id == Grant.call_id)
+                    .where(public_grant_condition(), Call.programme_id.in_(with_topics))
+                )
+            )
+            .order_by(Topic.name_en)
+        )
+    ]
+    first, last = db.session.execute(
+        sa.select(sa.func.min(Grant.starts_on), sa.func.max(Grant.ends_on))
+        .join(Call, Call.id == Grant.call_id)
+        .where(
+            public_grant_condition(),
+            Call.programme_id.in_(visibility.declaring(PublicField.PERIOD)),
+        )
+    ).one()
+    years = []
+    if first is not None and last is not None:
+        # ``ends_on`` is the first day after the grant.
+        last_day = last - dt.timedelta(days=1)
+        years = list(range(max(first.year, FIRST_YEAR), min(last_day.year, LAST_YEAR) + 1))
+    return Choices(
+        programmes=[p for p in programmes if not p.is_membership],
+        topics=sorted(topics, key=lambda t: t.name.lower()),
+        years=years,
+    )
+
+
+def stages_of(call: Call) -> list[Stage]:
+    """The stages of a round the public sees (the competition's, not interim evaluations)."""
+    return call.competition_stages
