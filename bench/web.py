@@ -36,6 +36,8 @@ if str(ROOT) not in sys.path:
 TOOLS = ROOT / "bench" / ".tools"
 LOADTEST = TOOLS / "node_modules" / "loadtest"
 RUNNER = ROOT / "bench" / "load.mjs"
+# The longest a slow page is loaded (see ``measure``).
+MAX_SECONDS = 60.0
 
 # --- The ceiling: a bare Flask page with one SELECT -----------------------------------------
 # Served by the second gunicorn as ``bench.web:bare_app``.
@@ -79,6 +81,7 @@ class Figures:
     kb: float = 0.0
     errors: int = 0
     codes: str = ""  # the statuses of failed requests under load, e.g. "429×12"
+    seconds: float = 0.0  # how long it was loaded
 
     @property
     def measured(self) -> bool:
@@ -95,14 +98,41 @@ def ensure_loadtest() -> None:
         )
 
 
-def load(url: str, *, headers: dict[str, str], seconds: float, connections: int) -> dict[str, Any]:
-    # Run from beside the installed package: Node resolves an import from the script's folder.
-    runner = TOOLS / RUNNER.name
-    shutil.copyfile(RUNNER, runner)
-    command = ["node", str(runner), url, str(connections), str(seconds), json.dumps(headers)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+class Loader:
+    """``bench/load.mjs`` running for the whole benchmark: one job at a time."""
+
+    def __init__(self) -> None:
+        # Run from beside the installed package: Node resolves an import from the script's
+        # folder.
+        runner = TOOLS / RUNNER.name
+        shutil.copyfile(RUNNER, runner)
+        self.process = subprocess.Popen(
+            ["node", str(runner)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def load(
+        self, url: str, *, headers: dict[str, str], seconds: float, connections: int
+    ) -> dict[str, Any]:
+        job = {"url": url, "concurrency": connections, "seconds": seconds, "headers": headers}
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.flush()
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"bench/load.mjs ended (status {self.process.wait()})")
+            if line.startswith("result "):
+                result: dict[str, Any] = json.loads(line.removeprefix("result "))
+                return result
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def get(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes, float]:
@@ -119,6 +149,7 @@ def get(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes, floa
 
 
 def measure(
+    loader: Loader,
     name: str,
     port: int,
     path: str,
@@ -127,13 +158,19 @@ def measure(
     group: str,
     seconds: float,
     connections: int,
+    workers: int,
 ) -> Figures:
-    """Load the page for ``seconds`` after one request that checks it answers 200 (and gives
-    its size); a page that does not is reported with its status and not loaded."""
+    """Load the page for ``seconds`` after a request that checks it answers 200 (and gives its
+    size); a page that does not is reported with its status and not loaded. That first request
+    also waits out what the previous page left queued and warms the page; a second one times
+    it, and a slow page is loaded longer, so that each connection has about three answers: a
+    window shorter than the queue's round trip would count none."""
     status, body, _ = get(port, path, headers)
     if status != 200:
         return Figures(name=name, path=path, group=group, status=status)
-    data = load(
+    _, _, took = get(port, path, headers)
+    seconds = min(max(seconds, 3 * took * connections / workers), MAX_SECONDS)
+    data = loader.load(
         f"http://127.0.0.1:{port}{path}", headers=headers, seconds=seconds, connections=connections
     )
     codes = " ".join(f"{code}×{count}" for code, count in sorted(data.get("codes", {}).items()))
@@ -148,6 +185,7 @@ def measure(
         kb=len(body) / 1024,
         errors=int(data["errors"]),
         codes=codes,
+        seconds=seconds,
     )
 
 
@@ -230,11 +268,11 @@ def api_token(database_url: str, email: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 proposals, 1.5 s per page")
+    parser.add_argument("--quick", action="store_true", help="2,000 proposals, 1 s per page")
     parser.add_argument("--proposals", type=int)
     parser.add_argument("--jurors", type=int)
     parser.add_argument("--grants", type=int, help="funded projects (default: as proposals)")
-    parser.add_argument("--seconds", type=float, help="load per page (default 10; --quick 1.5)")
+    parser.add_argument("--seconds", type=float, help="load per page (default 10; --quick 1)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--keep-db", action="store_true")
@@ -242,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     proposals = args.proposals or (2_000 if args.quick else 20_000)
     jurors = args.jurors or max(1, proposals * 2 // 5)
     grants = args.grants or proposals
-    seconds = args.seconds or (1.5 if args.quick else 10)
+    seconds = args.seconds or (1 if args.quick else 10)
 
     from bench.deadline_surge import server_env, start_server
     from bench.funded import add_funded
@@ -270,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{n} {k}" for k, n in {**funded.kinds, **funded.states}.items())
             + f"; {funded.amounts} approved amounts, {funded.withheld} names withheld"
         )
+        marks = {"data": time.perf_counter()}
         token = api_token(url, funded.officer_email)
         env = server_env(
             APP_ENV="production",
@@ -342,11 +381,23 @@ def main(argv: list[str] | None = None) -> int:
             ("api_grants", "/api/v1/grants?limit=50", bearer, "api"),
             ("api_proposals", "/api/v1/proposals?limit=50", bearer, "api"),
         ]
+        marks["servers and sign-in"] = time.perf_counter()
+        loader = Loader()
+        cleanup.append(loader.stop)
         baseline = measure(
-            "bare", bare.port, "/", {}, group="", seconds=seconds, connections=args.connections
+            loader,
+            "bare",
+            bare.port,
+            "/",
+            {},
+            group="",
+            seconds=seconds,
+            connections=args.connections,
+            workers=args.workers,
         )
         results = [
             measure(
+                loader,
                 key,
                 app.port,
                 path,
@@ -354,14 +405,17 @@ def main(argv: list[str] | None = None) -> int:
                 group=group,
                 seconds=seconds,
                 connections=args.connections,
+                workers=args.workers,
             )
             for key, path, headers, group in pages
         ]
+        marks["pages"] = time.perf_counter()
         open_data = {kind: download(app.port, f"/portal/funded.{kind}") for kind in ("json", "csv")}
         exports = {
             what: export_seconds(app.port, f"{hub}/exports/{what}.xlsx", officer["Cookie"])
             for what in ("rankings", "reviews")
         }
+        marks["downloads"] = time.perf_counter()
         peak_mb = worker_peak_mb(app.process.pid)
         if any(r.status >= 500 for r in results) or any(
             status >= 500 for status, _, _ in open_data.values()
@@ -374,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as error:  # noqa: BLE001  (cleaning up: report and go on)
                 print(f"cleanup: {type(error).__name__}: {error}", file=sys.stderr)
         shutil.rmtree(work, ignore_errors=True)
+    marks["cleanup"] = time.perf_counter()
 
     print(
         f"\nportal and API: {grants} funded projects; q={funded.search_word} is in "
@@ -387,8 +442,10 @@ def main(argv: list[str] | None = None) -> int:
             what = "missing" if f.status == 404 else "failed"
             return f"{name:<22}{what + f' (answered {f.status})':>44}  {path}"
         numbers = f"{f.rps:>9.1f}{f.p50_ms:>9.0f}{f.p99_ms:>9.0f}{f.kb:>9.1f}{ratio:>8.3f}"
-        errors = f"  ({f.errors} errors: {f.codes})" if f.errors else ""
-        return f"{name:<22}{numbers}  {path}{errors}"
+        notes = [f"{f.errors} errors: {f.codes}"] if f.errors else []
+        if f.seconds > seconds:
+            notes.append(f"loaded {f.seconds:.0f} s")
+        return f"{name:<22}{numbers}  {path}" + (f"  ({'; '.join(notes)})" if notes else "")
 
     print(row("bare (one SELECT)", baseline, 1.0, "/"))
     figures: dict[str, str] = {"proposals": str(proposals), "bare_rps": f"{baseline.rps:.1f}"}
@@ -442,6 +499,11 @@ def main(argv: list[str] | None = None) -> int:
     if app_log:
         print(f"\nthe app's log ends:\n{app_log}")
     command = " ".join(["bench/web.py", *(argv if argv is not None else sys.argv[1:])])
+    spans, previous = [], run_started
+    for what, mark in marks.items():
+        spans.append(f"{what} {mark - previous:.0f} s")
+        previous = mark
+    print(f"\nwhere the run's time went: {', '.join(spans)}")
     print(f"\ncommand: .venv/bin/python {command} (took {time.perf_counter() - run_started:.0f} s)")
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
     # 2: a page or a download did not answer 200, so the run's figures are incomplete.
