@@ -162,13 +162,14 @@ def measure(
 ) -> Figures:
     """Load the page for ``seconds`` after a request that checks it answers 200 (and gives its
     size); a page that does not is reported with its status and not loaded. That first request
-    also waits out what the previous page left queued and warms the page; a second one times
-    it, and a slow page is loaded longer, so that each connection has about three answers: a
-    window shorter than the queue's round trip would count none."""
+    also waits out what the previous page left queued and warms the page; the quickest of three
+    more times it (a worker's first request may fill its caches), and a slow page is loaded
+    longer, so that each connection has about three answers: a window shorter than the
+    queue's round trip would count none."""
     status, body, _ = get(port, path, headers)
     if status != 200:
         return Figures(name=name, path=path, group=group, status=status)
-    _, _, took = get(port, path, headers)
+    took = min(get(port, path, headers)[2] for _ in range(3))
     seconds = min(max(seconds, 3 * took * connections / workers), MAX_SECONDS)
     data = loader.load(
         f"http://127.0.0.1:{port}{path}", headers=headers, seconds=seconds, connections=connections
