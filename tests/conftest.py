@@ -100,6 +100,20 @@ def truncate_all(app) -> None:  # type: ignore[no-untyped-def]
             )
 
 
+def app_for_module(pg_url: str) -> Iterator[Any]:
+    """One app for a module whose tests share one world, built once and read many times (a
+    module-scoped ``app`` fixture yields from this); its tables are emptied when it is done."""
+    from competition import create_app
+    from competition.extensions import db
+
+    app = create_app(testing_settings(database_url=pg_url))
+    yield app
+    truncate_all(app)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def make_app(pg_url: str) -> Iterator[Callable[..., Any]]:
     """Build apps on the run's PostgreSQL database; tables are emptied after the test."""

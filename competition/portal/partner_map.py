@@ -35,7 +35,7 @@ OUTLINES = Path(__file__).parent / "data" / "germany-states.json"
 DRAWN_LAST = (FederalState.HH, FederalState.HB, FederalState.BE)
 # Room right of the map for the legend (map units; the outlines are 586 wide). Pages scale
 # the picture down to about half, so its words are drawn large.
-LEGEND_WIDTH = 260
+LEGEND_WIDTH = 330  # wide enough for the German heading in bold
 LEGEND_ROW = 40
 SWATCH = 28
 

@@ -13,14 +13,13 @@ import sqlalchemy as sa
 from flask import session
 from flask_babel import gettext
 
-from competition import create_app
 from competition.api.operations import perform
 from competition.api.problems import ApiProblem
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.notifications.models import Notification
 from competition.proposals.models import Proposal, ProposalState
-from tests.conftest import testing_settings, truncate_all
+from tests.conftest import app_for_module
 from tests.integration.api_proposals_world import (
     CONTACT,
     ROLES,
@@ -49,12 +48,7 @@ COVERED_OPERATIONS = {
 @pytest.fixture(scope="module")
 def app(pg_url) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """One app and one world for the module: the matrix reads it a few hundred times."""
-    app = create_app(testing_settings(database_url=pg_url))
-    yield app
-    truncate_all(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_for_module(pg_url)
 
 
 @pytest.fixture(scope="module")

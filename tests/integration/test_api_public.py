@@ -7,9 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from competition import create_app
-from competition.extensions import db
-from tests.conftest import testing_settings, truncate_all
+from tests.conftest import app_for_module
 from tests.integration.api_world import bearer
 from tests.integration.portal_world import MANY, World, build_world
 
@@ -30,12 +28,7 @@ COVERED_OPERATIONS = {
 @pytest.fixture(scope="module")
 def app(pg_url) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """One app and one world for the module: the tests only read."""
-    app = create_app(testing_settings(database_url=pg_url))
-    yield app
-    truncate_all(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_for_module(pg_url)
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,9 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from competition import create_app
 from competition.core.selection import verify_draw
 from competition.extensions import db
-from tests.conftest import testing_settings, truncate_all
+from tests.conftest import app_for_module
 from tests.integration.api_selection_world import (
     JURY_NOTE,
     RATIONALE,
@@ -61,12 +60,7 @@ COVERED_OPERATIONS = set(ENDPOINTS)
 @pytest.fixture(scope="module")
 def app(pg_url) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
     """One app and one world for the module: two stages reviewed, ranked twice and decided."""
-    app = create_app(testing_settings(database_url=pg_url))
-    yield app
-    truncate_all(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_for_module(pg_url)
 
 
 @pytest.fixture(scope="module")

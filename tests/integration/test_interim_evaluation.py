@@ -18,7 +18,6 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from competition import create_app
 from competition.accounts.models import User
 from competition.assignment import runs
 from competition.assignment.models import Assignment, Conflict, ConflictSource
@@ -44,7 +43,7 @@ from competition.selection.decisions.queries import outcomes_for
 from competition.selection.models import Decision, DecisionState, Outcome, Ranking, RankingMethod
 from competition.selection.ranking import operations as ranking_ops
 from competition.selection.rules.queries import is_last_stage, rules_for
-from tests.conftest import testing_settings, truncate_all
+from tests.conftest import app_for_module
 from tests.factories import (
     make_review,
 )
@@ -76,12 +75,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture(scope="module")
 def app(pg_url) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """One app and one world for the module (it takes seconds to take a stage this far)."""
-    app = create_app(testing_settings(database_url=pg_url))
-    yield app
-    truncate_all(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_for_module(pg_url)
 
 
 @pytest.fixture(scope="module")

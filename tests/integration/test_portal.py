@@ -12,10 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from competition import create_app
-from competition.extensions import db
 from competition.portal.records import CSV_COLUMNS
-from tests.conftest import Browser, testing_settings, truncate_all
+from tests.conftest import Browser, app_for_module
 from tests.helpers import as_person, queries_for_page, text
 from tests.integration.portal_world import MANY, World, build_world
 
@@ -27,12 +25,7 @@ NBSP = "\u00a0"
 @pytest.fixture(scope="module")
 def app(pg_url) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """One app and one world for the module: the tests only read."""
-    app = create_app(testing_settings(database_url=pg_url))
-    yield app
-    truncate_all(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_for_module(pg_url)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 
-from competition import create_app
 from competition.accounts.models import Role
 from competition.assignment.models import JuryMembership, MembershipState
 from competition.db import utcnow
@@ -23,7 +22,7 @@ from competition.grants.models import GrantState
 from competition.programmes.models import PublicField
 from competition.proposals.models import BudgetLine, ProposalState, StageSubmission
 from competition.selection.models import Decision, DecisionState, Outcome
-from tests.conftest import Browser, testing_settings, truncate_all
+from tests.conftest import Browser, app_for_module
 from tests.factories import (
     make_call,
     make_grant,
@@ -191,12 +190,7 @@ def build_world() -> World:
 
 @pytest.fixture(scope="module")
 def app(pg_url) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    app = create_app(testing_settings(database_url=pg_url))
-    yield app
-    truncate_all(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_for_module(pg_url)
 
 
 @pytest.fixture(scope="module")
