@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             return f"{name:<22}{what + f' (answered {f.status})':>44}  {path}"
         numbers = f"{f.rps:>9.1f}{f.p50_ms:>9.0f}{f.p99_ms:>9.0f}{f.kb:>9.1f}{ratio:>8.3f}"
         notes = [f"{f.errors} errors: {f.codes}"] if f.errors else []
-        if f.seconds > seconds:
+        if f.seconds >= 1.5 * seconds:
             notes.append(f"loaded {f.seconds:.0f} s")
         return f"{name:<22}{numbers}  {path}" + (f"  ({'; '.join(notes)})" if notes else "")
 
