@@ -1,21 +1,31 @@
-// Loads one URL for a while and prints what it measured as JSON (used by bench/web.py).
+// Loads URLs with loadtest and prints what it measured as JSON (used by bench/web.py).
+// One process for the whole run (importing loadtest takes half a second): each line on stdin
+// is a job {"url", "concurrency", "seconds", "headers"}, answered by one line on stdout
+// ("result " and JSON).
 // loadtest opens a connection per request, as browsers do against gunicorn's sync workers.
+// The headers (a session's Cookie, an API token's Authorization, Accept) go with every request.
+import { createInterface } from "node:readline";
 import { loadTest } from "loadtest";
 
-const [url, concurrency, seconds, cookie] = process.argv.slice(2);
-const result = await loadTest({
-  url,
-  concurrency: Number(concurrency),
-  maxSeconds: Number(seconds),
-  headers: cookie ? { Cookie: cookie } : {},
-  timeout: 30000,
-});
-console.log(
-  JSON.stringify({
+for await (const line of createInterface({ input: process.stdin })) {
+  if (!line.trim()) continue;
+  const job = JSON.parse(line);
+  const result = await loadTest({
+    url: job.url,
+    concurrency: job.concurrency,
+    maxSeconds: job.seconds,
+    headers: job.headers || {},
+    timeout: 30000,
+    quiet: true,
+  });
+  // Marked, so that anything else loadtest may print is not taken for a result.
+  const figures = {
     rps: result.effectiveRps,
     requests: result.totalRequests,
     errors: result.totalErrors,
+    codes: result.errorCodes,
     p50: result.percentiles["50"],
     p99: result.percentiles["99"],
-  }),
-);
+  };
+  console.log("result " + JSON.stringify(figures));
+}
