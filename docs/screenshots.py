@@ -51,6 +51,11 @@ PAGES = [
     ("line", "officer", "The line", "/calls/{call}/stages/{stage}/selection/line"),
     ("decisions", "officer", "Decisions", "/calls/{call}/stages/{stage}/selection/decisions"),
     ("letter", "applicant", "A decision letter", "/proposals/{letter_proposal}/letters/{letter}"),
+    ("portal", "public", "The public portal", "/portal"),
+    ("portal-funded", "public", "Funded consortia on the portal", "/portal/funded"),
+    ("portal-map", "public", "The map of funded partners", "/portal/map"),
+    ("api-tokens", "officer", "An officer's API tokens", "/account/api-tokens/new"),
+    ("api-docs", "public", "The API's documentation", "/api/v1/docs"),
 ]
 
 
