@@ -206,6 +206,8 @@ def init_app(app: Flask) -> None:
         reviews,
         selection,
     )
+    from competition.accounts.second_factor import enforce_second_factor
+    from competition.accounts.security_views import bp as security_bp
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.api.token_views import bp as api_tokens_bp
@@ -234,6 +236,7 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (
         accounts_bp,
+        security_bp,
         dashboard_bp,
         programmes_bp,
         topics_bp,
@@ -267,6 +270,8 @@ def init_app(app: Flask) -> None:
     app.before_request(clean_query)
     app.before_request(_request_clock)
     app.before_request(enforce_access)
+    # After the access check: only a signed-in person on a page they may use is sent on.
+    app.before_request(enforce_second_factor)
     # After the request's clock: the API's rate limit reads the caller's token, which needs it.
     api.init_app(app)
     app.after_request(_security_headers)

@@ -43,6 +43,25 @@ def _int(name: str, value: str | None, default: int) -> int:
 
 
 LOCALES = ("de", "en")
+ROLES = ("applicant", "juror", "officer", "admin")
+# Production asks officers and administrators for a second factor unless told otherwise.
+PRODUCTION_SECOND_FACTOR_ROLES = ("officer", "admin")
+
+
+def _roles(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of roles; unset: ``default``; empty or ``none``: no role."""
+    if value is None:
+        return default
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    if names == ["none"]:
+        return ()
+    unknown = [name for name in names if name not in ROLES]
+    if unknown:
+        raise ConfigError(
+            f"SECOND_FACTOR_REQUIRED_ROLES names roles among {', '.join(ROLES)}, "
+            f"got {', '.join(unknown)}"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _locale(value: str | None) -> str:
@@ -102,6 +121,9 @@ class Settings:
     # one), in the notation of the ``limits`` library: "300 per minute", "20/second; 5000/hour".
     # Counted in Redis with REDIS_URL (shared by every web process), else in each process.
     api_rate_limit: str = "300 per minute"
+    # The roles whose people must set up a second factor before they use any page but its
+    # set-up (``officer,admin`` in production; none in development, the demo and the tests).
+    second_factor_required_roles: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +176,10 @@ class Settings:
                 cls.membership_reevaluation_days,
             ),
             api_rate_limit=(env.get("API_RATE_LIMIT") or "").strip() or cls.api_rate_limit,
+            second_factor_required_roles=_roles(
+                env.get("SECOND_FACTOR_REQUIRED_ROLES"),
+                PRODUCTION_SECOND_FACTOR_ROLES if production else (),
+            ),
         )
         settings.check()
         return settings

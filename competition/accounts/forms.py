@@ -87,3 +87,28 @@ class InviteForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only carries the CSRF token."""
+
+
+class SecondStepForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(_l("Enter the code from your app, or a recovery code.")),
+            Length(max=40),
+        ],
+    )
+
+
+class TotpSetUpForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(_l("Enter the six digits your app shows.")), Length(max=20)],
+    )
+
+
+class PasswordAgainForm(FlaskForm):
+    """A change to the person's own second factors: their password again, as a confirmation."""
+
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(_l("Enter your password."))]
+    )

@@ -124,3 +124,31 @@ class PendingInput(db.Model):
     path: Mapped[str] = mapped_column(sa.String(500))
     data: Mapped[dict[str, Any]] = mapped_column(JSONData)
     created_at: Mapped[dt.datetime]
+
+
+class TotpFactor(db.Model):
+    """A person's authenticator app (TOTP, RFC 6238): the shared secret, stored once a code from
+    the app confirmed it, and the time-step of the last code accepted, so that no code works
+    twice. A set-up not yet confirmed lives only in the person's cookie session."""
+
+    __tablename__ = "totp_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime]
+    last_used_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class RecoveryCode(db.Model):
+    """One of a person's recovery codes: only its SHA-256 is kept (the code is random enough
+    that a slow hash adds nothing), and it works once (``used_at``)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (sa.UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]

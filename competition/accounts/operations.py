@@ -171,12 +171,13 @@ class LoginRefused(DomainError):
 
 
 @operation
-def log_in(*, email: str, password: str, client_address: str, now: dt.datetime) -> tuple[User, str]:
-    """Check the credentials and open a new server-side session.
+def check_password(*, email: str, password: str, client_address: str, now: dt.datetime) -> User:
+    """The first step of signing in: the account whose credentials these are, if it may sign in.
 
-    Returns the user and the session token for the cookie. Refuses while the account or the
-    client address has too many recent failures. Side effects: a session row; on failure a
-    throttle row (committed even though the login is refused); audit ``account.logged_in``.
+    Opens no session: a person with a second factor must pass it first
+    (``second_factor.finish_login`` opens it). Refuses while the account or the client address
+    has too many recent failures. Side effects: on failure a throttle row (committed even though
+    the login is refused); on success the account's failures are forgotten.
     """
     settings = _settings()
     window = dt.timedelta(minutes=settings.throttle_window_minutes)
@@ -231,11 +232,32 @@ def log_in(*, email: str, password: str, client_address: str, now: dt.datetime) 
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     throttle.clear(account_bucket)
+    return user
+
+
+@operation
+def open_signed_in_session(user: User, *, method: str, now: dt.datetime) -> str:
+    """Open a new server-side session for a person who passed every step of signing in.
+
+    ``method`` names how they signed in (``password``, ``totp``, ``recovery_code``, later
+    ``passkey`` or single sign-on). Returns the session token for the cookie. Refuses an account
+    that may no longer sign in (disabled between the steps). Side effects: a session row; audit
+    ``account.logged_in`` with the method.
+    """
+    if not user.is_active:
+        raise LoginRefused(
+            {"": [_("This account is disabled. Please contact the programme office.")]}
+        )
     token = sessions.open_session(user, now=now)
     record_event(
-        actor=user, action="account.logged_in", object_type="user", object_id=user.id, now=now
+        actor=user,
+        action="account.logged_in",
+        object_type="user",
+        object_id=user.id,
+        after={"method": method},
+        now=now,
     )
-    return user, token
+    return token
 
 
 @operation

@@ -20,12 +20,13 @@ from flask import (
 )
 from flask import session as cookie_session
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from competition import params
 from competition.access import current_person, public, roles_required, safe_next, signed_in
+from competition.accounts import factor_operations as factor_ops
 from competition.accounts import operations as ops
-from competition.accounts import sessions
+from competition.accounts import second_factor, sessions
 from competition.accounts.forms import (
     AcceptInvitationForm,
     ConfirmForm,
@@ -34,6 +35,7 @@ from competition.accounts.forms import (
     LoginForm,
     NewPasswordForm,
     RegisterForm,
+    SecondStepForm,
 )
 from competition.accounts.models import Role, User, UserStatus
 from competition.accounts.tokens import Purpose, TokenError
@@ -70,33 +72,59 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-    signed = attempt(
+    checked = attempt(
         form,
-        lambda: ops.log_in(
+        lambda: ops.check_password(
             email=form.email.data,
             password=form.password.data,
             client_address=_client_address(),
             now=g.now,
         ),
     )
-    if signed.result is not None:
-        user, token = signed.result
-        # A fresh cookie at login: nothing from before the login carries over.
-        language = user.locale or cookie_session.get(SESSION_KEY)
-        cookie_session.clear()
-        if language in LANGUAGES:
-            # The account's language, or the one chosen before signing in: the one thing that
-            # carries over, so that public pages speak it too.
-            cookie_session[SESSION_KEY] = language
-        cookie_session.permanent = True
-        cookie_session[sessions.COOKIE_KEY] = token
-        login_user(user)
-        log.info("user %s logged in", user.id)
-        return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
-    status = signed.status
-    if isinstance(signed.error, ops.LoginRefused) and signed.error.throttled:
+    if checked.result is not None:
+        user = checked.result
+        if second_factor.has_second_factor(user):
+            # No session yet: only a five-minute marker that the password step is passed.
+            second_factor.begin_pending(user, next_url=form.next.data, now=g.now)
+            return redirect(url_for("accounts.second_step"))
+        return second_factor.finish_login(user, method="password", next_url=form.next.data)
+    status = checked.status
+    if isinstance(checked.error, ops.LoginRefused) and checked.error.throttled:
         status = 429
     return render_template("accounts/login.html", form=form, resend=EmailOnlyForm()), status
+
+
+@bp.route("/login/second-factor", methods=["GET", "POST"])
+@public
+def second_step():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    pending = second_factor.pending_login(g.now)
+    if pending is None:
+        flash(_("Please log in again: the time for the second step has run out."), "info")
+        return redirect(url_for("accounts.login"))
+    user, next_url = pending
+    form = SecondStepForm()
+    verified = attempt(
+        form,
+        lambda: factor_ops.verify_second_step(
+            user, code=form.code.data, client_address=_client_address(), now=g.now
+        ),
+    )
+    if verified.result is not None:
+        if verified.result == factor_ops.METHOD_RECOVERY_CODE:
+            flash(
+                _(
+                    "You used a recovery code; it will not work again. If you lost your "
+                    "authenticator app, set up a new one on your account's security page."
+                ),
+                "info",
+            )
+        return second_factor.finish_login(user, method=verified.result, next_url=next_url)
+    status = verified.status
+    if isinstance(verified.error, ops.LoginRefused) and verified.error.throttled:
+        status = 429
+    return render_template("accounts/second_step.html", form=form), status
 
 
 @bp.route("/language", methods=["POST"])
@@ -285,7 +313,37 @@ def list_users():  # type: ignore[no-untyped-def]
             sa.or_(sa.func.lower(User.email).like(pattern), sa.func.lower(User.name).like(pattern))
         )
     page = db.paginate(query, page=params.page(), per_page=USERS_PER_PAGE, error_out=False)
-    return render_template("accounts/users.html", page=page, q=q, form=ConfirmForm())
+    with_factor = second_factor.people_with_second_factor([user.id for user in page.items])
+    return render_template(
+        "accounts/users.html", page=page, q=q, form=ConfirmForm(), with_factor=with_factor
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/second-factor/reset", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def reset_second_factor(user_id: int):  # type: ignore[no-untyped-def]
+    user = db.session.get(User, user_id) or abort(404)
+    form = ConfirmForm()
+    reset = attempt(
+        form, lambda: factor_ops.reset_second_factor(user, actor=current_person(), now=g.now)
+    )
+    if reset.done:
+        flash(
+            _(
+                "The second factor of %(email)s is reset; they are told by e-mail and sign in "
+                "with their password alone next time.",
+                email=user.email,
+            ),
+            "success",
+        )
+        return redirect(url_for("accounts.list_users", q=user.email))
+    return render_template(
+        "accounts/reset_second_factor.html",
+        form=form,
+        user=user,
+        has_factor=second_factor.has_second_factor(user),
+        own=user.id == current_person().id,
+    ), reset.status
 
 
 @bp.route("/admin/users/<int:user_id>/disable", methods=["POST"])

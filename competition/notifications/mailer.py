@@ -21,6 +21,7 @@ SUBJECTS = {
     "accounts/already_registered": _("You already have an account"),
     "accounts/invitation": _("You are invited to take part in a funding competition"),
     "accounts/role_granted": _("You have a new role in the funding competition system"),
+    "accounts/second_factor_reset": _("The second factor of your account was reset"),
     "proposals/receipt": _("Receipt: your proposal was submitted"),
     "proposals/withdrawn": _("Your proposal has been withdrawn"),
     "proposals/extension": _("Your deadline has been extended"),
