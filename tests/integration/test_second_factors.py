@@ -165,6 +165,7 @@ def test_a_recovery_code_signs_in_once(app):
     response = second_step(browser, codes[3].upper().replace("-", " "))
     assert redirect_path(response) == "/"
     assert_signed_in(browser.client, person)
+    assert "9 unused recovery codes left" in text(browser.get("/account/security"))
     browser.logout()
     browser.login(person.email, PASSWORD)
     again = second_step(browser, codes[3])
