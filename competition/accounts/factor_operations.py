@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from competition.accounts import passwords, throttle, totp
+from competition.accounts import passwords, sessions, throttle, totp
 from competition.accounts.models import RecoveryCode, Role, TotpFactor, User
 from competition.accounts.operations import LoginRefused
 from competition.accounts.second_factor import (
@@ -250,7 +250,8 @@ def reset_second_factor(user: User, *, actor: User, now: dt.datetime) -> dict[st
 
     The person signs in with the password alone next time and, where their role requires one,
     sets up a new factor. Returns what was removed. Side effects: factors and recovery codes
-    removed; audit ``account.second_factor_reset``; an e-mail to the person.
+    removed; the person's sessions ended (the lost device may still be signed in); audit
+    ``account.second_factor_reset``; an e-mail to the person.
     """
     if not actor.has_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators can reset a second factor."))
@@ -261,6 +262,7 @@ def reset_second_factor(user: User, *, actor: User, now: dt.datetime) -> dict[st
     removed = remove_second_factors(user)
     if not any(name != "recovery_codes" for name in removed):
         raise DomainError(_("%(email)s has no second factor to reset.", email=user.email))
+    sessions.end_sessions(user, reason="second factor reset", now=now)
     record_event(
         actor=actor,
         action="account.second_factor_reset",

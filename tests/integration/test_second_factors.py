@@ -252,7 +252,12 @@ def test_an_administrator_cannot_reset_their_own_second_factor(app):
 def test_a_reset_removes_the_factor_mails_the_person_and_is_audited(app):
     admin = create_user(app, roles=(Role.ADMIN,))
     officer = create_user(app, roles=(Role.OFFICER,))
-    give_totp(app, officer, totp.new_secret())
+    secret = totp.new_secret()
+    give_totp(app, officer, secret)
+    lost_device = new_browser(app)
+    lost_device.login(officer.email, PASSWORD)
+    second_step(lost_device, code(secret))
+    assert lost_device.get("/account/security").status_code == 200
     browser = new_browser(app)
     browser.login(admin.email, PASSWORD)
     users = text(browser.get("/admin/users"))
@@ -268,5 +273,6 @@ def test_a_reset_removes_the_factor_mails_the_person_and_is_audited(app):
     ]
     assert mail.state == NotificationState.SENT
     assert admin.name in (mail.body or "")
+    assert redirect_path(lost_device.get("/account/security")) == "/login"
     officer_browser = new_browser(app)
     assert redirect_path(officer_browser.login(officer.email, PASSWORD)) == "/"
