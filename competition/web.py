@@ -206,6 +206,7 @@ def init_app(app: Flask) -> None:
         reviews,
         selection,
     )
+    from competition.accounts.passkey_views import bp as passkeys_bp
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.api.token_views import bp as api_tokens_bp
@@ -252,6 +253,7 @@ def init_app(app: Flask) -> None:
         legal_bp,
         portal_bp,
         api_tokens_bp,
+        passkeys_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
