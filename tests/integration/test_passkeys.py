@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from competition.accounts.models import Role
+from competition.accounts.models import Role, User
 from competition.accounts.passkey_models import PasskeyCredential
+from competition.db import utcnow
 from competition.extensions import db
 from tests.conftest import Browser, csrf_from
 from tests.factories import PASSWORD, make_user
@@ -167,8 +168,20 @@ def test_an_administrator_removes_every_passkey_of_a_person(app):
     add_passkey(browser, "Two")
     with app.app_context():
         admin = make_user(roles=(Role.ADMIN,))
-        user = db.session.get(passkeys.User, person.id)
-        assert passkeys.remove_all_passkeys(user, actor=admin, now=passkeys.utcnow()) == 2
+        user = db.session.get(User, person.id)
+        assert passkeys.remove_all_passkeys(user, actor=admin, now=utcnow()) == 2
         assert not passkeys.has_passkeys(user)
         admin_id = admin.id
     assert [actor for actor, _ in audit_events(app, "passkey.removed")] == [admin_id, admin_id]
+
+
+def test_the_configured_site_is_the_one_passkeys_belong_to(make_app):
+    # Behind a proxy that does not pass the host on, the settings name the site.
+    app = make_app(webauthn_origin="https://foerderung.example.de")
+    browser, _ = signed_in(app)
+    options = post_json(browser, "/account/passkeys/options", {"name": "Phone"}).get_json()
+    assert options["options"]["rp"]["id"] == "foerderung.example.de"
+    key = SoftAuthenticator(origin="https://foerderung.example.de")
+    credential = key.create(options["options"])
+    added = post_json(browser, "/account/passkeys", {"name": "Phone", "credential": credential})
+    assert added.status_code == 200, added.get_json()
