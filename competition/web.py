@@ -206,6 +206,7 @@ def init_app(app: Flask) -> None:
         reviews,
         selection,
     )
+    from competition.accounts.passkey_views import bp as passkeys_bp
     from competition.accounts.second_factor import enforce_second_factor
     from competition.accounts.security_views import bp as security_bp
     from competition.accounts.views import bp as accounts_bp
@@ -255,6 +256,7 @@ def init_app(app: Flask) -> None:
         legal_bp,
         portal_bp,
         api_tokens_bp,
+        passkeys_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

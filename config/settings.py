@@ -124,6 +124,11 @@ class Settings:
     # The roles whose people must set up a second factor before they use any page but its
     # set-up (``officer,admin`` in production; none in development, the demo and the tests).
     second_factor_required_roles: tuple[str, ...] = ()
+    # Passkeys (WebAuthn): the relying party's id (a domain, like "foerderung.example.de") and
+    # the origin browsers show ("https://foerderung.example.de"). Without them both are taken
+    # from the request's host, which is right unless a proxy rewrites it untrusted.
+    webauthn_rp_id: str | None = None
+    webauthn_origin: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -180,6 +185,8 @@ class Settings:
                 env.get("SECOND_FACTOR_REQUIRED_ROLES"),
                 PRODUCTION_SECOND_FACTOR_ROLES if production else (),
             ),
+            webauthn_rp_id=(env.get("WEBAUTHN_RP_ID") or "").strip().lower() or None,
+            webauthn_origin=(env.get("WEBAUTHN_ORIGIN") or "").strip().rstrip("/") or None,
         )
         settings.check()
         return settings
@@ -220,6 +227,12 @@ class Settings:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
         if not 0 <= self.membership_reevaluation_days <= 366:
             raise ConfigError("MEMBERSHIP_REEVALUATION_DAYS must be between 0 and 366")
+        if self.webauthn_origin and not self.webauthn_origin.startswith(("https://", "http://")):
+            raise ConfigError(
+                "WEBAUTHN_ORIGIN must be the address browsers show, like https://example.de"
+            )
+        if self.webauthn_rp_id and ("/" in self.webauthn_rp_id or ":" in self.webauthn_rp_id):
+            raise ConfigError("WEBAUTHN_RP_ID must be a domain name, like example.de")
         try:
             parse_many(self.api_rate_limit)
         except ValueError as error:

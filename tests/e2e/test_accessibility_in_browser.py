@@ -146,6 +146,9 @@ PAGES = [
     ("public", "API documentation", "/api/v1/docs"),
     ("applicant", "API tokens", "/account/api-tokens"),
     ("applicant", "new API token", "/account/api-tokens/new"),
+    ("applicant", "passkeys", "/account/passkeys"),
+    ("applicant", "removing a passkey", "/account/passkeys/{passkey}/remove"),
+    ("applicant", "confirming with a passkey", "/login/passkey"),
 ]
 
 # Forms sent empty (or with the field given), so they come back refused with a message at the
@@ -201,6 +204,13 @@ REFUSED_FORMS = [
         {},
     ),
     ("applicant", "new API token", "/account/api-tokens/new", 'form[action$="/new"]', {}),
+    (
+        "applicant",
+        "removing a passkey without the password",
+        "/account/passkeys/{passkey}/remove",
+        'form[action$="/remove"]',
+        {},
+    ),
 ]
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from competition.accounts.models import User
+from competition.accounts.passkey_models import PasskeyCredential
 from competition.assignment.models import (
     AssignmentRun,
     Conflict,
@@ -160,6 +161,17 @@ def _complete() -> PageWorld:
         **(stage.selection_rules or {}),
         "constraints": [{"attribute": "coordinator_state", "value": "*", "maximum": 1}],
     }
+    # The applicant's passkey (the key itself is never read by the pages).
+    passkey = PasskeyCredential(
+        user_id=applicant.id,
+        credential_id="d29ybGQtcGFzc2tleQ",
+        public_key=b"\x00",
+        sign_count=0,
+        transports=["usb"],
+        name="Security key",
+        created_at=now,
+    )
+    db.session.add(passkey)
     db.session.commit()
     return PageWorld(
         logins={"officer": OFFICER, "applicant": applicant.email, "juror": juror.email},
@@ -198,6 +210,7 @@ def _complete() -> PageWorld:
             "report": report,
             "membership_programme": go_cluster,
             "membership": membership,
+            "passkey": passkey.id,
         },
     )
 

@@ -76,6 +76,8 @@ def test_services_and_mail_come_from_the_environment():
         ("SESSION_IDLE_MINUTES", "0", "positive"),
         ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES"),
         ("DEFAULT_LOCALE", "fr", "DEFAULT_LOCALE"),
+        ("WEBAUTHN_ORIGIN", "foerderung.example.de", "WEBAUTHN_ORIGIN"),
+        ("WEBAUTHN_RP_ID", "https://foerderung.example.de", "WEBAUTHN_RP_ID"),
     ],
 )
 def test_malformed_values_are_refused_with_the_setting_named(name, value, message):
