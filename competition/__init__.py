@@ -109,6 +109,7 @@ def _import_models() -> None:
     """Every model module, so that metadata (and Alembic) sees every table."""
     import competition.accounts.models  # noqa: F401
     import competition.accounts.passkey_models  # noqa: F401
+    import competition.accounts.sso_models  # noqa: F401
     import competition.api.models  # noqa: F401
     import competition.assignment.models  # noqa: F401
     import competition.audit.models  # noqa: F401

@@ -206,9 +206,11 @@ def init_app(app: Flask) -> None:
         reviews,
         selection,
     )
+    from competition.accounts import single_sign_on
     from competition.accounts.passkey_views import bp as passkeys_bp
     from competition.accounts.second_factor import enforce_second_factor
     from competition.accounts.security_views import bp as security_bp
+    from competition.accounts.sso_views import bp as sso_bp
     from competition.accounts.views import bp as accounts_bp
     from competition.accounts.views import load_user
     from competition.api.token_views import bp as api_tokens_bp
@@ -257,8 +259,10 @@ def init_app(app: Flask) -> None:
         portal_bp,
         api_tokens_bp,
         passkeys_bp,
+        sso_bp,
     ):
         app.register_blueprint(blueprint)
+    single_sign_on.init_app(app)
     public(app.view_functions["static"])
     proposals.init_app(app)
     clarifications.init_app(app)

@@ -1,5 +1,5 @@
 """Settings read from the environment, with embedded defaults."""
 
-from config.settings import ConfigError, Settings
+from config.settings import ConfigError, OidcProvider, Settings
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "OidcProvider", "Settings"]

@@ -6,7 +6,9 @@ tasks in-process. Production (``APP_ENV=production``) refuses to start without a
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -71,6 +73,55 @@ def _locale(value: str | None) -> str:
     return value
 
 
+PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+DEFAULT_OIDC_SCOPE = "openid email profile"
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """An OpenID Connect provider people may sign in with: ``name`` is its short name in
+    addresses and the database (never change it once people have linked), ``title`` what the
+    login page shows ("Sign in with …"), ``issuer`` the address whose
+    ``/.well-known/openid-configuration`` describes it."""
+
+    name: str
+    title: str
+    issuer: str
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    scope: str = DEFAULT_OIDC_SCOPE
+
+
+def _oidc_providers(value: str | None, env: Mapping[str, str]) -> tuple[OidcProvider, ...]:
+    """``OIDC_PROVIDERS``: a JSON list of objects with name, title, issuer, client_id,
+    client_secret (or ``OIDC_<NAME>_CLIENT_SECRET`` in the environment) and an optional scope."""
+    if value is None or not value.strip():
+        return ()
+    try:
+        items = json.loads(value)
+    except ValueError as exc:
+        raise ConfigError(f"OIDC_PROVIDERS must be a JSON list: {exc}") from exc
+    if not isinstance(items, list):
+        raise ConfigError("OIDC_PROVIDERS must be a JSON list of providers")
+    providers: list[OidcProvider] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ConfigError("each entry of OIDC_PROVIDERS must be an object")
+        name = str(item.get("name") or "").strip().lower()
+        secret_variable = "OIDC_" + name.upper().replace("-", "_") + "_CLIENT_SECRET"
+        providers.append(
+            OidcProvider(
+                name=name,
+                title=str(item.get("title") or name).strip(),
+                issuer=str(item.get("issuer") or "").strip().rstrip("/"),
+                client_id=str(item.get("client_id") or "").strip(),
+                client_secret=str(item.get("client_secret") or env.get(secret_variable) or ""),
+                scope=str(item.get("scope") or DEFAULT_OIDC_SCOPE).strip(),
+            )
+        )
+    return tuple(providers)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -129,6 +180,8 @@ class Settings:
     # from the request's host, which is right unless a proxy rewrites it untrusted.
     webauthn_rp_id: str | None = None
     webauthn_origin: str | None = None
+    # Single sign-on: the OpenID Connect providers people may sign in with (``OIDC_PROVIDERS``).
+    oidc_providers: tuple[OidcProvider, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -187,6 +240,7 @@ class Settings:
             ),
             webauthn_rp_id=(env.get("WEBAUTHN_RP_ID") or "").strip().lower() or None,
             webauthn_origin=(env.get("WEBAUTHN_ORIGIN") or "").strip().rstrip("/") or None,
+            oidc_providers=_oidc_providers(env.get("OIDC_PROVIDERS"), env),
         )
         settings.check()
         return settings
@@ -233,12 +287,35 @@ class Settings:
             )
         if self.webauthn_rp_id and ("/" in self.webauthn_rp_id or ":" in self.webauthn_rp_id):
             raise ConfigError("WEBAUTHN_RP_ID must be a domain name, like example.de")
+        self._check_oidc_providers()
         try:
             parse_many(self.api_rate_limit)
         except ValueError as error:
             raise ConfigError(
                 f"API_RATE_LIMIT must read like '300 per minute', got {self.api_rate_limit!r}"
             ) from error
+
+    def _check_oidc_providers(self) -> None:
+        names = [provider.name for provider in self.oidc_providers]
+        if len(set(names)) != len(names):
+            raise ConfigError("OIDC_PROVIDERS names each provider once")
+        for provider in self.oidc_providers:
+            if not PROVIDER_NAME.match(provider.name) or provider.name == "link":
+                raise ConfigError(
+                    "each provider of OIDC_PROVIDERS needs a name of lower-case letters, digits "
+                    f"and hyphens (not 'link'), got {provider.name!r}"
+                )
+            if not provider.issuer.startswith(("https://", "http://")):
+                raise ConfigError(f"OIDC provider {provider.name}: issuer must be an address")
+            if self.production and not provider.issuer.startswith("https://"):
+                raise ConfigError(f"OIDC provider {provider.name}: production needs https")
+            if not provider.client_id:
+                raise ConfigError(f"OIDC provider {provider.name}: client_id is missing")
+            if "openid" not in provider.scope.split():
+                raise ConfigError(f"OIDC provider {provider.name}: the scope must hold openid")
+
+    def provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
 
     def with_overrides(self, **changes: object) -> Settings:
         updated = replace(self, **changes)  # type: ignore[arg-type]

@@ -79,6 +79,10 @@ class UserRole(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Who keeps the role: None for a role granted by hand (never taken away automatically);
+    # "sso:<provider>" for one granted by a role mapping of that provider, which a sign-in
+    # through it takes away again once the claim no longer matches.
+    granted_via: Mapped[str | None] = mapped_column(sa.String(60))
 
     user: Mapped[User] = relationship(back_populates="role_rows")
 

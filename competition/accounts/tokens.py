@@ -20,6 +20,7 @@ class Purpose(enum.StrEnum):
     RESET_PASSWORD = "reset-password"
     INVITATION = "invitation"
     CONTRIBUTOR = "contributor"  # user_id holds the proposal invitation's id
+    SSO_LINK = "sso-link"  # extra holds the provider and the subject to link to the account
 
 
 MAX_AGE_SECONDS = {
@@ -27,6 +28,7 @@ MAX_AGE_SECONDS = {
     Purpose.RESET_PASSWORD: 3600,
     Purpose.INVITATION: 14 * 24 * 3600,
     Purpose.CONTRIBUTOR: 14 * 24 * 3600,
+    Purpose.SSO_LINK: 3600,
 }
 
 
@@ -42,6 +44,7 @@ class TokenError(ValueError):
 class TokenContent:
     user_id: int
     fingerprint: str
+    extra: dict[str, Any] | None = None
 
 
 def fingerprint(value: str | None) -> str:
@@ -52,9 +55,20 @@ def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=f"competition.{purpose.value}")
 
 
-def make_token(secret_key: str, purpose: Purpose, *, user_id: int, bound_to: str | None) -> str:
-    """``bound_to`` is a value whose change must invalidate the link (e-mail, password hash)."""
-    return _serializer(secret_key, purpose).dumps({"u": user_id, "f": fingerprint(bound_to)})
+def make_token(
+    secret_key: str,
+    purpose: Purpose,
+    *,
+    user_id: int,
+    bound_to: str | None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """``bound_to`` is a value whose change must invalidate the link (e-mail, password hash);
+    ``extra`` is signed with it (readable by whoever holds the link: never a secret)."""
+    payload: dict[str, Any] = {"u": user_id, "f": fingerprint(bound_to)}
+    if extra is not None:
+        payload["x"] = extra
+    return _serializer(secret_key, purpose).dumps(payload)
 
 
 def read_token(
@@ -70,4 +84,9 @@ def read_token(
         raise TokenError(_("This link is not valid."), expired=False) from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         raise TokenError(_("This link is not valid."), expired=False)
-    return TokenContent(user_id=data["u"], fingerprint=str(data.get("f", "")))
+    extra = data.get("x")
+    return TokenContent(
+        user_id=data["u"],
+        fingerprint=str(data.get("f", "")),
+        extra=extra if isinstance(extra, dict) else None,
+    )

@@ -26,7 +26,7 @@ from competition import params
 from competition.access import current_person, public, roles_required, safe_next, signed_in
 from competition.accounts import factor_operations as factor_ops
 from competition.accounts import operations as ops
-from competition.accounts import second_factor, sessions
+from competition.accounts import second_factor, sessions, single_sign_on
 from competition.accounts.forms import (
     AcceptInvitationForm,
     ConfirmForm,
@@ -156,6 +156,8 @@ def _same_site_path(address: str | None) -> str | None:
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def logout():  # type: ignore[no-untyped-def]
+    # Signed in through a provider that offers it: end the provider's session too.
+    provider_logout = single_sign_on.end_session_url(cookie_session.get(single_sign_on.LOGOUT_KEY))
     ops.log_out(
         current_person(),
         session_token=cookie_session.get(sessions.COOKIE_KEY),
@@ -164,7 +166,7 @@ def logout():  # type: ignore[no-untyped-def]
     logout_user()
     cookie_session.clear()
     flash(_("You are logged out."), "info")
-    return redirect(url_for("accounts.login"))
+    return redirect(provider_logout or url_for("accounts.login"))
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -22,6 +22,7 @@ SUBJECTS = {
     "accounts/invitation": _("You are invited to take part in a funding competition"),
     "accounts/role_granted": _("You have a new role in the funding competition system"),
     "accounts/second_factor_reset": _("The second factor of your account was reset"),
+    "accounts/sso_link": _("Link your account to a sign-in provider"),
     "proposals/receipt": _("Receipt: your proposal was submitted"),
     "proposals/withdrawn": _("Your proposal has been withdrawn"),
     "proposals/extension": _("Your deadline has been extended"),
