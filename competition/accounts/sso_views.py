@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from competition.access import current_person, public, roles_required, safe_next, signed_in
@@ -53,7 +53,7 @@ class MappingForm(FlaskForm):
         validators=[DataRequired(_l("Enter the value.")), Length(max=sso.VALUE_LENGTH)],
     )
     role = SelectField(
-        _l("Role"), choices=[(role.value, label) for role, label in ROLE_LABELS.items()]
+        _l("Role"), choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
     )
 
 
@@ -245,7 +245,7 @@ def unlink_identity(identity_id: int):  # type: ignore[no-untyped-def]
 @roles_required(Role.ADMIN)
 def list_mappings():  # type: ignore[no-untyped-def]
     form = MappingForm()
-    form.provider.choices = [(p.name, p.title) for p in sso.providers()]
+    form.provider.choices = [SelectChoice(p.name, p.title) for p in sso.providers()]
     added = attempt(
         form,
         lambda: sso.add_role_mapping(
