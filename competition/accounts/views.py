@@ -166,7 +166,11 @@ def logout():  # type: ignore[no-untyped-def]
     logout_user()
     cookie_session.clear()
     flash(_("You are logged out."), "info")
-    return redirect(provider_logout or url_for("accounts.login"))
+    if provider_logout:
+        # A page that goes on by itself: the form's CSP (form-action 'self') forbids a redirect
+        # of the logout's POST to another site.
+        return render_template("accounts/sso_logout.html", provider_logout=provider_logout)
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
