@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from competition import create_app
 from competition.accounts.models import User
 from competition.extensions import db
+from config import OidcProvider
 from tests import services
 from tests.conftest import free_port, testing_settings, truncate_all
 from tests.e2e.world import DEMO_PASSWORD, PageWorld, build_page_world
@@ -149,6 +150,7 @@ PAGES = [
     ("applicant", "passkeys", "/account/passkeys"),
     ("applicant", "removing a passkey", "/account/passkeys/{passkey}/remove"),
     ("applicant", "confirming with a passkey", "/login/passkey"),
+    ("applicant", "sign-in providers", "/account/sign-ins"),
 ]
 
 # Forms sent empty (or with the field given), so they come back refused with a message at the
@@ -232,6 +234,10 @@ def served(pg_url, tmp_path_factory) -> Iterator[Served]:  # type: ignore[no-unt
             database_url=pg_url,
             base_url=base_url,
             upload_folder=str(tmp_path_factory.mktemp("uploads")),
+            # The login page shows its "Sign in with …" button; nothing asks the provider.
+            oidc_providers=(
+                OidcProvider("bund", "BundID", "https://id.example.de", "foerderung", "s"),
+            ),
         )
     )
     try:
