@@ -114,9 +114,14 @@ def callback_url(provider: OidcProvider) -> str:
 
 def authorize_redirect(provider: OidcProvider, *, next_url: str | None) -> Any:
     """The redirect to the provider's login; Authlib keeps state, nonce and the PKCE verifier
-    in the cookie session until the callback."""
+    in the cookie session until the callback. None when the provider cannot be reached (its
+    description is read at the first sign-in of each process)."""
     cookie_session[NEXT_KEY] = next_url or ""
-    return _client(provider).authorize_redirect(callback_url(provider))
+    try:
+        return _client(provider).authorize_redirect(callback_url(provider))
+    except (RequestException, RuntimeError, ValueError, KeyError) as error:
+        log.warning("provider %s unreachable: %s", provider.name, type(error).__name__)
+        return None
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,20 @@ def start(provider: str):  # type: ignore[no-untyped-def]
     chosen = _provider_or_404(provider)
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
-    return sso.authorize_redirect(chosen, next_url=safe_next(request.args.get("next")))
+    redirect_to_provider = sso.authorize_redirect(
+        chosen, next_url=safe_next(request.args.get("next"))
+    )
+    if redirect_to_provider is None:
+        return render_template(
+            "accounts/sso_problem.html",
+            provider=chosen,
+            message=_(
+                "%(provider)s cannot be reached at the moment. Please try again later, or log in "
+                "with your password.",
+                provider=chosen.title,
+            ),
+        ), 503
+    return redirect_to_provider
 
 
 @bp.route("/login/sso/<provider>/callback")

@@ -394,6 +394,15 @@ def test_no_provider_configured_shows_no_button_and_no_route(make_app):
     assert browser.get("/login/sso/testid").status_code == 404
 
 
+def test_an_unreachable_provider_is_named_on_a_page(make_app):
+    from config import OidcProvider
+
+    app = make_app(oidc_providers=(OidcProvider("gone", "Gone ID", "http://127.0.0.1:1", "c"),))
+    answer = Browser(app.test_client()).get("/login/sso/gone")
+    assert answer.status_code == 503
+    assert "Gone ID cannot be reached at the moment" in text(answer)
+
+
 def test_settings_read_providers_from_the_environment():
     from config import ConfigError, Settings
 
