@@ -320,6 +320,8 @@ def _programme_state(programme: Programme) -> dict[str, Any]:
         "payment_threshold": _plain_or_none(programme.payment_threshold),
         "payments_wait_for_reports": programme.payments_wait_for_reports,
         "kind": programme.kind.value,
+        "retention_years_unsuccessful": programme.retention_years_unsuccessful,
+        "retention_years_funded": programme.retention_years_funded,
     }
 
 
@@ -504,9 +506,12 @@ def update_programme(
     payments_wait_for_reports: bool = True,
     kind: str | None = None,
     public_fields: Iterable[str] | None = None,
+    retention_years_unsuccessful: int | None = None,
+    retention_years_funded: int | None = None,
     now: dt.datetime,
 ) -> Programme:
-    """Change a programme's name, address, description, total budget, payment settings (see
+    """Change a programme's name, retention periods (None keeps them; 1 to 50 years),
+    address, description, total budget, payment settings (see
     ``create_programme``; a new threshold applies to requests decided from then on), kind
     (None keeps the kind; a programme with calls stays a competition, one holding memberships
     a membership programme) or the fields the portal shows (None keeps them; see
@@ -526,7 +531,20 @@ def update_programme(
         kind=kind,
     )
     assert total_budget is not None and chosen is not None
+    retention_errors: dict[str, list[str]] = {}
+    for key, years in (
+        ("retention_years_unsuccessful", retention_years_unsuccessful),
+        ("retention_years_funded", retention_years_funded),
+    ):
+        if years is not None and not 1 <= years <= 50:
+            retention_errors[key] = [_("Enter a number of years from 1 to 50.")]
+    if retention_errors:
+        raise DomainError(retention_errors)
     before = _programme_state(programme)
+    if retention_years_unsuccessful is not None:
+        programme.retention_years_unsuccessful = retention_years_unsuccessful
+    if retention_years_funded is not None:
+        programme.retention_years_funded = retention_years_funded
     programme.name = name.strip()
     programme.slug = slug
     programme.description = description.strip()

@@ -593,3 +593,16 @@ def record_erasure_request(
         now=now,
     )
     return request
+
+
+@operation
+def record_erasure_request_by_address(
+    email: str, *, actor: User, reason: str, now: dt.datetime
+) -> ErasureRequest:
+    """:func:`record_erasure_request` for the account with this e-mail address."""
+    user = db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.email) == email.strip().lower())
+    )
+    if user is None:
+        raise DomainError({"email": [_("No account has this e-mail address.")]})
+    return record_erasure_request(user, actor=actor, reason=reason, now=now)

@@ -25,6 +25,7 @@ from tests.factories import (
     make_stage,
     make_user,
 )
+from tests.integration.submission_world import log_in, text
 
 DECIDED = dt.datetime(2020, 3, 2, 10, 0, tzinfo=dt.UTC)
 RECENT = dt.datetime(2025, 6, 1, 10, 0, tzinfo=dt.UTC)
@@ -166,3 +167,26 @@ def test_an_erasure_request_erases_the_person_now_and_the_chain_still_verifies(a
         operations.erase_due(now=add_years(RECENT, 5))
         request = db.session.scalars(sa.select(ErasureRequest)).one()
         assert request.waiting == [] and request.completed_at is not None
+
+
+def test_an_administrator_records_an_erasure_request_on_its_page_after_confirming(app):
+    world = build(app)
+    with app.app_context():
+        admin_email = db.session.get(User, world.admin).email
+    admin = log_in(app, admin_email)
+    page = "/admin/erasure-requests/new"
+    data = {"email": EMAIL, "reason": "Art. 17 GDPR, letter of 20.11.2026"}
+    unconfirmed = admin.submit(page, data)
+    assert unconfirmed.status_code == 422
+    assert "cannot be undone" in text(unconfirmed)
+    with app.app_context():
+        assert db.session.get(User, world.erika).erased_at is None
+    done = admin.submit(page, {**data, "confirm": "y"})
+    assert done.status_code == 302 and done.location.endswith("/admin/retention")
+    report = text(admin.get("/admin/retention"))
+    assert f"person-{world.erika}" in report and "Art. 17 GDPR" in report
+    assert NAME not in report
+    again = admin.submit(
+        page, {**data, "email": f"person-{world.erika}@erased.invalid", "confirm": "y"}
+    )
+    assert again.status_code == 422 and "erased already" in text(again)
