@@ -288,7 +288,10 @@ def test_officer_adds_and_removes_a_conflict_with_reasons(app, world):
             sa.select(AuditEvent).where(AuditEvent.action == "conflict.removed")
         )
         assert event.after == {}
-        assert event.personal == {"after": {"reason": "Lab closed in 2019."}}
+        assert event.personal == {
+            "before": {"reason": "Shares a lab with the coordinator."},
+            "after": {"reason": "Lab closed in 2019."},
+        }
         assert event.before["source"] == "officer"
 
 
