@@ -122,6 +122,7 @@ def _import_models() -> None:
     import competition.organisations.models  # noqa: F401
     import competition.programmes.models  # noqa: F401
     import competition.proposals.models  # noqa: F401
+    import competition.retention.models  # noqa: F401
     import competition.reviews.models  # noqa: F401
     import competition.screening.models  # noqa: F401
     import competition.selection.models  # noqa: F401

@@ -229,6 +229,7 @@ def init_app(app: Flask) -> None:
     from competition.programmes.topic_views import bp as topics_bp
     from competition.programmes.views import bp as programmes_bp
     from competition.proposals.views import bp as proposals_bp
+    from competition.retention.views import bp as retention_bp
     from competition.reviews.views import bp as reviews_bp
     from competition.screening.views import bp as screening_bp
     from competition.selection.views import bp as selection_bp
@@ -245,6 +246,7 @@ def init_app(app: Flask) -> None:
         topics_bp,
         proposals_bp,
         notifications_bp,
+        retention_bp,
         organisations_bp,
         screening_bp,
         clarifications_bp,

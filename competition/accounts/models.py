@@ -42,6 +42,9 @@ class User(db.Model):
     )
     # The language the person chose for pages, mail and letters; none: the deployment's.
     locale: Mapped[str | None] = mapped_column(sa.String(5))
+    # Set when the person was erased: name and e-mail were replaced by the pseudonym, the row
+    # stays because audit events and records within their retention period refer to its id.
+    erased_at: Mapped[dt.datetime | None]
 
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -50,6 +53,12 @@ class User(db.Model):
     @property
     def roles(self) -> frozenset[Role]:
         return frozenset(r.role for r in self.role_rows)
+
+    @property
+    def pseudonym(self) -> str:
+        """How an erased person is named: their account's number, which means nothing outside
+        this system."""
+        return f"person-{self.id}"
 
     def has_role(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

@@ -30,7 +30,9 @@ class AuditEvent(db.Model):
     # ``prev_hash`` and ``hash`` once, after the commit (the database allows that one update).
     seq: Mapped[int | None] = mapped_column(unique=True)
     occurred_at: Mapped[dt.datetime]
-    # Accounts are disabled, never deleted, so the actor of a hashed event never changes.
+    # Accounts are disabled, never deleted, so the actor of a hashed event never changes. The id
+    # is the person's pseudonym: an erased account keeps its row, with its name and e-mail
+    # replaced, so the chain needs no change when a person is erased.
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(sa.String(80))
     object_type: Mapped[str] = mapped_column(sa.String(60))
@@ -39,6 +41,9 @@ class AuditEvent(db.Model):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # What people typed or contact details ({"before": {...}, "after": {...}}): outside the hash,
+    # so erasure may clear it (the one other update the database allows) and the chain holds.
+    personal: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
 
 
 class StateTransition(db.Model):

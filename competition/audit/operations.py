@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from competition.core.audit_chain import (
     ChainEntry,
     event_hash,
     first_break,
+    split_personal,
     to_jsonable,
 )
 from competition.extensions import db
@@ -44,15 +45,21 @@ def record_event(
     object_id: object,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    personal: dict[str, Any] | None = None,
     now: dt.datetime,
 ) -> AuditEvent:
     """Insert one event inside the caller's transaction, not yet chained.
+
+    Free texts and contact details (the keys in ``core.audit_chain.PERSONAL_KEYS``, and
+    whatever the caller passes as ``personal``) go to the event's unhashed ``personal`` part,
+    which erasure clears; ``before`` and ``after`` keep the references the hash protects.
 
     Concurrent requests only insert, so none waits for another; after the commit
     :func:`chain_pending` gives the committed events their place in the chain, in the order
     the chainer finds them. An event rolled back with its change never enters the chain.
     """
     session = db.session
+    before, after, private = split_personal(before, after, personal)
     event = AuditEvent(
         occurred_at=now,
         actor_id=actor.id if actor is not None else None,
@@ -62,10 +69,25 @@ def record_event(
         before=to_jsonable(before) if before is not None else None,
         after=to_jsonable(after) if after is not None else None,
     )
+    if private is not None:
+        # Set only when there is something: an unset column is SQL NULL, which is what
+        # erasure looks for and leaves (None would be stored as JSON null).
+        event.personal = to_jsonable(private)
     session.add(event)
     session.flush()
     session.info[_UNCHAINED] = True
     return event
+
+
+_HASHED_COLUMNS = (
+    "occurred_at",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+)
 
 
 def _hashed(row: Any) -> dict[str, Any]:
@@ -92,8 +114,11 @@ def chain_batch(connection: sa.Connection, *, limit: int | None = CHAIN_BATCH) -
         .limit(1)
     ).first()
     seq, prev_hash = (tail.seq, tail.hash) if tail else (0, GENESIS_HASH)
+    # Only the hashed columns: the migrations that chain (0012's downgrade) run on tables
+    # without the newer ones.
+    hashed = [table.c[name] for name in ("id", *_HASHED_COLUMNS)]
     pending = connection.execute(
-        sa.select(table).where(table.c.seq.is_(None)).order_by(table.c.id).limit(limit)
+        sa.select(*hashed).where(table.c.seq.is_(None)).order_by(table.c.id).limit(limit)
     ).all()
     if not pending:
         return 0
@@ -150,6 +175,31 @@ def _chain_after_commit(session: sa.orm.Session) -> None:
         log.exception("chaining audit events failed")
 
 
+def clear_personal(
+    objects: Iterable[tuple[str, object]] = (), *, actors: Iterable[int] = ()
+) -> int:
+    """Clear the unhashed personal part of the events about ``objects`` ((type, id) pairs) and
+    of the events the ``actors`` (user ids) recorded. The hashes do not cover it, so the chain
+    still verifies. Returns how many events lost their personal part."""
+    table = AuditEvent.__table__
+    by_type: dict[str, set[str]] = {}
+    for object_type, object_id in objects:
+        by_type.setdefault(object_type, set()).add(str(object_id))
+    cleared = 0
+    wheres = [
+        sa.and_(table.c.object_type == kind, table.c.object_id.in_(sorted(ids)))
+        for kind, ids in by_type.items()
+    ]
+    actor_ids = sorted(set(actors))
+    if actor_ids:
+        wheres.append(table.c.actor_id.in_(actor_ids))
+    for where in wheres:
+        cleared += db.session.execute(
+            table.update().where(where, table.c.personal.is_not(None)).values(personal=sa.null())
+        ).rowcount
+    return cleared
+
+
 def unchained_count() -> int:
     return (
         db.session.scalar(
@@ -162,10 +212,12 @@ def unchained_count() -> int:
 def _entries(batch_size: int = 2000) -> Iterator[ChainEntry]:
     last_seq = 0
     while True:
-        rows = db.session.scalars(
-            sa.select(AuditEvent)
-            .where(AuditEvent.seq > last_seq)
-            .order_by(AuditEvent.seq)
+        table = AuditEvent.__table__
+        columns = [table.c[name] for name in ("seq", "prev_hash", "hash", *_HASHED_COLUMNS)]
+        rows = db.session.execute(
+            sa.select(*columns)
+            .where(table.c.seq > last_seq)
+            .order_by(table.c.seq)
             .limit(batch_size)
         ).all()
         if not rows:
@@ -173,7 +225,6 @@ def _entries(batch_size: int = 2000) -> Iterator[ChainEntry]:
         for row in rows:
             yield ChainEntry(seq=row.seq, prev_hash=row.prev_hash, hash=row.hash, **_hashed(row))
         last_seq = rows[-1].seq
-        db.session.expunge_all()
 
 
 def verify_chain() -> tuple[int, ChainBreak | None]:

@@ -14,6 +14,53 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64
 
+# Keys of an event's before/after image that hold what people typed (reasons, questions,
+# notes, a report's frozen text) or contact details. They are kept outside the hashed images,
+# in the event's ``personal`` part, which erasure may clear without breaking the chain; the
+# hashed images keep only references (ids, states, numbers, digests). Top-level keys only.
+PERSONAL_KEYS = frozenset(
+    {
+        "reason",
+        "question",
+        "answer",
+        "note",
+        "text",
+        "comment",
+        "content",
+        "email",
+        "contact_name",
+        "contact_email",
+    }
+)
+
+
+def split_personal(
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    personal: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+    """Separate the personal values of an event's images from the references.
+
+    Returns the images without :data:`PERSONAL_KEYS` and the personal part
+    ``{"before": {...}, "after": {...}}`` (only the sides that hold something; ``personal``
+    given by the caller joins ``after``), or None when there is nothing personal."""
+    found: dict[str, Any] = {}
+    images: list[dict[str, Any] | None] = []
+    for side, image in (("before", before), ("after", after)):
+        if image is None:
+            images.append(None)
+            continue
+        kept = {k: v for k, v in image.items() if k not in PERSONAL_KEYS}
+        moved = {k: v for k, v in image.items() if k in PERSONAL_KEYS}
+        if side == "after" and personal:
+            moved.update(personal)
+        if moved:
+            found[side] = moved
+        images.append(kept)
+    if personal and after is None:
+        found["after"] = dict(personal)
+    return images[0], images[1], (found or None)
+
 
 def to_jsonable(value: Any) -> Any:
     """Plain JSON values for the audit record, so what is hashed is exactly what is stored."""

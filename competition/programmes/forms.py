@@ -29,7 +29,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from competition.core.amounts import AmountError, parse_amount
@@ -252,6 +252,15 @@ class ProgrammeForm(FlaskForm):
         option_widget=CheckboxInput(),
         default=[f.value for f in PublicField],
     )
+    # Left out of a post (a form of before retention periods), the programme keeps its own.
+    retention_years_unsuccessful = WholeNumberField(
+        _l("Keep unsuccessful proposals for (years after the decision)"),
+        validators=[Optional(), NumberRange(1, 50, _l("Enter a number of years from 1 to 50."))],
+    )
+    retention_years_funded = WholeNumberField(
+        _l("Keep funded proposals for (years after the grant closed)"),
+        validators=[Optional(), NumberRange(1, 50, _l("Enter a number of years from 1 to 50."))],
+    )
     # The page sends it with the boxes above: unticked boxes send nothing, so only a post that
     # carries it says which fields to show; one without it (a form of before the portal)
     # keeps them as they are.
@@ -266,6 +275,8 @@ class ProgrammeForm(FlaskForm):
         self.payments_wait_for_reports.data = programme.payments_wait_for_reports
         self.kind.data = programme.kind.value
         self.public_fields.data = list(programme.public_fields or ())
+        self.retention_years_unsuccessful.data = programme.retention_years_unsuccessful
+        self.retention_years_funded.data = programme.retention_years_funded
 
     def values(self) -> dict[str, Any]:
         return {
@@ -279,6 +290,8 @@ class ProgrammeForm(FlaskForm):
             "public_fields": list(self.public_fields.data or ())
             if self.public_fields_shown.data
             else None,
+            "retention_years_unsuccessful": self.retention_years_unsuccessful.data,
+            "retention_years_funded": self.retention_years_funded.data,
         }
 
 

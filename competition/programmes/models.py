@@ -150,6 +150,12 @@ class Programme(db.Model):
         JSONData, default=lambda: [f.value for f in PublicField]
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Years the records of a proposal are kept: unsuccessful ones after the decision, funded
+    # ones after the grant closes (defaults: docs/architecture.md "Retention and erasure").
+    retention_years_unsuccessful: Mapped[int] = mapped_column(
+        default=5, server_default=sa.text("5")
+    )
+    retention_years_funded: Mapped[int] = mapped_column(default=10, server_default=sa.text("10"))
 
     calls: Mapped[list[Call]] = relationship(
         back_populates="programme", order_by="Call.round_number"

@@ -28,7 +28,7 @@ from flask_babel import ngettext
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
-from competition.core import workflow
+from competition.core import retention, workflow
 from competition.core.wording import money
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied
@@ -320,6 +320,8 @@ def _programme_state(programme: Programme) -> dict[str, Any]:
         "payment_threshold": _plain_or_none(programme.payment_threshold),
         "payments_wait_for_reports": programme.payments_wait_for_reports,
         "kind": programme.kind.value,
+        "retention_years_unsuccessful": programme.retention_years_unsuccessful,
+        "retention_years_funded": programme.retention_years_funded,
     }
 
 
@@ -429,6 +431,19 @@ def _validate_programme(
     return chosen
 
 
+def _check_retention(unsuccessful: int | None, funded: int | None) -> None:
+    """Retention periods in years (None: the default, or unchanged)."""
+    errors: dict[str, list[str]] = {}
+    for key, years in (
+        ("retention_years_unsuccessful", unsuccessful),
+        ("retention_years_funded", funded),
+    ):
+        if years is not None and not retention.MIN_YEARS <= years <= retention.MAX_YEARS:
+            errors[key] = [_("Enter a number of years from 1 to 50.")]
+    if errors:
+        raise DomainError(errors)
+
+
 @operation
 def create_programme(
     *,
@@ -441,6 +456,8 @@ def create_programme(
     payments_wait_for_reports: bool = True,
     kind: str | None = None,
     public_fields: Iterable[str] | None = None,
+    retention_years_unsuccessful: int | None = None,
+    retention_years_funded: int | None = None,
     now: dt.datetime,
 ) -> Programme:
     """Create a programme; its creator becomes its first officer. ``kind``: ``competition``
@@ -454,6 +471,7 @@ def create_programme(
     """
     _require(can_create_programme(actor))
     slug = (slug or slugify(name, separator="-")).strip().lower()
+    _check_retention(retention_years_unsuccessful, retention_years_funded)
     shown = _public_fields(public_fields if public_fields is not None else list(PublicField))
     chosen = _validate_programme(
         name=name,
@@ -474,6 +492,9 @@ def create_programme(
         payment_threshold=payment_threshold,
         payments_wait_for_reports=payments_wait_for_reports,
         public_fields=shown,
+        retention_years_unsuccessful=retention_years_unsuccessful
+        or retention.DEFAULT_YEARS_UNSUCCESSFUL,
+        retention_years_funded=retention_years_funded or retention.DEFAULT_YEARS_FUNDED,
         created_at=now,
     )
     programme.officer_rows.append(ProgrammeOfficer(user_id=actor.id))
@@ -504,9 +525,12 @@ def update_programme(
     payments_wait_for_reports: bool = True,
     kind: str | None = None,
     public_fields: Iterable[str] | None = None,
+    retention_years_unsuccessful: int | None = None,
+    retention_years_funded: int | None = None,
     now: dt.datetime,
 ) -> Programme:
-    """Change a programme's name, address, description, total budget, payment settings (see
+    """Change a programme's name, retention periods (None keeps them; 1 to 50 years),
+    address, description, total budget, payment settings (see
     ``create_programme``; a new threshold applies to requests decided from then on), kind
     (None keeps the kind; a programme with calls stays a competition, one holding memberships
     a membership programme) or the fields the portal shows (None keeps them; see
@@ -526,7 +550,12 @@ def update_programme(
         kind=kind,
     )
     assert total_budget is not None and chosen is not None
+    _check_retention(retention_years_unsuccessful, retention_years_funded)
     before = _programme_state(programme)
+    if retention_years_unsuccessful is not None:
+        programme.retention_years_unsuccessful = retention_years_unsuccessful
+    if retention_years_funded is not None:
+        programme.retention_years_funded = retention_years_funded
     programme.name = name.strip()
     programme.slug = slug
     programme.description = description.strip()

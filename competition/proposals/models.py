@@ -86,6 +86,8 @@ class Proposal(db.Model):
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set when its retention period ended and its personal data was erased.
+    erased_at: Mapped[dt.datetime | None]
 
     call: Mapped[Call] = relationship()
     topics: Mapped[list[Topic]] = relationship(secondary=proposal_topics, order_by=Topic.name_en)

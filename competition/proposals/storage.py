@@ -41,3 +41,9 @@ def store(data: bytes) -> str:
 
 def read(key: str) -> bytes:
     return _path(key).read_bytes()
+
+
+def discard(key: str) -> None:
+    """Delete a stored file for good (erasure after its retention period); a missing one is
+    already gone."""
+    _path(key).unlink(missing_ok=True)

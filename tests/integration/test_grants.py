@@ -489,7 +489,9 @@ def test_coordinator_accepts_officer_starts_ends_early_and_closes_each_through_t
         assert {r.due_at for r in reports_of(grant_id) if r.year == 0} == {closing}
         for action in ("accepted", "started", "ended_early", "closed"):
             assert len(events(f"grant.{action}")) == 1
-        assert events("grant.ended_early")[0].after["reason"] == "The consortium broke up."
+        assert (
+            events("grant.ended_early")[0].personal["after"]["reason"] == "The consortium broke up."
+        )
         assert {m.to_address for m in mails("grants/answered")} == {
             world.officer.email,
             world.second.email,
@@ -607,7 +609,7 @@ def test_officer_adjusts_amounts_dates_and_conditions_with_a_reason_before_the_s
         [adjusted] = events("grant.adjusted")
         assert adjusted.before["amounts"][f"m{lead}"]["1"] == "110000.00"
         assert adjusted.after["amounts"][f"m{lead}"]["1"] == "90000.50"
-        assert adjusted.after["reason"] == "The panel cut the first year's travel."
+        assert adjusted.personal["after"]["reason"] == "The panel cut the first year's travel."
         [mail] = mails("grants/changed")
         assert mail.context["event"] == "adjusted"
         assert steps(grant_id) == []  # no state changed

@@ -287,7 +287,11 @@ def test_officer_adds_and_removes_a_conflict_with_reasons(app, world):
         event = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "conflict.removed")
         )
-        assert event.after == {"reason": "Lab closed in 2019."}
+        assert event.after == {}
+        assert event.personal == {
+            "before": {"reason": "Shares a lab with the coordinator."},
+            "after": {"reason": "Lab closed in 2019."},
+        }
         assert event.before["source"] == "officer"
 
 

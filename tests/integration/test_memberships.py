@@ -215,7 +215,7 @@ def test_each_step_passes_the_gateway_and_the_holder_hears_of_each_decision(app)
         for action in ("evaluation_started", "granted", "reevaluation_started", "renewed"):
             assert events(f"membership.{action}"), action
         (withdrawn,) = events("membership.withdrawn")
-        assert withdrawn.after["reason"] == "The cluster has stopped offering services."
+        assert withdrawn.personal["after"]["reason"] == "The cluster has stopped offering services."
         for template in ("granted", "renewed", "withdrawn"):
             (mail,) = mails(template)
             assert mail.to_address == user(world.applicant).email

@@ -367,3 +367,115 @@ def test_existing_topics_stay_shared_as_clusters_in_the_order_of_their_english_n
         with db.engine.connect() as conn:
             back = conn.execute(sa.text("SELECT slug, name_en FROM topics ORDER BY id")).all()
         assert [tuple(row) for row in back] == [("weaving", "Smart textiles"), ("lasers", "Lasers")]
+
+
+OLD_HEAD: dict[str, str] = {}
+
+
+def _insert_events_as_of_0028(conn: sa.Connection) -> None:
+    """Three chained events as 0028 hashed them, a reason and a question in the images, and
+    one event still waiting for its place."""
+    import datetime as dt
+
+    from competition.core.audit_chain import GENESIS_HASH, event_hash
+
+    prev = GENESIS_HASH
+    images = [
+        (None, {"state": "withdrawn", "reason": "Dr. Erika Muster left the consortium."}),
+        ({"due_at": None}, {"question": "Ask erika@example.org", "message_id": 4}),
+        ({"state": "draft"}, {"state": "submitted"}),
+    ]
+    for seq, (before, after) in enumerate(images, start=1):
+        at = dt.datetime(2026, 12, 5, 10, 0, seq, tzinfo=dt.UTC)
+        digest = event_hash(
+            prev_hash=prev,
+            seq=seq,
+            occurred_at=at,
+            actor_id=None,
+            action="test.event",
+            object_type="proposal",
+            object_id="7",
+            before=before,
+            after=after,
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO audit_events (seq, occurred_at, action, object_type, object_id,"
+                " before, after, prev_hash, hash) VALUES (:seq, :at, 'test.event', 'proposal',"
+                " '7', :before, :after, :prev, :hash)"
+            ),
+            {
+                "seq": seq,
+                "at": at
+                if conn.dialect.name == "postgresql"
+                else at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                "before": json.dumps(before),
+                "after": json.dumps(after),
+                "prev": prev,
+                "hash": digest,
+            },
+        )
+        prev = digest
+    OLD_HEAD["hash"] = prev
+    conn.execute(
+        sa.text(
+            "INSERT INTO audit_events (occurred_at, action, object_type, object_id, after)"
+            " VALUES ('2026-12-05 10:00:09', 'test.waiting', 'proposal', '7', :after)"
+        ),
+        {"after": json.dumps({"note": "Call Erika back."})},
+    )
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+def test_personal_details_leave_the_hashed_events_and_the_chain_still_verifies(fresh_url):
+    from competition.audit.operations import chain_pending, verify_chain
+
+    with migrated(
+        fresh_url,
+        before="0028_portal_and_api",
+        after="0033_retention_and_pseudonyms",
+        rows=_insert_events_as_of_0028,
+    ):
+        chain_pending(db.engine)
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT seq, action, after, personal FROM audit_events ORDER BY seq")
+            ).all()
+        loaded = [
+            (r.seq, r.action, *(json.loads(v) if isinstance(v, str) else v for v in r[2:]))
+            for r in rows
+        ]
+        assert loaded[0][2:] == (
+            {"state": "withdrawn"},
+            {"after": {"reason": "Dr. Erika Muster left the consortium."}},
+        )
+        assert loaded[1][3] == {"after": {"question": "Ask erika@example.org"}}
+        # The migration says what it did and names the head the old anchors hold.
+        rechained = next(r for r in loaded if r[1] == "audit.rechained")
+        assert rechained[2] == {"events": 3, "old_head_seq": 3, "old_head_hash": OLD_HEAD["hash"]}
+        assert loaded[-1][1:] == ("test.waiting", {}, {"after": {"note": "Call Erika back."}})
+        assert verify_chain() == (5, None)
+        db.session.remove()
+
+        # Clearing the personal part is the one more change the database allows (on a new
+        # connection: the one that inserted the rows does not run triggers).
+        db.engine.dispose()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE audit_events SET personal = NULL"))
+        for statement in (
+            "UPDATE audit_events SET after = NULL WHERE seq = 1",
+            "UPDATE audit_events SET personal = NULL, action = 'x' WHERE seq = 2",
+        ):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.engine.begin() as c:
+                c.execute(sa.text(statement))
+        assert verify_chain() == (5, None)
+        with db.engine.connect() as conn:
+            text = " ".join(
+                str(tuple(r)) for r in conn.execute(sa.text("SELECT * FROM audit_events"))
+            )
+        assert "Erika" not in text and "erika@" not in text
+        db.session.remove()
+
+        downgrade(directory=MIGRATIONS, revision="0028_portal_and_api")
+        assert verify_chain() == (5, None)
+        db.session.remove()

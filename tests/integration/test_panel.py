@@ -200,8 +200,8 @@ def test_a_consensus_score_is_recorded_changed_and_audited_with_before_and_after
         "stage": world.stage_id,
         "criterion": criterion_id,
         "score": "4.5",
-        "reason": REASON,
     }
+    assert recorded.personal == {"after": {"reason": REASON}}
     assert changed.before == recorded.after
     assert changed.after["score"] == "3"
     page = text(officer.get(proposal_url(world, target)))
@@ -295,8 +295,8 @@ def test_a_consensus_score_is_removed_with_a_reason_and_audited(app, world):
     assert removed.status_code == 303
     assert consensus_rows(app) == []
     [event] = events(app, "panel.consensus_removed")
-    assert event.before["score"] == "2" and event.before["reason"] == REASON
-    assert event.after["reason"] == "Agreed in error."
+    assert event.before["score"] == "2" and event.personal["before"]["reason"] == REASON
+    assert event.personal["after"]["reason"] == "Agreed in error."
 
 
 def test_notes_are_added_and_an_empty_one_is_refused(app, world):

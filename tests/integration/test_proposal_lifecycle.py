@@ -140,7 +140,7 @@ def test_the_coordinator_withdraws_after_a_confirmation_page(app):  # type: igno
         event = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "proposal.withdrawn")
         )
-        assert event.after["reason"] == "We found another funder."
+        assert event.personal["after"]["reason"] == "We found another funder."
         assert len(mails("proposals/withdrawn")) == 1
 
     page = text(browser.get(editor(draft)))

@@ -231,7 +231,7 @@ def test_the_coordinator_withholds_a_partners_name_with_a_reason(app, world):
     (event,) = events(app, "consortium_member.name_withheld")
     assert event.object_type == "consortium_member"
     assert event.object_id == str(world.partner_id)
-    assert event.after["reason"] == "The company has not announced its part yet."
+    assert event.personal["after"]["reason"] == "The company has not announced its part yet."
     assert event.after["name_withheld"] is True and event.before == {"name_withheld": False}
     # Asking again changes nothing and records nothing.
     coordinator.submit(withhold_url(world), {"reason": "Again."})
@@ -310,7 +310,10 @@ def test_the_coordinator_lifts_the_withholding(app, world):
     assert lifted.location.endswith(f"/proposals/{world.proposal_id}#public-names")
     assert not is_withheld(app, world)
     (event,) = events(app, "consortium_member.name_shown")
-    assert event.after["reason"] == "Announced today." and event.after["name_withheld"] is False
+    assert (
+        event.personal["after"]["reason"] == "Announced today."
+        and event.after["name_withheld"] is False
+    )
     assert MARKER not in text(coordinator.get(f"/proposals/{world.proposal_id}"))
 
 

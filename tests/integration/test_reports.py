@@ -186,7 +186,7 @@ def test_contributor_writes_coordinator_attaches_and_submits_with_receipt_and_ha
         event = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "report.submitted")
         )
-        assert event is not None and event.after["content"]["sections"] == ANNUAL_TEXT
+        assert event is not None and event.personal["after"]["content"]["sections"] == ANNUAL_TEXT
         receipt = mails("reports/receipt")
         assert [m.to_address for m in receipt] == [world.coordinator.email]
         assert report.receipt_code in receipt[0].body_text and expected in receipt[0].body_text

@@ -728,7 +728,7 @@ def test_an_officer_of_the_programme_extends_the_deadline_for_one_proposal(app):
             sa.select(AuditEvent).where(AuditEvent.action == "proposal.extension_granted")
         )
         assert event.object_id == str(draft.proposal_id)
-        assert event.after["reason"] == reason
+        assert event.personal["after"]["reason"] == reason
         assert event.actor_id == user(world.officer).id
         (mail,) = mails("proposals/extension")
         assert mail.to_address == world.coordinator and mail.state == NotificationState.SENT

@@ -40,7 +40,7 @@ LAYERS: list[set[str]] = [
     {"assignment", "reviews", "hearings"},
     {"selection"},
     {"grants", "memberships"},
-    {"dashboard", "legal", "portal"},
+    {"dashboard", "legal", "portal", "retention"},
     {"api"},
     {"demo"},
     {"cli"},

@@ -7,6 +7,7 @@ from workers.tasks import (  # noqa: F401
     memberships,
     notifications,
     reports,
+    retention,
     reviews,
     selection,
 )

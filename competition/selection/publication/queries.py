@@ -101,8 +101,11 @@ def publication_status(stage: Stage) -> PublicationStatus:
     if start is not None:
         for event in events:
             if event.action == FAILED and event.id > start.id and event.after:
+                # The reason is kept in the event's unhashed part (erasure may clear it).
+                typed = (event.personal or {}).get("after", {})
+                reason = typed.get("reason", event.after.get("reason", ""))
                 failed[int(event.after["decision"])] = Failure(
-                    str(event.after.get("reference") or ""), str(event.after.get("reason", ""))
+                    str(event.after.get("reference") or ""), str(reason)
                 )
     job = db.session.scalar(
         sa.select(Job)
