@@ -155,8 +155,8 @@ def summarise(programmes: Sequence[Programme], *, now: dt.datetime) -> list[Prog
             programme=p,
             rounds=published_rounds(p),
             open_calls=[entry for entry in open_calls if entry.call.programme_id == p.id],
-            funded=sum(r.count for r in by_round[p.id]),
-            by_round=by_round[p.id],
+            funded=sum(r.count for r in by_round.get(p.id, [])),
+            by_round=by_round.get(p.id, []),
             committed=committed.get(p.id, Decimal(0)).quantize(CENT)
             if PublicField.FUNDING in shown_fields(p)
             else None,
