@@ -482,9 +482,14 @@ def list_funded(
 ) -> Page[FundedConsortium]:
     """One page of the funded consortia ``filters`` select, newest first: six queries."""
     visibility = visibility_of(programmes)
-    total = (
-        db.session.scalar(_select([sa.func.count(Grant.id)], filters, visibility, programmes)) or 0
+    # Unfiltered, every public grant counts (each has its proposal and call): an index-only
+    # count instead of joining 20,000 proposals.
+    count = (
+        sa.select(sa.func.count(Grant.id)).where(public_grant_condition())
+        if not filters.any
+        else _select([sa.func.count(Grant.id)], filters, visibility, programmes)
     )
+    total = db.session.scalar(count) or 0
     rows = db.session.execute(
         _select(_ROW, filters, visibility, programmes)
         .order_by(*_ORDER)
