@@ -1,7 +1,7 @@
 """The pages at the scale of the largest funders, against a bare page, in one run.
 
 Builds a large competition (``bench/large.py``: 20,000 proposals, 8,000 jurors, 3–4 reviews
-each; ``--quick``: 2,000 and 800) and as many funded projects for the portal and the API
+each; ``--quick``: 1,000 and 400) and as many funded projects for the portal and the API
 (``bench/funded.py``) in a database of its own, starts the app under gunicorn (sync workers,
 production settings) and, as the ceiling of the machine, a bare Flask page that runs one
 SELECT, then loads each page with loadtest (a load generator from the npm registry, installed
@@ -39,7 +39,7 @@ RUNNER = ROOT / "bench" / "load.mjs"
 # The longest a slow page is loaded (see ``measure``); --quick keeps to its minute instead of
 # waiting for every connection's answers, so its slowest pages' figures are rougher.
 MAX_SECONDS = 60.0
-QUICK_MAX_SECONDS = 3.0
+QUICK_MAX_SECONDS = 2.0
 
 # --- The ceiling: a bare Flask page with one SELECT -----------------------------------------
 # Served by the second gunicorn as ``bench.web:bare_app``.
@@ -272,7 +272,7 @@ def api_token(database_url: str, email: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 proposals, 1 s per page")
+    parser.add_argument("--quick", action="store_true", help="1,000 proposals, 1 s per page")
     parser.add_argument("--proposals", type=int)
     parser.add_argument("--jurors", type=int)
     parser.add_argument("--grants", type=int, help="funded projects (default: as proposals)")
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args(argv)
-    proposals = args.proposals or (2_000 if args.quick else 20_000)
+    proposals = args.proposals or (1_000 if args.quick else 20_000)
     jurors = args.jurors or max(1, proposals * 2 // 5)
     grants = args.grants or proposals
     seconds = args.seconds or (1 if args.quick else 10)
