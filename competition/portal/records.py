@@ -109,17 +109,19 @@ def _plain(value: Any) -> Any:
 
 
 def json_chunks(count: int, batches: Iterable[Sequence[FundedConsortium]]) -> Iterator[bytes]:
-    """``{"count": n, "items": [record, …]}`` in UTF-8, a batch of records at a time: the same
-    bytes as ``json.dumps`` of the whole (its separators, no indentation)."""
+    """``{"count": n, "items": [record, …]}`` in UTF-8, one piece per batch: the same bytes as
+    ``json.dumps`` of the whole (its separators, no indentation)."""
     base = pages_base()
     yield f'{{"count": {count}, "items": ['.encode()
     separator = ""
     for batch in batches:
-        for consortium in batch:
-            # Without indentation: the C encoder writes 20,000 records several times faster.
-            text = json.dumps(record(consortium, base=base), ensure_ascii=False, default=_plain)
-            yield (separator + text).encode("utf-8")
-            separator = ", "
+        if not batch:
+            continue
+        # A batch at once: the C encoder writes a list of records several times faster than
+        # record by record, and the server sends a few large pieces instead of 20,000 small.
+        text = json.dumps([record(c, base=base) for c in batch], ensure_ascii=False, default=_plain)
+        yield (separator + text[1:-1]).encode("utf-8")
+        separator = ", "
     yield b"]}"
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0034_portal_indexes
 Revises: 0028_portal_and_api
-Create Date: 2026-12-07 12:00:00
+Create Date: 2026-12-06 12:00:00
 
 The portal's list of funded consortia is ordered newest first (``starts_on DESC, id DESC``):
 an index on the two columns gives the page's 25 rows without sorting every public grant. The
@@ -12,6 +12,9 @@ proposal's title, acronym or summary and in partners' names (``lower(column) LIK
 pg_trgm's GIN indexes answer that on PostgreSQL without reading every proposal. A role that may
 not create the extension keeps a working, slower search; SQLite has none. The trigram indexes
 are on expressions, which the models do not describe (``competition.db.described_by_models``).
+They are built without GIN's pending list (``fastupdate = off``): proposals come one at a
+time, and rows left in the list after a bulk import (until a VACUUM) are scanned by every
+search.
 """
 
 import logging
@@ -61,7 +64,8 @@ def upgrade():
         return
     for name, (table, column) in TRIGRAMS.items():
         op.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (lower({column}) gin_trgm_ops)"
+            f"CREATE INDEX IF NOT EXISTS {name} ON {table} "
+            f"USING gin (lower({column}) gin_trgm_ops) WITH (fastupdate = off)"
         )
 
 
