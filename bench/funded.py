@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import random
 import sys
@@ -37,7 +36,15 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.large import PASSWORD, SECTIONS, Ids, _insert, _text, bench_app  # noqa: E402
+from bench.large import (  # noqa: E402
+    PASSWORD,
+    SECTIONS,
+    Ids,
+    _insert,
+    _text,
+    bench_app,
+    submitted,
+)
 
 FUNDING_OFFICER = "funding-officer@bench.test"
 SECOND_OFFICER = "second-officer@bench.test"
@@ -159,7 +166,7 @@ class _Builder:
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
         organisations = tables["organisations"].c
         self.orgs = {
-            r.id: r
+            r.id: r._mapping
             for r in conn.execute(
                 sa.select(
                     organisations.id,
@@ -365,75 +372,25 @@ class _Builder:
                     }
                 )
         self.rows["budget_lines"] += budget
-        content = {
-            "proposal": {
-                "reference": reference,
-                "acronym": acronym,
-                "title": title,
-                "abstract": abstract,
-                "topics": sorted(self.topics[tid] for tid in chosen_topics),
-            },
-            "stage": {
+        submission, version = submitted(
+            submission_id=sid,
+            version_id=self.take("submission_versions"),
+            proposal=self.rows["proposals"][-1],
+            topics=[self.topics[tid] for tid in chosen_topics],
+            stage={
                 "id": stage_id,
                 "kind": "outline" if concept else "full_proposal",
                 "name": "Outline" if concept else "Full proposal",
             },
-            "sections": dict(sorted(sections.items())),
-            "members": [
-                {
-                    "key": f"m{m['id']}",
-                    "organisation_id": m["organisation_id"],
-                    "name": self.orgs[m["organisation_id"]].name,
-                    "kind": self.orgs[m["organisation_id"]].kind,
-                    "federal_state": self.orgs[m["organisation_id"]].federal_state,
-                    "role": m["role"],
-                    "contact_name": m["contact_name"],
-                    "contact_email": m["contact_email"],
-                }
-                for m in members
-            ],
-            "budget": [
-                {
-                    "member_key": f"m{b['member_id']}",
-                    "year": b["year"],
-                    "public_funding": f"{b['public_funding']}.00",
-                    "own_contribution": f"{b['own_contribution']}.00",
-                }
-                for b in budget
-            ],
-            "attachments": [],
-        }
-        digest = hashlib.sha256(
-            json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
-        ).hexdigest()
-        self.rows["stage_submissions"].append(
-            {
-                "id": sid,
-                "proposal_id": pid,
-                "stage_id": stage_id,
-                "state": "submitted",
-                "sections": sections,
-                "section_revisions": {key: 1 for key in sections},
-                "revision": 1,
-                "submitted_at": submitted_at,
-                "content_hash": digest,
-                "updated_at": submitted_at,
-            }
+            sections=sections,
+            members=members,
+            organisations=self.orgs,
+            budget=budget,
+            submitted_at=submitted_at,
+            submitted_by=applicant,
         )
-        vid = self.take("submission_versions")
-        self.rows["submission_versions"].append(
-            {
-                "id": vid,
-                "submission_id": sid,
-                "number": 1,
-                "content": content,
-                "content_hash": digest,
-                "receipt_code": f"R{vid:010d}",
-                "idempotency_key": f"bench-{vid}",
-                "submitted_at": submitted_at,
-                "submitted_by_id": applicant,
-            }
-        )
+        self.rows["stage_submissions"].append(submission)
+        self.rows["submission_versions"].append(version)
         decision_id = self.take("decisions")
         self.rows["decisions"].append(
             {

@@ -19,7 +19,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,87 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) ->
 
 def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+
+
+def submitted(
+    *,
+    submission_id: int,
+    version_id: int,
+    proposal: dict[str, Any],
+    topics: list[str],
+    stage: dict[str, Any],
+    sections: dict[str, str],
+    members: list[dict[str, Any]],
+    organisations: Mapping[int, Mapping[str, Any]],
+    budget: list[dict[str, Any]],
+    submitted_at: dt.datetime,
+    submitted_by: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``stage_submissions`` row of a submitted stage and its ``submission_versions`` row:
+    the frozen content (``proposal``'s row, the ``stage``'s id, kind and name, the consortium
+    ``members`` with their ``organisations``, the ``budget`` lines) and its SHA-256, as
+    ``submit_stage`` stores them."""
+    content = {
+        "proposal": {
+            "reference": proposal["reference"],
+            "acronym": proposal["acronym"],
+            "title": proposal["title"],
+            "abstract": proposal["abstract"],
+            "topics": sorted(topics),
+        },
+        "stage": stage,
+        "sections": dict(sorted(sections.items())),
+        "members": [
+            {
+                "key": f"m{m['id']}",
+                "organisation_id": m["organisation_id"],
+                "name": organisations[m["organisation_id"]]["name"],
+                "kind": organisations[m["organisation_id"]]["kind"],
+                "federal_state": organisations[m["organisation_id"]]["federal_state"],
+                "role": m["role"],
+                "contact_name": m["contact_name"],
+                "contact_email": m["contact_email"],
+            }
+            for m in members
+        ],
+        "budget": [
+            {
+                "member_key": f"m{b['member_id']}",
+                "year": b["year"],
+                "public_funding": f"{b['public_funding']}.00",
+                "own_contribution": f"{b['own_contribution']}.00",
+            }
+            for b in budget
+        ],
+        "attachments": [],
+    }
+    digest = hashlib.sha256(
+        json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    submission = {
+        "id": submission_id,
+        "proposal_id": proposal["id"],
+        "stage_id": stage["id"],
+        "state": "submitted",
+        "sections": sections,
+        "section_revisions": {key: 1 for key in sections},
+        "revision": 1,
+        "submitted_at": submitted_at,
+        "content_hash": digest,
+        "updated_at": submitted_at,
+    }
+    version = {
+        "id": version_id,
+        "submission_id": submission_id,
+        "number": 1,
+        "content": content,
+        "content_hash": digest,
+        "receipt_code": f"R{version_id:010d}",
+        "idempotency_key": f"bench-{version_id}",
+        "submitted_at": submitted_at,
+        "submitted_by_id": submitted_by,
+    }
+    return submission, version
 
 
 def bench_app(database_url: str) -> Any:
@@ -331,71 +412,22 @@ def build(
                         }
                     )
             rows["budget_lines"] += budget
-            content = {
-                "proposal": {
-                    "reference": reference,
-                    "acronym": acronym,
-                    "title": title,
-                    "abstract": abstract,
-                    "topics": sorted(f"bench-topic-{tid}" for tid in chosen_topics),
-                },
-                "stage": {"id": stage_id, "kind": "outline", "name": "Outline"},
-                "sections": dict(sorted(sections.items())),
-                "members": [
-                    {
-                        "key": f"m{m['id']}",
-                        "organisation_id": m["organisation_id"],
-                        "name": org_by_id[m["organisation_id"]]["name"],
-                        "kind": org_by_id[m["organisation_id"]]["kind"],
-                        "federal_state": org_by_id[m["organisation_id"]]["federal_state"],
-                        "role": m["role"],
-                        "contact_name": m["contact_name"],
-                        "contact_email": m["contact_email"],
-                    }
-                    for m in members
-                ],
-                "budget": [
-                    {
-                        "member_key": f"m{b['member_id']}",
-                        "year": b["year"],
-                        "public_funding": f"{b['public_funding']}.00",
-                        "own_contribution": f"{b['own_contribution']}.00",
-                    }
-                    for b in budget
-                ],
-                "attachments": [],
-            }
-            digest = hashlib.sha256(
-                json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
-            ).hexdigest()
-            rows["stage_submissions"].append(
-                {
-                    "id": sid,
-                    "proposal_id": pid,
-                    "stage_id": stage_id,
-                    "state": "submitted",
-                    "sections": sections,
-                    "section_revisions": {key: 1 for key in sections},
-                    "revision": 1,
-                    "submitted_at": submitted_at,
-                    "content_hash": digest,
-                    "updated_at": submitted_at,
-                }
-            )
             [vid] = ids.take("submission_versions")
-            rows["submission_versions"].append(
-                {
-                    "id": vid,
-                    "submission_id": sid,
-                    "number": 1,
-                    "content": content,
-                    "content_hash": digest,
-                    "receipt_code": f"R{vid:010d}",
-                    "idempotency_key": f"bench-{vid}",
-                    "submitted_at": submitted_at,
-                    "submitted_by_id": applicant,
-                }
+            submission, version = submitted(
+                submission_id=sid,
+                version_id=vid,
+                proposal=rows["proposals"][-1],
+                topics=[f"bench-topic-{tid}" for tid in chosen_topics],
+                stage={"id": stage_id, "kind": "outline", "name": "Outline"},
+                sections=sections,
+                members=members,
+                organisations=org_by_id,
+                budget=budget,
+                submitted_at=submitted_at,
+                submitted_by=applicant,
             )
+            rows["stage_submissions"].append(submission)
+            rows["submission_versions"].append(version)
         for name in rows:
             _insert(conn, t[name], rows[name])
 

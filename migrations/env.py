@@ -68,6 +68,9 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+from competition.db import described_by_models  # noqa: E402
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -88,6 +91,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault('compare_type', True)
+    conf_args.setdefault('include_name', described_by_models)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

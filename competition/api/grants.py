@@ -26,7 +26,7 @@ from competition.api import API_PREFIX, ApiBlueprint
 from competition.api.auth import api_token, api_user
 from competition.api.models import ApiArea
 from competition.api.operations import perform
-from competition.api.paging import PageArgs, cursor_page, link_header, page_schema
+from competition.api.paging import CursorPage, PageArgs, cursor_page, link_header, page_schema
 from competition.api.problems import ApiProblem
 from competition.api.schemas import Amount
 from competition.extensions import db
@@ -482,6 +482,16 @@ def _paged(page: Any, items: list[dict[str, Any]]) -> tuple[dict[str, Any], int,
     return {"items": items, "next_cursor": page.next_cursor}, 200, link_header(page)
 
 
+def _of_grant(
+    grant_id: int, model: type[Report] | type[Disbursement], args: dict[str, Any], *options: Any
+) -> tuple[Grant, CursorPage]:
+    """A page of the grant's reports or payments (``model``), oldest first; 404 for anyone who
+    may not see the grant."""
+    grant = _seen_grant(grant_id)
+    query = sa.select(model).where(model.grant_id == grant.id).options(*options)
+    return grant, cursor_page(query, model.id, args)
+
+
 # --- grants ---------------------------------------------------------------------------------------
 
 
@@ -533,13 +543,7 @@ def get_grant(grant_id: int) -> Any:
 @blp.arguments(PageArgs, location="query", as_kwargs=True)
 def list_grant_reports(grant_id: int, **args: Any) -> Any:
     """The grant's reports, in the order they were planned."""
-    grant = _seen_grant(grant_id)
-    query = (
-        sa.select(Report)
-        .where(Report.grant_id == grant.id)
-        .options(selectinload(Report.attachments))
-    )
-    page = cursor_page(query, Report.id, args)
+    _, page = _of_grant(grant_id, Report, args, selectinload(Report.attachments))
     # Each report's grant is the one loaded above (the session's identity map: no query).
     reader = api_user()
     return _paged(page, [_report_item(report, reader) for report in page.items])
@@ -577,13 +581,12 @@ def get_report(report_id: int) -> Any:
 @blp.arguments(PageArgs, location="query", as_kwargs=True)
 def list_grant_payments(grant_id: int, **args: Any) -> Any:
     """The grant's payment requests (disbursements), oldest first."""
-    grant = _seen_grant(grant_id)
-    query = (
-        sa.select(Disbursement)
-        .where(Disbursement.grant_id == grant.id)
-        .options(joinedload(Disbursement.member).joinedload(ConsortiumMember.organisation))
+    grant, page = _of_grant(
+        grant_id,
+        Disbursement,
+        args,
+        joinedload(Disbursement.member).joinedload(ConsortiumMember.organisation),
     )
-    page = cursor_page(query, Disbursement.id, args)
     officer = {grant.id} if is_grant_officer(api_user(), grant) else set()
     return _paged(page, _payment_items(page.items, officer_of=officer))
 

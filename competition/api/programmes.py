@@ -21,7 +21,7 @@ from competition.api.auth import api_token, api_user
 from competition.api.models import ApiArea
 from competition.api.paging import PageArgs, cursor_page, link_header, page_schema
 from competition.api.problems import ApiProblem
-from competition.api.schemas import Amount
+from competition.api.schemas import Amount, enum_of
 from competition.extensions import db
 from competition.programmes.models import (
     Call,
@@ -58,14 +58,14 @@ class ProgrammeCallSchema(Schema):
     id = fields.Integer(required=True)
     round_number = fields.Integer(required=True)
     name = fields.String(required=True)
-    state = fields.String(required=True, metadata={"enum": [s.value for s in CallState]})
+    state = fields.String(required=True, metadata=enum_of(CallState))
 
 
 class ProgrammeSchema(Schema):
     id = fields.Integer(required=True)
     slug = fields.String(required=True)
     name = fields.String(required=True)
-    kind = fields.String(required=True, metadata={"enum": [k.value for k in ProgrammeKind]})
+    kind = fields.String(required=True, metadata=enum_of(ProgrammeKind))
     description = fields.String(required=True)
     total_budget = Amount(required=True)
     currency = fields.String(required=True)
@@ -148,7 +148,7 @@ class StageSchema(Schema):
     id = fields.Integer(required=True)
     call_id = fields.Integer(required=True)
     position = fields.Integer(required=True)
-    kind = fields.String(required=True, metadata={"enum": [k.value for k in StageKind]})
+    kind = fields.String(required=True, metadata=enum_of(StageKind))
     name = fields.String(required=True)
     opens_at = fields.DateTime(required=True)
     closes_at = fields.DateTime(required=True)
@@ -170,7 +170,7 @@ class CallSchema(Schema):
     name = fields.String(required=True)
     reference_prefix = fields.String(required=True)
     description = fields.String(required=True)
-    state = fields.String(required=True, metadata={"enum": [s.value for s in CallState]})
+    state = fields.String(required=True, metadata=enum_of(CallState))
     budget_envelope = Amount(required=True, allow_none=True)
     budget_years = fields.Integer(required=True)
     phase_years = fields.Integer(required=True)

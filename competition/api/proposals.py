@@ -21,6 +21,7 @@ from competition.api.operations import perform
 from competition.api.paging import PageArgs, cursor_page, link_header, page_of, page_schema
 from competition.api.problems import ApiProblem
 from competition.api.proposal_access import ProposalAccess, access_to, visible_proposals
+from competition.api.schemas import enum_of
 from competition.extensions import db
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.programmes.models import Stage, StageKind
@@ -46,10 +47,6 @@ TOKEN = [{"token": []}]
 ROW_ID = validate.Range(1, 2**31 - 1)
 
 
-def _enum(values: Any) -> dict[str, Any]:
-    return {"enum": [value.value for value in values]}
-
-
 # --- schemas -----------------------------------------------------------------------------------
 
 
@@ -58,7 +55,7 @@ class ProposalSummarySchema(Schema):
     reference = fields.String(required=True)
     acronym = fields.String(required=True)
     title = fields.String(required=True)
-    state = fields.String(required=True, metadata=_enum(ProposalState))
+    state = fields.String(required=True, metadata=enum_of(ProposalState))
     call_id = fields.Integer(required=True)
 
 
@@ -72,19 +69,19 @@ class ProposalCallSchema(Schema):
 class ConsortiumOrganisationSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
-    kind = fields.String(required=True, metadata=_enum(OrganisationKind))
+    kind = fields.String(required=True, metadata=enum_of(OrganisationKind))
     federal_state = fields.String(
         required=True,
         allow_none=True,
         # null is one of its values (apispec adds it to the type, not to the enum).
-        metadata={"enum": [*_enum(FederalState)["enum"], None]},
+        metadata={"enum": [*enum_of(FederalState)["enum"], None]},
     )
     country = fields.String(required=True)
 
 
 class ConsortiumMemberSchema(Schema):
     organisation = fields.Nested(ConsortiumOrganisationSchema, required=True)
-    role = fields.String(required=True, metadata=_enum(MemberRole))
+    role = fields.String(required=True, metadata=enum_of(MemberRole))
 
 
 class ProposalTopicSchema(Schema):
@@ -97,8 +94,8 @@ class ProposalTopicSchema(Schema):
 class StageSubmissionSchema(Schema):
     stage_id = fields.Integer(required=True)
     stage_name = fields.String(required=True)
-    stage_kind = fields.String(required=True, metadata=_enum(StageKind))
-    state = fields.String(required=True, metadata=_enum(SubmissionState))
+    stage_kind = fields.String(required=True, metadata=enum_of(StageKind))
+    state = fields.String(required=True, metadata=enum_of(SubmissionState))
     submitted_at = fields.DateTime(required=True, allow_none=True)
     sha256 = fields.String(
         required=True, allow_none=True, metadata={"description": "of the latest version"}
@@ -151,7 +148,7 @@ class ProposalListArgs(PageArgs):
     state = fields.String(
         load_default=None,
         validate=validate.OneOf([s.value for s in ProposalState]),
-        metadata=_enum(ProposalState),
+        metadata=enum_of(ProposalState),
     )
 
 
@@ -166,7 +163,9 @@ class SubmittedVersionArgs(Schema):
 class ScreeningVerdictSchema(Schema):
     stage_id = fields.Integer(required=True, validate=ROW_ID)
     verdict = fields.String(
-        required=True, validate=validate.OneOf([v.value for v in Verdict]), metadata=_enum(Verdict)
+        required=True,
+        validate=validate.OneOf([v.value for v in Verdict]),
+        metadata=enum_of(Verdict),
     )
     reason = fields.String(
         load_default="",
@@ -183,7 +182,7 @@ class ScreeningChecksSchema(Schema):
 
 class ScreeningResultSchema(Schema):
     stage_id = fields.Integer(required=True)
-    verdict = fields.String(required=True, metadata=_enum(Verdict))
+    verdict = fields.String(required=True, metadata=enum_of(Verdict))
     reason = fields.String(required=True)
     version_number = fields.Integer(required=True, allow_none=True)
     checks = fields.Nested(ScreeningChecksSchema, required=True)
@@ -192,7 +191,7 @@ class ScreeningResultSchema(Schema):
 
 class ScreeningSchema(Schema):
     proposal_id = fields.Integer(required=True)
-    state = fields.String(required=True, metadata=_enum(ProposalState))
+    state = fields.String(required=True, metadata=enum_of(ProposalState))
     results = fields.List(fields.Nested(ScreeningResultSchema), required=True)
 
 

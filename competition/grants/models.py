@@ -79,6 +79,8 @@ class Grant(db.Model):
             name="accepted_iff_accepted_at",
         ),
         sa.Index("ix_grants_call_id_state", "call_id", "state"),
+        # The portal's list, newest first, reads its page off this index.
+        sa.Index("ix_grants_starts_on_id", "starts_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,12 @@ The ETag of a page is taken over its body without the CSRF token of the header's
 switch: the token is the session's, not the page's, and changes with every second it is
 signed in, so a hash over it would never match. Such a body may differ from the cached one
 only in that token, which stays valid for the session the cookie holds, so the ETag is weak.
+
+The open data is streamed (``streamed``): its ETag cannot be a hash of bytes not yet written,
+so it is a hash of what the file is made from, known before the first byte: the file's kind and
+filters, the address of the pages it links to, the grants' mark and the newest audit event
+(every change the public could see, a withheld name or a programme's public fields too, is
+audited). A revalidation that matches is answered 304 without reading a consortium.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import Response, make_response, request
@@ -53,3 +59,20 @@ def with_cache_headers(response: Response) -> Response:
         body = _CSRF_VALUE.sub(rb"\1\2", body)
     response.set_etag(hashlib.sha256(body).hexdigest()[:32], weak=weak)
     return response.make_conditional(request)
+
+
+def streamed(tag_of: Sequence[Any], make: Callable[[], Response]) -> Response:
+    """The answer ``make()`` builds (a streamed download) with the cache headers of
+    ``with_cache_headers``, its strong ETag a hash of ``tag_of`` (everything the content
+    depends on); an anonymous ``If-None-Match`` with it answers 304 without calling ``make``."""
+    if current_user.is_authenticated:
+        response = make()
+        response.vary.add("Cookie")
+        response.headers["Cache-Control"] = PRIVATE
+        return response
+    etag = hashlib.sha256(repr(tuple(tag_of)).encode()).hexdigest()[:32]
+    response = Response(status=304) if etag in request.if_none_match else make()
+    response.vary.add("Cookie")
+    response.headers["Cache-Control"] = PUBLIC
+    response.set_etag(etag)
+    return response

@@ -1,40 +1,62 @@
 """The funded consortia as open data: CSV and JSON with the list's filters (every row, not
-paged), and the page that documents each field."""
+paged, streamed a batch at a time with an ETag known before the first byte), and the page
+that documents each field."""
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from typing import Any
+
+from flask import Response, render_template, stream_with_context, url_for
 
 from competition.access import public
+from competition.audit.queries import latest_event
 from competition.downloads import download
 from competition.portal import queries, records
 from competition.portal.blueprint import bp
-from competition.portal.caching import shared_cache
+from competition.portal.caching import shared_cache, streamed
 from competition.portal.pages import read_filters
+from competition.portal.published import grants_mark
 from competition.programmes.models import PublicField
+
+
+def _streamed(kind: str, write: Any, mimetype: str) -> Response:
+    """The open data of the list's filters as ``funded.<kind>``, streamed: the first bytes
+    leave before the last consortium is read, and a worker holds one batch at a time."""
+    filters = read_filters()
+    programmes = queries.list_programmes(with_rounds=False)
+
+    def make() -> Response:
+        count, batches = queries.funded_batches(filters, programmes)
+        return download(
+            stream_with_context(write(count, batches)),
+            filename=f"funded.{kind}",
+            mimetype=mimetype,
+            inline=kind == "json",
+        )
+
+    tag_of = (
+        "open-data-1",
+        kind,
+        sorted(filters.query_args().items()),
+        records.pages_base(),
+        grants_mark(),
+        latest_event(),
+    )
+    return streamed(tag_of, make)
 
 
 @bp.route("/funded.csv")
 @public
-@shared_cache
 def funded_csv():  # type: ignore[no-untyped-def]
-    consortia = queries.all_funded(read_filters(), queries.list_programmes(with_rounds=False))
-    return download(
-        records.to_csv_bytes(consortia), filename="funded.csv", mimetype="text/csv; charset=utf-8"
+    return _streamed(
+        "csv", lambda count, batches: records.csv_chunks(batches), "text/csv; charset=utf-8"
     )
 
 
 @bp.route("/funded.json")
 @public
-@shared_cache
 def funded_json():  # type: ignore[no-untyped-def]
-    consortia = queries.all_funded(read_filters(), queries.list_programmes(with_rounds=False))
-    return download(
-        records.to_json(consortia),
-        filename="funded.json",
-        mimetype="application/json",
-        inline=True,
-    )
+    return _streamed("json", records.json_chunks, "application/json")
 
 
 @bp.route("/open-data")

@@ -25,8 +25,9 @@ from competition.core.choropleth import Band, band_of, bands
 from competition.extensions import db
 from competition.grants.models import Grant
 from competition.i18n import number
+from competition.kept import kept
 from competition.organisations.models import STATE_NAMES, FederalState, Organisation
-from competition.portal.published import public_grant_condition
+from competition.portal.published import grants_mark, public_grant_condition
 from competition.programmes.models import Call, Programme, PublicField
 from competition.proposals.models import ConsortiumMember
 
@@ -120,7 +121,20 @@ def count_partners(
     publishing: list[int], *, programme_id: int | None = None, year: int | None = None
 ) -> dict[FederalState | None, int]:
     """Funded partners per federal state (None: abroad or no state) of the ``publishing``
-    programmes, in one query."""
+    programmes: one aggregate over every member of every public grant (tens of milliseconds
+    at 20,000 grants), kept per process under the grants' mark (``published.grants_mark``)."""
+    key = (grants_mark(), tuple(publishing), programme_id, year)
+    return kept(
+        "portal.map",
+        key,
+        lambda: _count_partners(publishing, programme_id=programme_id, year=year),
+        size=64,
+    )
+
+
+def _count_partners(
+    publishing: list[int], *, programme_id: int | None, year: int | None
+) -> dict[FederalState | None, int]:
     where: list[Any] = [public_grant_condition(), Call.programme_id.in_(publishing)]
     if programme_id is not None:
         where.append(Call.programme_id == programme_id)

@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from competition.db import remembered
+from competition.extensions import db
 from competition.grants.models import Grant, GrantState
 
 PUBLIC_GRANT_STATES = (
@@ -27,3 +29,25 @@ def is_public(grant: Grant) -> bool:
 def public_grant_condition() -> sa.ColumnElement[Any]:
     """The WHERE clause every public query of grants starts from."""
     return Grant.state.in_(PUBLIC_GRANT_STATES)
+
+
+def grants_mark() -> tuple[Any, ...]:
+    """What changes whenever anything the public sees of grants may have changed: the latest
+    ``updated_at`` (every change of a grant's state or money touches it), the count of grants
+    and of public ones (an acceptance counts whatever its time). Results read from public
+    grants are kept per process under it (``competition.kept``): the funded consortia counted
+    per round, the committed money, the list's filter choices, the map's counts. Read once per
+    session until the session next writes (``db.remembered``)."""
+    return remembered(("portal.grants_mark",), _read_mark)
+
+
+def _read_mark() -> tuple[Any, ...]:
+    return tuple(
+        db.session.execute(
+            sa.select(
+                sa.func.max(Grant.updated_at),
+                sa.func.count(Grant.id),
+                sa.func.count(Grant.id).filter(public_grant_condition()),
+            )
+        ).one()
+    )

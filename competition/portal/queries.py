@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,7 +30,7 @@ from competition.i18n import current_language
 from competition.kept import kept
 from competition.organisations.models import FederalState, Organisation, OrganisationKind
 from competition.paging import Page
-from competition.portal.published import public_grant_condition
+from competition.portal.published import grants_mark, public_grant_condition
 from competition.programmes.models import (
     Call,
     CallState,
@@ -146,6 +146,28 @@ def summarise(programmes: Sequence[Programme], *, now: dt.datetime) -> list[Prog
     open_calls = [
         entry for entry in list_open_stages(now=now) if entry.call.programme_id in set(ids)
     ]
+    by_round = kept(
+        "portal.rounds", (tuple(sorted(ids)), grants_mark()), lambda: _count_rounds(ids), size=16
+    )
+    committed = _committed([p.id for p in programmes if PublicField.FUNDING in shown_fields(p)])
+    return [
+        ProgrammeSummary(
+            programme=p,
+            rounds=published_rounds(p),
+            open_calls=[entry for entry in open_calls if entry.call.programme_id == p.id],
+            funded=sum(r.count for r in by_round.get(p.id, [])),
+            by_round=by_round.get(p.id, []),
+            committed=committed.get(p.id, Decimal(0)).quantize(CENT)
+            if PublicField.FUNDING in shown_fields(p)
+            else None,
+        )
+        for p in programmes
+    ]
+
+
+def _count_rounds(ids: list[int]) -> dict[int, list[RoundCount]]:
+    """Per programme, its public grants counted per round and kind (kept under the grants'
+    mark; pages name the rounds from the programme's calls, read each time)."""
     counted = db.session.execute(
         sa.select(Call.programme_id, Call.id, Call.name, Grant.kind, sa.func.count(Grant.id))
         .select_from(Grant)
@@ -157,20 +179,7 @@ def summarise(programmes: Sequence[Programme], *, now: dt.datetime) -> list[Prog
     by_round: dict[int, list[RoundCount]] = defaultdict(list)
     for programme_id, call_id, call_name, kind, count in counted:
         by_round[programme_id].append(RoundCount(call_id, call_name, GrantKind(kind), count))
-    committed = _committed([p.id for p in programmes if PublicField.FUNDING in shown_fields(p)])
-    return [
-        ProgrammeSummary(
-            programme=p,
-            rounds=published_rounds(p),
-            open_calls=[entry for entry in open_calls if entry.call.programme_id == p.id],
-            funded=sum(r.count for r in by_round[p.id]),
-            by_round=by_round[p.id],
-            committed=committed.get(p.id, Decimal(0)).quantize(CENT)
-            if PublicField.FUNDING in shown_fields(p)
-            else None,
-        )
-        for p in programmes
-    ]
+    return dict(by_round)
 
 
 def _committed(programme_ids: list[int]) -> dict[int, Decimal]:
@@ -181,15 +190,7 @@ def _committed(programme_ids: list[int]) -> dict[int, Decimal]:
     acceptance whatever its time."""
     if not programme_ids:
         return {}
-    mark = tuple(
-        db.session.execute(
-            sa.select(
-                sa.func.max(Grant.updated_at),
-                sa.func.count(Grant.id),
-                sa.func.count(Grant.id).filter(public_grant_condition()),
-            )
-        ).one()
-    )
+    mark = grants_mark()
     key = (tuple(sorted(programme_ids)), mark)
     return kept("portal.committed", key, lambda: _count_committed(programme_ids), size=16)
 
@@ -357,6 +358,45 @@ def _member_shown(visibility: Visibility) -> sa.ColumnElement[bool]:
     )
 
 
+def _matches(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
+    """The search on ``Grant`` joined with its ``Proposal`` and ``Call``: the text in the
+    title, the acronym, the summary (of programmes that publish it) or the name of a partner
+    the public may know of. Both parts are uncorrelated id sets: PostgreSQL runs each once (the
+    texts through the trigram indexes of migration 0034, the names as one hashed list), where
+    a correlated ``EXISTS`` inside the ``OR`` ran once per grant."""
+    texts = (
+        sa.select(Proposal.id)
+        .where(
+            sa.or_(
+                _contains(Proposal.title, q),
+                _contains(Proposal.acronym, q),
+                sa.and_(
+                    Proposal.call_id.in_(
+                        sa.select(Call.id).where(
+                            Call.programme_id.in_(visibility.declaring(PublicField.SUMMARY))
+                        )
+                    ),
+                    _contains(Proposal.abstract, q),
+                ),
+            )
+        )
+        .correlate(None)
+    )
+    named = (
+        sa.select(ConsortiumMember.proposal_id)
+        .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
+        .join(Proposal, Proposal.id == ConsortiumMember.proposal_id)
+        .join(Call, Call.id == Proposal.call_id)
+        .where(
+            ConsortiumMember.name_withheld.is_(False),
+            _member_shown(visibility),
+            _contains(Organisation.name, q),
+        )
+        .correlate(None)
+    )
+    return sa.or_(Proposal.id.in_(texts), Proposal.id.in_(named))
+
+
 def _conditions(
     filters: FundedFilters, visibility: Visibility, programmes: Sequence[Programme]
 ) -> list[sa.ColumnElement[bool]]:
@@ -366,28 +406,7 @@ def _conditions(
         ids = [p.id for p in programmes if p.slug == filters.programme]
         conditions.append(Call.programme_id.in_(ids))
     if filters.q:
-        q = filters.q
-        named = (
-            sa.select(ConsortiumMember.id)
-            .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
-            .where(
-                ConsortiumMember.proposal_id == Proposal.id,
-                ConsortiumMember.name_withheld.is_(False),
-                _member_shown(visibility),
-                _contains(Organisation.name, q),
-            )
-        )
-        conditions.append(
-            sa.or_(
-                _contains(Proposal.title, q),
-                _contains(Proposal.acronym, q),
-                sa.and_(
-                    Call.programme_id.in_(visibility.declaring(PublicField.SUMMARY)),
-                    _contains(Proposal.abstract, q),
-                ),
-                named.exists(),
-            )
-        )
+        conditions.append(_matches(filters.q, visibility))
     if filters.topic:
         chosen = sa.select(Topic.id).where(Topic.slug == filters.topic[:80]).scalar_subquery()
         topics = sa.select(Topic.id).where(sa.or_(Topic.id == chosen, Topic.parent_id == chosen))
@@ -463,9 +482,14 @@ def list_funded(
 ) -> Page[FundedConsortium]:
     """One page of the funded consortia ``filters`` select, newest first: six queries."""
     visibility = visibility_of(programmes)
-    total = (
-        db.session.scalar(_select([sa.func.count(Grant.id)], filters, visibility, programmes)) or 0
+    # Unfiltered, every public grant counts (each has its proposal and call): an index-only
+    # count instead of joining 20,000 proposals.
+    count = (
+        sa.select(sa.func.count(Grant.id)).where(public_grant_condition())
+        if not filters.any
+        else _select([sa.func.count(Grant.id)], filters, visibility, programmes)
     )
+    total = db.session.scalar(count) or 0
     rows = db.session.execute(
         _select(_ROW, filters, visibility, programmes)
         .order_by(*_ORDER)
@@ -481,21 +505,31 @@ def list_funded(
     )
 
 
-def all_funded(filters: FundedFilters, programmes: Sequence[Programme]) -> list[FundedConsortium]:
-    """Every funded consortium ``filters`` select (the open data), newest first: five queries
-    at any size, the filter repeated as a subquery rather than tens of thousands of ids."""
+# Consortia described at a time while the open data streams: the file's memory stays that of
+# one batch, and each batch is five queries.
+BATCH = 1000
+
+
+def funded_batches(
+    filters: FundedFilters, programmes: Sequence[Programme], *, size: int | None = None
+) -> tuple[int, Iterator[list[FundedConsortium]]]:
+    """Every funded consortium ``filters`` select (the open data), newest first: how many, and
+    the consortia in batches of ``size`` (``BATCH`` unless given), each read when the caller
+    asks for it, so the file starts at once and never holds all of them. The ids are read
+    first, in one query; a grant that stops being public while the file streams is left out
+    of its batch."""
     visibility = visibility_of(programmes)
-    rows = db.session.execute(
-        _select(_ROW, filters, visibility, programmes).order_by(*_ORDER)
-    ).all()
-    if not rows:
-        return []
-    return describe(
-        rows,
-        programmes,
-        grant_ids=_select([Grant.id], filters, visibility, programmes),
-        proposal_ids=_select([Grant.proposal_id], filters, visibility, programmes),
+    ids = list(
+        db.session.scalars(_select([Grant.id], filters, visibility, programmes).order_by(*_ORDER))
     )
+
+    step = size or BATCH
+
+    def batches() -> Iterator[list[FundedConsortium]]:
+        for start in range(0, len(ids), step):
+            yield funded_by_ids(ids[start : start + step], programmes)
+
+    return len(ids), batches()
 
 
 def funded_by_ids(ids: Sequence[int], programmes: Sequence[Programme]) -> list[FundedConsortium]:
@@ -709,42 +743,58 @@ class Choices:
 
 
 def choices(programmes: Sequence[Programme]) -> Choices:
-    """Two queries."""
+    """Two queries: the grants' mark, and the chosen topics' names. Which topics and years the
+    public grants show (every topic of every public grant, tens of milliseconds at 20,000) is
+    kept per process under the grants' mark and the programmes' public fields; the names are
+    read each time, so a renamed topic shows at once."""
     visibility = visibility_of(programmes)
     with_topics = visibility.declaring(PublicField.TOPICS)
+    with_period = visibility.declaring(PublicField.PERIOD)
+    topic_ids, years = kept(
+        "portal.choices",
+        (grants_mark(), tuple(with_topics), tuple(with_period)),
+        lambda: _used_topics_and_years(with_topics, with_period),
+        size=16,
+    )
     topics = [
         PublicTopic(slug, name_en, name_de)
         for slug, name_en, name_de in db.session.execute(
-            sa.select(Topic.slug, Topic.name_en, Topic.name_de)
-            .where(
-                Topic.id.in_(
-                    sa.select(proposal_topics.c.topic_id)
-                    .join(Grant, Grant.proposal_id == proposal_topics.c.proposal_id)
-                    .join(Call, Call.id == Grant.call_id)
-                    .where(public_grant_condition(), Call.programme_id.in_(with_topics))
-                )
-            )
-            .order_by(Topic.name_en)
+            sa.select(Topic.slug, Topic.name_en, Topic.name_de).where(Topic.id.in_(list(topic_ids)))
         )
     ]
+    return Choices(
+        programmes=[p for p in programmes if not p.is_membership],
+        topics=sorted(topics, key=lambda t: (t.name.lower(), t.slug)),
+        years=list(years),
+    )
+
+
+def _used_topics_and_years(
+    with_topics: list[int], with_period: list[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The ids of the topics the public grants of ``with_topics`` carry, and the calendar
+    years the public grants of ``with_period`` run in."""
+    topic_ids = tuple(
+        db.session.scalars(
+            sa.select(proposal_topics.c.topic_id)
+            .join(Grant, Grant.proposal_id == proposal_topics.c.proposal_id)
+            .join(Call, Call.id == Grant.call_id)
+            .where(public_grant_condition(), Call.programme_id.in_(with_topics))
+            .distinct()
+            .order_by(proposal_topics.c.topic_id)
+        )
+    )
     first, last = db.session.execute(
         sa.select(sa.func.min(Grant.starts_on), sa.func.max(Grant.ends_on))
         .join(Call, Call.id == Grant.call_id)
-        .where(
-            public_grant_condition(),
-            Call.programme_id.in_(visibility.declaring(PublicField.PERIOD)),
-        )
+        .where(public_grant_condition(), Call.programme_id.in_(with_period))
     ).one()
-    years = []
+    years: tuple[int, ...] = ()
     if first is not None and last is not None:
         # ``ends_on`` is the first day after the grant.
         last_day = last - dt.timedelta(days=1)
-        years = list(range(max(first.year, FIRST_YEAR), min(last_day.year, LAST_YEAR) + 1))
-    return Choices(
-        programmes=[p for p in programmes if not p.is_membership],
-        topics=sorted(topics, key=lambda t: t.name.lower()),
-        years=years,
-    )
+        years = tuple(range(max(first.year, FIRST_YEAR), min(last_day.year, LAST_YEAR) + 1))
+    return topic_ids, years
 
 
 def stages_of(call: Call) -> list[Stage]:

@@ -69,8 +69,12 @@ PROPOSAL_STATE_IN_SENTENCE = {
 class Proposal(db.Model):
     __tablename__ = "proposals"
     __workflow__ = workflow.PROPOSAL
-    # The line's pages ask for the call's newest change on every request.
-    __table_args__ = (sa.Index("ix_proposals_call_id_updated_at", "call_id", "updated_at"),)
+    __table_args__ = (
+        # The line's pages ask for the call's newest change on every request.
+        sa.Index("ix_proposals_call_id_updated_at", "call_id", "updated_at"),
+        # The first proposal of each call: where an officer's list in the API starts.
+        sa.Index("ix_proposals_call_id_id", "call_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)

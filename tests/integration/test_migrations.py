@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from competition import create_app
+from competition.db import described_by_models
 from competition.extensions import db
 from tests import services
 from tests.conftest import ROOT, _admin_connection, testing_settings
@@ -48,7 +49,12 @@ def migrated(url: str, *, before: str, after: str, rows: Callable[[sa.Connection
 def differences(app) -> list:  # type: ignore[no-untyped-def]
     with app.app_context(), db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": True}
+            conn,
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_name": described_by_models,
+            },
         )
         return compare_metadata(context, db.metadata)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from competition.portal import queries
 from competition.portal.records import CSV_COLUMNS
 from tests.conftest import Browser, app_for_module
 from tests.helpers import as_person, queries_for_page, text
@@ -182,6 +183,7 @@ def test_the_list_is_paged(app, world):
 def test_a_page_of_consortia_costs_the_same_queries_for_one_or_many(app, world):
     browser = anyone(app)
     browser.get("/portal")  # the session's first request sets its cookie
+    browser.get("/portal/funded")  # the process keeps the filter choices from then on
 
     two = queries_for_page(app, browser, f"/portal/funded?programme={world.programme_slug}")
     many = queries_for_page(app, browser, f"/portal/funded?programme={world.many_slug}")
@@ -260,6 +262,21 @@ def test_json_has_the_documented_fields(app, world):
     assert "Verschwiegen" not in json.dumps(data)
 
 
+def test_json_is_streamed_in_batches_with_the_bytes_of_one_document(app, world, monkeypatch):
+    monkeypatch.setattr(queries, "BATCH", 2)
+    first = anyone(app).get("/portal/funded.json")
+    body = first.get_data(as_text=True)
+    again = anyone(app).get("/portal/funded.json", headers={"If-None-Match": first.headers["ETag"]})
+
+    assert "Content-Length" not in first.headers  # streamed: its length is not known up front
+    data = json.loads(body)
+    assert data["count"] == len(data["items"]) == 2 + 1 + MANY
+    # The same bytes json.dumps writes for the whole document (as before it was streamed).
+    assert body == json.dumps(data, ensure_ascii=False)
+    assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
+    assert again.get_data() == b""
+
+
 def test_open_data_page_documents_the_fields_in_both_languages(app, world):
     english = text(anyone(app).get("/portal/open-data"))
     german = text(in_german(app).get("/portal/open-data"))
@@ -275,7 +292,7 @@ def test_open_data_page_documents_the_fields_in_both_languages(app, world):
 # --- caching ------------------------------------------------------------------------------------
 
 
-CACHED = ["/portal", "/portal/funded?topic=hydrogen", "/portal/funded.csv"]
+CACHED = ["/portal", "/portal/funded?topic=hydrogen", "/portal/funded.csv", "/portal/funded.json"]
 
 
 @pytest.mark.parametrize("address", CACHED)

@@ -1,5 +1,7 @@
 """The money the portal says a programme has committed follows the grants as they change: it
-is kept per process for speed, never after a grant was accepted or ended."""
+is kept per process for speed, never after a grant was accepted or ended; so are the funded
+list's filter choices and the map's counts, and the open data's ETag follows any audited
+change."""
 
 from __future__ import annotations
 
@@ -13,7 +15,16 @@ from competition.db import utcnow
 from competition.extensions import db
 from competition.grants import operations as grants
 from competition.grants.models import Grant, GrantState
-from tests.factories import make_call, make_grant, make_programme, make_proposal, make_user
+from competition.proposals.models import Proposal
+from competition.proposals.withholding import withhold_name
+from tests.factories import (
+    make_call,
+    make_grant,
+    make_programme,
+    make_proposal,
+    make_topic,
+    make_user,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -55,3 +66,51 @@ def test_committed_money_follows_an_acceptance_and_an_early_end(app):
         grants.end_grant_early(grant, actor=officer, reason="Stopped.", ends_on=None, now=utcnow())
     # Ended in its first phase: only the released phase's three years count.
     assert committed(app, programme_id) == str(Decimal("200000.00") + 3 * 2 * Decimal("100000"))
+
+
+def test_filter_choices_and_the_map_follow_an_acceptance(app):
+    with app.app_context():
+        coordinator = make_user()
+        programme = make_programme()
+        call = make_call(programme)
+        topic = make_topic(slug="kept-choice", name_en="Kept choice")
+        proposal = make_proposal(call, coordinator=coordinator)
+        proposal.topics.append(topic)
+        offered = make_grant(proposal, state=GrantState.OFFERED, starts_on=dt.date(2041, 1, 1))
+        db.session.commit()
+        offered_id, coordinator_id = offered.id, coordinator.id
+    client = app.test_client()
+    before = client.get("/portal/funded").get_data(as_text=True)
+    map_before = client.get("/portal/map.svg").get_data(as_text=True)
+
+    with app.app_context():
+        grant = db.session.get(Grant, offered_id)
+        grants.accept_grant(grant, actor=db.session.get(User, coordinator_id), now=utcnow())
+    after = client.get("/portal/funded").get_data(as_text=True)
+
+    assert 'value="kept-choice"' not in before and 'value="2041"' not in before
+    assert 'value="kept-choice"' in after and 'value="2041"' in after
+    assert client.get("/portal/map.svg").get_data(as_text=True) != map_before
+
+
+def test_a_withheld_name_changes_the_open_data_and_its_etag(app):
+    with app.app_context():
+        coordinator = make_user()
+        proposal = make_proposal(make_call(make_programme()), coordinator=coordinator)
+        make_grant(proposal)
+        db.session.commit()
+        proposal_id, coordinator_id = proposal.id, coordinator.id
+    client = app.test_client()
+    before = client.get("/portal/funded.json")
+    name = before.get_json()["items"][0]["partners"][0]["name"]
+
+    with app.app_context():
+        member = db.session.get(Proposal, proposal_id).members[1]
+        withhold_name(
+            member, actor=db.session.get(User, coordinator_id), reason="Asked.", now=utcnow()
+        )
+    after = client.get("/portal/funded.json", headers={"If-None-Match": before.headers["ETag"]})
+
+    assert name is not None
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    assert after.get_json()["items"][0]["partners"][0]["name"] is None

@@ -16,7 +16,7 @@ import enum
 import io
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -150,11 +150,16 @@ CHUNK = 64 * 1024
 def csv_chunks(table: Table) -> Iterator[bytes]:
     """A plain table, streamed: a header row, then one row per line; no comment rows to trip
     parsers. UTF-8 with a byte order mark, so spreadsheet programs read the umlauts."""
+    return rows_csv_chunks(table.columns, table.rows)
+
+
+def rows_csv_chunks(columns: Sequence[Column], rows: Iterable[Sequence[Cell]]) -> Iterator[bytes]:
+    """The same for rows made while the file streams."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     out.write("\ufeff")
-    writer.writerow([neutralise(c.header) for c in table.columns])
-    for row in table.rows:
+    writer.writerow([neutralise(c.header) for c in columns])
+    for row in rows:
         writer.writerow([csv_text(v) for v in row])
         if out.tell() >= CHUNK:
             yield out.getvalue().encode("utf-8")
