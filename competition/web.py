@@ -220,6 +220,7 @@ def init_app(app: Flask) -> None:
     from competition.memberships.views import bp as memberships_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.organisations.views import bp as organisations_bp
+    from competition.personal_data.views import bp as personal_data_bp
     from competition.portal.views import bp as portal_bp
     from competition.programmes.topic_views import bp as topics_bp
     from competition.programmes.views import bp as programmes_bp
@@ -252,6 +253,7 @@ def init_app(app: Flask) -> None:
         legal_bp,
         portal_bp,
         api_tokens_bp,
+        personal_data_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

@@ -102,6 +102,9 @@ class Settings:
     # one), in the notation of the ``limits`` library: "300 per minute", "20/second; 5000/hour".
     # Counted in Redis with REDIS_URL (shared by every web process), else in each process.
     api_rate_limit: str = "300 per minute"
+    # A person's download of all their data (the ZIP built by the export job) is kept this many
+    # days, then deleted by the beat task ``personal_data.delete_expired``.
+    data_export_days: int = 7
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +157,9 @@ class Settings:
                 cls.membership_reevaluation_days,
             ),
             api_rate_limit=(env.get("API_RATE_LIMIT") or "").strip() or cls.api_rate_limit,
+            data_export_days=_int(
+                "DATA_EXPORT_DAYS", env.get("DATA_EXPORT_DAYS"), cls.data_export_days
+            ),
         )
         settings.check()
         return settings
@@ -194,6 +200,8 @@ class Settings:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
         if not 0 <= self.membership_reevaluation_days <= 366:
             raise ConfigError("MEMBERSHIP_REEVALUATION_DAYS must be between 0 and 366")
+        if not 1 <= self.data_export_days <= 90:
+            raise ConfigError("DATA_EXPORT_DAYS must be between 1 and 90")
         try:
             parse_many(self.api_rate_limit)
         except ValueError as error:

@@ -41,3 +41,12 @@ def store(data: bytes) -> str:
 
 def read(key: str) -> bytes:
     return _path(key).read_bytes()
+
+
+def remove(key: str) -> bool:
+    """Delete the file; False if it was gone already (a second run of a cleanup)."""
+    try:
+        _path(key).unlink()
+    except FileNotFoundError:
+        return False
+    return True
