@@ -216,3 +216,15 @@ def test_an_expired_export_is_deleted_with_its_file(app, world):  # type: ignore
         assert export.storage_key is None and export.deleted_at is not None
     browser = as_person(app, world.coordinator)
     assert browser.get(f"/account/data/exports/{export_id}/download").status_code == 404
+
+
+def test_the_records_of_processing_are_for_administrators_and_the_privacy_policy_lists_them(
+    app, world
+):  # type: ignore[no-untyped-def]
+    records = as_person(app, world.admin).get("/admin/processing")
+    assert records.status_code == 200
+    page = records.get_data(as_text=True)
+    assert 'id="record-jury"' in page and "data_exports" in page
+    assert as_person(app, world.juror).get("/admin/processing").status_code == 403
+    notice = app.test_client().get("/datenschutz").get_data(as_text=True)
+    assert 'id="what-we-store"' in notice and "Jury, conflicts of interest and reviews" in notice
