@@ -120,6 +120,7 @@ def _import_models() -> None:
     import competition.memberships.models  # noqa: F401
     import competition.notifications.models  # noqa: F401
     import competition.organisations.models  # noqa: F401
+    import competition.personal_data.models  # noqa: F401
     import competition.programmes.models  # noqa: F401
     import competition.proposals.models  # noqa: F401
     import competition.retention.models  # noqa: F401

@@ -59,6 +59,10 @@ def celery_init_app(app: Flask) -> Celery:
             "audit-chain": {"task": "audit.chain", "schedule": 60.0},
             "retention-erase-due": {"task": "retention.erase_due", "schedule": 86400.0},
             "audit-anchor": {"task": "audit.anchor", "schedule": 3600.0},
+            "personal-data-delete-expired": {
+                "task": "personal_data.delete_expired",
+                "schedule": 3600.0,
+            },
         },
         timezone="UTC",
     )

@@ -225,6 +225,7 @@ def init_app(app: Flask) -> None:
     from competition.memberships.views import bp as memberships_bp
     from competition.notifications.views import bp as notifications_bp
     from competition.organisations.views import bp as organisations_bp
+    from competition.personal_data.views import bp as personal_data_bp
     from competition.portal.views import bp as portal_bp
     from competition.programmes.topic_views import bp as topics_bp
     from competition.programmes.views import bp as programmes_bp
@@ -262,6 +263,7 @@ def init_app(app: Flask) -> None:
         api_tokens_bp,
         passkeys_bp,
         sso_bp,
+        personal_data_bp,
     ):
         app.register_blueprint(blueprint)
     single_sign_on.init_app(app)

@@ -182,6 +182,9 @@ class Settings:
     webauthn_origin: str | None = None
     # Single sign-on: the OpenID Connect providers people may sign in with (``OIDC_PROVIDERS``).
     oidc_providers: tuple[OidcProvider, ...] = ()
+    # A person's download of all their data (the ZIP built by the export job) is kept this many
+    # days, then deleted by the beat task ``personal_data.delete_expired``.
+    data_export_days: int = 7
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -241,6 +244,9 @@ class Settings:
             webauthn_rp_id=(env.get("WEBAUTHN_RP_ID") or "").strip().lower() or None,
             webauthn_origin=(env.get("WEBAUTHN_ORIGIN") or "").strip().rstrip("/") or None,
             oidc_providers=_oidc_providers(env.get("OIDC_PROVIDERS"), env),
+            data_export_days=_int(
+                "DATA_EXPORT_DAYS", env.get("DATA_EXPORT_DAYS"), cls.data_export_days
+            ),
         )
         settings.check()
         return settings
@@ -288,6 +294,8 @@ class Settings:
         if self.webauthn_rp_id and ("/" in self.webauthn_rp_id or ":" in self.webauthn_rp_id):
             raise ConfigError("WEBAUTHN_RP_ID must be a domain name, like example.de")
         self._check_oidc_providers()
+        if not 1 <= self.data_export_days <= 90:
+            raise ConfigError("DATA_EXPORT_DAYS must be between 1 and 90")
         try:
             parse_many(self.api_rate_limit)
         except ValueError as error:

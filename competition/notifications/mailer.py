@@ -50,6 +50,7 @@ SUBJECTS = {
     "payments/approved": _("Your payment request is approved"),
     "payments/rejected": _("Your payment request is rejected"),
     "payments/confirmation_waiting": _("A payment waits for your confirmation"),
+    "personal_data/export_ready": _("Your data are ready to download"),
     "memberships/granted": _("Your membership is granted"),
     "memberships/renewed": _("Your membership is renewed"),
     "memberships/refused": _("Your membership application is refused"),

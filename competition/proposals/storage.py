@@ -43,7 +43,10 @@ def read(key: str) -> bytes:
     return _path(key).read_bytes()
 
 
-def discard(key: str) -> None:
-    """Delete a stored file for good (erasure after its retention period); a missing one is
-    already gone."""
-    _path(key).unlink(missing_ok=True)
+def remove(key: str) -> bool:
+    """Delete the file; False if it was gone already (a second run of a cleanup)."""
+    try:
+        _path(key).unlink()
+    except FileNotFoundError:
+        return False
+    return True

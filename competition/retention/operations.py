@@ -25,8 +25,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from competition.accounts import sessions
+from competition.accounts import second_factor, sessions
 from competition.accounts.models import Role, User, UserRole, UserStatus
+from competition.accounts.sso_models import SsoIdentity
 from competition.assignment.models import Assignment, Conflict, ExclusionRequest, JurorProfile
 from competition.audit.models import StateTransition
 from competition.audit.operations import clear_personal, record_event
@@ -186,7 +187,7 @@ def _discard_files(model: Any, where: Any) -> int:
     if not keys:
         return 0
     db.session.execute(sa.update(model).where(where).values(filename=""))
-    on_commit(lambda: [storage.discard(key) for key in keys] and None)
+    on_commit(lambda: [storage.remove(key) for key in keys] and None)
     return len(keys)
 
 
@@ -410,6 +411,13 @@ def _erase_account(user: User, *, now: dt.datetime) -> Counter[str]:
         sa.update(StateTransition)
         .where(StateTransition.actor_id == user.id, StateTransition.reason != "")
         .values(reason="")
+    )
+    # Ways to sign in go with the account: second factors, and the providers' links, which
+    # keep the address the provider gave.
+    counts["second_factors"] += sum(second_factor.remove_second_factors(user).values())
+    counts["sign_in_links"] += int(
+        db.session.execute(sa.delete(SsoIdentity).where(SsoIdentity.user_id == user.id)).rowcount
+        or 0
     )
     counts["audit_events"] += clear_personal([("user", user.id)], actors=[user.id])
     counts["accounts"] += 1

@@ -25,6 +25,8 @@ KINDS = {
     "invitations": _l("Invitations and exclusion requests"),
     "messages": _l("E-mails"),
     "accounts": _l("Accounts"),
+    "second_factors": _l("Second factors"),
+    "sign_in_links": _l("Links to sign-in providers"),
     "audit_events": _l("Audit events cleared of personal details"),
     "requests_completed": _l("Erasure requests completed"),
     "waiting": _l("Proposals waiting for their period to end"),

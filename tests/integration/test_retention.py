@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from competition.accounts.models import Role, User
+from competition.accounts import totp
+from competition.accounts.models import Role, TotpFactor, User
+from competition.accounts.sso_models import SsoIdentity
 from competition.audit.models import AuditEvent, StateTransition
 from competition.audit.operations import record_event
 from competition.core.retention import add_years
@@ -142,6 +144,12 @@ def test_an_erasure_request_erases_the_person_now_and_the_chain_still_verifies(a
     world = build(app)
     with app.app_context():
         erika, admin = db.session.get(User, world.erika), db.session.get(User, world.admin)
+        # Her ways to sign in: an authenticator app and a provider's link with her address.
+        db.session.add(TotpFactor(user_id=erika.id, secret=totp.new_secret(), created_at=NOW))
+        db.session.add(
+            SsoIdentity(provider="uni", subject="e-1", user_id=erika.id, email=EMAIL, linked_at=NOW)
+        )
+        db.session.commit()
         with pytest.raises(DomainError) as refused:
             operations.record_erasure_request(admin, actor=admin, reason="Test.", now=NOW)
         assert "your own account" in str(refused.value)
@@ -154,8 +162,9 @@ def test_an_erasure_request_erases_the_person_now_and_the_chain_still_verifies(a
         assert db.session.get(Proposal, world.recent).erased_at is None
         erika = db.session.get(User, world.erika)
         assert erika.email == f"person-{erika.id}@erased.invalid" and not erika.is_active
-        for model in (AuditEvent, User):
+        for model in (AuditEvent, User, SsoIdentity):
             assert NAME not in everything(model) and EMAIL not in everything(model)
+        assert not db.session.scalars(sa.select(TotpFactor)).all()
         with pytest.raises(DomainError, match="erased already"):
             operations.record_erasure_request(erika, actor=admin, reason="Again.", now=NOW)
         db.session.rollback()

@@ -42,6 +42,7 @@ LAYERS: list[set[str]] = [
     {"grants", "memberships"},
     {"dashboard", "legal", "portal", "retention"},
     {"api"},
+    {"personal_data"},
     {"demo"},
     {"cli"},
     {"web"},

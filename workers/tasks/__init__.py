@@ -6,6 +6,7 @@ from workers.tasks import (  # noqa: F401
     clarifications,
     memberships,
     notifications,
+    personal_data,
     reports,
     retention,
     reviews,
