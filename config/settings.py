@@ -182,6 +182,9 @@ class Settings:
     webauthn_origin: str | None = None
     # Single sign-on: the OpenID Connect providers people may sign in with (``OIDC_PROVIDERS``).
     oidc_providers: tuple[OidcProvider, ...] = ()
+    # Anonymous visitors' portal pages are kept rendered (in Redis with REDIS_URL, else in each
+    # process) under the marks of what is published; ``PORTAL_PAGE_CACHE=off`` renders each.
+    portal_page_cache: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -241,6 +244,7 @@ class Settings:
             webauthn_rp_id=(env.get("WEBAUTHN_RP_ID") or "").strip().lower() or None,
             webauthn_origin=(env.get("WEBAUTHN_ORIGIN") or "").strip().rstrip("/") or None,
             oidc_providers=_oidc_providers(env.get("OIDC_PROVIDERS"), env),
+            portal_page_cache=_flag(env.get("PORTAL_PAGE_CACHE"), True),
         )
         settings.check()
         return settings
