@@ -9,6 +9,11 @@ under ``bench/.tools`` on first use, driven by ``bench/load.mjs``) and prints re
 second, p50 and p99 latency and the ratio to the bare page's rate. The portal's open data is
 downloaded once. The last line holds the figures as key=value.
 
+The portal's pages are loaded anonymously at one address each, so all but a worker's first
+request are served from the kept pages (``portal/page_cache.py``, here in each worker's
+memory: the benchmark sets no REDIS_URL); ``portal_search_miss`` searches a different word on
+every request, each rendered afresh.
+
     .venv/bin/python bench/web.py --quick
 """
 
@@ -113,9 +118,22 @@ class Loader:
         )
 
     def load(
-        self, url: str, *, headers: dict[str, str], seconds: float, connections: int
+        self,
+        url: str,
+        *,
+        headers: dict[str, str],
+        seconds: float,
+        connections: int,
+        words: list[str] | None = None,
     ) -> dict[str, Any]:
-        job = {"url": url, "concurrency": connections, "seconds": seconds, "headers": headers}
+        job: dict[str, Any] = {
+            "url": url,
+            "concurrency": connections,
+            "seconds": seconds,
+            "headers": headers,
+        }
+        if words:
+            job["words"] = words  # "QWORD" in the URL: a different word on each request
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
@@ -162,20 +180,28 @@ def measure(
     connections: int,
     workers: int,
     longest: float = MAX_SECONDS,
+    words: list[str] | None = None,
 ) -> Figures:
     """Load the page for ``seconds`` after a request that checks it answers 200 (and gives its
     size); a page that does not is reported with its status and not loaded. That first request
     also waits out what the previous page left queued and warms the page; the quickest of three
     more times it (a worker's first request may fill its caches), and a slow page is loaded
     longer, so that each connection has about three answers: a window shorter than the
-    queue's round trip would count none."""
-    status, body, _ = get(port, path, headers)
+    queue's round trip would count none. With ``words``, "QWORD" in the path is a different
+    word (or mix of capitals) on every request, so that no page is served kept."""
+    checked = path.replace("QWORD", words[0]) if words else path
+    status, body, _ = get(port, checked, headers)
     if status != 200:
         return Figures(name=name, path=path, group=group, status=status)
-    took = min(get(port, path, headers)[2] for _ in range(3))
+    timed = [path.replace("QWORD", w) for w in words[1:4]] if words else [path] * 3
+    took = min(get(port, each, headers)[2] for each in timed)
     seconds = min(max(seconds, 3 * took * connections / workers), longest)
     data = loader.load(
-        f"http://127.0.0.1:{port}{path}", headers=headers, seconds=seconds, connections=connections
+        f"http://127.0.0.1:{port}{path}",
+        headers=headers,
+        seconds=seconds,
+        connections=connections,
+        words=words,
     )
     codes = " ".join(f"{code}×{count}" for code, count in sorted(data.get("codes", {}).items()))
     return Figures(
@@ -225,16 +251,17 @@ def worker_peak_mb(master_pid: int) -> float:
     return peak
 
 
-def export_seconds(port: int, path: str, cookie: str) -> float:
-    """One download of an export, in seconds."""
+def export_seconds(port: int, path: str, cookie: str) -> float | int:
+    """One download of an export, in seconds (a float), or the status it answered instead (an
+    int), so that a refused export does not cost the run's other figures."""
     from bench.deadline_surge import Browser
 
     browser = Browser(port)
     browser.cookies.update(dict(part.split("=", 1) for part in cookie.split("; ")))
     answer = browser.request("GET", path)
     if answer.status != 200:
-        raise RuntimeError(f"GET {path} answered {answer.status}")
-    return answer.seconds
+        return int(answer.status)
+    return float(answer.seconds)
 
 
 def signed_in(port: int, email: str) -> str:
@@ -300,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.deadline_surge import server_env, start_server
     from bench.funded import add_funded
-    from bench.large import ADMIN, OFFICER, build, drop_database, fresh_database
+    from bench.large import ADMIN, OFFICER, WORDS, build, drop_database, fresh_database
 
     run_started = time.perf_counter()
     cleanup: list[Any] = []
@@ -427,6 +454,22 @@ def main(argv: list[str] | None = None) -> int:
             )
             for key, path, headers, group in pages
         ]
+        # Every search a different word: each request misses the kept pages and is rendered.
+        results.append(
+            measure(
+                loader,
+                "portal_search_miss",
+                app.port,
+                "/portal/funded?q=QWORD",
+                anonymous,
+                group="portal",
+                seconds=seconds,
+                connections=args.connections,
+                workers=args.workers,
+                longest=longest,
+                words=list(WORDS),
+            )
+        )
         marks["pages"] = time.perf_counter()
         open_data = {kind: download(app.port, f"/portal/funded.{kind}") for kind in ("json", "csv")}
         exports = {
@@ -490,6 +533,10 @@ def main(argv: list[str] | None = None) -> int:
     figures["ranking_page_kb"] = f"{ranking.kb:.0f}"
     print()
     for what, took in exports.items():
+        if isinstance(took, int):
+            print(f"export {what}.xlsx: answered {took}")
+            figures[f"export_{what}_s"] = f"failed_{took}"
+            continue
         print(f"export {what}.xlsx: {took:.1f} s")
         figures[f"export_{what}_s"] = f"{took:.1f}"
     print(f"largest peak resident size of a web worker over the run: {peak_mb:.0f} MB")

@@ -185,6 +185,9 @@ class Settings:
     # A person's download of all their data (the ZIP built by the export job) is kept this many
     # days, then deleted by the beat task ``personal_data.delete_expired``.
     data_export_days: int = 7
+    # Anonymous visitors' portal pages are kept rendered (in Redis with REDIS_URL, else in each
+    # process) under the marks of what is published; ``PORTAL_PAGE_CACHE=off`` renders each.
+    portal_page_cache: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -247,6 +250,7 @@ class Settings:
             data_export_days=_int(
                 "DATA_EXPORT_DAYS", env.get("DATA_EXPORT_DAYS"), cls.data_export_days
             ),
+            portal_page_cache=_flag(env.get("PORTAL_PAGE_CACHE"), True),
         )
         settings.check()
         return settings

@@ -28,21 +28,39 @@ from typing import Any, TypeVar
 from flask import Response, make_response, request
 from flask_login import current_user
 
+from competition.portal import page_cache
+
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public, max-age=300"
 PRIVATE = "private, no-store"
 _CSRF_VALUE = re.compile(rb'(name="csrf_token"[^>]*value=")[^"]*(")')
 
 
-def shared_cache(view: F) -> F:
-    """Wrap a GET view of the portal with its cache headers."""
+def shared_cache(view: F | None = None, *, clock: bool = False) -> Any:
+    """Wrap a GET view of the portal with its cache headers; an anonymous visitor's answer is
+    served from the kept pages (``page_cache``), per minute as well where ``clock`` (the page
+    shows the time left until a deadline)."""
+
+    def wrap(view: F) -> F:
+        @functools.wraps(view)
+        def cached(*args: Any, **kwargs: Any) -> Response:
+            response = page_cache.serve(lambda: make_response(view(*args, **kwargs)), clock=clock)
+            return with_cache_headers(response)
+
+        return cached  # type: ignore[return-value]
+
+    return wrap(view) if view is not None else wrap
+
+
+def kept_page(view: F) -> F:
+    """Serve an anonymous visitor's answer of a GET view from the kept pages, leaving its cache
+    headers to the view (the calendar sets its own)."""
 
     @functools.wraps(view)
-    def cached(*args: Any, **kwargs: Any) -> Response:
-        response = make_response(view(*args, **kwargs))
-        return with_cache_headers(response)
+    def kept(*args: Any, **kwargs: Any) -> Response:
+        return page_cache.serve(lambda: make_response(view(*args, **kwargs)))
 
-    return cached  # type: ignore[return-value]
+    return kept  # type: ignore[return-value]
 
 
 def with_cache_headers(response: Response) -> Response:

@@ -18,6 +18,7 @@ from competition.berlin import BERLIN
 from competition.downloads import content_disposition
 from competition.portal import deadlines
 from competition.portal.blueprint import bp
+from competition.portal.caching import kept_page
 from competition.portal.partner_map import find_programme
 from competition.programmes.models import Stage
 
@@ -74,6 +75,7 @@ def feed(stages: list[Stage], *, name: str, host: str) -> bytes:
 
 @bp.route("/deadlines.ics")
 @public
+@kept_page
 def deadlines_feed():  # type: ignore[no-untyped-def]
     slug = params.text("programme", length=80)
     programme = find_programme(slug) if slug else None

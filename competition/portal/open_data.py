@@ -9,13 +9,12 @@ from typing import Any
 from flask import Response, render_template, stream_with_context, url_for
 
 from competition.access import public
-from competition.audit.queries import latest_event
 from competition.downloads import download
 from competition.portal import queries, records
 from competition.portal.blueprint import bp
 from competition.portal.caching import shared_cache, streamed
+from competition.portal.page_cache import published_mark
 from competition.portal.pages import read_filters
-from competition.portal.published import grants_mark
 from competition.programmes.models import PublicField
 
 
@@ -39,8 +38,7 @@ def _streamed(kind: str, write: Any, mimetype: str) -> Response:
         kind,
         sorted(filters.query_args().items()),
         records.pages_base(),
-        grants_mark(),
-        latest_event(),
+        published_mark(),
     )
     return streamed(tag_of, make)
 

@@ -28,7 +28,7 @@ def read_filters() -> queries.FundedFilters:
 
 @bp.route("")
 @public
-@shared_cache
+@shared_cache(clock=True)
 def start():  # type: ignore[no-untyped-def]
     programmes = queries.list_programmes()
     return render_template(
@@ -39,7 +39,7 @@ def start():  # type: ignore[no-untyped-def]
 
 @bp.route("/programmes/<slug>")
 @public
-@shared_cache
+@shared_cache(clock=True)
 def show_programme(slug: str):  # type: ignore[no-untyped-def]
     programme = queries.find_programme(slug=slug)
     if programme is None:
