@@ -361,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
             DEMO_MODE="false",
             # The API's rate limit would turn the load into 429s: this measures the endpoints.
             API_RATE_LIMIT="1000000 per minute",
+            # Its officers sign in with the password alone: this measures the pages, not the
+            # second step production asks of them.
+            SECOND_FACTOR_REQUIRED_ROLES="none",
         )
         app = start_server(
             "app",
