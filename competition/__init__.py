@@ -82,6 +82,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     _import_models()
+    # Passkeys register as a kind of second factor when their module loads; workers and the
+    # CLI, which load no views, must count them too.
+    import competition.accounts.passkeys  # noqa: F401
+
     with app.app_context():
         _configure_sqlite(db.engine)
 

@@ -1,5 +1,6 @@
 """Second factors: setting up and disabling an authenticator app, recovery codes, the second step
-of signing in, and an administrator's reset for a person who lost their device.
+of signing in (a code or a passkey), and an administrator's reset for a person who lost their
+device.
 
 Each is one transaction (see competition.db.operation). Secrets and codes are never logged nor
 put in the audit trail.
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from competition.accounts import passwords, sessions, throttle, totp
+from competition.accounts import passkeys, passwords, sessions, throttle, totp
 from competition.accounts.models import RecoveryCode, Role, TotpFactor, User
 from competition.accounts.operations import LoginRefused
 from competition.accounts.second_factor import (
@@ -32,6 +33,7 @@ from competition.notifications.operations import notify
 # How a person signed in with a second step, as the audit trail names it.
 METHOD_TOTP = "totp"
 METHOD_RECOVERY_CODE = "recovery_code"
+METHOD_PASSKEY = "passkey"
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -177,25 +179,56 @@ def verify_second_step(user: User, *, code: str, client_address: str, now: dt.da
     ``account.second_step_throttled``), committed though refused; on success the account's
     count cleared, and for a recovery code audit ``account.recovery_code_used``.
     """
+    buckets = _second_step_buckets(user, client_address, now=now)
+    method = _accept_code(user, code, now=now)
+    if method is None:
+        throttle.note(buckets, now=now, window=_window())
+        _audit_failure(user, "account.second_step_failed", now=now)
+        raise LoginRefused({"code": [_("This code is not correct, or it has already been used.")]})
+    throttle.clear(buckets[0])
+    return method
+
+
+@operation
+def verify_passkey_step(
+    user: User, payload: object, *, client_address: str, now: dt.datetime
+) -> str:
+    """The second step of signing in with a passkey: ``payload`` is what the browser's
+    ``navigator.credentials.get`` gave for the options of ``passkeys.passkey_sign_in_options``.
+    Returns the method (``passkey``) for ``second_factor.open_session``.
+
+    Throttled as codes are, in the same buckets and with the same limits (a failed passkey and
+    a failed code count alike). Side effects: on failure a throttle row and audit
+    ``passkey.refused`` with the reason (or ``account.second_step_throttled``), committed though
+    refused; on success the passkey's sign count, audit ``passkey.used``, the account's count
+    cleared.
+    """
+    buckets = _second_step_buckets(user, client_address, now=now)
+    if not passkeys.verify_passkey_sign_in(user, payload, now=now):
+        throttle.note(buckets, now=now, window=_window())
+        db.session.commit()  # the failure and its audit event count though refused
+        raise LoginRefused(
+            {"": [_("The passkey was not accepted. Please try again, or use another passkey.")]}
+        )
+    throttle.clear(buckets[0])
+    return METHOD_PASSKEY
+
+
+def _second_step_buckets(user: User, client_address: str, *, now: dt.datetime) -> list[str]:
+    """The throttle's buckets of a second step (the account's, the client address's); refuses
+    with LoginRefused (throttled) while either is over its limit."""
     settings = _settings()
-    window = _window()
     account_bucket = throttle.bucket(_secret_key(), "second-factor-account", str(user.id))
     address_bucket = throttle.bucket(_secret_key(), "login-address", client_address)
     for name, limit in (
         (account_bucket, settings.login_failures_per_account),
         (address_bucket, settings.login_failures_per_address),
     ):
-        wait = throttle.retry_after(name, limit=limit, window=window, now=now)
+        wait = throttle.retry_after(name, limit=limit, window=_window(), now=now)
         if wait is not None:
             _audit_failure(user, "account.second_step_throttled", now=now)
             raise _too_many(wait)
-    method = _accept_code(user, code, now=now)
-    if method is None:
-        throttle.note([account_bucket, address_bucket], now=now, window=window)
-        _audit_failure(user, "account.second_step_failed", now=now)
-        raise LoginRefused({"code": [_("This code is not correct, or it has already been used.")]})
-    throttle.clear(account_bucket)
-    return method
+    return [account_bucket, address_bucket]
 
 
 def _audit_failure(user: User, action: str, *, now: dt.datetime) -> None:

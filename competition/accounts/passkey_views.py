@@ -1,8 +1,10 @@
-"""A person's passkeys page (list, add, remove) and the passkey check ("confirm it's you").
+"""A person's passkeys page (list, add, remove) and the passkey as the second step of signing in.
 
 The ceremonies run in the browser (static/passkeys.js): it asks for options, lets the
 authenticator answer and posts the answer as JSON with the CSRF token in its header. Every rule
-is in ``passkeys``; these views only carry JSON to it and back.
+is in ``passkeys`` and ``factor_operations``; these views only carry JSON to them and back.
+The second step's two calls are public: they serve the person who passed the password step in
+this browser (``second_factor.pending_login``), who has no session yet.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from competition.access import current_person, signed_in
-from competition.accounts import passkeys
+from competition.access import current_person, public, signed_in
+from competition.accounts import factor_operations as factor_ops
+from competition.accounts import passkeys, second_factor
+from competition.accounts.models import User
+from competition.accounts.operations import LoginRefused
 from competition.accounts.passkey_models import NAME_LENGTH
 from competition.errors import DomainError
 from competition.forms import Attempt, attempt, perform
@@ -37,10 +43,6 @@ class RemovePasskeyForm(FlaskForm):
     password = PasswordField(
         _l("Your password"), validators=[DataRequired(_l("Enter your password."))]
     )
-
-
-class CheckPasskeyForm(FlaskForm):
-    """Only the CSRF token, which the script sends in its header."""
 
 
 def _json_body() -> dict[str, Any]:
@@ -115,35 +117,45 @@ def remove_passkey(passkey_id: int):  # type: ignore[no-untyped-def]
         flash(_("The passkey “%(name)s” is removed.", name=name), "success")
         return redirect(url_for(".list_passkeys"))
     return render_template(
-        "accounts/passkey_remove.html", form=form, passkey=passkey
+        "accounts/passkey_remove.html",
+        form=form,
+        passkey=passkey,
+        has_password=bool(person.password_hash),
+        no_password=passkeys.NO_PASSWORD,
     ), removed.status
 
 
-@bp.route("/login/passkey")
-@signed_in
-def check_passkey():  # type: ignore[no-untyped-def]
-    """Confirm it is you with a passkey. For now a signed-in person's re-authentication; the
-    login's second step will offer the same two calls."""
-    return render_template(
-        "accounts/passkey_check.html",
-        form=CheckPasskeyForm(),
-        has_passkeys=passkeys.has_passkeys(current_person()),
-    )
+def _pending() -> tuple[User, str | None]:
+    """The person in the middle of signing in, or a 401 telling the script to start again."""
+    pending = None if current_user.is_authenticated else second_factor.pending_login(g.now)
+    if pending is None:
+        message = _("Please log in again: the time for the second step has run out.")
+        refusal = jsonify(errors={"form": [message]}, next=url_for("accounts.login"))
+        refusal.status_code = 401
+        abort(refusal)
+    return pending
 
 
 @bp.route("/login/passkey/options", methods=["POST"])
-@signed_in
+@public
 def sign_in_options():  # type: ignore[no-untyped-def]
-    outcome = perform(lambda: passkeys.passkey_sign_in_options(current_person(), now=g.now))
+    user, _next_url = _pending()
+    outcome = perform(lambda: passkeys.passkey_sign_in_options(user, now=g.now))
     return _answer(outcome, options=outcome.result)
 
 
 @bp.route("/login/passkey/verify", methods=["POST"])
-@signed_in
+@public
 def verify_sign_in():  # type: ignore[no-untyped-def]
+    user, next_url = _pending()
     payload = _json_body()
-    if not passkeys.verify_passkey_sign_in(current_person(), payload, now=g.now):
-        message = _("The passkey was not accepted. Please try again, or use another passkey.")
-        return jsonify(errors={"form": [message]}), 422
-    flash(_("Thank you: your passkey confirmed that it is you."), "success")
-    return jsonify(next=url_for(".list_passkeys"))
+    outcome = perform(
+        lambda: factor_ops.verify_passkey_step(
+            user, payload, client_address=request.remote_addr or "unknown", now=g.now
+        )
+    )
+    if outcome.error is not None:
+        throttled = isinstance(outcome.error, LoginRefused) and outcome.error.throttled
+        return jsonify(errors=_messages(outcome.error)), 429 if throttled else outcome.status
+    second_factor.open_session(user, method=outcome.result)
+    return jsonify(next=second_factor.landing(next_url))

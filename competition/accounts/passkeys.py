@@ -1,6 +1,10 @@
 """Passkeys (WebAuthn) as a second factor: registering one, proving with one that it is the
-person, removing them. Built on py_webauthn 3, which checks the ceremonies (challenge, origin,
-relying party, signature, sign count); this module keeps the credentials and the challenges.
+person (the second step of signing in), removing them. They register here as a kind of second
+factor (``second_factor.register_factor``): a person with a passkey gets the second step, meets
+a role's requirement, and loses their passkeys in an administrator's reset.
+
+Built on py_webauthn 3, which checks the ceremonies (challenge, origin, relying party,
+signature, sign count); this module keeps the credentials and the challenges.
 
 A ceremony's challenge lives in the signed cookie session between its options and its answer:
 it is taken out (used once) when the answer arrives, holds for ``CHALLENGE_SECONDS`` and names
@@ -14,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +27,7 @@ import sqlalchemy as sa
 from flask import current_app, request
 from flask import session as cookie_session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -38,8 +44,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from competition.accounts import passwords, throttle
-from competition.accounts.models import Role, User
+from competition.accounts import passwords, second_factor, throttle
+from competition.accounts.models import User
 from competition.accounts.passkey_models import NAME_LENGTH, PasskeyCredential
 from competition.audit.operations import record_event
 from competition.db import add_unique, operation, utcnow
@@ -109,6 +115,30 @@ def has_passkeys(user: User) -> bool:
             sa.select(sa.exists().where(PasskeyCredential.user_id == user.id)),
         )
     )
+
+
+def _holders(user_ids: Collection[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(PasskeyCredential.user_id)
+            .where(PasskeyCredential.user_id.in_(list(user_ids)))
+            .distinct()
+        )
+    )
+
+
+def remove_passkeys(user: User) -> int:
+    """Delete every passkey of ``user`` (an administrator's reset of the second factors, which
+    audits the count); returns how many there were. The caller commits."""
+    result = db.session.execute(
+        sa.delete(PasskeyCredential).where(PasskeyCredential.user_id == user.id)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+second_factor.register_factor(
+    second_factor.Factor("passkey", holders=_holders, remove=remove_passkeys)
+)
 
 
 def _descriptor(passkey: PasskeyCredential) -> PublicKeyCredentialDescriptor:
@@ -326,6 +356,11 @@ def _refuse(user: User, passkey: PasskeyCredential | None, reason: str, now: dt.
 
 # --- removing -----------------------------------------------------------------------------
 
+NO_PASSWORD = _l(
+    "Your account has no password, so removing a passkey cannot be confirmed. Choose a "
+    "password first (“Forgot your password?” on the login page mails you a link)."
+)
+
 
 @operation
 def remove_passkey(
@@ -334,10 +369,14 @@ def remove_passkey(
     """The person removes one of their passkeys, confirming with their password.
 
     Wrong passwords count like failed logins (per account, over the login window), so a
-    borrowed session cannot guess the password here. Side effects: the row deleted; a
-    throttle row on a wrong password (kept although refused); audit ``passkey.removed``."""
+    borrowed session cannot guess the password here. An account without a password (made
+    through single sign-on) cannot confirm, and is refused. The recovery codes go with the last
+    second factor (they stand in for one). Side effects: the row deleted; a throttle row on a
+    wrong password (kept although refused); audit ``passkey.removed``."""
     if passkey.user_id != user.id:
         raise PermissionDenied(_("This is not your passkey."))
+    if not user.password_hash:
+        raise DomainError(str(NO_PASSWORD))
     settings = current_app.extensions["settings"]
     window = dt.timedelta(minutes=settings.throttle_window_minutes)
     bucket = throttle.bucket(str(current_app.config["SECRET_KEY"]), "confirm-account", str(user.id))
@@ -355,34 +394,15 @@ def remove_passkey(
     throttle.clear(bucket)
     before = {"user_id": user.id, "name": passkey.name, "created_at": passkey.created_at}
     db.session.execute(sa.delete(PasskeyCredential).where(PasskeyCredential.id == passkey.id))
+    recovery_codes = 0
+    if not second_factor.has_second_factor(user, fresh=True):
+        recovery_codes = second_factor.remove_recovery_codes(user)
     record_event(
         actor=user,
         action="passkey.removed",
         object_type="passkey",
         object_id=passkey.id,
         before=before,
+        after={"recovery_codes_removed": recovery_codes},
         now=now,
     )
-
-
-@operation
-def remove_all_passkeys(user: User, *, actor: User, now: dt.datetime) -> int:
-    """Every passkey of ``user`` removed (an administrator's reset of the second factors).
-
-    Returns how many there were. Side effects: the rows deleted; audit ``passkey.removed``
-    per passkey, with the administrator as actor."""
-    if actor.id != user.id and not actor.has_role(Role.ADMIN):
-        raise PermissionDenied(_("Only administrators can reset another person's passkeys."))
-    passkeys = list_passkeys(user)
-    for passkey in passkeys:
-        record_event(
-            actor=actor,
-            action="passkey.removed",
-            object_type="passkey",
-            object_id=passkey.id,
-            before={"user_id": user.id, "name": passkey.name, "created_at": passkey.created_at},
-            after={"reset": True},
-            now=now,
-        )
-    db.session.execute(sa.delete(PasskeyCredential).where(PasskeyCredential.user_id == user.id))
-    return len(passkeys)

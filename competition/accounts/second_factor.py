@@ -2,9 +2,10 @@
 
 After a correct password, a person with a second factor gets no session yet: the cookie holds
 only a marker (who passed the password step, when, and where to go next) that lasts five
-minutes, and ``/login/second-factor`` asks for a code. Whatever completes signing in (the
-password alone, a code, later a passkey or single sign-on) calls :func:`finish_login`, the one
-function that opens the real session.
+minutes, and ``/login/second-factor`` asks for a code or a passkey. Whatever completes signing
+in (the password alone, a code, a passkey, single sign-on) calls :func:`open_session` (through
+:func:`finish_login` where the answer is a redirect), the one function that opens the real
+session.
 
 Kinds of second factor register here (:func:`register_factor`): how to tell whether a person
 has one and how to remove a person's. The authenticator app (TOTP) registers below; passkeys
@@ -38,9 +39,10 @@ log = logging.getLogger(__name__)
 
 PENDING_KEY = "second_factor_pending"
 PENDING_FOR = dt.timedelta(minutes=5)
-# Where a person whose role requires a second factor may still go without one.
+# Where a person whose role requires a second factor may still go without one: besides these,
+# every page of the blueprints where a factor is set up (an authenticator app, a passkey).
 EXEMPT_ENDPOINTS = frozenset({"static", "accounts.logout", "accounts.choose_language"})
-SET_UP_BLUEPRINT = "security"
+SET_UP_BLUEPRINTS = frozenset({"security", "passkeys"})
 
 
 # --- the kinds of second factor -------------------------------------------------------------
@@ -179,9 +181,8 @@ def pending_login(now: dt.datetime) -> tuple[User, str | None] | None:
     return user, safe_next(marker.get("next"))
 
 
-def finish_login(user: User, *, method: str, next_url: str | None = None) -> Response:
-    """Sign ``user`` in, who passed every step, and go on to ``next_url`` (same-site only) or
-    the start page.
+def open_session(user: User, *, method: str) -> None:
+    """Sign ``user`` in, who passed every step.
 
     The one place that opens a real session: a fresh cookie (only the language carries over,
     so no session fixation), a session row, Flask-Login's user, and the audit event
@@ -194,7 +195,17 @@ def finish_login(user: User, *, method: str, next_url: str | None = None) -> Res
     cookie_session[sessions.COOKIE_KEY] = token
     login_user(user)
     log.info("user %s logged in (%s)", user.id, method)
-    return redirect(safe_next(next_url) or url_for("dashboard.home"))
+
+
+def landing(next_url: str | None) -> str:
+    """Where a person goes once signed in: ``next_url`` if same-site, else the start page."""
+    return safe_next(next_url) or url_for("dashboard.home")
+
+
+def finish_login(user: User, *, method: str, next_url: str | None = None) -> Response:
+    """:func:`open_session`, then on to ``next_url`` (same-site only) or the start page."""
+    open_session(user, method=method)
+    return redirect(landing(next_url))
 
 
 # --- the requirement ------------------------------------------------------------------------
@@ -202,12 +213,13 @@ def finish_login(user: User, *, method: str, next_url: str | None = None) -> Res
 
 def enforce_second_factor() -> Response | None:
     """before_request hook, after ``enforce_access``: a signed-in person whose role requires a
-    second factor and who has none is sent to set one up, from every page but that one, logging
-    out, the language switch, public pages and the API (whose tokens keep working)."""
+    second factor and who has none is sent to the security page to set one up, from every page
+    but those where a factor is set up, logging out, the language switch, public pages and the
+    API (whose tokens keep working)."""
     endpoint = request.endpoint
     if endpoint is None or not current_user.is_authenticated:
         return None
-    if endpoint in EXEMPT_ENDPOINTS or endpoint.startswith(SET_UP_BLUEPRINT + "."):
+    if endpoint in EXEMPT_ENDPOINTS or endpoint.split(".", 1)[0] in SET_UP_BLUEPRINTS:
         return None
     policy = policy_of(current_app.view_functions[endpoint])
     if policy is None or policy.public or policy.api:
@@ -219,9 +231,9 @@ def enforce_second_factor() -> Response | None:
         abort(403)
     flash(
         _(
-            "Your role requires a second factor. Set up an authenticator app to continue; it "
-            "takes a minute."
+            "Your role requires a second factor. Set up an authenticator app or add a passkey "
+            "to continue; it takes a minute."
         ),
         "info",
     )
-    return redirect(url_for("security.set_up_totp"))
+    return redirect(url_for("security.show_security"))

@@ -1,7 +1,8 @@
 """The account's security page (any signed-in person): setting up an authenticator app, disabling
-it, and new recovery codes. A role that requires a second factor leads here
-(``second_factor.enforce_second_factor``), so every page of this blueprint stays reachable
-without one."""
+it, the person's passkeys (managed on their own page, ``passkey_views``), and new recovery
+codes. A role that requires a second factor leads here
+(``second_factor.enforce_second_factor``), so every page of this blueprint (and of the
+passkeys') stays reachable without one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 
 from competition.access import current_person, signed_in
 from competition.accounts import factor_operations as factor_ops
-from competition.accounts import second_factor, totp
+from competition.accounts import passkeys, second_factor, totp
 from competition.accounts.forms import PasswordAgainForm, TotpSetUpForm
 from competition.accounts.operations import LoginRefused
 from competition.forms import Attempt, attempt
@@ -45,6 +46,7 @@ def show_security():  # type: ignore[no-untyped-def]
     return render_template(
         "accounts/security.html",
         authenticator=second_factor.find_totp(person),
+        passkeys=passkeys.list_passkeys(person),
         has_factor=second_factor.has_second_factor(person),
         recovery_codes_left=second_factor.unused_recovery_codes(person),
         required=second_factor.required_for(person),

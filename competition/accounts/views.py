@@ -26,7 +26,7 @@ from competition import params
 from competition.access import current_person, public, roles_required, safe_next, signed_in
 from competition.accounts import factor_operations as factor_ops
 from competition.accounts import operations as ops
-from competition.accounts import second_factor, sessions, single_sign_on
+from competition.accounts import passkeys, second_factor, sessions, single_sign_on
 from competition.accounts.forms import (
     AcceptInvitationForm,
     ConfirmForm,
@@ -124,7 +124,15 @@ def second_step():  # type: ignore[no-untyped-def]
     status = verified.status
     if isinstance(verified.error, ops.LoginRefused) and verified.error.throttled:
         status = 429
-    return render_template("accounts/second_step.html", form=form), status
+    has_totp = second_factor.find_totp(user) is not None
+    if not has_totp:
+        form.code.label.text = _("Recovery code")
+    return render_template(
+        "accounts/second_step.html",
+        form=form,
+        has_totp=has_totp,
+        has_passkeys=passkeys.has_passkeys(user),
+    ), status
 
 
 @bp.route("/language", methods=["POST"])

@@ -1,4 +1,4 @@
-// Passkeys: creating one (the passkeys page) and using one (the passkey check). The server sends
+// Passkeys: creating one (the passkeys page) and using one (the second step of signing in). The server sends
 // the options as JSON with bytes in base64url; the browser's API wants ArrayBuffers and gives
 // them back, so both directions are converted here. Posts are JSON with the CSRF token in the
 // X-CSRFToken header.

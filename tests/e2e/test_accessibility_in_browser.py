@@ -26,7 +26,7 @@ from competition.extensions import db
 from config import OidcProvider
 from tests import services
 from tests.conftest import free_port, testing_settings, truncate_all
-from tests.e2e.world import DEMO_PASSWORD, PageWorld, build_page_world
+from tests.e2e.world import DEMO_PASSWORD, RECOVERY_CODES, PageWorld, build_page_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -149,7 +149,7 @@ PAGES = [
     ("applicant", "new API token", "/account/api-tokens/new"),
     ("applicant", "passkeys", "/account/passkeys"),
     ("applicant", "removing a passkey", "/account/passkeys/{passkey}/remove"),
-    ("applicant", "confirming with a passkey", "/login/passkey"),
+    ("applicant", "security", "/account/security"),
     ("applicant", "sign-in providers", "/account/sign-ins"),
 ]
 
@@ -261,11 +261,23 @@ class SignedIn:
     pages: dict[str, Page]  # role → a page of that role's browser context
 
 
-def log_in(page: Page, base_url: str, email: str) -> None:
+SECOND_STEP = "/login/second-factor"
+_unused_codes = iter(RECOVERY_CODES)
+
+
+def give_password(page: Page, base_url: str, email: str) -> None:
     page.goto(f"{base_url}/login")
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password]").fill(DEMO_PASSWORD)
     page.locator("form:has(input[name=password]) button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def log_in(page: Page, base_url: str, email: str) -> None:
+    give_password(page, base_url, email)
+    if page.url.endswith(SECOND_STEP):  # the applicant, who has a passkey
+        page.locator("input[name=code]").fill(next(_unused_codes))
+        page.locator("form:has(input[name=code]) button[type=submit]").click()
     page.wait_for_url(f"{base_url}/")
 
 
@@ -337,6 +349,24 @@ def test_the_page_has_no_accessibility_violation(axe, signed_in, served, role, w
     violations = run_axe(page, axe)
 
     assert not violations, described(violations)
+
+
+def test_the_second_step_with_a_passkey_has_no_accessibility_violation(
+    axe, signed_in, served, chromium
+):  # type: ignore[no-untyped-def]
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        give_password(page, served.base_url, served.world.logins["applicant"])
+        assert page.url.endswith(SECOND_STEP)
+        assert page.locator("html").get_attribute("lang") == signed_in.language
+        assert page.locator("form[data-passkey-check] button").count() == 1
+
+        violations = run_axe(page, axe)
+
+        assert not violations, described(violations)
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize(

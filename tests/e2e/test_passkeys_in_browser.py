@@ -1,5 +1,5 @@
-"""A person adds a passkey and confirms with it, in Chromium with the DevTools protocol's virtual
-authenticator (a platform authenticator that verifies the user by itself)."""
+"""A person adds a passkey and signs in with it after the password, in Chromium with the DevTools
+protocol's virtual authenticator (a platform authenticator that verifies the user by itself)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 pytestmark = pytest.mark.browser
 
 
-def test_a_person_adds_a_passkey_and_confirms_it_is_them_with_it(live_server, page):
+def test_a_person_adds_a_passkey_and_signs_in_with_it_after_the_password(live_server, page):
     from competition.accounts.passkey_models import PasskeyCredential
     from competition.extensions import db
     from tests.factories import PASSWORD, make_user
@@ -40,7 +40,8 @@ def test_a_person_adds_a_passkey_and_confirms_it_is_them_with_it(live_server, pa
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="Passkeys").click()
+    page.get_by_role("link", name="Security", exact=True).click()
+    page.get_by_role("link", name="Add a passkey").click()
     page.get_by_role("heading", name="Passkeys", exact=True).wait_for()
 
     # The name is refused at its field before the authenticator is asked.
@@ -55,10 +56,15 @@ def test_a_person_adds_a_passkey_and_confirms_it_is_them_with_it(live_server, pa
     assert row.count() == 1
     assert "never" in row.inner_text()
 
-    page.get_by_role("link", name="Try a passkey").click()
-    page.get_by_role("heading", name="Confirm it is you").wait_for()
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Second step").wait_for()
     page.get_by_role("button", name="Use a passkey").click()
-    page.get_by_text("your passkey confirmed that it is you").wait_for()
+    page.get_by_text("Welcome, Clara Coordinator").wait_for()
+    page.get_by_role("link", name="Security", exact=True).click()
+    page.get_by_role("link", name="Manage your passkeys").click()
     assert "never" not in page.locator("#passkeys tbody tr").inner_text()
 
     (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})[

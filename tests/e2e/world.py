@@ -18,8 +18,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from competition.accounts.models import User
+from competition.accounts.models import RecoveryCode, User
 from competition.accounts.passkey_models import PasskeyCredential
+from competition.accounts.totp import recovery_code_hash
 from competition.assignment.models import (
     AssignmentRun,
     Conflict,
@@ -53,6 +54,9 @@ from tests.integration.test_publication import build_letters
 
 DEMO_PASSWORD = "demo"
 OFFICER = "officer@demo.test"
+
+
+RECOVERY_CODES = tuple(f"page-world-code-{n}" for n in range(8))
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,12 @@ def _complete() -> PageWorld:
         created_at=now,
     )
     db.session.add(passkey)
+    # With a passkey, signing in asks for it after the password; the pages' browser answers the
+    # second step with these recovery codes instead (one per login).
+    db.session.add_all(
+        RecoveryCode(user_id=applicant.id, code_hash=recovery_code_hash(code), created_at=now)
+        for code in RECOVERY_CODES
+    )
     db.session.commit()
     return PageWorld(
         logins={"officer": OFFICER, "applicant": applicant.email, "juror": juror.email},

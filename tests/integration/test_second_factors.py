@@ -15,6 +15,8 @@ from competition.accounts import factor_operations as factor_ops
 from competition.accounts import totp
 from competition.accounts.models import Role, TotpFactor, User
 from competition.accounts.operations import LoginRefused
+from competition.accounts.passkey_models import PasskeyCredential
+from competition.audit.models import AuditEvent
 from competition.errors import PermissionDenied
 from competition.extensions import db
 from competition.notifications.models import NotificationState
@@ -71,6 +73,24 @@ def second_step(browser: Browser, value: str):  # type: ignore[no-untyped-def]
 def give_totp(app, person: Person, secret: str) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         db.session.add(TotpFactor(user_id=person.id, secret=secret, created_at=T))
+        db.session.commit()
+
+
+def give_passkeys(app, person: Person, count: int) -> None:  # type: ignore[no-untyped-def]
+    """Passkeys as rows (their ceremonies are tested in test_passkeys.py)."""
+    with app.app_context():
+        db.session.add_all(
+            PasskeyCredential(
+                user_id=person.id,
+                credential_id=f"credential-{person.id}-{n}",
+                public_key=b"not used here",
+                sign_count=0,
+                transports=[],
+                name=f"Key {n}",
+                created_at=T,
+            )
+            for n in range(count)
+        )
         db.session.commit()
 
 
@@ -219,8 +239,8 @@ def test_an_officer_without_a_second_factor_reaches_officer_pages_only_after_set
     browser.login(officer.email, PASSWORD)
 
     response = browser.get(OFFICER_PAGE)
-    assert redirect_path(response) == "/account/security/authenticator"
-    assert browser.get("/account/security").status_code == 200
+    assert redirect_path(response) == "/account/security"
+    assert "Set up an authenticator app or add a passkey" in text(browser.get("/account/security"))
     set_up_by_the_pages(browser)
 
     assert browser.get(OFFICER_PAGE).status_code == 200
@@ -254,6 +274,7 @@ def test_a_reset_removes_the_factor_mails_the_person_and_is_audited(app):
     officer = create_user(app, roles=(Role.OFFICER,))
     secret = totp.new_secret()
     give_totp(app, officer, secret)
+    give_passkeys(app, officer, 2)
     lost_device = new_browser(app)
     lost_device.login(officer.email, PASSWORD)
     second_step(lost_device, code(secret))
@@ -268,6 +289,12 @@ def test_a_reset_removes_the_factor_mails_the_person_and_is_audited(app):
 
     assert redirect_path(response) == "/admin/users"
     assert audit_events(app, "account.second_factor_reset") == [(admin.id, str(officer.id))]
+    with app.app_context():
+        event = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "account.second_factor_reset")
+        ).one()
+        assert event.before == {"removed": {"totp": 1, "passkey": 2}}
+        assert db.session.scalar(sa.select(sa.func.count(PasskeyCredential.id))) == 0
     [mail] = [
         m for m in mails_to(app, officer.email) if m.template == "accounts/second_factor_reset"
     ]
