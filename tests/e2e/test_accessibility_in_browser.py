@@ -151,6 +151,10 @@ PAGES = [
     ("applicant", "removing a passkey", "/account/passkeys/{passkey}/remove"),
     ("applicant", "security", "/account/security"),
     ("applicant", "sign-in providers", "/account/sign-ins"),
+    ("applicant", "my data", "/account/data"),
+    ("officer", "retention and erasure", "/admin/retention"),
+    ("officer", "recording an erasure request", "/admin/erasure-requests/new"),
+    ("officer", "records of processing", "/admin/processing"),
 ]
 
 # Forms sent empty (or with the field given), so they come back refused with a message at the
