@@ -51,7 +51,7 @@ from competition.grants.models import (
 )
 from competition.jobs import operations as jobs
 from competition.notifications.models import Notification
-from competition.programmes.models import Call, Programme
+from competition.programmes.models import Call, Programme, Stage
 from competition.proposals import storage
 from competition.proposals.models import (
     Attachment,
@@ -125,15 +125,24 @@ def _facts(proposals: list[Proposal]) -> list[rules.ProposalFacts]:
             .group_by(StateTransition.object_id)
         ).all()
     )
+    abandoned = _drafts_closed_at([p.id for p in proposals if p.state == ProposalState.DRAFT])
     found = []
     for proposal in proposals:
         own = [g for g in grants if g.proposal_id == proposal.id]
         ends = [closed[g.id] for g in own if g.id in closed and g.state != GrantState.DECLINED]
-        moments = [m for m in (published.get(proposal.id), stepped.get(proposal.id)) if m]
+        moments = [
+            m
+            for m in (
+                published.get(proposal.id),
+                stepped.get(proposal.id),
+                abandoned.get(proposal.id),
+            )
+            if m
+        ]
         found.append(
             rules.ProposalFacts(
                 proposal_id=proposal.id,
-                final=proposal.state in FINAL,
+                final=proposal.state in FINAL or proposal.id in abandoned,
                 funded=proposal.state == ProposalState.FUNDED
                 or any(g.kind == GrantKind.PROJECT and g.state != GrantState.DECLINED for g in own),
                 ended_at=max(moments) if moments else None,
@@ -142,6 +151,30 @@ def _facts(proposals: list[Proposal]) -> list[rules.ProposalFacts]:
             )
         )
     return found
+
+
+def _drafts_closed_at(ids: list[int]) -> dict[int, dt.datetime]:
+    """When each never-submitted draft could no longer be submitted: the close of its call's
+    last stage, or of a later extension granted to it. Its period runs from there like an
+    unsuccessful proposal's, so an abandoned draft is not kept for ever."""
+    if not ids:
+        return {}
+    closes = dict(
+        db.session.execute(
+            sa.select(Proposal.id, sa.func.max(Stage.closes_at))
+            .join(Stage, Stage.call_id == Proposal.call_id)
+            .where(Proposal.id.in_(ids))
+            .group_by(Proposal.id)
+        ).all()
+    )
+    extended = db.session.execute(
+        sa.select(DeadlineExtension.proposal_id, sa.func.max(DeadlineExtension.closes_at))
+        .where(DeadlineExtension.proposal_id.in_(ids))
+        .group_by(DeadlineExtension.proposal_id)
+    ).all()
+    for proposal_id, until in extended:
+        closes[proposal_id] = max(closes.get(proposal_id) or until, until)
+    return closes
 
 
 def due_proposals(programme: Programme, *, now: dt.datetime) -> list[Proposal]:
@@ -153,7 +186,7 @@ def due_proposals(programme: Programme, *, now: dt.datetime) -> list[Proposal]:
             .where(
                 Call.programme_id == programme.id,
                 Proposal.erased_at.is_(None),
-                Proposal.state.in_(FINAL),
+                Proposal.state.in_((*FINAL, ProposalState.DRAFT)),
             )
             .order_by(Proposal.id)
         )

@@ -16,7 +16,12 @@ from competition.audit.operations import record_event
 from competition.core.retention import add_years
 from competition.errors import DomainError
 from competition.extensions import db
-from competition.proposals.models import Proposal, ProposalState, StageSubmission
+from competition.proposals.models import (
+    DeadlineExtension,
+    Proposal,
+    ProposalState,
+    StageSubmission,
+)
 from competition.retention import operations
 from competition.retention.models import ErasureRequest, RetentionRun
 from tests.factories import (
@@ -199,3 +204,38 @@ def test_an_administrator_records_an_erasure_request_on_its_page_after_confirmin
         page, {**data, "email": f"person-{world.erika}@erased.invalid", "confirm": "y"}
     )
     assert again.status_code == 422 and "erased already" in text(again)
+
+
+def test_a_draft_never_submitted_is_erased_its_period_after_its_call_closed(app):
+    closed = dt.datetime(2019, 5, 31, 12, 0, tzinfo=dt.UTC)
+    extended = closed + dt.timedelta(days=14)
+    with app.app_context():
+        call = make_call(make_programme())
+        make_stage(call, opens_at=closed - dt.timedelta(days=60), closes_at=closed)
+        abandoned = make_proposal(call, state=ProposalState.DRAFT)
+        late = make_proposal(call, state=ProposalState.DRAFT)
+        db.session.add(
+            DeadlineExtension(
+                proposal_id=late.id,
+                stage_id=call.stages[0].id,
+                closes_at=extended,
+                reason="Illness.",
+                granted_by_id=make_user(roles=(Role.OFFICER,)).id,
+                granted_at=closed,
+            )
+        )
+        db.session.commit()
+        ids = abandoned.id, late.id
+
+        operations.erase_due(now=add_years(closed, 5) - dt.timedelta(seconds=1))
+        db.session.expire_all()
+        assert [db.session.get(Proposal, i).erased_at for i in ids] == [None, None]
+
+        operations.erase_due(now=add_years(closed, 5))
+        db.session.expire_all()
+        assert db.session.get(Proposal, ids[0]).erased_at == add_years(closed, 5)
+        # Its extension kept the late draft open longer, so its period ends later too.
+        assert db.session.get(Proposal, ids[1]).erased_at is None
+        operations.erase_due(now=add_years(extended, 5))
+        db.session.expire_all()
+        assert db.session.get(Proposal, ids[1]).erased_at == add_years(extended, 5)
