@@ -27,7 +27,7 @@ from competition.extensions import db  # noqa: E402
 from config import Settings  # noqa: E402
 from tests import services  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
-from tests.e2e.world import DEMO_PASSWORD, build_page_world  # noqa: E402
+from tests.e2e.world import DEMO_PASSWORD, RECOVERY_CODES, build_page_world  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 WIDTH, HEIGHT = 1366, 900
@@ -98,6 +98,7 @@ def photograph(app, base_url: str, world) -> list[str]:  # type: ignore[no-untyp
     shots = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=services.CHROMIUM, headless=True)
+        unused_codes = iter(RECOVERY_CODES)
         for language in LANGUAGES:
             with app.app_context():
                 db.session.execute(
@@ -119,6 +120,10 @@ def photograph(app, base_url: str, world) -> list[str]:  # type: ignore[no-untyp
                     page.locator("input[name=email]").fill(world.logins[role])
                     page.locator("input[name=password]").fill(DEMO_PASSWORD)
                     page.locator("form:has(input[name=password]) button[type=submit]").click()
+                    page.wait_for_load_state()
+                    if page.url.endswith("/login/second-factor"):  # the applicant's passkey
+                        page.locator("input[name=code]").fill(next(unused_codes))
+                        page.locator("form:has(input[name=code]) button[type=submit]").click()
                     page.wait_for_url(f"{base_url}/")
                 pages[role] = page
             for name, role, _what, address in PAGES:
