@@ -8,6 +8,7 @@ import secrets
 
 import sqlalchemy as sa
 from flask import session as cookie_session
+from sqlalchemy import orm
 
 from competition.accounts.models import User, UserSession
 from competition.extensions import db
@@ -60,16 +61,22 @@ def user_for_cookie(
     token = cookie_session.get(COOKIE_KEY)
     if not token or not user_id.isdigit():
         return None
-    # Every signed-in request asks this: the session and its user come in one query.
-    found = db.session.execute(
-        sa.select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(
-            UserSession.token_hash == _hash(token),
-            UserSession.user_id == int(user_id),
-            UserSession.ended_at.is_(None),
+    # Every signed-in request asks this: the session, its user and the user's roles come in one
+    # query (the token hash is unique, so the rows are that user's roles).
+    found = (
+        db.session.execute(
+            sa.select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .options(orm.joinedload(User.role_rows))
+            .where(
+                UserSession.token_hash == _hash(token),
+                UserSession.user_id == int(user_id),
+                UserSession.ended_at.is_(None),
+            )
         )
-    ).first()
+        .unique()
+        .one_or_none()
+    )
     if found is None:
         return None
     row, user = found

@@ -362,14 +362,15 @@ def _sort_key(sort: ProposalSort, shown: sa.Subquery | None) -> Any:
 
 
 def list_proposals_of_applicant(user: User) -> list[Proposal]:
+    """The proposals ``user`` works on, newest first, with their calls: one query (the
+    applicant's start page shows each with its call, and asks this on every visit)."""
     return list(
         db.session.scalars(
-            _with_list_data(
-                sa.select(Proposal)
-                .join(ProposalContributor)
-                .where(ProposalContributor.user_id == user.id)
-                .order_by(Proposal.created_at.desc())
-            )
+            sa.select(Proposal)
+            .join(ProposalContributor)
+            .where(ProposalContributor.user_id == user.id)
+            .options(joinedload(Proposal.call))
+            .order_by(Proposal.created_at.desc())
         )
     )
 
