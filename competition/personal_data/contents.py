@@ -489,7 +489,7 @@ def _audit_events(user: User) -> list[dict[str, Any]]:
 def uploaded_files(user: User) -> list[tuple[str, Any]]:
     """(folder, stored file) for every file the person uploaded: a proposal's, then a report's,
     then a clarification's, each kind oldest first (the folder names the proposal); one query."""
-    kinds = (
+    kinds: tuple[tuple[Any, ...], ...] = (
         (
             "proposal",
             Attachment,
