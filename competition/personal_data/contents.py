@@ -487,8 +487,9 @@ def _audit_events(user: User) -> list[dict[str, Any]]:
 
 
 def uploaded_files(user: User) -> list[tuple[str, Any]]:
-    """(folder, stored file) for every file the person uploaded: a proposal's, then a report's,
-    then a clarification's, each kind oldest first (the folder names the proposal); one query."""
+    """(folder, file) for every file the person uploaded: a proposal's, then a report's, then a
+    clarification's, each kind oldest first (the folder names the proposal). One query; a file
+    is a row of the columns ``read_files`` reads (the removal time None where a kind has none)."""
     kinds: tuple[tuple[Any, ...], ...] = (
         (
             "proposal",
