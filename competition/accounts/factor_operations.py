@@ -220,14 +220,17 @@ def _second_step_buckets(user: User, client_address: str, *, now: dt.datetime) -
     settings = _settings()
     account_bucket = throttle.bucket(_secret_key(), "second-factor-account", str(user.id))
     address_bucket = throttle.bucket(_secret_key(), "login-address", client_address)
-    for name, limit in (
-        (account_bucket, settings.login_failures_per_account),
-        (address_bucket, settings.login_failures_per_address),
-    ):
-        wait = throttle.retry_after(name, limit=limit, window=_window(), now=now)
-        if wait is not None:
-            _audit_failure(user, "account.second_step_throttled", now=now)
-            raise _too_many(wait)
+    wait = throttle.first_retry_after(
+        (
+            (account_bucket, settings.login_failures_per_account),
+            (address_bucket, settings.login_failures_per_address),
+        ),
+        window=_window(),
+        now=now,
+    )
+    if wait is not None:
+        _audit_failure(user, "account.second_step_throttled", now=now)
+        raise _too_many(wait)
     return [account_bucket, address_bucket]
 
 

@@ -183,24 +183,27 @@ def check_password(*, email: str, password: str, client_address: str, now: dt.da
     window = dt.timedelta(minutes=settings.throttle_window_minutes)
     account_bucket = throttle.bucket(_secret(), "login-account", email)
     address_bucket = throttle.bucket(_secret(), "login-address", client_address)
-    for name, limit in (
-        (account_bucket, settings.login_failures_per_account),
-        (address_bucket, settings.login_failures_per_address),
-    ):
-        wait = throttle.retry_after(name, limit=limit, window=window, now=now)
-        if wait is not None:
-            raise LoginRefused(
-                {
-                    "": [
-                        _(
-                            "Too many failed attempts. Try again in %(wait)s minutes, or reset "
-                            "your password.",
-                            wait=wait,
-                        )
-                    ]
-                },
-                throttled=True,
-            )
+    wait = throttle.first_retry_after(
+        (
+            (account_bucket, settings.login_failures_per_account),
+            (address_bucket, settings.login_failures_per_address),
+        ),
+        window=window,
+        now=now,
+    )
+    if wait is not None:
+        raise LoginRefused(
+            {
+                "": [
+                    _(
+                        "Too many failed attempts. Try again in %(wait)s minutes, or reset "
+                        "your password.",
+                        wait=wait,
+                    )
+                ]
+            },
+            throttled=True,
+        )
     user = find_user_by_email(email)
     # Verified even without a user (against a dummy hash), so that an unknown address takes as
     # long as a wrong password and the timing does not tell which addresses have accounts.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
@@ -34,6 +35,18 @@ def retry_after(name: str, *, limit: int, window: dt.timedelta, now: dt.datetime
     oldest_counted = times[-1]
     remaining = oldest_counted + window - now
     return max(1, int(remaining.total_seconds() // 60) + 1)
+
+
+def first_retry_after(
+    limits: Iterable[tuple[str, int]], *, window: dt.timedelta, now: dt.datetime
+) -> int | None:
+    """Minutes until the first of ``limits`` (bucket, limit) that is over its limit may try
+    again, or None when every one is under: a step is refused while any of its buckets is full."""
+    for name, limit in limits:
+        wait = retry_after(name, limit=limit, window=window, now=now)
+        if wait is not None:
+            return wait
+    return None
 
 
 def note(names: list[str], *, now: dt.datetime, window: dt.timedelta) -> None:

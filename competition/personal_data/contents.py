@@ -487,35 +487,58 @@ def _audit_events(user: User) -> list[dict[str, Any]]:
 
 
 def uploaded_files(user: User) -> list[tuple[str, Any]]:
-    """(folder, stored file) for every file the person uploaded, oldest first."""
-    found: list[tuple[str, Any]] = []
-    for attachment, reference in db.session.execute(
-        sa.select(Attachment, Proposal.reference)
-        .join(StageSubmission, StageSubmission.id == Attachment.submission_id)
-        .join(Proposal, Proposal.id == StageSubmission.proposal_id)
-        .where(Attachment.uploaded_by_id == user.id)
-        .order_by(Attachment.id)
-    ):
-        found.append((f"proposal {reference}", attachment))
-    for attachment, reference in db.session.execute(
-        sa.select(ReportAttachment, Proposal.reference)
-        .join(Report, Report.id == ReportAttachment.report_id)
-        .join(Grant, Grant.id == Report.grant_id)
-        .join(Proposal, Proposal.id == Grant.proposal_id)
-        .where(ReportAttachment.uploaded_by_id == user.id)
-        .order_by(ReportAttachment.id)
-    ):
-        found.append((f"report {reference}", attachment))
-    for attachment, reference in db.session.execute(
-        sa.select(ClarificationAttachment, Proposal.reference)
-        .join(ClarificationMessage, ClarificationMessage.id == ClarificationAttachment.message_id)
-        .join(ClarificationRequest, ClarificationRequest.id == ClarificationMessage.request_id)
-        .join(Proposal, Proposal.id == ClarificationRequest.proposal_id)
-        .where(ClarificationAttachment.uploaded_by_id == user.id)
-        .order_by(ClarificationAttachment.id)
-    ):
-        found.append((f"clarification {reference}", attachment))
-    return found
+    """(folder, file) for every file the person uploaded: a proposal's, then a report's, then a
+    clarification's, each kind oldest first (the folder names the proposal). One query; a file
+    is a row of the columns ``read_files`` reads (the removal time None where a kind has none)."""
+    kinds: tuple[tuple[Any, ...], ...] = (
+        (
+            "proposal",
+            Attachment,
+            (StageSubmission, StageSubmission.id == Attachment.submission_id),
+            (Proposal, Proposal.id == StageSubmission.proposal_id),
+        ),
+        (
+            "report",
+            ReportAttachment,
+            (Report, Report.id == ReportAttachment.report_id),
+            (Grant, Grant.id == Report.grant_id),
+            (Proposal, Proposal.id == Grant.proposal_id),
+        ),
+        (
+            "clarification",
+            ClarificationAttachment,
+            (ClarificationMessage, ClarificationMessage.id == ClarificationAttachment.message_id),
+            (ClarificationRequest, ClarificationRequest.id == ClarificationMessage.request_id),
+            (Proposal, Proposal.id == ClarificationRequest.proposal_id),
+        ),
+    )
+    union = sa.union_all(
+        *(_uploaded(user, position, *kind) for position, kind in enumerate(kinds))
+    ).subquery()
+    rows = db.session.execute(sa.select(union).order_by(union.c.position, union.c.id))
+    return [(f"{row.folder} {row.reference}", row) for row in rows]
+
+
+def _uploaded(user: User, position: int, folder: str, model: Any, *path: Any) -> sa.Select[Any]:
+    """The person's files of one kind, with the reference of the proposal that ``path`` (the
+    joins from the file) leads to; a kind that cannot be removed has no removal time."""
+    removed_at = model.removed_at if hasattr(model, "removed_at") else sa.null()
+    query = sa.select(
+        sa.literal(folder).label("folder"),
+        sa.literal(position).label("position"),
+        model.id,
+        Proposal.reference,
+        model.filename,
+        model.content_type,
+        model.size_bytes,
+        model.sha256,
+        model.storage_key,
+        model.uploaded_at,
+        removed_at.label("removed_at"),
+    ).select_from(model)
+    for target, on in path:
+        query = query.join(target, on)
+    return query.where(model.uploaded_by_id == user.id)
 
 
 def collect(user: User) -> dict[str, Any]:

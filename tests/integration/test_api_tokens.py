@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from competition.accounts.models import Role, User
 from competition.api.models import ApiToken
 from competition.audit.models import AuditEvent
-from competition.berlin import BERLIN
+from competition.berlin import BERLIN, berlin_time
 from competition.db import utcnow
 from competition.extensions import db
 from tests.conftest import Browser, csrf_from
@@ -239,3 +239,45 @@ def test_every_signed_in_person_finds_the_page_from_the_menu(app):
 
     assert f'href="{PAGE}"' in browser.get("/").get_data(as_text=True)
     assert browser.get(PAGE).status_code == 200
+
+
+def test_a_tokens_use_is_written_at_most_once_a_minute(app):
+    browser, user_id = person(app)
+    with app.app_context():
+        owner = db.session.get(User, user_id)
+        assert owner is not None
+        secret = token_for(owner, "proposals:read")
+        engine = db.engine
+    writes: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("UPDATE api_tokens"):
+            writes.append(statement)
+
+    def call() -> None:
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert app.test_client().get("/api/v1/me", headers=bearer(secret)).status_code == 200
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+
+    def last_used() -> dt.datetime:
+        with app.app_context():
+            value = db.session.scalar(sa.select(ApiToken.last_used_at))
+            assert value is not None
+            return value
+
+    call()
+    call()
+    first = last_used()
+    with app.app_context():
+        db.session.execute(
+            sa.update(ApiToken).values(last_used_at=first - dt.timedelta(seconds=61))
+        )
+        db.session.commit()
+    call()
+
+    assert len(writes) == 2  # the first call's and the one a minute later
+    latest = last_used()
+    assert latest > first
+    assert berlin_time(latest, "%d.%m.%Y %H:%M") in text(browser.get(PAGE))

@@ -19,15 +19,23 @@ from competition.accounts import totp
 from competition.accounts.models import Role, TotpFactor
 from competition.accounts.sso_models import SsoIdentity
 from competition.assignment.models import Conflict, ConflictSource
+from competition.clarifications.models import (
+    ClarificationAttachment,
+    ClarificationMessage,
+    ClarificationRequest,
+    MessageKind,
+)
 from competition.db import utcnow
 from competition.extensions import db
+from competition.grants.models import ReportAttachment
 from competition.jobs.models import Job, JobState
 from competition.notifications.models import Notification
 from competition.personal_data import contents, operations
 from competition.personal_data.models import DataExport
+from competition.proposals import storage
 from competition.reviews.models import ReviewState
 from tests.conftest import app_for_module
-from tests.factories import make_assignment, make_review, make_user
+from tests.factories import make_assignment, make_grant, make_report, make_review, make_user
 from tests.helpers import Person, as_person, call_run_by, person
 from tests.integration.reviews_world import (
     PDF,
@@ -152,6 +160,72 @@ def test_the_export_says_how_the_person_signs_in_but_never_a_key(app):  # type: 
     assert data["sign_in"]["authenticator_app_set_up_at"]
     assert [link["subject"] for link in data["sign_in"]["sign_in_providers"]] == ["someone-7"]
     assert secret not in json.dumps(data, default=str)
+
+
+def test_the_files_a_person_uploaded_to_a_proposal_a_report_and_a_clarification_are_exported(  # type: ignore[no-untyped-def]
+    app,
+):
+    with app.app_context():
+        uploader, officer = make_user(), make_user(roles=(Role.OFFICER,))
+        call = call_run_by(officer)
+        stage = review_stage(call, due_at=utcnow() + dt.timedelta(days=10))
+        proposal, _ = submitted_proposal(call, stage, coordinator=uploader, with_attachment=True)
+        report = make_report(make_grant(proposal))
+        request = ClarificationRequest(
+            proposal_id=proposal.id,
+            stage_id=stage.id,
+            asked_by_id=officer.id,
+            question="Which lab?",
+            asked_at=utcnow(),
+            due_at=utcnow() + dt.timedelta(days=7),
+        )
+        answer = ClarificationMessage(
+            request=request, kind=MessageKind.ANSWER, author_id=uploader.id, created_at=utcnow()
+        )
+        db.session.add_all([request, answer])
+        db.session.flush()
+        stored = {
+            "content_type": "application/pdf",
+            "size_bytes": len(PDF),
+            "sha256": "0" * 64,
+            "uploaded_by_id": uploader.id,
+        }
+        db.session.add_all(
+            [
+                ClarificationAttachment(
+                    message_id=answer.id,
+                    filename="lab.pdf",
+                    storage_key=storage.store(PDF),
+                    **stored,
+                ),
+                ReportAttachment(
+                    report_id=report.id,
+                    filename="results.pdf",
+                    storage_key=storage.store(PDF),
+                    removed_at=utcnow(),
+                    **stored,
+                ),
+                ReportAttachment(
+                    report_id=report.id,
+                    filename="gone.pdf",
+                    storage_key="0" * 64,  # lost from the store
+                    **stored,
+                ),
+            ]
+        )
+        db.session.commit()
+        files, listed = contents.read_files(contents.uploaded_files(uploader))
+        reference = proposal.reference
+
+    assert [(e["folder"], e["filename"], bool(e["removed_at"])) for e in listed] == [
+        (f"proposal {reference}", "cvs.pdf", False),
+        (f"report {reference}", "results.pdf", True),
+        (f"report {reference}", "gone.pdf", False),
+        (f"clarification {reference}", "lab.pdf", False),
+    ]
+    assert [e.get("missing", False) for e in listed] == [False, False, True, False]
+    assert [f.filename for f in files] == ["cvs.pdf", "results.pdf", "lab.pdf"]
+    assert {f.data for f in files} == {PDF}
 
 
 def test_a_jurors_export_holds_their_own_review_and_nothing_of_others_or_of_a_conflict(app, world):  # type: ignore[no-untyped-def]
