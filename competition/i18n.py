@@ -86,12 +86,30 @@ def local_iso_time(value: str | None, fmt: str = "%d.%m.%Y %H:%M:%S") -> str:
     return iso_berlin(value, fmt, german=current_language() == "de")
 
 
+# Thousands separator and decimal point of each language the pages speak.
+_SEPARATORS = {"de": (".", ","), "en": (",", ".")}
+_QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(7)}
+
+
 def number(value: Decimal | float | int | None, digits: int = 1) -> str:
-    """A score or a share: ``3,5`` in German, ``3.5`` in English."""
+    """A score or a share: ``3,5`` in German, ``3.5`` in English; at most ``digits`` decimals.
+
+    Written as Babel's ``format_decimal`` with the pattern ``#,##0.#…`` writes it (same rounding,
+    half to even, and sign), without it: a ranking page writes a thousand numbers, and Babel
+    parses its pattern and the locale again for each."""
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "#" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=current_language())
+    language = current_language()
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    if language not in _SEPARATORS or digits not in _QUANTA or not exact.is_finite():
+        pattern = "#,##0" + ("." + "#" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=language)
+    group, point = _SEPARATORS[language]
+    rounded = abs(exact).normalize().quantize(_QUANTA[digits])
+    whole, _, fraction = f"{rounded:f}".partition(".")
+    fraction = fraction.rstrip("0")
+    written = f"{int(whole):,}".replace(",", group) + (point + fraction if fraction else "")
+    return "-" + written if exact.is_signed() else written
 
 
 def percent(value: Decimal | float | int | None, digits: int = 1) -> str:

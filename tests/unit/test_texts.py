@@ -122,3 +122,33 @@ def test_a_rankings_recorded_notes_read_in_the_readers_language(app, note, engli
             assert say(note_text(note)) == english
         with force_locale("de"):
             assert say(note_text(note)) == german
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_scores_and_shares_are_written_as_babel_writes_them(app, locale):
+    """The pages' own number writer (a ranking page writes a thousand) agrees with Babel's
+    ``format_decimal``: separators, rounding half to even, signs, floats and decimals."""
+    import random
+    from decimal import Decimal
+
+    from babel.numbers import format_decimal
+
+    from competition.i18n import number
+
+    draw = random.Random(7)
+    values: list[Decimal | float | int] = [0, -0.0, 0.04, -0.04, 0.05, 0.15, 2.5, 3.45, -3.45]
+    values += [999.95, 1234567.891, 1e-9, 1e20, Decimal("1.25"), Decimal("-0.00"), -1000]
+    values += [draw.uniform(-1e7, 1e7) for _ in range(300)]
+    values += [round(draw.uniform(-100, 100), draw.randint(0, 4)) for _ in range(300)]
+    values += [
+        Decimal(draw.randint(-(10**8), 10**8)).scaleb(-draw.randint(0, 5)) for _ in range(300)
+    ]
+    with app.test_request_context(), force_locale(locale):
+        for digits in (0, 1, 2, 3):
+            pattern = "#,##0" + ("." + "#" * digits if digits else "")
+            for value in values:
+                expected = format_decimal(value, format=pattern, locale=locale)
+                assert number(value, digits) == expected, (value, digits)
+    with app.test_request_context(), force_locale("de"):
+        assert number(1234.56) == "1.234,6"
+        assert number(None) == "–"
