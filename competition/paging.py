@@ -17,6 +17,8 @@ class Page(Generic[T]):
     page: int
     per_page: int
     total: int
+    # The count stopped at ``total``: there are more, and the pages go no further.
+    more: bool = False
 
     @property
     def pages(self) -> int:

@@ -358,12 +358,46 @@ def _member_shown(visibility: Visibility) -> sa.ColumnElement[bool]:
     )
 
 
-def _matches(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
-    """The search on ``Grant`` joined with its ``Proposal`` and ``Call``: the text in the
-    title, the acronym, the summary (of programmes that publish it) or the name of a partner
-    the public may know of. Both parts are uncorrelated id sets: PostgreSQL runs each once (the
-    texts through the trigram indexes of migration 0034, the names as one hashed list), where
-    a correlated ``EXISTS`` inside the ``OR`` ran once per grant."""
+def _calls_declaring(visibility: Visibility, field: PublicField) -> sa.Select[Any]:
+    return sa.select(Call.id).where(Call.programme_id.in_(visibility.declaring(field)))
+
+
+def _matches_each(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
+    """The same search as ``_matches``, tested on each grant's row: what a list walking the
+    grants newest first needs, since it stops after a page (or a capped count) of matches
+    instead of building both id sets in full. The organisations whose name matches are one
+    small set (their trigram index); each grant then looks at its own members only."""
+    named = sa.select(Organisation.id).where(_contains(Organisation.name, q))
+    shown = sa.or_(
+        sa.and_(
+            ConsortiumMember.role == MemberRole.COORDINATOR,
+            Proposal.call_id.in_(_calls_declaring(visibility, PublicField.COORDINATOR)),
+        ),
+        sa.and_(
+            ConsortiumMember.role != MemberRole.COORDINATOR,
+            Proposal.call_id.in_(_calls_declaring(visibility, PublicField.PARTNERS)),
+        ),
+    )
+    return sa.or_(
+        _contains(Proposal.title, q),
+        _contains(Proposal.acronym, q),
+        sa.and_(
+            Proposal.call_id.in_(_calls_declaring(visibility, PublicField.SUMMARY)),
+            _contains(Proposal.abstract, q),
+        ),
+        sa.select(ConsortiumMember.id)
+        .where(
+            ConsortiumMember.proposal_id == Proposal.id,
+            ConsortiumMember.name_withheld.is_(False),
+            ConsortiumMember.organisation_id.in_(named),
+            shown,
+        )
+        .exists(),
+    )
+
+
+def _matching_proposals(q: str, visibility: Visibility) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The ids of the proposals the search finds by their texts, and by their partners' names."""
     texts = (
         sa.select(Proposal.id)
         .where(
@@ -371,11 +405,7 @@ def _matches(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
                 _contains(Proposal.title, q),
                 _contains(Proposal.acronym, q),
                 sa.and_(
-                    Proposal.call_id.in_(
-                        sa.select(Call.id).where(
-                            Call.programme_id.in_(visibility.declaring(PublicField.SUMMARY))
-                        )
-                    ),
+                    Proposal.call_id.in_(_calls_declaring(visibility, PublicField.SUMMARY)),
                     _contains(Proposal.abstract, q),
                 ),
             )
@@ -394,19 +424,33 @@ def _matches(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
         )
         .correlate(None)
     )
+    return texts, named
+
+
+def _matches(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
+    """The search on ``Grant`` joined with its ``Proposal`` and ``Call``: the text in the
+    title, the acronym, the summary (of programmes that publish it) or the name of a partner
+    the public may know of. Both parts are uncorrelated id sets: PostgreSQL runs each once (the
+    texts through the trigram indexes of migration 0034, the names as one hashed list), where
+    a correlated ``EXISTS`` inside the ``OR`` ran once per grant."""
+    texts, named = _matching_proposals(q, visibility)
     return sa.or_(Proposal.id.in_(texts), Proposal.id.in_(named))
 
 
 def _conditions(
-    filters: FundedFilters, visibility: Visibility, programmes: Sequence[Programme]
+    filters: FundedFilters,
+    visibility: Visibility,
+    programmes: Sequence[Programme],
+    search: sa.ColumnElement[bool] | None = None,
 ) -> list[sa.ColumnElement[bool]]:
-    """The WHERE clause on ``Grant`` joined with its ``Proposal`` and ``Call``."""
+    """The WHERE clause on ``Grant`` joined with its ``Proposal`` and ``Call``; ``search``: the
+    search in another of its equal forms (``_matches`` unless given)."""
     conditions: list[sa.ColumnElement[bool]] = [public_grant_condition()]
     if filters.programme:
         ids = [p.id for p in programmes if p.slug == filters.programme]
         conditions.append(Call.programme_id.in_(ids))
     if filters.q:
-        conditions.append(_matches(filters.q, visibility))
+        conditions.append(search if search is not None else _matches(filters.q, visibility))
     if filters.topic:
         chosen = sa.select(Topic.id).where(Topic.slug == filters.topic[:80]).scalar_subquery()
         topics = sa.select(Topic.id).where(sa.or_(Topic.id == chosen, Topic.parent_id == chosen))
@@ -445,13 +489,14 @@ def _select(
     filters: FundedFilters,
     visibility: Visibility,
     programmes: Sequence[Programme],
+    search: sa.ColumnElement[bool] | None = None,
 ) -> sa.Select[Any]:
     return (
         sa.select(*columns)
         .select_from(Grant)
         .join(Proposal, Proposal.id == Grant.proposal_id)
         .join(Call, Call.id == Grant.call_id)
-        .where(*_conditions(filters, visibility, programmes))
+        .where(*_conditions(filters, visibility, programmes, search))
     )
 
 
@@ -480,8 +525,11 @@ def list_funded(
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> Page[FundedConsortium]:
-    """One page of the funded consortia ``filters`` select, newest first: six queries."""
+    """One page of the funded consortia ``filters`` select, newest first: six queries (a
+    search two or three more, and its count stops at ``SEARCH_COUNTED``)."""
     visibility = visibility_of(programmes)
+    if filters.q:
+        return _searched(filters, visibility, programmes, page=page, per_page=per_page)
     # Unfiltered, every public grant counts (each has its proposal and call): an index-only
     # count instead of joining 20,000 proposals.
     count = (
@@ -490,18 +538,104 @@ def list_funded(
         else _select([sa.func.count(Grant.id)], filters, visibility, programmes)
     )
     total = db.session.scalar(count) or 0
-    rows = db.session.execute(
-        _select(_ROW, filters, visibility, programmes)
+    return _page(filters, visibility, programmes, None, page=page, per_page=per_page, total=total)
+
+
+# A search counts its matches up to here; past it the list says "more than 1,000" and pages
+# through the newest 1,000: a word most projects contain then costs the grants up to the
+# 1,001st match, not every match counted and sorted.
+SEARCH_COUNTED = 1000
+# A search first tries the newest public grants: where at least ``DENSE`` of ``SAMPLE`` match,
+# walking the grants newest first reaches a page and the counted matches soonest; a rarer word
+# is found through the trigram indexes as two sets of proposals, which then cost little.
+SAMPLE = 200
+DENSE = 50
+
+
+def _searched(
+    filters: FundedFilters,
+    visibility: Visibility,
+    programmes: Sequence[Programme],
+    *,
+    page: int,
+    per_page: int,
+) -> Page[FundedConsortium]:
+    each = _matches_each(filters.q, visibility)
+    # The newest consortia the other filters select, each marked whether the search finds it.
+    newest = (
+        _select([each.label("hit")], filters, visibility, programmes, sa.true())
         .order_by(*_ORDER)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+        .limit(SAMPLE)
+        .subquery()
+    )
+    hits = db.session.scalar(
+        sa.select(sa.func.count()).select_from(newest).where(newest.c.hit.is_(True))
+    )
+    search = each if (hits or 0) >= DENSE else _found(filters.q, visibility)
+    counted = db.session.scalar(
+        sa.select(sa.func.count()).select_from(
+            _select([Grant.id], filters, visibility, programmes, search)
+            .order_by(*_ORDER)  # leads PostgreSQL to walk the grants and stop, as the page does
+            .limit(SEARCH_COUNTED + 1)
+            .subquery()
+        )
+    )
+    total = min(counted or 0, SEARCH_COUNTED)
+    return _page(
+        filters,
+        visibility,
+        programmes,
+        search,
+        page=page,
+        per_page=per_page,
+        total=total,
+        more=(counted or 0) > SEARCH_COUNTED,
+    )
+
+
+def _found(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
+    """``_matches`` for a rarer word: on PostgreSQL the proposals found are read once, so
+    that the count and the page do not each search the texts again."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return _matches(q, visibility)
+    texts, named = _matching_proposals(q, visibility)
+    ids = ",".join(str(int(i)) for i in db.session.scalars(sa.union(texts, named)))
+    # Written into the statement, not bound: bound, the statement's text is the same for every
+    # search, and once the driver prepares it PostgreSQL plans it blind to how many were found.
+    return Grant.proposal_id == sa.any_(sa.literal_column(f"'{{{ids}}}'::integer[]"))
+
+
+def _page(
+    filters: FundedFilters,
+    visibility: Visibility,
+    programmes: Sequence[Programme],
+    search: sa.ColumnElement[bool] | None,
+    *,
+    page: int,
+    per_page: int,
+    total: int,
+    more: bool = False,
+) -> Page[FundedConsortium]:
+    """The consortia of page ``page``; where the count stopped (``more``), none past it."""
+    offset = (page - 1) * per_page
+    limit = min(per_page, total - offset) if more else per_page
+    rows = (
+        db.session.execute(
+            _select(_ROW, filters, visibility, programmes, search)
+            .order_by(*_ORDER)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        if limit > 0
+        else []
+    )
     ids = [row.id for row in rows]
     return Page(
         describe(rows, programmes, grant_ids=ids, proposal_ids=[r.proposal_id for r in rows]),
         page=page,
         per_page=per_page,
         total=total,
+        more=more,
     )
 
 

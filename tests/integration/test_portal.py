@@ -180,6 +180,66 @@ def test_the_list_is_paged(app, world):
     )
 
 
+def test_a_search_for_a_common_word_counts_no_further_than_its_pages_go(app, world, monkeypatch):
+    # 1,000 in production; the 26 small consortia stand in for a word most projects contain.
+    monkeypatch.setattr(queries, "SEARCH_COUNTED", 20)
+
+    english = text(anyone(app).get("/portal/funded?q=small+consortium"))
+    german = text(in_german(app).get("/portal/funded?q=Small+Consortium"))
+
+    assert "More than 20 funded consortia; the pages show the newest 20." in english
+    assert "Mehr als 20 geförderte Verbünde; die Seiten zeigen die neuesten 20." in german
+    assert acronyms(english) == [f"SMALL{n:02d}" for n in range(25, 5, -1)]
+    assert acronyms(german) == acronyms(english)
+
+
+def test_the_pages_of_a_capped_search_end_where_its_count_does(app, world, monkeypatch):
+    monkeypatch.setattr(queries, "SEARCH_COUNTED", 20)
+    with app.test_request_context():
+        programmes = queries.list_programmes(with_rounds=False)
+        found = queries.FundedFilters(q="small consortium")
+        pages = [queries.list_funded(found, programmes, page=n, per_page=8) for n in (1, 3, 4)]
+
+    assert [(p.total, p.more, p.pages) for p in pages] == [(20, True, 3)] * 3
+    assert [[c.acronym for c in p.items] for p in pages] == [
+        [f"SMALL{n:02d}" for n in range(25, 17, -1)],
+        ["SMALL09", "SMALL08", "SMALL07", "SMALL06"],
+        [],
+    ]
+
+
+SEARCHES = [
+    "hydrogen for",
+    "wind of the",
+    "fraunhofer",
+    "verschwiegen",
+    "batterynet",
+    "small",
+    "zögerlich",
+    "x",
+]
+
+
+@pytest.mark.parametrize("dense", [0, queries.SAMPLE + 1], ids=["walking", "by sets"])
+@pytest.mark.parametrize("q", SEARCHES)
+def test_a_search_finds_the_same_consortia_however_it_is_run(app, world, monkeypatch, q, dense):
+    """The list walks the grants for a word common among the newest and reads the proposals
+    found for a rarer one; either way it shows what the open data lists, and never a
+    consortium for the withheld partner's name ("verschwiegen")."""
+    monkeypatch.setattr(queries, "DENSE", dense)
+    with app.test_request_context():
+        programmes = queries.list_programmes(with_rounds=False)
+        filters = queries.FundedFilters(q=q)
+        shown = queries.list_funded(filters, programmes, per_page=100)
+        _, batches = queries.funded_batches(filters, programmes)
+        listed = [c.grant_id for batch in batches for c in batch]
+
+    assert [c.grant_id for c in shown.items] == listed
+    assert shown.total == len(listed) and not shown.more
+    if q == "verschwiegen":
+        assert listed == []
+
+
 def test_a_page_of_consortia_costs_the_same_queries_for_one_or_many(app, world):
     browser = anyone(app)
     browser.get("/portal")  # the session's first request sets its cookie
