@@ -81,6 +81,8 @@ class Grant(db.Model):
         sa.Index("ix_grants_call_id_state", "call_id", "state"),
         # The portal's list, newest first, reads its page off this index.
         sa.Index("ix_grants_starts_on_id", "starts_on", "id"),
+        # The funding line's mark of committed money: the newest change of any grant.
+        sa.Index("ix_grants_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -86,7 +86,7 @@ def show_line(call_id: int, stage_id: int):  # type: ignore[no-untyped-def]
         if line.lottery is not None:
             lottery_by = names_of([line.lottery.created_by_id]).get(line.lottery.created_by_id, "")
     rules, _problem = stored_rules(stage)
-    rows_by_id = {r.proposal_id: r for r in line.rows} if line else {}
+    rows_by_id = line.row_of if line else {}
     return render_template(
         "selection/line.html",
         call=stage.call,
@@ -121,7 +121,7 @@ def _lottery_page(
     form.ranking_id.data = str(ranking.id)
     form.candidates.data = ",".join(str(pid) for pid in plan.candidates)
     form.places.data = str(plan.places)
-    rows_by_id = {r.proposal_id: r for r in line.rows}
+    rows_by_id = line.row_of
     return render_template(
         "selection/lottery_confirm.html",
         call=stage.call,

@@ -224,7 +224,7 @@ def _table(
     }
     jurors = names_of([j for p in proposals for j in p.get("outlier_jurors", [])])
     min_reviews = int(result.get("options", {}).get("min_reviews", 0))
-    groups = {row.proposal_id: row.group for row in line.rows} if line else {}
+    row_of = line.row_of if line else {}
     rows = []
     for p in proposals:
         known = found.get(p["proposal_id"])
@@ -255,7 +255,7 @@ def _table(
                 flags=[_flag_words(f, p, min_reviews, jurors) for f in p.get("flags", [])],
                 below_thresholds=list(p.get("below_thresholds", [])),
                 tie_broken_by=p.get("tie_broken_by"),
-                group=groups.get(p["proposal_id"]),
+                group=row_of[p["proposal_id"]].group if p["proposal_id"] in row_of else None,
             )
         )
     return headers, rows
