@@ -68,6 +68,34 @@ def test_committed_money_follows_an_acceptance_and_an_early_end(app):
     assert committed(app, programme_id) == str(Decimal("200000.00") + 3 * 2 * Decimal("100000"))
 
 
+def test_an_acceptance_recorded_at_an_earlier_time_still_counts_at_once(app):
+    """An acceptance entered afterwards (or by the demo's simulated clock) leaves an older
+    ``updated_at`` than the newest grant's: the kept sum must follow it all the same."""
+    with app.app_context():
+        coordinator = make_user()
+        programme = make_programme()
+        call = make_call(programme)
+        offered = make_grant(
+            make_proposal(call, coordinator=coordinator),
+            state=GrantState.OFFERED,
+            years=1,
+            starts_on=utcnow().date() - dt.timedelta(days=30),
+        )
+        db.session.commit()
+        # Made last, this running grant (two partners, 100.000,00 €) keeps the newest change.
+        make_grant(make_proposal(call), years=1)
+        db.session.commit()
+        programme_id, offered_id, coordinator_id = programme.id, offered.id, coordinator.id
+
+    assert committed(app, programme_id) == "200000.00"
+
+    with app.app_context():
+        grant = db.session.get(Grant, offered_id)
+        earlier = utcnow() - dt.timedelta(days=20)
+        grants.accept_grant(grant, actor=db.session.get(User, coordinator_id), now=earlier)
+    assert committed(app, programme_id) == "400000.00"
+
+
 def test_filter_choices_and_the_map_follow_an_acceptance(app):
     with app.app_context():
         coordinator = make_user()
