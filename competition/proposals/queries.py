@@ -165,8 +165,12 @@ def shown_submissions(
     )
 
 
-def _officer_conditions(officer: User, filters: ProposalFilters) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = [Proposal.call_id.in_(_officer_calls(officer))]
+def _officer_conditions(
+    call_ids: Sequence[int], filters: ProposalFilters
+) -> list[sa.ColumnElement[bool]]:
+    # The officer's calls as values, not a subquery: PostgreSQL then tests them before the
+    # search's text matches and knows how many rows they hold.
+    conditions: list[sa.ColumnElement[bool]] = [Proposal.call_id.in_(call_ids)]
     if filters.call_id is not None:
         conditions.append(Proposal.call_id == filters.call_id)
     if filters.state is not None:
@@ -179,23 +183,31 @@ def _officer_conditions(officer: User, filters: ProposalFilters) -> list[sa.Colu
                 .where(Topic.slug == filters.topic)
             )
         )
-    coordinator = (
-        sa.select(ConsortiumMember.proposal_id)
-        .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
-        .where(ConsortiumMember.role == MemberRole.COORDINATOR)
-    )
     if filters.federal_state is not None:
         conditions.append(
-            Proposal.id.in_(coordinator.where(Organisation.federal_state == filters.federal_state))
+            Proposal.id.in_(
+                sa.select(ConsortiumMember.proposal_id).where(
+                    ConsortiumMember.role == MemberRole.COORDINATOR,
+                    _organisation_among(
+                        sa.select(Organisation.id).where(
+                            Organisation.federal_state == filters.federal_state
+                        )
+                    ),
+                )
+            )
         )
     if filters.q:
         conditions.append(
             sa.or_(
                 *name_matches(filters.q),
                 Proposal.id.in_(
-                    sa.select(ConsortiumMember.proposal_id)
-                    .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
-                    .where(_contains(Organisation.name, filters.q))
+                    sa.select(ConsortiumMember.proposal_id).where(
+                        _organisation_among(
+                            sa.select(Organisation.id).where(
+                                _contains(Organisation.name, filters.q)
+                            )
+                        )
+                    )
                 ),
             )
         )
@@ -204,8 +216,28 @@ def _officer_conditions(officer: User, filters: ProposalFilters) -> list[sa.Colu
     return conditions
 
 
-def _officer_calls(officer: User) -> sa.Select:  # type: ignore[type-arg]
-    return sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer)))
+def _organisation_among(organisations: sa.Select) -> sa.ColumnElement[bool]:  # type: ignore[type-arg]
+    """A consortium member of one of ``organisations`` (a few hundred of thousands)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # As one array read first, PostgreSQL reads their members through the organisation
+        # index; joined, it expects more and scans all members (130,000 at 20,000 proposals).
+        return ConsortiumMember.organisation_id == sa.any_(
+            sa.func.array(organisations.scalar_subquery())
+        )
+    return ConsortiumMember.organisation_id.in_(organisations)
+
+
+def _officer_call_ids(officer: User) -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer)))
+        )
+    )
+
+
+# A search for a common word matches thousands of proposals: the list counts at most this
+# many (and says "more than") and pages through them, so a search never reads every match.
+SEARCH_COUNT_CAP = 1_000
 
 
 def list_proposals_for_officer(
@@ -217,32 +249,45 @@ def list_proposals_for_officer(
     now: dt.datetime | None = None,
 ) -> Page[ProposalRow]:
     """A page of the proposals in the officer's programmes in ``order``. Plain rows, read in
-    four queries (the page, the count, the page's topics, the page's requested funding; three
-    when sorted by funding or time, which the page's query then reads): the list is the
-    officers' most used page and a call can hold 20,000 proposals."""
-    conditions = _officer_conditions(officer, filters)
-    total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*conditions)) or 0
+    five small queries (the officer's calls, the count, the page, the page's topics, the
+    page's requested funding; four when sorted by funding or time, which the page's query
+    then reads): the list is the officers' most used page and a call can hold 20,000
+    proposals. A search counts at most ``SEARCH_COUNT_CAP`` matches (``Page.more`` says
+    there are more) and its pages end there."""
+    call_ids = _officer_call_ids(officer)
+    conditions = _officer_conditions(call_ids, filters)
+    more = False
+    if filters.q:
+        matches = sa.select(Proposal.id).where(*conditions).limit(SEARCH_COUNT_CAP + 1)
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(matches.subquery()))
+        more = (total or 0) > SEARCH_COUNT_CAP
+        total = min(total or 0, SEARCH_COUNT_CAP)
+        page = min(page, max(1, -(-total // PER_PAGE)))
+    else:
+        total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*conditions)) or 0
     items = _officer_rows(
-        officer,
+        call_ids,
         conditions,
         order,
         now=now or utcnow(),
         limit=PER_PAGE,
         offset=(page - 1) * PER_PAGE,
     )
-    return Page(items=items, page=page, per_page=PER_PAGE, total=total)
+    return Page(items=items, page=page, per_page=PER_PAGE, total=total, more=more)
 
 
 def all_proposals_for_officer(
     officer: User, filters: ProposalFilters, *, order: ProposalOrder, now: dt.datetime
 ) -> list[ProposalRow]:
-    """Every row of the filtered list in its order (not only a page), for the export: two
-    queries at any size (the rows with their funding, their topics)."""
-    return _officer_rows(officer, _officer_conditions(officer, filters), order, now=now)
+    """Every row of the filtered list in its order (not only a page, and every match of a
+    search), for the export: three queries at any size (the officer's calls, the rows with
+    their funding, their topics)."""
+    call_ids = _officer_call_ids(officer)
+    return _officer_rows(call_ids, _officer_conditions(call_ids, filters), order, now=now)
 
 
 def _officer_rows(
-    officer: User,
+    call_ids: Sequence[int],
     conditions: list[sa.ColumnElement[bool]],
     order: ProposalOrder,
     *,
@@ -259,7 +304,7 @@ def _officer_rows(
     # Funding and time are read with the rows when the order needs them (or every row is
     # read anyway), else for the page's rows only.
     joined = order.sort in (ProposalSort.REQUESTED, ProposalSort.SUBMITTED) or limit is None
-    shown = shown_submissions(now=now, call_ids=_officer_calls(officer)) if joined else None
+    shown = shown_submissions(now=now, call_ids=call_ids) if joined else None
     columns: list[Any] = [
         Proposal.id,
         Proposal.reference,
