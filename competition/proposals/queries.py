@@ -166,8 +166,10 @@ def shown_submissions(
 
 
 def _officer_conditions(
-    call_ids: Sequence[int], filters: ProposalFilters
+    call_ids: Sequence[int], filters: ProposalFilters, *, counting: bool = False
 ) -> list[sa.ColumnElement[bool]]:
+    """The list's rows as conditions on ``Proposal``. ``counting``: shaped for the count,
+    which reads every match, rather than for a page, which walks the list's order."""
     # The officer's calls as values, not a subquery: PostgreSQL then tests them before the
     # search's text matches and knows how many rows they hold.
     conditions: list[sa.ColumnElement[bool]] = [Proposal.call_id.in_(call_ids)]
@@ -184,15 +186,20 @@ def _officer_conditions(
             )
         )
     if filters.federal_state is not None:
+        in_state = sa.select(Organisation.id).where(
+            Organisation.federal_state == filters.federal_state
+        )
+        # A page walks the list's order and tests each row's coordinator; PostgreSQL takes
+        # the array form for a handful of rows and would read and sort every match instead.
+        coordinator_in_state = (
+            _organisation_among(in_state)
+            if counting
+            else ConsortiumMember.organisation_id.in_(in_state)
+        )
         conditions.append(
             Proposal.id.in_(
                 sa.select(ConsortiumMember.proposal_id).where(
-                    ConsortiumMember.role == MemberRole.COORDINATOR,
-                    _organisation_among(
-                        sa.select(Organisation.id).where(
-                            Organisation.federal_state == filters.federal_state
-                        )
-                    ),
+                    ConsortiumMember.role == MemberRole.COORDINATOR, coordinator_in_state
                 )
             )
         )
@@ -251,27 +258,38 @@ def list_proposals_for_officer(
     """A page of the proposals in the officer's programmes in ``order``. Plain rows, read in
     five small queries (the officer's calls, the count, the page, the page's topics, the
     page's requested funding; four when sorted by funding or time, which the page's query
-    then reads): the list is the officers' most used page and a call can hold 20,000
-    proposals. A search counts at most ``SEARCH_COUNT_CAP`` matches (``Page.more`` says
-    there are more) and its pages end there."""
+    then reads; one fewer when nothing matches): the list is the officers' most used page
+    and a call can hold 20,000 proposals. A search reads the ids of at most
+    ``SEARCH_COUNT_CAP`` matches (``Page.more`` says there are more) and its pages end
+    there."""
     call_ids = _officer_call_ids(officer)
     conditions = _officer_conditions(call_ids, filters)
+    counted = _officer_conditions(call_ids, filters, counting=True)
     more = False
     if filters.q:
-        matches = sa.select(Proposal.id).where(*conditions).limit(SEARCH_COUNT_CAP + 1)
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(matches.subquery()))
-        more = (total or 0) > SEARCH_COUNT_CAP
-        total = min(total or 0, SEARCH_COUNT_CAP)
+        found = list(
+            db.session.scalars(sa.select(Proposal.id).where(*counted).limit(SEARCH_COUNT_CAP + 1))
+        )
+        more = len(found) > SEARCH_COUNT_CAP
+        total = min(len(found), SEARCH_COUNT_CAP)
         page = min(page, max(1, -(-total // PER_PAGE)))
+        if not more:
+            # Every match is known: the page reads them by id instead of searching again
+            # (a rare word's page would otherwise walk the whole list to find its few).
+            conditions = [Proposal.id.in_(found)]
     else:
-        total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*conditions)) or 0
-    items = _officer_rows(
-        call_ids,
-        conditions,
-        order,
-        now=now or utcnow(),
-        limit=PER_PAGE,
-        offset=(page - 1) * PER_PAGE,
+        total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*counted)) or 0
+    items = (
+        _officer_rows(
+            call_ids,
+            conditions,
+            order,
+            now=now or utcnow(),
+            limit=PER_PAGE,
+            offset=(page - 1) * PER_PAGE,
+        )
+        if total
+        else []
     )
     return Page(items=items, page=page, per_page=PER_PAGE, total=total, more=more)
 
@@ -421,12 +439,18 @@ def list_proposals_of_applicant(user: User) -> list[Proposal]:
 
 
 def find_proposal_for_page(proposal_id: int) -> Proposal | None:
+    # The call and its programme come with the proposal's row. A submission's stage is one
+    # of the call's stages, which are then in the session: reading it costs no query.
     return db.session.scalar(
-        _with_list_data(sa.select(Proposal).where(Proposal.id == proposal_id)).options(
+        sa.select(Proposal)
+        .where(Proposal.id == proposal_id)
+        .options(
+            selectinload(Proposal.members),
+            selectinload(Proposal.topics),
+            joinedload(Proposal.call).joinedload(Call.programme),
+            joinedload(Proposal.call).selectinload(Call.stages),
             selectinload(Proposal.submissions).selectinload(StageSubmission.budget_lines),
-            selectinload(Proposal.submissions).selectinload(StageSubmission.stage),
             selectinload(Proposal.submissions).selectinload(StageSubmission.attachments),
-            selectinload(Proposal.call).selectinload(Call.stages),
         )
     )
 
