@@ -166,13 +166,12 @@ def shown_submissions(
 
 
 def _officer_conditions(
-    call_ids: Sequence[int], filters: ProposalFilters, *, counting: bool = False
+    officer: User, filters: ProposalFilters, *, counting: bool = False
 ) -> list[sa.ColumnElement[bool]]:
     """The list's rows as conditions on ``Proposal``. ``counting``: shaped for the count,
     which reads every match, rather than for a page, which walks the list's order."""
-    # The officer's calls as values, not a subquery: PostgreSQL then tests them before the
-    # search's text matches and knows how many rows they hold.
-    conditions: list[sa.ColumnElement[bool]] = [Proposal.call_id.in_(call_ids)]
+    # Tested on each row before the search's texts, not joined after them.
+    conditions: list[sa.ColumnElement[bool]] = [_among(Proposal.call_id, _officer_calls(officer))]
     if filters.call_id is not None:
         conditions.append(Proposal.call_id == filters.call_id)
     if filters.state is not None:
@@ -192,7 +191,7 @@ def _officer_conditions(
         # A page walks the list's order and tests each row's coordinator; PostgreSQL takes
         # the array form for a handful of rows and would read and sort every match instead.
         coordinator_in_state = (
-            _organisation_among(in_state)
+            _among(ConsortiumMember.organisation_id, in_state)
             if counting
             else ConsortiumMember.organisation_id.in_(in_state)
         )
@@ -209,10 +208,11 @@ def _officer_conditions(
                 *name_matches(filters.q),
                 Proposal.id.in_(
                     sa.select(ConsortiumMember.proposal_id).where(
-                        _organisation_among(
+                        _among(
+                            ConsortiumMember.organisation_id,
                             sa.select(Organisation.id).where(
                                 _contains(Organisation.name, filters.q)
-                            )
+                            ),
                         )
                     )
                 ),
@@ -223,23 +223,18 @@ def _officer_conditions(
     return conditions
 
 
-def _organisation_among(organisations: sa.Select) -> sa.ColumnElement[bool]:  # type: ignore[type-arg]
-    """A consortium member of one of ``organisations`` (a few hundred of thousands)."""
+def _among(column: Any, ids: sa.Select) -> sa.ColumnElement[bool]:  # type: ignore[type-arg]
+    """``column`` is one of ``ids``: a few calls, or a few hundred organisations."""
     if db.session.get_bind().dialect.name == "postgresql":
-        # As one array read first, PostgreSQL reads their members through the organisation
-        # index; joined, it expects more and scans all members (130,000 at 20,000 proposals).
-        return ConsortiumMember.organisation_id == sa.any_(
-            sa.func.array(organisations.scalar_subquery())
-        )
-    return ConsortiumMember.organisation_id.in_(organisations)
+        # As one array read before the rows, a cheap test of each row; the organisations'
+        # members are then read through their index. As a join PostgreSQL expects more rows
+        # and scans all 130,000 members at 20,000 proposals, and tests the calls last.
+        return column == sa.any_(sa.func.array(ids.scalar_subquery()))
+    return column.in_(ids)
 
 
-def _officer_call_ids(officer: User) -> list[int]:
-    return list(
-        db.session.scalars(
-            sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer)))
-        )
-    )
+def _officer_calls(officer: User) -> sa.Select:  # type: ignore[type-arg]
+    return sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer)))
 
 
 # A search for a common word matches thousands of proposals: the list counts at most this
@@ -256,15 +251,13 @@ def list_proposals_for_officer(
     now: dt.datetime | None = None,
 ) -> Page[ProposalRow]:
     """A page of the proposals in the officer's programmes in ``order``. Plain rows, read in
-    five small queries (the officer's calls, the count, the page, the page's topics, the
-    page's requested funding; four when sorted by funding or time, which the page's query
-    then reads; one fewer when nothing matches): the list is the officers' most used page
-    and a call can hold 20,000 proposals. A search reads the ids of at most
-    ``SEARCH_COUNT_CAP`` matches (``Page.more`` says there are more) and its pages end
-    there."""
-    call_ids = _officer_call_ids(officer)
-    conditions = _officer_conditions(call_ids, filters)
-    counted = _officer_conditions(call_ids, filters, counting=True)
+    four queries (the page, the count, the page's topics, the page's requested funding;
+    three when sorted by funding or time, which the page's query then reads; one when
+    nothing matches): the list is the officers' most used page and a call can hold 20,000
+    proposals. A search reads the ids of at most ``SEARCH_COUNT_CAP`` matches (``Page.more``
+    says there are more) and its pages end there."""
+    conditions = _officer_conditions(officer, filters)
+    counted = _officer_conditions(officer, filters, counting=True)
     more = False
     if filters.q:
         found = list(
@@ -281,7 +274,7 @@ def list_proposals_for_officer(
         total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*counted)) or 0
     items = (
         _officer_rows(
-            call_ids,
+            officer,
             conditions,
             order,
             now=now or utcnow(),
@@ -298,14 +291,13 @@ def all_proposals_for_officer(
     officer: User, filters: ProposalFilters, *, order: ProposalOrder, now: dt.datetime
 ) -> list[ProposalRow]:
     """Every row of the filtered list in its order (not only a page, and every match of a
-    search), for the export: three queries at any size (the officer's calls, the rows with
-    their funding, their topics)."""
-    call_ids = _officer_call_ids(officer)
-    return _officer_rows(call_ids, _officer_conditions(call_ids, filters), order, now=now)
+    search), for the export: two queries at any size (the rows with their funding, their
+    topics)."""
+    return _officer_rows(officer, _officer_conditions(officer, filters), order, now=now)
 
 
 def _officer_rows(
-    call_ids: Sequence[int],
+    officer: User,
     conditions: list[sa.ColumnElement[bool]],
     order: ProposalOrder,
     *,
@@ -322,7 +314,7 @@ def _officer_rows(
     # Funding and time are read with the rows when the order needs them (or every row is
     # read anyway), else for the page's rows only.
     joined = order.sort in (ProposalSort.REQUESTED, ProposalSort.SUBMITTED) or limit is None
-    shown = shown_submissions(now=now, call_ids=call_ids) if joined else None
+    shown = shown_submissions(now=now, call_ids=_officer_calls(officer)) if joined else None
     columns: list[Any] = [
         Proposal.id,
         Proposal.reference,
