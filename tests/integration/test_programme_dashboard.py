@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from competition.accounts.models import Role, User
@@ -473,6 +474,57 @@ def test_sorting_by_funding_costs_no_query_per_row(app, world):
 
     # The page's funding is one query of its own, or part of the page's query when it sorts.
     assert by_funding == by_reference - 1
+
+
+def hydrogen_proposals(app, world: World, numbers: range) -> None:  # type: ignore[no-untyped-def]
+    """More proposals in round two, each with "Hydrogen" in its title, numbered ``numbers``
+    (inserted at once: the search's count stops after a thousand)."""
+    with app.app_context():
+        call = db.session.get(Call, world.round_two)
+        db.session.execute(
+            sa.insert(Proposal),
+            [
+                {
+                    "call_id": call.id,
+                    "reference": f"{call.reference_prefix}-H{n:04d}",
+                    "acronym": f"H2{n:04d}",
+                    "title": f"Hydrogen valley {n}",
+                    "abstract": "An abstract.",
+                    "state": ProposalState.SUBMITTED,
+                }
+                for n in numbers
+            ],
+        )
+        db.session.commit()
+
+
+def test_a_search_matching_more_than_a_thousand_says_so_and_pages_to_the_thousandth(app, world):
+    hydrogen_proposals(app, world, range(1_000))
+    browser = as_person(app, world.officer)
+    exactly = text(browser.get("/proposals?q=hydrogen"))
+    hydrogen_proposals(app, world, range(1_000, 1_001))
+
+    first = text(browser.get("/proposals?q=hydrogen"))
+    beyond = text(browser.get("/proposals?q=hydrogen&page=41"))
+
+    assert 'id="result-count">1000 proposals<' in exactly
+    assert 'id="result-count">More than 1,000 proposals<' in first
+    assert "Page 1 of 40 (more than 1,000 in all)" in first
+    assert listed(first)[:2] == ["H20000", "H20001"]
+    # The last page holds the thousandth match, however far the address pages on.
+    assert "Page 40 of 40 (more than 1,000 in all)" in beyond
+    assert listed(beyond)[-1] == "H20999"
+    assert 'rel="next"' not in beyond
+
+
+def test_a_german_officer_reads_more_than_a_thousand_the_german_way(app, world):
+    hydrogen_proposals(app, world, range(1_001))
+    german(app, world.officer)
+
+    page = text(as_person(app, world.officer).get("/proposals?q=hydrogen"))
+
+    assert 'id="result-count">Mehr als 1.000 Anträge<' in page
+    assert "Seite 1 von 40 (mehr als 1.000 insgesamt)" in page
 
 
 # --- exporting the list -------------------------------------------------------------------------
