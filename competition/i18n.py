@@ -92,24 +92,32 @@ _QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(7)}
 
 
 def number(value: Decimal | float | int | None, digits: int = 1) -> str:
-    """A score or a share: ``3,5`` in German, ``3.5`` in English; at most ``digits`` decimals.
-
-    Written as Babel's ``format_decimal`` with the pattern ``#,##0.#…`` writes it (same rounding,
-    half to even, and sign), without it: a ranking page writes a thousand numbers, and Babel
-    parses its pattern and the locale again for each."""
+    """A score or a share: ``3,5`` in German, ``3.5`` in English; at most ``digits`` decimals."""
     if value is None:
         return "–"
-    language = current_language()
+    return written(value, current_language(), digits=digits)
+
+
+def written(
+    value: Decimal | float | int, language: str, *, digits: int, fixed: bool = False
+) -> str:
+    """``value`` with the separators of ``language``, rounded to ``digits`` decimals (half to
+    even); trailing zeros dropped unless ``fixed``: what Babel's ``format_decimal`` writes with
+    the pattern ``#,##0.##`` (``#,##0.00`` when ``fixed``), without it: a ranking page writes a
+    thousand numbers, and Babel parses its pattern and the locale again for each."""
     exact = value if isinstance(value, Decimal) else Decimal(str(value))
     if language not in _SEPARATORS or digits not in _QUANTA or not exact.is_finite():
-        pattern = "#,##0" + ("." + "#" * digits if digits else "")
-        return format_decimal(value, format=pattern, locale=language)
+        places = ("0" if fixed else "#") * digits
+        return format_decimal(
+            value, format="#,##0" + ("." + places if digits else ""), locale=language
+        )
     group, point = _SEPARATORS[language]
     rounded = abs(exact).normalize().quantize(_QUANTA[digits])
     whole, _, fraction = f"{rounded:f}".partition(".")
-    fraction = fraction.rstrip("0")
-    written = f"{int(whole):,}".replace(",", group) + (point + fraction if fraction else "")
-    return "-" + written if exact.is_signed() else written
+    if not fixed:
+        fraction = fraction.rstrip("0")
+    shown = f"{int(whole):,}".replace(",", group) + (point + fraction if fraction else "")
+    return "-" + shown if exact.is_signed() else shown
 
 
 def percent(value: Decimal | float | int | None, digits: int = 1) -> str:

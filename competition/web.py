@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from babel.numbers import format_decimal
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from competition.access import enforce_access, policy_of, public, wants_json
 from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
-from competition.i18n import current_language, say
+from competition.i18n import current_language, say, written
 from competition.params import clean_query
 from competition.prose import prose
 
@@ -170,8 +169,7 @@ def money(value: Decimal | int | str | None, currency: str = "EUR", *, cents: bo
         return "–"
     if current_language() == "de":
         sign = "€" if currency == "EUR" else currency
-        pattern = "#,##0.00" if cents else "#,##0"
-        return f"{format_decimal(Decimal(value), format=pattern, locale='de')}\u00a0{sign}"
+        return f"{written(Decimal(value), 'de', digits=2 if cents else 0, fixed=True)}\u00a0{sign}"
     shown = f"{Decimal(value):,.2f}" if cents else f"{Decimal(value):,.0f}"
     return f"{shown} {currency}".replace(",", "\u202f")
 
@@ -181,7 +179,7 @@ def millions(value: Decimal | int | None) -> str:
         return "–"
     amount = Decimal(value) / Decimal(1_000_000)
     if current_language() == "de":
-        return f"{format_decimal(amount, format='#,##0.0', locale='de')}\u00a0Mio.\u00a0€"
+        return f"{written(amount, 'de', digits=1, fixed=True)}\u00a0Mio.\u00a0€"
     return f"{amount:,.1f} million euro"
 
 

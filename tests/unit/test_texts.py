@@ -125,15 +125,16 @@ def test_a_rankings_recorded_notes_read_in_the_readers_language(app, note, engli
 
 
 @pytest.mark.parametrize("locale", ["de", "en"])
-def test_scores_and_shares_are_written_as_babel_writes_them(app, locale):
+def test_scores_shares_and_amounts_are_written_as_babel_writes_them(app, locale):
     """The pages' own number writer (a ranking page writes a thousand) agrees with Babel's
-    ``format_decimal``: separators, rounding half to even, signs, floats and decimals."""
+    ``format_decimal``: separators, rounding half to even, signs, floats and decimals, with
+    optional decimals (scores) and fixed ones (amounts with cents)."""
     import random
     from decimal import Decimal
 
     from babel.numbers import format_decimal
 
-    from competition.i18n import number
+    from competition.i18n import number, written
 
     draw = random.Random(7)
     values: list[Decimal | float | int] = [0, -0.0, 0.04, -0.04, 0.05, 0.15, 2.5, 3.45, -3.45]
@@ -145,10 +146,17 @@ def test_scores_and_shares_are_written_as_babel_writes_them(app, locale):
     ]
     with app.test_request_context(), force_locale(locale):
         for digits in (0, 1, 2, 3):
-            pattern = "#,##0" + ("." + "#" * digits if digits else "")
-            for value in values:
-                expected = format_decimal(value, format=pattern, locale=locale)
-                assert number(value, digits) == expected, (value, digits)
+            for fixed in (False, True):
+                places = ("0" if fixed else "#") * digits
+                pattern = "#,##0" + ("." + places if digits else "")
+                for value in values:
+                    expected = format_decimal(value, format=pattern, locale=locale)
+                    assert written(value, locale, digits=digits, fixed=fixed) == expected, (
+                        value,
+                        pattern,
+                    )
+                    if not fixed:
+                        assert number(value, digits) == expected
     with app.test_request_context(), force_locale("de"):
         assert number(1234.56) == "1.234,6"
         assert number(None) == "–"
