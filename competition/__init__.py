@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import secrets
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -38,6 +39,16 @@ def database_uri(settings: Settings, instance_path: Path) -> str:
     return url
 
 
+def engine_options(uri: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if uri.startswith("postgresql"):
+        # The app's queries are short. PostgreSQL compiles with its JIT any query whose
+        # estimate is high, and a search capped at 1,001 matches is estimated as if it read
+        # every match: compiling took 15–20 ms of a 30 ms search.
+        options["connect_args"] = {"options": "-c jit=off"}
+    return options
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(
@@ -52,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key or _instance_secret(instance),
         SQLALCHEMY_DATABASE_URI=database_uri(settings, instance),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_uri(settings, instance)),
         SESSION_COOKIE_NAME="competition_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

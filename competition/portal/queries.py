@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from competition.core import grants as rules
+from competition.db import among
 from competition.extensions import db
 from competition.grants.models import Grant, GrantAmount, GrantKind, GrantPhase, GrantState
 from competition.grants.money import grants_in
@@ -389,7 +390,7 @@ def _matches_each(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
         .where(
             ConsortiumMember.proposal_id == Proposal.id,
             ConsortiumMember.name_withheld.is_(False),
-            ConsortiumMember.organisation_id.in_(named),
+            among(ConsortiumMember.organisation_id, named),
             shown,
         )
         .exists(),

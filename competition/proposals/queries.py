@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
-from competition.db import utcnow
+from competition.db import among, utcnow
 from competition.extensions import db
 from competition.i18n import say
 from competition.organisations.models import FederalState, Organisation
@@ -171,7 +171,7 @@ def _officer_conditions(
     """The list's rows as conditions on ``Proposal``. ``counting``: shaped for the count,
     which reads every match, rather than for a page, which walks the list's order."""
     # Tested on each row before the search's texts, not joined after them.
-    conditions: list[sa.ColumnElement[bool]] = [_among(Proposal.call_id, _officer_calls(officer))]
+    conditions: list[sa.ColumnElement[bool]] = [among(Proposal.call_id, _officer_calls(officer))]
     if filters.call_id is not None:
         conditions.append(Proposal.call_id == filters.call_id)
     if filters.state is not None:
@@ -191,7 +191,7 @@ def _officer_conditions(
         # A page walks the list's order and tests each row's coordinator; PostgreSQL takes
         # the array form for a handful of rows and would read and sort every match instead.
         coordinator_in_state = (
-            _among(ConsortiumMember.organisation_id, in_state)
+            among(ConsortiumMember.organisation_id, in_state)
             if counting
             else ConsortiumMember.organisation_id.in_(in_state)
         )
@@ -208,7 +208,7 @@ def _officer_conditions(
                 *name_matches(filters.q),
                 Proposal.id.in_(
                     sa.select(ConsortiumMember.proposal_id).where(
-                        _among(
+                        among(
                             ConsortiumMember.organisation_id,
                             sa.select(Organisation.id).where(
                                 _contains(Organisation.name, filters.q)
@@ -221,16 +221,6 @@ def _officer_conditions(
     for mark in marks_named(filters.marks):
         conditions.append(Proposal.id.in_(mark.proposal_ids()))
     return conditions
-
-
-def _among(column: Any, ids: sa.Select) -> sa.ColumnElement[bool]:  # type: ignore[type-arg]
-    """``column`` is one of ``ids``: a few calls, or a few hundred organisations."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # As one array read before the rows, a cheap test of each row; the organisations'
-        # members are then read through their index. As a join PostgreSQL expects more rows
-        # and scans all 130,000 members at 20,000 proposals, and tests the calls last.
-        return column == sa.any_(sa.func.array(ids.scalar_subquery()))
-    return column.in_(ids)
 
 
 def _officer_calls(officer: User) -> sa.Select:  # type: ignore[type-arg]
