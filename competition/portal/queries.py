@@ -561,18 +561,7 @@ def _searched(
     page: int,
     per_page: int,
 ) -> Page[FundedConsortium]:
-    each = _matches_each(filters.q, visibility)
-    # The newest consortia the other filters select, each marked whether the search finds it.
-    newest = (
-        _select([each.label("hit")], filters, visibility, programmes, sa.true())
-        .order_by(*_ORDER)
-        .limit(SAMPLE)
-        .subquery()
-    )
-    hits = db.session.scalar(
-        sa.select(sa.func.count()).select_from(newest).where(newest.c.hit.is_(True))
-    )
-    search = each if (hits or 0) >= DENSE else _found(filters.q, visibility)
+    search = _search(filters, visibility, programmes)
     counted = db.session.scalar(
         sa.select(sa.func.count()).select_from(
             _select([Grant.id], filters, visibility, programmes, search)
@@ -592,6 +581,26 @@ def _searched(
         total=total,
         more=(counted or 0) > SEARCH_COUNTED,
     )
+
+
+def _search(
+    filters: FundedFilters, visibility: Visibility, programmes: Sequence[Programme]
+) -> sa.ColumnElement[bool]:
+    """The search ``filters.q`` in the form that costs least for its word (one query to
+    decide): tested on each grant where at least ``DENSE`` of the newest ``SAMPLE`` match (a
+    list walking the grants then stops soon), else as the proposals found, read once."""
+    each = _matches_each(filters.q, visibility)
+    # The newest consortia the other filters select, each marked whether the search finds it.
+    newest = (
+        _select([each.label("hit")], filters, visibility, programmes, sa.true())
+        .order_by(*_ORDER)
+        .limit(SAMPLE)
+        .subquery()
+    )
+    hits = db.session.scalar(
+        sa.select(sa.func.count()).select_from(newest).where(newest.c.hit.is_(True))
+    )
+    return each if (hits or 0) >= DENSE else _found(filters.q, visibility)
 
 
 def _found(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
@@ -695,9 +704,11 @@ def find_funded(grant_id: int, programmes: Sequence[Programme]) -> FundedConsort
 
 
 def funded_ids_query(filters: FundedFilters, programmes: Sequence[Programme]) -> sa.Select[Any]:
-    """``select(Grant)`` of the consortia ``filters`` select, for the API's cursor pages."""
+    """``select(Grant)`` of the consortia ``filters`` select, for the API's cursor pages (a
+    search in its cheapest form, as the portal's list has it)."""
     visibility = visibility_of(programmes)
-    return _select([Grant], filters, visibility, programmes)
+    search = _search(filters, visibility, programmes) if filters.q else None
+    return _select([Grant], filters, visibility, programmes, search)
 
 
 Ids = Sequence[int] | sa.Select[Any]

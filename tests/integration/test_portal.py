@@ -224,9 +224,11 @@ SEARCHES = [
 @pytest.mark.parametrize("dense", [0, queries.SAMPLE + 1], ids=["walking", "by sets"])
 @pytest.mark.parametrize("q", SEARCHES)
 def test_a_search_finds_the_same_consortia_however_it_is_run(app, world, monkeypatch, q, dense):
-    """The list walks the grants for a word common among the newest and reads the proposals
-    found for a rarer one; either way it shows what the open data lists, and never a
-    consortium for the withheld partner's name ("verschwiegen")."""
+    """The list and the API walk the grants for a word common among the newest and read the
+    proposals found for a rarer one; either way they show what the open data lists, and never
+    a consortium for the withheld partner's name ("verschwiegen")."""
+    from competition.extensions import db
+
     monkeypatch.setattr(queries, "DENSE", dense)
     with app.test_request_context():
         programmes = queries.list_programmes(with_rounds=False)
@@ -234,8 +236,11 @@ def test_a_search_finds_the_same_consortia_however_it_is_run(app, world, monkeyp
         shown = queries.list_funded(filters, programmes, per_page=100)
         _, batches = queries.funded_batches(filters, programmes)
         listed = [c.grant_id for batch in batches for c in batch]
+        # The API's pages (in the order of ids) take the same form of the search.
+        by_api = db.session.scalars(queries.funded_ids_query(filters, programmes)).all()
 
     assert [c.grant_id for c in shown.items] == listed
+    assert sorted(grant.id for grant in by_api) == sorted(listed)
     assert shown.total == len(listed) and not shown.more
     if q == "verschwiegen":
         assert listed == []
