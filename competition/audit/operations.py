@@ -107,21 +107,29 @@ def chain_batch(connection: sa.Connection, *, limit: int | None = CHAIN_BATCH) -
     """Chain up to ``limit`` committed unchained events inside the caller's transaction, which
     must be the only chainer (see :func:`chain_pending`). Returns how many were chained."""
     table = AuditEvent.__table__
-    tail = connection.execute(
+    # Only the hashed columns: the migrations that chain (0012's downgrade) run on tables
+    # without the newer ones. The chain's tail comes with each pending row (one statement).
+    hashed = [table.c[name] for name in ("id", *_HASHED_COLUMNS)]
+    tail = (
         sa.select(table.c.seq, table.c.hash)
         .where(table.c.seq.is_not(None))
         .order_by(table.c.seq.desc())
         .limit(1)
-    ).first()
-    seq, prev_hash = (tail.seq, tail.hash) if tail else (0, GENESIS_HASH)
-    # Only the hashed columns: the migrations that chain (0012's downgrade) run on tables
-    # without the newer ones.
-    hashed = [table.c[name] for name in ("id", *_HASHED_COLUMNS)]
+        .subquery("tail")
+    )
     pending = connection.execute(
-        sa.select(*hashed).where(table.c.seq.is_(None)).order_by(table.c.id).limit(limit)
+        sa.select(*hashed, tail.c.seq.label("tail_seq"), tail.c.hash.label("tail_hash"))
+        .select_from(table.outerjoin(tail, sa.true()))
+        .where(table.c.seq.is_(None))
+        .order_by(table.c.id)
+        .limit(limit)
     ).all()
     if not pending:
         return 0
+    first = pending[0]
+    seq, prev_hash = (
+        (first.tail_seq, first.tail_hash) if first.tail_seq is not None else (0, GENESIS_HASH)
+    )
     changes = []
     for row in pending:
         seq += 1

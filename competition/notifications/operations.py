@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
+from sqlalchemy.dialects import postgresql, sqlite
 
 from competition.accounts.models import User
 from competition.db import operation
@@ -48,27 +49,27 @@ def notify(
     A second call with the same ``dedup_key`` writes nothing and returns None. ``to`` is a user,
     or a bare address for someone without an account yet (an invited contributor).
     """
-    exists = db.session.scalar(
-        sa.select(Notification.id).where(Notification.dedup_key == dedup_key)
+    # One statement: a key that exists, or that a concurrent transaction writes first, makes
+    # the insert do nothing and leaves the caller's transaction usable.
+    insert = (
+        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
-    if exists is not None:
-        return None
-    row = Notification(
-        dedup_key=dedup_key,
-        user_id=None if isinstance(to, str) else to.id,
-        to_address=to if isinstance(to, str) else to.email,
-        template=template,
-        context=context,
-        state=NotificationState.PENDING,
-        created_at=now,
-        dispatched_at=now,
+    row = db.session.scalar(
+        insert(Notification)
+        .values(
+            dedup_key=dedup_key,
+            user_id=None if isinstance(to, str) else to.id,
+            to_address=to if isinstance(to, str) else to.email,
+            template=template,
+            context=context,
+            state=NotificationState.PENDING,
+            created_at=now,
+            dispatched_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Notification.dedup_key])
+        .returning(Notification)
     )
-    try:
-        # A concurrent transaction may write the same key between the check and the insert; the
-        # savepoint keeps the caller's transaction usable when the unique key refuses ours.
-        with db.session.begin_nested():
-            db.session.add(row)
-    except sa.exc.IntegrityError:
+    if row is None:
         return None
     enqueue("notifications.deliver", notification_id=row.id)
     return row

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy.orm import lazyload
 
 from competition.accounts.models import Role, User
 from competition.audit.operations import record_event
@@ -725,7 +726,7 @@ def checklist(
     return rules.checklist(
         snapshot.draft_from_snapshot(content),
         snapshot.stage_rules(submission.stage),
-        snapshot.call_rules(proposal.call),
+        snapshot.call_rules(proposal.call, topics_chosen=bool(content["proposal"]["topics"])),
         now=now,
         extended_until=permissions.extension_for(proposal, submission.stage),
     )
@@ -750,21 +751,33 @@ def submit_stage(
     key = idempotency_key.strip()
     if not 16 <= len(key) <= 64:
         raise DomainError(_("The form is incomplete. Reload the page and submit again."))
-    # One submit at a time per submission: concurrent posts queue here.
+    # One submit at a time per submission: concurrent posts queue here. The locked row is read
+    # afresh, since what was loaded before the lock may predate a contributor's last save.
     db.session.execute(
-        sa.select(StageSubmission.id).where(StageSubmission.id == submission.id).with_for_update()
+        sa.select(StageSubmission)
+        .where(StageSubmission.id == submission.id)
+        .options(lazyload(StageSubmission.stage))  # a stage row stays unlocked
+        .with_for_update(of=StageSubmission)
+        .execution_options(populate_existing=True)
     )
-    earlier = db.session.scalar(
-        sa.select(SubmissionVersion).where(SubmissionVersion.idempotency_key == key)
-    )
-    if earlier is not None:
+    # A statement of its own after the lock: one that waited for it sees what the holder wrote.
+    earlier_id, last_number = db.session.execute(
+        sa.select(
+            sa.select(SubmissionVersion.id)
+            .where(SubmissionVersion.idempotency_key == key)
+            .scalar_subquery(),
+            sa.select(sa.func.max(SubmissionVersion.number))
+            .where(SubmissionVersion.submission_id == submission.id)
+            .scalar_subquery(),
+        )
+    ).one()
+    if earlier_id is not None:
+        earlier = db.session.get_one(SubmissionVersion, earlier_id)
         if earlier.submission_id != submission.id or earlier.submitted_by_id != actor.id:
             raise DomainError(_("The form is incomplete. Reload the page and submit again."))
         return earlier
     proposal = submission.proposal
     require(permissions.can_submit(actor, proposal, submission, now=now))
-    # What was loaded before the lock may predate a contributor's last save: read it again.
-    db.session.refresh(submission)
     db.session.expire(submission, ["budget_lines", "attachments"])
     db.session.expire(proposal, ["members", "topics"])
     content = snapshot.snapshot(proposal, submission)
@@ -772,14 +785,7 @@ def submit_stage(
     if problems:
         raise DomainError({"": [say(p.message) for p in problems]})
     digest = snapshot.content_hash(content)
-    number = (
-        db.session.scalar(
-            sa.select(sa.func.max(SubmissionVersion.number)).where(
-                SubmissionVersion.submission_id == submission.id
-            )
-        )
-        or 0
-    ) + 1
+    number = (last_number or 0) + 1
     version = SubmissionVersion(
         submission_id=submission.id,
         number=number,

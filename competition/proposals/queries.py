@@ -440,13 +440,17 @@ def find_proposal_for_page(proposal_id: int) -> Proposal | None:
 def find_proposal_to_submit(proposal_id: int) -> Proposal | None:
     """What the permission check and the submission's choice need; the submit reads the rest
     itself, after it has locked the submission."""
-    return db.session.scalar(
-        sa.select(Proposal)
-        .where(Proposal.id == proposal_id)
-        .options(
-            joinedload(Proposal.call),
-            selectinload(Proposal.submissions).joinedload(StageSubmission.stage),
+    return (
+        db.session.execute(
+            sa.select(Proposal)
+            .where(Proposal.id == proposal_id)
+            .options(
+                joinedload(Proposal.call),
+                joinedload(Proposal.submissions).joinedload(StageSubmission.stage),
+            )
         )
+        .unique()
+        .scalar_one_or_none()
     )
 
 

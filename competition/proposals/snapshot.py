@@ -25,7 +25,9 @@ def member_key(member_id: int) -> str:
     return f"m{member_id}"
 
 
-def call_rules(call: Call) -> rules.CallRules:
+def call_rules(call: Call, *, topics_chosen: bool = False) -> rules.CallRules:
+    """The call's rules; ``topics_chosen`` for a draft with topics, whose check does not ask
+    whether the programme offers any (the question costs a query)."""
     return rules.CallRules(
         max_public_funding_per_proposal=call.max_public_funding_per_proposal,
         min_private_share=call.min_private_share,
@@ -36,7 +38,7 @@ def call_rules(call: Call) -> rules.CallRules:
         budget_years=call.budget_years,
         max_public_funding_per_year=call.max_public_funding_per_year,
         cost_categories=call.category_names(),
-        topics_offered=offers_topics(call.programme_id),
+        topics_offered=topics_chosen or offers_topics(call.programme_id),
     )
 
 
