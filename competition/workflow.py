@@ -96,8 +96,9 @@ def _move(
                 set_committed_value(obj, key, value)
             moved.append((obj, source, target))
     if moved:
+        # A plain insert, not the ORM's bulk one: the rows never become objects here.
         db.session.execute(
-            sa.insert(StateTransition),
+            StateTransition.__table__.insert(),
             [
                 {
                     "object_type": object_type_of(obj),

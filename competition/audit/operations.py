@@ -47,7 +47,7 @@ def record_event(
     after: dict[str, Any] | None = None,
     personal: dict[str, Any] | None = None,
     now: dt.datetime,
-) -> AuditEvent:
+) -> None:
     """Insert one event inside the caller's transaction, not yet chained.
 
     Free texts and contact details (the keys in ``core.audit_chain.PERSONAL_KEYS``, and
@@ -60,23 +60,24 @@ def record_event(
     """
     session = db.session
     before, after, private = split_personal(before, after, personal)
-    event = AuditEvent(
-        occurred_at=now,
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        before=to_jsonable(before) if before is not None else None,
-        after=to_jsonable(after) if after is not None else None,
-    )
+    row: dict[str, Any] = {
+        "occurred_at": now,
+        "actor_id": actor.id if actor is not None else None,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "before": to_jsonable(before) if before is not None else None,
+        "after": to_jsonable(after) if after is not None else None,
+    }
     if private is not None:
         # Set only when there is something: an unset column is SQL NULL, which is what
         # erasure looks for and leaves (None would be stored as JSON null).
-        event.personal = to_jsonable(private)
-    session.add(event)
+        row["personal"] = to_jsonable(private)
+    # The caller's pending changes go first, as the event follows them; the event itself is a
+    # plain insert (no object in the session: nobody reads it back in the transaction).
     session.flush()
+    session.execute(AuditEvent.__table__.insert().values(row))
     session.info[_UNCHAINED] = True
-    return event
 
 
 _HASHED_COLUMNS = (
