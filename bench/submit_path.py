@@ -112,7 +112,9 @@ def _run(args: argparse.Namespace, url: str, work_dir: Path, queue: str) -> int:
         if page.status_code != 200 or csrf is None or key is None:
             raise SystemExit(f"submit page answered {page.status_code}")
         form = {"csrf_token": csrf[1], "idempotency_key": key[1]}
-        clients.append((client, f"https://localhost/proposals/{applicant.proposal_id}/submit", form))
+        clients.append(
+            (client, f"https://localhost/proposals/{applicant.proposal_id}/submit", form)
+        )
 
     statements: list[str] = []
     cpu_seconds: list[float] = []
@@ -161,7 +163,8 @@ def _run(args: argparse.Namespace, url: str, work_dir: Path, queue: str) -> int:
     print(
         f"submissions={len(ms)} redis={'yes' if args.redis_url else 'no'} "
         f"ms_mean={statistics.fmean(ms):.1f} ms_p50={ms[len(ms) // 2]:.1f} "
-        f"ms_p90={ms[int(len(ms) * 0.9)]:.1f} cpu_ms_mean={1000 * statistics.fmean(cpu_seconds):.1f} "
+        f"ms_p90={ms[int(len(ms) * 0.9)]:.1f} "
+        f"cpu_ms_mean={1000 * statistics.fmean(cpu_seconds):.1f} "
         f"statements={'/'.join(str(c) for c, _ in Counter(counts).most_common())}"
     )
     return 0

@@ -761,13 +761,19 @@ def submit_stage(
         .execution_options(populate_existing=True)
     )
     # A statement of its own after the lock: one that waited for it sees what the holder wrote.
-    earlier_id, last_number = db.session.execute(
+    earlier_id, last_number, extended_until = db.session.execute(
         sa.select(
             sa.select(SubmissionVersion.id)
             .where(SubmissionVersion.idempotency_key == key)
             .scalar_subquery(),
             sa.select(sa.func.max(SubmissionVersion.number))
             .where(SubmissionVersion.submission_id == submission.id)
+            .scalar_subquery(),
+            sa.select(DeadlineExtension.closes_at)
+            .where(
+                DeadlineExtension.proposal_id == submission.proposal_id,
+                DeadlineExtension.stage_id == submission.stage_id,
+            )
             .scalar_subquery(),
         )
     ).one()
@@ -777,6 +783,7 @@ def submit_stage(
             raise DomainError(_("The form is incomplete. Reload the page and submit again."))
         return earlier
     proposal = submission.proposal
+    permissions.known_extension(proposal, submission.stage, extended_until)
     require(permissions.can_submit(actor, proposal, submission, now=now))
     db.session.expire(submission, ["budget_lines", "attachments"])
     db.session.expire(proposal, ["members", "topics"])

@@ -48,6 +48,16 @@ def contributor_role(user: User, proposal: Proposal) -> ContributorRole | None:
     )
 
 
+def known_contributor_role(user: User, proposal: Proposal, role: ContributorRole | None) -> None:
+    """The user's role as a query read it along with the proposal: not asked again."""
+    remembered(("contributor_role", user.id, proposal.id), lambda: role)
+
+
+def known_extension(proposal: Proposal, stage: Stage, closes_at: dt.datetime | None) -> None:
+    """The proposal's extension for the stage as a query read it: not asked again."""
+    remembered(("extension_for", proposal.id, stage.id), lambda: closes_at)
+
+
 def is_contributor(user: User, proposal: Proposal) -> bool:
     return contributor_role(user, proposal) is not None
 

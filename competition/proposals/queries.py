@@ -437,12 +437,23 @@ def find_proposal_for_page(proposal_id: int) -> Proposal | None:
     )
 
 
-def find_proposal_to_submit(proposal_id: int) -> Proposal | None:
-    """What the permission check and the submission's choice need; the submit reads the rest
-    itself, after it has locked the submission."""
-    return (
+def find_proposal_to_submit(
+    proposal_id: int, *, user: User
+) -> tuple[Proposal, ContributorRole | None] | None:
+    """What the permission check and the submission's choice need, with the user's role in
+    the consortium (in the same query); the submit reads the rest itself, after it has locked
+    the submission."""
+    role = (
+        sa.select(ProposalContributor.role)
+        .where(
+            ProposalContributor.user_id == user.id,
+            ProposalContributor.proposal_id == Proposal.id,
+        )
+        .scalar_subquery()
+    )
+    row = (
         db.session.execute(
-            sa.select(Proposal)
+            sa.select(Proposal, role)
             .where(Proposal.id == proposal_id)
             .options(
                 joinedload(Proposal.call),
@@ -450,8 +461,9 @@ def find_proposal_to_submit(proposal_id: int) -> Proposal | None:
             )
         )
         .unique()
-        .scalar_one_or_none()
+        .one_or_none()
     )
+    return None if row is None else (row[0], row[1])
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,13 @@ def start_proposal(call_id: int):  # type: ignore[no-untyped-def]
 
 
 def _load(proposal_id: int, *, for_submit: bool = False) -> Proposal:
-    find = queries.find_proposal_to_submit if for_submit else queries.find_proposal_for_page
-    proposal = find(proposal_id)
+    if for_submit:
+        found = queries.find_proposal_to_submit(proposal_id, user=current_person())
+        proposal = None if found is None else found[0]
+        if found is not None:
+            permissions.known_contributor_role(current_person(), *found)
+    else:
+        proposal = queries.find_proposal_for_page(proposal_id)
     # Not found and not allowed look the same: nobody learns which proposals exist.
     if proposal is None or not permissions.can_view_proposal(current_user, proposal):
         abort(404)

@@ -71,6 +71,7 @@ from tests.integration.submission_world import (
     submit,
     submit_key,
     text,
+    token,
     upload,
     user,
     write_draft,
@@ -613,6 +614,39 @@ def test_a_double_clicked_submit_makes_one_version(app):  # type: ignore[no-unty
     with app.app_context():
         assert count(SubmissionVersion) == 1
         assert len(mails("proposals/receipt")) == 1
+
+
+def test_a_submission_asks_the_database_16_times_until_its_commit(app):  # type: ignore[no-untyped-def]
+    """At a deadline everyone submits at once. Eight reads: the session and user, the proposal
+    with the user's role, the lock that rereads the submission, the key's earlier version with
+    the next number and the extension, what the version freezes (four); eight writes: the
+    version, two steps with their history and events, the receipt's outbox row."""
+    with app.app_context():
+        world = build_world()
+        draft = write_draft(world)
+    browser = log_in(app, world.coordinator)
+    key = submit_key(browser, draft)
+    form = {"idempotency_key": key, "csrf_token": token(browser)}
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+    committed: list[int] = []
+
+    def counter(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    def commit(*args: object) -> None:
+        committed.append(len(seen))
+
+    sa.event.listen(engine, "before_cursor_execute", counter)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        response = browser.client.post(f"/proposals/{draft.proposal_id}/submit", data=form)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counter)
+        sa.event.remove(engine, "commit", commit)
+    assert response.status_code == 302
+    assert committed[0] <= 16, "\n".join(seen[: committed[0]])
 
 
 def test_submitting_again_adds_a_version_and_the_latest_counts(app):  # type: ignore[no-untyped-def]
