@@ -3,12 +3,14 @@
 Seeds the world of ``bench/deadline_surge.py`` (one call, N applicants with complete proposals
 and open sessions) in a database of its own, opens every applicant's submit page with Flask's
 test client for the CSRF token and idempotency key (not measured), then posts the submissions
-one after another and reports the wall time and the statements per POST. Settings as the
+one after another and reports the wall time, the process's CPU time and the SQL statements
+per POST (the audit chainer's after the commit included). Settings as the
 surge's server gets them (``APP_ENV=production``; with ``--redis-url`` the receipt is queued in
-Redis on a private queue, deleted at the end). ``--profile FILE`` writes cProfile's figures of
-the measured POSTs. See bench/README.md ("Deadline surge", "Results").
+Redis on a private queue, deleted at the end). ``--profile FILE`` writes cProfile's figures (CPU
+time) of the measured POSTs; ``--statements`` prints one POST's statements. See bench/README.md
+("Deadline surge", "Results").
 
-Run from the repository root: ``.venv/bin/python bench/submit_path.py --redis-url
+Run from the repository root: ``.venv/bin/python bench/submit_path.py --quick --redis-url
 redis://127.0.0.1:6379/8``.
 """
 
@@ -46,12 +48,15 @@ from bench.deadline_surge import (  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--submissions", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="50 submissions (~15 s)")
+    parser.add_argument("--submissions", type=int, default=None, help="default 200")
     parser.add_argument("--warm-up", type=int, default=10)
     parser.add_argument("--redis-url", default=None)
     parser.add_argument("--profile", default=None, help="write cProfile stats to this file")
     parser.add_argument("--statements", action="store_true", help="print one POST's statements")
     args = parser.parse_args(argv)
+    if args.submissions is None:
+        args.submissions = 50 if args.quick else 200
 
     name = f"bench_submit_{secrets.token_hex(4)}"
     work_dir = Path(tempfile.mkdtemp(prefix="submit_path_"))
@@ -160,6 +165,7 @@ def _run(args: argparse.Namespace, url: str, work_dir: Path, queue: str) -> int:
         profiler.dump_stats(args.profile)
         pstats.Stats(args.profile).sort_stats("cumulative").print_stats(40)
     ms = sorted(1000 * t for t in timings)
+    print("command: " + " ".join([".venv/bin/python bench/submit_path.py", *sys.argv[1:]]))
     print(
         f"submissions={len(ms)} redis={'yes' if args.redis_url else 'no'} "
         f"ms_mean={statistics.fmean(ms):.1f} ms_p50={ms[len(ms) // 2]:.1f} "

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from competition.accounts.models import User
 from competition.audit.models import StateTransition
-from competition.audit.operations import record_event
+from competition.audit.operations import event_row, record_event, record_events
 from competition.core import workflow as tables
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
@@ -55,13 +55,10 @@ def _target(workflow: tables.Workflow, state: str, action: str) -> str | None:
         raise StepRefused(say(tables.refusal(workflow, state, action))) from None
 
 
-def _move(
+def _compare_and_set(
     objs: Sequence[Any],
     action: str,
     *,
-    actor: User | None,
-    now: dt.datetime,
-    reason: str,
     values: Mapping[str, Any],
     stale: str | None,
 ) -> list[tuple[Any, str, str]]:
@@ -95,25 +92,50 @@ def _move(
             for key, value in values.items():
                 set_committed_value(obj, key, value)
             moved.append((obj, source, target))
-    if moved:
-        # A plain insert, not the ORM's bulk one: the rows never become objects here.
-        db.session.execute(
-            StateTransition.__table__.insert(),
-            [
-                {
-                    "object_type": object_type_of(obj),
-                    "object_id": obj.id,
-                    "from_state": source,
-                    "to_state": target,
-                    "action": action,
-                    "actor_id": actor.id if actor is not None else None,
-                    "at": now,
-                    "reason": reason,
-                }
-                for obj, source, target in moved
-            ],
-        )
     return moved
+
+
+def _history(
+    moved: Sequence[tuple[Any, str, str]],
+    action: str,
+    *,
+    actor: User | None,
+    now: dt.datetime,
+    reason: str,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "object_type": object_type_of(obj),
+            "object_id": obj.id,
+            "from_state": source,
+            "to_state": target,
+            "action": action,
+            "actor_id": actor.id if actor is not None else None,
+            "at": now,
+            "reason": reason,
+        }
+        for obj, source, target in moved
+    ]
+
+
+def _write_history(rows: list[dict[str, Any]]) -> None:
+    # A plain insert, not the ORM's bulk one: the rows never become objects here.
+    if rows:
+        db.session.execute(StateTransition.__table__.insert(), rows)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One object's step, for :func:`apply_moves`; the fields are :func:`apply_step`'s."""
+
+    obj: Any
+    action: str
+    reason: str | None = None
+    values: Mapping[str, Any] | None = None
+    event: str | None = None
+    before: Mapping[str, Any] | None = None
+    detail: Mapping[str, Any] | None = None
+    stale: str | None = None
 
 
 def apply_step(
@@ -137,34 +159,47 @@ def apply_step(
     where the action leads (a repeated request: nothing written). Raises StepRefused for an
     action its state does not allow, StaleState when another transaction moved it first.
     """
-    workflow = workflow_of(obj)
-    moved = _move(
-        [obj],
-        action,
-        actor=actor,
-        now=now,
-        reason=reason or "",
-        values=values or {},
-        stale=stale,
-    )
-    if not moved:
-        return False
-    if not workflow.audited:
-        return True
-    _, source, target = moved[0]
-    after: dict[str, Any] = {**(detail or {}), "state": target}
-    if reason:
-        after["reason"] = reason
-    record_event(
-        actor=actor,
-        action=event or f"{object_type_of(obj)}.{workflow.past[action]}",
-        object_type=object_type_of(obj),
-        object_id=obj.id,
-        before={**(before or {}), "state": source},
-        after=after,
-        now=now,
-    )
-    return True
+    move = Move(obj, action, reason, values, event, before, detail, stale)
+    return apply_moves([move], actor=actor, now=now)[0]
+
+
+def apply_moves(moves: Sequence[Move], *, actor: User | None, now: dt.datetime) -> list[bool]:
+    """Several objects, each its own step as :func:`apply_step` takes it (a submission, then
+    its proposal): the compare-and-sets in this order, then the history rows in one insert and
+    the audit events in one, in the same order. Returns for each whether it moved."""
+    history: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    done: list[bool] = []
+    for move in moves:
+        workflow = workflow_of(move.obj)
+        moved = _compare_and_set(
+            [move.obj], move.action, values=move.values or {}, stale=move.stale
+        )
+        done.append(bool(moved))
+        if not moved:
+            continue
+        history += _history(moved, move.action, actor=actor, now=now, reason=move.reason or "")
+        if not workflow.audited:
+            continue
+        _, source, target = moved[0]
+        after: dict[str, Any] = {**(move.detail or {}), "state": target}
+        if move.reason:
+            after["reason"] = move.reason
+        events.append(
+            event_row(
+                actor=actor,
+                action=move.event or f"{object_type_of(move.obj)}.{workflow.past[move.action]}",
+                object_type=object_type_of(move.obj),
+                object_id=move.obj.id,
+                before={**(move.before or {}), "state": source},
+                after=after,
+                now=now,
+            )
+        )
+    _write_history(history)
+    if events:
+        record_events(events)
+    return done
 
 
 def apply_steps(
@@ -184,15 +219,8 @@ def apply_steps(
     """The same step for many objects of one lifecycle (a release, a batch of confirmations):
     one compare-and-set per starting state, a history row for each, one audit event for the
     batch on ``object_type``/``object_id``. Returns the objects that moved."""
-    moved = _move(
-        list(objs),
-        action,
-        actor=actor,
-        now=now,
-        reason=reason or "",
-        values=values or {},
-        stale=stale,
-    )
+    moved = _compare_and_set(list(objs), action, values=values or {}, stale=stale)
+    _write_history(_history(moved, action, actor=actor, now=now, reason=reason or ""))
     if moved and workflow_of(moved[0][0]).audited:
         record_event(
             actor=actor,

@@ -58,9 +58,36 @@ def record_event(
     :func:`chain_pending` gives the committed events their place in the chain, in the order
     the chainer finds them. An event rolled back with its change never enters the chain.
     """
-    session = db.session
+    record_events(
+        [
+            event_row(
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                before=before,
+                after=after,
+                personal=personal,
+                now=now,
+            )
+        ]
+    )
+
+
+def event_row(
+    *,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    personal: dict[str, Any] | None = None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """One event as :func:`record_events` inserts it (see :func:`record_event`)."""
     before, after, private = split_personal(before, after, personal)
-    row: dict[str, Any] = {
+    return {
         "occurred_at": now,
         "actor_id": actor.id if actor is not None else None,
         "action": action,
@@ -68,15 +95,19 @@ def record_event(
         "object_id": str(object_id),
         "before": to_jsonable(before) if before is not None else None,
         "after": to_jsonable(after) if after is not None else None,
+        # An unset part is SQL NULL, which is what erasure looks for and leaves (None would
+        # be stored as JSON null).
+        "personal": to_jsonable(private) if private is not None else sa.null(),
     }
-    if private is not None:
-        # Set only when there is something: an unset column is SQL NULL, which is what
-        # erasure looks for and leaves (None would be stored as JSON null).
-        row["personal"] = to_jsonable(private)
-    # The caller's pending changes go first, as the event follows them; the event itself is a
-    # plain insert (no object in the session: nobody reads it back in the transaction).
+
+
+def record_events(rows: list[dict[str, Any]]) -> None:
+    """Insert events (rows of :func:`event_row`) in this order, in one statement."""
+    session = db.session
+    # The caller's pending changes go first, as the events follow them; the events are a plain
+    # insert (no objects in the session: nobody reads them back in the transaction).
     session.flush()
-    session.execute(AuditEvent.__table__.insert().values(row))
+    session.execute(AuditEvent.__table__.insert(), rows)
     session.info[_UNCHAINED] = True
 
 
@@ -170,7 +201,7 @@ def chain_pending(engine: sa.Engine) -> int:
 
 @sa.event.listens_for(sa.orm.Session, "after_commit")
 def _chain_after_commit(session: sa.orm.Session) -> None:
-    # SQLAlchemy reports a released savepoint (a notification's insert) as a commit too; the
+    # SQLAlchemy reports a released savepoint (a row of `add_unique`) as a commit too; the
     # events are not committed then, and another connection would wait for the caller's lock
     # (SQLite) or find nothing and lose the call to chain them (PostgreSQL).
     if session.get_nested_transaction() is not None:

@@ -52,7 +52,7 @@ from competition.proposals.models import (
     SubmissionVersion,
 )
 from competition.proposals.queries import coordinator_of, open_stage
-from competition.workflow import apply_step
+from competition.workflow import Move, apply_moves, apply_step
 
 log = logging.getLogger(__name__)
 # The longest abstract a proposal may have, in characters.
@@ -807,22 +807,22 @@ def submit_stage(
     db.session.add(version)
     db.session.flush()
     stale = _("The proposal changed meanwhile. Reload the page and submit again.")
-    apply_step(
-        submission,
-        "submit" if submission.state == SubmissionState.DRAFT else "resubmit",
-        actor=actor,
-        now=now,
-        values={"submitted_at": now, "content_hash": digest},
-        event="submission.submitted",
-        detail={"version": number, "content_hash": digest, "receipt": version.receipt_code},
-        stale=stale,
-    )
-    if proposal.state in (ProposalState.DRAFT, ProposalState.ADVANCED):
-        apply_step(
-            proposal, "submit", actor=actor, now=now, values={"updated_at": now}, stale=stale
+    moves = [
+        Move(
+            submission,
+            "submit" if submission.state == SubmissionState.DRAFT else "resubmit",
+            values={"submitted_at": now, "content_hash": digest},
+            event="submission.submitted",
+            detail={"version": number, "content_hash": digest, "receipt": version.receipt_code},
+            stale=stale,
         )
+    ]
+    if proposal.state in (ProposalState.DRAFT, ProposalState.ADVANCED):
+        moves.append(Move(proposal, "submit", values={"updated_at": now}, stale=stale))
     else:
         proposal.updated_at = now
+    # Both steps' history rows and events in one insert each.
+    apply_moves(moves, actor=actor, now=now)
     notify(
         to=actor,
         template="proposals/receipt",
