@@ -151,10 +151,11 @@ def start_proposal(call_id: int):  # type: ignore[no-untyped-def]
 
 def _load(proposal_id: int, *, for_submit: bool = False) -> Proposal:
     if for_submit:
-        found = queries.find_proposal_to_submit(proposal_id, user=current_person())
+        me = current_person()
+        found = queries.find_proposal_to_submit(proposal_id, user=me)
         proposal = None if found is None else found[0]
         if found is not None:
-            permissions.known_contributor_role(current_person(), *found)
+            permissions.known_contributor_role(me, *found)
     else:
         proposal = queries.find_proposal_for_page(proposal_id)
     # Not found and not allowed look the same: nobody learns which proposals exist.
