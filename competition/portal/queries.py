@@ -364,26 +364,17 @@ def _calls_declaring(visibility: Visibility, field: PublicField) -> sa.Select[An
 
 
 def _matches_each(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
-    """The same search as ``_matches``, tested on each grant's row: what a list walking the
-    grants newest first needs, since it stops after a page (or a capped count) of matches
-    instead of building both id sets in full. The organisations whose name matches are one
-    small set (their trigram index); each grant then looks at its own members only."""
+    """The same search as ``_matches``, tested on each grant's row (``Grant`` joined with its
+    ``Proposal`` and ``Call``): what a list walking the grants newest first needs, since it
+    stops after a page (or a capped count) of matches instead of building both id sets in
+    full. The organisations whose name matches are one small set (their trigram index); each
+    grant then looks at its own members only, shown as the filters show them."""
     named = sa.select(Organisation.id).where(_contains(Organisation.name, q))
-    shown = sa.or_(
-        sa.and_(
-            ConsortiumMember.role == MemberRole.COORDINATOR,
-            Proposal.call_id.in_(_calls_declaring(visibility, PublicField.COORDINATOR)),
-        ),
-        sa.and_(
-            ConsortiumMember.role != MemberRole.COORDINATOR,
-            Proposal.call_id.in_(_calls_declaring(visibility, PublicField.PARTNERS)),
-        ),
-    )
     return sa.or_(
         _contains(Proposal.title, q),
         _contains(Proposal.acronym, q),
         sa.and_(
-            Proposal.call_id.in_(_calls_declaring(visibility, PublicField.SUMMARY)),
+            Call.programme_id.in_(visibility.declaring(PublicField.SUMMARY)),
             _contains(Proposal.abstract, q),
         ),
         sa.select(ConsortiumMember.id)
@@ -391,7 +382,7 @@ def _matches_each(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
             ConsortiumMember.proposal_id == Proposal.id,
             ConsortiumMember.name_withheld.is_(False),
             among(ConsortiumMember.organisation_id, named),
-            shown,
+            _member_shown(visibility),
         )
         .exists(),
     )
