@@ -41,7 +41,6 @@ from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 import numpy as np
-import scipy.sparse as sp  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
 from competition.core.assignment import FloatArray, IntArray, PairArrays
@@ -180,7 +179,9 @@ class Affinities:
         cols = np.searchsorted(self.juror_ids, np.array([j for _, j in self.bids], np.int64))
         # Stored as the difference to no bid, so "neutral" and no bid are both absent.
         offsets = np.array([BID_SCORES[b] - NO_BID_SCORE for b in self.bids.values()], np.float64)
-        self._bid_offsets = sp.csr_matrix((offsets, (rows, cols)), shape=(P, J), dtype=np.float64)
+        self._bid_offsets = _sparse().csr_matrix(
+            (offsets, (rows, cols)), shape=(P, J), dtype=np.float64
+        )
         self._bid_offsets.eliminate_zeros()
         for m in (self._topics_p, self._topics_jt, self._text_p, self._text_jt, self._bid_offsets):
             m.sort_indices()
@@ -323,7 +324,7 @@ def _incidence(sets: list[frozenset[int]], column: Mapping[int, int]) -> Any:
     rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
     cols = np.array([column[t] for s in sets for t in sorted(s)], dtype=np.int64)
     data = np.ones(cols.size, dtype=np.float64)
-    return sp.csr_matrix((data, (rows, cols)), shape=(len(sets), len(column)))
+    return _sparse().csr_matrix((data, (rows, cols)), shape=(len(sets), len(column)))
 
 
 def _tfidf(texts: list[str]) -> tuple[Any, NDArray[np.str_]]:
@@ -340,8 +341,15 @@ def _tfidf(texts: list[str]) -> tuple[Any, NDArray[np.str_]]:
         # Raised when no text has a word beyond stop words: then no pair shares any.
         if "empty vocabulary" not in str(e):
             raise
-        return sp.csr_matrix((len(texts), 0), dtype=np.float64), np.array([], dtype=np.str_)
+        return _sparse().csr_matrix((len(texts), 0), dtype=np.float64), np.array([], dtype=np.str_)
     return matrix, np.asarray(vectorizer.get_feature_names_out(), dtype=np.str_)
+
+
+def _sparse() -> Any:
+    # Imported on first use, like scikit-learn: only the processes that fit affinities need it.
+    import scipy.sparse as sp  # type: ignore[import-untyped]
+
+    return sp
 
 
 def _positions(sorted_ids: IntArray, ids: IntArray, what: str) -> IntArray:

@@ -76,8 +76,6 @@ from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from ortools.graph.python import max_flow, min_cost_flow  # type: ignore[import-untyped]
-from ortools.sat.python import cp_model
 
 from competition.core.texts import N_, Nn_, Text
 
@@ -1057,6 +1055,10 @@ def _build(
 
 def _min_cost(net: _Net) -> IntArray | None:
     """Flows of an optimal flow, or None when no flow meets the supplies."""
+    # OR-Tools (and the pandas it loads) only where an assignment is solved: about 90 MB that
+    # web processes need not hold.
+    from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]
+
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, net.costs)
     smcf.set_nodes_supplies(np.arange(net.n, dtype=np.int32), net.supplies)
@@ -1082,6 +1084,8 @@ class _Cut:
 def _max_flow(net: _Net) -> _Cut:
     """Whether a flow meets all supplies (max-flow from a super-source to a super-sink), with
     the minimum cut when not."""
+    from ortools.graph.python import max_flow
+
     ss, tt = net.n, net.n + 1
     pos = np.flatnonzero(net.supplies > 0)
     neg = np.flatnonzero(net.supplies < 0)
@@ -1602,6 +1606,8 @@ def _solve_cpsat(
     organisations that have jurors on both sides. An exact 0-1 program in CP-SAT on the
     candidate pairs; optimal only when CP-SAT proves it and every allowed pair is a
     candidate."""
+    from ortools.sat.python import cp_model
+
     J = idx.J
     notes.insert(
         0,
@@ -1692,6 +1698,8 @@ def _solve_cpsat(
 
 
 def _cpsat_reasons(idx: _Index, scores: _Scores, cands: _Cands, status: int) -> list[Text]:
+    from ortools.sat.python import cp_model
+
     if status == cp_model.INFEASIBLE:
         return _diagnose(idx, scores, cands, mixed=True)
     return [N_("the integer program found no assignment within its time limit")]

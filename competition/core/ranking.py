@@ -93,10 +93,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, get_args
 
 import numpy as np
-import scipy.sparse as sp  # type: ignore[import-untyped]
 from numpy.typing import NDArray
-from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
-from scipy.sparse.linalg import LinearOperator, lsqr  # type: ignore[import-untyped]
 
 from competition.core.texts import N_, Text
 
@@ -749,6 +746,12 @@ def _fit_bias_model(
     data: _Data, totals: FloatArray, options: RankingOptions, rng: np.random.Generator
 ) -> _BiasFit:
     """quality + bias + noise, MAP by damped LSQR, posterior draws by perturb-and-MAP."""
+    # SciPy is imported where it is used: web processes that only read stored rankings never
+    # load it (it costs each of them about 50 MB).
+    import scipy.sparse as sp  # type: ignore[import-untyped]
+    from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
+    from scipy.sparse.linalg import LinearOperator, lsqr  # type: ignore[import-untyped]
+
     n_p, n_j, n_r = data.n_proposals, len(data.juror_ids), len(totals)
     omega = data.confidence / data.confidence.mean()
     root = np.sqrt(omega)

@@ -37,7 +37,6 @@ from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
 
 from competition.core.texts import N_, Nn_, Text
 
@@ -1282,6 +1281,9 @@ def _milp(
     upper: NDArray[np.float64],
 ) -> Any:
     """Minimise ``cost @ x`` over integer ``x``; None if infeasible. No gap: exact optimum."""
+    # Imported here: only the draw and the funding line solve one; web processes skip ~65 MB.
+    from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
+
     result = milp(
         cost,
         integrality=np.ones(len(cost)),

@@ -386,11 +386,14 @@ def reviews_table(stage: Stage) -> Table:
         .join(Assignment, Review.assignment_id == Assignment.id)
         .where(*ranking_queries.counted_reviews(stage))
     )
+    # Read in batches (a server-side cursor on PostgreSQL), so that no copy of all 80,000
+    # reviews waits in the driver beside the rows built from them.
+    batches = {"yield_per": 5000}
     scores: dict[int, dict[str, str]] = {}
     for review_id, criterion_id, score in db.session.execute(
-        sa.select(ReviewScore.review_id, ReviewScore.criterion_id, ReviewScore.score).where(
-            ReviewScore.review_id.in_(counted)
-        )
+        sa.select(ReviewScore.review_id, ReviewScore.criterion_id, ReviewScore.score)
+        .where(ReviewScore.review_id.in_(counted))
+        .execution_options(**batches)
     ):
         scores.setdefault(review_id, {})[str(criterion_id)] = score
     found = db.session.execute(
@@ -410,7 +413,8 @@ def reviews_table(stage: Stage) -> Table:
         .join(User, User.id == Assignment.user_id)
         .where(*ranking_queries.counted_reviews(stage))
         .order_by(Proposal.reference, User.name, User.id)
-    ).all()
+        .execution_options(**batches)
+    )
     columns = (
         Column(_("Reference")),
         Column(_("Acronym")),
