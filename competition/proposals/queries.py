@@ -203,19 +203,19 @@ def _officer_conditions(
             )
         )
     if filters.q:
+        named_members = sa.select(ConsortiumMember.proposal_id).where(
+            among(
+                ConsortiumMember.organisation_id,
+                sa.select(Organisation.id).where(_contains(Organisation.name, filters.q)),
+            )
+        )
+        # Counting, every condition of the search is one an index answers (the members'
+        # proposals as an array of ids), so PostgreSQL joins the trigram indexes' findings
+        # instead of reading proposals; a page tests the rows it walks against a hash.
         conditions.append(
             sa.or_(
                 *name_matches(filters.q),
-                Proposal.id.in_(
-                    sa.select(ConsortiumMember.proposal_id).where(
-                        among(
-                            ConsortiumMember.organisation_id,
-                            sa.select(Organisation.id).where(
-                                _contains(Organisation.name, filters.q)
-                            ),
-                        )
-                    )
-                ),
+                among(Proposal.id, named_members) if counting else Proposal.id.in_(named_members),
             )
         )
     for mark in marks_named(filters.marks):

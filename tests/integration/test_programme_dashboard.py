@@ -527,6 +527,26 @@ def test_a_german_officer_reads_more_than_a_thousand_the_german_way(app, world):
     assert "Seite 1 von 40 (mehr als 1.000 insgesamt)" in page
 
 
+def test_a_search_finds_proposals_by_a_partners_name_and_by_reference(app, world):
+    with app.app_context():
+        call = db.session.get(Call, world.round_two)
+        kelp = make_organisation(name="Kelpwerk Nord GmbH")
+        by_partner = make_proposal(call, organisations=(make_organisation(), kelp), acronym="KELP")
+        other = make_proposal(call, acronym="OTHER")
+        reference = other.reference
+        db.session.commit()
+        assert by_partner.title.lower().find("kelpwerk") < 0
+    browser = as_person(app, world.officer)
+
+    by_name = text(browser.get("/proposals?q=KELPWERK"))
+    by_reference = text(browser.get(f"/proposals?q={reference.lower()}"))
+
+    assert 'id="result-count">1 proposal<' in by_name
+    assert listed(by_name) == ["KELP"]
+    assert 'id="result-count">1 proposal<' in by_reference
+    assert listed(by_reference) == ["OTHER"]
+
+
 # --- exporting the list -------------------------------------------------------------------------
 
 
