@@ -261,7 +261,10 @@ def list_proposals_for_officer(
             # (a rare word's page would otherwise walk the whole list to find its few).
             conditions = [Proposal.id.in_(found)]
     else:
-        total = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(*counted)) or 0
+        # count(*), not count(id): PostgreSQL then counts the call's index entries alone.
+        total = (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(*counted)) or 0
+        )
     items = (
         _officer_rows(
             officer,
