@@ -12,6 +12,7 @@ the count, the page's rows, then its partners, topics, amounts and phases, each 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from competition.core import grants as rules
-from competition.db import among
+from competition.db import among, walking_rows
 from competition.extensions import db
 from competition.grants.models import Grant, GrantAmount, GrantKind, GrantPhase, GrantState
 from competition.grants.money import grants_in
@@ -552,15 +553,17 @@ def _searched(
     page: int,
     per_page: int,
 ) -> Page[FundedConsortium]:
-    search = _search(filters, visibility, programmes)
-    counted = db.session.scalar(
-        sa.select(sa.func.count()).select_from(
-            _select([Grant.id], filters, visibility, programmes, search)
-            .order_by(*_ORDER)  # leads PostgreSQL to walk the grants and stop, as the page does
-            .limit(SEARCH_COUNTED + 1)
-            .subquery()
+    search, dense = _search_and_density(filters, visibility, programmes)
+    # Where most grants match, the count walks them newest first and stops, as the page does.
+    with walking_rows() if dense else contextlib.nullcontext():
+        counted = db.session.scalar(
+            sa.select(sa.func.count()).select_from(
+                _select([Grant.id], filters, visibility, programmes, search)
+                .order_by(*_ORDER)
+                .limit(SEARCH_COUNTED + 1)
+                .subquery()
+            )
         )
-    )
     total = min(counted or 0, SEARCH_COUNTED)
     return _page(
         filters,
@@ -577,9 +580,16 @@ def _searched(
 def _search(
     filters: FundedFilters, visibility: Visibility, programmes: Sequence[Programme]
 ) -> sa.ColumnElement[bool]:
+    return _search_and_density(filters, visibility, programmes)[0]
+
+
+def _search_and_density(
+    filters: FundedFilters, visibility: Visibility, programmes: Sequence[Programme]
+) -> tuple[sa.ColumnElement[bool], bool]:
     """The search ``filters.q`` in the form that costs least for its word (one query to
-    decide): tested on each grant where at least ``DENSE`` of the newest ``SAMPLE`` match (a
-    list walking the grants then stops soon), else as the proposals found, read once."""
+    decide), and whether it is dense: tested on each grant where at least ``DENSE`` of the
+    newest ``SAMPLE`` match (a list walking the grants then stops soon), else as the proposals
+    found, read once."""
     each = _matches_each(filters.q, visibility)
     # The newest consortia the other filters select, each marked whether the search finds it.
     newest = (
@@ -591,7 +601,9 @@ def _search(
     hits = db.session.scalar(
         sa.select(sa.func.count()).select_from(newest).where(newest.c.hit.is_(True))
     )
-    return each if (hits or 0) >= DENSE else _found(filters.q, visibility)
+    if (hits or 0) >= DENSE:
+        return each, True
+    return _found(filters.q, visibility), False
 
 
 def _found(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:

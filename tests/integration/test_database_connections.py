@@ -1,6 +1,7 @@
 """Pooled database connections: one that ended while it waited (a restart, a cut network) is
 replaced before a request notices; one used a moment ago is handed out without a test, which
-would cost every request of a busy worker a round trip. On PostgreSQL."""
+would cost every request of a busy worker a round trip. And a list's walk, planned for the
+statements that need it only. On PostgreSQL."""
 
 from __future__ import annotations
 
@@ -44,3 +45,22 @@ def test_a_connection_used_a_moment_ago_is_not_tested_again(app, monkeypatch):
         monkeypatch.setattr(competition, "IDLE_BEFORE_PING", 0.0)
         backend_pid()
         assert tested == [1]
+
+
+def test_rows_are_walked_inside_and_joins_planned_freely_after(app):
+    from competition.db import walking_rows
+
+    def joins() -> tuple[str, str]:
+        return (
+            db.session.scalar(sa.text("SHOW enable_hashjoin")),
+            db.session.scalar(sa.text("SHOW enable_mergejoin")),
+        )
+
+    with app.app_context():
+        before = joins()
+        with walking_rows():
+            inside = joins()
+        after = joins()
+
+    assert before == after == ("on", "on")
+    assert inside == ("off", "off")
