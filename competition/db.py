@@ -132,11 +132,11 @@ def among(column: Any, ids: sa.Select[Any]) -> sa.ColumnElement[bool]:
 @contextlib.contextmanager
 def walking_rows() -> Iterator[None]:
     """Statements inside are planned to walk the rows in their order and stop once they have
-    enough (nested loops, no hash or merge joins), for the rest of the transaction's
-    statements as before. For a capped search that most rows match: PostgreSQL takes its text
-    tests for cheap and plans to join and test every row before sorting (160 ms at 20,000
-    funded projects, against 20 ms walking the newest first). Elsewhere nothing changes; an
-    error inside leaves the settings to the transaction's end."""
+    enough (nested loops, no hash or merge joins); statements after are planned as before.
+    For a capped search that most rows match: PostgreSQL takes its text tests for cheap and
+    plans to join and test every row before sorting (160 ms at 20,000 funded projects,
+    against 20 ms walking the newest first). Elsewhere nothing changes; an error inside
+    leaves the settings to the end of the transaction."""
     if _session().get_bind().dialect.name != "postgresql":
         yield
         return
