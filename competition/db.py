@@ -119,12 +119,18 @@ def add_unique(row: Any, *, taken: Exception) -> None:
         raise taken from None
 
 
+def on_postgresql() -> bool:
+    """Whether this request's database is PostgreSQL (else the embedded SQLite): the few
+    statements written for one of them ask this."""
+    return bool(_session().get_bind().dialect.name == "postgresql")
+
+
 def among(column: Any, ids: sa.Select[Any]) -> sa.ColumnElement[bool]:
     """``column`` is one of ``ids``, a small set (a few calls, a few hundred organisations):
     on PostgreSQL one array read once before the rows, then a cheap test of each row. As
     ``IN (SELECT …)`` PostgreSQL may join the set again for every row it tests (a search of
     1,000 funded projects read the organisations 1,300 times) or expect too many rows."""
-    if _session().get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return column == sa.any_(sa.func.array(ids.scalar_subquery()))
     return column.in_(ids)
 
@@ -137,7 +143,7 @@ def walking_rows() -> Iterator[None]:
     plans to join and test every row before sorting (160 ms at 20,000 funded projects,
     against 20 ms walking the newest first). Elsewhere nothing changes; an error inside
     leaves the settings to the end of the transaction."""
-    if _session().get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         yield
         return
     _session().execute(

@@ -9,10 +9,12 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+from babel.core import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, has_app_context, has_request_context, session
 from flask_babel import Babel, get_locale, get_translations, gettext
 
@@ -45,7 +47,40 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    return str(get_locale() or current_app.extensions["settings"].default_locale)
+    """The language this request speaks now (``force_locale`` included). Asked for every
+    number and date a page writes (a thousand on a ranking page): the name is kept with the
+    locale object Flask-Babel chose, and made again only when that object changes."""
+    locale = _locale()
+    if locale is None:
+        return str(current_app.extensions["settings"].default_locale)
+    kept = g.get(_LANGUAGE_KEPT)
+    if kept is None or kept[0] is not locale:
+        kept = (locale, str(locale))
+        setattr(g, _LANGUAGE_KEPT, kept)
+    return str(kept[1])
+
+
+def _locale() -> Locale | None:
+    # Where Flask-Babel keeps the request's locale (``force_locale`` and ``refresh`` set or
+    # drop it there); asking ``get_locale`` costs several lookups of ``g`` each time.
+    chosen: Locale | None = getattr(g.get("_flask_babel"), "babel_locale", None)
+    return chosen if chosen is not None else get_locale()
+
+
+def _translations() -> Translations | NullTranslations:
+    """The catalogue of the request's language, for the pages' ``_()``: kept per locale
+    object, as ``current_language`` keeps the name."""
+    locale = _locale()
+    kept = g.get(_TRANSLATIONS_KEPT)
+    if kept is None or locale is None or kept[0] is not locale:
+        kept = (locale, get_translations())
+        setattr(g, _TRANSLATIONS_KEPT, kept)
+    translations: Translations | NullTranslations = kept[1]
+    return translations
+
+
+_LANGUAGE_KEPT = "_current_language"
+_TRANSLATIONS_KEPT = "_current_translations"
 
 
 def language_of(locale: str | None) -> str:
@@ -191,6 +226,13 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
         timezone_selector=lambda: "Europe/Berlin",
         default_translation_directories=str(TRANSLATIONS),
+    )
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language

@@ -34,7 +34,7 @@ from competition.assignment.permissions import bidding_phase, can_bid_on, member
 from competition.audit.operations import record_event
 from competition.core import workflow
 from competition.core.texts import N_
-from competition.db import add_unique, operation
+from competition.db import add_unique, on_postgresql, operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
 from competition.notifications.operations import notify
@@ -557,7 +557,7 @@ def refresh_automatic_conflicts(
     # In bulk (a large call has a hundred thousand); a row a concurrent refresh wrote first is
     # skipped, as ours is then not needed.
     insert = (
-        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        postgresql.insert if on_postgresql() else sqlite.insert
     )
     for start in range(0, len(rows), 5000):
         db.session.execute(insert(Conflict).on_conflict_do_nothing(), rows[start : start + 5000])

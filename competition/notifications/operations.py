@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from sqlalchemy.dialects import postgresql, sqlite
 
 from competition.accounts.models import User
-from competition.db import operation
+from competition.db import on_postgresql, operation
 from competition.extensions import db
 from competition.notifications import mailer
 from competition.notifications.models import Notification, NotificationState
@@ -52,7 +52,7 @@ def notify(
     # One statement: a key that exists, or that a concurrent transaction writes first, makes
     # the insert do nothing and leaves the caller's transaction usable.
     insert = (
-        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        postgresql.insert if on_postgresql() else sqlite.insert
     )
     row = db.session.scalar(
         insert(Notification)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from competition.core import grants as rules
-from competition.db import among, walking_rows
+from competition.db import among, on_postgresql, walking_rows
 from competition.extensions import db
 from competition.grants.models import Grant, GrantAmount, GrantKind, GrantPhase, GrantState
 from competition.grants.money import grants_in
@@ -577,12 +577,6 @@ def _searched(
     )
 
 
-def _search(
-    filters: FundedFilters, visibility: Visibility, programmes: Sequence[Programme]
-) -> sa.ColumnElement[bool]:
-    return _search_and_density(filters, visibility, programmes)[0]
-
-
 def _search_and_density(
     filters: FundedFilters, visibility: Visibility, programmes: Sequence[Programme]
 ) -> tuple[sa.ColumnElement[bool], bool]:
@@ -609,7 +603,7 @@ def _search_and_density(
 def _found(q: str, visibility: Visibility) -> sa.ColumnElement[bool]:
     """``_matches`` for a rarer word: on PostgreSQL the proposals found are read once, so
     that the count and the page do not each search the texts again."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return _matches(q, visibility)
     texts, named = _matching_proposals(q, visibility)
     ids = ",".join(str(int(i)) for i in db.session.scalars(sa.union(texts, named)))
@@ -710,7 +704,7 @@ def funded_ids_query(filters: FundedFilters, programmes: Sequence[Programme]) ->
     """``select(Grant)`` of the consortia ``filters`` select, for the API's cursor pages (a
     search in its cheapest form, as the portal's list has it)."""
     visibility = visibility_of(programmes)
-    search = _search(filters, visibility, programmes) if filters.q else None
+    search = _search_and_density(filters, visibility, programmes)[0] if filters.q else None
     return _select([Grant], filters, visibility, programmes, search)
 
 

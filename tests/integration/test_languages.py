@@ -289,3 +289,25 @@ def test_a_calendar_date_is_written_the_readers_way(app):
         with force_locale("en"):
             assert local_date(dt.date(2027, 3, 1)) == "Mar 1, 2027"
         assert local_date(None) == ""
+
+
+def test_words_and_numbers_follow_a_language_forced_within_a_request_and_return_after(make_app):
+    from flask import render_template_string, session
+    from flask_babel import force_locale, refresh
+
+    from competition.i18n import current_language
+
+    page = '{{ _("Open calls") }} {{ 3.5|number }} {{ current_language() }}'
+    with make_app(default_locale="de").test_request_context():
+        assert render_template_string(page) == "Offene Ausschreibungen 3,5 de"
+        # A mail to an English reader written in the middle of a German page.
+        with force_locale("en"):
+            assert render_template_string(page) == "Open calls 3.5 en"
+            with force_locale("de"):
+                assert current_language() == "de"
+            assert current_language() == "en"
+        assert render_template_string(page) == "Offene Ausschreibungen 3,5 de"
+        # A visitor's choice made during the request, the locale then chosen afresh.
+        session["locale"] = "en"
+        refresh()
+        assert render_template_string(page) == "Open calls 3.5 en"

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from competition.assignment.models import Assignment, Conflict
 from competition.core import ranking as core
+from competition.db import on_postgresql
 from competition.extensions import db
 from competition.jobs.models import Job
 from competition.kept import kept
@@ -116,7 +117,7 @@ def proposal_counts(ranking_ids: list[int]) -> dict[int, int]:
     large to load for a list of rankings)."""
     if not ranking_ids:
         return {}
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         length = sa.func.jsonb_array_length(Ranking.result["proposals"])
     else:
         length = sa.func.json_array_length(Ranking.result, "$.proposals")
