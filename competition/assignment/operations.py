@@ -556,9 +556,7 @@ def refresh_automatic_conflicts(
     ]
     # In bulk (a large call has a hundred thousand); a row a concurrent refresh wrote first is
     # skipped, as ours is then not needed.
-    insert = (
-        postgresql.insert if on_postgresql() else sqlite.insert
-    )
+    insert = postgresql.insert if on_postgresql() else sqlite.insert
     for start in range(0, len(rows), 5000):
         db.session.execute(insert(Conflict).on_conflict_do_nothing(), rows[start : start + 5000])
     db.session.flush()

@@ -51,9 +51,7 @@ def notify(
     """
     # One statement: a key that exists, or that a concurrent transaction writes first, makes
     # the insert do nothing and leaves the caller's transaction usable.
-    insert = (
-        postgresql.insert if on_postgresql() else sqlite.insert
-    )
+    insert = postgresql.insert if on_postgresql() else sqlite.insert
     row = db.session.scalar(
         insert(Notification)
         .values(
