@@ -63,6 +63,21 @@ def kept_page(view: F) -> F:
     return kept  # type: ignore[return-value]
 
 
+def kept_answer(view: F) -> F:
+    """Serve an anonymous caller's answer of a public API read from the kept pages, as the
+    portal's pages it mirrors are (the same published data under the same marks). A caller
+    whose ``If-None-Match`` names the kept answer's ETag is answered 304."""
+
+    @functools.wraps(view)
+    def kept(*args: Any, **kwargs: Any) -> Response:
+        response = page_cache.serve(lambda: make_response(view(*args, **kwargs)))
+        if response.status_code != 200:
+            return response
+        return response.make_conditional(request)
+
+    return kept  # type: ignore[return-value]
+
+
 def with_cache_headers(response: Response) -> Response:
     response.vary.add("Cookie")
     if current_user.is_authenticated:

@@ -1,7 +1,8 @@
 """The rendered answers of the portal's pages, kept for anonymous visitors.
 
-A page an anonymous visitor asks for (the HTML pages, ``map.svg``, ``deadlines.ics``; not the
-streamed open data) is rendered once and kept under its address (path, host and the query
+A page an anonymous visitor asks for (the HTML pages, ``map.svg``, ``deadlines.ics``, and the
+public API's funded consortia, which show the same data; not the streamed open data) is
+rendered once and kept under its address (path, host and the query
 string's parameters sorted), the page's language and ``published_mark()``: the same marks the
 open data's ETag is made from (the grants' mark and the newest audit event), so an accepted
 grant, a withheld name or a programme's public fields make the next request render afresh. The
@@ -48,7 +49,7 @@ EXPIRY = 600  # seconds
 SIZE = 256  # pages per process without Redis
 VERSION = "portal-page-1"
 MARKER = "X-Portal-Cache"  # "hit" or "miss", for operators and the benchmark
-KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Cache-Control")
+KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Cache-Control", "ETag", "Link")
 _CSRF_VALUE = re.compile(rb'(name="csrf_token"[^>]*value=")[^"]*(")')
 _TOKEN = b"\x00csrf\x00"
 _LOCK = threading.Lock()

@@ -75,6 +75,37 @@ def test_an_accepted_grant_shows_on_the_next_request(app, world):
     assert "NEWLY-FUNDED" in text(after)
 
 
+def test_the_public_apis_funded_consortia_are_kept_as_the_portals_pages_are(app, world):
+    caller = app.test_client()
+    listing = "/api/v1/public/funded?limit=2"
+    first, again = caller.get(listing), caller.get(listing)
+    unchanged = caller.get(listing, headers={"If-None-Match": again.headers["ETag"]})
+    one = first.get_json()["items"][0]["id"]
+    single = [caller.get(f"/api/v1/public/funded/{one}") for _ in range(2)]
+
+    assert [first.headers[MARKER], again.headers[MARKER]] == ["miss", "hit"]
+    assert again.get_json() == first.get_json() and again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Link"] == first.headers["Link"]  # the next page's cursor
+    assert again.mimetype == "application/json"
+    assert unchanged.status_code == 304 and unchanged.headers[MARKER] == "hit"
+    assert [r.headers[MARKER] for r in single] == ["miss", "hit"]
+
+    with app.app_context():
+        call = db.session.get(Call, world.open_call_id)
+        make_grant(
+            make_proposal(call, acronym="API-FUNDED", title="Funded since the last call"),
+            starts_on=dt.date(2028, 1, 1),
+            per_member_year=Decimal("1000.00"),
+        )
+        db.session.commit()
+    after = caller.get("/api/v1/public/funded?limit=100")
+    after_again = caller.get(listing)
+
+    assert after.headers[MARKER] == "miss"
+    assert "API-FUNDED" in [item["acronym"] for item in after.get_json()["items"]]
+    assert after_again.headers[MARKER] == "miss"
+
+
 def test_a_withheld_name_disappears_on_the_next_request(app, world):
     with app.app_context():
         coordinator = make_user()
