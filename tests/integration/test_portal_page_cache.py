@@ -44,6 +44,18 @@ def anyone(app) -> Browser:  # type: ignore[no-untyped-def]
     return Browser(app.test_client())
 
 
+def fund(app, world: World, acronym: str) -> None:  # type: ignore[no-untyped-def]
+    """A new proposal of the open call, funded: its grant accepted."""
+    with app.app_context():
+        call = db.session.get(Call, world.open_call_id)
+        make_grant(
+            make_proposal(call, acronym=acronym, title=f"{acronym} funded"),
+            starts_on=dt.date(2028, 1, 1),
+            per_member_year=Decimal("1000.00"),
+        )
+        db.session.commit()
+
+
 def test_a_repeated_anonymous_page_is_served_kept_with_no_query_but_the_marks(app, world):
     first = anyone(app).get("/portal/funded?q=hydrogen&kind=university")
     queries = queries_for_page(app, anyone(app), "/portal/funded?kind=university&q=hydrogen")
@@ -61,14 +73,7 @@ def test_an_accepted_grant_shows_on_the_next_request(app, world):
     assert "NEWLY-FUNDED" not in text(browser.get("/portal/funded"))
     assert browser.get("/portal/funded").headers[MARKER] == "hit"
 
-    with app.app_context():
-        call = db.session.get(Call, world.open_call_id)
-        make_grant(
-            make_proposal(call, acronym="NEWLY-FUNDED", title="Newly funded"),
-            starts_on=dt.date(2028, 1, 1),
-            per_member_year=Decimal("1000.00"),
-        )
-        db.session.commit()
+    fund(app, world, "NEWLY-FUNDED")
     after = browser.get("/portal/funded")
 
     assert after.headers[MARKER] == "miss"
@@ -90,14 +95,7 @@ def test_the_public_apis_funded_consortia_are_kept_as_the_portals_pages_are(app,
     assert unchanged.status_code == 304 and unchanged.headers[MARKER] == "hit"
     assert [r.headers[MARKER] for r in single] == ["miss", "hit"]
 
-    with app.app_context():
-        call = db.session.get(Call, world.open_call_id)
-        make_grant(
-            make_proposal(call, acronym="API-FUNDED", title="Funded since the last call"),
-            starts_on=dt.date(2028, 1, 1),
-            per_member_year=Decimal("1000.00"),
-        )
-        db.session.commit()
+    fund(app, world, "API-FUNDED")
     after = caller.get("/api/v1/public/funded?limit=100")
     after_again = caller.get(listing)
 
