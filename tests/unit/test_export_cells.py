@@ -145,3 +145,11 @@ def test_control_characters_that_xlsx_cannot_hold_are_dropped():
     sheet = read_xlsx(to_xlsx(data)).active
 
     assert sheet.cell(row=2, column=1).value == "bell and tab"
+
+
+def test_a_number_that_is_not_one_leaves_its_xlsx_cell_empty_and_the_file_whole():
+    data = table(("text", Decimal("NaN"), float("inf"), 4, None, False))
+
+    sheet = read_xlsx(to_xlsx(data)).active
+
+    assert [c.value for c in sheet[2]] == ["text", None, None, 4, None, False]

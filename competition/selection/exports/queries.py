@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import enum
 import io
+import math
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,13 +23,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+import xlsxwriter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import aliased
 
 from competition.accounts.models import User
@@ -173,19 +171,21 @@ def to_csv(table: Table) -> bytes:
 
 
 def xlsx_chunks(table: Table) -> Iterator[bytes]:
-    """The workbook, written row by row (openpyxl's write-only mode: memory stays flat at
-    20,000 rankings or 80,000 reviews) into a temporary file, then streamed."""
-    workbook = Workbook(write_only=True)
-    _fill(workbook.create_sheet(table.name), table.columns, table.rows)
-    if table.about:
-        sheet_name, item_header, value_header = table.about_names
-        _fill(
-            workbook.create_sheet(sheet_name),
-            (Column(item_header), Column(value_header, Kind.LONG_TEXT)),
-            [(name, value) for name, value in table.about],
-        )
+    """The workbook, written row by row into a temporary file (XlsxWriter's constant-memory
+    mode: memory stays flat at 20,000 rankings or 80,000 reviews), then streamed."""
     with tempfile.TemporaryFile() as file:
-        workbook.save(file)
+        workbook = xlsxwriter.Workbook(file, {"constant_memory": True})
+        styles = _Styles(workbook)
+        _fill(workbook.add_worksheet(table.name), styles, table.columns, table.rows)
+        if table.about:
+            sheet_name, item_header, value_header = table.about_names
+            _fill(
+                workbook.add_worksheet(sheet_name),
+                styles,
+                (Column(item_header), Column(value_header, Kind.LONG_TEXT)),
+                [(name, value) for name, value in table.about],
+            )
+        workbook.close()
         file.seek(0)
         while chunk := file.read(CHUNK):
             yield chunk
@@ -195,8 +195,43 @@ def to_xlsx(table: Table) -> bytes:
     return b"".join(xlsx_chunks(table))
 
 
-def _fill(sheet: Any, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:
-    """A write-only sheet: the widths come from a first pass, since a written row is gone."""
+class _Styles:
+    """The workbook's cell formats, each made once: a cell's number format, whether it wraps
+    (long text), whether it is bold (the header) and whether it starts with a quote prefix
+    (text a spreadsheet would otherwise run as a formula)."""
+
+    def __init__(self, workbook: Any) -> None:
+        self.workbook = workbook
+        self.made: dict[tuple[str, bool, bool, bool], Any] = {}
+
+    def get(
+        self,
+        number_format: str = "",
+        *,
+        wrap: bool = False,
+        bold: bool = False,
+        quote: bool = False,
+    ) -> Any:
+        key = (number_format, wrap, bold, quote)
+        if key not in self.made:
+            properties: dict[str, Any] = {}
+            if number_format:
+                properties["num_format"] = number_format
+            if wrap:
+                properties.update(text_wrap=True, valign="top")
+            if bold:
+                properties["bold"] = True
+            if quote:
+                properties["quote_prefix"] = True
+            self.made[key] = self.workbook.add_format(properties) if properties else None
+        return self.made[key]
+
+
+def _fill(
+    sheet: Any, styles: _Styles, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]
+) -> None:
+    """A sheet written in row order: the widths come from a first pass, since a written row is
+    gone."""
     widths = [len(c.header) for c in columns]
     for row in rows:
         for j, value in enumerate(row):
@@ -204,48 +239,45 @@ def _fill(sheet: Any, columns: Sequence[Column], rows: Sequence[Sequence[Cell]])
                 widths[j] = max(widths[j], _longest_line(value))
             elif value is not None and not isinstance(value, bool | dt.datetime):
                 widths[j] = max(widths[j], len(csv_text(value)))
-    for j, column in enumerate(columns, 1):
+    for j, column in enumerate(columns):
         if column.kind is Kind.LONG_TEXT:
             width = LONG_TEXT_WIDTH
         elif column.kind in FIXED_WIDTHS:
             width = max(FIXED_WIDTHS[column.kind], len(column.header) + 2)
         else:
-            width = min(max(widths[j - 1] + 2, MIN_WIDTH), MAX_WIDTH)
-        sheet.column_dimensions[get_column_letter(j)].width = width
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=_xlsx_text(column.header))
-        cell.data_type = "s"
-        cell.font = bold
-        cell.quotePrefix = is_formula_like(column.header)
-        header.append(cell)
-    sheet.append(header)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in rows:
-        cells = []
-        for column, value in zip(columns, row, strict=True):
-            cell = WriteOnlyCell(sheet)
+            width = min(max(widths[j] + 2, MIN_WIDTH), MAX_WIDTH)
+        sheet.set_column(j, j, width)
+    sheet.freeze_panes(1, 0)
+    for j, column in enumerate(columns):
+        header = _xlsx_text(column.header)
+        sheet.write_string(0, j, header, styles.get(bold=True, quote=is_formula_like(header)))
+    # Each column's formats, looked up once rather than for every cell.
+    wrapped = [column.kind is Kind.LONG_TEXT for column in columns]
+    text = [styles.get(wrap=w) for w in wrapped]
+    quoted = [styles.get(wrap=w, quote=True) for w in wrapped]
+    numbers = [
+        # "General" where a column mixes kinds (About: counts, seeds, estimates).
+        styles.get(NUMBER_FORMATS.get(column.kind, "General"), wrap=w)
+        for column, w in zip(columns, wrapped, strict=True)
+    ]
+    times = [styles.get(NUMBER_FORMATS[Kind.TIME], wrap=w) for w in wrapped]
+    for i, row in enumerate(rows, 1):
+        for j, value in enumerate(row):
+            if value is None:
+                continue
             if isinstance(value, str):
-                cell.value = _xlsx_text(value)
-                # Set after the value: openpyxl would otherwise store "=..." as a formula.
-                cell.data_type = "s"
-                cell.quotePrefix = is_formula_like(value)
+                value = _xlsx_text(value)
+                # Written as text, never as a formula; the prefix keeps it so when edited.
+                sheet.write_string(i, j, value, quoted[j] if is_formula_like(value) else text[j])
+            elif isinstance(value, bool):
+                sheet.write_boolean(i, j, value, text[j])
             elif isinstance(value, dt.datetime):
-                cell.value = berlin_wall_time(value)
-                cell.number_format = NUMBER_FORMATS[Kind.TIME]
-            elif value is not None:
-                cell.value = value
-                if not isinstance(value, bool):
-                    # "General" where a column mixes kinds (About: counts, seeds, estimates).
-                    cell.number_format = NUMBER_FORMATS.get(column.kind, "General")
-            if column.kind is Kind.LONG_TEXT:
-                cell.alignment = wrap
-            cells.append(cell)
-        sheet.append(cells)
+                sheet.write_datetime(i, j, berlin_wall_time(value), times[j])
+            elif math.isfinite(value):
+                sheet.write_number(i, j, value, numbers[j])
+            # A number that is not one (NaN, infinite) has no cell in XLSX: left empty.
     if rows:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+        sheet.autofilter(0, 0, len(rows), len(columns) - 1)
 
 
 def _xlsx_text(text: str) -> str:
