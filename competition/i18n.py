@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from babel.core import Locale
 from babel.dates import format_date
@@ -28,6 +30,7 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 # Each language named in itself, as the switch in the header offers it.
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 SESSION_KEY = "locale"
+T = TypeVar("T")
 
 
 def select_locale() -> str:
@@ -48,39 +51,34 @@ def select_locale() -> str:
 
 def current_language() -> str:
     """The language this request speaks now (``force_locale`` included). Asked for every
-    number and date a page writes (a thousand on a ranking page): the name is kept with the
-    locale object Flask-Babel chose, and made again only when that object changes."""
-    locale = _locale()
-    if locale is None:
-        return str(current_app.extensions["settings"].default_locale)
-    kept = g.get(_LANGUAGE_KEPT)
-    if kept is None or kept[0] is not locale:
-        kept = (locale, str(locale))
-        setattr(g, _LANGUAGE_KEPT, kept)
-    return str(kept[1])
-
-
-def _locale() -> Locale | None:
-    # Where Flask-Babel keeps the request's locale (``force_locale`` and ``refresh`` set or
-    # drop it there); asking ``get_locale`` costs several lookups of ``g`` each time.
-    chosen: Locale | None = getattr(g.get("_flask_babel"), "babel_locale", None)
-    return chosen if chosen is not None else get_locale()
+    number and date a page writes (a thousand on a ranking page): kept with the locale."""
+    name = _kept_with_locale("_current_language", str)
+    return str(name or current_app.extensions["settings"].default_locale)
 
 
 def _translations() -> Translations | NullTranslations:
-    """The catalogue of the request's language, for the pages' ``_()``: kept per locale
-    object, as ``current_language`` keeps the name."""
-    locale = _locale()
-    kept = g.get(_TRANSLATIONS_KEPT)
-    if kept is None or locale is None or kept[0] is not locale:
-        kept = (locale, get_translations())
-        setattr(g, _TRANSLATIONS_KEPT, kept)
-    translations: Translations | NullTranslations = kept[1]
+    """The catalogue of the request's language, for the pages' ``_()``."""
+    found = _kept_with_locale("_current_translations", lambda _locale: get_translations())
+    translations: Translations | NullTranslations = (
+        found if found is not None else get_translations()
+    )
     return translations
 
 
-_LANGUAGE_KEPT = "_current_language"
-_TRANSLATIONS_KEPT = "_current_translations"
+def _kept_with_locale(name: str, make: Callable[[Locale], T]) -> T | None:
+    """``make(locale)`` for the request's locale, kept on ``g`` under ``name`` with the locale
+    object Flask-Babel chose and made again only when that object changes (``force_locale``,
+    ``refresh``); None without a locale. Flask-Babel's own lookup reads the request context
+    several times per call."""
+    locale: Locale | None = getattr(g.get("_flask_babel"), "babel_locale", None) or get_locale()
+    if locale is None:
+        return None
+    kept = g.get(name)
+    if kept is None or kept[0] is not locale:
+        kept = (locale, make(locale))
+        setattr(g, name, kept)
+    value: T = kept[1]
+    return value
 
 
 def language_of(locale: str | None) -> str:

@@ -32,7 +32,7 @@ from competition.grants.models import Grant, GrantKind, GrantState
 from competition.memberships import queries as memberships
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.portal import queries, records
-from competition.portal.caching import kept_answer
+from competition.portal.caching import kept_page
 from competition.programmes.models import (
     Call,
     CallState,
@@ -329,7 +329,7 @@ def _filters(args: dict[str, Any]) -> queries.FundedFilters:
 
 
 @blp.route("/funded")
-@kept_answer
+@kept_page
 @blp.etag
 @blp.arguments(FundedArgs, location="query")
 @blp.response(200, page_schema(FundedSchema, "FundedPage"), headers=LINK_HEADER)
@@ -346,7 +346,7 @@ def funded(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/funded/<int:grant_id>")
-@kept_answer
+@kept_page
 @blp.etag
 @blp.response(200, FundedSchema)
 @api_public

@@ -54,26 +54,12 @@ def shared_cache(view: F | None = None, *, clock: bool = False) -> Any:
 
 def kept_page(view: F) -> F:
     """Serve an anonymous visitor's answer of a GET view from the kept pages, leaving its cache
-    headers to the view (the calendar sets its own)."""
+    headers to the view (the calendar sets its own; the public API's funded consortia their
+    ETag, placed between ``blp.route`` and ``blp.etag``)."""
 
     @functools.wraps(view)
     def kept(*args: Any, **kwargs: Any) -> Response:
         return page_cache.serve(lambda: make_response(view(*args, **kwargs)))
-
-    return kept  # type: ignore[return-value]
-
-
-def kept_answer(view: F) -> F:
-    """Serve an anonymous caller's answer of a public API read from the kept pages, as the
-    portal's pages it mirrors are (the same published data under the same marks). A caller
-    whose ``If-None-Match`` names the kept answer's ETag is answered 304."""
-
-    @functools.wraps(view)
-    def kept(*args: Any, **kwargs: Any) -> Response:
-        response = page_cache.serve(lambda: make_response(view(*args, **kwargs)))
-        if response.status_code != 200:
-            return response
-        return response.make_conditional(request)
 
     return kept  # type: ignore[return-value]
 

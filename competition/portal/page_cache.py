@@ -64,7 +64,9 @@ def published_mark() -> tuple[Any, ...]:
 
 
 def serve(render: Callable[[], Response], *, clock: bool = False) -> Response:
-    """The kept answer for this request, or ``render()``'s (kept when it may be)."""
+    """The kept answer for this request, or ``render()``'s (kept when it may be). A kept
+    answer that carries an ETag (the public API's) answers a matching ``If-None-Match`` with
+    304, as the view that made it would have."""
     if not _cacheable_request():
         return render()
     key = _key(clock=clock)
@@ -73,7 +75,7 @@ def serve(render: Callable[[], Response], *, clock: bool = False) -> Response:
     if found is not None:
         response = _response(found)
         response.headers[MARKER] = "hit"
-        return response
+        return response.make_conditional(request) if response.get_etag()[0] else response
     response = render()
     if _keepable(response):
         store.put(key, _entry(response))
