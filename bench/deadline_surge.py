@@ -426,6 +426,9 @@ def gunicorn_command(app: str, *, port: int, workers: int) -> list[str]:
         sys.executable,
         "-m",
         "gunicorn",
+        # As the Procfile: the web workers' settings.
+        "--config",
+        str(ROOT / "config" / "web_server.py"),
         "--workers",
         str(workers),
         "--worker-class",
@@ -1291,7 +1294,8 @@ def report(result: Result) -> tuple[str, int]:
         f"Python {result.versions['python']}"
     )
     out(
-        f"  app server: gunicorn --workers {args.workers} --worker-class sync "
+        f"  app server: gunicorn --config config/web_server.py --workers {args.workers} "
+        "--worker-class sync "
         f"'competition:create_app()', APP_ENV={args.app_env}"
         + (
             " (the benchmark's client keeps the Secure session cookie over plain HTTP on "

@@ -2,12 +2,13 @@
 
 Builds a large competition (``bench/large.py``: 20,000 proposals, 8,000 jurors, 3–4 reviews
 each; ``--quick``: 1,000 and 400) and as many funded projects for the portal and the API
-(``bench/funded.py``) in a database of its own, starts the app under gunicorn (sync workers,
-production settings) and, as the ceiling of the machine, a bare Flask page that runs one
-SELECT, then loads each page with loadtest (a load generator from the npm registry, installed
-under ``bench/.tools`` on first use, driven by ``bench/load.mjs``) and prints requests per
-second, p50 and p99 latency and the ratio to the bare page's rate. The portal's open data is
-downloaded once. The last line holds the figures as key=value.
+(``bench/funded.py``) in a database of its own, starts the app under gunicorn (sync workers and
+``config/web_server.py`` as the Procfile, production settings) and, as the ceiling of the
+machine, a bare Flask page that runs one SELECT, then loads each page with loadtest (a load
+generator from the npm registry, installed under ``bench/.tools`` on first use, driven by
+``bench/load.mjs``) and prints requests per second, p50 and p99 latency and the ratio to the
+bare page's rate. The portal's open data is downloaded once. The last line holds the figures
+as key=value.
 
 The portal's pages are loaded anonymously at one address each, so all but a worker's first
 request are served from the kept pages (``portal/page_cache.py``, here in each worker's

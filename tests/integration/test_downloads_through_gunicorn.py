@@ -56,6 +56,9 @@ def gunicorn(app, pg_url):  # type: ignore[no-untyped-def]
             sys.executable,
             "-m",
             "gunicorn",
+            # As the Procfile serves the app.
+            "--config",
+            "config/web_server.py",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
