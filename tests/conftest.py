@@ -89,14 +89,39 @@ def pg_url() -> Iterator[str]:
 
 
 def truncate_all(app) -> None:  # type: ignore[no-untyped-def]
+    """Empty every table and restart every sequence, as in a new database. Only the tables
+    holding rows are emptied, children first, with DELETE: TRUNCATE costs a few milliseconds
+    per table whatever it holds and must name every table referring to one, so emptying all
+    of them after each test took about a fifth of a second. A table whose trigger refuses
+    DELETE (the append-only audit log) is truncated."""
     from competition.extensions import db
 
     with app.app_context():
         tables = [t.name for t in db.metadata.sorted_tables]
         db.session.remove()
         with db.engine.begin() as conn:
+            filled = set(
+                conn.exec_driver_sql(
+                    " UNION ALL ".join(f"(SELECT '{t}' FROM \"{t}\" LIMIT 1)" for t in tables)
+                ).scalars()
+            )
+            guarded = filled & set(
+                conn.exec_driver_sql(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE NOT t.tgisinternal"
+                ).scalars()
+            )
+            if guarded:
+                conn.exec_driver_sql(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in guarded) + " CASCADE"
+                )
+            for table in reversed(tables):
+                if table in filled - guarded:
+                    conn.exec_driver_sql(f'DELETE FROM "{table}"')
+            # Every sequence used, an empty table's too (an insert rolled back moves it on).
             conn.exec_driver_sql(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                "SELECT setval((quote_ident(schemaname) || '.' || quote_ident(sequencename))"
+                "::regclass, start_value, false) FROM pg_sequences WHERE last_value IS NOT NULL"
             )
 
 

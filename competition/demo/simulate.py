@@ -938,7 +938,9 @@ class _Driver:
                     )
                 )
             time.sleep(pause)
-            pause = min(pause * 2, 1.0)
+            # A worker's task takes seconds: looking every quarter second, the simulation
+            # goes on at most that long after it finished.
+            pause = min(pause * 2, 0.25)
 
     # -- one round, stage after stage --
 
