@@ -26,8 +26,9 @@ from config import Settings
 from tests import services
 
 # Checking a password at argon2's full strength takes ~0.13 s on purpose, a sixth of the time of
-# the suites that sign people in. The tests hash with the same argon2id at its least work; the
-# application keeps argon2-cffi's defaults (a test checks them in a process of its own).
+# the suites that sign people in. The tests hash with the same argon2id at little cost (one pass
+# over 1 MiB); the application keeps argon2-cffi's defaults (a test checks them in a process of
+# its own).
 passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 passwords._DUMMY_HASH = passwords.hash_password("not-a-real-password")
 
