@@ -1,14 +1,9 @@
 """The application hashes passwords with argon2id at argon2-cffi's recommended strength. The test
 suite hashes with less work (tests/conftest.py), so this is checked in a Python of its own."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 from argon2 import PasswordHasher, extract_parameters
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.test_web_process_weight import ROOT, last_json_line
 
 PROGRAM = """
 import json
@@ -17,17 +12,8 @@ print(json.dumps([hash_password("a password of ten"), _DUMMY_HASH]))
 """
 
 
-def test_the_application_hashes_passwords_at_full_strength():
-    done = subprocess.run(
-        [sys.executable, "-c", PROGRAM],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    hashed, dummy = json.loads(done.stdout.strip().splitlines()[-1])
+def test_the_application_hashes_passwords_at_full_strength(tmp_path):
+    hashed, dummy = last_json_line(PROGRAM, tmp_path, cwd=ROOT)
 
     recommended = extract_parameters(PasswordHasher().hash("x"))
     assert extract_parameters(hashed) == recommended
