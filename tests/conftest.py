@@ -125,7 +125,7 @@ def truncate_all(app) -> None:  # type: ignore[no-untyped-def]
                     "TRUNCATE " + ", ".join(f'"{t}"' for t in guarded) + " CASCADE"
                 )
             for table in reversed(tables):
-                if table in filled - guarded:
+                if table in filled and table not in guarded:
                     conn.exec_driver_sql(f'DELETE FROM "{table}"')
             # Every sequence used, an empty table's too (an insert rolled back moves it on).
             conn.exec_driver_sql(
