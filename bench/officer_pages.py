@@ -1,8 +1,8 @@
-"""The officers' proposal pages timed in one process (the Flask test client), on a database
-that ``bench/large.py`` built (and ``bench/web.py --keep-db`` kept): per page the median of N
-requests, its SQL statements and their time, signed in as the large world's officer with the
-production settings ``bench/web.py`` serves (no second step for officers). Figures last, on
-one line, as key=value.
+"""The officers' proposal pages and a ranking page timed in one process (the Flask test
+client), on a database that ``bench/large.py`` built (and ``bench/web.py --keep-db`` kept): per
+page the median of N requests, its SQL statements and their time, signed in as the large
+world's officer with the production settings ``bench/web.py`` serves (no second step for
+officers). Figures last, on one line, as key=value.
 
     .venv/bin/python bench/officer_pages.py --database-url postgresql+psycopg://…/bench_web_…
 """
@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     from competition import create_app
     from competition.accounts.models import User
     from competition.extensions import db
-    from competition.programmes.models import Call, ProgrammeOfficer
+    from competition.programmes.models import Call, ProgrammeOfficer, Stage
     from competition.proposals.models import Proposal
+    from competition.selection.models import Ranking
     from config import Settings
 
     for name in [k for k in os.environ if k.startswith(("REDIS_URL", "MAIL_"))]:
@@ -67,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         ids = db.session.scalars(
             sa.select(Proposal.id).where(Proposal.call_id == call_id).order_by(Proposal.id)
         ).all()
+        # The call's first ranking, as bench/web.py shows it (one page of it, around the line).
+        stage_id, ranking_id = db.session.execute(
+            sa.select(Stage.id, Ranking.id)
+            .join(Ranking, Ranking.stage_id == Stage.id)
+            .where(Stage.call_id == call_id)
+            .order_by(Ranking.id)
+            .limit(1)
+        ).one()
         db.session.remove()
     client = app.test_client()
     login = client.get("/login", base_url=HTTPS).get_data(as_text=True)
@@ -95,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "officer_search": "/proposals?q=hydrogen",
         "officer_filter": "/proposals?state=submitted&federal_state=DE-BY",
         "officer_proposal": f"/proposals/{ids[len(ids) // 2]}",
+        "ranking_page": f"/calls/{call_id}/stages/{stage_id}/selection/rankings/{ranking_id}",
     }
     print("command: " + " ".join([".venv/bin/python", "bench/officer_pages.py", *sys.argv[1:]]))
     figures = {}

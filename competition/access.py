@@ -9,10 +9,10 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from competition.accounts.models import Role, User
+from competition.i18n import gettext as _
 
 F = TypeVar("F", bound=Callable[..., object])
 POLICY_ATTRIBUTE = "access_policy"

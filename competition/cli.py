@@ -8,9 +8,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from competition.db import operation, utcnow
+from competition.i18n import gettext as _
 
 
 def demo_logins(settings) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]

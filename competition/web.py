@@ -11,8 +11,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
@@ -21,6 +19,8 @@ from werkzeug.exceptions import HTTPException
 from competition.access import enforce_access, policy_of, public, wants_json
 from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
 from competition.i18n import current_language, say, written
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.params import clean_query
 from competition.prose import prose
 

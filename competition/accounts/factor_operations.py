@@ -12,7 +12,6 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from competition.accounts import passkeys, passwords, sessions, throttle, totp
 from competition.accounts.models import RecoveryCode, Role, TotpFactor, User
@@ -28,6 +27,7 @@ from competition.audit.operations import record_event
 from competition.db import add_unique, operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.notifications.operations import notify
 
 # How a person signed in with a second step, as the audit trail names it.

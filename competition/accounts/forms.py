@@ -1,7 +1,6 @@
 """Account forms: shape only. Rules (duplicates, password strength) live in the operations."""
 
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -12,6 +11,8 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from competition.i18n import lazy_gettext as _l
 
 
 def _email_field(label: LazyString | None = None) -> EmailField:

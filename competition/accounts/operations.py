@@ -11,7 +11,6 @@ import logging
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from competition.accounts import passwords, sessions, throttle
 from competition.accounts.models import Role, User, UserRole, UserStatus
@@ -20,6 +19,7 @@ from competition.audit.operations import record_event
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.notifications.operations import notify
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -27,6 +25,8 @@ from competition.accounts.operations import LoginRefused
 from competition.accounts.passkey_models import NAME_LENGTH
 from competition.errors import DomainError
 from competition.forms import Attempt, attempt, perform
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 
 bp = Blueprint("passkeys", __name__)
 

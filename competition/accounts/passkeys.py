@@ -26,8 +26,6 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app, request
 from flask import session as cookie_session
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -51,6 +49,8 @@ from competition.audit.operations import record_event
 from competition.db import add_unique, operation, utcnow
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask import session as cookie_session
-from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
@@ -34,6 +33,7 @@ from competition.accounts.models import RecoveryCode, TotpFactor, User
 from competition.db import remembered
 from competition.extensions import db
 from competition.i18n import LANGUAGES, SESSION_KEY
+from competition.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, url_for
 from flask import session as cookie_session
-from flask_babel import gettext as _
 
 from competition.access import current_person, signed_in
 from competition.accounts import factor_operations as factor_ops
@@ -16,6 +15,7 @@ from competition.accounts import passkeys, second_factor, totp
 from competition.accounts.forms import PasswordAgainForm, TotpSetUpForm
 from competition.accounts.operations import LoginRefused
 from competition.forms import Attempt, attempt
+from competition.i18n import gettext as _
 
 bp = Blueprint("security", __name__, url_prefix="/account/security")
 

@@ -36,7 +36,6 @@ import sqlalchemy as sa
 from authlib.integrations.flask_client import OAuth, OAuthError
 from flask import Flask, current_app, url_for
 from flask import session as cookie_session
-from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from requests import RequestException
 
@@ -48,6 +47,7 @@ from competition.audit.operations import record_event
 from competition.db import add_unique, operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.notifications.operations import notify
 from config import OidcProvider
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask import session as cookie_session
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
@@ -21,6 +19,8 @@ from competition.accounts.sso_models import SsoRoleMapping
 from competition.accounts.tokens import TokenError
 from competition.extensions import db
 from competition.forms import attempt, perform
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 
 bp = Blueprint("sso", __name__)
 

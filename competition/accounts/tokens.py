@@ -11,8 +11,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from competition.i18n import gettext as _
 
 
 class Purpose(enum.StrEnum):

@@ -19,7 +19,6 @@ from flask import (
     url_for,
 )
 from flask import session as cookie_session
-from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from competition import params
@@ -43,6 +42,7 @@ from competition.db import utcnow
 from competition.extensions import db
 from competition.forms import attempt, perform
 from competition.i18n import LANGUAGES, SESSION_KEY
+from competition.i18n import gettext as _
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)

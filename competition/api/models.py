@@ -6,12 +6,12 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.accounts.models import User
 from competition.db import JSONData, utcnow
 from competition.extensions import db
+from competition.i18n import lazy_gettext as _
 
 
 class ApiArea(enum.StrEnum):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectChoice, StringField
 
 from competition.api.models import API_AREA_LABELS, ApiArea, scope
 from competition.api.tokens import NAME_LENGTH
+from competition.i18n import lazy_gettext as _l
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 NONE, READ, WRITE = "none", "read", "write"

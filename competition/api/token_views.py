@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, url_for
-from flask_babel import gettext as _
 
 from competition.access import current_person, signed_in
 from competition.api import tokens
@@ -15,6 +14,7 @@ from competition.api.models import ApiToken
 from competition.api.token_forms import RevokeForm, token_form
 from competition.berlin import BERLIN, berlin_to_utc
 from competition.forms import attempt
+from competition.i18n import gettext as _
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
 

@@ -9,8 +9,6 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from competition.accounts.models import Role, User
 from competition.api.auth import TOKEN_PREFIX, hash_token
@@ -19,6 +17,8 @@ from competition.audit.operations import record_event
 from competition.db import operation
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.permissions import ALLOWED, Decision, require
 
 MAX_DAYS = 366

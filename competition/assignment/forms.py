@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,6 +22,8 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from competition.assignment.models import BidLevel
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 
 BID_LABELS = {
     BidLevel.EAGER: _l("Eager"),

@@ -4,9 +4,8 @@ are shared with the review pages; these are the officer's and the applicant's si
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import User
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.models import Call
 from competition.programmes.permissions import is_programme_officer

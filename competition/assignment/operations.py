@@ -13,7 +13,6 @@ import logging
 from collections.abc import Collection, Mapping
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
 from competition.accounts.models import Role, User, UserStatus
@@ -37,6 +36,7 @@ from competition.core.texts import N_
 from competition.db import add_unique, on_postgresql, operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.notifications.operations import notify
 from competition.organisations import queries as org_queries
 from competition.organisations.models import Organisation

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.assignment.models import (
@@ -17,6 +16,7 @@ from competition.assignment.models import (
     MembershipState,
 )
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import local_time
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.models import Call, Stage

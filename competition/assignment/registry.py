@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.assignment.models import JurorProfile, JuryMembership, MembershipState
 from competition.assignment.operations import refresh_automatic_conflicts
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.organisations.uses import Use
 from competition.programmes.models import Call
 from competition.proposals.models import ConsortiumMember, Proposal

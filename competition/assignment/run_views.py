@@ -8,7 +8,6 @@ Stages of another programme's calls answer 404, like missing ones.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from competition import params
@@ -22,6 +21,7 @@ from competition.assignment.permissions import bidding_phase
 from competition.assignment.stage_problem import Options
 from competition.extensions import db
 from competition.forms import attempt, perform
+from competition.i18n import gettext as _
 from competition.i18n import say
 from competition.jobs import operations as jobs
 from competition.programmes.models import Call, Stage

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.assignment import stage_problem
@@ -38,6 +37,7 @@ from competition.core.texts import N_, Text
 from competition.db import operation, utcnow
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import number, say
 from competition.jobs import operations as jobs
 from competition.jobs.models import ACTIVE, Job

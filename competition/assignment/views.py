@@ -12,8 +12,6 @@ import re
 from collections.abc import Mapping
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from competition import params
@@ -40,6 +38,8 @@ from competition.assignment.models import ConflictSource, MembershipState
 from competition.assignment.permissions import bidding_phase, can_see_call_as_juror
 from competition.errors import DomainError, PermissionDenied
 from competition.forms import attempt, perform, show_errors
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.programmes import topic_queries
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal

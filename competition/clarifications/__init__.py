@@ -9,9 +9,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The request threads on a proposal's pages (for its officers and its consortium); on the
     officers' proposal list, a filter and a marker for proposals with an open request."""
-    from flask_babel import lazy_gettext as _l
-
     from competition.clarifications.queries import proposals_with_open_request, threads_for_reader
+    from competition.i18n import lazy_gettext as _l
     from competition.proposals.list_marks import ListMark, register_mark
     from competition.proposals.panels import register_panel
 

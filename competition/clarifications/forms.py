@@ -3,10 +3,11 @@ operations' rule."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, MultipleFileField, SelectField, TextAreaField
 from wtforms.validators import InputRequired
+
+from competition.i18n import lazy_gettext as _l
 
 DEADLINE_FORMAT = "%Y-%m-%dT%H:%M"
 

@@ -7,13 +7,13 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.accounts.models import User
 from competition.core import workflow
 from competition.db import enum_type
 from competition.extensions import db
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal, StoredFile
 

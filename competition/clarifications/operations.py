@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -31,6 +30,7 @@ from competition.core.uploads import UploadLimits, UploadRefused, check_pdf
 from competition.db import operation
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import local_time, number, say
 from competition.notifications.operations import notify
 from competition.permissions import require

@@ -3,10 +3,9 @@ between the programme's officers and the proposal's consortium."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import Role, User
 from competition.clarifications.models import ClarificationRequest, ClarificationState
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.permissions import is_programme_officer
 from competition.proposals import permissions as proposal_permissions

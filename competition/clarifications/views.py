@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
 
 from competition import params
 from competition.access import current_person, roles_required, signed_in
@@ -25,6 +24,7 @@ from competition.clarifications.permissions import (
 )
 from competition.downloads import download
 from competition.forms import attempt
+from competition.i18n import gettext as _
 from competition.programmes.models import Stage
 from competition.programmes.permissions import is_programme_officer
 from competition.proposals import storage

@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 
 from flask import abort, g
-from flask_babel import gettext as _
 
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.berlin import BERLIN
 from competition.dashboard.home import bp
 from competition.downloads import download
+from competition.i18n import gettext as _
 from competition.proposals.queries import ProposalRow, all_proposals_for_officer
 from competition.proposals.views import read_list_query
 from competition.selection.exports.queries import (

@@ -4,13 +4,13 @@ the money committed and left, the review progress of each stage and the next dea
 from __future__ import annotations
 
 from flask import abort, g, render_template
-from flask_babel import lazy_gettext as _l
 
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.dashboard import queries
 from competition.dashboard.charts import FunnelChart, funnel_chart
 from competition.dashboard.home import bp
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.permissions import is_programme_officer
 
 FUNNEL_LABELS = {

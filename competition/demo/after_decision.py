@@ -41,7 +41,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.core import grants as grant_rules
@@ -80,6 +79,7 @@ from competition.grants.models import (
 from competition.grants.payments import operations as payments
 from competition.grants.payments import queries as payment_queries
 from competition.grants.reports import operations as reports
+from competition.i18n import gettext as _
 from competition.programmes.models import Call, Programme, Stage, StageKind
 from competition.proposals import operations as proposals
 from competition.proposals.models import (

@@ -23,7 +23,6 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User, UserRole, UserStatus
 from competition.core import memberships as rules
@@ -31,6 +30,7 @@ from competition.core import scoring
 from competition.db import operation
 from competition.demo import names
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.memberships import operations as ops
 from competition.memberships import permissions, queries
 from competition.memberships.models import HELD_STATES, Membership, MembershipState

@@ -39,7 +39,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from scipy.stats import spearmanr  # type: ignore[import-untyped]
 
@@ -62,6 +61,7 @@ from competition.errors import DomainError, StaleState
 from competition.extensions import db
 from competition.grants.models import GrantKind
 from competition.i18n import current_language, say
+from competition.i18n import gettext as _
 from competition.i18n import number as local_number
 from competition.jobs import operations as jobs
 from competition.jobs.models import Job

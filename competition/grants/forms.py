@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, TextAreaField
 from wtforms.validators import Length, Optional
+
+from competition.i18n import lazy_gettext as _l
 
 AMOUNT_FIELD = re.compile(r"^amount-m(\d{1,9})-y([1-9])$")
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]

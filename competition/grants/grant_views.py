@@ -9,8 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from competition import params
 from competition.access import current_person, roles_required, signed_in
@@ -32,6 +30,8 @@ from competition.grants.permissions import (
     can_see_grant,
 )
 from competition.i18n import current_language
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.models import Programme
 from competition.programmes.permissions import is_programme_officer
 from competition.proposals.forms import ButtonForm

@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.core import workflow
 from competition.db import JSONData, enum_type, utcnow
 from competition.extensions import db
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.models import Call
 from competition.proposals.models import ConsortiumMember, Proposal, StoredFile
 

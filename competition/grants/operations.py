@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User, UserStatus
 from competition.audit.operations import record_event
@@ -44,6 +43,7 @@ from competition.grants.permissions import (
     can_offer_grant,
 )
 from competition.grants.reports.operations import follow_early_end, plan_reports
+from competition.i18n import gettext as _
 from competition.i18n import local_date, say
 from competition.notifications.operations import notify
 from competition.permissions import require

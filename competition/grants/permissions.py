@@ -5,10 +5,9 @@ operation and a test name what they allow."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import User
 from competition.grants.models import Grant
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.permissions import is_programme_officer
 from competition.proposals.models import ContributorRole

@@ -65,7 +65,7 @@ def slot_entry(
     host: str,
 ) -> Entry:
     """One slot as an event; ``proposal`` None for a slot still free."""
-    from flask_babel import gettext as _
+    from competition.i18n import gettext as _
 
     summary = _("Hearing: %(proposal)s", proposal=proposal) if proposal else _("Hearing: free slot")
     return Entry(

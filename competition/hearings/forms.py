@@ -3,11 +3,11 @@ operations' rules."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.forms import BerlinDateTimeField
 
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.assignment.models import Assignment
@@ -33,6 +32,7 @@ from competition.hearings.permissions import (
     can_run_hearing,
     can_state_availability,
 )
+from competition.i18n import gettext as _
 from competition.i18n import local_time
 from competition.notifications.operations import notify
 from competition.permissions import require

@@ -3,10 +3,9 @@ they can sit, the coordinator confirms the consortium's slot."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import User
 from competition.assignment.permissions import can_see_call_as_juror
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.models import Stage, StageKind
 from competition.programmes.permissions import is_programme_officer

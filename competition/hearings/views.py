@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from competition.access import current_person, roles_required, signed_in
@@ -28,6 +27,7 @@ from competition.hearings.permissions import (
     can_see_slot,
     can_state_availability,
 )
+from competition.i18n import gettext as _
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
+
+from competition.i18n import lazy_gettext as _l
 
 PUBLIC_TASK = _l(
     "Art. 6 (1) (e) GDPR with section 3 BDSG and the federal budget code (sections 23 and 44 "

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, current_app, render_template
-from flask_babel import lazy_gettext as _l
 
 from competition.access import public, roles_required
 from competition.accounts.models import Role
 from competition.i18n import current_language
+from competition.i18n import lazy_gettext as _l
 from competition.legal import texts
 from competition.legal.processing import PROCESSINGS
 

@@ -3,7 +3,6 @@ operations' rule (and the core's)."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from competition.i18n import lazy_gettext as _l
 from competition.organisations.models import KIND_LABELS, STATE_NAMES
 
 

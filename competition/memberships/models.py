@@ -11,13 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.accounts.models import User
 from competition.core import workflow
 from competition.db import JSONData, enum_type
 from competition.extensions import db
+from competition.i18n import lazy_gettext as _l
 from competition.organisations.models import Organisation
 from competition.programmes.models import Programme
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.audit.operations import record_event
@@ -29,6 +28,7 @@ from competition.core.texts import N_
 from competition.db import add_unique, operation
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import number, say
 from competition.memberships import permissions, queries
 from competition.memberships.models import (

@@ -5,11 +5,11 @@ for a programme, and whether a juror's organisation is the cluster or one of its
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.db import remembered
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.memberships.models import (
     EVALUATED_STATES,
     Membership,

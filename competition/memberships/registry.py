@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from flask import url_for
-from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.memberships.models import OPEN_STATES, Membership, MembershipMember
 from competition.memberships.queries import member_counts_of_clusters
 from competition.organisations.models import Organisation

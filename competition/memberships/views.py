@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from competition import params
@@ -22,6 +20,8 @@ from competition.core import memberships as rules
 from competition.core import scoring
 from competition.extensions import db
 from competition.forms import attempt, perform, show_errors
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.memberships import operations as ops
 from competition.memberships import permissions, queries
 from competition.memberships.forms import (

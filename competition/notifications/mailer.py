@@ -11,8 +11,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from flask import Flask, current_app, render_template
-from flask_babel import lazy_gettext as _
 
+from competition.i18n import lazy_gettext as _
 from config import Settings
 
 SUBJECTS = {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from competition.i18n import lazy_gettext as _l
 from competition.organisations.models import KIND_LABELS, STATE_NAMES, OrganisationKind
 
 KIND_CHOICES = [SelectChoice("", _l("Choose…"))] + [

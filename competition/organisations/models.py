@@ -6,11 +6,11 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from competition.db import enum_type, utcnow
 from competition.extensions import db
+from competition.i18n import lazy_gettext as _
 
 
 class OrganisationKind(enum.StrEnum):

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -21,6 +20,7 @@ from competition.core.texts import N_, Text
 from competition.db import operation
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import say
 from competition.organisations import queries, uses
 from competition.organisations.files import Unreadable, read_table

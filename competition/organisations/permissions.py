@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import Role, User
+from competition.i18n import gettext as _
 from competition.organisations import uses
 from competition.permissions import ALLOWED, Decision
 

@@ -7,7 +7,6 @@ Views are thin: load (404), check, validate the form, call one operation, flash,
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from competition import params
@@ -15,6 +14,7 @@ from competition.access import current_person, roles_required, signed_in
 from competition.accounts.models import Role
 from competition.extensions import db
 from competition.forms import attempt
+from competition.i18n import gettext as _
 from competition.organisations import operations as ops
 from competition.organisations import queries
 from competition.organisations.forms import ImportForm, MergeForm, OrganisationForm

@@ -10,7 +10,6 @@ import logging
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -18,6 +17,7 @@ from competition.core import data_export
 from competition.core.texts import N_
 from competition.db import on_commit, operation, utcnow
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.jobs import operations as jobs
 from competition.jobs.models import JobState
 from competition.notifications.operations import notify

@@ -5,12 +5,12 @@ else, administrators too)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, url_for
-from flask_babel import gettext as _
 
 from competition.access import current_person, signed_in
 from competition.accounts.forms import ConfirmForm
 from competition.downloads import download
 from competition.forms import attempt, messages_of
+from competition.i18n import gettext as _
 from competition.i18n import say
 from competition.jobs import operations as jobs
 from competition.personal_data import operations as ops

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Response, abort, g, request, url_for
-from flask_babel import gettext as _
 from icalendar import Calendar, Event
 
 from competition import params
 from competition.access import public
 from competition.berlin import BERLIN
 from competition.downloads import content_disposition
+from competition.i18n import gettext as _
 from competition.portal import deadlines
 from competition.portal.blueprint import bp
 from competition.portal.caching import kept_page

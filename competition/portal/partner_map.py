@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.core.choropleth import Band, band_of, bands
 from competition.extensions import db
 from competition.grants.models import Grant
+from competition.i18n import gettext as _
 from competition.i18n import number
 from competition.kept import kept
 from competition.organisations.models import STATE_NAMES, FederalState, Organisation

@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 
+from competition.i18n import lazy_gettext as _l
 from competition.portal.queries import FundedConsortium, PublicPartner
 from competition.selection.exports.queries import Column, Kind, rows_csv_chunks
 

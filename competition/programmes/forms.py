@@ -13,8 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import LazyString
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -34,6 +32,8 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from competition.core.amounts import AmountError, parse_amount
 from competition.i18n import current_language
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.organisations.models import (
     EASTERN_STATES,
     STATE_NAMES,

@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from competition.accounts.models import User
@@ -33,6 +32,7 @@ from competition.core.wording import money
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import local_time, number, say
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.permissions import Decision

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.db import remembered
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.permissions import Decision
 from competition.programmes.models import Programme, ProgrammeOfficer
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.models import TOPIC_KIND_LABELS, Topic
 
 

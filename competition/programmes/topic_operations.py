@@ -14,7 +14,6 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from competition.accounts.models import User
@@ -22,6 +21,7 @@ from competition.audit.operations import record_event
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.permissions import require
 from competition.programmes.models import Programme, Topic, TopicKind
 from competition.programmes.operations import slugify

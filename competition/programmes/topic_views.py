@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from competition import params
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.forms import attempt, perform
+from competition.i18n import gettext as _
 from competition.programmes import queries, topic_queries
 from competition.programmes import topic_operations as ops
 from competition.programmes.forms import DeleteForm, MoveForm

@@ -8,8 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,6 +16,8 @@ from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.core import workflow
 from competition.forms import attempt, perform
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import number, percent
 from competition.organisations.models import (
     EASTERN_STATES,

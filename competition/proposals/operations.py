@@ -16,7 +16,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import lazyload
 
@@ -28,6 +27,7 @@ from competition.core.uploads import UploadLimits, UploadRefused, check_pdf
 from competition.db import operation
 from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import number, say
 from competition.notifications.operations import notify
 from competition.organisations.models import FederalState, Organisation, OrganisationKind

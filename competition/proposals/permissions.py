@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import Role, User
 from competition.db import remembered
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.programmes import permissions as programme_permissions
 from competition.programmes.models import Stage

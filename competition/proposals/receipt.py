@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import gettext as _
-
 from competition.berlin import berlin_time
+from competition.i18n import gettext as _
 from competition.pdf import Document
 from competition.proposals.models import Proposal, SubmissionVersion
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import url_for
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.organisations.uses import Use
 from competition.proposals.models import ConsortiumMember, Proposal, ProposalContributor
 

@@ -23,8 +23,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 
@@ -41,6 +39,8 @@ from competition.errors import DomainError, PermissionDenied, StaleState
 from competition.extensions import db
 from competition.forms import attempt, messages_of, perform, show_errors, status_for
 from competition.i18n import current_language, say
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.organisations.models import FederalState
 from competition.programmes import topic_queries
 from competition.programmes.models import Stage

@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from competition.accounts.models import User
@@ -22,6 +21,7 @@ from competition.audit.operations import record_event
 from competition.db import operation
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision, require
 from competition.proposals.models import ConsortiumMember, ContributorRole, Proposal
 from competition.proposals.permissions import contributor_role

@@ -3,10 +3,11 @@ shape only (the reason's rules are the operation's)."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
+
+from competition.i18n import lazy_gettext as _l
 
 
 class WithholdNameForm(FlaskForm):

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from competition.access import current_person, roles_required, safe_next
 from competition.accounts.models import Role
 from competition.forms import attempt
+from competition.i18n import gettext as _
 from competition.proposals import permissions, withholding
 from competition.proposals.models import ConsortiumMember, Proposal
 from competition.proposals.queries import find_proposal_for_page

@@ -1,9 +1,10 @@
 """Retention forms: shape only."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, TextAreaField
 from wtforms.validators import DataRequired, Length
+
+from competition.i18n import lazy_gettext as _l
 
 
 class ErasureRequestForm(FlaskForm):

@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts import second_factor, sessions
 from competition.accounts.models import Role, User, UserRole, UserStatus
@@ -49,6 +48,7 @@ from competition.grants.models import (
     Report,
     ReportAttachment,
 )
+from competition.i18n import gettext as _
 from competition.jobs import operations as jobs
 from competition.notifications.models import Notification
 from competition.programmes.models import Call, Programme, Stage

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.forms import attempt
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.retention import operations, queries
 from competition.retention.forms import ErasureRequestForm
 

@@ -4,10 +4,11 @@ and competition.reviews.operations."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional, Regexp
+
+from competition.i18n import lazy_gettext as _l
 
 # Far above what submitting accepts: a draft keeps whatever was typed, within reason.
 MAX_DRAFT_CHARS = 100_000

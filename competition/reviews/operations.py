@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from competition.accounts.models import User, UserStatus
 from competition.assignment.models import Assignment, Conflict, JuryMembership, MembershipState
@@ -24,6 +22,8 @@ from competition.core import scoring
 from competition.db import operation
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import number, say
 from competition.notifications.operations import notify
 from competition.permissions import require

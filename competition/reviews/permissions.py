@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import User
 from competition.assignment import permissions as jury
 from competition.assignment.models import Assignment
 from competition.core.rules import format_berlin
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.programmes import permissions as programme_permissions
 from competition.programmes.models import Stage

@@ -15,14 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
 from competition.assignment.models import Assignment, Conflict, JuryMembership, MembershipState
 from competition.core import rules, scoring
 from competition.extensions import db
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.paging import Page
 from competition.programmes.models import Call, Stage, Topic
 from competition.proposals import snapshot

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from competition import params
 from competition.access import current_person, roles_required, wants_json
@@ -25,6 +24,7 @@ from competition.core import scoring
 from competition.core.rules import format_berlin
 from competition.errors import StaleState
 from competition.forms import attempt, perform
+from competition.i18n import gettext as _
 from competition.i18n import say
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal

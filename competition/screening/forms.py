@@ -1,10 +1,10 @@
 """Screening forms: shape only. That ineligible needs a reason is the operation's rule."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired
 
+from competition.i18n import lazy_gettext as _l
 from competition.screening.models import Verdict
 
 

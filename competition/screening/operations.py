@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import User
@@ -18,6 +17,7 @@ from competition.audit.operations import record_event
 from competition.db import operation
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import number
 from competition.notifications.operations import notify
 from competition.permissions import require

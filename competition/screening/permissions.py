@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import User
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.models import Stage
 from competition.programmes.permissions import is_programme_officer

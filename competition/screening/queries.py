@@ -17,13 +17,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import LazyString
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from competition.accounts.models import User
 from competition.core import rules
 from competition.extensions import db
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import say
 from competition.paging import Page
 from competition.programmes.models import Call, Stage

@@ -4,12 +4,12 @@ one proposal's checklist with the verdict form."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from competition import params
 from competition.access import current_person, roles_required
 from competition.accounts.models import Role
 from competition.forms import attempt
+from competition.i18n import gettext as _
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.screening import operations as ops

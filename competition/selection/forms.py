@@ -4,8 +4,6 @@ operations' business."""
 from __future__ import annotations
 
 from flask_babel import LazyString
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,6 +22,8 @@ from wtforms import (
 from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from competition.core.decisions import MAX_RATIONALE, MIN_RATIONALE
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import number
 
 # ranking and line

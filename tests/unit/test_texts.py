@@ -139,6 +139,7 @@ def test_scores_shares_and_amounts_are_written_as_babel_writes_them(app, locale)
     draw = random.Random(7)
     values: list[Decimal | float | int] = [0, -0.0, 0.04, -0.04, 0.05, 0.15, 2.5, 3.45, -3.45]
     values += [999.95, 1234567.891, 1e-9, 1e20, Decimal("1.25"), Decimal("-0.00"), -1000]
+    values += [2.675, 1.005, -2.675, 1e16, 123456789.125, float("inf")]
     values += [draw.uniform(-1e7, 1e7) for _ in range(300)]
     values += [round(draw.uniform(-100, 100), draw.randint(0, 4)) for _ in range(300)]
     values += [
@@ -160,3 +161,32 @@ def test_scores_shares_and_amounts_are_written_as_babel_writes_them(app, locale)
     with app.test_request_context(), force_locale("de"):
         assert number(1234.56) == "1.234,6"
         assert number(None) == "–"
+
+
+def test_the_codes_texts_read_as_the_catalogue_translates_them(app):
+    """The code's ``_`` and lazy labels read the request's catalogue, kept for the request:
+    every message of the German catalogue reads as the compiled catalogue has it, a switch of
+    language within a request (a letter in the recipient's language) is followed, and outside
+    a request a text reads as itself."""
+    from babel.messages.pofile import read_po
+    from babel.support import Translations
+
+    from competition.i18n import TRANSLATIONS, gettext, lazy_gettext
+    from competition.organisations.models import FederalState
+
+    with (TRANSLATIONS / "de/LC_MESSAGES/messages.po").open("rb") as source:
+        ids = [m.id for m in read_po(source) if m.id and isinstance(m.id, str)]
+    assert len(ids) > 1000
+    german = Translations.load(str(TRANSLATIONS), ["de"])
+    label = lazy_gettext("Bavaria")
+    with app.test_request_context():
+        with force_locale("de"):
+            assert [gettext(msgid) for msgid in ids] == [german.ugettext(msgid) for msgid in ids]
+            assert gettext("Ranking: %(stage)s", stage="Runde 1") == "Rangliste: Runde 1"
+            assert str(label) == FederalState.BY.label == "Bayern"
+            with force_locale("en"):
+                assert gettext("Ranking: %(stage)s", stage="Round 1") == "Ranking: Round 1"
+                assert str(label) == "Bavaria"
+            assert str(label) == "Bayern"
+    assert gettext("Ranking: %(stage)s", stage="Round 1") == "Ranking: Round 1"
+    assert str(label) == "Bavaria"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from competition.grants.evaluations.operations import CriterionSpec
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.forms import BerlinDateTimeField, WholeNumberField
 
 # The criteria an interim evaluation starts with, in the officer's language: the officer edits

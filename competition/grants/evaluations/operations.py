@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -37,6 +36,7 @@ from competition.grants.models import (
     PhaseOutcome,
 )
 from competition.grants.reports.operations import follow_early_end
+from competition.i18n import gettext as _
 from competition.i18n import number, say
 from competition.notifications.operations import notify
 from competition.permissions import require

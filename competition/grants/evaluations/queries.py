@@ -7,13 +7,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import User
 from competition.extensions import db
 from competition.grants.models import Grant, GrantKind, GrantPhase, GrantState
 from competition.grants.permissions import is_grant_officer
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.models import Call, Stage, StageKind
 from competition.proposals.models import StageSubmission, SubmissionState
 from competition.selection.models import Decision, Outcome

@@ -7,7 +7,6 @@ Calls of another programme answer 404, like missing ones."""
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from competition.access import roles_required
@@ -18,6 +17,7 @@ from competition.grants.evaluations import operations as ops
 from competition.grants.evaluations import queries
 from competition.grants.evaluations.forms import StartEvaluationForm, default_criteria
 from competition.grants.evaluations.permissions import can_run_evaluations
+from competition.i18n import gettext as _
 from competition.programmes.models import Call
 from competition.programmes.queries import find_call
 from competition.selection.decisions.queries import OUTCOME_LABELS

@@ -10,12 +10,11 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from flask_babel import gettext as _
-
 from competition.accounts.queries import names_of
 from competition.berlin import BERLIN
 from competition.core.payments import budget_year
 from competition.grants.models import Disbursement, Grant, PaymentExport
+from competition.i18n import gettext as _
 from competition.selection.exports.queries import (
     CSV_MIMETYPE,
     TIME_ZONE_NOTE,

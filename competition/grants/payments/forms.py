@@ -3,10 +3,10 @@ applied by the operations, which name every missing or wrong value at its field.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, TextAreaField
 
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.forms import NumberField
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -41,6 +40,7 @@ from competition.grants.payments.permissions import (
     can_request_payment,
 )
 from competition.grants.reports.queries import has_overdue_report
+from competition.i18n import gettext as _
 from competition.i18n import say
 from competition.notifications.operations import notify
 from competition.permissions import require

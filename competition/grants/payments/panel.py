@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from competition.accounts.models import User
@@ -18,6 +17,7 @@ from competition.grants.payments import queries
 from competition.grants.payments.permissions import can_request_payment
 from competition.grants.permissions import is_grant_officer
 from competition.grants.reports.queries import has_overdue_report
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import say
 from competition.paging import Page
 from competition.proposals.forms import ButtonForm

@@ -4,11 +4,10 @@ confirm (never their own approval: four eyes), export and record what was paid."
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import User
 from competition.grants.models import Disbursement, Grant
 from competition.grants.permissions import can_act_for_consortium, is_grant_officer
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.programmes.models import Programme
 from competition.programmes.permissions import is_programme_officer

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import Role, User, UserStatus
@@ -25,6 +24,7 @@ from competition.grants.models import (
     GrantAmount,
     PaymentExport,
 )
+from competition.i18n import lazy_gettext as _l
 from competition.paging import Page
 from competition.programmes.models import Call, Programme, ProgrammeOfficer
 from competition.proposals.models import ConsortiumMember

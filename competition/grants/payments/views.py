@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from competition import params
@@ -31,6 +30,7 @@ from competition.grants.payments.panel import (
 )
 from competition.grants.payments.permissions import can_handle_payments, can_request_payment
 from competition.grants.permissions import can_see_grant, is_grant_officer
+from competition.i18n import gettext as _
 from competition.i18n import local_date
 from competition.programmes.models import Programme
 from competition.proposals import storage

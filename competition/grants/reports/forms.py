@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -22,6 +21,7 @@ from wtforms.validators import Optional
 
 from competition.core import reports as rules
 from competition.grants.models import REPORT_KIND_LABELS, Grant, ReportKind
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import say
 
 _NOT_A_DAY = _l("Enter a date, like 31.03.2028.")

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User, UserStatus
 from competition.audit.operations import record_event
@@ -36,6 +35,7 @@ from competition.grants.models import (
 )
 from competition.grants.reports import permissions
 from competition.grants.reports.queries import OPEN_STATES, submissions_of
+from competition.i18n import gettext as _
 from competition.i18n import number, say
 from competition.notifications.operations import notify
 from competition.permissions import require

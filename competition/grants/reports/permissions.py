@@ -5,11 +5,10 @@ contributors write the drafts and the coordinator submits them; everyone else is
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import Role, User
 from competition.grants.models import Grant, GrantState, Milestone, Report, ReportState
 from competition.grants.permissions import is_grant_coordinator, is_grant_officer
+from competition.i18n import gettext as _
 from competition.permissions import ALLOWED, Decision
 from competition.proposals.permissions import contributor_role
 

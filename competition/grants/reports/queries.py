@@ -10,7 +10,6 @@ import enum
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
@@ -26,6 +25,7 @@ from competition.grants.models import (
     ReportKind,
     ReportState,
 )
+from competition.i18n import lazy_gettext as _l
 from competition.paging import Page
 from competition.programmes.models import Call
 from competition.proposals.models import ConsortiumMember, Proposal, ProposalContributor

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from competition import params
@@ -44,6 +42,8 @@ from competition.grants.reports.permissions import (
     can_submit_report,
 )
 from competition.grants.reports.words import report_title
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.programmes.permissions import is_programme_officer
 from competition.programmes.queries import find_programme
 from competition.proposals import storage

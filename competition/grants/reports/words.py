@@ -3,10 +3,9 @@ the report's kind as its code)."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from competition.grants.models import ReportKind, ReportState
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 
 # The model's label of an accepted report shares its English with an accepted jury place
 # ("Zugesagt" in German); a report is accepted in other words.

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
@@ -24,6 +23,7 @@ from competition.core.decisions import (
 from competition.db import operation
 from competition.errors import refuse
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal

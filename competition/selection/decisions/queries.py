@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from competition.accounts.models import User
@@ -24,6 +22,8 @@ from competition.assignment.queries import HIDDEN_FROM_JURORS, in_stage
 from competition.core.decisions import Candidate, Waiting, plan_confirmations, plan_proposals
 from competition.errors import DomainError, refuse
 from competition.extensions import db
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal

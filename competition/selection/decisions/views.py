@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from competition import params
@@ -19,6 +18,7 @@ from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.core.decisions import MIN_RATIONALE
 from competition.forms import attempt
+from competition.i18n import gettext as _
 from competition.programmes.models import Stage
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage
 from competition.selection.decisions import operations as ops

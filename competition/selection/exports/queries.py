@@ -24,8 +24,6 @@ from typing import Any
 
 import sqlalchemy as sa
 import xlsxwriter
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy.orm import aliased
 
@@ -35,6 +33,8 @@ from competition.assignment.models import Assignment
 from competition.berlin import BERLIN
 from competition.core.ranking import note_text
 from competition.extensions import db
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import say
 from competition.programmes.models import Call, Stage
 from competition.proposals.models import Proposal

@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 
 from flask import abort, g, render_template
-from flask_babel import gettext as _
 
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.berlin import BERLIN
 from competition.downloads import download
+from competition.i18n import gettext as _
 from competition.selection.blueprint import bp, me, officer_stage
 from competition.selection.exports import queries as exports_queries
 from competition.selection.permissions import can_export

@@ -22,13 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from competition.assignment.models import Assignment
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import local_time
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal

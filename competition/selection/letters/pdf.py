@@ -11,8 +11,8 @@ from contextlib import nullcontext
 from typing import Any
 
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
+from competition.i18n import gettext as _
 from competition.i18n import local_time
 from competition.notifications.mailer import Attachment
 from competition.pdf import Document

@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.core.selection import draw_lottery
 from competition.db import operation
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.selection.line.queries import check_ranking, draw, recorded_draw

@@ -33,8 +33,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from competition.assignment.queries import HIDDEN_FROM_JURORS
 from competition.audit.models import StateTransition
@@ -50,6 +48,8 @@ from competition.core.texts import Text
 from competition.errors import DomainError
 from competition.extensions import db
 from competition.i18n import current_language
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.kept import kept
 from competition.organisations.models import (
     EASTERN_STATES,

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from competition import params
 from competition.access import roles_required
@@ -20,6 +19,7 @@ from competition.core import line as standing
 from competition.downloads import content_disposition
 from competition.extensions import db
 from competition.forms import perform, show_errors
+from competition.i18n import gettext as _
 from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage

@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -15,6 +14,7 @@ from competition.core import scoring
 from competition.db import add_unique, operation
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import number, say
 from competition.permissions import require
 from competition.programmes.models import Criterion, Stage

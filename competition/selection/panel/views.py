@@ -8,13 +8,13 @@ Stages of another programme's calls answer 404, like missing ones.
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from competition import params
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.core.scoring import plain
 from competition.forms import attempt
+from competition.i18n import gettext as _
 from competition.programmes.models import Criterion, Stage
 from competition.proposals.models import Proposal
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage

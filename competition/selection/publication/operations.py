@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -26,6 +25,7 @@ from competition.core.texts import N_, Nn_
 from competition.db import operation, utcnow
 from competition.errors import DomainError, StaleState
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.i18n import language_of
 from competition.jobs import operations as jobs
 from competition.jobs.models import Job

@@ -8,10 +8,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from competition.audit.models import AuditEvent
 from competition.extensions import db
+from competition.i18n import lazy_gettext as _l
 from competition.jobs import operations as jobs
 from competition.jobs.models import Job
 from competition.programmes.models import Stage

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from competition.accounts.models import User
 from competition.audit.operations import record_event
@@ -20,6 +19,7 @@ from competition.core import ranking as core
 from competition.core.texts import N_, Text
 from competition.db import operation, utcnow
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.jobs import operations as jobs
 from competition.permissions import require
 from competition.programmes.models import Stage

@@ -13,8 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, g, jsonify, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from competition import params
 from competition.access import roles_required
@@ -24,6 +22,8 @@ from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
 from competition.extensions import db
 from competition.forms import attempt
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.i18n import percent, say
 from competition.jobs import operations as jobs
 from competition.kept import kept

@@ -7,13 +7,12 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import gettext as _
-
 from competition.accounts.models import User
 from competition.audit.operations import record_event
 from competition.db import operation
 from competition.errors import DomainError
 from competition.extensions import db
+from competition.i18n import gettext as _
 from competition.permissions import require
 from competition.programmes.models import Stage
 from competition.selection.permissions import can_set_rules

@@ -30,13 +30,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from competition.core.selection import Candidate, MinimumCount, values_of
 from competition.core.texts import N_, Text
 from competition.errors import DomainError
 from competition.i18n import current_language
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.organisations.models import (
     KIND_LABELS,
     STATE_NAMES,

@@ -8,13 +8,13 @@ Stages of another programme's calls answer 404, like missing ones.
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from competition.access import roles_required
 from competition.accounts.models import Role
 from competition.errors import DomainError
 from competition.forms import perform, show_errors
+from competition.i18n import gettext as _
+from competition.i18n import lazy_gettext as _l
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.programmes.models import Stage
 from competition.selection.blueprint import PREFIX, bp, me, officer_stage
