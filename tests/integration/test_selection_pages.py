@@ -284,7 +284,15 @@ def test_a_german_officer_reads_scores_and_shares_the_german_way(app, world):
     first = ranking.result["proposals"][0]
     score = format_decimal(first["score"], format="#,##0.##", locale="de")
     assert re.search(rf'id="rank-1"[^>]*>.*?{re.escape(score)} \(', german, re.S)
-    assert "90 %" in german
+    assert "90\u00a0%" in german
+    # The chart too: its marks' titles, its score axis and its description.
+    chart = german[german.index('<svg id="ranking-chart"') : german.index("</svg>")]
+    low, high = (format_decimal(v, format="#,##0.00", locale="de") for v in first["score_interval"])
+    fixed = format_decimal(first["score"], format="#,##0.00", locale="de")
+    assert f"Rang 1, Bewertung {fixed} ({low}–{high})" in chart
+    ticks = re.findall(r'text-anchor="end" fill="#555f6d">([^<]+)<', chart)
+    assert ticks and not any("." in tick for tick in ticks), ticks
+    assert "ihr 90\u00a0%-Intervall" in chart
 
 
 def test_a_long_ranking_opens_on_the_page_of_the_line_with_a_chart_of_all(app, world, monkeypatch):

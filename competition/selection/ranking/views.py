@@ -22,9 +22,9 @@ from competition.core import line as standing
 from competition.core.ranking import InvalidRankingInput
 from competition.extensions import db
 from competition.forms import attempt
+from competition.i18n import current_language, number, percent, say, written
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
-from competition.i18n import percent, say
 from competition.jobs import operations as jobs
 from competition.kept import kept
 from competition.paging import Page
@@ -362,6 +362,11 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
         return round(top + (high - value) / (high - low) * _PLOT_HEIGHT, 2)
 
     noun = _("funded") if funding else _("advancing")
+    language = current_language()
+
+    def score(value: float) -> str:
+        return written(value, language, digits=2, fixed=True)
+
     marks = [
         Mark(
             x=x(r.rank),
@@ -375,9 +380,9 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
                     reference=r.reference,
                     acronym=r.acronym,
                     rank=r.rank,
-                    score=format(r.score, ".2f"),
-                    low=format(r.score_interval[0], ".2f"),
-                    high=format(r.score_interval[1], ".2f"),
+                    score=score(r.score),
+                    low=score(r.score_interval[0]),
+                    high=score(r.score_interval[1]),
                 )
                 + (f", {noun}" if r.group == standing.SELECTED else "")
             ),
@@ -385,7 +390,7 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
         for r in rows
     ]
     values = [low + i * tick for i in range(round((high - low) / tick) + 1)]
-    y_ticks = [(y(v), f"{round(v, 2):g}") for v in values]
+    y_ticks = [(y(v), number(v, 2)) for v in values]
     every = _tick_step(n)
     shown = [offset + 1, *range(offset + every, offset + n + 1, every)]
     x_ticks = list(dict.fromkeys((x(rank), str(rank)) for rank in shown if rank <= offset + n))
@@ -396,7 +401,7 @@ def _chart(rows: list[RankingRow], interval: float, funding: bool, line_after: i
             round(left + (min(zone_ranks) - offset - 1) * step, 2),
             round((max(zone_ranks) - min(zone_ranks) + 1) * step, 2),
         )
-    share = f"{interval * 100:g} %"
+    share = percent(interval * 100, 1)
     sentences = [
         _("%(count)s proposals in rank order, best on the left.", count=n)
         if offset == 0
@@ -547,7 +552,7 @@ def _summary(
     values = [low + i * tick for i in range(round((high - low) / tick) + 1)]
     every = _tick_step(n, most=10)
     ranks = [1, *range(every, n + 1, every)]
-    share = f"{interval * 100:g} %"
+    share = percent(interval * 100, 1)
     sentences = [
         _(
             "All %(count)s proposals in rank order, best on the left: the line is their score, "
@@ -574,7 +579,7 @@ def _summary(
         bottom=bottom,
         scores=" ".join(f"{cx},{y(v)}" for cx, v in zip(centres, means, strict=True)),
         band=" ".join(band),
-        y_ticks=[(y(v), f"{round(v, 2):g}") for v in values],
+        y_ticks=[(y(v), number(v, 2)) for v in values],
         x_ticks=list(dict.fromkeys((x_rank(r + 0.5), str(r)) for r in ranks)),
         line_x=x_rank(line_after + 1) if line_after is not None else None,
         zone=_span(x_rank, min(zone_ranks), max(zone_ranks), per, step) if zone_ranks else None,
