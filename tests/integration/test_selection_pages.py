@@ -295,6 +295,49 @@ def test_a_german_officer_reads_scores_and_shares_the_german_way(app, world):
     assert "ihr 90\u00a0%-Intervall" in chart
 
 
+def test_a_ranking_page_opened_again_shows_what_changed_since(app, world, monkeypatch):
+    """The table and charts of a finished ranking are rendered once and kept with everything
+    they show: opened again unchanged they are not laid out again; a proposal renamed since,
+    or another language, shows at once."""
+    from competition.proposals.models import Proposal
+    from competition.selection.ranking import views as ranking_views
+
+    charts = []
+    chart = ranking_views._chart
+    monkeypatch.setattr(ranking_views, "_chart", lambda *a: charts.append(1) or chart(*a))
+    # Rows without translated flags read the same in both languages: only the language tells.
+    monkeypatch.setattr(ranking_views, "_flag_words", lambda flag, *_: flag)
+    officer = as_person(app, world.officer)
+    start(officer, world, method="raw")
+    [ranking] = rankings_of(app, world)
+    url = f"{hub(world)}/rankings/{ranking.id}"
+    first = ranking.result["proposals"][0]
+
+    def shown(page: str) -> str:
+        return page[page.index('aria-labelledby="chart-h"') :]
+
+    before = shown(text(officer.get(url)))
+    again = shown(text(officer.get(url)))
+    assert len(charts) == 1 and again == before
+
+    with app.app_context():
+        proposal = db.session.get(Proposal, first["proposal_id"])
+        proposal.title = "Wasserstoff aus der Nordsee"
+        db.session.commit()
+    renamed = text(officer.get(url))
+    assert len(charts) == 2
+    row = renamed[renamed.index('id="rank-1"') : renamed.index('id="rank-2"')]
+    assert "Wasserstoff aus der Nordsee" in row
+
+    page = officer.get(url).get_data(as_text=True)
+    officer.client.post(
+        "/language", data={"locale": "de", "next": "/", "csrf_token": csrf_from(page)}
+    )
+    german = text(officer.get(url))
+    assert len(charts) == 3
+    assert "Rang 1, Bewertung" in german and "rank 1, score" not in german
+
+
 def test_a_long_ranking_opens_on_the_page_of_the_line_with_a_chart_of_all(app, world, monkeypatch):
     from competition.selection.ranking import views as ranking_views
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, g, jsonify, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, url_for
+from markupsafe import Markup
 
 from competition import params
 from competition.access import roles_required
@@ -175,9 +176,9 @@ class RankingRow:
     score_interval: tuple[float, float]
     weighted_total: float
     n_reviews: int
-    criteria: list[CriterionCell]
-    flags: list[str]
-    below_thresholds: list[str]
+    criteria: tuple[CriterionCell, ...]
+    flags: tuple[str, ...]
+    below_thresholds: tuple[str, ...]
     tie_broken_by: str | None
     group: str | None  # where the line puts it
 
@@ -243,7 +244,7 @@ def _table(
                 score_interval=tuple(p["score_interval"]),  # type: ignore[arg-type]
                 weighted_total=p["weighted_total"],
                 n_reviews=p["n_reviews"],
-                criteria=[
+                criteria=tuple(
                     CriterionCell(
                         name=_criterion_name(criterion_names, k),
                         mean=mean,
@@ -251,9 +252,9 @@ def _table(
                         consensus=k in overridden,
                     )
                     for k, mean in p["criterion_means"]
-                ],
-                flags=[_flag_words(f, p, min_reviews, jurors) for f in p.get("flags", [])],
-                below_thresholds=list(p.get("below_thresholds", [])),
+                ),
+                flags=tuple(_flag_words(f, p, min_reviews, jurors) for f in p.get("flags", [])),
+                below_thresholds=tuple(p.get("below_thresholds", [])),
                 tie_broken_by=p.get("tie_broken_by"),
                 group=row_of[p["proposal_id"]].group if p["proposal_id"] in row_of else None,
             )
@@ -519,8 +520,33 @@ def _ranked(ranking: Ranking, result: dict[str, Any]) -> Ranked:
 
     if ranking.state != SnapshotState.DONE or not ranking.inputs_hash:
         return make()
-    key = (ranking.id, ranking.inputs_hash, ranking.code_version, ranking.created_at)
-    return kept("ranked", key, make, size=RANKED_KEPT)
+    return kept("ranked", _ranked_key(ranking), make, size=RANKED_KEPT)
+
+
+def _ranked_key(ranking: Ranking) -> tuple[Any, ...]:
+    """What identifies a finished ranking's result."""
+    return (ranking.id, ranking.inputs_hash, ranking.code_version, ranking.created_at)
+
+
+# Rendered pages of rankings kept per process (about 120 KB each at 100 rows).
+PARTS_KEPT = 8
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The costly parts of a ranking's page, rendered: the table's rows and the two charts. A
+    hundred rows write about a thousand numbers; officers open the same page again and again."""
+
+    rows: Markup
+    chart: Markup | None
+    summary: Markup | None
+
+
+def _fragment(template: str, **values: Any) -> Markup:
+    """``template`` rendered with ``values`` alone, without Flask's context processors (no
+    ``request``, ``g`` or ``current_user`` in it): what it shows is what it is given, in the
+    request's language."""
+    return Markup(current_app.jinja_env.get_template(template).render(**values))
 
 
 def _summary(
@@ -623,10 +649,48 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     ranks = ranked.ranks
     zone_ranks = [ranks[pid] for pid in line.grey_zone if pid in ranks] if line else []
     funding = line.funding if line else False
-    chart = _chart(rows, interval, funding, line_after, zone_ranks)
-    summary = None
-    if len(proposals) > ROWS_PER_PAGE and rows:
-        summary = _summary(ranked, interval, line_after, zone_ranks, (rows[0].rank, rows[-1].rank))
+
+    def make() -> Parts:
+        chart = _chart(rows, interval, funding, line_after, zone_ranks)
+        summary = None
+        if len(proposals) > ROWS_PER_PAGE and rows:
+            page = (rows[0].rank, rows[-1].rank)
+            summary = _summary(ranked, interval, line_after, zone_ranks, page)
+        return Parts(
+            rows=_fragment(
+                "selection/_ranking_rows.html",
+                rows=rows,
+                line_shown=line is not None,
+                funding=funding,
+            ),
+            chart=_fragment("selection/_chart.html", chart=chart, interval=interval_shown)
+            if chart
+            else None,
+            summary=_fragment(
+                "selection/_summary_chart.html", summary=summary, interval=interval_shown
+            )
+            if summary
+            else None,
+        )
+
+    interval_shown = percent(interval * 100, 0)
+    if ranking.state == SnapshotState.DONE and ranking.inputs_hash:
+        # Everything the parts show is in the key: the page's rows as read now (names, groups on
+        # the line), the line and grey zone, the language; the rest is the finished ranking's.
+        key = (
+            _ranked_key(ranking),
+            current_language(),
+            tuple(rows),
+            interval,
+            line is not None,
+            funding,
+            line_after,
+            tuple(zone_ranks),
+            len(proposals),
+        )
+        parts = kept("ranking_parts", key, make, size=PARTS_KEPT)
+    else:
+        parts = make()
     return render_template(
         "selection/ranking.html",
         call=stage.call,
@@ -639,9 +703,8 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
         headers=headers,
         rows=rows,
         table=table,
-        chart=chart,
-        summary=summary,
-        interval=percent(interval * 100, 0),
+        parts=parts,
+        interval=interval_shown,
         parameters=result.get("parameters", {}),
         line=line,
         line_problem=problem,
