@@ -41,6 +41,7 @@ from competition.forms import attempt, messages_of, perform, show_errors, status
 from competition.i18n import current_language, say
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
+from competition.kept import kept
 from competition.organisations.models import FederalState
 from competition.programmes import topic_queries
 from competition.programmes.models import Stage
@@ -72,6 +73,7 @@ from competition.proposals.models import (
     SubmissionState,
 )
 from competition.proposals.panels import load_panels, other_reader
+from competition.web import fragment
 from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)
@@ -935,6 +937,10 @@ def sort_headers(order: queries.ProposalOrder, args: dict[str, str]) -> dict[str
     return headers
 
 
+# Rendered pages of the officers' list kept per process (about 15 KB each).
+LIST_PAGES_KEPT = 64
+
+
 @bp.route("/proposals")
 @roles_required(Role.OFFICER)
 def list_proposals():  # type: ignore[no-untyped-def]
@@ -942,9 +948,21 @@ def list_proposals():  # type: ignore[no-untyped-def]
     page = queries.list_proposals_for_officer(
         current_user, filters, page=params.page(), order=order, now=g.now
     )
+    marks = list_marks()
+    rows = tuple(page.items)
+    # The rows as read for this officer now are the key: any change to what they show (a
+    # title, a state, a mark, the funding) renders them afresh; the same rows are shown alike.
+    key = (rows, tuple(mark.key for mark in marks), current_language())
+    shown = kept(
+        "proposal_list_rows",
+        key,
+        lambda: fragment("proposals/_list_rows.html", rows=rows, marks=marks),
+        size=LIST_PAGES_KEPT,
+    )
     return render_template(
         "proposals/list.html",
         page=page,
+        rows=shown,
         filters=filters,
         headers=sort_headers(order, args),
         list_args=args,
@@ -952,7 +970,7 @@ def list_proposals():  # type: ignore[no-untyped-def]
         topics=topic_queries.filter_choices_for_officer(current_user),
         states=list(ProposalState),
         federal_states=list(FederalState),
-        marks=list_marks(),
+        marks=marks,
     )
 
 

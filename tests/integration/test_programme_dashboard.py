@@ -457,6 +457,39 @@ def test_a_stage_not_yet_open_leaves_the_list_on_the_previous_submission(app, wo
     assert "2\u202f000\u202f000 EUR" in row  # the outline's, not the pre-filled full proposal's
 
 
+def test_the_list_opened_again_shows_what_changed_since(app, world, monkeypatch):
+    """A page of rows is rendered once and kept with the rows as read: opened again unchanged
+    it is not rendered again; a proposal renamed since, or another language, shows at once."""
+    from competition.proposals import views as proposal_views
+
+    rendered = []
+    fragment = proposal_views.fragment
+    monkeypatch.setattr(
+        proposal_views, "fragment", lambda *a, **k: rendered.append(1) or fragment(*a, **k)
+    )
+    officer = as_person(app, world.officer)
+    url = f"/proposals?call={world.round_one}"
+
+    first, again = text(officer.get(url)), text(officer.get(url))
+    assert len(rendered) == 1 and listed(again) == listed(first)
+
+    with app.app_context():
+        proposal = db.session.scalar(sa.select(Proposal).where(Proposal.acronym == "ONE1"))
+        proposal.title = "Wasserstoff aus der Nordsee"
+        db.session.commit()
+    renamed = text(officer.get(url))
+    assert len(rendered) == 2
+    assert (
+        "Wasserstoff aus der Nordsee" in renamed.split("<strong>ONE1</strong>")[1].split("</tr>")[0]
+    )
+
+    german(app, world.officer)
+    in_german = text(officer.get(url))
+    assert len(rendered) == 3
+    row = in_german[in_german.index("<strong>ONE1</strong>") :].split("</tr>")[0]
+    assert "2.250.000\u00a0€" in row and "Eingereicht" in row
+
+
 @pytest.mark.parametrize(
     "query", ["sort=%00&dir=sideways", "sort=requested';--&dir=DESC", "sort=" + "x" * 500]
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, url_for
 from markupsafe import Markup
 
 from competition import params
@@ -47,6 +47,7 @@ from competition.selection.models import (
 )
 from competition.selection.ranking import operations as ranking_operations
 from competition.selection.ranking import queries as ranking_queries
+from competition.web import fragment
 
 RANKINGS_PER_PAGE = 20
 # Rows of one ranking's table per page: a call of 20,000 proposals is 200 pages, not 20 MB.
@@ -542,13 +543,6 @@ class Parts:
     summary: Markup | None
 
 
-def _fragment(template: str, **values: Any) -> Markup:
-    """``template`` rendered with ``values`` alone, without Flask's context processors (no
-    ``request``, ``g`` or ``current_user`` in it): what it shows is what it is given, in the
-    request's language."""
-    return Markup(current_app.jinja_env.get_template(template).render(**values))
-
-
 def _summary(
     ranked: Ranked,
     interval: float,
@@ -657,16 +651,16 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
             page = (rows[0].rank, rows[-1].rank)
             summary = _summary(ranked, interval, line_after, zone_ranks, page)
         return Parts(
-            rows=_fragment(
+            rows=fragment(
                 "selection/_ranking_rows.html",
                 rows=rows,
                 line_shown=line is not None,
                 funding=funding,
             ),
-            chart=_fragment("selection/_chart.html", chart=chart, interval=interval_shown)
+            chart=fragment("selection/_chart.html", chart=chart, interval=interval_shown)
             if chart
             else None,
-            summary=_fragment(
+            summary=fragment(
                 "selection/_summary_chart.html", summary=summary, interval=interval_shown
             )
             if summary
