@@ -1,6 +1,7 @@
 """Results kept per app process: things that are costly to make and identified completely by
 their key (a finished ranking's parsed result, a line drawn from inputs that have not changed,
-fitted affinities). Kept in the app, so two apps in one process never share them."""
+fitted affinities, parts of pages rendered from the values in their key). Kept in the app, so
+two apps in one process never share them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from flask import current_app
+from markupsafe import Markup
 
 T = TypeVar("T")
 _LOCK = threading.Lock()
@@ -31,3 +33,10 @@ def kept(name: str, key: Hashable, make: Callable[[], T], *, size: int) -> T:
         while len(store) > size:
             store.popitem(last=False)
     return value
+
+
+def fragment(template: str, **values: Any) -> Markup:
+    """Part of a page rendered from ``values``, without Flask's context processors (no
+    ``current_user``): its template shows nothing but ``values`` in the request's language,
+    so that the result may be kept under a key holding them and the language."""
+    return Markup(current_app.jinja_env.get_template(template).render(**values))

@@ -192,13 +192,6 @@ def linkify(text: str | None) -> Markup:
     return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
 
 
-def fragment(template: str, **values: Any) -> Markup:
-    """Part of a page rendered from ``values``, without Flask's context processors (no
-    ``current_user``): its template shows nothing but ``values`` in the request's language,
-    so that the result may be kept under a key holding them and the language."""
-    return Markup(current_app.jinja_env.get_template(template).render(**values))
-
-
 def init_app(app: Flask) -> None:
     from competition import (
         api,

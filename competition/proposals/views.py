@@ -41,7 +41,7 @@ from competition.forms import attempt, messages_of, perform, show_errors, status
 from competition.i18n import current_language, say
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
-from competition.kept import kept
+from competition.kept import fragment, kept
 from competition.organisations.models import FederalState
 from competition.programmes import topic_queries
 from competition.programmes.models import Stage
@@ -73,7 +73,6 @@ from competition.proposals.models import (
     SubmissionState,
 )
 from competition.proposals.panels import load_panels, other_reader
-from competition.web import fragment
 from competition.workflow import history, offered
 
 bp = Blueprint("proposals", __name__)

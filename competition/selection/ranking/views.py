@@ -27,7 +27,7 @@ from competition.i18n import current_language, number, percent, say, written
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
 from competition.jobs import operations as jobs
-from competition.kept import kept
+from competition.kept import fragment, kept
 from competition.paging import Page
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
@@ -47,7 +47,6 @@ from competition.selection.models import (
 )
 from competition.selection.ranking import operations as ranking_operations
 from competition.selection.ranking import queries as ranking_queries
-from competition.web import fragment
 
 RANKINGS_PER_PAGE = 20
 # Rows of one ranking's table per page: a call of 20,000 proposals is 200 pages, not 20 MB.
