@@ -951,7 +951,8 @@ def list_proposals():  # type: ignore[no-untyped-def]
     rows = tuple(page.items)
     # The rows as read for this officer now are the key: any change to what they show (a
     # title, a state, a mark, the funding) renders them afresh; the same rows are shown alike.
-    key = (rows, tuple(mark.key for mark in marks), current_language())
+    # The marks offered are registered once per process.
+    key = (rows, current_language())
     shown = kept(
         "proposal_list_rows",
         key,

@@ -642,6 +642,7 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
     ranks = ranked.ranks
     zone_ranks = [ranks[pid] for pid in line.grey_zone if pid in ranks] if line else []
     funding = line.funding if line else False
+    interval_shown = percent(interval * 100, 0)
 
     def make() -> Parts:
         chart = _chart(rows, interval, funding, line_after, zone_ranks)
@@ -666,20 +667,18 @@ def show_ranking(call_id: int, stage_id: int, ranking_id: int):  # type: ignore[
             else None,
         )
 
-    interval_shown = percent(interval * 100, 0)
     if ranking.state == SnapshotState.DONE and ranking.inputs_hash:
         # Everything the parts show is in the key: the page's rows as read now (names, groups on
-        # the line), the line and grey zone, the language; the rest is the finished ranking's.
+        # the line), the line and grey zone, the language; the rest (the interval, the rank
+        # order) is the finished ranking's.
         key = (
             _ranked_key(ranking),
             current_language(),
             tuple(rows),
-            interval,
             line is not None,
             funding,
             line_after,
             tuple(zone_ranks),
-            len(proposals),
         )
         parts = kept("ranking_parts", key, make, size=PARTS_KEPT)
     else:
