@@ -93,9 +93,12 @@ def create_app(settings: Settings | None = None) -> Flask:
             x_host=settings.trusted_proxies,
         )
 
+    from competition.db import end_reading_transaction
     from competition.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
+    # Registered after the session's own teardown, so it runs before the session closes.
+    app.teardown_appcontext(end_reading_transaction)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     with app.app_context():
         _configure_sqlite(db.engine)
         _ping_after_idle(db.engine)
+        _searches_planned_for_their_words(db.engine)
 
     from competition.tasks import celery_init_app
 
@@ -169,6 +173,22 @@ def _ping_after_idle(engine: sa.Engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
             raise sa.exc.DisconnectionError(str(error)) from error
+
+
+def _searches_planned_for_their_words(engine: sa.Engine) -> None:
+    """On PostgreSQL a statement that matches a text pattern (``LIKE``) is never prepared,
+    and so is planned for the words searched each time. A prepared statement is planned once
+    for any value, and blind to the pattern PostgreSQL expects few matches: the officers'
+    search for a word in a fifth of 20,000 proposals took 8 ms instead of 5."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @sa.event.listens_for(engine, "do_execute")
+    def _execute(cursor, statement, parameters, _context):  # type: ignore[no-untyped-def]
+        if "LIKE " not in statement:
+            return None
+        cursor.execute(statement, parameters, prepare=False)
+        return True
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:
