@@ -68,6 +68,14 @@ pytestmark = pytest.mark.postgres
 def test_dashboard_lists_the_jurors_assignments_with_due_date_and_progress(app, world):
     page = text(as_person(app, world.juror).get("/reviews"))
 
+    with in_app(app):
+        proposal = db.session.get(Proposal, world.proposal_id)
+        call = db.session.get(Call, world.call_id)
+        stage = db.session.get(Stage, world.stage_id)
+        shown = [f"{proposal.reference} {proposal.acronym}", proposal.title, call.name, stage.name]
+    row = page[page.index(shown[0]) :]
+    places = [row.index(value) for value in shown]
+    assert places == sorted(places), "proposal, title, call and stage in this order"
     assert f'href="/reviews/assignments/{world.assignments[world.juror.email]}"' in page
     assert "0 of 1 review submitted." in page
     assert "Not started" in page
