@@ -142,7 +142,7 @@ def end_reading_transaction(error: BaseException | None = None) -> None:
         or session.deleted
     ):
         return
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return
     from psycopg.pq import TransactionStatus
 
