@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 
@@ -51,6 +52,23 @@ def end_session(token: str | None, *, reason: str, now: dt.datetime) -> None:
         )
 
 
+@functools.cache
+def _session_with_user() -> sa.Select[tuple[UserSession, User]]:
+    # Every signed-in request asks this, so it is built once: building a statement and its
+    # cache key costs more than PostgreSQL takes to answer it. The session, its user and the
+    # user's roles come in one query (the token hash is unique, so the rows are that user's).
+    return (
+        sa.select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .options(orm.joinedload(User.role_rows))
+        .where(
+            UserSession.token_hash == sa.bindparam("token_hash"),
+            UserSession.user_id == sa.bindparam("user_id"),
+            UserSession.ended_at.is_(None),
+        )
+    )
+
+
 def user_for_cookie(
     user_id: str, *, now: dt.datetime, idle: dt.timedelta, absolute: dt.timedelta
 ) -> User | None:
@@ -61,18 +79,9 @@ def user_for_cookie(
     token = cookie_session.get(COOKIE_KEY)
     if not token or not user_id.isdigit():
         return None
-    # Every signed-in request asks this: the session, its user and the user's roles come in one
-    # query (the token hash is unique, so the rows are that user's roles).
     found = (
         db.session.execute(
-            sa.select(UserSession, User)
-            .join(User, User.id == UserSession.user_id)
-            .options(orm.joinedload(User.role_rows))
-            .where(
-                UserSession.token_hash == _hash(token),
-                UserSession.user_id == int(user_id),
-                UserSession.ended_at.is_(None),
-            )
+            _session_with_user(), {"token_hash": _hash(token), "user_id": int(user_id)}
         )
         .unique()
         .one_or_none()

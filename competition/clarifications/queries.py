@@ -3,6 +3,10 @@ messages, authors and attachments loaded up front, so templates run no queries."
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -84,24 +88,41 @@ def threads_for_reader(proposal: Proposal) -> list[ClarificationRequest]:
     return list_for_proposal(proposal)
 
 
-def list_open_for_applicant(user: User) -> list[ClarificationRequest]:
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A request waiting for the applicant's consortium, as their start page lists it."""
+
+    id: int
+    reference: str
+    acronym: str
+    due_at: dt.datetime
+
+
+@functools.cache
+def _open_for_applicant() -> sa.Select[tuple[int, str, str, dt.datetime]]:
+    # Built once: the applicant's start page asks it on every visit.
+    return (
+        sa.select(
+            ClarificationRequest.id,
+            Proposal.reference,
+            Proposal.acronym,
+            ClarificationRequest.due_at,
+        )
+        .join(Proposal, Proposal.id == ClarificationRequest.proposal_id)
+        .join(ProposalContributor, ProposalContributor.proposal_id == Proposal.id)
+        .where(
+            ProposalContributor.user_id == sa.bindparam("user_id"),
+            ClarificationRequest.state == ClarificationState.OPEN,
+        )
+        .order_by(ClarificationRequest.due_at, ClarificationRequest.id)
+    )
+
+
+def list_open_for_applicant(user: User) -> list[OpenQuestion]:
     """Open requests to the consortia the applicant contributes to, the earliest deadline
     first (the applicant's dashboard)."""
-    return list(
-        db.session.scalars(
-            sa.select(ClarificationRequest)
-            .join(
-                ProposalContributor,
-                ProposalContributor.proposal_id == ClarificationRequest.proposal_id,
-            )
-            .where(
-                ProposalContributor.user_id == user.id,
-                ClarificationRequest.state == ClarificationState.OPEN,
-            )
-            .options(joinedload(ClarificationRequest.proposal))
-            .order_by(ClarificationRequest.due_at, ClarificationRequest.id)
-        )
-    )
+    rows = db.session.execute(_open_for_applicant(), {"user_id": user.id})
+    return [OpenQuestion(*row) for row in rows]
 
 
 def consortium_of(proposal: Proposal) -> list[User]:

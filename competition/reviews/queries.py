@@ -8,6 +8,7 @@ same few queries however many proposals and jurors there are.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -256,10 +257,10 @@ class JurorDashboard:
         return sum(1 for row in self.rows if row.status == "submitted")
 
 
-def list_juror_assignments(user: User) -> JurorDashboard:
-    """The juror's released, undeclined assignments on calls whose jury they have joined, never
-    one of a proposal they have a conflict with; soonest due first."""
-    query = (
+@functools.cache
+def _juror_assignments() -> sa.Select[tuple[Any, ...]]:
+    # Built once: a juror's dashboard asks it on every visit.
+    return (
         sa.select(
             Assignment.id,
             Proposal.reference,
@@ -285,16 +286,22 @@ def list_juror_assignments(user: User) -> JurorDashboard:
         )
         .outerjoin(Review, Review.assignment_id == Assignment.id)
         .where(
-            Assignment.user_id == user.id,
+            Assignment.user_id == sa.bindparam("user_id"),
             Assignment.released_at.is_not(None),
             Assignment.declined_at.is_(None),
             Assignment.proposal_id.not_in(
-                sa.select(Conflict.proposal_id).where(Conflict.user_id == user.id)
+                sa.select(Conflict.proposal_id).where(Conflict.user_id == sa.bindparam("user_id"))
             ),
         )
         .order_by(Stage.reviews_due_at.asc().nulls_last(), Proposal.reference)
     )
-    return JurorDashboard([JurorAssignment(*row) for row in db.session.execute(query)])
+
+
+def list_juror_assignments(user: User) -> JurorDashboard:
+    """The juror's released, undeclined assignments on calls whose jury they have joined, never
+    one of a proposal they have a conflict with; soonest due first."""
+    rows = db.session.execute(_juror_assignments(), {"user_id": user.id})
+    return JurorDashboard([JurorAssignment(*row) for row in rows])
 
 
 # --- other reviews of a proposal ----------------------------------------------------------------

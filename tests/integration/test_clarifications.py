@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from competition.accounts.models import Role
 from competition.audit.models import AuditEvent, StateTransition
-from competition.berlin import utc_to_berlin_input
+from competition.berlin import berlin_time, utc_to_berlin_input
 from competition.clarifications import operations as clarification_ops
 from competition.clarifications.models import (
     ClarificationAttachment,
@@ -135,6 +135,9 @@ def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_a
     with app.app_context():
         request = only_request()
         request_id = request.id
+        dashboard_line = (
+            f"{request.proposal.reference} (GRID): answer by {berlin_time(request.due_at)}"
+        )
         assert request.state == ClarificationState.OPEN
         assert request.question == QUESTION
         # Coordinator and contributor are both asked, each once.
@@ -151,7 +154,8 @@ def test_officer_asks_consortium_answers_with_pdf_officer_is_mailed_asks_again_a
 
     # The consortium sees it on the dashboard and on the proposal's page.
     coordinator = log_in(app, world.coordinator)
-    assert f"/clarifications/{request_id}" in text(coordinator.get("/"))
+    start_page = text(coordinator.get("/"))
+    assert f'<a href="/clarifications/{request_id}">{dashboard_line}</a>' in start_page
     editor = text(coordinator.get(f"/proposals/{draft.proposal_id}/edit"))
     assert f"/clarifications/{request_id}" in editor
     page = text(coordinator.get(f"/proposals/{draft.proposal_id}"))

@@ -589,15 +589,37 @@ def test_the_programmes_reports_list_filters_and_pages(app, world, monkeypatch):
     assert "Page 2 of 2" in second and "Progress report for project year 2" in second
 
 
-def test_the_applicants_start_page_lists_the_reports_their_grant_owes(app, world):
-    a_report(app, world, year=1, due_at=utcnow() + 10 * DAY)
-    a_report(app, world, grant_id=world.other_grant_id, year=2, due_at=utcnow() + 10 * DAY)
+def test_each_applicants_start_page_lists_the_reports_their_own_grant_owes(app, world):
+    due = dt.datetime(2028, 3, 31, 21, 59, 59, tzinfo=dt.UTC)
+    a_report(app, world, year=1, due_at=due)
+    a_report(
+        app,
+        world,
+        grant_id=world.other_grant_id,
+        year=2,
+        due_at=due,
+        state=ReportState.CHANGES_REQUESTED,
+        submitted_at=due - 20 * DAY,
+        submitted_by_id=world.other_applicant.id,
+        content_hash="0" * 64,
+        reviewed_at=due - 5 * DAY,
+        reviewed_by_id=world.officer.id,
+    )
 
-    page = text(as_person(app, world.contributor).get("/"))
+    # One after the other, in one process: each sees their own consortium's report.
+    ours = text(as_person(app, world.contributor).get("/"))
+    theirs = text(as_person(app, world.other_applicant).get("/"))
 
-    assert "Reports your grants owe" in page
-    assert "Progress report for project year 1" in page
-    assert "Progress report for project year 2" not in page
+    assert "Reports your grants owe" in ours
+    assert (
+        f"{world.reference} ({world.acronym}): Progress report for project year 1, "
+        "due by 31.03.2028 23:59 CEST" in ours
+    )
+    assert "Progress report for project year 2" not in ours
+    assert "Changes requested" not in ours
+    assert "Progress report for project year 2, due by 31.03.2028 23:59 CEST" in theirs
+    assert "Changes requested" in theirs
+    assert "Progress report for project year 1" not in theirs
 
 
 def test_the_grant_page_links_to_its_milestones_and_reports(app, world):

@@ -55,6 +55,7 @@ from tests.integration.submission_world import (
     PARTNERS,
     REGISTRY_ORGANISATION,
     STRATEGY,
+    add_contributor,
     app,  # noqa: F401  (a fixture, found by name)
     build_world,
     count,
@@ -120,6 +121,43 @@ def test_an_applicant_starts_a_proposal_from_the_call_page(app):  # type: ignore
         assert [s.stage_id for s in proposal.submissions] == [world.stage_id]
         reference = proposal.reference
     assert f"{reference}: GRID" in page
+
+
+def test_each_applicants_start_page_lists_the_proposals_they_work_on_with_call_and_state(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        draft = write_draft(world)
+        submit(draft, world.coordinator)
+        grid = db.session.get(Proposal, draft.proposal_id)
+        call = db.session.get(Call, world.call_id)
+        assert grid is not None and call is not None
+        other = make_user(roles=(Role.APPLICANT,))
+        theirs = ops.start_proposal(
+            call, actor=other, acronym="SOIL", title="Healthy soils", now=utcnow()
+        )
+        db.session.commit()
+        grid_line = f"{grid.reference} · GRID: Smart grids for Saxony"
+        soil_line = f"{theirs.reference} · SOIL: Healthy soils"
+        other_email, call_name = other.email, call.name
+    contributor = add_contributor(app, draft)
+
+    # One after the other, in one process: each reads their own proposals.
+    pages = {
+        who: text(log_in(app, who).get("/"))
+        for who in (world.coordinator, other_email, contributor)
+    }
+
+    for who in (world.coordinator, contributor):
+        assert entry(pages[who], grid_line) == f"{grid_line} Submitted {call_name}"
+        assert soil_line not in pages[who]
+    assert entry(pages[other_email], soil_line) == f"{soil_line} Draft {call_name}"
+    assert grid_line not in pages[other_email]
+
+
+def entry(page: str, line: str) -> str:
+    """The list entry that starts with ``line``, as words, without its tags."""
+    start = page.index(line)
+    return " ".join(re.sub(r"<[^>]+>", " ", page[start : page.index("</li>", start)]).split())
 
 
 def test_open_calls_list_only_first_stages_taking_new_proposals(app):  # type: ignore[no-untyped-def]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -246,15 +248,45 @@ def submissions_of(report: Report) -> int:
     )
 
 
-def reports_owed_by(user: User) -> list[tuple[Report, Proposal]]:
-    """The reports the applicant's consortia owe (due or returned for changes), soonest first:
-    the applicant's start page."""
-    rows = db.session.execute(
-        sa.select(Report, Proposal)
+@dataclass(frozen=True)
+class OwedReport:
+    """A report the applicant's consortium owes, as their start page lists it."""
+
+    id: int
+    kind: ReportKind
+    year: int
+    due_at: dt.datetime
+    state: ReportState
+    reference: str
+    acronym: str
+
+
+@functools.cache
+def _reports_owed() -> sa.Select[tuple[Any, ...]]:
+    # Built once: the applicant's start page asks it on every visit.
+    return (
+        sa.select(
+            Report.id,
+            Report.kind,
+            Report.year,
+            Report.due_at,
+            Report.state,
+            Proposal.reference,
+            Proposal.acronym,
+        )
         .join(Grant, Grant.id == Report.grant_id)
         .join(Proposal, Proposal.id == Grant.proposal_id)
         .join(ProposalContributor, ProposalContributor.proposal_id == Proposal.id)
-        .where(ProposalContributor.user_id == user.id, Report.state.in_(OPEN_STATES))
+        .where(
+            ProposalContributor.user_id == sa.bindparam("user_id"),
+            Report.state.in_(OPEN_STATES),
+        )
         .order_by(Report.due_at, Report.id)
     )
-    return [(report, proposal) for report, proposal in rows]
+
+
+def reports_owed_by(user: User) -> list[OwedReport]:
+    """The reports the applicant's consortia owe (due or returned for changes), soonest first:
+    the applicant's start page."""
+    rows = db.session.execute(_reports_owed(), {"user_id": user.id})
+    return [OwedReport(*row) for row in rows]
