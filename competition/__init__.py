@@ -76,6 +76,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_absolute_hours),
+        # The cookie only names a server-side session, which keeps its own idle and absolute
+        # limits: signing it again for every answer would cost each page and tell nothing.
+        SESSION_REFRESH_EACH_REQUEST=False,
         # The server-side session already expires; a form open for long must still post.
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,

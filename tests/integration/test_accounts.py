@@ -330,6 +330,24 @@ def test_login_renews_the_session_cookie(app, browser):
     assert "Welcome," not in text(other.get("/"))
 
 
+def test_a_page_that_changes_nothing_in_the_session_does_not_send_its_cookie_again(app, browser):
+    person = create_user(app)
+    browser.login(person.email, PASSWORD)
+    browser.get("/")  # the welcome message is read, and leaves the session
+    cookie = browser.client.get_cookie("competition_session")
+    assert cookie is not None and cookie.expires is not None
+    lifetime = cookie.expires - dt.datetime.now(dt.UTC)
+
+    response = browser.get("/")
+
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert_signed_in(browser.client, person)
+    # Signed at login, the cookie expires with the server's absolute limit, not before.
+    limit = dt.timedelta(hours=app.extensions["settings"].session_absolute_hours)
+    assert limit - dt.timedelta(minutes=1) < lifetime <= limit
+
+
 # --- logout and session lifetime -----------------------------------------------------------
 
 
