@@ -142,12 +142,20 @@ class ConsortiumMember(db.Model):
             sqlite_where=sa.text("role = 'coordinator'"),
             postgresql_where=sa.text("role = 'coordinator'"),
         ),
+        # An organisation's memberships, with their roles and proposals: the officers' filter
+        # by federal state reads the coordinators of a state's organisations from it alone.
+        sa.Index(
+            "ix_consortium_members_organisation_role",
+            "organisation_id",
+            "role",
+            "proposal_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+        sa.ForeignKey("organisations.id", ondelete="RESTRICT")
     )
     role: Mapped[MemberRole] = mapped_column(enum_type(MemberRole, "member_role"))
     contact_name: Mapped[str] = mapped_column(sa.String(200), default="")
