@@ -343,7 +343,7 @@ def test_a_page_that_changes_nothing_in_the_session_does_not_send_its_cookie_aga
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
     assert_signed_in(browser.client, person)
-    # Signed at login, the cookie expires with the server's absolute limit, not before.
+    # The cookie lasts as long as the server's absolute limit lets a session last.
     limit = dt.timedelta(hours=app.extensions["settings"].session_absolute_hours)
     assert limit - dt.timedelta(minutes=1) < lifetime <= limit
 
