@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import secrets
 
@@ -12,6 +11,7 @@ from flask import session as cookie_session
 from sqlalchemy import orm
 
 from competition.accounts.models import User, UserSession
+from competition.db import built_once
 from competition.extensions import db
 
 COOKIE_KEY = "sid"
@@ -52,11 +52,10 @@ def end_session(token: str | None, *, reason: str, now: dt.datetime) -> None:
         )
 
 
-@functools.cache
+@built_once
 def _session_with_user() -> sa.Select[tuple[UserSession, User]]:
-    # Every signed-in request asks this, so it is built once: building a statement and its
-    # cache key costs more than PostgreSQL takes to answer it. The session, its user and the
-    # user's roles come in one query (the token hash is unique, so the rows are that user's).
+    # Every signed-in request asks this. The session, its user and the user's roles come in
+    # one query (the token hash is unique, so the rows are that user's).
     return (
         sa.select(UserSession, User)
         .join(User, User.id == UserSession.user_id)

@@ -4,7 +4,6 @@ messages, authors and attachments loaded up front, so templates run no queries."
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,6 +18,7 @@ from competition.clarifications.models import (
     ClarificationState,
 )
 from competition.clarifications.permissions import can_see_thread
+from competition.db import built_once
 from competition.extensions import db
 from competition.programmes.models import Call
 from competition.proposals.models import ContributorRole, Proposal, ProposalContributor
@@ -98,9 +98,8 @@ class OpenQuestion:
     due_at: dt.datetime
 
 
-@functools.cache
+@built_once
 def _open_for_applicant() -> sa.Select[tuple[int, str, str, dt.datetime]]:
-    # Built once: the applicant's start page asks it on every visit.
     return (
         sa.select(
             ClarificationRequest.id,

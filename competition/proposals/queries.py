@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
-from competition.db import among, utcnow
+from competition.db import among, built_once, utcnow
 from competition.extensions import db
 from competition.i18n import say
 from competition.organisations.models import FederalState, Organisation
@@ -422,9 +421,8 @@ class ApplicantProposal:
     call_name: str
 
 
-@functools.cache
+@built_once
 def _proposals_of_applicant() -> sa.Select[tuple[Any, ...]]:
-    # Built once: the start page asks it on every visit.
     return (
         sa.select(
             Proposal.id,

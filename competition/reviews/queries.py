@@ -8,7 +8,6 @@ same few queries however many proposals and jurors there are.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from competition.accounts.models import User
 from competition.assignment.models import Assignment, Conflict, JuryMembership, MembershipState
 from competition.core import rules, scoring
+from competition.db import built_once
 from competition.extensions import db
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
@@ -257,9 +257,8 @@ class JurorDashboard:
         return sum(1 for row in self.rows if row.status == "submitted")
 
 
-@functools.cache
+@built_once
 def _juror_assignments() -> sa.Select[tuple[Any, ...]]:
-    # Built once: a juror's dashboard asks it on every visit.
     return (
         sa.select(
             Assignment.id,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from competition.accounts.models import User
 from competition.audit.models import StateTransition
 from competition.core import reports as rules
+from competition.db import built_once
 from competition.extensions import db
 from competition.grants.models import (
     Grant,
@@ -261,9 +261,8 @@ class OwedReport:
     acronym: str
 
 
-@functools.cache
+@built_once
 def _reports_owed() -> sa.Select[tuple[Any, ...]]:
-    # Built once: the applicant's start page asks it on every visit.
     return (
         sa.select(
             Report.id,
