@@ -550,6 +550,20 @@ def test_a_search_matching_more_than_a_thousand_says_so_and_pages_to_the_thousan
     assert 'rel="next"' not in beyond
 
 
+def test_a_search_whose_titles_reach_a_thousand_still_counts_a_partners_name(app, world):
+    hydrogen_proposals(app, world, range(1_000))
+    with app.app_context():
+        call = db.session.get(Call, world.round_two)
+        partner = make_organisation(name="Hydrogen Partners GmbH")
+        make_proposal(call, organisations=(make_organisation(), partner), acronym="PARTNER")
+        db.session.commit()
+
+    page = text(as_person(app, world.officer).get("/proposals?q=hydrogen"))
+
+    # A thousand titles, and one more proposal by its partner's name alone.
+    assert 'id="result-count">More than 1,000 proposals<' in page
+
+
 def test_a_german_officer_reads_more_than_a_thousand_the_german_way(app, world):
     hydrogen_proposals(app, world, range(1_001))
     german(app, world.officer)
