@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -150,7 +151,12 @@ def start_proposal(call_id: int):  # type: ignore[no-untyped-def]
 # --- Loading with the object check ---------------------------------------------------------------
 
 
-def _load(proposal_id: int, *, for_submit: bool = False) -> Proposal:
+def _load(
+    proposal_id: int,
+    *,
+    for_submit: bool = False,
+    find: Callable[[int], Proposal | None] = queries.find_proposal_for_page,
+) -> Proposal:
     if for_submit:
         me = current_person()
         found = queries.find_proposal_to_submit(proposal_id, user=me)
@@ -158,7 +164,7 @@ def _load(proposal_id: int, *, for_submit: bool = False) -> Proposal:
         if found is not None:
             permissions.known_contributor_role(me, *found)
     else:
-        proposal = queries.find_proposal_for_page(proposal_id)
+        proposal = find(proposal_id)
     # Not found and not allowed look the same: nobody learns which proposals exist.
     if proposal is None or not permissions.can_view_proposal(current_user, proposal):
         abort(404)
@@ -989,26 +995,13 @@ STEP_LABELS = {
 @bp.route("/proposals/<int:proposal_id>")
 @signed_in
 def show_proposal(proposal_id: int):  # type: ignore[no-untyped-def]
-    proposal = _load(proposal_id)
-    budgets = {}
-    for submission in proposal.submissions:
-        per_member: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-        for line in submission.budget_lines:
-            per_member[line.member_id][0] += line.public_funding
-            per_member[line.member_id][1] += line.own_contribution
-        public_total = sum((v[0] for v in per_member.values()), Decimal(0))
-        own_total = sum((v[1] for v in per_member.values()), Decimal(0))
-        budgets[submission.id] = {
-            "per_member": per_member,
-            "public": public_total,
-            "own": own_total,
-        }
+    proposal = _load(proposal_id, find=queries.find_proposal_to_show)
     me = current_person()
     is_officer = bool(permissions.can_oversee(me, proposal))
     return render_template(
         "proposals/show.html",
         proposal=proposal,
-        budgets=budgets,
+        submissions=queries.submissions_shown(proposal.id),
         is_contributor=permissions.is_contributor(me, proposal),
         is_officer=is_officer,
         extensions=queries.list_extensions(proposal) if is_officer else [],

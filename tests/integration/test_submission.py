@@ -860,3 +860,36 @@ def test_the_proposal_page_names_a_stages_state_in_the_readers_language(app, loc
 
     assert state in page
     assert "draft" not in re.sub(r"<[^>]+>", " ", page).split()
+
+
+def test_the_proposal_page_sums_each_partners_budget_over_the_years_for_its_submission(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        world = build_world()
+        draft = write_draft(world)
+        submission = db.session.get(StageSubmission, draft.submission_id)
+        ops.save_budget(
+            submission,
+            actor=user(world.coordinator),
+            rows=[
+                ops.BudgetInput(draft.coordinator_member_id, 1, "100000", "50000"),
+                ops.BudgetInput(draft.coordinator_member_id, 2, "20000", "10000"),
+                ops.BudgetInput(draft.partner_member_id, 2, "80000", "40000"),
+            ],
+            base_revision=submission.revision,
+            now=utcnow(),
+        )
+        version = submit(draft, world.coordinator)
+        digest, stage = version.content_hash, submission.stage.name
+        db.session.execute(sa.update(User).where(User.email == world.officer).values(locale="de"))
+        db.session.commit()
+
+    page = text(log_in(app, world.officer).get(f"/proposals/{draft.proposal_id}"))
+
+    section = page[page.index(f'<h2 id="sub-{draft.submission_id}">{stage}</h2>') :]
+    cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", section[: section.index("</table>")])
+    assert cells[-9:] == [
+        REGISTRY_ORGANISATION, "120.000\u00a0€", "60.000\u00a0€",
+        "Neue Netze GmbH", "80.000\u00a0€", "40.000\u00a0€",
+        "Summe", "200.000\u00a0€", "100.000\u00a0€",
+    ]  # fmt: skip
+    assert "Status: Eingereicht" in section and digest[:16] in section
