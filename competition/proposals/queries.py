@@ -197,12 +197,14 @@ def _officer_conditions(
             if counting
             else ConsortiumMember.organisation_id.in_(in_state)
         )
+        coordinated = sa.select(ConsortiumMember.proposal_id).where(
+            ConsortiumMember.role == MemberRole.COORDINATOR, coordinator_in_state
+        )
+        # Counting, the state's coordinated proposals are an array too, each looked up by id:
+        # a join of them took a third longer (Bavaria's 2,600 coordinators among 40,000
+        # proposals: 10.5 against 7.6 ms, prepared).
         conditions.append(
-            Proposal.id.in_(
-                sa.select(ConsortiumMember.proposal_id).where(
-                    ConsortiumMember.role == MemberRole.COORDINATOR, coordinator_in_state
-                )
-            )
+            among(Proposal.id, coordinated) if counting else Proposal.id.in_(coordinated)
         )
     if filters.q:
         named_members = sa.select(ConsortiumMember.proposal_id).where(

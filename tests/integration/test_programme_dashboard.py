@@ -619,6 +619,25 @@ def many(app, world) -> list[str]:  # type: ignore[no-untyped-def]
         return sorted(found)
 
 
+def test_the_filter_by_federal_state_counts_the_proposals_coordinated_from_there(app, world, many):
+    with app.app_context():
+        call = db.session.get(Call, world.round_two)
+        partner = make_organisation(federal_state=FederalState.BY)
+        make_proposal(
+            call,
+            organisations=(make_organisation(), partner),
+            state=ProposalState.SUBMITTED,
+            acronym="PARTNERBY",
+        )
+        db.session.commit()
+
+    page = text(as_person(app, world.officer).get("/proposals?state=submitted&federal_state=DE-BY"))
+
+    # A Bavarian partner does not make a proposal Bavarian; its coordinator does.
+    assert f'id="result-count">{len(many)} proposals<' in page
+    assert "PARTNERBY" not in page
+
+
 def read_csv(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
     data = response.get_data()
     assert data.startswith(b"\xef\xbb\xbf")
