@@ -207,23 +207,21 @@ def _officer_conditions(
             among(Proposal.id, coordinated) if counting else Proposal.id.in_(coordinated)
         )
     if filters.q:
-        named_members = sa.select(ConsortiumMember.proposal_id).where(
-            among(
-                ConsortiumMember.organisation_id,
-                sa.select(Organisation.id).where(_contains(Organisation.name, filters.q)),
+        alternatives = name_matches(filters.q)
+        if not named_only:
+            named_members = sa.select(ConsortiumMember.proposal_id).where(
+                among(
+                    ConsortiumMember.organisation_id,
+                    sa.select(Organisation.id).where(_contains(Organisation.name, filters.q)),
+                )
             )
-        )
-        # Counting, every condition of the search is one an index answers (the members'
-        # proposals as an array of ids), so PostgreSQL joins the trigram indexes' findings
-        # instead of reading proposals; a page tests the rows it walks against a hash.
-        conditions.append(
-            sa.or_(*name_matches(filters.q))
-            if named_only
-            else sa.or_(
-                *name_matches(filters.q),
-                among(Proposal.id, named_members) if counting else Proposal.id.in_(named_members),
+            # Counting, every condition of the search is one an index answers (the members'
+            # proposals as an array of ids), so PostgreSQL joins the trigram indexes' findings
+            # instead of reading proposals; a page tests the rows it walks against a hash.
+            alternatives.append(
+                among(Proposal.id, named_members) if counting else Proposal.id.in_(named_members)
             )
-        )
+        conditions.append(sa.or_(*alternatives))
     for mark in marks_named(filters.marks):
         conditions.append(Proposal.id.in_(mark.proposal_ids()))
     return conditions
@@ -403,11 +401,12 @@ def _officer_rows(
     ]
 
 
-ZERO = Decimal("0.00")
+def _amount(value: Any) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
 
 
 def _money(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+    return None if value is None else _amount(value)
 
 
 def _sort_key(sort: ProposalSort, shown: sa.Subquery | None) -> Any:
@@ -465,6 +464,16 @@ def list_proposals_of_applicant(user: User) -> list[ApplicantProposal]:
     return [ApplicantProposal(*row) for row in rows]
 
 
+# What every page of a proposal shows with it: its consortium, its topics, its call with the
+# call's programme and stages.
+_PROPOSAL_PAGE = (
+    selectinload(Proposal.members),
+    selectinload(Proposal.topics),
+    joinedload(Proposal.call).joinedload(Call.programme),
+    joinedload(Proposal.call).selectinload(Call.stages),
+)
+
+
 def find_proposal_for_page(proposal_id: int) -> Proposal | None:
     # The call and its programme come with the proposal's row. A submission's stage is one
     # of the call's stages, which are then in the session: reading it costs no query.
@@ -472,10 +481,7 @@ def find_proposal_for_page(proposal_id: int) -> Proposal | None:
         sa.select(Proposal)
         .where(Proposal.id == proposal_id)
         .options(
-            selectinload(Proposal.members),
-            selectinload(Proposal.topics),
-            joinedload(Proposal.call).joinedload(Call.programme),
-            joinedload(Proposal.call).selectinload(Call.stages),
+            *_PROPOSAL_PAGE,
             selectinload(Proposal.submissions).selectinload(StageSubmission.budget_lines),
             selectinload(Proposal.submissions).selectinload(StageSubmission.attachments),
         )
@@ -487,12 +493,7 @@ def _proposal_to_show() -> sa.Select[tuple[Proposal]]:
     return (
         sa.select(Proposal)
         .where(Proposal.id == sa.bindparam("proposal_id"))
-        .options(
-            selectinload(Proposal.members),
-            selectinload(Proposal.topics),
-            joinedload(Proposal.call).joinedload(Call.programme),
-            joinedload(Proposal.call).selectinload(Call.stages),
-        )
+        .options(*_PROPOSAL_PAGE)
     )
 
 
@@ -514,8 +515,14 @@ class SubmissionShown:
     content_hash: str | None
     # Public funding and own contribution per consortium member, for those with lines.
     per_member: dict[int, tuple[Decimal, Decimal]]
-    public: Decimal
-    own: Decimal
+
+    @property
+    def public(self) -> Decimal:
+        return sum((public for public, _own in self.per_member.values()), Decimal(0))
+
+    @property
+    def own(self) -> Decimal:
+        return sum((own for _public, own in self.per_member.values()), Decimal(0))
 
 
 @built_once
@@ -552,23 +559,16 @@ def _submissions_with_budgets() -> sa.Select[tuple[Any, ...]]:
 
 def submissions_shown(proposal_id: int) -> list[SubmissionShown]:
     """The proposal's submissions, stage by stage, in one query: their texts stay unread."""
+    shown: dict[int, SubmissionShown] = {}
     rows = db.session.execute(_submissions_with_budgets(), {"proposal_id": proposal_id})
-    found: dict[int, tuple[Any, ...]] = {}
-    budgets: dict[int, dict[int, tuple[Decimal, Decimal]]] = defaultdict(dict)
     for submission_id, stage, state, submitted_at, content_hash, member_id, public, own in rows:
-        found.setdefault(submission_id, (stage, state, submitted_at, content_hash))
+        if submission_id not in shown:
+            shown[submission_id] = SubmissionShown(
+                submission_id, stage, state, submitted_at, content_hash, per_member={}
+            )
         if member_id is not None:
-            budgets[submission_id][member_id] = (_money(public) or ZERO, _money(own) or ZERO)
-    return [
-        SubmissionShown(
-            submission_id,
-            *found[submission_id],
-            per_member=budgets[submission_id],
-            public=sum((public for public, _own in budgets[submission_id].values()), ZERO),
-            own=sum((own for _public, own in budgets[submission_id].values()), ZERO),
-        )
-        for submission_id in found
-    ]
+            shown[submission_id].per_member[member_id] = (_amount(public), _amount(own))
+    return list(shown.values())
 
 
 def find_proposal_to_submit(
