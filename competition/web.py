@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Hashable
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import ngettext
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
@@ -21,6 +23,7 @@ from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
 from competition.i18n import current_language, say, written
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
+from competition.kept import fragment, kept
 from competition.params import clean_query
 from competition.prose import prose
 
@@ -192,6 +195,31 @@ def linkify(text: str | None) -> Markup:
     return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
 
 
+def navigation() -> Markup:
+    """The header's links for the signed-in person's roles (none: a visitor's), rendered once
+    per language, roles and settings and kept: a tenth of a short page's work was these."""
+    settings = current_app.extensions["settings"]
+    signed_in = bool(current_user.is_authenticated)
+    values = {
+        "signed_in": signed_in,
+        "roles": tuple(sorted(current_user.roles)) if signed_in else (),
+        "sign_in_providers": bool(settings.oidc_providers),
+        "mailbox": settings.mail_backend == "dev",
+    }
+    return _kept_part("layout/navigation.html", values)
+
+
+def footer() -> Markup:
+    demo = bool(current_app.extensions["settings"].demo_mode)
+    return _kept_part("layout/footer.html", {"demo": demo})
+
+
+def _kept_part(template: str, values: dict[str, Hashable]) -> Markup:
+    # The links' addresses begin with the script's root, the texts are in the language.
+    key = (template, current_language(), request.script_root, *values.items())
+    return kept("page frame", key, lambda: fragment(template, **values), size=64)
+
+
 def init_app(app: Flask) -> None:
     from competition import (
         api,
@@ -305,6 +333,8 @@ def init_app(app: Flask) -> None:
     ):
         app.add_template_filter(named)
     app.jinja_env.globals["policy_of"] = policy_of
+    app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["footer"] = footer
     app.context_processor(lambda: {"settings": app.extensions["settings"]})
 
     from competition import logs
