@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RequestLimit
@@ -35,7 +35,7 @@ def rate_key() -> str:
     return f"address:{request.remote_addr or 'unknown'}"
 
 
-def init_app(app: Flask, blueprints: Iterable[ApiBlueprint]) -> Limiter:
+def init_app(app: Flask, blueprints: Collection[ApiBlueprint]) -> Limiter:
     """A limiter of this app's own (tests build several apps with different settings), limiting
     ``blueprints`` with one shared count."""
     settings = app.extensions["settings"]
@@ -52,6 +52,9 @@ def init_app(app: Flask, blueprints: Iterable[ApiBlueprint]) -> Limiter:
         swallow_errors=True,
     )
     limiter.init_app(app)
+    limited = frozenset(blp.name for blp in blueprints)
+    # Every other request (pages, files) would otherwise have its limits looked up, none found.
+    limiter.request_filter(lambda: request.blueprint not in limited)
     shared = limiter.shared_limit(
         settings.api_rate_limit,
         scope=POLICY,
