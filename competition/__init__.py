@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             x_host=settings.trusted_proxies,
         )
 
-    from competition.db import end_reading_transaction
+    from competition.db import end_reading_transaction, note_what_may_write
     from competition.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         _configure_sqlite(db.engine)
         _ping_after_idle(db.engine)
         _searches_planned_for_their_words(db.engine)
+        note_what_may_write(db.engine)
 
     from competition.tasks import celery_init_app
 

@@ -136,7 +136,9 @@ def end_reading_transaction(error: BaseException | None = None) -> None:
     transaction wrote (it has a transaction id only then); one that wrote and was not
     committed is rolled back as before. The COMMIT goes to the driver, past the session, so no
     session event runs as if an operation had committed. Searches are never prepared
-    (``competition._searches_planned_for_their_words``)."""
+    (``competition._searches_planned_for_their_words``). Only a transaction that ran some
+    statement other than a ``SELECT`` (``note_what_may_write``) asks PostgreSQL whether it
+    wrote: a page's transaction is committed without that round trip."""
     from competition.extensions import db
 
     if error is not None or not db.session.registry.has():
@@ -155,13 +157,40 @@ def end_reading_transaction(error: BaseException | None = None) -> None:
     from psycopg.pq import TransactionStatus
 
     try:
-        driver = session.connection().connection.dbapi_connection
+        connection = session.connection()
+        driver = connection.connection.dbapi_connection
         if driver is None or driver.info.transaction_status != TransactionStatus.INTRANS:
             return  # failed or already ended: the session's close deals with it
-        if driver.execute("SELECT txid_current_if_assigned()").fetchone()[0] is None:
-            driver.commit()
+        if connection.info.get(MAY_HAVE_WRITTEN) and (
+            driver.execute("SELECT txid_current_if_assigned()").fetchone()[0] is not None
+        ):
+            return
+        driver.commit()
     except Exception:  # the answer is sent; the session's close ends the transaction as before
         log.debug("a reading transaction could not be committed", exc_info=True)
+
+
+MAY_HAVE_WRITTEN = "may_have_written"
+
+
+def note_what_may_write(engine: sa.Engine) -> None:
+    """Mark a connection's transaction once it runs any statement that does not start with
+    ``SELECT`` (an insert, an update, a savepoint, a ``WITH``) or holds a semicolon (a second
+    statement may follow, though no statement of the product's does): ``end_reading_transaction``
+    asks PostgreSQL whether such a transaction wrote before it commits. Nothing here calls a
+    function that writes from a ``SELECT``, and every statement goes through SQLAlchemy except
+    ``end_reading_transaction``'s own."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @sa.event.listens_for(engine, "begin")
+    def _began(connection: sa.Connection) -> None:
+        connection.info.pop(MAY_HAVE_WRITTEN, None)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _statement(connection: sa.Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.startswith("SELECT") or ";" in statement:
+            connection.info[MAY_HAVE_WRITTEN] = True
 
 
 def on_postgresql() -> bool:

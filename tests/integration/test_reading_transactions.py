@@ -44,6 +44,26 @@ def written_by_hand(email: str) -> None:
     )
 
 
+def written_after_a_select(email: str) -> None:
+    db.session.connection().exec_driver_sql(
+        "SELECT 1; INSERT INTO users (email, name, status, created_at) "
+        f"VALUES ('{email}', 'Not kept', 'active', now())"
+    )
+
+
+def written_through_a_common_table_expression(email: str) -> None:
+    db.session.connection().exec_driver_sql(
+        "WITH kept AS (INSERT INTO users (email, name, status, created_at) "
+        "VALUES (%s, 'Not kept', 'active', now()) RETURNING id) SELECT id FROM kept",
+        (email,),
+    )
+
+
+def written_in_a_savepoint(email: str) -> None:
+    with db.session.begin_nested():
+        db.session.add(new_user(email))
+
+
 def prepared_statements() -> list[str]:
     return list(db.session.scalars(sa.text("SELECT statement FROM pg_prepared_statements")).all())
 
@@ -75,7 +95,18 @@ def test_a_search_is_never_prepared_so_it_is_planned_for_its_words(app):
     assert not any("LIKE" in s for s in statements)
 
 
-@pytest.mark.parametrize("write", [flushed, pending, inserted, written_by_hand])
+@pytest.mark.parametrize(
+    "write",
+    [
+        flushed,
+        pending,
+        inserted,
+        written_by_hand,
+        written_after_a_select,
+        written_through_a_common_table_expression,
+        written_in_a_savepoint,
+    ],
+)
 def test_a_request_that_wrote_and_did_not_commit_keeps_nothing(app, write):
     email = f"{write.__name__}@example.org"
 
