@@ -11,8 +11,11 @@ by half between runs there, its count by under 0.5 %). PostgreSQL's own work is 
 
 Each page runs in a process of its own under callgrind, two at a time: it signs in, loads the
 page three times to warm up, then counts the instructions of ``--requests`` requests through
-Flask's test client (no web server). Figures last, on one line, as key=value: ``<page>_mi``,
-millions of instructions per request.
+Flask's test client (no web server). ``bare`` is ``bench/web.py``'s ceiling, a Flask page that
+runs one SELECT; a page's ratio is the bare page's count over its own: the web process's side
+of ``bench/web.py``'s ratio, which also pays for PostgreSQL's work and the server. Figures last,
+on one line, as key=value: ``<page>_mi``, millions of instructions per request, and
+``<page>_ratio``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ if str(ROOT) not in sys.path:
 HTTPS = "https://localhost"
 # (page, who signs in, path); {proposal} is the middle proposal of the officer's first call.
 PAGES = [
+    # bench/web.py's ceiling: a bare Flask page that runs one SELECT.
+    ("bare", None, "/"),
     ("juror_reviews", "juror-0@bench.test", "/reviews"),
     ("applicant_dashboard", "applicant-0@bench.test", "/"),
     ("officer_list", "officer@bench.test", "/proposals"),
@@ -45,7 +50,7 @@ PAGES = [
     # A different word on every request, as bench/web.py's portal_search_miss: never kept.
     ("portal_search", None, "/portal/funded?q={word}"),
 ]
-QUICK_PAGES = ("juror_reviews", "officer_list")
+QUICK_PAGES = ("bare", "juror_reviews", "officer_list")
 COLLECTED = re.compile(r"Collected : (\d+)")
 
 
@@ -71,15 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     print("command: " + " ".join([".venv/bin/python", "bench/page_cost.py", *sys.argv[1:]]))
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         counted = list(pool.map(lambda name: count(name, args.database_url, requests), wanted))
-    print(f"{'page':20} {'M instructions':>14} {'statements':>10}")
-    for name, (instructions, statements) in zip(wanted, counted, strict=True):
-        print(f"{name:20} {instructions / 1e6:14.2f} {statements:>10}")
-    print(
-        " ".join(
-            f"{name}_mi={instructions / 1e6:.2f}"
-            for name, (instructions, _) in zip(wanted, counted, strict=True)
-        )
-    )
+    measured = dict(zip(wanted, counted, strict=True))
+    bare = measured["bare"][0] if "bare" in measured else None
+    print(f"{'page':20} {'M instructions':>14} {'statements':>10} {'ratio':>6}")
+    figures = []
+    for name, (instructions, statements) in measured.items():
+        ratio = f"{bare / instructions:.3f}" if bare else "-"
+        print(f"{name:20} {instructions / 1e6:14.2f} {statements:>10} {ratio:>6}")
+        figures.append(f"{name}_mi={instructions / 1e6:.2f}")
+        if bare and name != "bare":
+            figures.append(f"{name}_ratio={ratio}")
+    print(" ".join(figures))
     return 0
 
 
@@ -125,7 +132,15 @@ def child(page: str, database_url: str, requests: int) -> int:
         DEMO_MODE="false",
         SECOND_FACTOR_REQUIRED_ROLES="none",
     )
-    app = create_app(Settings.from_env())
+    if page == "bare":
+        os.environ["BENCH_BARE_DSN"] = database_url.replace(
+            "postgresql+psycopg://", "postgresql://"
+        )
+        from bench.web import _make_bare
+
+        app = _make_bare()
+    else:
+        app = create_app(Settings.from_env())
     _, who, path = next(p for p in PAGES if p[0] == page)
     if "{proposal}" in path:
         path = path.format(proposal=middle_proposal(app))
@@ -157,7 +172,8 @@ def child(page: str, database_url: str, requests: int) -> int:
     for measured in paths[3:]:
         client.get(measured, base_url=HTTPS)
     instrument("off")
-    print(f"statements={statements / requests:.1f}")
+    # The bare page's one SELECT goes to the driver, past SQLAlchemy's count.
+    print(f"statements={1.0 if page == 'bare' else statements / requests:.1f}")
     return 0
 
 
