@@ -37,12 +37,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import sqlalchemy as sa
 
-    from bench.large import OFFICER, PASSWORD
+    from bench.large import OFFICER
     from competition import create_app
-    from competition.accounts.models import User
     from competition.extensions import db
-    from competition.programmes.models import Call, ProgrammeOfficer, Stage
-    from competition.proposals.models import Proposal
+    from competition.programmes.models import Stage
     from competition.selection.models import Ranking
     from config import Settings
 
@@ -58,16 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     app = create_app(Settings.from_env())
     with app.app_context():
-        # The middle proposal of the officer's first call, as bench/web.py shows it.
-        call_id = db.session.scalar(
-            sa.select(sa.func.min(Call.id))
-            .join(ProgrammeOfficer, ProgrammeOfficer.programme_id == Call.programme_id)
-            .join(User, User.id == ProgrammeOfficer.user_id)
-            .where(User.email == OFFICER)
-        )
-        ids = db.session.scalars(
-            sa.select(Proposal.id).where(Proposal.call_id == call_id).order_by(Proposal.id)
-        ).all()
+        call_id, middle = first_call_and_middle_proposal()
         # The call's first ranking, as bench/web.py shows it (one page of it, around the line).
         stage_id, ranking_id = db.session.execute(
             sa.select(Stage.id, Ranking.id)
@@ -78,16 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         ).one()
         db.session.remove()
     client = app.test_client()
-    login = client.get("/login", base_url=HTTPS).get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login)
-    assert token is not None, "the login page has no form"
-    answer = client.post(
-        "/login",
-        data={"email": OFFICER, "password": PASSWORD, "next": "", "csrf_token": token[1]},
-        base_url=HTTPS,
-        headers={"Referer": f"{HTTPS}/login"},
-    )
-    assert answer.status_code == 302, f"{OFFICER} could not log in ({answer.status_code})"
+    sign_in(client, OFFICER)
 
     statements: list[float] = []
 
@@ -103,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "officer_list": "/proposals",
         "officer_search": "/proposals?q=hydrogen",
         "officer_filter": "/proposals?state=submitted&federal_state=DE-BY",
-        "officer_proposal": f"/proposals/{ids[len(ids) // 2]}",
+        "officer_proposal": f"/proposals/{middle}",
         "ranking_page": f"/calls/{call_id}/stages/{stage_id}/selection/rankings/{ranking_id}",
     }
     print("command: " + " ".join([".venv/bin/python", "bench/officer_pages.py", *sys.argv[1:]]))
@@ -127,6 +107,45 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(" ".join(f"{key}={value}" for key, value in figures.items()))
     return 0
+
+
+def first_call_and_middle_proposal() -> tuple[int, int]:
+    """The officer's first call and its middle proposal, as bench/web.py shows them (in an
+    app context)."""
+    import sqlalchemy as sa
+
+    from bench.large import OFFICER
+    from competition.accounts.models import User
+    from competition.extensions import db
+    from competition.programmes.models import Call, ProgrammeOfficer
+    from competition.proposals.models import Proposal
+
+    call_id = db.session.scalar(
+        sa.select(sa.func.min(Call.id))
+        .join(ProgrammeOfficer, ProgrammeOfficer.programme_id == Call.programme_id)
+        .join(User, User.id == ProgrammeOfficer.user_id)
+        .where(User.email == OFFICER)
+    )
+    ids = db.session.scalars(
+        sa.select(Proposal.id).where(Proposal.call_id == call_id).order_by(Proposal.id)
+    ).all()
+    return int(call_id), int(ids[len(ids) // 2])
+
+
+def sign_in(client: Any, email: str) -> None:
+    """Sign ``email`` in through the login form of the app behind Flask's ``client``."""
+    from bench.large import PASSWORD
+
+    login = client.get("/login", base_url=HTTPS).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login)
+    assert token is not None, "the login page has no form"
+    answer = client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "next": "", "csrf_token": token[1]},
+        base_url=HTTPS,
+        headers={"Referer": f"{HTTPS}/login"},
+    )
+    assert answer.status_code == 302, f"{email} could not log in ({answer.status_code})"
 
 
 if __name__ == "__main__":

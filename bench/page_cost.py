@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-HTTPS = "https://localhost"
+from bench.officer_pages import HTTPS  # noqa: E402
+
 # (page, who signs in, path); {proposal} is the middle proposal of the officer's first call.
 PAGES = [
     # bench/web.py's ceiling: a bare Flask page that runs one SELECT.
@@ -118,8 +119,10 @@ def count(page: str, database_url: str, requests: int) -> tuple[float, str]:
 def child(page: str, database_url: str, requests: int) -> int:
     import sqlalchemy as sa
 
-    from bench.large import PASSWORD, WORDS
+    from bench.large import WORDS
+    from bench.officer_pages import first_call_and_middle_proposal, sign_in
     from competition import create_app
+    from competition.extensions import db
     from config import Settings
 
     for name in [k for k in os.environ if k.startswith(("REDIS_URL", "MAIL_"))]:
@@ -143,19 +146,12 @@ def child(page: str, database_url: str, requests: int) -> int:
         app = create_app(Settings.from_env())
     _, who, path = next(p for p in PAGES if p[0] == page)
     if "{proposal}" in path:
-        path = path.format(proposal=middle_proposal(app))
+        with app.app_context():
+            path = path.format(proposal=first_call_and_middle_proposal()[1])
+            db.session.remove()
     client = app.test_client()
     if who is not None:
-        login = client.get("/login", base_url=HTTPS).get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login)
-        assert token is not None, "the login page has no form"
-        answer = client.post(
-            "/login",
-            data={"email": who, "password": PASSWORD, "next": "", "csrf_token": token[1]},
-            base_url=HTTPS,
-            headers={"Referer": f"{HTTPS}/login"},
-        )
-        assert answer.status_code == 302, f"{who} could not log in ({answer.status_code})"
+        sign_in(client, who)
     # Words in mixed capitals, each its own address: the portal keeps no page for them.
     words = iter(f"{w[: i % len(w)].upper()}{w[i % len(w) :]}" for i, w in enumerate(WORDS * 50))
     paths = [path.format(word=next(words)) for _ in range(requests + 3)]
@@ -181,30 +177,6 @@ def instrument(state: str) -> None:
     subprocess.run(
         ["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True
     )
-
-
-def middle_proposal(app: Any) -> int:
-    """The middle proposal of the officer's first call, as bench/web.py shows it."""
-    import sqlalchemy as sa
-
-    from bench.large import OFFICER
-    from competition.accounts.models import User
-    from competition.extensions import db
-    from competition.programmes.models import Call, ProgrammeOfficer
-    from competition.proposals.models import Proposal
-
-    with app.app_context():
-        call_id = db.session.scalar(
-            sa.select(sa.func.min(Call.id))
-            .join(ProgrammeOfficer, ProgrammeOfficer.programme_id == Call.programme_id)
-            .join(User, User.id == ProgrammeOfficer.user_id)
-            .where(User.email == OFFICER)
-        )
-        ids = db.session.scalars(
-            sa.select(Proposal.id).where(Proposal.call_id == call_id).order_by(Proposal.id)
-        ).all()
-        db.session.remove()
-    return int(ids[len(ids) // 2])
 
 
 if __name__ == "__main__":
