@@ -7,7 +7,7 @@ by half between runs there, its count by under 0.5 %). PostgreSQL's own work is 
 ``bench/web.py`` serves.
 
     .venv/bin/python bench/page_cost.py --database-url postgresql+psycopg://…/bench_large_…
-    .venv/bin/python bench/page_cost.py --quick --database-url …   # two pages, under a minute
+    .venv/bin/python bench/page_cost.py --quick --database-url …   # three pages, under a minute
 
 Each page runs in a process of its own under callgrind, two at a time: it signs in, loads the
 page three times to warm up, then counts the instructions of ``--requests`` requests through
@@ -165,9 +165,9 @@ def child(page: str, database_url: str, requests: int) -> int:
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", counted)
     instrument("on")
-    for measured in paths[3:]:
-        client.get(measured, base_url=HTTPS)
+    answers = [client.get(measured, base_url=HTTPS).status_code for measured in paths[3:]]
     instrument("off")
+    assert set(answers) == {200}, f"{page} answered {sorted(set(answers))}"
     # The bare page's one SELECT goes to the driver, past SQLAlchemy's count.
     print(f"statements={1.0 if page == 'bare' else statements / requests:.1f}")
     return 0
