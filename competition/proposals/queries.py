@@ -122,7 +122,7 @@ STATE_ORDER = {state: index for index, state in enumerate(ProposalState)}
 
 
 def shown_submissions(
-    *, now: dt.datetime, proposal_ids: Any = None, call_ids: Any = None
+    *, now: dt.datetime | sa.BindParameter[Any], proposal_ids: Any = None, call_ids: Any = None
 ) -> sa.Subquery:
     """Per proposal, the submission the officers' list shows (``proposal_id``, ``requested``,
     ``submitted_at``): the one of the latest stage of its call that has opened by ``now``, so
@@ -363,20 +363,20 @@ def _officer_rows(
     if shown is not None:
         funding = {row[0]: (_money(row[8]), row[9]) for row in rows}
     elif ids:
-        page_shown = shown_submissions(now=now, proposal_ids=ids)
         funding = {
             proposal_id: (_money(requested), submitted_at)
-            for proposal_id, requested, submitted_at in db.session.execute(sa.select(page_shown))
+            for proposal_id, requested, submitted_at in db.session.execute(
+                _page_funding(), {"now": now, "ids": ids}
+            )
         }
     if ids:
         # The export reads every row: name the rows by their conditions, not by 20,000 ids.
-        wanted = sa.select(Proposal.id).where(*conditions) if limit is None else ids
-        for proposal_id, topic in db.session.execute(
-            sa.select(proposal_topics.c.proposal_id, Topic)
-            .join(Topic, Topic.id == proposal_topics.c.topic_id)
-            .where(proposal_topics.c.proposal_id.in_(wanted))
-            .order_by(Topic.name_en)
-        ):
+        found = (
+            db.session.execute(_topics_of(sa.select(Proposal.id).where(*conditions)))
+            if limit is None
+            else db.session.execute(_page_topics(), {"ids": ids})
+        )
+        for proposal_id, topic in found:
             topics[proposal_id].append(topic.name)
     return [
         ProposalRow(
@@ -399,6 +399,28 @@ def _officer_rows(
         )
         for row in rows
     ]
+
+
+def _topics_of(proposal_ids: Any) -> sa.Select[tuple[int, Topic]]:
+    return (
+        sa.select(proposal_topics.c.proposal_id, Topic)
+        .join(Topic, Topic.id == proposal_topics.c.topic_id)
+        .where(proposal_topics.c.proposal_id.in_(proposal_ids))
+        .order_by(Topic.name_en)
+    )
+
+
+# A page's funding and topics, asked on every visit of the list: built once, the page's ids
+# and the time bound when they run.
+@built_once
+def _page_funding() -> sa.Select[Any]:
+    ids = sa.bindparam("ids", expanding=True)
+    return sa.select(shown_submissions(now=sa.bindparam("now"), proposal_ids=ids))
+
+
+@built_once
+def _page_topics() -> sa.Select[tuple[int, Topic]]:
+    return _topics_of(sa.bindparam("ids", expanding=True))
 
 
 def _amount(value: Any) -> Decimal:
