@@ -14,15 +14,22 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from competition.accounts.models import User
-from competition.db import among, built_once, utcnow
+from competition.db import among, built_once, on_postgresql, utcnow
 from competition.extensions import db
 from competition.i18n import say
 from competition.organisations.models import FederalState, Organisation
 from competition.paging import Page
-from competition.programmes.models import Call, CallState, Programme, Stage, StageKind, Topic
-from competition.programmes.queries import programme_ids_run_by
+from competition.programmes.models import (
+    Call,
+    CallState,
+    Programme,
+    ProgrammeOfficer,
+    Stage,
+    StageKind,
+    Topic,
+)
 from competition.programmes.uses import AffectedProposal
-from competition.proposals.list_marks import list_marks, marks_named
+from competition.proposals.list_marks import ListMark, list_marks, marks_named
 from competition.proposals.models import (
     Attachment,
     BudgetLine,
@@ -173,7 +180,7 @@ def _officer_conditions(
     ``named_only``: a search matches the proposal's own reference, acronym and title only,
     not its partners' names."""
     # Tested on each row before the search's texts, not joined after them.
-    conditions: list[sa.ColumnElement[bool]] = [among(Proposal.call_id, _officer_calls(officer))]
+    conditions: list[sa.ColumnElement[bool]] = [among(Proposal.call_id, _officer_calls(officer.id))]
     if filters.call_id is not None:
         conditions.append(Proposal.call_id == filters.call_id)
     if filters.state is not None:
@@ -227,8 +234,9 @@ def _officer_conditions(
     return conditions
 
 
-def _officer_calls(officer: User) -> sa.Select:  # type: ignore[type-arg]
-    return sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer)))
+def _officer_calls(officer_id: int | sa.BindParameter[int]) -> sa.Select[tuple[int]]:
+    runs = sa.select(ProgrammeOfficer.programme_id).where(ProgrammeOfficer.user_id == officer_id)
+    return sa.select(Call.id).where(Call.programme_id.in_(runs))
 
 
 # A search for a common word matches thousands of proposals: the list counts at most this
@@ -267,12 +275,12 @@ def list_proposals_for_officer(
             # Every match is known: the page reads them by id instead of searching again
             # (a rare word's page would otherwise walk the whole list to find its few).
             conditions = [Proposal.id.in_(found)]
-    else:
-        counted = _officer_conditions(officer, filters, counting=True)
-        # count(*), not count(id): PostgreSQL then counts the call's index entries alone.
+    elif filters == ProposalFilters():
         total = (
-            db.session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(*counted)) or 0
+            db.session.scalar(_unfiltered_count(on_postgresql()), {"officer_id": officer.id}) or 0
         )
+    else:
+        total = db.session.scalar(_count(_officer_conditions(officer, filters, counting=True))) or 0
     items = (
         _officer_rows(
             officer,
@@ -281,6 +289,7 @@ def list_proposals_for_officer(
             now=now or utcnow(),
             limit=PER_PAGE,
             offset=(page - 1) * PER_PAGE,
+            unfiltered=filters == ProposalFilters(),
         )
         if total
         else []
@@ -312,55 +321,27 @@ def _officer_rows(
     now: dt.datetime,
     limit: int | None = None,
     offset: int = 0,
+    unfiltered: bool = False,
 ) -> list[ProposalRow]:
-    lead = sa.orm.aliased(ConsortiumMember)
-    partners = (
-        sa.select(sa.func.count(ConsortiumMember.id))
-        .where(ConsortiumMember.proposal_id == Proposal.id)
-        .scalar_subquery()
-    )
+    """The rows of the list in ``order``; ``unfiltered``: ``conditions`` are those of the
+    officer's whole list, whose page's statement is built once per order."""
+    marks = list_marks()
+    if unfiltered and limit is not None:
+        query = _unfiltered_page(on_postgresql(), order, tuple(mark.key for mark in marks))
+        bound = {"officer_id": officer.id, "now": now, "limit": limit, "offset": offset}
+    else:
+        query = _rows_statement(
+            conditions, order, marks, officer_id=officer.id, now=now, limit=limit, offset=offset
+        )
+        bound = {}
     # Funding and time are read with the rows when the order needs them (or every row is
     # read anyway), else for the page's rows only.
-    joined = order.sort in (ProposalSort.REQUESTED, ProposalSort.SUBMITTED) or limit is None
-    shown = shown_submissions(now=now, call_ids=_officer_calls(officer)) if joined else None
-    columns: list[Any] = [
-        Proposal.id,
-        Proposal.reference,
-        Proposal.acronym,
-        Proposal.title,
-        Proposal.state,
-        Organisation.name,
-        Organisation.federal_state,
-        partners,
-    ]
-    query = (
-        sa.select(*columns)
-        .select_from(Proposal)
-        .outerjoin(
-            lead, sa.and_(lead.proposal_id == Proposal.id, lead.role == MemberRole.COORDINATOR)
-        )
-        .outerjoin(Organisation, Organisation.id == lead.organisation_id)
-    )
-    if shown is not None:
-        query = query.add_columns(shown.c.requested, shown.c.submitted_at).outerjoin(
-            shown, shown.c.proposal_id == Proposal.id
-        )
-    # Each registered mark: one more yes/no column of the same query, the last ones of the row.
-    marks = list_marks()
-    query = query.add_columns(*(Proposal.id.in_(mark.proposal_ids()) for mark in marks))
-    key = _sort_key(order.sort, shown)
-    descending = order.direction is SortDirection.DESC
-    query = query.where(*conditions).order_by(
-        (key.desc() if descending else key.asc()).nulls_last(),
-        Proposal.reference.desc() if descending else Proposal.reference.asc(),
-    )
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
-    rows = db.session.execute(query).all()
+    joined = _reads_funding(order, limited=limit is not None)
+    rows = db.session.execute(query, bound).all()
     ids = [row[0] for row in rows]
     topics: dict[int, list[str]] = defaultdict(list)
     funding: dict[int, tuple[Decimal | None, dt.datetime | None]] = {}
-    if shown is not None:
+    if joined:
         funding = {row[0]: (_money(row[8]), row[9]) for row in rows}
     elif ids:
         funding = {
@@ -399,6 +380,95 @@ def _officer_rows(
         )
         for row in rows
     ]
+
+
+def _count(conditions: list[sa.ColumnElement[bool]]) -> sa.Select[tuple[int]]:
+    # count(*), not count(id): PostgreSQL then counts the call's index entries alone.
+    return sa.select(sa.func.count()).select_from(Proposal).where(*conditions)
+
+
+# The officer's whole list, the page officers open most: its count and each order's page are
+# built once (building them took longer than PostgreSQL took to answer), with the officer,
+# the time and the page bound when they run. Keyed by the database (``among``'s array is
+# PostgreSQL's) and by the marks registered, the same for every app of the process.
+@built_once
+def _unfiltered_count(postgresql: bool) -> sa.Select[tuple[int]]:
+    return _count([among(Proposal.call_id, _officer_calls(sa.bindparam("officer_id")))])
+
+
+@built_once
+def _unfiltered_page(
+    postgresql: bool, order: ProposalOrder, mark_keys: tuple[str, ...]
+) -> sa.Select[Any]:
+    officer_id = sa.bindparam("officer_id")
+    return _rows_statement(
+        [among(Proposal.call_id, _officer_calls(officer_id))],
+        order,
+        marks_named(mark_keys),
+        officer_id=officer_id,
+        now=sa.bindparam("now"),
+        limit=sa.bindparam("limit"),
+        offset=sa.bindparam("offset"),
+    )
+
+
+def _reads_funding(order: ProposalOrder, *, limited: bool) -> bool:
+    return order.sort in (ProposalSort.REQUESTED, ProposalSort.SUBMITTED) or not limited
+
+
+def _rows_statement(
+    conditions: list[sa.ColumnElement[bool]],
+    order: ProposalOrder,
+    marks: Sequence[ListMark],
+    *,
+    officer_id: int | sa.BindParameter[int],
+    now: dt.datetime | sa.BindParameter[Any],
+    limit: int | sa.BindParameter[int] | None,
+    offset: int | sa.BindParameter[int],
+) -> sa.Select[Any]:
+    """The list's rows: the proposal, its coordinator, its partners, each mark as a yes/no
+    column, and its funding and time where ``_reads_funding``; none of it for a row twice."""
+    lead = sa.orm.aliased(ConsortiumMember)
+    partners = (
+        sa.select(sa.func.count(ConsortiumMember.id))
+        .where(ConsortiumMember.proposal_id == Proposal.id)
+        .scalar_subquery()
+    )
+    joined = _reads_funding(order, limited=limit is not None)
+    shown = shown_submissions(now=now, call_ids=_officer_calls(officer_id)) if joined else None
+    columns: list[Any] = [
+        Proposal.id,
+        Proposal.reference,
+        Proposal.acronym,
+        Proposal.title,
+        Proposal.state,
+        Organisation.name,
+        Organisation.federal_state,
+        partners,
+    ]
+    query = (
+        sa.select(*columns)
+        .select_from(Proposal)
+        .outerjoin(
+            lead, sa.and_(lead.proposal_id == Proposal.id, lead.role == MemberRole.COORDINATOR)
+        )
+        .outerjoin(Organisation, Organisation.id == lead.organisation_id)
+    )
+    if shown is not None:
+        query = query.add_columns(shown.c.requested, shown.c.submitted_at).outerjoin(
+            shown, shown.c.proposal_id == Proposal.id
+        )
+    # Each registered mark: one more yes/no column of the same query, the last ones of the row.
+    query = query.add_columns(*(Proposal.id.in_(mark.proposal_ids()) for mark in marks))
+    key = _sort_key(order.sort, shown)
+    descending = order.direction is SortDirection.DESC
+    query = query.where(*conditions).order_by(
+        (key.desc() if descending else key.asc()).nulls_last(),
+        Proposal.reference.desc() if descending else Proposal.reference.asc(),
+    )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return query
 
 
 def _topics_of(proposal_ids: Any) -> sa.Select[tuple[int, Topic]]:
