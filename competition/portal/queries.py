@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from competition.core import grants as rules
-from competition.db import among, on_postgresql, walking_rows
+from competition.db import among, built_once, on_postgresql, walking_rows
 from competition.extensions import db
 from competition.grants.models import Grant, GrantAmount, GrantKind, GrantPhase, GrantState
 from competition.grants.money import grants_in
@@ -708,7 +708,7 @@ def funded_ids_query(filters: FundedFilters, programmes: Sequence[Programme]) ->
     return _select([Grant], filters, visibility, programmes, search)
 
 
-Ids = Sequence[int] | sa.Select[Any]
+Ids = Sequence[int]
 
 
 def describe(
@@ -770,9 +770,11 @@ _STATES = {s.value: s for s in FederalState}
 _KINDS = {k.value: k for k in OrganisationKind}
 
 
-def _members(proposal_ids: Ids) -> dict[int, list[PublicPartner]]:
-    found: dict[int, list[PublicPartner]] = defaultdict(list)
-    for proposal_id, role, withheld, name, state, country, kind in db.session.execute(
+# What a page (or a batch of the open data) shows of its consortia: the same four statements
+# on every visit, built once with the consortia's ids bound when they run.
+@built_once
+def _members_of() -> sa.Select[Any]:
+    return (
         sa.select(
             ConsortiumMember.proposal_id,
             sa.type_coerce(ConsortiumMember.role, sa.String),
@@ -783,8 +785,49 @@ def _members(proposal_ids: Ids) -> dict[int, list[PublicPartner]]:
             sa.type_coerce(Organisation.kind, sa.String),
         )
         .join(Organisation, Organisation.id == ConsortiumMember.organisation_id)
-        .where(ConsortiumMember.proposal_id.in_(proposal_ids))
+        .where(ConsortiumMember.proposal_id.in_(sa.bindparam("ids", expanding=True)))
         .order_by(ConsortiumMember.proposal_id, ConsortiumMember.id)
+    )
+
+
+@built_once
+def _topics_of() -> sa.Select[Any]:
+    return (
+        sa.select(proposal_topics.c.proposal_id, Topic.slug, Topic.name_en, Topic.name_de)
+        .join(Topic, Topic.id == proposal_topics.c.topic_id)
+        .where(proposal_topics.c.proposal_id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(proposal_topics.c.proposal_id, Topic.name_en)
+    )
+
+
+@built_once
+def _amounts_of() -> sa.Select[Any]:
+    return (
+        sa.select(GrantAmount.grant_id, GrantAmount.year, sa.func.sum(GrantAmount.amount))
+        .where(GrantAmount.grant_id.in_(sa.bindparam("ids", expanding=True)))
+        .group_by(GrantAmount.grant_id, GrantAmount.year)
+    )
+
+
+@built_once
+def _phases_of() -> sa.Select[Any]:
+    return (
+        sa.select(
+            GrantPhase.grant_id,
+            GrantPhase.number,
+            GrantPhase.first_year,
+            GrantPhase.last_year,
+            GrantPhase.released_at.is_not(None),
+        )
+        .where(GrantPhase.grant_id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(GrantPhase.grant_id, GrantPhase.number)
+    )
+
+
+def _members(proposal_ids: Ids) -> dict[int, list[PublicPartner]]:
+    found: dict[int, list[PublicPartner]] = defaultdict(list)
+    for proposal_id, role, withheld, name, state, country, kind in db.session.execute(
+        _members_of(), {"ids": list(proposal_ids)}
     ):
         found[proposal_id].append(
             PublicPartner(
@@ -802,10 +845,7 @@ def _members(proposal_ids: Ids) -> dict[int, list[PublicPartner]]:
 def _topics(proposal_ids: Ids) -> dict[int, list[PublicTopic]]:
     found: dict[int, list[PublicTopic]] = defaultdict(list)
     for proposal_id, slug, name_en, name_de in db.session.execute(
-        sa.select(proposal_topics.c.proposal_id, Topic.slug, Topic.name_en, Topic.name_de)
-        .join(Topic, Topic.id == proposal_topics.c.topic_id)
-        .where(proposal_topics.c.proposal_id.in_(proposal_ids))
-        .order_by(proposal_topics.c.proposal_id, Topic.name_en)
+        _topics_of(), {"ids": list(proposal_ids)}
     ):
         found[proposal_id].append(PublicTopic(slug, name_en, name_de))
     return found
@@ -813,24 +853,12 @@ def _topics(proposal_ids: Ids) -> dict[int, list[PublicTopic]]:
 
 def _funding(grant_ids: Ids, rows: Sequence[Any]) -> dict[int, Funding]:
     by_year: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for grant_id, year, amount in db.session.execute(
-        sa.select(GrantAmount.grant_id, GrantAmount.year, sa.func.sum(GrantAmount.amount))
-        .where(GrantAmount.grant_id.in_(grant_ids))
-        .group_by(GrantAmount.grant_id, GrantAmount.year)
-    ):
+    for grant_id, year, amount in db.session.execute(_amounts_of(), {"ids": list(grant_ids)}):
         by_year[grant_id][year] = Decimal(amount)
     phases: dict[int, list[rules.Phase]] = defaultdict(list)
     numbers: dict[int, list[int]] = defaultdict(list)
     for grant_id, number, first, last, released in db.session.execute(
-        sa.select(
-            GrantPhase.grant_id,
-            GrantPhase.number,
-            GrantPhase.first_year,
-            GrantPhase.last_year,
-            GrantPhase.released_at.is_not(None),
-        )
-        .where(GrantPhase.grant_id.in_(grant_ids))
-        .order_by(GrantPhase.grant_id, GrantPhase.number)
+        _phases_of(), {"ids": list(grant_ids)}
     ):
         phases[grant_id].append(rules.Phase(first, last, bool(released)))
         numbers[grant_id].append(number)
