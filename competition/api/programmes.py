@@ -212,7 +212,7 @@ def can_see_programme(user: User, programme: Programme) -> bool:
 def _runs(user: User, programme_id: Any) -> sa.ColumnElement[bool]:
     if not user.has_role(Role.OFFICER):
         return sa.false()
-    return programme_id.in_(programme_ids_run_by(user))
+    return programme_id.in_(programme_ids_run_by(user.id))
 
 
 def visible_calls(user: User) -> sa.ColumnElement[bool]:
@@ -363,7 +363,11 @@ def list_programmes(**args: Any) -> Any:
         args,
     )
     # Which of them the caller runs: one query for the page, not one per programme.
-    run = set(db.session.scalars(programme_ids_run_by(user))) if user.has_role(Role.OFFICER) else ()
+    run = (
+        set(db.session.scalars(programme_ids_run_by(user.id)))
+        if user.has_role(Role.OFFICER)
+        else ()
+    )
     items = [programme_body(p, runs=p.id in run) for p in page.items]
     return {"items": items, "next_cursor": page.next_cursor}, link_header(page)
 

@@ -89,7 +89,7 @@ def visible_proposals(user: User) -> sa.ColumnElement[bool]:
     """``access_to(user, proposal) is not None`` in SQL, for lists."""
     seen: list[sa.ColumnElement[bool]] = []
     if user.has_role(Role.OFFICER):
-        run = Call.programme_id.in_(programme_ids_run_by(user))
+        run = Call.programme_id.in_(programme_ids_run_by(user.id))
         # The first proposal of the officer's calls (one probe of ix_proposals_call_id_id per
         # call): a list ordered by id starts there instead of walking every other
         # programme's proposals before it.

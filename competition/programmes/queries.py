@@ -29,7 +29,7 @@ def list_calls_run_by(officer: User) -> list[tuple[int, str]]:
         for row in db.session.execute(
             sa.select(Call.id, Call.name)
             .join(Programme, Programme.id == Call.programme_id)
-            .where(Call.programme_id.in_(programme_ids_run_by(officer)))
+            .where(Call.programme_id.in_(programme_ids_run_by(officer.id)))
             .order_by(Programme.name, Call.round_number, Call.id)
         )
     ]
@@ -62,5 +62,6 @@ def find_criterion(criterion_id: int) -> Criterion | None:
     return db.session.get(Criterion, criterion_id)
 
 
-def programme_ids_run_by(officer: User) -> sa.Select[tuple[int]]:
-    return sa.select(ProgrammeOfficer.programme_id).where(ProgrammeOfficer.user_id == officer.id)
+def programme_ids_run_by(officer_id: int | sa.BindParameter[int]) -> sa.Select[tuple[int]]:
+    """The programmes the officer runs; ``officer_id`` may be bound when the statement runs."""
+    return sa.select(ProgrammeOfficer.programme_id).where(ProgrammeOfficer.user_id == officer_id)

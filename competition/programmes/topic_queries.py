@@ -201,4 +201,4 @@ def parent_choices(programme_id: int, topic: Topic | None = None) -> list[Topic]
 def filter_choices_for_officer(officer: User) -> list[TopicGroup]:
     """What the officer's proposal list may be filtered by: the topics of the programmes the
     officer runs and the shared ones, retired ones too."""
-    return filter_choices(list(db.session.scalars(programme_ids_run_by(officer))))
+    return filter_choices(list(db.session.scalars(programme_ids_run_by(officer.id))))

@@ -19,15 +19,8 @@ from competition.extensions import db
 from competition.i18n import say
 from competition.organisations.models import FederalState, Organisation
 from competition.paging import Page
-from competition.programmes.models import (
-    Call,
-    CallState,
-    Programme,
-    ProgrammeOfficer,
-    Stage,
-    StageKind,
-    Topic,
-)
+from competition.programmes.models import Call, CallState, Programme, Stage, StageKind, Topic
+from competition.programmes.queries import programme_ids_run_by
 from competition.programmes.uses import AffectedProposal
 from competition.proposals.list_marks import ListMark, list_marks, marks_named
 from competition.proposals.models import (
@@ -180,7 +173,7 @@ def _officer_conditions(
     ``named_only``: a search matches the proposal's own reference, acronym and title only,
     not its partners' names."""
     # Tested on each row before the search's texts, not joined after them.
-    conditions: list[sa.ColumnElement[bool]] = [among(Proposal.call_id, _officer_calls(officer.id))]
+    conditions: list[sa.ColumnElement[bool]] = [_in_officers_calls(officer.id)]
     if filters.call_id is not None:
         conditions.append(Proposal.call_id == filters.call_id)
     if filters.state is not None:
@@ -235,8 +228,12 @@ def _officer_conditions(
 
 
 def _officer_calls(officer_id: int | sa.BindParameter[int]) -> sa.Select[tuple[int]]:
-    runs = sa.select(ProgrammeOfficer.programme_id).where(ProgrammeOfficer.user_id == officer_id)
-    return sa.select(Call.id).where(Call.programme_id.in_(runs))
+    return sa.select(Call.id).where(Call.programme_id.in_(programme_ids_run_by(officer_id)))
+
+
+def _in_officers_calls(officer_id: int | sa.BindParameter[int]) -> sa.ColumnElement[bool]:
+    """The whole list: the proposals of the officer's calls."""
+    return among(Proposal.call_id, _officer_calls(officer_id))
 
 
 # A search for a common word matches thousands of proposals: the list counts at most this
@@ -260,6 +257,7 @@ def list_proposals_for_officer(
     says there are more) and its pages end there: those matching by their own names first,
     and only when these are not over the cap, those matching by their partners' names too."""
     conditions = _officer_conditions(officer, filters)
+    unfiltered = filters == ProposalFilters()
     more = False
     if filters.q:
         # A common word's own matches are over the cap already: the partners' names, whose
@@ -275,7 +273,7 @@ def list_proposals_for_officer(
             # Every match is known: the page reads them by id instead of searching again
             # (a rare word's page would otherwise walk the whole list to find its few).
             conditions = [Proposal.id.in_(found)]
-    elif filters == ProposalFilters():
+    elif unfiltered:
         total = (
             db.session.scalar(_unfiltered_count(on_postgresql()), {"officer_id": officer.id}) or 0
         )
@@ -289,7 +287,7 @@ def list_proposals_for_officer(
             now=now or utcnow(),
             limit=PER_PAGE,
             offset=(page - 1) * PER_PAGE,
-            unfiltered=filters == ProposalFilters(),
+            unfiltered=unfiltered,
         )
         if total
         else []
@@ -393,7 +391,7 @@ def _count(conditions: list[sa.ColumnElement[bool]]) -> sa.Select[tuple[int]]:
 # PostgreSQL's) and by the marks registered, the same for every app of the process.
 @built_once
 def _unfiltered_count(postgresql: bool) -> sa.Select[tuple[int]]:
-    return _count([among(Proposal.call_id, _officer_calls(sa.bindparam("officer_id")))])
+    return _count([_in_officers_calls(sa.bindparam("officer_id"))])
 
 
 @built_once
@@ -402,7 +400,7 @@ def _unfiltered_page(
 ) -> sa.Select[Any]:
     officer_id = sa.bindparam("officer_id")
     return _rows_statement(
-        [among(Proposal.call_id, _officer_calls(officer_id))],
+        [_in_officers_calls(officer_id)],
         order,
         marks_named(mark_keys),
         officer_id=officer_id,
