@@ -119,13 +119,18 @@ def add_unique(row: Any, *, taken: Exception) -> None:
         raise taken from None
 
 
+# Shapes of one statement kept: a list's filters, set or not, give a few hundred at most.
+BUILT_SHAPES = 256
+
+
 def built_once(make: Callable[P, R]) -> Callable[P, R]:
     """``make``'s statement, built on the first call and kept for every later one: for a
     statement a page asks on every visit. Building a ``select()`` and its cache key took about
     0.2 ms, more than PostgreSQL takes to answer a prepared statement. Every value a request
     brings is a bound parameter (``sa.bindparam``), given when the statement runs; ``make``'s
-    own arguments (the database, a sort order) say which of a few shapes is built, each once."""
-    return functools.cache(make)  # type: ignore[return-value]
+    own arguments (the database, a sort order, which filters are set) say which shape is
+    built, each once; beyond ``BUILT_SHAPES`` of them the least used is built again."""
+    return functools.lru_cache(maxsize=BUILT_SHAPES)(make)  # type: ignore[return-value]
 
 
 def end_reading_transaction(error: BaseException | None = None) -> None:

@@ -63,9 +63,17 @@ def _with_list_data(query: sa.Select) -> sa.Select:  # type: ignore[type-arg]
     )
 
 
-def _contains(column: Any, q: str) -> sa.ColumnElement[bool]:
-    # Escaped, so "%" or "_" in a search box match themselves.
-    return sa.func.lower(column).contains(q.lower(), autoescape=True)
+def _like_text(q: str) -> str:
+    """``q`` as the text ``LIKE`` looks for, in lower case: "%", "_" and the escape character
+    in a search box match themselves."""
+    escaped = q.lower().replace("/", "//")
+    return escaped.replace("%", "/%").replace("_", "/_")
+
+
+def _contains(column: Any, words: str | sa.BindParameter[str]) -> sa.ColumnElement[bool]:
+    """``column`` holds ``words`` in any case; a bound parameter is given ``_like_text``."""
+    text = _like_text(words) if isinstance(words, str) else words
+    return sa.func.lower(column).contains(text, escape="/")
 
 
 def name_matches(q: str) -> list[sa.ColumnElement[bool]]:
@@ -165,30 +173,73 @@ def shown_submissions(
     )
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """Which of the list's filters are set, not their values: the list's statements are built
+    once per shape (and database, ``among``'s array being PostgreSQL's), with the officer and
+    the filters' values bound when they run (``_bound``)."""
+
+    postgresql: bool
+    call: bool = False
+    state: bool = False
+    topic: bool = False
+    federal_state: bool = False
+    search: bool = False
+    marks: tuple[str, ...] = ()
+
+
+def _shape_of(filters: ProposalFilters) -> _Shape:
+    return _Shape(
+        postgresql=on_postgresql(),
+        call=filters.call_id is not None,
+        state=filters.state is not None,
+        topic=bool(filters.topic),
+        federal_state=filters.federal_state is not None,
+        search=bool(filters.q),
+        marks=filters.marks,
+    )
+
+
+def _bound(officer: User, filters: ProposalFilters) -> dict[str, Any]:
+    """The values of the statements of ``_shape_of(filters)``."""
+    return {
+        "officer_id": officer.id,
+        "call_id": filters.call_id,
+        "state": filters.state,
+        "topic": filters.topic,
+        "federal_state": filters.federal_state,
+        "words": _like_text(filters.q),
+    }
+
+
 def _officer_conditions(
-    officer: User, filters: ProposalFilters, *, counting: bool = False, named_only: bool = False
+    shape: _Shape,
+    officer_id: sa.BindParameter[int],
+    *,
+    counting: bool = False,
+    named_only: bool = False,
 ) -> list[sa.ColumnElement[bool]]:
-    """The list's rows as conditions on ``Proposal``. ``counting``: shaped for the count,
-    which reads every match, rather than for a page, which walks the list's order.
-    ``named_only``: a search matches the proposal's own reference, acronym and title only,
-    not its partners' names."""
+    """The list's rows as conditions on ``Proposal``, their values bound (``_bound``).
+    ``counting``: shaped for the count, which reads every match, rather than for a page, which
+    walks the list's order. ``named_only``: a search matches the proposal's own reference,
+    acronym and title only, not its partners' names."""
     # Tested on each row before the search's texts, not joined after them.
-    conditions: list[sa.ColumnElement[bool]] = [_in_officers_calls(officer.id)]
-    if filters.call_id is not None:
-        conditions.append(Proposal.call_id == filters.call_id)
-    if filters.state is not None:
-        conditions.append(Proposal.state == filters.state)
-    if filters.topic:
+    conditions: list[sa.ColumnElement[bool]] = [_in_officers_calls(officer_id)]
+    if shape.call:
+        conditions.append(Proposal.call_id == sa.bindparam("call_id"))
+    if shape.state:
+        conditions.append(Proposal.state == sa.bindparam("state"))
+    if shape.topic:
         conditions.append(
             Proposal.id.in_(
                 sa.select(proposal_topics.c.proposal_id)
                 .join(Topic, Topic.id == proposal_topics.c.topic_id)
-                .where(Topic.slug == filters.topic)
+                .where(Topic.slug == sa.bindparam("topic"))
             )
         )
-    if filters.federal_state is not None:
+    if shape.federal_state:
         in_state = sa.select(Organisation.id).where(
-            Organisation.federal_state == filters.federal_state
+            Organisation.federal_state == sa.bindparam("federal_state")
         )
         # A page walks the list's order and tests each row's coordinator; PostgreSQL takes
         # the array form for a handful of rows and would read and sort every match instead.
@@ -206,13 +257,16 @@ def _officer_conditions(
         conditions.append(
             among(Proposal.id, coordinated) if counting else Proposal.id.in_(coordinated)
         )
-    if filters.q:
-        alternatives = name_matches(filters.q)
+    if shape.search:
+        words = sa.bindparam("words")
+        alternatives = [
+            _contains(c, words) for c in (Proposal.reference, Proposal.acronym, Proposal.title)
+        ]
         if not named_only:
             named_members = sa.select(ConsortiumMember.proposal_id).where(
                 among(
                     ConsortiumMember.organisation_id,
-                    sa.select(Organisation.id).where(_contains(Organisation.name, filters.q)),
+                    sa.select(Organisation.id).where(_contains(Organisation.name, words)),
                 )
             )
             # Counting, every condition of the search is one an index answers (the members'
@@ -222,7 +276,7 @@ def _officer_conditions(
                 among(Proposal.id, named_members) if counting else Proposal.id.in_(named_members)
             )
         conditions.append(sa.or_(*alternatives))
-    for mark in marks_named(filters.marks):
+    for mark in marks_named(shape.marks):
         conditions.append(Proposal.id.in_(mark.proposal_ids()))
     return conditions
 
@@ -256,50 +310,40 @@ def list_proposals_for_officer(
     proposals. A search reads the ids of at most ``SEARCH_COUNT_CAP`` matches (``Page.more``
     says there are more) and its pages end there: those matching by their own names first,
     and only when these are not over the cap, those matching by their partners' names too."""
-    conditions = _officer_conditions(officer, filters)
-    unfiltered = filters == ProposalFilters()
+    shape = _shape_of(filters)
+    values = _bound(officer, filters)
     more = False
+    found: list[int] | None = None
     if filters.q:
         # A common word's own matches are over the cap already: the partners' names, whose
         # memberships PostgreSQL must look up one by one (7 of 17 ms for a word that 4,400
         # titles and 180 organisations hold, at 20,000 proposals), are then not read at all.
-        found = _capped_ids(_officer_conditions(officer, filters, counting=True, named_only=True))
+        found = list(db.session.scalars(_capped(shape, named_only=True), values))
         if len(found) <= SEARCH_COUNT_CAP:
-            found = _capped_ids(_officer_conditions(officer, filters, counting=True))
+            found = list(db.session.scalars(_capped(shape, named_only=False), values))
         more = len(found) > SEARCH_COUNT_CAP
         total = min(len(found), SEARCH_COUNT_CAP)
         page = min(page, max(1, -(-total // PER_PAGE)))
-        if not more:
-            # Every match is known: the page reads them by id instead of searching again
-            # (a rare word's page would otherwise walk the whole list to find its few).
-            conditions = [Proposal.id.in_(found)]
-    elif unfiltered:
-        total = (
-            db.session.scalar(_unfiltered_count(on_postgresql()), {"officer_id": officer.id}) or 0
-        )
+        if more:
+            found = None
+        # Else every match is known: the page reads them by id instead of searching again (a
+        # rare word's page would otherwise walk the whole list to find its few).
     else:
-        total = db.session.scalar(_count(_officer_conditions(officer, filters, counting=True))) or 0
+        total = db.session.scalar(_counted(shape), values) or 0
     items = (
         _officer_rows(
-            officer,
-            conditions,
+            shape,
+            values,
             order,
             now=now or utcnow(),
             limit=PER_PAGE,
             offset=(page - 1) * PER_PAGE,
-            unfiltered=unfiltered,
+            found=found,
         )
         if total
         else []
     )
     return Page(items=items, page=page, per_page=PER_PAGE, total=total, more=more)
-
-
-def _capped_ids(conditions: list[sa.ColumnElement[bool]]) -> list[int]:
-    """The ids of at most one more than ``SEARCH_COUNT_CAP`` proposals matching."""
-    return list(
-        db.session.scalars(sa.select(Proposal.id).where(*conditions).limit(SEARCH_COUNT_CAP + 1))
-    )
 
 
 def all_proposals_for_officer(
@@ -308,30 +352,30 @@ def all_proposals_for_officer(
     """Every row of the filtered list in its order (not only a page, and every match of a
     search), for the export: two queries at any size (the rows with their funding, their
     topics)."""
-    return _officer_rows(officer, _officer_conditions(officer, filters), order, now=now)
+    return _officer_rows(_shape_of(filters), _bound(officer, filters), order, now=now)
 
 
 def _officer_rows(
-    officer: User,
-    conditions: list[sa.ColumnElement[bool]],
+    shape: _Shape,
+    values: dict[str, Any],
     order: ProposalOrder,
     *,
     now: dt.datetime,
     limit: int | None = None,
     offset: int = 0,
-    unfiltered: bool = False,
+    found: list[int] | None = None,
 ) -> list[ProposalRow]:
-    """The rows of the list in ``order``; ``unfiltered``: ``conditions`` are those of the
-    officer's whole list, whose page's statement is built once per order."""
+    """The rows of the list of ``shape`` in ``order``; ``found``: the ids of every match of
+    a search, read by id."""
     marks = list_marks()
-    if unfiltered and limit is not None:
-        query = _unfiltered_page(on_postgresql(), order, tuple(mark.key for mark in marks))
-        bound = {"officer_id": officer.id, "now": now, "limit": limit, "offset": offset}
-    else:
-        query = _rows_statement(
-            conditions, order, marks, officer_id=officer.id, now=now, limit=limit, offset=offset
-        )
-        bound = {}
+    query = _rows(
+        _Shape(shape.postgresql) if found is not None else shape,
+        order,
+        tuple(mark.key for mark in marks),
+        limited=limit is not None,
+        by_id=found is not None,
+    )
+    bound = {**values, "now": now, "limit": limit, "offset": offset, "found": found}
     # Funding and time are read with the rows when the order needs them (or every row is
     # read anyway), else for the page's rows only.
     joined = _reads_funding(order, limited=limit is not None)
@@ -350,12 +394,12 @@ def _officer_rows(
         }
     if ids:
         # The export reads every row: name the rows by their conditions, not by 20,000 ids.
-        found = (
-            db.session.execute(_topics_of(sa.select(Proposal.id).where(*conditions)))
+        found_topics = (
+            db.session.execute(_every_row_topics(shape), values)
             if limit is None
             else db.session.execute(_page_topics(), {"ids": ids})
         )
-        for proposal_id, topic in found:
+        for proposal_id, topic in found_topics:
             topics[proposal_id].append(topic.name)
     return [
         ProposalRow(
@@ -385,28 +429,51 @@ def _count(conditions: list[sa.ColumnElement[bool]]) -> sa.Select[tuple[int]]:
     return sa.select(sa.func.count()).select_from(Proposal).where(*conditions)
 
 
-# The officer's whole list, the page officers open most: its count and each order's page are
-# built once (building them took longer than PostgreSQL took to answer), with the officer,
-# the time and the page bound when they run. Keyed by the database (``among``'s array is
-# PostgreSQL's) and by the marks registered, the same for every app of the process.
+# The list is the page officers open most, filtered or not: building its statements took
+# longer than PostgreSQL took to answer them, so each shape's are built once, with the officer,
+# the filters' values, the time and the page bound when they run.
 @built_once
-def _unfiltered_count(postgresql: bool) -> sa.Select[tuple[int]]:
-    return _count([_in_officers_calls(sa.bindparam("officer_id"))])
+def _counted(shape: _Shape) -> sa.Select[tuple[int]]:
+    return _count(_officer_conditions(shape, sa.bindparam("officer_id"), counting=True))
 
 
 @built_once
-def _unfiltered_page(
-    postgresql: bool, order: ProposalOrder, mark_keys: tuple[str, ...]
+def _capped(shape: _Shape, *, named_only: bool) -> sa.Select[tuple[int]]:
+    """The ids of at most one more than ``SEARCH_COUNT_CAP`` proposals matching."""
+    conditions = _officer_conditions(
+        shape, sa.bindparam("officer_id"), counting=True, named_only=named_only
+    )
+    return sa.select(Proposal.id).where(*conditions).limit(SEARCH_COUNT_CAP + 1)
+
+
+@built_once
+def _rows(
+    shape: _Shape,
+    order: ProposalOrder,
+    mark_keys: tuple[str, ...],
+    *,
+    limited: bool,
+    by_id: bool,
 ) -> sa.Select[Any]:
+    """The statement of ``_officer_rows``; ``limited``: a page, ``by_id``: the rows of the
+    ids bound as ``found``."""
     officer_id = sa.bindparam("officer_id")
     return _rows_statement(
-        [_in_officers_calls(officer_id)],
+        [Proposal.id.in_(sa.bindparam("found", expanding=True))]
+        if by_id
+        else _officer_conditions(shape, officer_id),
         order,
         marks_named(mark_keys),
         officer_id=officer_id,
         now=sa.bindparam("now"),
-        limit=sa.bindparam("limit"),
+        limit=sa.bindparam("limit") if limited else None,
         offset=sa.bindparam("offset"),
+    )
+
+
+def _every_row_topics(shape: _Shape) -> sa.Select[tuple[int, Topic]]:
+    return _topics_of(
+        sa.select(Proposal.id).where(*_officer_conditions(shape, sa.bindparam("officer_id")))
     )
 
 

@@ -594,6 +594,35 @@ def test_a_search_finds_proposals_by_a_partners_name_and_by_reference(app, world
     assert listed(by_reference) == ["OTHER"]
 
 
+def test_each_search_and_filter_finds_its_own_rows_however_often_the_list_is_asked(app, world):
+    # The list's statements are kept per shape of filter; only the values change between visits.
+    with app.app_context():
+        call = db.session.get(Call, world.round_two)
+        hamburg = make_organisation(federal_state=FederalState.HH, name="Hafenwerk GmbH")
+        bremen = make_organisation(federal_state=FederalState.HB, name="Weserwerk GmbH")
+        make_proposal(call, organisations=(hamburg,), acronym="FIFTY", title="50% less steel")
+        make_proposal(call, organisations=(bremen,), acronym="FIVEHUNDRED", title="500 tons")
+        make_proposal(call, organisations=(bremen,), acronym="UNDER", title="A_B cells")
+        make_proposal(call, organisations=(hamburg,), acronym="DRAFTED", state=ProposalState.DRAFT)
+        db.session.commit()
+    browser = as_person(app, world.officer)
+
+    def found(query: str) -> list[str]:
+        return listed(text(browser.get(f"/proposals?{query}")))
+
+    # "%" and "_" in the box match themselves, not any text.
+    assert found("q=50%25") == ["FIFTY"]
+    assert found("q=500") == ["FIVEHUNDRED"]
+    assert found("q=a_b") == ["UNDER"]
+    assert found("q=ab") == []
+    assert found("q=weserwerk") == ["FIVEHUNDRED", "UNDER"]
+    assert found("federal_state=DE-HH") == ["FIFTY", "DRAFTED"]
+    assert found("federal_state=DE-HB") == ["FIVEHUNDRED", "UNDER"]
+    assert found("federal_state=DE-HH&state=draft") == ["DRAFTED"]
+    assert found("federal_state=DE-HH&state=submitted") == ["FIFTY"]
+    assert found(f"federal_state=DE-HB&call={world.round_one}") == []
+
+
 # --- exporting the list -------------------------------------------------------------------------
 
 
