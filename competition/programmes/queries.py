@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import User
+from competition.db import built_once
 from competition.extensions import db
 from competition.programmes.models import Call, Criterion, Programme, ProgrammeOfficer, Stage
 
@@ -22,16 +23,22 @@ def list_programmes_run_by(officer: User) -> list[Programme]:
     )
 
 
+@built_once
+def _calls_run_by() -> sa.Select[tuple[int, str]]:
+    # Asked on every visit of the officers' list: built once, the officer bound when it runs.
+    return (
+        sa.select(Call.id, Call.name)
+        .join(Programme, Programme.id == Call.programme_id)
+        .where(Call.programme_id.in_(programme_ids_run_by(sa.bindparam("officer_id"))))
+        .order_by(Programme.name, Call.round_number, Call.id)
+    )
+
+
 def list_calls_run_by(officer: User) -> list[tuple[int, str]]:
     """(id, name) of the calls in the officer's programmes, for a filter's choices."""
     return [
         (row.id, row.name)
-        for row in db.session.execute(
-            sa.select(Call.id, Call.name)
-            .join(Programme, Programme.id == Call.programme_id)
-            .where(Call.programme_id.in_(programme_ids_run_by(officer.id)))
-            .order_by(Programme.name, Call.round_number, Call.id)
-        )
+        for row in db.session.execute(_calls_run_by(), {"officer_id": officer.id})
     ]
 
 

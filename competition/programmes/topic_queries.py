@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from competition.accounts.models import User
+from competition.db import built_once
 from competition.extensions import db
 from competition.programmes.models import Topic, TopicKind
 from competition.programmes.queries import programme_ids_run_by
@@ -198,7 +199,16 @@ def parent_choices(programme_id: int, topic: Topic | None = None) -> list[Topic]
     )
 
 
+@built_once
+def _officers_topics() -> sa.Select[tuple[Topic]]:
+    # Asked on every visit of the officers' list: built once, the officer bound when it runs.
+    run_by = programme_ids_run_by(sa.bindparam("officer_id"))
+    return sa.select(Topic).where(
+        sa.or_(Topic.programme_id.is_(None), Topic.programme_id.in_(run_by))
+    )
+
+
 def filter_choices_for_officer(officer: User) -> list[TopicGroup]:
     """What the officer's proposal list may be filtered by: the topics of the programmes the
     officer runs and the shared ones, retired ones too."""
-    return filter_choices(list(db.session.scalars(programme_ids_run_by(officer.id))))
+    return group(db.session.scalars(_officers_topics(), {"officer_id": officer.id}))

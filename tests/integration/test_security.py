@@ -20,8 +20,16 @@ from competition.access import policy_of, public
 from competition.accounts.models import Role
 from competition.extensions import db
 from competition.notifications.models import Notification
+from competition.proposals.models import Proposal
 from tests.conftest import Browser, csrf_from
-from tests.factories import PASSWORD, make_call, make_programme, make_proposal, make_user
+from tests.factories import (
+    PASSWORD,
+    make_call,
+    make_programme,
+    make_proposal,
+    make_topic,
+    make_user,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -359,12 +367,28 @@ def test_an_id_beyond_the_databases_integers_is_not_found_like_any_other(app, wo
 
 
 def test_officer_list_shows_only_proposals_of_programmes_they_run(app, world):
+    with app.app_context():
+        calls = {}
+        for proposal in db.session.scalars(sa.select(Proposal)):
+            calls[proposal.acronym] = proposal.call.name
+            make_topic(
+                programme_id=proposal.call.programme_id,
+                name=f"Topic for {proposal.acronym.lower()}",
+            )
+        db.session.commit()
+
     mine = as_person(app, world.officer).get("/proposals")
     theirs = as_person(app, world.other_officer).get("/proposals")
 
     assert mine.status_code == theirs.status_code == 200
     assert world.acronym in text(mine) and world.other_acronym not in text(mine)
     assert world.other_acronym in text(theirs) and world.acronym not in text(theirs)
+    # The filters offer each officer the calls and topics of their own programmes only.
+    for page, own, other in ((mine, "MINE", "THEIRS"), (theirs, "THEIRS", "MINE")):
+        assert f">{calls[own]}</option>" in text(page)
+        assert f">{calls[other]}</option>" not in text(page)
+        assert f"Topic for {own.lower()}" in text(page)
+        assert f"Topic for {other.lower()}" not in text(page)
 
 
 # --- security headers ---------------------------------------------------------------------
