@@ -18,7 +18,15 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, has_app_context, has_request_context, session
-from flask_babel import Babel, Domain, LazyString, get_domain, get_locale, get_translations
+from flask_babel import (
+    Babel,
+    Domain,
+    LazyString,
+    get_domain,
+    get_locale,
+    get_translations,
+    ngettext,
+)
 
 from competition.berlin import berlin_time, iso_berlin
 from competition.core.ranking import note_text
@@ -141,6 +149,25 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> None:
 def local_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
     """A time in Europe/Berlin with its zone as the reader names it (MEZ/MESZ, CET/CEST)."""
     return berlin_time(value, fmt, german=has_app_context() and current_language() == "de")
+
+
+def time_left(deadline: dt.datetime | None) -> str:
+    """How long until ``deadline`` by the server's clock, in words."""
+    if deadline is None:
+        return "–"
+    seconds = int((deadline - dt.datetime.now(dt.UTC)).total_seconds())
+    if seconds <= 0:
+        return gettext("closed")
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return ngettext("%(num)d day, %(hours)d h", "%(num)d days, %(hours)d h", days, hours=hours)
+    if hours:
+        return gettext("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    if minutes:
+        return gettext("%(minutes)d min", minutes=minutes)
+    return gettext("less than a minute")
 
 
 def local_iso_time(value: str | None, fmt: str = "%d.%m.%Y %H:%M:%S") -> str:

@@ -3,7 +3,6 @@ template filters and the command-line groups."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 from collections.abc import Hashable
@@ -12,7 +11,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template, request
-from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
@@ -20,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from competition.access import enforce_access, policy_of, public, wants_json
 from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
-from competition.i18n import current_language, say, written
+from competition.i18n import current_language, say, time_left, written
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
 from competition.kept import fragment, kept
@@ -53,25 +51,6 @@ ERROR_TEXT = {
     429: (_l("Too many attempts"), _l("Please wait a few minutes before trying again.")),
     500: (_l("Something went wrong"), _l("The error has been logged. Please try again.")),
 }
-
-
-def time_left(deadline: dt.datetime | None) -> str:
-    """How long until ``deadline`` by the server's clock, in words."""
-    if deadline is None:
-        return "–"
-    seconds = int((deadline - utcnow()).total_seconds())
-    if seconds <= 0:
-        return _("closed")
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return ngettext("%(num)d day, %(hours)d h", "%(num)d days, %(hours)d h", days, hours=hours)
-    if hours:
-        return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
-    if minutes:
-        return _("%(minutes)d min", minutes=minutes)
-    return _("less than a minute")
 
 
 def plain_amount(value: Decimal | None) -> str:

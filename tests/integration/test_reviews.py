@@ -17,7 +17,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from competition.accounts.models import UserSession
+from competition.accounts.models import User, UserSession
 from competition.assignment.models import (
     Assignment,
 )
@@ -92,6 +92,29 @@ def test_dashboard_counts_submitted_reviews(app, world):
 
     assert "1 of 1 review submitted." in page
     assert "Submitted" in page
+
+
+def test_the_dashboard_opened_again_shows_the_new_state_in_the_readers_language(app, world):
+    # The dashboard's rendered rows are kept: a new state or language must render them afresh.
+    with in_app(app):
+        db.session.get(Stage, world.stage_id).reviews_due_at = None
+        db.session.commit()
+    browser = as_person(app, world.juror)
+    before = text(browser.get("/reviews"))
+    with in_app(app):
+        assignment = db.session.get(Assignment, world.assignments[world.juror.email])
+        make_review(assignment, state=ReviewState.SUBMITTED, scores=world.scores("4", "4", "4"))
+        db.session.commit()
+    after = text(browser.get("/reviews"))
+    with in_app(app):
+        db.session.get(User, world.juror.id).locale = "de"
+        db.session.commit()
+    german = text(browser.get("/reviews"))
+
+    assert 'badge-review-not_started">Not started<' in before
+    assert 'badge-review-submitted">Submitted<' in after
+    assert 'badge-review-submitted">Eingereicht<' in german
+    assert "Keine Frist" in german
 
 
 @pytest.mark.parametrize("who", ["conflicted_juror", "declined_juror", "unassigned_juror"])
