@@ -8,6 +8,8 @@ from flask import abort, g, render_template
 
 from competition import params
 from competition.access import public
+from competition.i18n import current_language
+from competition.kept import fragment, kept
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.portal import queries
 from competition.portal.blueprint import bp
@@ -53,17 +55,35 @@ def show_programme(slug: str):  # type: ignore[no-untyped-def]
     )
 
 
+# Rendered consortia of the funded list kept per process (about 1 KB each).
+FUNDED_ROWS_KEPT = 2_000
+
+
 @bp.route("/funded")
 @public
 @shared_cache
 def list_funded():  # type: ignore[no-untyped-def]
     filters = read_filters()
     programmes = queries.list_programmes(with_rounds=False)
+    page = queries.list_funded(filters, programmes, page=params.page())
+    language = current_language()
+    # Each consortium as the public sees it, with the language, is the key: the same
+    # consortium shows alike in every search, filter and page that finds it.
+    rows = [
+        kept(
+            "portal_funded_rows",
+            (consortium, language),
+            lambda consortium=consortium: fragment("portal/_funded_row.html", c=consortium),
+            size=FUNDED_ROWS_KEPT,
+        )
+        for consortium in page.items
+    ]
     return render_template(
         "portal/funded.html",
         filters=filters,
         choices=queries.choices(programmes),
-        page=queries.list_funded(filters, programmes, page=params.page()),
+        page=page,
+        rows=rows,
         states=list(FederalState),
         kinds=list(OrganisationKind),
     )

@@ -129,6 +129,39 @@ def test_a_withheld_name_disappears_on_the_next_request(app, world):
     assert "Nennbar Kathoden GmbH" not in text(after)
 
 
+def test_the_funded_list_shows_a_withheld_coordinator_and_the_readers_language(app, world):
+    # The list's rendered consortia are kept too: a change or another language renders afresh.
+    with app.app_context():
+        actor = make_user()
+        organisation = make_organisation(name="Sichtbar Anoden GmbH")
+        call = db.session.get(Call, world.open_call_id)
+        proposal = make_proposal(
+            call,
+            acronym="ANODE",
+            organisations=(organisation, make_organisation()),
+            coordinator=actor,
+        )
+        make_grant(proposal)
+        db.session.commit()
+        ids = (proposal.id, proposal.members[0].id, actor.id)
+    listing = "/portal/funded?q=anode"
+    before = text(anyone(app).get(listing))
+    with app.app_context():
+        member = db.session.get(Proposal, ids[0]).members[0]
+        assert member.id == ids[1]
+        withhold_name(member, actor=db.session.get(User, ids[2]), reason="Asked.", now=utcnow())
+    after = text(anyone(app).get(listing))
+    german = anyone(app)
+    assert german.submit("/language", {"locale": "de"}, page="/portal").status_code == 303
+    in_german = text(german.get(listing))
+
+    assert "ANODE" in before and "Sichtbar Anoden GmbH" in before
+    assert "ANODE" in after and "Sichtbar Anoden GmbH" not in after
+    assert "Partner (name withheld)" in after
+    assert "<dt>Koordination</dt>" in in_german
+    assert "Partner (Name nicht veröffentlicht)" in in_german
+
+
 def test_a_signed_in_visitor_neither_gets_nor_fills_a_kept_page(app, world):
     kept = anyone(app).get("/portal/map?year=2027")
     signed_in = as_person(app, world.applicant)
