@@ -62,5 +62,12 @@ def test_rows_are_walked_inside_and_joins_planned_freely_after(app):
             inside = joins()
         after = joins()
 
+        # A transaction that set a join off itself keeps it so after the walk.
+        db.session.execute(sa.text("SELECT set_config('enable_mergejoin', 'off', true)"))
+        with walking_rows():
+            inside_again = joins()
+        kept = joins()
+
     assert before == after == ("on", "on")
-    assert inside == ("off", "off")
+    assert inside == inside_again == ("off", "off")
+    assert kept == ("on", "off")
