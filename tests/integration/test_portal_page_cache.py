@@ -16,7 +16,7 @@ from competition.db import utcnow
 from competition.extensions import db
 from competition.organisations.models import Organisation
 from competition.programmes.models import Call
-from competition.proposals.models import Proposal
+from competition.proposals.models import ConsortiumMember
 from competition.proposals.withholding import withhold_name
 from config.settings import Settings
 from tests.conftest import Browser, app_for_module, csrf_from
@@ -104,25 +104,40 @@ def test_the_public_apis_funded_consortia_are_kept_as_the_portals_pages_are(app,
     assert after_again.headers[MARKER] == "miss"
 
 
-def test_a_withheld_name_disappears_on_the_next_request(app, world):
+def funded_naming(app, world: World, name: str, *, coordinating: bool) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    """A funded consortium of the open call with a member named ``name``, its coordinator or a
+    partner: the grant's id, that member's and the id of the person coordinating it."""
     with app.app_context():
         coordinator = make_user()
-        organisation = make_organisation(name="Nennbar Kathoden GmbH")
-        call = db.session.get(Call, world.open_call_id)
+        named, other = make_organisation(name=name), make_organisation()
         proposal = make_proposal(
-            call, organisations=(make_organisation(), organisation), coordinator=coordinator
+            db.session.get(Call, world.open_call_id),
+            acronym=name.split()[0].upper(),
+            organisations=(named, other) if coordinating else (other, named),
+            coordinator=coordinator,
         )
         grant = make_grant(proposal)
         db.session.commit()
-        address, ids = f"/portal/funded/{grant.id}", (proposal.id, coordinator.id)
+        member = proposal.members[0 if coordinating else 1]
+        assert db.session.get(Organisation, member.organisation_id).name == name
+        return grant.id, member.id, coordinator.id
+
+
+def withhold(app, member_id: int, actor_id: int) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        member = db.session.get(ConsortiumMember, member_id)
+        withhold_name(member, actor=db.session.get(User, actor_id), reason="Asked.", now=utcnow())
+
+
+def test_a_withheld_name_disappears_on_the_next_request(app, world):
+    grant_id, member_id, actor_id = funded_naming(
+        app, world, "Nennbar Kathoden GmbH", coordinating=False
+    )
+    address = f"/portal/funded/{grant_id}"
     assert "Nennbar Kathoden GmbH" in text(anyone(app).get(address))
     assert anyone(app).get(address).headers[MARKER] == "hit"
 
-    with app.app_context():
-        member = db.session.get(Proposal, ids[0]).members[1]
-        assert db.session.get(Organisation, member.organisation_id).name.startswith("Nennbar")
-        actor = db.session.get(User, ids[1])
-        withhold_name(member, actor=actor, reason="Asked.", now=utcnow())
+    withhold(app, member_id, actor_id)
     after = anyone(app).get(address)
 
     assert after.headers[MARKER] == "miss"
@@ -131,32 +146,17 @@ def test_a_withheld_name_disappears_on_the_next_request(app, world):
 
 def test_the_funded_list_shows_a_withheld_coordinator_and_the_readers_language(app, world):
     # The list's rendered consortia are kept too: a change or another language renders afresh.
-    with app.app_context():
-        actor = make_user()
-        organisation = make_organisation(name="Sichtbar Anoden GmbH")
-        call = db.session.get(Call, world.open_call_id)
-        proposal = make_proposal(
-            call,
-            acronym="ANODE",
-            organisations=(organisation, make_organisation()),
-            coordinator=actor,
-        )
-        make_grant(proposal)
-        db.session.commit()
-        ids = (proposal.id, proposal.members[0].id, actor.id)
-    listing = "/portal/funded?q=anode"
+    _, member_id, actor_id = funded_naming(app, world, "Sichtbar Anoden GmbH", coordinating=True)
+    listing = "/portal/funded?q=sichtbar"
     before = text(anyone(app).get(listing))
-    with app.app_context():
-        member = db.session.get(Proposal, ids[0]).members[0]
-        assert member.id == ids[1]
-        withhold_name(member, actor=db.session.get(User, ids[2]), reason="Asked.", now=utcnow())
+    withhold(app, member_id, actor_id)
     after = text(anyone(app).get(listing))
     german = anyone(app)
     assert german.submit("/language", {"locale": "de"}, page="/portal").status_code == 303
     in_german = text(german.get(listing))
 
-    assert "ANODE" in before and "Sichtbar Anoden GmbH" in before
-    assert "ANODE" in after and "Sichtbar Anoden GmbH" not in after
+    assert "SICHTBAR" in before and "Sichtbar Anoden GmbH" in before
+    assert "SICHTBAR" in after and "Sichtbar Anoden GmbH" not in after
     assert "Partner (name withheld)" in after
     assert "<dt>Koordination</dt>" in in_german
     assert "Partner (Name nicht veröffentlicht)" in in_german
