@@ -48,7 +48,8 @@ PAGES = [
     ("officer_search", "officer@bench.test", "/proposals?q=hydrogen"),
     ("officer_filter", "officer@bench.test", "/proposals?state=submitted&federal_state=DE-BY"),
     ("officer_proposal", "officer@bench.test", "/proposals/{proposal}"),
-    # A different word on every request, as bench/web.py's portal_search_miss: never kept.
+    # A different word on every request, as bench/web.py's portal_search_miss: no page kept
+    # (the entries of consortia that earlier words found are).
     ("portal_search", None, "/portal/funded?q={word}"),
 ]
 QUICK_PAGES = ("bare", "juror_reviews", "officer_list")
