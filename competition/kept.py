@@ -10,8 +10,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, request
 from markupsafe import Markup
+
+from competition.i18n import current_language
 
 T = TypeVar("T")
 _LOCK = threading.Lock()
@@ -40,3 +42,15 @@ def fragment(template: str, **values: Any) -> Markup:
     ``current_user``): its template shows nothing but ``values`` in the request's language,
     so that the result may be kept under a key holding them and the language."""
     return Markup(current_app.jinja_env.get_template(template).render(**values))
+
+
+def kept_fragment(name: str, key: Hashable, template: str, *, size: int, **values: Any) -> Markup:
+    """``fragment(template, **values)``, kept under ``key``, the request's language and the
+    root its links' addresses begin with. ``key`` must hold every value the part shows, so
+    that a change to any of them renders it afresh."""
+    return kept(
+        name,
+        (key, current_language(), request.script_root),
+        lambda: fragment(template, **values),
+        size=size,
+    )

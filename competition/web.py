@@ -21,7 +21,7 @@ from competition.db import COMMITTED, COMMITTING, WORKING, utcnow
 from competition.i18n import current_language, say, time_left, written
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
-from competition.kept import fragment, kept
+from competition.kept import kept_fragment
 from competition.params import clean_query
 from competition.prose import prose
 
@@ -194,9 +194,7 @@ def footer() -> Markup:
 
 
 def _kept_part(template: str, values: dict[str, Hashable]) -> Markup:
-    # The links' addresses begin with the script's root, the texts are in the language.
-    key = (template, current_language(), request.script_root, *values.items())
-    return kept("page frame", key, lambda: fragment(template, **values), size=64)
+    return kept_fragment("page frame", (template, *values.items()), template, size=64, **values)
 
 
 def init_app(app: Flask) -> None:

@@ -8,8 +8,7 @@ from flask import abort, g, render_template
 
 from competition import params
 from competition.access import public
-from competition.i18n import current_language
-from competition.kept import fragment, kept
+from competition.kept import kept_fragment
 from competition.organisations.models import FederalState, OrganisationKind
 from competition.portal import queries
 from competition.portal.blueprint import bp
@@ -66,14 +65,14 @@ def list_funded():  # type: ignore[no-untyped-def]
     filters = read_filters()
     programmes = queries.list_programmes(with_rounds=False)
     page = queries.list_funded(filters, programmes, page=params.page())
-    language = current_language()
-    # Each consortium as the public sees it, with the language, is the key: the same
-    # consortium shows alike in every search, filter and page that finds it.
+    # Each consortium as the public sees it is the key: the same consortium shows alike in
+    # every search, filter and page that finds it.
     rows = [
-        kept(
+        kept_fragment(
             "portal_funded_rows",
-            (consortium, language),
-            lambda consortium=consortium: fragment("portal/_funded_row.html", c=consortium),
+            consortium,
+            "portal/_funded_row.html",
+            c=consortium,
             size=FUNDED_ROWS_KEPT,
         )
         for consortium in page.items

@@ -42,7 +42,7 @@ from competition.forms import attempt, messages_of, perform, show_errors, status
 from competition.i18n import current_language, say
 from competition.i18n import gettext as _
 from competition.i18n import lazy_gettext as _l
-from competition.kept import fragment, kept
+from competition.kept import kept_fragment
 from competition.organisations.models import FederalState
 from competition.programmes import topic_queries
 from competition.programmes.models import Stage
@@ -958,11 +958,12 @@ def list_proposals():  # type: ignore[no-untyped-def]
     # The rows as read for this officer now are the key: any change to what they show (a
     # title, a state, a mark, the funding) renders them afresh; the same rows are shown alike.
     # The marks offered are registered once per process.
-    key = (rows, current_language())
-    shown = kept(
+    shown = kept_fragment(
         "proposal_list_rows",
-        key,
-        lambda: fragment("proposals/_list_rows.html", rows=rows, marks=marks),
+        rows,
+        "proposals/_list_rows.html",
+        rows=rows,
+        marks=marks,
         size=LIST_PAGES_KEPT,
     )
     return render_template(

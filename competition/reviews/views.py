@@ -24,9 +24,9 @@ from competition.core import scoring
 from competition.core.rules import format_berlin
 from competition.errors import StaleState
 from competition.forms import attempt, perform
-from competition.i18n import current_language, say, time_left
 from competition.i18n import gettext as _
-from competition.kept import fragment, kept
+from competition.i18n import say, time_left
+from competition.kept import kept_fragment
 from competition.programmes.models import Stage
 from competition.proposals.models import Proposal
 from competition.reviews import operations as ops
@@ -50,17 +50,15 @@ def list_assignments():  # type: ignore[no-untyped-def]
     dashboard = queries.list_juror_assignments(current_person())
     rows = tuple(dashboard.rows)
     left = tuple(time_left(row.due_at) for row in rows)
-    # The rows as read for this juror now, with the time left and the language, are the key:
-    # a new review state or another hour left renders them afresh.
-    shown = kept(
+    # The rows as read for this juror now and the time left are the key: a new review state
+    # or another hour left renders them afresh.
+    shown = kept_fragment(
         "juror_dashboard_rows",
-        (rows, left, current_language()),
-        lambda: fragment(
-            "reviews/_assignment_rows.html",
-            rows=rows,
-            left=left,
-            status_labels=queries.STATUS_LABELS,
-        ),
+        (rows, left),
+        "reviews/_assignment_rows.html",
+        rows=rows,
+        left=left,
+        status_labels=queries.STATUS_LABELS,
         size=DASHBOARD_ROWS_KEPT,
     )
     return render_template("reviews/dashboard.html", dashboard=dashboard, rows=shown)

@@ -460,13 +460,17 @@ def test_a_stage_not_yet_open_leaves_the_list_on_the_previous_submission(app, wo
 def test_the_list_opened_again_shows_what_changed_since(app, world, monkeypatch):
     """A page of rows is rendered once and kept with the rows as read: opened again unchanged
     it is not rendered again; a proposal renamed since, or another language, shows at once."""
-    from competition.proposals import views as proposal_views
+    from competition import kept
 
     rendered = []
-    fragment = proposal_views.fragment
-    monkeypatch.setattr(
-        proposal_views, "fragment", lambda *a, **k: rendered.append(1) or fragment(*a, **k)
-    )
+    fragment = kept.fragment
+
+    def counted(template, **values):  # type: ignore[no-untyped-def]
+        if template == "proposals/_list_rows.html":
+            rendered.append(1)
+        return fragment(template, **values)
+
+    monkeypatch.setattr(kept, "fragment", counted)
     officer = as_person(app, world.officer)
     url = f"/proposals?call={world.round_one}"
 
